@@ -1,0 +1,1091 @@
+//! The engine alone plans, applies, journals, snapshots and rolls back. Steps only say what
+//! they want; observers only watch.
+use crate::change::{unified_diff, Change};
+use crate::config::Answers;
+use crate::event::{Event, Observer, StepOutcome};
+use crate::host::{Host, Kind, Meta};
+use crate::journal::{self, sha256_hex, Record, RunDir, RunId};
+use crate::memhost::MemHost;
+use crate::step::{Ctx, Step};
+use crate::{interrupt, system};
+use color_eyre::eyre::{eyre, Result, WrapErr};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+pub struct Options {
+    /// Where runs, snapshots and fingerprints live (`/var/lib/mailstead`).
+    pub state_dir: PathBuf,
+    /// No one to ask: take the safe answer (refuse to overwrite hand edits, roll back).
+    pub yes: bool,
+    /// With `yes`: overwrite files edited by hand anyway.
+    pub force: bool,
+    /// For the journal (never holds secrets: the CLI takes none in argv).
+    pub command_line: String,
+    pub invoking_users: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            state_dir: PathBuf::from(journal::STATE_DIR),
+            yes: false,
+            force: false,
+            command_line: String::new(),
+            invoking_users: vec!["root".into()],
+        }
+    }
+}
+
+/// How a run ended; decides the exit code.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Done,
+    NothingToDo,
+    /// Stopped before touching anything (hand edits not to be overwritten, a question declined).
+    Refused(String),
+    Failed {
+        step: String,
+        error: String,
+        problems: Vec<String>,
+    },
+    Interrupted {
+        step: String,
+        problems: Vec<String>,
+    },
+}
+
+impl Outcome {
+    /// 0 done, 1 failed and rolled back, 2 nothing changed (refused), 3 rollback needs hand
+    /// care, 4 interrupted.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Outcome::Done | Outcome::NothingToDo => 0,
+            Outcome::Refused(_) => 2,
+            Outcome::Failed { problems, .. } | Outcome::Interrupted { problems, .. }
+                if !problems.is_empty() =>
+            {
+                3
+            }
+            Outcome::Failed { .. } => 1,
+            Outcome::Interrupted { .. } => 4,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct RunReport {
+    pub id: Option<RunId>,
+    pub changes: usize,
+    pub installed: Vec<String>,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlannedChange {
+    pub summary: String,
+    /// A unified diff for files, the command line otherwise.
+    pub rendered: String,
+    /// Set when the change would overwrite a hand edit: what differs.
+    pub drift: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlannedStep {
+    pub step: String,
+    pub changes: Vec<PlannedChange>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub steps: Vec<PlannedStep>,
+}
+
+impl Plan {
+    pub fn total(&self) -> usize {
+        self.steps.iter().map(|s| s.changes.len()).sum()
+    }
+    pub fn drifted(&self) -> impl Iterator<Item = &PlannedChange> {
+        self.steps.iter().flat_map(|s| &s.changes).filter(|c| c.drift.is_some())
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct RollbackReport {
+    pub id: Option<RunId>,
+    pub restored_steps: Vec<String>,
+    pub problems: Vec<String>,
+    pub installed: Vec<String>,
+    pub purged: Vec<String>,
+}
+
+enum StepError {
+    Failed(color_eyre::Report),
+    Interrupted,
+    Refused(String),
+}
+
+impl From<color_eyre::Report> for StepError {
+    fn from(e: color_eyre::Report) -> Self {
+        StepError::Failed(e)
+    }
+}
+
+/// `<step>.before|mid|after`: with the `failpoints` feature, `FAILPOINTS=x.mid=return`
+/// fails there; `return(kill)` kills the process on the spot, as a power cut would.
+fn failpoint(name: &str) -> Result<()> {
+    #[cfg(feature = "failpoints")]
+    {
+        if let Some(msg) = fail::eval(name, |arg| arg.unwrap_or_default()) {
+            if msg == "kill" {
+                // SAFETY: signalling ourselves.
+                unsafe {
+                    libc::kill(libc::getpid(), libc::SIGKILL);
+                }
+            }
+            return Err(eyre!("failpoint {name} triggered {msg}"));
+        }
+    }
+    let _ = name;
+    Ok(())
+}
+
+type Managed = BTreeMap<PathBuf, String>;
+
+pub struct Engine<'a> {
+    pub host: &'a dyn Host,
+    pub obs: &'a mut dyn Observer,
+    pub opts: Options,
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(host: &'a dyn Host, obs: &'a mut dyn Observer, opts: Options) -> Engine<'a> {
+        Engine { host, obs, opts }
+    }
+
+    fn managed_path(&self) -> PathBuf {
+        self.opts.state_dir.join("managed.json")
+    }
+
+    /// Fingerprints of the files mailstead last wrote.
+    fn managed(&self, host: &dyn Host) -> Managed {
+        host.read(&self.managed_path())
+            .ok()
+            .flatten()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn ctx<'c>(&self, host: &'c dyn Host, answers: &'c Answers, planning: bool) -> Ctx<'c> {
+        Ctx {
+            host,
+            answers,
+            invoking_users: self.opts.invoking_users.clone(),
+            planning,
+        }
+    }
+
+    /// Every change the steps would make, with diffs; nothing on the host changes.
+    pub fn plan(&mut self, steps: &[&dyn Step], answers: &Answers) -> Result<Plan> {
+        let overlay = MemHost::overlay(self.host);
+        let managed = self.managed(self.host);
+        let mut plan = Plan::default();
+        for step in steps {
+            let ctx = self.ctx(&overlay, answers, true);
+            let changes = effective(
+                step.plan(&ctx)
+                    .wrap_err_with(|| format!("planning step {}", step.name()))?,
+                &overlay,
+            );
+            let mut planned = Vec::new();
+            for c in &changes {
+                planned.push(PlannedChange {
+                    summary: c.summary(),
+                    rendered: c.render(&overlay),
+                    drift: drift(&overlay, &managed, c),
+                });
+                // Later steps plan against the world as earlier steps would leave it.
+                if !matches!(c, Change::Reload { .. }) {
+                    apply_change(&overlay, c).wrap_err_with(|| {
+                        format!("planning step {}: {}", step.name(), c.summary())
+                    })?;
+                }
+            }
+            plan.steps.push(PlannedStep {
+                step: step.name().to_string(),
+                changes: planned,
+            });
+        }
+        Ok(plan)
+    }
+
+    /// Plans, asks about hand edits, then applies step by step with snapshots; a failed step
+    /// is rolled back at once.
+    pub fn apply(&mut self, steps: &[&dyn Step], answers: &Answers) -> Result<RunReport> {
+        interrupt::reset();
+        let plan = self.plan(steps, answers)?;
+        if plan.total() == 0 {
+            return Ok(RunReport {
+                id: None,
+                changes: 0,
+                installed: vec![],
+                outcome: Outcome::NothingToDo,
+            });
+        }
+        let mut approved = BTreeSet::new();
+        for c in plan.drifted() {
+            if let Err(why) = self.approve_drift(&c.summary, c.drift.as_deref().unwrap_or("")) {
+                return Ok(RunReport {
+                    id: None,
+                    changes: 0,
+                    installed: vec![],
+                    outcome: Outcome::Refused(why),
+                });
+            }
+            approved.insert(c.summary.clone());
+        }
+
+        let id = RunId::new();
+        let mut run = RunDir::create(self.host, &self.opts.state_dir, id.clone())?;
+        run.record(&Record::RunStart {
+            id: id.clone(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            command: self.opts.command_line.clone(),
+        })?;
+        self.emit(
+            &run,
+            Event::RunStarted {
+                id: id.clone(),
+                steps: steps.iter().map(|s| s.name().to_string()).collect(),
+            },
+        );
+
+        let mut state = RunState::default();
+        let mut total = 0;
+        let mut outcome = Outcome::Done;
+        for (i, step) in steps.iter().enumerate() {
+            if step.needs_reloaded_services() {
+                if let Err(e) = self.flush_reloads(&run, &mut state) {
+                    outcome = self.fail_whole_run(&mut run, &mut state, &steps[..i], "reload", e);
+                    break;
+                }
+            }
+            match self.apply_step(&mut run, &mut state, *step, answers, &approved) {
+                Ok(n) => total += n,
+                Err(err) => {
+                    let (error, interrupted) = match err {
+                        StepError::Failed(e) => (format!("{e:#}"), false),
+                        StepError::Interrupted => ("interrupted".to_string(), true),
+                        StepError::Refused(why) => {
+                            // Nothing of this step was touched; earlier steps stay applied.
+                            self.note(&run, step.name(), &why);
+                            outcome = Outcome::Refused(why);
+                            break;
+                        }
+                    };
+                    outcome = if step.needs_reloaded_services() && !interrupted {
+                        // Services already run the new configuration: undo the whole run.
+                        self.fail_whole_run(&mut run, &mut state, &steps[..=i], step.name(), eyre!(error))
+                    } else {
+                        let problems = self.rollback_failed_step(&run, &mut state, step.name(), &error)?;
+                        // Steps before stay applied and consistent: load what they wrote.
+                        let mut problems = problems;
+                        if let Err(e) = self.flush_reloads(&run, &mut state) {
+                            problems.push(format!("reloading services: {e:#}"));
+                        }
+                        if interrupted {
+                            Outcome::Interrupted {
+                                step: step.name().to_string(),
+                                problems,
+                            }
+                        } else {
+                            Outcome::Failed {
+                                step: step.name().to_string(),
+                                error,
+                                problems,
+                            }
+                        }
+                    };
+                    break;
+                }
+            }
+        }
+        if outcome == Outcome::Done {
+            if let Err(e) = self.flush_reloads(&run, &mut state) {
+                outcome = self.fail_whole_run(&mut run, &mut state, steps, "reload", e);
+            }
+        }
+        let status = match &outcome {
+            Outcome::Done | Outcome::NothingToDo => "ok",
+            Outcome::Refused(_) => "refused",
+            Outcome::Failed { .. } => "failed",
+            Outcome::Interrupted { .. } => "interrupted",
+        };
+        run.record(&Record::RunEnd {
+            status: status.to_string(),
+        })?;
+        let ok = matches!(outcome, Outcome::Done);
+        self.emit(
+            &run,
+            Event::RunFinished {
+                id: id.clone(),
+                changes: total,
+                ok,
+            },
+        );
+        Ok(RunReport {
+            id: Some(id),
+            changes: if ok { total } else { 0 },
+            installed: state.installed,
+            outcome,
+        })
+    }
+
+    fn approve_drift(&mut self, summary: &str, detail: &str) -> std::result::Result<(), String> {
+        let why = format!("{summary}: the file was edited by hand since mailstead wrote it");
+        if self.opts.yes {
+            if self.opts.force {
+                return Ok(());
+            }
+            return Err(format!(
+                "{why}; refusing to overwrite it with --yes (review with `mailstead plan`, then re-run with --force to overwrite)"
+            ));
+        }
+        if self
+            .obs
+            .confirm(&format!("{why}. Overwrite it?"), detail)
+        {
+            Ok(())
+        } else {
+            Err(format!("{why}; left as it is, nothing changed"))
+        }
+    }
+
+    fn emit(&mut self, run: &RunDir, ev: Event) {
+        run.log(&log_line(&ev));
+        self.obs.event(&ev);
+    }
+
+    fn note(&mut self, run: &RunDir, step: &str, text: &str) {
+        self.emit(
+            run,
+            Event::Note {
+                step: step.to_string(),
+                text: text.to_string(),
+            },
+        );
+    }
+
+    fn apply_step(
+        &mut self,
+        run: &mut RunDir,
+        state: &mut RunState,
+        step: &dyn Step,
+        answers: &Answers,
+        approved: &BTreeSet<String>,
+    ) -> std::result::Result<usize, StepError> {
+        let name = step.name();
+        if interrupt::requested() {
+            return Err(StepError::Interrupted);
+        }
+        self.emit(
+            run,
+            Event::StepStarted {
+                step: name.to_string(),
+                about: step.about().to_string(),
+            },
+        );
+        let host = self.host;
+        let ctx = self.ctx(host, answers, false);
+        let changes = effective(
+            step.plan(&ctx).wrap_err_with(|| format!("step {name}: reading the current state"))?,
+            host,
+        );
+        if changes.is_empty() {
+            step.verify(&ctx)
+                .wrap_err_with(|| format!("step {name}: verify"))?;
+            self.emit(
+                run,
+                Event::StepFinished {
+                    step: name.to_string(),
+                    outcome: StepOutcome::Unchanged,
+                },
+            );
+            return Ok(0);
+        }
+        let mut managed = self.managed(host);
+        for c in &changes {
+            if let Some(d) = drift(host, &managed, c) {
+                if !approved.contains(&c.summary()) {
+                    self.approve_drift(&c.summary(), &d).map_err(StepError::Refused)?;
+                }
+            }
+        }
+
+        run.record(&Record::StepStart {
+            step: name.to_string(),
+        })?;
+        state.started.push(name.to_string());
+        let mut snapped: Vec<(PathBuf, bool)> = Vec::new();
+        self.snapshot(run, name, &self.managed_path(), false, false, &mut snapped)?;
+        failpoint(&format!("{name}.before"))?;
+        let mid = changes.len().div_ceil(2) - 1;
+        let mut applied = 0;
+        for (i, change) in changes.iter().enumerate() {
+            for p in change.paths() {
+                let (deep, keep) = match change {
+                    Change::Run { .. } => (true, false),
+                    Change::EnsureDir { .. } => (false, true),
+                    _ => (false, false),
+                };
+                // Parent directories the write will create: removed again on rollback.
+                if let Some(top) = topmost_missing_parent(host, p) {
+                    self.snapshot(run, name, &top, false, true, &mut snapped)?;
+                }
+                self.snapshot(run, name, p, deep, keep, &mut snapped)?;
+            }
+            run.record(&Record::Change {
+                step: name.to_string(),
+                summary: change.summary(),
+            })?;
+            if let Change::Reload { service } = change {
+                run.record(&Record::ReloadQueued {
+                    step: name.to_string(),
+                    service: service.clone(),
+                })?;
+                state.queue(service, name);
+            } else {
+                let installed = apply_change(host, change)
+                    .wrap_err_with(|| format!("step {name}: {}", change.summary()))?;
+                if !installed.is_empty() {
+                    run.record(&Record::Installed {
+                        step: name.to_string(),
+                        packages: installed.clone(),
+                    })?;
+                    state.installed.extend(installed);
+                }
+                record_fingerprints(host, change, &mut managed);
+            }
+            run.record(&Record::ChangeDone {
+                step: name.to_string(),
+            })?;
+            applied += 1;
+            self.emit(
+                run,
+                Event::Change {
+                    step: name.to_string(),
+                    summary: change.summary(),
+                },
+            );
+            if i == mid {
+                failpoint(&format!("{name}.mid"))?;
+            }
+            if interrupt::requested() {
+                return Err(StepError::Interrupted);
+            }
+        }
+        failpoint(&format!("{name}.after"))?;
+        step.verify(&ctx)
+            .wrap_err_with(|| format!("step {name}: verify"))?;
+        let json = serde_json::to_vec_pretty(&managed).map_err(|e| eyre!(e))?;
+        host.write_atomic(&self.managed_path(), &json, Meta::root(0o600))
+            .wrap_err("recording fingerprints")?;
+        run.record(&Record::StepDone {
+            step: name.to_string(),
+            changes: applied,
+        })?;
+        state.done.push(name.to_string());
+        self.emit(
+            run,
+            Event::StepFinished {
+                step: name.to_string(),
+                outcome: StepOutcome::Changed(applied),
+            },
+        );
+        Ok(applied)
+    }
+
+    fn snapshot(
+        &self,
+        run: &mut RunDir,
+        step: &str,
+        path: &Path,
+        deep: bool,
+        keep_if_not_empty: bool,
+        snapped: &mut Vec<(PathBuf, bool)>,
+    ) -> Result<()> {
+        let covered = snapped
+            .iter()
+            .any(|(p, d)| p == path && (*d || !deep) || (*d && path.starts_with(p)));
+        if covered {
+            return Ok(());
+        }
+        let entries = run.snapshot(path, deep, keep_if_not_empty)?;
+        run.record(&Record::Snapshot {
+            step: step.to_string(),
+            path: path.to_path_buf(),
+            deep,
+            entries,
+        })?;
+        snapped.push((path.to_path_buf(), deep));
+        Ok(())
+    }
+
+    fn rollback_failed_step(
+        &mut self,
+        run: &RunDir,
+        state: &mut RunState,
+        step: &str,
+        error: &str,
+    ) -> Result<Vec<String>> {
+        run.record(&Record::StepFailed {
+            step: step.to_string(),
+            error: error.to_string(),
+        })?;
+        self.emit(
+            run,
+            Event::StepFinished {
+                step: step.to_string(),
+                outcome: StepOutcome::Failed(error.to_string()),
+            },
+        );
+        let mut problems = restore_step(run, step)?;
+        run.record(&Record::StepRolledBack {
+            step: step.to_string(),
+            problems: problems.clone(),
+        })?;
+        problems.extend(self.unqueue(run, state, step));
+        self.emit(
+            run,
+            Event::StepFinished {
+                step: step.to_string(),
+                outcome: StepOutcome::RolledBack {
+                    ok: problems.is_empty(),
+                },
+            },
+        );
+        Ok(problems)
+    }
+
+    /// Drops a rolled-back step's reload requests; services already reloaded with its
+    /// configuration are reloaded again with the restored one.
+    fn unqueue(&mut self, run: &RunDir, state: &mut RunState, step: &str) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut again = Vec::new();
+        for (svc, by) in state.queue.iter_mut() {
+            if by.remove(step) && state.reloaded.contains(svc) {
+                again.push(svc.clone());
+            }
+        }
+        state.queue.retain(|(_, by)| !by.is_empty());
+        for svc in again {
+            if let Err(e) = reload(self.host, &svc) {
+                problems.push(format!("reloading {svc}: {e:#}"));
+            } else {
+                self.note(run, step, &format!("reloaded {svc} with the restored configuration"));
+            }
+        }
+        problems
+    }
+
+    fn fail_whole_run(
+        &mut self,
+        run: &mut RunDir,
+        state: &mut RunState,
+        steps: &[&dyn Step],
+        at: &str,
+        error: color_eyre::Report,
+    ) -> Outcome {
+        let error = format!("{error:#}");
+        let _ = run.record(&Record::StepFailed {
+            step: at.to_string(),
+            error: error.clone(),
+        });
+        self.note(run, at, &format!("{error}; rolling back the whole run"));
+        let mut problems = Vec::new();
+        for step in steps.iter().rev() {
+            if !state.started.iter().any(|s| s == step.name()) {
+                continue;
+            }
+            match restore_step(run, step.name()) {
+                Ok(p) => {
+                    let _ = run.record(&Record::StepRolledBack {
+                        step: step.name().to_string(),
+                        problems: p.clone(),
+                    });
+                    problems.extend(p);
+                }
+                Err(e) => problems.push(format!("{}: {e:#}", step.name())),
+            }
+        }
+        let services: BTreeSet<String> = state
+            .queue
+            .iter()
+            .map(|(s, _)| s.clone())
+            .chain(state.reloaded.iter().cloned())
+            .collect();
+        for svc in services {
+            if let Err(e) = reload(self.host, &svc) {
+                problems.push(format!("reloading {svc}: {e:#}"));
+            }
+        }
+        state.queue.clear();
+        Outcome::Failed {
+            step: at.to_string(),
+            error,
+            problems,
+        }
+    }
+
+    fn flush_reloads(&mut self, run: &RunDir, state: &mut RunState) -> Result<()> {
+        let services: Vec<String> = state.queue.drain(..).map(|(s, _)| s).collect();
+        if services.is_empty() {
+            return Ok(());
+        }
+        for svc in &services {
+            match system::reload_cmd(self.host, svc) {
+                Some(cmd) => {
+                    let out = self.host.run(&cmd)?;
+                    if !out.success() {
+                        return Err(eyre!(system::failure(&cmd, &out)));
+                    }
+                    self.note(run, "reload", &format!("reloaded {svc}"));
+                }
+                None => self.note(
+                    run,
+                    "reload",
+                    &format!("no service manager found: reload {svc} by hand"),
+                ),
+            }
+            state.reloaded.insert(svc.clone());
+        }
+        run.record(&Record::Reloaded { services })?;
+        Ok(())
+    }
+
+    /// Takes the lock that keeps two runs apart; held until dropped.
+    pub fn lock(&self) -> Result<Box<dyn crate::host::LockGuard>> {
+        journal::ensure_state_dirs(self.host, &self.opts.state_dir)?;
+        self.host
+            .lock(&self.opts.state_dir.join("lock"))
+            .wrap_err("another mailstead run is in progress (lock held); wait for it to finish")
+    }
+
+    /// Finds runs that never ended (killed, power cut) and rolls back the step they were in.
+    pub fn recover(&mut self) -> Result<Vec<RollbackReport>> {
+        let mut reports = Vec::new();
+        for id in journal::list_runs(self.host, &self.opts.state_dir) {
+            let run = match RunDir::open(self.host, &self.opts.state_dir, &id) {
+                Ok(r) => r,
+                Err(_) => continue,
+            };
+            let records = run.records()?;
+            if records.iter().any(|r| matches!(r, Record::RunEnd { .. })) {
+                continue;
+            }
+            let open: Vec<String> = open_steps(&records);
+            let detail = format!(
+                "Run {id} was interrupted{}.",
+                if open.is_empty() {
+                    String::new()
+                } else {
+                    format!(" in step {}", open.join(", "))
+                }
+            );
+            if !self.opts.yes && !self.obs.confirm(&format!("{detail} Roll the interrupted step back now?"), &detail) {
+                return Err(eyre!(
+                    "{detail} Nothing was changed; run `mailstead --yes` or answer yes to roll it back first"
+                ));
+            }
+            let mut report = RollbackReport {
+                id: Some(id.clone()),
+                ..Default::default()
+            };
+            for step in open.iter().rev() {
+                let problems = restore_step(&run, step)?;
+                run.record(&Record::StepRolledBack {
+                    step: step.clone(),
+                    problems: problems.clone(),
+                })?;
+                report.problems.extend(problems);
+                report.restored_steps.push(step.clone());
+            }
+            // Steps that finished wrote configuration nobody loaded yet; the rolled-back step
+            // may have been loaded: reload both.
+            for svc in queued_services(&records) {
+                if let Err(e) = reload(self.host, &svc) {
+                    report.problems.push(format!("reloading {svc}: {e:#}"));
+                }
+            }
+            report.installed = installed(&records);
+            run.record(&Record::RunEnd {
+                status: "interrupted; recovered".to_string(),
+            })?;
+            run.log(&format!("recovered: rolled back {}", open.join(", ")));
+            reports.push(report);
+        }
+        Ok(reports)
+    }
+
+    /// Undoes a whole run, newest step first. Refuses while a later run changed the same paths.
+    pub fn rollback_run(&mut self, id: Option<RunId>, purge_packages: bool) -> Result<RollbackReport> {
+        let runs = journal::list_runs(self.host, &self.opts.state_dir);
+        let live = |id: &RunId| -> Result<bool> {
+            let recs = RunDir::open(self.host, &self.opts.state_dir, id)?.records()?;
+            Ok(!recs.iter().any(|r| matches!(r, Record::RunRolledBack { .. }))
+                && recs.iter().any(|r| matches!(r, Record::StepDone { .. })))
+        };
+        let id = match id {
+            Some(id) => id,
+            None => {
+                let mut found = None;
+                for r in runs.iter().rev() {
+                    if live(r)? {
+                        found = Some(r.clone());
+                        break;
+                    }
+                }
+                found.ok_or_else(|| eyre!("there is no run left to roll back (see `mailstead runs`)"))?
+            }
+        };
+        let run = RunDir::open(self.host, &self.opts.state_dir, &id)?;
+        let records = run.records()?;
+        if records.iter().any(|r| matches!(r, Record::RunRolledBack { .. })) {
+            return Err(eyre!("run {id} was already rolled back"));
+        }
+        let paths = snapshot_paths(&records);
+        for later in runs.iter().filter(|r| **r > id) {
+            if !live(later)? {
+                continue;
+            }
+            let later_recs = RunDir::open(self.host, &self.opts.state_dir, later)?.records()?;
+            let overlap = snapshot_paths(&later_recs)
+                .into_iter()
+                .filter(|p| paths.contains(p) && !p.ends_with("managed.json"))
+                .collect::<Vec<_>>();
+            if !overlap.is_empty() {
+                return Err(eyre!(
+                    "run {later} changed the same files after {id} ({}); roll back {later} first",
+                    overlap
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        let mut report = RollbackReport {
+            id: Some(id.clone()),
+            ..Default::default()
+        };
+        let mut steps: Vec<String> = Vec::new();
+        for r in &records {
+            if let Record::StepStart { step } = r {
+                let rolled = records.iter().any(|x| matches!(x, Record::StepRolledBack { step: s, .. } if s == step));
+                if !rolled {
+                    steps.push(step.clone());
+                }
+            }
+        }
+        for step in steps.iter().rev() {
+            report.problems.extend(restore_step(&run, step)?);
+            report.restored_steps.push(step.clone());
+            self.obs.event(&Event::StepFinished {
+                step: step.clone(),
+                outcome: StepOutcome::RolledBack { ok: true },
+            });
+        }
+        for svc in queued_services(&records) {
+            if let Err(e) = reload(self.host, &svc) {
+                report.problems.push(format!("reloading {svc}: {e:#}"));
+            }
+        }
+        report.installed = installed(&records);
+        if purge_packages && !report.installed.is_empty() {
+            let cmd = system::apt_purge_cmd(&report.installed);
+            let out = self.host.run(&cmd)?;
+            if out.success() {
+                report.purged = report.installed.clone();
+            } else {
+                report.problems.push(system::failure(&cmd, &out));
+            }
+        }
+        run.record(&Record::RunRolledBack {
+            problems: report.problems.clone(),
+            purged: report.purged.clone(),
+        })?;
+        run.log(&format!("rolled back by `{}`", self.opts.command_line));
+        Ok(report)
+    }
+}
+
+#[derive(Default)]
+struct RunState {
+    started: Vec<String>,
+    done: Vec<String>,
+    /// Services waiting for their one reload, with the steps that asked.
+    queue: Vec<(String, BTreeSet<String>)>,
+    reloaded: BTreeSet<String>,
+    installed: Vec<String>,
+}
+
+impl RunState {
+    fn queue(&mut self, service: &str, step: &str) {
+        match self.queue.iter_mut().find(|(s, _)| s == service) {
+            Some((_, by)) => {
+                by.insert(step.to_string());
+            }
+            None => self
+                .queue
+                .push((service.to_string(), BTreeSet::from([step.to_string()]))),
+        }
+    }
+}
+
+fn reload(host: &dyn Host, service: &str) -> Result<()> {
+    if let Some(cmd) = system::reload_cmd(host, service) {
+        let out = host.run(&cmd)?;
+        if !out.success() {
+            return Err(eyre!(system::failure(&cmd, &out)));
+        }
+    }
+    Ok(())
+}
+
+/// Drops changes that would change nothing; a reload alone is not a change.
+fn effective(changes: Vec<Change>, host: &dyn Host) -> Vec<Change> {
+    let kept: Vec<Change> = changes.into_iter().filter(|c| !c.is_noop(host)).collect();
+    if kept.iter().all(|c| matches!(c, Change::Reload { .. })) {
+        return Vec::new();
+    }
+    kept
+}
+
+/// Applies one change. Returns the packages it newly installed.
+pub fn apply_change(host: &dyn Host, change: &Change) -> Result<Vec<String>> {
+    match change {
+        Change::WriteFile {
+            path,
+            content,
+            meta,
+            ..
+        } => {
+            if let Some(parent) = path.parent() {
+                host.create_dir_all(parent, Meta::root(0o755))?;
+            }
+            host.write_atomic(path, content, *meta)
+                .wrap_err_with(|| format!("writing {}", path.display()))?;
+        }
+        Change::RemoveFile { path } => {
+            if host.exists(path) {
+                host.remove(path)
+                    .wrap_err_with(|| format!("removing {}", path.display()))?;
+            }
+        }
+        Change::EnsureDir { path, meta } => match host.stat(path)? {
+            Some(st) if st.kind == Kind::Dir => host.set_meta(path, *meta)?,
+            Some(_) => return Err(eyre!("{} exists and is not a directory", path.display())),
+            None => {
+                if let Some(parent) = path.parent() {
+                    host.create_dir_all(parent, Meta::root(0o755))?;
+                }
+                host.create_dir(path, *meta)
+                    .wrap_err_with(|| format!("creating {}", path.display()))?;
+            }
+        },
+        Change::Run { cmd, .. } => {
+            let out = host
+                .run(cmd)
+                .wrap_err_with(|| format!("starting `{cmd}`"))?;
+            if !out.success() {
+                return Err(eyre!(system::failure(cmd, &out)));
+            }
+        }
+        Change::Install { packages, debconf } => {
+            let missing: Vec<String> = packages
+                .iter()
+                .filter(|p| !system::package_installed(host, p))
+                .cloned()
+                .collect();
+            if missing.is_empty() {
+                return Ok(vec![]);
+            }
+            if !debconf.is_empty() {
+                let cmd = system::debconf_cmd(debconf);
+                let out = host.run(&cmd)?;
+                if !out.success() {
+                    return Err(eyre!(system::failure(&cmd, &out)));
+                }
+            }
+            let cmd = system::apt_install_cmd(&missing);
+            let out = host.run(&cmd)?;
+            if !out.success() {
+                return Err(eyre!(system::failure(&cmd, &out)));
+            }
+            return Ok(missing);
+        }
+        Change::Reload { .. } => {}
+    }
+    Ok(vec![])
+}
+
+/// What differs from what mailstead last wrote, if the change would overwrite a hand edit.
+fn drift(host: &dyn Host, managed: &Managed, change: &Change) -> Option<String> {
+    let check = |path: &Path| -> Option<Vec<u8>> {
+        let want = managed.get(path)?;
+        let now = host.read(path).ok().flatten();
+        match &now {
+            Some(b) if sha256_hex(b) == *want => None,
+            _ => Some(now.unwrap_or_default()),
+        }
+    };
+    match change {
+        Change::WriteFile {
+            path,
+            content,
+            secret,
+            ..
+        } => check(path).map(|now| {
+            if *secret {
+                format!("{} (contents hidden: holds secrets)", path.display())
+            } else {
+                unified_diff(
+                    path,
+                    &String::from_utf8_lossy(&now),
+                    &String::from_utf8_lossy(content),
+                )
+            }
+        }),
+        Change::RemoveFile { path } => check(path).map(|_| format!("{} would be removed", path.display())),
+        Change::Run {
+            touches, detail, ..
+        } => {
+            let edited: Vec<String> = touches
+                .iter()
+                .filter(|p| check(p).is_some())
+                .map(|p| p.display().to_string())
+                .collect();
+            (!edited.is_empty()).then(|| {
+                format!(
+                    "edited by hand: {}\nmailstead would change:\n{}",
+                    edited.join(", "),
+                    detail.join("\n")
+                )
+            })
+        }
+        _ => None,
+    }
+}
+
+fn record_fingerprints(host: &dyn Host, change: &Change, managed: &mut Managed) {
+    match change {
+        Change::WriteFile { path, content, .. } => {
+            managed.insert(path.clone(), sha256_hex(content));
+        }
+        Change::RemoveFile { path } => {
+            managed.remove(path);
+        }
+        Change::Run { touches, .. } => {
+            for p in touches {
+                match host.stat(p) {
+                    Ok(Some(st)) if st.kind == Kind::File => {
+                        if let Ok(Some(b)) = host.read(p) {
+                            managed.insert(p.clone(), sha256_hex(&b));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn topmost_missing_parent(host: &dyn Host, path: &Path) -> Option<PathBuf> {
+    path.ancestors()
+        .skip(1)
+        .take_while(|a| !host.exists(a))
+        .last()
+        .map(Path::to_path_buf)
+}
+
+/// Puts back everything `step` touched in this run, newest snapshot first.
+fn restore_step(run: &RunDir, step: &str) -> Result<Vec<String>> {
+    let records = run.records()?;
+    let mut problems = Vec::new();
+    for r in records.iter().rev() {
+        if let Record::Snapshot {
+            step: s,
+            path,
+            deep,
+            entries,
+        } = r
+        {
+            if s == step {
+                problems.extend(run.restore(path, *deep, entries));
+            }
+        }
+    }
+    run.log(&format!("rolled back step {step}"));
+    Ok(problems)
+}
+
+/// Steps a journal started but never finished nor rolled back.
+fn open_steps(records: &[Record]) -> Vec<String> {
+    let mut open: Vec<String> = Vec::new();
+    for r in records {
+        match r {
+            Record::StepStart { step } => open.push(step.clone()),
+            Record::StepDone { step, .. } | Record::StepRolledBack { step, .. } => {
+                open.retain(|s| s != step)
+            }
+            _ => {}
+        }
+    }
+    open
+}
+
+fn queued_services(records: &[Record]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in records {
+        if let Record::ReloadQueued { service, .. } = r {
+            if !out.contains(service) {
+                out.push(service.clone());
+            }
+        }
+    }
+    out
+}
+
+fn installed(records: &[Record]) -> Vec<String> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Installed { packages, .. } => Some(packages.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+fn snapshot_paths(records: &[Record]) -> BTreeSet<PathBuf> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Snapshot { path, .. } => Some(path.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn log_line(ev: &Event) -> String {
+    match ev {
+        Event::RunStarted { id, steps } => format!("run {id} started: {}", steps.join(", ")),
+        Event::StepStarted { step, about } => format!("[{step}] {about}"),
+        Event::Change { step, summary } => format!("[{step}] {summary}"),
+        Event::Note { step, text } => format!("[{step}] {text}"),
+        Event::StepFinished { step, outcome } => format!("[{step}] {outcome:?}"),
+        Event::RunFinished { id, changes, ok } => {
+            format!("run {id} finished: {} ({changes} changes)", if *ok { "ok" } else { "failed" })
+        }
+    }
+}

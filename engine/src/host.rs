@@ -1,0 +1,481 @@
+//! The Host: the one door through which every effect on the system passes.
+//!
+//! Paths given to a Host are always system paths (`/etc/postfix/main.cf`); a Host built with
+//! `--root DIR` maps them under DIR and runs commands through `chroot DIR`, so the same code
+//! runs against a server or a directory tree in a test.
+use crate::secret::Secret;
+use std::fmt;
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Mode and owner of a file or directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Meta {
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl Meta {
+    pub const fn root(mode: u32) -> Meta {
+        Meta { mode, uid: 0, gid: 0 }
+    }
+}
+
+impl fmt::Display for Meta {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04o} {}:{}", self.mode & 0o7777, self.uid, self.gid)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink,
+    Other,
+}
+
+/// What `lstat` says about a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    pub kind: Kind,
+    pub meta: Meta,
+}
+
+/// A command to run. Secrets go on stdin, never in `args`.
+#[derive(Clone, Default)]
+pub struct Cmd {
+    pub program: String,
+    pub args: Vec<String>,
+    pub stdin: Option<Secret>,
+    pub env: Vec<(String, String)>,
+    pub timeout: Option<Duration>,
+    /// A read-only probe: safe to run while planning. Anything else runs only on apply.
+    pub probe: bool,
+}
+
+impl Cmd {
+    pub fn new<I, S>(program: &str, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Cmd {
+            program: program.to_string(),
+            args: args.into_iter().map(Into::into).collect(),
+            ..Cmd::default()
+        }
+    }
+    /// A read-only command that plan mode may run.
+    pub fn probe<I, S>(program: &str, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Cmd {
+            probe: true,
+            ..Cmd::new(program, args)
+        }
+    }
+    pub fn stdin(mut self, input: Secret) -> Cmd {
+        self.stdin = Some(input);
+        self
+    }
+    pub fn env(mut self, key: &str, value: &str) -> Cmd {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+    pub fn timeout(mut self, t: Duration) -> Cmd {
+        self.timeout = Some(t);
+        self
+    }
+}
+
+/// Shows the command line as a user would type it; stdin is never shown.
+impl fmt::Display for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.program)?;
+        for a in &self.args {
+            if a.is_empty() || a.contains(|c: char| c.is_whitespace() || "'\"$\\".contains(c)) {
+                write!(f, " '{}'", a.replace('\'', "'\\''"))?;
+            } else {
+                write!(f, " {a}")?;
+            }
+        }
+        if self.stdin.is_some() {
+            f.write_str(" <(stdin)")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Cmd({self})")
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    /// Exit code; -1 when killed by a signal or the timeout.
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.status == 0
+    }
+    /// The last lines of stderr (or stdout when stderr is empty), for error reports.
+    pub fn tail(&self, lines: usize) -> String {
+        let text = if self.stderr.trim().is_empty() {
+            &self.stdout
+        } else {
+            &self.stderr
+        };
+        let all: Vec<&str> = text.trim_end().lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+}
+
+/// Held while a run owns the system; dropping it releases the lock.
+pub trait LockGuard: Send {}
+
+pub trait Host: Send + Sync {
+    /// The directory system paths are mapped under (`/` on a real server).
+    fn root(&self) -> &Path;
+    /// lstat: None when the path does not exist.
+    fn stat(&self, path: &Path) -> io::Result<Option<Stat>>;
+    /// A regular file's bytes; None when absent.
+    fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>>;
+    fn read_link(&self, path: &Path) -> io::Result<PathBuf>;
+    /// Entry names of a directory, sorted.
+    fn list_dir(&self, path: &Path) -> io::Result<Vec<String>>;
+    /// temp file + fsync + rename + fsync of the directory, with mode and owner set before
+    /// the rename, so no reader ever sees a half-written or wrongly-owned file.
+    fn write_atomic(&self, path: &Path, content: &[u8], meta: Meta) -> io::Result<()>;
+    /// Appends and fsyncs (journals): the record is on disk before the change it describes.
+    fn append_sync(&self, path: &Path, content: &[u8]) -> io::Result<()>;
+    fn create_dir(&self, path: &Path, meta: Meta) -> io::Result<()>;
+    fn symlink(&self, target: &Path, path: &Path, uid: u32, gid: u32) -> io::Result<()>;
+    fn set_meta(&self, path: &Path, meta: Meta) -> io::Result<()>;
+    /// Removes a file, a symlink or an empty directory.
+    fn remove(&self, path: &Path) -> io::Result<()>;
+    /// Runs a command to completion. A non-zero exit is an `Output`, not an error; an error
+    /// means the command could not be started.
+    fn run(&self, cmd: &Cmd) -> io::Result<Output>;
+    /// An exclusive lock on a file; fails at once when another process holds it.
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn LockGuard>>;
+
+    // ---- conveniences built on the primitives above ----
+
+    fn exists(&self, path: &Path) -> bool {
+        matches!(self.stat(path), Ok(Some(_)))
+    }
+
+    fn read_string(&self, path: &Path) -> io::Result<Option<String>> {
+        Ok(self
+            .read(path)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// Creates missing parents (mode 0755, root) of `path`.
+    fn create_dir_all(&self, path: &Path, meta: Meta) -> io::Result<()> {
+        if self.exists(path) {
+            return Ok(());
+        }
+        if let Some(parent) = path.parent() {
+            if parent != path {
+                self.create_dir_all(parent, Meta::root(0o755))?;
+            }
+        }
+        self.create_dir(path, meta)
+    }
+
+    /// Removes a path and everything below it.
+    fn remove_all(&self, path: &Path) -> io::Result<()> {
+        match self.stat(path)? {
+            None => Ok(()),
+            Some(st) if st.kind == Kind::Dir => {
+                for name in self.list_dir(path)? {
+                    self.remove_all(&path.join(name))?;
+                }
+                self.remove(path)
+            }
+            Some(_) => self.remove(path),
+        }
+    }
+
+    /// uid of a user in the host's /etc/passwd.
+    fn user_id(&self, name: &str) -> Option<u32> {
+        id_from_db(self, "/etc/passwd", name)
+    }
+
+    /// gid of a group in the host's /etc/group.
+    fn group_id(&self, name: &str) -> Option<u32> {
+        id_from_db(self, "/etc/group", name)
+    }
+}
+
+fn id_from_db<H: Host + ?Sized>(host: &H, db: &str, name: &str) -> Option<u32> {
+    let text = host.read_string(Path::new(db)).ok()??;
+    text.lines().find_map(|line| {
+        let mut f = line.split(':');
+        (f.next()? == name).then_some(())?;
+        f.next()?;
+        f.next()?.parse().ok()
+    })
+}
+
+/// The real system, or a directory tree standing in for one (`--root`).
+pub struct RealHost {
+    root: PathBuf,
+}
+
+impl RealHost {
+    pub fn new(root: impl Into<PathBuf>) -> RealHost {
+        RealHost { root: root.into() }
+    }
+
+    /// The real path of a system path.
+    pub fn real(&self, path: &Path) -> PathBuf {
+        let rel = path.strip_prefix("/").unwrap_or(path);
+        if rel.as_os_str().is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(rel)
+        }
+    }
+
+    fn is_chrooted(&self) -> bool {
+        self.root != Path::new("/")
+    }
+}
+
+fn chown(path: &Path, uid: u32, gid: u32, follow: bool) -> io::Result<()> {
+    if follow {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid))
+    } else {
+        std::os::unix::fs::lchown(path, Some(uid), Some(gid))
+    }
+}
+
+fn fsync_dir(dir: &Path) -> io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+struct FileLock(#[allow(dead_code)] std::fs::File);
+impl LockGuard for FileLock {}
+
+impl Host for RealHost {
+    fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn stat(&self, path: &Path) -> io::Result<Option<Stat>> {
+        match std::fs::symlink_metadata(self.real(path)) {
+            Ok(m) => {
+                let ft = m.file_type();
+                let kind = if ft.is_symlink() {
+                    Kind::Symlink
+                } else if ft.is_dir() {
+                    Kind::Dir
+                } else if ft.is_file() {
+                    Kind::File
+                } else {
+                    Kind::Other
+                };
+                Ok(Some(Stat {
+                    kind,
+                    meta: Meta {
+                        mode: m.mode() & 0o7777,
+                        uid: m.uid(),
+                        gid: m.gid(),
+                    },
+                }))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
+        match std::fs::read(self.real(path)) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
+        std::fs::read_link(self.real(path))
+    }
+
+    fn list_dir(&self, path: &Path) -> io::Result<Vec<String>> {
+        let mut names: Vec<String> = std::fs::read_dir(self.real(path))?
+            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect::<io::Result<_>>()?;
+        names.sort();
+        Ok(names)
+    }
+
+    fn write_atomic(&self, path: &Path, content: &[u8], meta: Meta) -> io::Result<()> {
+        let real = self.real(path);
+        let dir = real
+            .parent()
+            .ok_or_else(|| io::Error::other("no parent directory"))?;
+        let name = real
+            .file_name()
+            .ok_or_else(|| io::Error::other("no file name"))?
+            .to_string_lossy();
+        let tmp = dir.join(format!(".{name}.mailstead-{}", std::process::id()));
+        let result = (|| {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode_0600()
+                .open(&tmp)?;
+            f.write_all(content)?;
+            // Owner before mode: chown clears setuid bits, and the file stays 0600 until both are right.
+            chown(&tmp, meta.uid, meta.gid, true)?;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(meta.mode))?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &real)?;
+            fsync_dir(dir)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    fn append_sync(&self, path: &Path, content: &[u8]) -> io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode_0600()
+            .open(self.real(path))?;
+        f.write_all(content)?;
+        f.sync_data()
+    }
+
+    fn create_dir(&self, path: &Path, meta: Meta) -> io::Result<()> {
+        let real = self.real(path);
+        std::fs::create_dir(&real)?;
+        chown(&real, meta.uid, meta.gid, true)?;
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(meta.mode))?;
+        if let Some(parent) = real.parent() {
+            fsync_dir(parent)?;
+        }
+        Ok(())
+    }
+
+    fn symlink(&self, target: &Path, path: &Path, uid: u32, gid: u32) -> io::Result<()> {
+        let real = self.real(path);
+        std::os::unix::fs::symlink(target, &real)?;
+        chown(&real, uid, gid, false)
+    }
+
+    fn set_meta(&self, path: &Path, meta: Meta) -> io::Result<()> {
+        let real = self.real(path);
+        chown(&real, meta.uid, meta.gid, true)?;
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(meta.mode))
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        let real = self.real(path);
+        let m = std::fs::symlink_metadata(&real)?;
+        if m.is_dir() {
+            std::fs::remove_dir(&real)
+        } else {
+            std::fs::remove_file(&real)
+        }
+    }
+
+    fn run(&self, cmd: &Cmd) -> io::Result<Output> {
+        let (program, mut args) = if self.is_chrooted() {
+            let mut a = vec![
+                self.root.to_string_lossy().into_owned(),
+                cmd.program.clone(),
+            ];
+            a.extend(cmd.args.iter().cloned());
+            ("chroot".to_string(), a)
+        } else {
+            (cmd.program.clone(), cmd.args.clone())
+        };
+        if program == "chroot" && args.is_empty() {
+            args.push("/".into());
+        }
+        let mut expr = duct::cmd(program, args)
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked()
+            // A stable, non-localised environment so output parsing works everywhere.
+            .env("LC_ALL", "C.UTF-8")
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            );
+        for (k, v) in &cmd.env {
+            expr = expr.env(k, v);
+        }
+        expr = match &cmd.stdin {
+            Some(s) => expr.stdin_bytes(s.expose().as_bytes().to_vec()),
+            None => expr.stdin_null(),
+        };
+        let handle = expr.start()?;
+        let out = match cmd.timeout {
+            Some(t) => match handle.wait_timeout(t)? {
+                Some(o) => o.clone(),
+                None => {
+                    let _ = handle.kill();
+                    return Ok(Output {
+                        status: -1,
+                        stdout: String::new(),
+                        stderr: format!("timed out after {}s", t.as_secs()),
+                    });
+                }
+            },
+            None => handle.into_output()?,
+        };
+        Ok(Output {
+            status: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn LockGuard>> {
+        use std::os::fd::AsRawFd;
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode_0600()
+            .open(self.real(path))?;
+        // flock dies with the process, so a killed run never leaves a stale lock behind.
+        // SAFETY: flock on a valid, owned fd.
+        let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "another mailstead run holds the lock",
+            ));
+        }
+        Ok(Box::new(FileLock(f)))
+    }
+}
+
+trait Mode0600 {
+    fn mode_0600(&mut self) -> &mut Self;
+}
+impl Mode0600 for std::fs::OpenOptions {
+    fn mode_0600(&mut self) -> &mut Self {
+        use std::os::unix::fs::OpenOptionsExt;
+        self.mode(0o600)
+    }
+}

@@ -1,0 +1,29 @@
+//! mailstead's engine. Steps describe changes as data; this crate is the only place that
+//! applies them, and it always can undo what it applied.
+//!
+//! - [`host`]: the one door to the system (files, commands), real or under `--root`.
+//! - [`memhost`]: the same door in memory: a fake for tests, an overlay for `plan`.
+//! - [`step`] / [`change`]: the contract every step module follows.
+//! - [`engine`]: plan, apply, journal, snapshot, roll back, recover.
+//! - [`journal`]: runs on disk and the snapshots inside them.
+//! - [`config`]: the answers file.
+pub mod change;
+pub mod config;
+pub mod engine;
+pub mod event;
+pub mod host;
+pub mod interrupt;
+pub mod journal;
+pub mod memhost;
+pub mod secret;
+pub mod step;
+pub mod system;
+
+pub use change::Change;
+pub use config::Answers;
+pub use engine::{Engine, Options, Outcome, Plan, RollbackReport, RunReport};
+pub use event::{Event, Observer, StepOutcome};
+pub use host::{Cmd, Host, Meta, Output, RealHost};
+pub use memhost::MemHost;
+pub use secret::Secret;
+pub use step::{Ctx, Step};
