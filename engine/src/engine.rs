@@ -22,6 +22,9 @@ pub struct Options {
     /// For the journal (never holds secrets: the CLI takes none in argv).
     pub command_line: String,
     pub invoking_users: Vec<String>,
+    /// Files mailstead writes but the admin is expected to edit too (the answers file):
+    /// re-read before every write, so no hand-edit guard.
+    pub unguarded: Vec<PathBuf>,
 }
 
 impl Default for Options {
@@ -32,6 +35,7 @@ impl Default for Options {
             force: false,
             command_line: String::new(),
             invoking_users: vec!["root".into()],
+            unguarded: Vec::new(),
         }
     }
 }
@@ -93,6 +97,8 @@ pub struct PlannedChange {
 pub struct PlannedStep {
     pub step: String,
     pub changes: Vec<PlannedChange>,
+    /// What the admin should know that is not a change (a skipped part, a fallback).
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -149,6 +155,20 @@ fn failpoint(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// `engine.write=return(PATH)`: the write of PATH fails as a full disk would.
+fn injected_write_failure(path: &Path) -> Result<()> {
+    #[cfg(feature = "failpoints")]
+    {
+        if let Some(p) = fail::eval("engine.write", |arg| arg.unwrap_or_default()) {
+            if p.is_empty() || Path::new(&p) == path {
+                return Err(eyre!("writing {}: no space left on device (injected)", path.display()));
+            }
+        }
+    }
+    let _ = path;
+    Ok(())
+}
+
 type Managed = BTreeMap<PathBuf, String>;
 
 pub struct Engine<'a> {
@@ -168,11 +188,14 @@ impl<'a> Engine<'a> {
 
     /// Fingerprints of the files mailstead last wrote.
     fn managed(&self, host: &dyn Host) -> Managed {
-        host.read(&self.managed_path())
+        let mut m: Managed = host
+            .read(&self.managed_path())
             .ok()
             .flatten()
             .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        m.retain(|p, _| !self.opts.unguarded.contains(p));
+        m
     }
 
     fn ctx<'c>(&self, host: &'c dyn Host, answers: &'c Answers, planning: bool) -> Ctx<'c> {
@@ -201,7 +224,9 @@ impl<'a> Engine<'a> {
                 planned.push(PlannedChange {
                     summary: c.summary(),
                     rendered: c.render(&overlay),
-                    drift: drift(&overlay, &managed, c),
+                    // Hand edits are judged on the real files, not on what earlier planned
+                    // changes would make of them.
+                    drift: drift(self.host, &managed, c),
                 });
                 // Later steps plan against the world as earlier steps would leave it.
                 if !matches!(c, Change::Reload { .. }) {
@@ -213,6 +238,7 @@ impl<'a> Engine<'a> {
             plan.steps.push(PlannedStep {
                 step: step.name().to_string(),
                 changes: planned,
+                notes: step.notes(&ctx),
             });
         }
         Ok(plan)
@@ -396,6 +422,9 @@ impl<'a> Engine<'a> {
         );
         let host = self.host;
         let ctx = self.ctx(host, answers, false);
+        for text in step.notes(&ctx) {
+            self.note(run, name, &text);
+        }
         let changes = effective(
             step.plan(&ctx).wrap_err_with(|| format!("step {name}: reading the current state"))?,
             host,
@@ -872,6 +901,7 @@ pub fn apply_change(host: &dyn Host, change: &Change) -> Result<Vec<String>> {
             if let Some(parent) = path.parent() {
                 host.create_dir_all(parent, Meta::root(0o755))?;
             }
+            injected_write_failure(path)?;
             host.write_atomic(path, content, *meta)
                 .wrap_err_with(|| format!("writing {}", path.display()))?;
         }

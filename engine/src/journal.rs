@@ -20,8 +20,11 @@ impl fmt::Display for RunId {
 }
 
 impl RunId {
-    /// `20261124T211500Z-1234`: sorts by time, unique per process.
+    /// `20261124T211500Z-1234`: sorts by time, unique per process (a second run within the
+    /// same second of the same process gets `-1234.1`).
     pub fn new() -> RunId {
+        static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -29,11 +32,12 @@ impl RunId {
         let (y, mo, d) = civil_from_days((secs / 86400) as i64);
         let s = secs % 86400;
         RunId(format!(
-            "{y:04}{mo:02}{d:02}T{:02}{:02}{:02}Z-{}",
+            "{y:04}{mo:02}{d:02}T{:02}{:02}{:02}Z-{}{}",
             s / 3600,
             s / 60 % 60,
             s % 60,
-            std::process::id()
+            std::process::id(),
+            if seq == 0 { String::new() } else { format!(".{seq}") }
         ))
     }
 }

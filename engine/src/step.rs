@@ -26,6 +26,10 @@ pub trait Step: Send + Sync {
     fn verify(&self, _ctx: &Ctx) -> Result<()> {
         Ok(())
     }
+    /// Things worth telling the admin that are not problems (a skipped part, a fallback).
+    fn notes(&self, _ctx: &Ctx) -> Vec<String> {
+        Vec::new()
+    }
     /// Pending service reloads are done before this step runs (a verify step needs them).
     fn needs_reloaded_services(&self) -> bool {
         false

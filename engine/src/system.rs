@@ -15,7 +15,9 @@ pub fn reload_cmd(host: &dyn Host, service: &str) -> Option<Cmd> {
         // Starts it when stopped, so a reload after install also brings it up.
         Some(Cmd::new("systemctl", ["reload-or-restart", service]).timeout(Duration::from_secs(120)))
     } else if host.exists(&Path::new("/etc/init.d").join(service)) {
-        Some(Cmd::new("service", [service, "reload"]).timeout(Duration::from_secs(120)))
+        // Init scripts refuse to reload a stopped service: start it instead.
+        let action = if service_active(host, service) { "reload" } else { "start" };
+        Some(Cmd::new("service", [service, action]).timeout(Duration::from_secs(120)))
     } else {
         None
     }
