@@ -1,0 +1,30 @@
+//! Step `answers`: writes the answers file (0600 root) when a command changed it
+//! (add-domain, add-mailbox, the wizard), as part of the same run, so a failed run or a
+//! `mailstead rollback` restores it with everything else.
+use color_eyre::eyre::Result;
+use mailstead_engine::{Change, Ctx, Meta, Step};
+use std::path::PathBuf;
+
+pub struct SaveAnswers {
+    /// System path of the answers file.
+    pub path: PathBuf,
+    pub yaml: String,
+}
+
+impl Step for SaveAnswers {
+    fn name(&self) -> &'static str {
+        "answers"
+    }
+    fn about(&self) -> &'static str {
+        "save the answers file"
+    }
+    fn plan(&self, _ctx: &Ctx) -> Result<Vec<Change>> {
+        Ok(vec![Change::WriteFile {
+            path: self.path.clone(),
+            content: self.yaml.clone().into_bytes(),
+            meta: Meta::root(0o600),
+            // It may hold passwords (when the admin wrote them in plain text).
+            secret: true,
+        }])
+    }
+}

@@ -1,0 +1,510 @@
+//! Step `dovecot`: IMAP (and POP3 when asked) over TLS, LMTP delivery and SMTP AUTH for
+//! Postfix, for the virtual users of the `mailboxes` step.
+//!
+//! Touches:
+//! - `/etc/dovecot/local.conf` (0644 root): mailstead's own file, read last through the
+//!   package's `!include_try local.conf`; no package file is edited. Written in the syntax of
+//!   the installed Dovecot: 2.3 (Debian 12) or 2.4 (Debian 13), from `dovecot --version`, or
+//!   from `/etc/os-release` when Dovecot is not installed yet (planning a fresh server).
+//! - the system user and group `vmail` (`/etc/passwd`, `/etc/group`, `/etc/shadow`,
+//!   `/etc/gshadow` and their `-` backups), only when missing, with an id chosen up front
+//!   (uid = gid, free in 999..100) so the configuration can name it in the same run.
+//! - `/var/mail/vhosts` (0770 vmail:vmail): the mail. Never emptied by mailstead.
+//! - `/var/spool/postfix/private` (0700 postfix:root, as Postfix makes it) when missing, so
+//!   Dovecot can put its LMTP and auth sockets there.
+//! - queues a Dovecot reload; `doveconf -n` must accept the configuration first (verify), so
+//!   a configuration Dovecot refuses is rolled back before any reload.
+use crate::mailboxes::{USERS_FILE, VHOSTS};
+use crate::tls;
+use color_eyre::eyre::{eyre, Result};
+use mailstead_engine::config::Answers;
+use mailstead_engine::host::{Cmd, Host, Meta};
+use mailstead_engine::system::failure;
+use mailstead_engine::{Change, Ctx, Step};
+use std::path::Path;
+
+pub const LOCAL_CONF: &str = "/etc/dovecot/local.conf";
+pub const POSTFIX_PRIVATE: &str = "/var/spool/postfix/private";
+const TEMPLATE_23: &str = include_str!("../../assets/dovecot/local-2.3.conf");
+const TEMPLATE_24: &str = include_str!("../../assets/dovecot/local-2.4.conf");
+const POP3: &str = include_str!("../../assets/dovecot/pop3.conf");
+/// What groupadd/useradd rewrite, backups (`passwd-` ...) included, so a rollback restores all.
+const DB_FILES: [&str; 8] = [
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/shadow",
+    "/etc/gshadow",
+    "/etc/passwd-",
+    "/etc/group-",
+    "/etc/shadow-",
+    "/etc/gshadow-",
+];
+
+/// Which configuration language to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// Dovecot 2.3 (Debian 12): `ssl_cert = <file`, `mail_location`, `passdb { driver = }`.
+    V23,
+    /// Dovecot 2.4 (Debian 13): `ssl_server_cert_file`, `mail_driver`, named passdb/userdb.
+    V24,
+}
+
+/// `dovecot --version` of the installed Dovecot, else the Debian release it will come from.
+pub fn detect(host: &dyn Host) -> Result<Version> {
+    if let Ok(out) = host.run(&Cmd::probe("dovecot", ["--version"])) {
+        if out.success() {
+            return from_version(out.stdout.trim())
+                .ok_or_else(|| eyre!("unsupported Dovecot version {:?}", out.stdout.trim()));
+        }
+    }
+    let release = host
+        .read_string(Path::new("/etc/os-release"))?
+        .unwrap_or_default();
+    let id = release
+        .lines()
+        .find_map(|l| l.strip_prefix("VERSION_ID="))
+        .map(|v| v.trim_matches('"').to_string())
+        .unwrap_or_default();
+    match id.as_str() {
+        "12" => Ok(Version::V23),
+        "13" => Ok(Version::V24),
+        _ => Err(eyre!(
+            "Dovecot is not installed and this is not Debian 12 or 13 (VERSION_ID {id:?}): \
+             cannot tell which Dovecot configuration syntax to write"
+        )),
+    }
+}
+
+/// "2.3.19.1 (9b53102964)" → V23; "2.4.1-4 (7d8c0e5759)" → V24.
+pub fn from_version(v: &str) -> Option<Version> {
+    let mut parts = v.split(['.', '-', ' ']);
+    let major: u32 = parts.next()?.parse().ok()?;
+    let minor: u32 = parts.next()?.parse().ok()?;
+    match (major, minor) {
+        (2, 3) => Some(Version::V23),
+        (2, m) if m >= 4 => Some(Version::V24),
+        _ => None,
+    }
+}
+
+/// The whole of `/etc/dovecot/local.conf`.
+pub fn render(a: &Answers, version: Version, vmail_uid: u32) -> String {
+    let (fullchain, privkey) = tls::cert_paths(&a.hostname);
+    let protocols = if a.pop3 {
+        "imap lmtp pop3"
+    } else {
+        "imap lmtp"
+    };
+    let template = match version {
+        Version::V23 => TEMPLATE_23,
+        Version::V24 => TEMPLATE_24,
+    };
+    let mut out = template
+        .replace("@@PROTOCOLS@@", protocols)
+        .replace("@@FULLCHAIN@@", &fullchain.to_string_lossy())
+        .replace("@@PRIVKEY@@", &privkey.to_string_lossy())
+        .replace("@@USERS@@", USERS_FILE)
+        .replace("@@VHOSTS@@", VHOSTS)
+        .replace("@@UID@@", &vmail_uid.to_string());
+    if a.pop3 {
+        out.push_str(POP3);
+    }
+    out
+}
+
+/// The certificate and key the configuration names exist (the `tls` step obtains them).
+/// Shared with the `postfix` step.
+pub(crate) fn require_cert(host: &dyn Host, hostname: &str) -> Result<()> {
+    let (fullchain, privkey) = tls::cert_paths(hostname);
+    for p in [&fullchain, &privkey] {
+        if !host.exists(p) {
+            return Err(eyre!(
+                "{} does not exist: the configuration would name a certificate that is not there",
+                p.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// (uid, gid) of an account line in /etc/passwd.
+fn passwd_ids(host: &dyn Host, name: &str) -> Option<(u32, u32)> {
+    let text = host.read_string(Path::new("/etc/passwd")).ok()??;
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() > 3 && f[0] == name).then_some(())?;
+        Some((f[2].parse().ok()?, f[3].parse().ok()?))
+    })
+}
+
+fn ids_in(host: &dyn Host, db: &str) -> Vec<u32> {
+    host.read_string(Path::new(db))
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(':').nth(2)?.parse().ok())
+        .collect()
+}
+
+/// A system id (999 down to 100) free both as a uid and as a gid, so vmail gets uid = gid.
+fn free_system_id(host: &dyn Host) -> Option<u32> {
+    let uids = ids_in(host, "/etc/passwd");
+    let gids = ids_in(host, "/etc/group");
+    (100..1000)
+        .rev()
+        .find(|id| !uids.contains(id) && !gids.contains(id))
+}
+
+pub struct Dovecot;
+
+impl Step for Dovecot {
+    fn name(&self) -> &'static str {
+        "dovecot"
+    }
+
+    fn about(&self) -> &'static str {
+        "Dovecot: IMAPS, LMTP and SMTP AUTH for virtual mailboxes"
+    }
+
+    fn plan(&self, ctx: &Ctx) -> Result<Vec<Change>> {
+        let host = ctx.host;
+        let version = detect(host)?;
+        let mut changes = Vec::new();
+
+        // vmail: existing ids, or ids picked now and given to groupadd/useradd.
+        let (uid, gid) = match passwd_ids(host, "vmail") {
+            Some(ids) => ids,
+            None => {
+                let gid = match host.group_id("vmail") {
+                    Some(g) => g,
+                    None => {
+                        let id = free_system_id(host)
+                            .ok_or_else(|| eyre!("no free system id (100-999) for user vmail"))?;
+                        changes.push(Change::run(
+                            format!("create group vmail (gid {id})"),
+                            Cmd::new("groupadd", ["--system", "--gid", &id.to_string(), "vmail"]),
+                            &DB_FILES,
+                        ));
+                        id
+                    }
+                };
+                let uids = ids_in(host, "/etc/passwd");
+                let uid = if uids.contains(&gid) {
+                    free_system_id(host)
+                        .ok_or_else(|| eyre!("no free system id (100-999) for user vmail"))?
+                } else {
+                    gid
+                };
+                changes.push(Change::run(
+                    format!("create system user vmail (uid {uid}) for the mail in {VHOSTS}"),
+                    Cmd::new(
+                        "useradd",
+                        [
+                            "--system",
+                            "--uid",
+                            &uid.to_string(),
+                            "--gid",
+                            &gid.to_string(),
+                            "--home-dir",
+                            VHOSTS,
+                            "--no-create-home",
+                            "--shell",
+                            "/usr/sbin/nologin",
+                            "--comment",
+                            "mailstead virtual mail",
+                            "vmail",
+                        ],
+                    ),
+                    &DB_FILES,
+                ));
+                (uid, gid)
+            }
+        };
+        changes.push(Change::EnsureDir {
+            path: VHOSTS.into(),
+            meta: Meta {
+                mode: 0o770,
+                uid,
+                gid,
+            },
+        });
+
+        // Postfix's private spool directory, as Postfix itself makes it, when it is not there yet.
+        if !host.exists(Path::new(POSTFIX_PRIVATE)) {
+            match host.user_id("postfix") {
+                Some(pf) => changes.push(Change::EnsureDir {
+                    path: POSTFIX_PRIVATE.into(),
+                    meta: Meta {
+                        mode: 0o700,
+                        uid: pf,
+                        gid: 0,
+                    },
+                }),
+                None if ctx.planning => {}
+                None => {
+                    return Err(eyre!(
+                        "user `postfix` does not exist: is postfix installed?"
+                    ))
+                }
+            }
+        }
+
+        changes.push(Change::write(
+            LOCAL_CONF,
+            render(ctx.answers, version, uid),
+            Meta::root(0o644),
+        ));
+        changes.push(Change::reload("dovecot"));
+        Ok(changes)
+    }
+
+    /// The certificate is in place and `doveconf -n` accepts the whole configuration, before
+    /// Dovecot is reloaded. (Dovecot 2.3's `doveconf -n` does not open `ssl_cert = <file`.)
+    fn verify(&self, ctx: &Ctx) -> Result<()> {
+        require_cert(ctx.host, &ctx.answers.hostname)?;
+        let cmd = Cmd::probe("doveconf", ["-n"]);
+        let out = ctx.host.run(&cmd)?;
+        if !out.success() {
+            return Err(eyre!(
+                "Dovecot refuses the configuration: {}",
+                failure(&cmd, &out)
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mailboxes::tests::{add_cert, answers, group_file};
+    use mailstead_engine::{MemHost, Output};
+
+    fn ctx<'a>(h: &'a MemHost, a: &'a Answers, planning: bool) -> Ctx<'a> {
+        Ctx {
+            host: h,
+            answers: a,
+            invoking_users: vec![],
+            planning,
+        }
+    }
+
+    fn dovecot_version(h: &MemHost, v: &'static str) {
+        h.on_command(move |c| {
+            (c.program == "dovecot").then(|| Output {
+                status: 0,
+                stdout: format!("{v}\n"),
+                stderr: String::new(),
+            })
+        });
+    }
+
+    fn effective(h: &MemHost, changes: Vec<Change>) -> Vec<Change> {
+        let kept: Vec<Change> = changes.into_iter().filter(|c| !c.is_noop(h)).collect();
+        if kept.iter().all(|c| matches!(c, Change::Reload { .. })) {
+            return vec![];
+        }
+        kept
+    }
+
+    #[test]
+    fn versions() {
+        assert_eq!(from_version("2.3.19.1 (9b53102964)"), Some(Version::V23));
+        assert_eq!(from_version("2.4.1-4 (7d8c0e5759)"), Some(Version::V24));
+        assert_eq!(from_version("2.4.2 (abc)"), Some(Version::V24));
+        assert_eq!(from_version("2.2.36"), None);
+        assert_eq!(from_version("garbage"), None);
+    }
+
+    #[test]
+    fn version_falls_back_to_os_release_when_not_installed() {
+        let h = MemHost::fake();
+        h.on_command(|c| {
+            (c.program == "dovecot").then(|| Output {
+                status: 127,
+                ..Output::default()
+            })
+        });
+        h.add_file(
+            "/etc/os-release",
+            "PRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\nVERSION_ID=\"13\"\n",
+            Meta::root(0o644),
+        );
+        assert_eq!(detect(&h).unwrap(), Version::V24);
+        h.add_file("/etc/os-release", "VERSION_ID=\"12\"\n", Meta::root(0o644));
+        assert_eq!(detect(&h).unwrap(), Version::V23);
+        h.add_file(
+            "/etc/os-release",
+            "VERSION_ID=\"24.04\"\n",
+            Meta::root(0o644),
+        );
+        assert!(detect(&h).is_err());
+        // No handler at all (the fake's "command not found"): same fallback.
+        let h = MemHost::fake();
+        h.add_file("/etc/os-release", "VERSION_ID=12\n", Meta::root(0o644));
+        assert_eq!(detect(&h).unwrap(), Version::V23);
+    }
+
+    #[test]
+    fn renders_each_syntax() {
+        let a = answers();
+        let v23 = render(&a, Version::V23, 990);
+        assert!(v23.contains("ssl_cert = </etc/letsencrypt/live/mail.example.test/fullchain.pem\n"));
+        assert!(v23.contains("ssl_key = </etc/letsencrypt/live/mail.example.test/privkey.pem\n"));
+        assert!(v23.contains("mail_location = maildir:~/Maildir\n"));
+        assert!(v23.contains("args = /etc/dovecot/users\n"));
+        assert!(v23.contains("home=/var/mail/vhosts/%d/%n"));
+        assert!(v23.contains("disable_plaintext_auth = yes"));
+        assert!(v23.contains("first_valid_uid = 990\n"));
+        assert!(!v23.contains("ssl_server_cert_file"));
+        assert!(!v23.contains("@@"));
+
+        let v24 = render(&a, Version::V24, 990);
+        assert!(v24.contains(
+            "ssl_server_cert_file = /etc/letsencrypt/live/mail.example.test/fullchain.pem\n"
+        ));
+        assert!(v24.contains("passdb passwd-file {\n  passwd_file_path = /etc/dovecot/users\n"));
+        assert!(v24.contains("home = /var/mail/vhosts/%{user | domain}/%{user | username}"));
+        // The two traps of Debian 13's package configuration.
+        assert!(v24.contains("auth_username_format = %{user | lower}\n"));
+        assert!(v24.contains("mail_inbox_path = ~/Maildir\n"));
+        assert!(!v24.contains("ssl_cert = <"));
+        assert!(!v24.contains("mail_location"));
+        assert!(!v24.contains("@@"));
+
+        for conf in [&v23, &v24] {
+            assert!(conf.contains("ssl = required\n"));
+            assert!(conf.contains("protocols = imap lmtp\n"));
+            assert!(conf.contains("unix_listener /var/spool/postfix/private/dovecot-lmtp {\n    mode = 0600\n    user = postfix\n    group = postfix"));
+            assert!(conf.contains("unix_listener /var/spool/postfix/private/auth {\n    mode = 0660\n    user = postfix\n    group = postfix"));
+            assert!(!conf.contains("pop3"));
+        }
+        let mut p = a.clone();
+        p.pop3 = true;
+        let with_pop = render(&p, Version::V24, 990);
+        assert!(with_pop.contains("protocols = imap lmtp pop3\n"));
+        assert!(with_pop.contains("service pop3-login"));
+    }
+
+    #[test]
+    fn fresh_host_creates_vmail_then_dir_then_config() {
+        let h = MemHost::fake();
+        group_file(&h); // has a group vmail (990) but no user vmail
+        dovecot_version(&h, "2.4.1-4 (7d8c0e5759)");
+        let a = answers();
+        let changes = Dovecot.plan(&ctx(&h, &a, false)).unwrap();
+        let s: Vec<String> = changes.iter().map(Change::summary).collect();
+        assert_eq!(
+            s,
+            vec![
+                "create system user vmail (uid 990) for the mail in /var/mail/vhosts",
+                "directory /var/mail/vhosts (0770 990:990)",
+                "directory /var/spool/postfix/private (0700 105:0)",
+                "write /etc/dovecot/local.conf (0644 0:0)",
+                "reload dovecot",
+            ]
+        );
+        let Change::Run { cmd, touches, .. } = &changes[0] else {
+            panic!()
+        };
+        assert_eq!(
+            cmd.to_string(),
+            "useradd --system --uid 990 --gid 990 --home-dir /var/mail/vhosts --no-create-home --shell /usr/sbin/nologin --comment 'mailstead virtual mail' vmail"
+        );
+        assert_eq!(touches.len(), 8);
+    }
+
+    #[test]
+    fn without_group_both_are_created_with_one_free_id() {
+        let h = MemHost::fake();
+        h.add_file(
+            "/etc/passwd",
+            "root:x:0:0::/root:/bin/sh\nsys1:x:999:999::/:/bin/false\npostfix:x:105:111::/:/bin/false\n",
+            Meta::root(0o644),
+        );
+        h.add_file("/etc/group", "root:x:0:\nfoo:x:998:\n", Meta::root(0o644));
+        dovecot_version(&h, "2.3.19.1 (9b53102964)");
+        let a = answers();
+        let changes = Dovecot.plan(&ctx(&h, &a, false)).unwrap();
+        let s: Vec<String> = changes.iter().map(Change::summary).collect();
+        assert_eq!(s[0], "create group vmail (gid 997)");
+        assert_eq!(
+            s[1],
+            "create system user vmail (uid 997) for the mail in /var/mail/vhosts"
+        );
+        assert_eq!(s[2], "directory /var/mail/vhosts (0770 997:997)");
+        let Change::WriteFile { content, .. } = &changes[4] else {
+            panic!()
+        };
+        let conf = String::from_utf8_lossy(content);
+        assert!(conf.contains("first_valid_uid = 997\n"));
+        assert!(conf.contains("ssl_cert = <"));
+    }
+
+    #[test]
+    fn second_run_changes_nothing() {
+        let h = MemHost::fake();
+        group_file(&h);
+        dovecot_version(&h, "2.4.1-4 (7d8c0e5759)");
+        h.on_command(|c| (c.program == "useradd" || c.program == "doveconf").then(Output::default));
+        let a = answers();
+        for c in Dovecot.plan(&ctx(&h, &a, false)).unwrap() {
+            if !matches!(c, Change::Reload { .. }) {
+                mailstead_engine::engine::apply_change(&h, &c).unwrap();
+            }
+        }
+        // What useradd would have done.
+        let passwd = h.read_string(Path::new("/etc/passwd")).unwrap().unwrap();
+        h.add_file(
+            "/etc/passwd",
+            &format!("{passwd}vmail:x:990:990::/var/mail/vhosts:/usr/sbin/nologin\n"),
+            Meta::root(0o644),
+        );
+        let again = effective(&h, Dovecot.plan(&ctx(&h, &a, false)).unwrap());
+        assert!(again.is_empty(), "{again:?}");
+        // No certificate yet: refused before doveconf is even asked.
+        let err = Dovecot.verify(&ctx(&h, &a, false)).unwrap_err();
+        assert!(format!("{err}").contains("fullchain.pem does not exist"));
+        add_cert(&h);
+        Dovecot.verify(&ctx(&h, &a, false)).unwrap();
+    }
+
+    #[test]
+    fn planning_a_fresh_server_without_packages_works() {
+        let h = MemHost::fake();
+        h.add_file("/etc/os-release", "VERSION_ID=\"12\"\n", Meta::root(0o644));
+        h.add_file(
+            "/etc/passwd",
+            "root:x:0:0::/root:/bin/sh\n",
+            Meta::root(0o644),
+        );
+        h.add_file("/etc/group", "root:x:0:\n", Meta::root(0o644));
+        let a = answers();
+        let changes = Dovecot.plan(&ctx(&h, &a, true)).unwrap();
+        let s: Vec<String> = changes.iter().map(Change::summary).collect();
+        assert_eq!(s[0], "create group vmail (gid 999)");
+        assert!(s
+            .iter()
+            .any(|x| x == "write /etc/dovecot/local.conf (0644 0:0)"));
+        assert!(!s.iter().any(|x| x.contains("spool")));
+        // Applying (not planning) without postfix installed is an error, not a guess.
+        assert!(Dovecot.plan(&ctx(&h, &a, false)).is_err());
+    }
+
+    #[test]
+    fn verify_fails_when_doveconf_refuses() {
+        let h = MemHost::fake();
+        h.on_command(|c| {
+            (c.program == "doveconf").then(|| Output {
+                status: 89,
+                stdout: String::new(),
+                stderr: "doveconf: Fatal: Error in configuration file /etc/dovecot/local.conf line 9: Unknown setting: ssl_cert".into(),
+            })
+        });
+        add_cert(&h);
+        let a = answers();
+        let err = Dovecot.verify(&ctx(&h, &a, false)).unwrap_err();
+        assert!(format!("{err:#}").contains("Unknown setting"));
+    }
+}

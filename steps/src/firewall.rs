@@ -1,0 +1,406 @@
+//! Step `firewall`: ufw allowing SSH and the mail ports, enabled last.
+//!
+//! Skipped entirely with `firewall.enabled: false` (ufw is then left as it is).
+//!
+//! Touches `/etc/ufw` (as a whole tree: `user.rules`, `user6.rules`, `ufw.conf`), through `ufw`:
+//! 1. `ufw allow <ssh port>/tcp` for every port sshd really listens on (from `ss`, plus the
+//!    configured `Port`s, so a pending sshd restart cannot lock anyone out) — always FIRST;
+//! 2. then 25 (SMTP), 465 (submissions), 587 (submission), 993 (IMAPS), 995 (POP3S, only with
+//!    `pop3: true`) and 80 (certbot's HTTP-01 challenge);
+//! 3. `ufw --force enable` LAST, only when ufw is inactive.
+//!
+//! Only missing rules are added (read from `/etc/ufw/user.rules`, which ufw keeps whether
+//! active or not), so a re-run changes nothing.
+//!
+//! Lockout safety, even when the step fails: rules are added while ufw is still inactive, and
+//! enabling is the very last change. A failure before it leaves ufw inactive and its files
+//! restored by the engine. A failure after it (verify) restores the files (ufw.conf back to
+//! ENABLED=no for the next boot) while the live ruleset, which the engine cannot unload, still
+//! holds the SSH allow rule that was in place before enabling. Live rules added to an already
+//! active ufw stay loaded after a rollback: they only ever allow more.
+use crate::preflight::{listeners, SSHD};
+use color_eyre::eyre::{eyre, Result};
+use mailstead_engine::host::{Cmd, Host};
+use mailstead_engine::step::{Ctx, Step};
+use mailstead_engine::Change;
+use std::path::Path;
+
+pub struct Firewall;
+
+const USER_RULES: &str = "/etc/ufw/user.rules";
+
+/// The ports to open, SSH first, with the comment ufw stores for each rule.
+pub fn wanted_ports(ctx: &Ctx) -> Vec<(u16, &'static str)> {
+    let mut ports: Vec<(u16, &'static str)> = ssh_ports(ctx.host)
+        .into_iter()
+        .map(|p| (p, "mailstead: ssh"))
+        .collect();
+    ports.extend([
+        (25, "mailstead: smtp"),
+        (465, "mailstead: submissions"),
+        (587, "mailstead: submission"),
+        (993, "mailstead: imaps"),
+    ]);
+    if ctx.answers.pop3 {
+        ports.push((995, "mailstead: pop3s"));
+    }
+    ports.push((80, "mailstead: acme http-01"));
+    let mut seen = Vec::new();
+    ports.retain(|(p, _)| {
+        let new = !seen.contains(p);
+        seen.push(*p);
+        new
+    });
+    ports
+}
+
+/// Every port sshd listens on now (`ss`) or will after a restart (`sshd -T`, else the config
+/// files); 22 when nothing can be told.
+pub fn ssh_ports(host: &dyn Host) -> Vec<u16> {
+    let mut ports: Vec<u16> = listeners(host)
+        .into_iter()
+        .filter(|l| l.process.as_deref() == Some("sshd"))
+        .map(|l| l.port)
+        .collect();
+    let configured = match host.run(&Cmd::probe("sshd", ["-T"])) {
+        Ok(o) if o.success() => ports_from_sshd_t(&o.stdout),
+        _ => ports_from_config(host),
+    };
+    ports.extend(configured);
+    if ports.is_empty() {
+        ports.push(22);
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
+fn ports_from_sshd_t(text: &str) -> Vec<u16> {
+    text.lines()
+        .filter_map(|l| {
+            let (k, v) = l.split_once(' ')?;
+            match k {
+                "port" => v.trim().parse().ok(),
+                // `listenaddress 0.0.0.0:2222` / `[::]:2222`
+                "listenaddress" => v.trim().rsplit_once(':')?.1.parse().ok(),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// `Port` lines of sshd_config and its drop-ins, outside `Match` blocks.
+fn ports_from_config(host: &dyn Host) -> Vec<u16> {
+    let mut files = vec!["/etc/ssh/sshd_config".to_string()];
+    if let Ok(names) = host.list_dir(Path::new("/etc/ssh/sshd_config.d")) {
+        files.extend(
+            names
+                .into_iter()
+                .filter(|n| n.ends_with(".conf"))
+                .map(|n| format!("/etc/ssh/sshd_config.d/{n}")),
+        );
+    }
+    let mut ports = Vec::new();
+    for f in files {
+        let Ok(Some(text)) = host.read_string(Path::new(&f)) else {
+            continue;
+        };
+        for line in text.lines() {
+            let mut words = line.split_whitespace();
+            let key = words.next().unwrap_or_default().to_ascii_lowercase();
+            if key == "match" {
+                break;
+            }
+            if key == "port" {
+                ports.extend(words.next().and_then(|p| p.parse::<u16>().ok()));
+            }
+        }
+    }
+    if ports.is_empty() && host.exists(Path::new(SSHD)) {
+        ports.push(22);
+    }
+    ports
+}
+
+/// An incoming allow/limit rule as ufw stores it (`### tuple ###` lines of user.rules).
+#[derive(Debug, PartialEq)]
+struct Rule {
+    proto: String,
+    dports: String,
+    /// From anywhere (not restricted to some source addresses).
+    anywhere: bool,
+}
+
+fn rules(text: &str) -> Vec<Rule> {
+    text.lines()
+        .filter_map(|l| {
+            let t: Vec<&str> = l
+                .strip_prefix("### tuple ### ")?
+                .split_whitespace()
+                .collect();
+            // ACTION PROTO DPORT DST SPORT SRC [DAPP SAPP] DIRECTION [comment=..]
+            if t.len() < 7 || !matches!(t[0], "allow" | "limit") {
+                return None;
+            }
+            let direction = if t.len() >= 9 && !t[6].starts_with("comment=") && t[6] != "in" {
+                t[8]
+            } else {
+                t[6]
+            };
+            (direction == "in").then(|| Rule {
+                proto: t[1].to_string(),
+                dports: t[2].to_string(),
+                anywhere: t[5] == "0.0.0.0/0" || t[5] == "::/0",
+            })
+        })
+        .collect()
+}
+
+fn port_in(spec: &str, port: u16) -> bool {
+    spec.split(',').any(|part| match part.split_once(':') {
+        Some((a, b)) => {
+            matches!((a.parse::<u16>(), b.parse::<u16>()), (Ok(a), Ok(b)) if a <= port && port <= b)
+        }
+        None => part.parse::<u16>() == Ok(port),
+    })
+}
+
+impl Rule {
+    /// Lets TCP to `port` in. A rule limited to some sources counts only on an active ufw
+    /// (the admin set it up and it is what lets them in today).
+    fn covers(&self, port: u16, active: bool) -> bool {
+        (self.proto == "tcp" || self.proto == "any")
+            && port_in(&self.dports, port)
+            && (self.anywhere || active)
+    }
+}
+
+fn current_rules(host: &dyn Host) -> Vec<Rule> {
+    host.read_string(Path::new(USER_RULES))
+        .ok()
+        .flatten()
+        .map(|t| rules(&t))
+        .unwrap_or_default()
+}
+
+/// `ufw status` says active (false when ufw is not installed yet).
+pub fn ufw_active(host: &dyn Host) -> bool {
+    matches!(host.run(&Cmd::probe("ufw", ["status"])), Ok(o) if o.success() && o.stdout.lines().any(|l| l.trim() == "Status: active"))
+}
+
+impl Step for Firewall {
+    fn name(&self) -> &'static str {
+        "firewall"
+    }
+    fn about(&self) -> &'static str {
+        "Firewall (ufw): allow SSH first, then the mail ports, enable last"
+    }
+
+    fn plan(&self, ctx: &Ctx) -> Result<Vec<Change>> {
+        if !ctx.answers.firewall.enabled {
+            return Ok(Vec::new());
+        }
+        let host = ctx.host;
+        let active = ufw_active(host);
+        let have = current_rules(host);
+        let mut changes = Vec::new();
+        let mut ssh = Vec::new();
+        for (port, comment) in wanted_ports(ctx) {
+            if comment == "mailstead: ssh" {
+                ssh.push(port.to_string());
+            }
+            if have.iter().any(|r| r.covers(port, active)) {
+                continue;
+            }
+            changes.push(Change::run(
+                format!(
+                    "ufw: allow {port}/tcp ({})",
+                    comment.trim_start_matches("mailstead: ")
+                ),
+                Cmd::new("ufw", ["allow", &format!("{port}/tcp"), "comment", comment]),
+                &["/etc/ufw"],
+            ));
+        }
+        if !active {
+            changes.push(Change::run(
+                format!("ufw: enable (SSH on {} allowed first)", ssh.join(", ")),
+                Cmd::new("ufw", ["--force", "enable"]),
+                &["/etc/ufw"],
+            ));
+        }
+        Ok(changes)
+    }
+
+    fn verify(&self, ctx: &Ctx) -> Result<()> {
+        if !ctx.answers.firewall.enabled {
+            return Ok(());
+        }
+        let host = ctx.host;
+        if !ufw_active(host) {
+            return Err(eyre!(
+                "ufw is not active after enabling it; look at `ufw status verbose` and \
+                 `journalctl -u ufw`"
+            ));
+        }
+        let have = current_rules(host);
+        let missing: Vec<String> = wanted_ports(ctx)
+            .into_iter()
+            .filter(|(p, _)| !have.iter().any(|r| r.covers(*p, true)))
+            .map(|(p, c)| format!("{p}/tcp ({c})"))
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(eyre!(
+                "ufw does not allow {}; look at `ufw status verbose`",
+                missing.join(", ")
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preflight::tests::{answers, ctx, fail, ok};
+    use mailstead_engine::{MemHost, Meta};
+
+    const RULES_ALL: &str = "*filter\n\
+### tuple ### allow tcp 2222 0.0.0.0/0 any 0.0.0.0/0 in comment=6d61\n\
+### tuple ### allow tcp 25 0.0.0.0/0 any 0.0.0.0/0 Postfix - in\n\
+### tuple ### allow tcp 465 0.0.0.0/0 any 0.0.0.0/0 in\n\
+### tuple ### allow tcp 587 0.0.0.0/0 any 0.0.0.0/0 in\n\
+### tuple ### allow tcp 993 0.0.0.0/0 any 0.0.0.0/0 in\n\
+### tuple ### allow tcp 80 0.0.0.0/0 any 0.0.0.0/0 in\n";
+
+    fn host(active: bool, ssh_listen: &'static str) -> MemHost<'static> {
+        let h = MemHost::fake();
+        h.on_command(move |c| match c.program.as_str() {
+            "ss" => ok(ssh_listen),
+            "sshd" => fail(255, "Missing privilege separation directory: /run/sshd"),
+            "ufw" if c.probe => ok(if active {
+                "Status: active\n\nTo Action From\n"
+            } else {
+                "Status: inactive\n"
+            }),
+            _ => None,
+        });
+        h
+    }
+
+    #[test]
+    fn fresh_host_allows_ssh_first_and_enables_last() {
+        let h = host(
+            false,
+            "LISTEN 0 128 0.0.0.0:2222 0.0.0.0:* users:((\"sshd\",pid=3,fd=3))\n",
+        );
+        h.add_file(
+            "/etc/ssh/sshd_config",
+            "Include /etc/ssh/sshd_config.d/*.conf\nPort 2222\n",
+            Meta::root(0o644),
+        );
+        let a = answers();
+        let changes = Firewall.plan(&ctx(&h, &a)).unwrap();
+        let cmds: Vec<String> = changes
+            .iter()
+            .map(|c| match c {
+                Change::Run { cmd, touches, .. } => {
+                    assert_eq!(touches, &[std::path::PathBuf::from("/etc/ufw")]);
+                    cmd.to_string()
+                }
+                _ => panic!("{c:?}"),
+            })
+            .collect();
+        assert_eq!(
+            cmds,
+            [
+                "ufw allow 2222/tcp comment 'mailstead: ssh'",
+                "ufw allow 25/tcp comment 'mailstead: smtp'",
+                "ufw allow 465/tcp comment 'mailstead: submissions'",
+                "ufw allow 587/tcp comment 'mailstead: submission'",
+                "ufw allow 993/tcp comment 'mailstead: imaps'",
+                "ufw allow 80/tcp comment 'mailstead: acme http-01'",
+                "ufw --force enable",
+            ]
+        );
+    }
+
+    #[test]
+    fn ufw_not_installed_yet_plans_everything_with_port_22() {
+        let h = MemHost::fake(); // no ss, no sshd, no ufw: commands fail to start
+        let mut a = answers();
+        a.pop3 = true;
+        let changes = Firewall.plan(&ctx(&h, &a)).unwrap();
+        assert!(
+            changes[0].summary().contains("allow 22/tcp (ssh)"),
+            "{:?}",
+            changes[0]
+        );
+        assert!(changes.iter().any(|c| c.summary().contains("995/tcp")));
+        assert!(changes.last().unwrap().summary().starts_with("ufw: enable"));
+    }
+
+    #[test]
+    fn configured_and_active_means_no_change() {
+        let h = host(
+            true,
+            "LISTEN 0 128 0.0.0.0:2222 0.0.0.0:* users:((\"sshd\",pid=3,fd=3))\n",
+        );
+        h.add_file(USER_RULES, RULES_ALL, Meta::root(0o640));
+        h.add_file("/etc/ssh/sshd_config", "Port 2222\n", Meta::root(0o644));
+        let a = answers();
+        assert!(Firewall.plan(&ctx(&h, &a)).unwrap().is_empty());
+        Firewall.verify(&ctx(&h, &a)).unwrap();
+        // POP3 asked for later: only 995 is added, no enable.
+        let mut a = answers();
+        a.pop3 = true;
+        let changes = Firewall.plan(&ctx(&h, &a)).unwrap();
+        assert_eq!(changes.len(), 1);
+        assert!(changes[0].summary().contains("995"));
+        assert!(Firewall.verify(&ctx(&h, &a)).is_err());
+    }
+
+    #[test]
+    fn rules_present_but_inactive_only_enables() {
+        let h = host(
+            false,
+            "LISTEN 0 128 0.0.0.0:2222 0.0.0.0:* users:((\"sshd\",pid=3,fd=3))\n",
+        );
+        h.add_file(USER_RULES, RULES_ALL, Meta::root(0o640));
+        let a = answers();
+        let changes = Firewall.plan(&ctx(&h, &a)).unwrap();
+        assert_eq!(changes.len(), 1);
+        assert_eq!(
+            changes[0].summary(),
+            "ufw: enable (SSH on 2222 allowed first)"
+        );
+    }
+
+    #[test]
+    fn a_source_restricted_ssh_rule_counts_only_on_active_ufw() {
+        let r = rules("### tuple ### allow tcp 22 0.0.0.0/0 any 10.0.0.0/8 in\n### tuple ### limit tcp 6000:6010 0.0.0.0/0 any 0.0.0.0/0 in\n### tuple ### deny tcp 25 0.0.0.0/0 any 0.0.0.0/0 in\n### tuple ### allow any 53 0.0.0.0/0 any 0.0.0.0/0 out\n");
+        assert_eq!(r.len(), 2);
+        assert!(!r[0].covers(22, false));
+        assert!(r[0].covers(22, true));
+        assert!(r[1].covers(6005, false));
+        assert!(!r[1].covers(25, true));
+    }
+
+    #[test]
+    fn disabled_firewall_is_left_alone() {
+        let h = MemHost::fake();
+        let mut a = answers();
+        a.firewall.enabled = false;
+        assert!(Firewall.plan(&ctx(&h, &a)).unwrap().is_empty());
+        assert!(h.commands().is_empty());
+        Firewall.verify(&ctx(&h, &a)).unwrap();
+    }
+
+    #[test]
+    fn sshd_t_ports_win_over_files() {
+        assert_eq!(
+            ports_from_sshd_t("port 22\nport 2200\nlistenaddress [::]:2201\nallowusers a\n"),
+            [22, 2200, 2201]
+        );
+    }
+}

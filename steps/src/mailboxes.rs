@@ -1,0 +1,524 @@
+//! Step `mailboxes`: the virtual domains, mailboxes and aliases of the answers file.
+//!
+//! Touches:
+//! - `/etc/dovecot/users` (0640 root:dovecot, secret): Dovecot's passwd-file, one
+//!   `address:{SHA512-CRYPT}hash` line per mailbox. Hashes are made in-process (never
+//!   `doveadm pw -p`, never argv); an existing hash that still verifies the answers' password
+//!   is kept byte for byte, so a re-run changes nothing. A `password_hash` from the answers is
+//!   used as is (a bare `$6$` hash gets its `{SHA512-CRYPT}` scheme prefix).
+//! - `/etc/postfix/virtual_domains`, `virtual_mailboxes`, `virtual_aliases`, `virtual_senders`
+//!   (0644 root) and their `.db` files: `postmap` runs only for a source that changed or whose
+//!   `.db` is missing. `virtual_aliases` holds the explicit aliases plus postmaster@ and abuse@
+//!   per domain (see `Domain::effective_aliases`); `virtual_senders` is
+//!   `smtpd_sender_login_maps`: which logins may use which sender address.
+//! - queues a Postfix reload (Dovecot re-reads its passwd-file by itself).
+//!
+//! Removing a domain, mailbox or alias means leaving it out of the answers: it is dropped from
+//! these files. Mail already delivered under `/var/mail/vhosts/<domain>/<user>` is never
+//! deleted by mailstead.
+//!
+//! Runs before `dovecot` and `postfix`, so the files their configuration points at exist
+//! before that configuration is loaded.
+use color_eyre::eyre::{eyre, Result};
+use mailstead_engine::config::{Answers, Mailbox};
+use mailstead_engine::host::{Cmd, Meta};
+use mailstead_engine::{Change, Ctx, Step};
+use sha_crypt::{PasswordHashRef, PasswordHasher, PasswordVerifier, ShaCrypt};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Dovecot's passwd-file of virtual users.
+pub const USERS_FILE: &str = "/etc/dovecot/users";
+/// Postfix lookup tables (hash: maps; `postmap` makes the `.db` next to each).
+pub const DOMAINS_MAP: &str = "/etc/postfix/virtual_domains";
+pub const MAILBOXES_MAP: &str = "/etc/postfix/virtual_mailboxes";
+pub const ALIASES_MAP: &str = "/etc/postfix/virtual_aliases";
+pub const SENDERS_MAP: &str = "/etc/postfix/virtual_senders";
+/// Where the mail lives: `<domain>/<user>/Maildir`.
+pub const VHOSTS: &str = "/var/mail/vhosts";
+
+const SCHEME: &str = "{SHA512-CRYPT}";
+const HEADER: &str = "# Managed by mailstead from its answers file: edits here are overwritten.\n";
+
+pub struct Mailboxes;
+
+impl Step for Mailboxes {
+    fn name(&self) -> &'static str {
+        "mailboxes"
+    }
+
+    fn about(&self) -> &'static str {
+        "Virtual domains, mailboxes and aliases (Dovecot users, Postfix maps)"
+    }
+
+    fn plan(&self, ctx: &Ctx) -> Result<Vec<Change>> {
+        let host = ctx.host;
+        let a = ctx.answers;
+        let gid = match host.group_id("dovecot") {
+            Some(gid) => gid,
+            // Planning a fresh server: the group comes with dovecot-core, installed earlier.
+            None if ctx.planning => 0,
+            None => {
+                return Err(eyre!(
+                    "group `dovecot` does not exist: is dovecot-core installed?"
+                ))
+            }
+        };
+        let current = host.read_string(Path::new(USERS_FILE))?.unwrap_or_default();
+        let users = users_file(a, &current)?;
+        let mut changes = vec![Change::write_secret(
+            USERS_FILE,
+            users,
+            Meta {
+                mode: 0o640,
+                uid: 0,
+                gid,
+            },
+        )];
+
+        let mut to_map = Vec::new();
+        for (path, content) in maps(a) {
+            let change = Change::write(path, content, Meta::root(0o644));
+            let db = format!("{path}.db");
+            if !change.is_noop(host) || !host.exists(Path::new(&db)) {
+                to_map.push(path);
+            }
+            changes.push(change);
+        }
+        if !to_map.is_empty() {
+            let args: Vec<String> = to_map.iter().map(|p| format!("hash:{p}")).collect();
+            // postmap writes only the .db files. Each source is snapshotted by its own
+            // WriteFile above, and listing it here too would make the plan's hand-edit check
+            // compare the source as this very plan rewrites it.
+            let dbs: Vec<String> = to_map.iter().map(|p| format!("{p}.db")).collect();
+            let touches: Vec<&str> = dbs.iter().map(String::as_str).collect();
+            changes.push(Change::run(
+                format!("postmap {}", to_map.join(" ")),
+                Cmd::new("postmap", args),
+                &touches,
+            ));
+        }
+        changes.push(Change::reload("postfix"));
+        Ok(changes)
+    }
+
+    fn verify(&self, ctx: &Ctx) -> Result<()> {
+        for (path, _) in maps(ctx.answers) {
+            let db = format!("{path}.db");
+            if !ctx.host.exists(Path::new(&db)) {
+                return Err(eyre!("{db} is missing: postmap did not build it"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The passwd-file: one line per mailbox, in answers order. `current` is the file as it is,
+/// whose hashes are kept when they still match.
+pub fn users_file(a: &Answers, current: &str) -> Result<String> {
+    let existing: BTreeMap<&str, &str> = current
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut f = l.splitn(3, ':');
+            Some((f.next()?, f.next()?))
+        })
+        .collect();
+    let mut out = String::from(HEADER);
+    for m in a.all_mailboxes() {
+        let hash = mailbox_hash(m, existing.get(m.address.as_str()).copied())?;
+        out.push_str(&format!("{}:{hash}\n", m.address));
+    }
+    Ok(out)
+}
+
+fn mailbox_hash(m: &Mailbox, existing: Option<&str>) -> Result<String> {
+    if let Some(h) = &m.password_hash {
+        return Ok(if h.starts_with("$6$") {
+            format!("{SCHEME}{h}")
+        } else {
+            h.clone()
+        });
+    }
+    match (&m.password, existing) {
+        (Some(pw), Some(old)) if verifies(pw.expose(), old) => Ok(old.to_string()),
+        (Some(pw), _) => hash_password(pw.expose()),
+        // Validation requires one of the two; a file from elsewhere may still lack both.
+        (None, Some(old)) => Ok(old.to_string()),
+        (None, None) => Err(eyre!(
+            "mailbox {} has neither a password nor a password_hash",
+            m.address
+        )),
+    }
+}
+
+/// Does `hash` (as stored in the passwd-file) match `password`? Only SHA512-CRYPT hashes are
+/// checked; anything else counts as "no" and is replaced.
+pub fn verifies(password: &str, hash: &str) -> bool {
+    let bare = hash
+        .strip_prefix(SCHEME)
+        .or_else(|| hash.strip_prefix("{CRYPT}"))
+        .unwrap_or(hash);
+    if !bare.starts_with("$6$") {
+        return false;
+    }
+    match PasswordHashRef::new(bare) {
+        Ok(h) => ShaCrypt::SHA512
+            .verify_password(password.as_bytes(), h)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A fresh `{SHA512-CRYPT}$6$rounds=5000$salt$hash` with 96 random bits of salt.
+pub fn hash_password(password: &str) -> Result<String> {
+    let mut salt = [0u8; 12];
+    {
+        use std::io::Read;
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut salt))
+            .map_err(|e| eyre!("reading /dev/urandom for a password salt: {e}"))?;
+    }
+    let h = ShaCrypt::SHA512
+        .hash_password_with_salt(password.as_bytes(), &salt)
+        .map_err(|e| eyre!("hashing a password: {e}"))?;
+    Ok(format!("{SCHEME}{}", h.as_str()))
+}
+
+/// The four Postfix maps, as (path, content).
+pub fn maps(a: &Answers) -> Vec<(&'static str, String)> {
+    let mut domains = String::from(HEADER);
+    let mut mailboxes = String::from(HEADER);
+    let mut aliases = String::from(HEADER);
+    // Which logins may send as an address: a mailbox as itself, an alias as its targets.
+    let mut senders: Vec<(String, Vec<String>)> = Vec::new();
+    let mut allow = |addr: &str, login: &str| {
+        match senders.iter_mut().find(|(a, _)| a == addr) {
+            Some((_, logins)) => {
+                if !logins.iter().any(|l| l == login) {
+                    logins.push(login.to_string());
+                }
+            }
+            None => senders.push((addr.to_string(), vec![login.to_string()])),
+        };
+    };
+    for d in &a.domains {
+        domains.push_str(&format!("{} OK\n", d.name));
+        for m in &d.mailboxes {
+            let (user, domain) = m.address.rsplit_once('@').unwrap_or((&m.address, &d.name));
+            mailboxes.push_str(&format!("{} {domain}/{user}/\n", m.address));
+            allow(&m.address, &m.address);
+        }
+        for al in d.effective_aliases() {
+            let targets: Vec<&str> = al
+                .to
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .collect();
+            aliases.push_str(&format!("{} {}\n", al.from, targets.join(", ")));
+            for t in targets {
+                allow(&al.from, t);
+            }
+        }
+    }
+    let mut senders_file = String::from(HEADER);
+    for (addr, logins) in senders {
+        senders_file.push_str(&format!("{addr} {}\n", logins.join(", ")));
+    }
+    vec![
+        (DOMAINS_MAP, domains),
+        (MAILBOXES_MAP, mailboxes),
+        (ALIASES_MAP, aliases),
+        (SENDERS_MAP, senders_file),
+    ]
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use mailstead_engine::config::{Alias, Domain};
+    use mailstead_engine::{Host, MemHost, Output, Secret};
+
+    pub const PW: &str = "correct horse battery staple";
+
+    pub fn answers() -> Answers {
+        Answers {
+            hostname: "mail.example.test".into(),
+            admin_email: "admin@elsewhere.test".into(),
+            domains: vec![
+                Domain {
+                    name: "example.test".into(),
+                    mailboxes: vec![
+                        Mailbox {
+                            address: "alice@example.test".into(),
+                            password: Some(Secret::new(PW)),
+                            password_hash: None,
+                        },
+                        Mailbox {
+                            address: "bob@example.test".into(),
+                            password: None,
+                            password_hash: Some("$6$abcdefgh$xyz".into()),
+                        },
+                    ],
+                    aliases: vec![Alias {
+                        from: "info@example.test".into(),
+                        to: "alice@example.test, bob@example.test".into(),
+                    }],
+                    default_aliases: true,
+                },
+                Domain {
+                    name: "other.test".into(),
+                    mailboxes: vec![Mailbox {
+                        address: "carol@other.test".into(),
+                        password: Some(Secret::new("another long passphrase")),
+                        password_hash: None,
+                    }],
+                    aliases: vec![],
+                    default_aliases: false,
+                },
+            ],
+            acme: Default::default(),
+            ssh: Default::default(),
+            firewall: Default::default(),
+            pop3: false,
+            message_size_limit: 10 * 1024 * 1024,
+        }
+    }
+
+    pub fn group_file(h: &MemHost) {
+        h.add_file(
+            "/etc/group",
+            "root:x:0:\ndovecot:x:110:\npostfix:x:111:\nvmail:x:990:\n",
+            Meta::root(0o644),
+        );
+        h.add_file(
+            "/etc/passwd",
+            "root:x:0:0:root:/root:/bin/bash\npostfix:x:105:111::/var/spool/postfix:/usr/sbin/nologin\n",
+            Meta::root(0o644),
+        );
+    }
+
+    /// What the tls step leaves behind for mail.example.test.
+    pub fn add_cert(h: &MemHost) {
+        let live = "/etc/letsencrypt/live/mail.example.test";
+        h.add_file(&format!("{live}/fullchain.pem"), "CERT", Meta::root(0o644));
+        h.add_file(&format!("{live}/privkey.pem"), "KEY", Meta::root(0o600));
+    }
+
+    fn ctx<'a>(h: &'a MemHost, a: &'a Answers) -> Ctx<'a> {
+        Ctx {
+            host: h,
+            answers: a,
+            invoking_users: vec![],
+            planning: false,
+        }
+    }
+
+    /// Applies changes the way the engine does (postmap simulated by the fake).
+    fn apply(h: &MemHost, changes: &[Change]) {
+        for c in changes {
+            if !c.is_noop(h) && !matches!(c, Change::Reload { .. }) {
+                mailstead_engine::engine::apply_change(h, c).unwrap();
+            }
+        }
+    }
+
+    fn fake_postmap(h: &MemHost) {
+        h.on_command(|c| (c.program == "postmap").then(Output::default));
+    }
+
+    fn effective(h: &MemHost, changes: Vec<Change>) -> Vec<Change> {
+        let kept: Vec<Change> = changes.into_iter().filter(|c| !c.is_noop(h)).collect();
+        if kept.iter().all(|c| matches!(c, Change::Reload { .. })) {
+            return vec![];
+        }
+        kept
+    }
+
+    #[test]
+    fn fresh_host_gets_users_maps_one_postmap_and_a_reload() {
+        let h = MemHost::fake();
+        group_file(&h);
+        let a = answers();
+        let changes = Mailboxes.plan(&ctx(&h, &a)).unwrap();
+        let s: Vec<String> = changes.iter().map(Change::summary).collect();
+        assert_eq!(
+            s,
+            vec![
+                "write /etc/dovecot/users (0640 0:110)",
+                "write /etc/postfix/virtual_domains (0644 0:0)",
+                "write /etc/postfix/virtual_mailboxes (0644 0:0)",
+                "write /etc/postfix/virtual_aliases (0644 0:0)",
+                "write /etc/postfix/virtual_senders (0644 0:0)",
+                "postmap /etc/postfix/virtual_domains /etc/postfix/virtual_mailboxes /etc/postfix/virtual_aliases /etc/postfix/virtual_senders",
+                "reload postfix",
+            ]
+        );
+        let Change::Run { cmd, touches, .. } = &changes[5] else {
+            panic!()
+        };
+        assert_eq!(cmd.args[0], "hash:/etc/postfix/virtual_domains");
+        assert_eq!(touches.len(), 4);
+        assert!(touches.iter().all(|p| p.to_string_lossy().ends_with(".db")));
+        assert!(matches!(
+            &changes[0],
+            Change::WriteFile { secret: true, .. }
+        ));
+    }
+
+    #[test]
+    fn map_contents() {
+        let m = maps(&answers());
+        let body = |i: usize| m[i].1.strip_prefix(HEADER).unwrap().to_string();
+        assert_eq!(body(0), "example.test OK\nother.test OK\n");
+        assert_eq!(
+            body(1),
+            "alice@example.test example.test/alice/\nbob@example.test example.test/bob/\ncarol@other.test other.test/carol/\n"
+        );
+        // Explicit alias, then the defaults for the domain that wants them (to the first mailbox).
+        assert_eq!(
+            body(2),
+            "info@example.test alice@example.test, bob@example.test\npostmaster@example.test alice@example.test\nabuse@example.test alice@example.test\n"
+        );
+        assert_eq!(
+            body(3),
+            "alice@example.test alice@example.test\nbob@example.test bob@example.test\ninfo@example.test alice@example.test, bob@example.test\npostmaster@example.test alice@example.test\nabuse@example.test alice@example.test\ncarol@other.test carol@other.test\n"
+        );
+    }
+
+    #[test]
+    fn second_run_changes_nothing_and_keeps_hashes() {
+        let h = MemHost::fake();
+        group_file(&h);
+        fake_postmap(&h);
+        let a = answers();
+        let first = Mailboxes.plan(&ctx(&h, &a)).unwrap();
+        apply(&h, &first);
+        // The fake's postmap does not write; the .db files exist on a real host.
+        for (p, _) in maps(&a) {
+            h.add_file(&format!("{p}.db"), "db", Meta::root(0o644));
+        }
+        let before = h.read_string(Path::new(USERS_FILE)).unwrap().unwrap();
+        let again = effective(&h, Mailboxes.plan(&ctx(&h, &a)).unwrap());
+        assert!(again.is_empty(), "{:?}", again);
+        assert_eq!(
+            h.read_string(Path::new(USERS_FILE)).unwrap().unwrap(),
+            before
+        );
+        Mailboxes.verify(&ctx(&h, &a)).unwrap();
+    }
+
+    #[test]
+    fn users_file_hashes_verify_and_reuse() {
+        let a = answers();
+        let text = users_file(&a, "").unwrap();
+        let lines: Vec<&str> = text.lines().skip(1).collect();
+        assert_eq!(lines.len(), 3);
+        let alice = lines[0].strip_prefix("alice@example.test:").unwrap();
+        assert!(alice.starts_with("{SHA512-CRYPT}$6$"), "{alice}");
+        assert!(verifies(PW, alice));
+        assert!(!verifies("wrong password!", alice));
+        // The given hash is used as is, with its scheme made explicit.
+        assert_eq!(lines[1], "bob@example.test:{SHA512-CRYPT}$6$abcdefgh$xyz");
+        // Same answers again: byte-identical.
+        assert_eq!(users_file(&a, &text).unwrap(), text);
+        // A changed password gets a new hash; the others stay.
+        let mut b = a.clone();
+        b.domains[0].mailboxes[0].password = Some(Secret::new("a brand new passphrase"));
+        let changed = users_file(&b, &text).unwrap();
+        assert_ne!(changed.lines().nth(1), text.lines().nth(1));
+        assert_eq!(changed.lines().nth(3), text.lines().nth(3));
+        // Salts differ between two fresh hashes.
+        assert_ne!(hash_password(PW).unwrap(), hash_password(PW).unwrap());
+    }
+
+    #[test]
+    fn verifies_hashes_made_by_glibc_and_doveadm() {
+        // `doveadm pw -s SHA512-CRYPT` style, default rounds (no rounds= field).
+        let glibc = "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1";
+        assert!(verifies("Hello world!", glibc));
+        assert!(verifies("Hello world!", &format!("{SCHEME}{glibc}")));
+        assert!(!verifies("Hello world!", "{PLAIN}Hello world!"));
+        assert!(!verifies("Hello world!", "{SHA512-CRYPT}garbage"));
+    }
+
+    #[test]
+    fn removed_mailbox_is_dropped_from_files_and_remapped() {
+        let h = MemHost::fake();
+        group_file(&h);
+        fake_postmap(&h);
+        let a = answers();
+        apply(&h, &Mailboxes.plan(&ctx(&h, &a)).unwrap());
+        for (p, _) in maps(&a) {
+            h.add_file(&format!("{p}.db"), "db", Meta::root(0o644));
+        }
+        let mut b = a.clone();
+        b.domains.truncate(1);
+        let changes = effective(&h, Mailboxes.plan(&ctx(&h, &b)).unwrap());
+        let s: Vec<String> = changes.iter().map(Change::summary).collect();
+        assert_eq!(
+            s,
+            vec![
+                "write /etc/dovecot/users (0640 0:110)",
+                "write /etc/postfix/virtual_domains (0644 0:0)",
+                "write /etc/postfix/virtual_mailboxes (0644 0:0)",
+                "write /etc/postfix/virtual_senders (0644 0:0)",
+                "postmap /etc/postfix/virtual_domains /etc/postfix/virtual_mailboxes /etc/postfix/virtual_senders",
+                "reload postfix",
+            ]
+        );
+        apply(&h, &changes);
+        let users = h.read_string(Path::new(USERS_FILE)).unwrap().unwrap();
+        assert!(!users.contains("carol@"));
+        assert!(users.contains("alice@"));
+    }
+
+    #[test]
+    fn missing_db_alone_triggers_postmap() {
+        let h = MemHost::fake();
+        group_file(&h);
+        fake_postmap(&h);
+        let a = answers();
+        apply(&h, &Mailboxes.plan(&ctx(&h, &a)).unwrap());
+        for (p, _) in maps(&a).into_iter().skip(1) {
+            h.add_file(&format!("{p}.db"), "db", Meta::root(0o644));
+        }
+        let changes = effective(&h, Mailboxes.plan(&ctx(&h, &a)).unwrap());
+        let s: Vec<String> = changes.iter().map(Change::summary).collect();
+        assert_eq!(
+            s,
+            vec!["postmap /etc/postfix/virtual_domains", "reload postfix"]
+        );
+    }
+
+    #[test]
+    fn no_password_in_summaries_renders_or_commands() {
+        let h = MemHost::fake();
+        group_file(&h);
+        fake_postmap(&h);
+        let a = answers();
+        let changes = Mailboxes.plan(&ctx(&h, &a)).unwrap();
+        for c in &changes {
+            let text = format!("{}\n{}\n{c:?}", c.summary(), c.render(&h));
+            assert!(!text.contains(PW), "{text}");
+            assert!(!text.contains("$6$"), "hash shown: {text}");
+        }
+        apply(&h, &changes);
+        for c in h.commands() {
+            assert!(!c.contains(PW));
+        }
+    }
+
+    #[test]
+    fn missing_dovecot_group_is_an_error_unless_planning() {
+        let h = MemHost::fake();
+        let a = answers();
+        assert!(Mailboxes.plan(&ctx(&h, &a)).is_err());
+        let planning = Ctx {
+            planning: true,
+            ..ctx(&h, &a)
+        };
+        assert!(Mailboxes.plan(&planning).is_ok());
+    }
+}

@@ -1,0 +1,226 @@
+//! Step `packages`: installs the mail stack with one `apt-get install`.
+//!
+//! Preseeds debconf (`postfix/mailname` = the hostname, `postfix/main_mailer_type` = `Internet
+//! Site`) so the install asks nothing, then installs what is missing of: postfix, dovecot-core,
+//! dovecot-imapd, dovecot-lmtpd, dovecot-pop3d (only with `pop3: true`), certbot, ufw (only with
+//! the firewall enabled), plus openssl and iproute2 (certificate checks, `ss`), which a Debian
+//! server nearly always has. The engine records which packages this run installed.
+//!
+//! `apt-get update` runs first only when something is missing AND the package lists are stale:
+//! none downloaded yet, or none refreshed within the last day.
+//!
+//! Touches no file in /etc itself (the packages do; the engine keeps package config files on
+//! upgrade with `--force-confold`).
+use color_eyre::eyre::Result;
+use mailstead_engine::host::{Cmd, Host};
+use mailstead_engine::step::{Ctx, Step};
+use mailstead_engine::{system, Change};
+use std::path::Path;
+use std::time::Duration;
+
+pub struct Packages;
+
+const LISTS: &str = "/var/lib/apt/lists";
+
+/// Every package the answers ask for, in install order.
+pub fn wanted(ctx: &Ctx) -> Vec<String> {
+    let mut p = vec!["postfix", "dovecot-core", "dovecot-imapd", "dovecot-lmtpd"];
+    if ctx.answers.pop3 {
+        p.push("dovecot-pop3d");
+    }
+    p.push("certbot");
+    if ctx.answers.firewall.enabled {
+        p.push("ufw");
+    }
+    p.extend(["openssl", "iproute2"]);
+    p.into_iter().map(String::from).collect()
+}
+
+/// debconf answers for a non-interactive Postfix install.
+pub fn debconf(hostname: &str) -> Vec<String> {
+    vec![
+        format!("postfix postfix/mailname string {hostname}"),
+        "postfix postfix/main_mailer_type select Internet Site".to_string(),
+    ]
+}
+
+/// No `*_Packages` list at all, or none modified within the last 24 hours.
+pub fn lists_stale(host: &dyn Host) -> bool {
+    let names = host.list_dir(Path::new(LISTS)).unwrap_or_default();
+    if !names.iter().any(|n| n.contains("_Packages")) {
+        return true;
+    }
+    let fresh = host.run(&Cmd::probe(
+        "find",
+        [
+            LISTS,
+            "-maxdepth",
+            "1",
+            "-type",
+            "f",
+            "-name",
+            "*_Packages*",
+            "-mmin",
+            "-1440",
+            "-print",
+            "-quit",
+        ],
+    ));
+    !matches!(fresh, Ok(o) if o.success() && !o.stdout.trim().is_empty())
+}
+
+fn apt_update() -> Cmd {
+    Cmd::new("apt-get", ["update", "-q"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .timeout(Duration::from_secs(600))
+}
+
+impl Step for Packages {
+    fn name(&self) -> &'static str {
+        "packages"
+    }
+    fn about(&self) -> &'static str {
+        "Install Postfix, Dovecot, certbot and ufw (one apt-get install, debconf preseeded)"
+    }
+
+    fn plan(&self, ctx: &Ctx) -> Result<Vec<Change>> {
+        let missing: Vec<String> = wanted(ctx)
+            .into_iter()
+            .filter(|p| !system::package_installed(ctx.host, p))
+            .collect();
+        if missing.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut changes = Vec::new();
+        if lists_stale(ctx.host) {
+            changes.push(Change::run(
+                "apt-get update (package lists missing or older than a day)",
+                apt_update(),
+                &[],
+            ));
+        }
+        let debconf = if missing.iter().any(|p| p == "postfix") {
+            debconf(ctx.answers.hostname.trim())
+        } else {
+            Vec::new()
+        };
+        changes.push(Change::Install {
+            packages: missing,
+            debconf,
+        });
+        Ok(changes)
+    }
+
+    fn verify(&self, ctx: &Ctx) -> Result<()> {
+        let missing: Vec<String> = wanted(ctx)
+            .into_iter()
+            .filter(|p| !system::package_installed(ctx.host, p))
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(color_eyre::eyre::eyre!(
+                "still not installed: {}; see `apt-get install {}` and /var/log/apt/term.log",
+                missing.join(" "),
+                missing.join(" ")
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preflight::tests::{answers, ctx, fail, ok};
+    use mailstead_engine::{MemHost, Meta};
+
+    fn host(installed: &'static [&'static str], fresh_lists: bool) -> MemHost<'static> {
+        let h = MemHost::fake();
+        h.on_command(move |c| match c.program.as_str() {
+            "dpkg-query" => {
+                let name = c.args.last().unwrap();
+                if installed.contains(&name.as_str()) {
+                    ok("install ok installed")
+                } else {
+                    fail(1, "no packages found")
+                }
+            }
+            "find" if fresh_lists => ok("/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages\n"),
+            "find" => ok(""),
+            _ => None,
+        });
+        h
+    }
+
+    #[test]
+    fn fresh_host_updates_then_installs_once_with_debconf() {
+        let h = host(&["openssl"], false);
+        let a = answers();
+        let changes = Packages.plan(&ctx(&h, &a)).unwrap();
+        assert_eq!(changes.len(), 2);
+        assert!(changes[0].summary().starts_with("apt-get update"));
+        let Change::Install { packages, debconf } = &changes[1] else {
+            panic!("{changes:?}")
+        };
+        assert_eq!(
+            packages,
+            &[
+                "postfix",
+                "dovecot-core",
+                "dovecot-imapd",
+                "dovecot-lmtpd",
+                "certbot",
+                "ufw",
+                "iproute2"
+            ]
+        );
+        assert_eq!(
+            debconf,
+            &[
+                "postfix postfix/mailname string mail.example.test",
+                "postfix postfix/main_mailer_type select Internet Site"
+            ]
+        );
+    }
+
+    #[test]
+    fn pop3_and_firewall_options_shape_the_list() {
+        let h = host(&[], true);
+        h.add_file(
+            "/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages",
+            "",
+            Meta::root(0o644),
+        );
+        let mut a = answers();
+        a.pop3 = true;
+        a.firewall.enabled = false;
+        let changes = Packages.plan(&ctx(&h, &a)).unwrap();
+        assert_eq!(changes.len(), 1, "fresh lists: no update");
+        let Change::Install { packages, .. } = &changes[0] else {
+            panic!()
+        };
+        assert!(packages.contains(&"dovecot-pop3d".to_string()));
+        assert!(!packages.contains(&"ufw".to_string()));
+    }
+
+    #[test]
+    fn everything_installed_means_no_change_and_no_update() {
+        let h = host(
+            &[
+                "postfix",
+                "dovecot-core",
+                "dovecot-imapd",
+                "dovecot-lmtpd",
+                "certbot",
+                "ufw",
+                "openssl",
+                "iproute2",
+            ],
+            false,
+        );
+        let a = answers();
+        assert!(Packages.plan(&ctx(&h, &a)).unwrap().is_empty());
+        assert!(!h.commands().iter().any(|c| c.starts_with("find")));
+        Packages.verify(&ctx(&h, &a)).unwrap();
+    }
+}

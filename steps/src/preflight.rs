@@ -1,0 +1,826 @@
+//! Step `preflight`: checks the server can take a mail stack before anything is touched.
+//!
+//! Refuses (with what is wrong and how to fix it) when: not root; not Debian 12 or 13; the
+//! answers' hostname is not an FQDN; too little disk (/var) or memory; port 25 is held by
+//! another MTA or port 80 by something certbot cannot work with; an existing Postfix or Dovecot
+//! configuration that mailstead did not write would be clobbered; `sshd -t` already fails.
+//!
+//! Touches only when the hostname is not the answers' FQDN (the offered fix): `/etc/hostname`,
+//! `/etc/hosts` (the `127.0.1.1` line), `/etc/mailname`, and the running hostname
+//! (`hostnamectl` under systemd, `hostname` otherwise; never under `--root`).
+use color_eyre::eyre::{eyre, Result};
+use mailstead_engine::host::{Cmd, Host, Meta};
+use mailstead_engine::step::{Ctx, Step};
+use mailstead_engine::{system, Change};
+use std::path::Path;
+
+pub struct Preflight;
+
+/// 1 GiB free on the filesystem holding /var (packages, queue, mail, logs).
+const MIN_FREE_KIB: u64 = 1024 * 1024;
+/// "512 MiB" machines report a little less as MemTotal (the kernel keeps some): accept them.
+const MIN_MEM_KIB: u64 = 450 * 1024;
+
+/// Web servers whose document root certbot can use (`--webroot`) when they hold port 80.
+pub(crate) const WEB_SERVERS: &[&str] = &["nginx", "apache2", "httpd", "lighttpd", "caddy"];
+/// Process names of other MTAs that may hold port 25.
+const OTHER_MTAS: &[&str] = &[
+    "exim4",
+    "exim",
+    "sendmail",
+    "smtpd",
+    "opensmtpd",
+    "qmail-smtpd",
+];
+
+impl Step for Preflight {
+    /// Things worth telling the admin that are not problems (shown by the caller).
+    fn notes(&self, ctx: &Ctx) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some(web) = crate::tls::web_server_on_80(ctx.host) {
+            notes.push(format!(
+                "{web} holds port 80: certificates are requested with certbot --webroot {} \
+                 (it must serve http://{}/.well-known/acme-challenge/ from there)",
+                crate::tls::WEBROOT,
+                ctx.answers.hostname
+            ));
+        }
+        notes
+    }
+    fn name(&self) -> &'static str {
+        "preflight"
+    }
+    fn about(&self) -> &'static str {
+        "Check the server: root, Debian 12/13, hostname, disk, memory, ports, existing config, sshd"
+    }
+
+    fn plan(&self, ctx: &Ctx) -> Result<Vec<Change>> {
+        let host = ctx.host;
+        check_root(host)?;
+        check_os(host)?;
+        let fqdn = ctx.answers.hostname.trim().to_ascii_lowercase();
+        check_fqdn(&fqdn)?;
+
+        let mut problems = Vec::new();
+        problems.extend(foreign_config(host));
+        problems.extend(port_problems(host, &fqdn));
+        problems.extend(resource_problems(host));
+        problems.extend(sshd_problem(host));
+        if !problems.is_empty() {
+            return Err(eyre!(
+                "the server is not ready; nothing was changed:\n{}",
+                problems
+                    .iter()
+                    .map(|p| format!("  - {p}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ));
+        }
+        Ok(hostname_changes(host, &fqdn))
+    }
+
+    fn verify(&self, ctx: &Ctx) -> Result<()> {
+        let fqdn = ctx.answers.hostname.trim().to_ascii_lowercase();
+        if current_fqdn(ctx.host).as_deref() == Some(fqdn.as_str()) {
+            Ok(())
+        } else {
+            Err(eyre!(
+                "the hostname is still not {fqdn} after setting it; check /etc/hostname and the \
+                 127.0.1.1 line of /etc/hosts, then run `hostname -f`"
+            ))
+        }
+    }
+}
+
+
+// ---------------------------------------------------------------- the checks
+
+fn probe(host: &dyn Host, program: &str, args: &[&str]) -> Option<mailstead_engine::Output> {
+    host.run(&Cmd::probe(program, args.iter().copied())).ok()
+}
+
+fn check_root(host: &dyn Host) -> Result<()> {
+    match probe(host, "id", &["-u"]) {
+        Some(o) if o.success() && o.stdout.trim() == "0" => Ok(()),
+        Some(o) if o.success() => Err(eyre!(
+            "mailstead must run as root (it installs packages and writes /etc), but runs as uid {}; \
+             fix: run it with sudo (`sudo mailstead ...`) or as root",
+            o.stdout.trim()
+        )),
+        _ => Err(eyre!(
+            "could not tell which user mailstead runs as (`id -u` failed); fix: run it as root \
+             on the server itself"
+        )),
+    }
+}
+
+/// `KEY=value` from an os-release file, unquoted.
+pub(crate) fn os_release_field(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        (k.trim() == key).then(|| v.trim().trim_matches(['"', '\'']).to_string())
+    })
+}
+
+/// The Debian major release (12 or 13) or a refusal naming what is supported.
+pub(crate) fn debian_release(host: &dyn Host) -> Result<u32> {
+    let supported = "mailstead supports Debian 12 (bookworm) and Debian 13 (trixie)";
+    let text = host
+        .read_string(Path::new("/etc/os-release"))
+        .ok()
+        .flatten()
+        .or_else(|| host.read_string(Path::new("/usr/lib/os-release")).ok().flatten())
+        .ok_or_else(|| {
+            eyre!("cannot tell which system this is: /etc/os-release is missing; {supported}; fix: install on a Debian 12 or 13 server")
+        })?;
+    let id = os_release_field(&text, "ID").unwrap_or_default();
+    let pretty = os_release_field(&text, "PRETTY_NAME").unwrap_or_else(|| id.clone());
+    if id != "debian" {
+        return Err(eyre!(
+            "unsupported system: {pretty}; {supported}; fix: install on a fresh Debian 12 or 13 server"
+        ));
+    }
+    let version = os_release_field(&text, "VERSION_ID").unwrap_or_default();
+    let codename = os_release_field(&text, "VERSION_CODENAME").unwrap_or_default();
+    match (version.as_str(), codename.as_str()) {
+        ("12", _) | (_, "bookworm") => Ok(12),
+        ("13", _) | (_, "trixie") => Ok(13),
+        _ => Err(eyre!(
+            "unsupported Debian release: {pretty}; {supported}; fix: upgrade (or reinstall) to Debian 12 or 13"
+        )),
+    }
+}
+
+fn check_os(host: &dyn Host) -> Result<()> {
+    debian_release(host).map(|_| ())
+}
+
+/// An FQDN: at least two labels of letters, digits and inner hyphens.
+pub(crate) fn is_fqdn(name: &str) -> bool {
+    let labels: Vec<&str> = name.split('.').collect();
+    name.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        && !labels.last().unwrap().chars().all(|c| c.is_ascii_digit())
+}
+
+fn check_fqdn(fqdn: &str) -> Result<()> {
+    if is_fqdn(fqdn) {
+        Ok(())
+    } else {
+        Err(eyre!(
+            "hostname `{fqdn}` in the answers is not a fully-qualified domain name; fix: set \
+             `hostname:` to the server's mail name, e.g. mail.example.com (its DNS A record and \
+             the domains' MX should point at this server)"
+        ))
+    }
+}
+
+/// Settings in main.cf that mean someone already set this Postfix up for real mail.
+const FOREIGN_POSTFIX_KEYS: &[&str] = &[
+    "relayhost",
+    "relay_domains",
+    "virtual_mailbox_domains",
+    "virtual_mailbox_maps",
+    "virtual_alias_domains",
+    "virtual_alias_maps",
+    "virtual_transport",
+    "transport_maps",
+    "content_filter",
+    "smtpd_milters",
+    "non_smtpd_milters",
+    "smtpd_sasl_auth_enable",
+    "mailbox_transport",
+];
+
+/// Files mailstead wrote (fingerprinted by the engine) are never "foreign".
+fn managed_by_mailstead(host: &dyn Host, path: &str) -> bool {
+    let managed = Path::new(mailstead_engine::journal::STATE_DIR).join("managed.json");
+    host.read_string(&managed)
+        .ok()
+        .flatten()
+        .is_some_and(|t| t.contains(&format!("\"{path}\"")))
+}
+
+/// `key = value` settings of a Postfix main.cf (continuation lines joined).
+pub(crate) fn main_cf_settings(text: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if line.trim_start().starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        if line.starts_with(char::is_whitespace) {
+            if let Some(last) = out.last_mut() {
+                last.1.push(' ');
+                last.1.push_str(line.trim());
+            }
+            continue;
+        }
+        if let Some((k, v)) = line.split_once('=') {
+            out.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    out
+}
+
+fn foreign_config(host: &dyn Host) -> Vec<String> {
+    let mut problems = Vec::new();
+    let main_cf = "/etc/postfix/main.cf";
+    if !managed_by_mailstead(host, main_cf) {
+        if let Ok(Some(text)) = host.read_string(Path::new(main_cf)) {
+            let found: Vec<String> = main_cf_settings(&text)
+                .into_iter()
+                .filter(|(k, v)| FOREIGN_POSTFIX_KEYS.contains(&k.as_str()) && !v.is_empty())
+                .filter(|(k, v)| !(k == "smtpd_sasl_auth_enable" && v == "no"))
+                .map(|(k, v)| format!("{k} = {v}"))
+                .collect();
+            if !found.is_empty() {
+                problems.push(format!(
+                    "{main_cf} already holds a mail setup mailstead did not write ({}); mailstead \
+                     would replace it. Fix: keep this server's setup as it is (do not use \
+                     mailstead here), or back up /etc/postfix and remove those settings \
+                     (`postconf -X {}`), then re-run",
+                    found.join("; "),
+                    found
+                        .iter()
+                        .map(|f| f.split(' ').next().unwrap_or_default())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ));
+            }
+        }
+    }
+    let local = "/etc/dovecot/local.conf";
+    if !managed_by_mailstead(host, local) {
+        if let Ok(Some(text)) = host.read_string(Path::new(local)) {
+            let has_settings = text
+                .lines()
+                .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+            if has_settings && !text.contains("mailstead") {
+                problems.push(format!(
+                    "{local} already holds Dovecot settings mailstead did not write; mailstead \
+                     would replace them. Fix: keep this server's setup as it is, or back it up \
+                     and remove {local}, then re-run"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// A TCP socket in LISTEN state: its port and, when `ss` can tell, the process name and pid.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Listener {
+    pub port: u16,
+    pub process: Option<String>,
+    pub pid: Option<u32>,
+}
+
+impl Listener {
+    pub fn describe(&self) -> String {
+        match (&self.process, self.pid) {
+            (Some(p), Some(pid)) => format!("{p} (pid {pid})"),
+            (Some(p), None) => p.clone(),
+            _ => "a process ss cannot name".to_string(),
+        }
+    }
+}
+
+/// Listening TCP sockets, from `ss -ltnp` (or /proc/net/tcp{,6} without process names).
+pub(crate) fn listeners(host: &dyn Host) -> Vec<Listener> {
+    if let Some(o) = probe(host, "ss", &["-H", "-l", "-t", "-n", "-p"]) {
+        if o.success() {
+            return parse_ss(&o.stdout);
+        }
+    }
+    let mut out = Vec::new();
+    for f in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        if let Ok(Some(text)) = host.read_string(Path::new(f)) {
+            out.extend(parse_proc_net_tcp(&text));
+        }
+    }
+    out
+}
+
+pub(crate) fn parse_ss(text: &str) -> Vec<Listener> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if cols.len() < 5 || cols[0] == "State" {
+            continue;
+        }
+        let Some(port) = cols[3].rsplit(':').next().and_then(|p| p.parse().ok()) else {
+            continue;
+        };
+        let rest = cols[5..].join(" ");
+        let process = rest
+            .split_once("((\"")
+            .and_then(|(_, r)| r.split_once('"'))
+            .map(|(name, _)| name.to_string());
+        let pid = rest
+            .split_once("pid=")
+            .and_then(|(_, r)| r.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|p| p.parse().ok());
+        out.push(Listener { port, process, pid });
+    }
+    out
+}
+
+pub(crate) fn parse_proc_net_tcp(text: &str) -> Vec<Listener> {
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            if cols.get(3) != Some(&"0A") {
+                return None;
+            }
+            let port = u16::from_str_radix(cols.get(1)?.rsplit(':').next()?, 16).ok()?;
+            Some(Listener {
+                port,
+                process: None,
+                pid: None,
+            })
+        })
+        .collect()
+}
+
+fn port_problems(host: &dyn Host, fqdn: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let all = listeners(host);
+    let mut seen = Vec::new();
+    for l in all.iter().filter(|l| l.port == 25) {
+        let name = l.process.clone().unwrap_or_default();
+        if name == "master" || name == "postfix" || seen.contains(&name) {
+            continue;
+        }
+        seen.push(name.clone());
+        if l.process.is_none() && system::package_installed(host, "postfix") {
+            continue; // ss could not name it; Postfix is installed and is the likely owner
+        }
+        let fix = if OTHER_MTAS.contains(&name.as_str()) {
+            if name.starts_with("exim") {
+                "remove it (`apt-get purge 'exim4*'`)".to_string()
+            } else {
+                format!("stop and remove {name}")
+            }
+        } else {
+            "stop it (`ss -ltnp 'sport = :25'` shows it)".to_string()
+        };
+        problems.push(format!(
+            "port 25 is held by {}, not Postfix; fix: {fix}, then re-run",
+            l.describe()
+        ));
+    }
+    if crate::tls::needs_certificate(host, fqdn) {
+        if let Err(e) = crate::tls::challenge_for(&all) {
+            problems.push(e);
+        }
+    }
+    problems
+}
+
+fn resource_problems(host: &dyn Host) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Some(o) = probe(host, "df", &["-Pk", "/var"]) {
+        let avail = o
+            .stdout
+            .lines()
+            .nth(1)
+            .and_then(|l| l.split_whitespace().nth(3))
+            .and_then(|v| v.parse::<u64>().ok());
+        if let (true, Some(kib)) = (o.success(), avail) {
+            if kib < MIN_FREE_KIB {
+                problems.push(format!(
+                    "only {} MiB free on the filesystem holding /var; mailstead needs at least \
+                     1 GiB (packages, mail queue, mailboxes, logs); fix: free space (`apt-get \
+                     clean`, old logs) or grow the disk, then re-run",
+                    kib / 1024
+                ));
+            }
+        }
+    }
+    if let Ok(Some(text)) = host.read_string(Path::new("/proc/meminfo")) {
+        let total = text.lines().find_map(|l| {
+            l.strip_prefix("MemTotal:")?
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        });
+        if let Some(kib) = total {
+            if kib < MIN_MEM_KIB {
+                problems.push(format!(
+                    "the server has {} MiB of memory; Postfix, Dovecot and certbot need at least \
+                     512 MiB; fix: give the server more memory (or add swap), then re-run",
+                    kib / 1024
+                ));
+            }
+        }
+    }
+    problems
+}
+
+pub(crate) const SSHD: &str = "/usr/sbin/sshd";
+
+/// `sshd -t` fails only because /run/sshd is missing (sshd not started yet): not a config error.
+pub(crate) fn sshd_missing_privsep(out: &mailstead_engine::Output) -> bool {
+    out.stderr
+        .contains("Missing privilege separation directory")
+}
+
+fn sshd_problem(host: &dyn Host) -> Option<String> {
+    if !host.exists(Path::new(SSHD)) {
+        return None;
+    }
+    let out = host.run(&Cmd::probe("sshd", ["-t"])).ok()?;
+    if out.success() || sshd_missing_privsep(&out) {
+        return None;
+    }
+    Some(format!(
+        "sshd's configuration is already invalid (`sshd -t`: {}); mailstead changes SSH only \
+         when it can validate the result; fix: correct /etc/ssh/sshd_config (or its drop-ins) \
+         until `sshd -t` is silent, then re-run",
+        out.tail(3).replace('\n', " / ")
+    ))
+}
+
+// ---------------------------------------------------------------- the hostname
+
+fn first_line(host: &dyn Host, path: &str) -> Option<String> {
+    host.read_string(Path::new(path))
+        .ok()
+        .flatten()
+        .and_then(|t| t.lines().next().map(|l| l.trim().to_ascii_lowercase()))
+        .filter(|l| !l.is_empty())
+}
+
+/// The server's FQDN: `hostname -f` on a live system, else what /etc/hostname and /etc/hosts say.
+pub(crate) fn current_fqdn(host: &dyn Host) -> Option<String> {
+    if host.root() == Path::new("/") {
+        if let Some(o) = probe(host, "hostname", &["-f"]) {
+            if o.success() && !o.stdout.trim().is_empty() {
+                return Some(o.stdout.trim().to_ascii_lowercase());
+            }
+        }
+    }
+    let name = first_line(host, "/etc/hostname")?;
+    if name.contains('.') {
+        return Some(name);
+    }
+    let hosts = host.read_string(Path::new("/etc/hosts")).ok().flatten()?;
+    hosts.lines().find_map(|l| {
+        let l = l.split('#').next().unwrap_or_default();
+        let names: Vec<String> = l
+            .split_whitespace()
+            .skip(1)
+            .map(|n| n.to_ascii_lowercase())
+            .collect();
+        (names.contains(&name) && names.first()?.contains('.')).then(|| names[0].clone())
+    })
+}
+
+/// /etc/hosts with `127.0.1.1 FQDN SHORT` (Debian's line for the host's own name).
+pub(crate) fn hosts_with(text: &str, fqdn: &str) -> String {
+    let short = fqdn.split('.').next().unwrap_or(fqdn);
+    let want = format!("127.0.1.1\t{fqdn} {short}");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    if let Some(i) = lines
+        .iter()
+        .position(|l| l.split_whitespace().next() == Some("127.0.1.1"))
+    {
+        lines[i] = want;
+    } else {
+        let at = lines
+            .iter()
+            .position(|l| l.split_whitespace().next() == Some("127.0.0.1"))
+            .map_or(0, |i| i + 1);
+        lines.insert(at, want);
+    }
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
+}
+
+fn meta_or(host: &dyn Host, path: &str, default: Meta) -> Meta {
+    host.stat(Path::new(path))
+        .ok()
+        .flatten()
+        .map_or(default, |s| s.meta)
+}
+
+fn hostname_changes(host: &dyn Host, fqdn: &str) -> Vec<Change> {
+    if current_fqdn(host).as_deref() == Some(fqdn) {
+        return Vec::new();
+    }
+    let line = format!("{fqdn}\n");
+    let hosts = host
+        .read_string(Path::new("/etc/hosts"))
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "127.0.0.1\tlocalhost\n".to_string());
+    let mut changes = vec![
+        Change::write(
+            "/etc/hostname",
+            line.clone(),
+            meta_or(host, "/etc/hostname", Meta::root(0o644)),
+        ),
+        Change::write(
+            "/etc/hosts",
+            hosts_with(&hosts, fqdn),
+            meta_or(host, "/etc/hosts", Meta::root(0o644)),
+        ),
+        Change::write(
+            "/etc/mailname",
+            line,
+            meta_or(host, "/etc/mailname", Meta::root(0o644)),
+        ),
+    ];
+    // The running name: only on the real system (under --root it would rename the machine
+    // running the tests).
+    if host.root() == Path::new("/") {
+        let cmd = if system::systemd_running(host) {
+            Cmd::new(
+                "sh",
+                [
+                    "-c",
+                    "hostnamectl set-hostname --static --transient \"$1\" 2>/dev/null || hostname \"$1\"",
+                    "sh",
+                    fqdn,
+                ],
+            )
+        } else {
+            Cmd::new("hostname", [fqdn])
+        };
+        changes.push(Change::run(
+            format!("set the running hostname to {fqdn}"),
+            cmd,
+            &["/etc/hostname"],
+        ));
+    }
+    changes
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use mailstead_engine::{Answers, MemHost, Output};
+
+    pub fn ok(stdout: &str) -> Option<Output> {
+        Some(Output {
+            status: 0,
+            stdout: stdout.to_string(),
+            stderr: String::new(),
+        })
+    }
+    pub fn fail(status: i32, stderr: &str) -> Option<Output> {
+        Some(Output {
+            status,
+            stdout: String::new(),
+            stderr: stderr.to_string(),
+        })
+    }
+
+    pub fn answers() -> Answers {
+        Answers {
+            hostname: "mail.example.test".into(),
+            admin_email: "admin@example.test".into(),
+            domains: vec![],
+            acme: Default::default(),
+            ssh: Default::default(),
+            firewall: Default::default(),
+            pop3: false,
+            message_size_limit: 1 << 20,
+        }
+    }
+
+    pub fn ctx<'a>(host: &'a dyn Host, answers: &'a Answers) -> Ctx<'a> {
+        Ctx {
+            host,
+            answers,
+            invoking_users: vec!["admin".into()],
+            planning: true,
+        }
+    }
+
+    pub const BOOKWORM: &str = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nID=debian\n";
+
+    /// A fresh Debian 12 server, as preflight sees it.
+    pub fn fresh() -> MemHost<'static> {
+        let h = MemHost::fake();
+        h.add_file("/etc/os-release", BOOKWORM, Meta::root(0o644));
+        h.add_file("/etc/hostname", "mail\n", Meta::root(0o644));
+        h.add_file(
+            "/etc/hosts",
+            "127.0.0.1\tlocalhost\n127.0.1.1\tmail.example.test mail\n",
+            Meta::root(0o644),
+        );
+        h.add_file("/etc/mailname", "mail.example.test\n", Meta::root(0o644));
+        h.add_file(
+            "/proc/meminfo",
+            "MemTotal:        2000000 kB\n",
+            Meta::root(0o444),
+        );
+        h.add_file(SSHD, "", Meta::root(0o755));
+        h.on_command(|c| match (c.program.as_str(), c.args.join(" ").as_str()) {
+            ("id", "-u") => ok("0\n"),
+            ("hostname", "-f") => ok("mail.example.test\n"),
+            ("df", _) => ok("Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 20000000 1000000 19000000 5% /\n"),
+            ("ss", _) => ok("LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:((\"sshd\",pid=300,fd=3))\n"),
+            ("sshd", "-t") => ok(""),
+            ("dpkg-query", _) => fail(1, "not installed"),
+            _ => None,
+        });
+        h
+    }
+
+    #[test]
+    fn ready_server_plans_nothing() {
+        let h = fresh();
+        let a = answers();
+        assert!(Preflight.plan(&ctx(&h, &a)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn unsupported_os_is_refused_naming_what_is_supported() {
+        let h = fresh();
+        h.add_file(
+            "/etc/os-release",
+            "PRETTY_NAME=\"Ubuntu 24.04 LTS\"\nID=ubuntu\nVERSION_ID=\"24.04\"\n",
+            Meta::root(0o644),
+        );
+        let a = answers();
+        let e = format!("{:#}", Preflight.plan(&ctx(&h, &a)).unwrap_err());
+        assert!(e.contains("Ubuntu 24.04"), "{e}");
+        assert!(
+            e.contains("Debian 12 (bookworm) and Debian 13 (trixie)"),
+            "{e}"
+        );
+        h.add_file(
+            "/etc/os-release",
+            "PRETTY_NAME=\"Debian GNU/Linux 11 (bullseye)\"\nID=debian\nVERSION_ID=\"11\"\n",
+            Meta::root(0o644),
+        );
+        let e = format!("{:#}", Preflight.plan(&ctx(&h, &a)).unwrap_err());
+        assert!(e.contains("bullseye") && e.contains("fix"), "{e}");
+        h.add_file(
+            "/etc/os-release",
+            "PRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\nID=debian\nVERSION_ID=\"13\"\n",
+            Meta::root(0o644),
+        );
+        assert_eq!(debian_release(&h).unwrap(), 13);
+    }
+
+    #[test]
+    fn non_root_is_refused_with_the_fix() {
+        let h = MemHost::fake();
+        h.on_command(|c| (c.program == "id").then(|| ok("1000\n")).flatten());
+        let a = answers();
+        let e = format!("{:#}", Preflight.plan(&ctx(&h, &a)).unwrap_err());
+        assert!(e.contains("must run as root") && e.contains("sudo"), "{e}");
+    }
+
+    #[test]
+    fn bad_hostname_in_answers_is_refused() {
+        let h = fresh();
+        let mut a = answers();
+        a.hostname = "mail".into();
+        let e = format!("{:#}", Preflight.plan(&ctx(&h, &a)).unwrap_err());
+        assert!(e.contains("not a fully-qualified"), "{e}");
+        assert!(!is_fqdn("-a.example"));
+        assert!(!is_fqdn("1.2.3.4"));
+        assert!(is_fqdn("mail.example.test"));
+    }
+
+    #[test]
+    fn wrong_hostname_is_offered_a_fix() {
+        let h = MemHost::fake();
+        h.add_file("/etc/os-release", BOOKWORM, Meta::root(0o644));
+        h.add_file("/etc/hostname", "debian\n", Meta::root(0o644));
+        h.add_file(
+            "/etc/hosts",
+            "127.0.0.1\tlocalhost\n127.0.1.1\tdebian\n\n::1 localhost ip6-localhost\n",
+            Meta::root(0o644),
+        );
+        h.on_command(|c| match (c.program.as_str(), c.args.join(" ").as_str()) {
+            ("id", "-u") => ok("0\n"),
+            ("hostname", "-f") => ok("debian\n"),
+            _ => None,
+        });
+        let a = answers();
+        let changes = Preflight.plan(&ctx(&h, &a)).unwrap();
+        let s: Vec<String> = changes.iter().map(|c| c.summary()).collect();
+        assert_eq!(s.len(), 4, "{s:?}");
+        assert!(s[0].contains("/etc/hostname"));
+        assert!(s[3].contains("set the running hostname"));
+        let Change::WriteFile { content, .. } = &changes[1] else {
+            panic!()
+        };
+        assert_eq!(
+            String::from_utf8_lossy(content),
+            "127.0.0.1\tlocalhost\n127.0.1.1\tmail.example.test mail\n\n::1 localhost ip6-localhost\n"
+        );
+    }
+
+    #[test]
+    fn other_mta_on_25_is_named() {
+        let h = MemHost::fake();
+        h.add_file("/etc/os-release", BOOKWORM, Meta::root(0o644));
+        h.on_command(|c| match c.program.as_str() {
+            "id" => ok("0\n"),
+            "hostname" => ok("mail.example.test\n"),
+            "ss" => ok("LISTEN 0 20 127.0.0.1:25 0.0.0.0:* users:((\"exim4\",pid=812,fd=4))\nLISTEN 0 511 0.0.0.0:80 0.0.0.0:* users:((\"mystery\",pid=9,fd=6))\n"),
+            _ => None,
+        });
+        let a = answers();
+        let e = format!("{:#}", Preflight.plan(&ctx(&h, &a)).unwrap_err());
+        assert!(
+            e.contains("exim4 (pid 812)") && e.contains("apt-get purge"),
+            "{e}"
+        );
+        assert!(e.contains("port 80") && e.contains("mystery"), "{e}");
+    }
+
+    #[test]
+    fn postfix_on_25_and_nginx_on_80_are_fine() {
+        let h = MemHost::fake();
+        h.add_file("/etc/os-release", BOOKWORM, Meta::root(0o644));
+        h.on_command(|c| match c.program.as_str() {
+            "id" => ok("0\n"),
+            "hostname" => ok("mail.example.test\n"),
+            "ss" => ok("LISTEN 0 100 0.0.0.0:25 0.0.0.0:* users:((\"master\",pid=812,fd=13))\nLISTEN 0 511 0.0.0.0:80 0.0.0.0:* users:((\"nginx\",pid=9,fd=6),(\"nginx\",pid=10,fd=6))\n"),
+            _ => None,
+        });
+        let a = answers();
+        assert!(Preflight.plan(&ctx(&h, &a)).unwrap().is_empty());
+        assert!(Preflight.notes(&ctx(&h, &a))[0].contains("--webroot"));
+    }
+
+    #[test]
+    fn foreign_postfix_and_dovecot_config_is_refused() {
+        let h = fresh();
+        h.add_file(
+            "/etc/postfix/main.cf",
+            "myhostname = x\nrelayhost = [smtp.isp.example]:587\nvirtual_alias_maps =\n",
+            Meta::root(0o644),
+        );
+        h.add_file(
+            "/etc/dovecot/local.conf",
+            "# mine\nmail_location = maildir:~/M\n",
+            Meta::root(0o644),
+        );
+        let a = answers();
+        let e = format!("{:#}", Preflight.plan(&ctx(&h, &a)).unwrap_err());
+        assert!(e.contains("relayhost = [smtp.isp.example]:587"), "{e}");
+        assert!(
+            !e.contains("virtual_alias_maps"),
+            "empty values are defaults: {e}"
+        );
+        assert!(e.contains("/etc/dovecot/local.conf"), "{e}");
+        // Once mailstead wrote them, they are its own.
+        h.add_file(
+            "/var/lib/mailstead/managed.json",
+            "{\"/etc/postfix/main.cf\": \"ab\", \"/etc/dovecot/local.conf\": \"cd\"}",
+            Meta::root(0o600),
+        );
+        assert!(Preflight.plan(&ctx(&h, &a)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn low_disk_memory_and_broken_sshd_are_all_reported() {
+        let h = MemHost::fake();
+        h.add_file("/etc/os-release", BOOKWORM, Meta::root(0o644));
+        h.add_file("/proc/meminfo", "MemTotal:  262144 kB\n", Meta::root(0o444));
+        h.add_file(SSHD, "", Meta::root(0o755));
+        h.on_command(|c| match c.program.as_str() {
+            "id" => ok("0\n"),
+            "hostname" => ok("mail.example.test\n"),
+            "df" => ok("Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 2000000 1900000 100000 95% /\n"),
+            "sshd" => fail(255, "/etc/ssh/sshd_config line 3: Bad configuration option: Bogus"),
+            _ => None,
+        });
+        let a = answers();
+        let e = format!("{:#}", Preflight.plan(&ctx(&h, &a)).unwrap_err());
+        assert!(e.contains("97 MiB free"), "{e}");
+        assert!(e.contains("256 MiB of memory"), "{e}");
+        assert!(e.contains("Bogus") && e.contains("sshd -t"), "{e}");
+    }
+
+    #[test]
+    fn parses_ss_and_proc() {
+        let l = parse_ss("LISTEN 0      4096                *:22              *:*    users:((\"sshd\",pid=1,fd=3))\nLISTEN 0 100 [::1]:25 [::]:*\n");
+        assert_eq!(l[0].port, 22);
+        assert_eq!(l[0].process.as_deref(), Some("sshd"));
+        assert_eq!(l[0].pid, Some(1));
+        assert_eq!(l[1].port, 25);
+        assert_eq!(l[1].process, None);
+        let p = parse_proc_net_tcp("  sl  local_address rem_address   st\n   0: 00000000:0016 00000000:0000 0A 0\n   1: 0100007F:0019 0100007F:A000 01 0\n");
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].port, 22);
+    }
+}

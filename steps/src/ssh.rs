@@ -1,0 +1,331 @@
+//! Step `ssh`: restricts SSH logins with `AllowUsers`, never locking out who runs mailstead.
+//!
+//! Touches `/etc/ssh/sshd_config.d/50-mailstead.conf` only (never the package's sshd_config),
+//! and only when sshd_config includes `/etc/ssh/sshd_config.d/*.conf` before any `Match`
+//! block (Debian's default); otherwise it explains why and changes nothing.
+//!
+//! The users are `ssh.allow_users` from the answers plus the user running mailstead and
+//! `$SUDO_USER` (always). With an empty `allow_users` nothing is restricted (no file; a drop-in
+//! left by an earlier run is removed).
+//!
+//! After writing, `sshd -t` validates the whole configuration (a failure fails the step and
+//! the engine restores the drop-in), then sshd is reloaded once (service `ssh`). `/run/sshd`
+//! is created first when missing, as sshd's unit would, since `sshd -t` needs it.
+use crate::preflight::{sshd_missing_privsep, SSHD};
+use color_eyre::eyre::{eyre, Result};
+use mailstead_engine::host::{Cmd, Host, Meta};
+use mailstead_engine::step::{Ctx, Step};
+use mailstead_engine::Change;
+use std::path::Path;
+use std::time::Duration;
+
+pub struct Ssh;
+
+pub const DROP_IN: &str = "/etc/ssh/sshd_config.d/50-mailstead.conf";
+const SSHD_CONFIG: &str = "/etc/ssh/sshd_config";
+
+/// Why the step does nothing on this host, if it does nothing.
+pub fn skip_reason(host: &dyn Host) -> Option<String> {
+    if !host.exists(Path::new(SSHD)) {
+        return Some("OpenSSH server is not installed: no SSH access to restrict".into());
+    }
+    let text = host
+        .read_string(Path::new(SSHD_CONFIG))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    for line in text.lines() {
+        let mut w = line.split_whitespace();
+        match w.next().map(str::to_ascii_lowercase).as_deref() {
+            Some("match") => break,
+            Some("include")
+                if w.any(|p| {
+                    p == "/etc/ssh/sshd_config.d/*.conf" || p == "sshd_config.d/*.conf"
+                }) =>
+            {
+                return None
+            }
+            _ => {}
+        }
+    }
+    Some(format!(
+        "{SSHD_CONFIG} does not include /etc/ssh/sshd_config.d/*.conf (before any Match \
+         block), so a drop-in would not be read; mailstead leaves SSH as it is. To let it \
+         manage AllowUsers, add `Include /etc/ssh/sshd_config.d/*.conf` at the top of \
+         {SSHD_CONFIG}, check with `sshd -t`, and re-run"
+    ))
+}
+
+/// The answers' users plus the invoking users, in order, without duplicates.
+pub fn allowed_users(ctx: &Ctx) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for u in ctx
+        .answers
+        .ssh
+        .allow_users
+        .iter()
+        .chain(&ctx.invoking_users)
+    {
+        let u = u.trim().to_string();
+        if !u.is_empty() && !out.contains(&u) {
+            out.push(u);
+        }
+    }
+    out
+}
+
+/// A user name or an sshd pattern (`alice`, `bob@10.0.0.*`): no spaces, quotes or controls.
+fn valid_user(u: &str) -> bool {
+    u.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-@*?:/[]$".contains(c))
+}
+
+fn drop_in(users: &[String]) -> String {
+    format!(
+        "# Written by mailstead: only these users may log in over SSH.\n\
+         # The user who runs mailstead is always kept. Change `ssh.allow_users` in the answers\n\
+         # and re-run mailstead rather than editing this file.\n\
+         AllowUsers {}\n",
+        users.join(" ")
+    )
+}
+
+fn validate() -> Cmd {
+    Cmd::new("sshd", ["-t"]).timeout(Duration::from_secs(30))
+}
+
+fn run_dir() -> Change {
+    Change::EnsureDir {
+        path: "/run/sshd".into(),
+        meta: Meta::root(0o755),
+    }
+}
+
+impl Step for Ssh {
+    fn notes(&self, ctx: &Ctx) -> Vec<String> {
+        if ctx.answers.ssh.allow_users.is_empty() {
+            return vec!["ssh.allow_users is empty: SSH logins are not restricted".into()];
+        }
+        skip_reason(ctx.host).into_iter().collect()
+    }
+    fn name(&self) -> &'static str {
+        "ssh"
+    }
+    fn about(&self) -> &'static str {
+        "SSH: AllowUsers drop-in (always keeping you), validated with sshd -t before reload"
+    }
+
+    fn plan(&self, ctx: &Ctx) -> Result<Vec<Change>> {
+        let host = ctx.host;
+        if skip_reason(host).is_some() {
+            return Ok(Vec::new());
+        }
+        let current = host.read(Path::new(DROP_IN))?;
+        if ctx.answers.ssh.allow_users.is_empty() {
+            // Nothing to restrict: take back a restriction an earlier run wrote.
+            if current.is_none() {
+                return Ok(Vec::new());
+            }
+            return Ok(vec![
+                Change::RemoveFile {
+                    path: DROP_IN.into(),
+                },
+                run_dir(),
+                Change::run("sshd -t (validate SSH configuration)", validate(), &[]),
+                Change::reload("ssh"),
+            ]);
+        }
+        let users = allowed_users(ctx);
+        if let Some(bad) = users.iter().find(|u| !valid_user(u)) {
+            return Err(eyre!(
+                "ssh.allow_users has `{bad}`, which is not a user name; fix: list plain login \
+                 names (e.g. [alice, bob]) in the answers"
+            ));
+        }
+        let want = drop_in(&users);
+        let meta = Meta::root(0o644);
+        let same_meta = matches!(host.stat(Path::new(DROP_IN)), Ok(Some(st)) if st.meta == meta);
+        if current.as_deref() == Some(want.as_bytes()) && same_meta {
+            return Ok(Vec::new());
+        }
+        let mut validate_change =
+            Change::run("sshd -t (validate SSH configuration)", validate(), &[]);
+        if let Change::Run { detail, .. } = &mut validate_change {
+            detail.push(format!("AllowUsers {}", users.join(" ")));
+        }
+        Ok(vec![
+            Change::write(DROP_IN, want, meta),
+            run_dir(),
+            validate_change,
+            Change::reload("ssh"),
+        ])
+    }
+
+    fn verify(&self, ctx: &Ctx) -> Result<()> {
+        let host = ctx.host;
+        if skip_reason(host).is_some() {
+            return Ok(());
+        }
+        let out = host.run(&Cmd::probe("sshd", ["-T"]))?;
+        if sshd_missing_privsep(&out) {
+            // sshd is not running (no /run/sshd): `sshd -t` validated the files on apply.
+            return Ok(());
+        }
+        if !out.success() {
+            return Err(eyre!(
+                "sshd rejects its configuration (`sshd -T`): {}; look at {DROP_IN} and `sshd -t`",
+                out.tail(3)
+            ));
+        }
+        if ctx.answers.ssh.allow_users.is_empty() {
+            return Ok(());
+        }
+        let allowed: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("allowusers "))
+            .flat_map(str::split_whitespace)
+            .collect();
+        let missing: Vec<&String> = ctx
+            .invoking_users
+            .iter()
+            .filter(|u| !allowed.contains(&u.as_str()))
+            .collect();
+        if !allowed.is_empty() && !missing.is_empty() {
+            return Err(eyre!(
+                "sshd would not let {} log in (AllowUsers {}); another AllowUsers line must be \
+                 taking precedence: check `sshd -T | grep allowusers`",
+                missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                allowed.join(" ")
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preflight::tests::{answers, ok};
+    use mailstead_engine::MemHost;
+
+    const DEBIAN_CONFIG: &str = "# This is the sshd server system-wide configuration file.\n\nInclude /etc/ssh/sshd_config.d/*.conf\n\nKbdInteractiveAuthentication no\nUsePAM yes\n";
+
+    fn host(config: &str) -> MemHost<'static> {
+        let h = MemHost::fake();
+        h.add_file(SSHD, "", Meta::root(0o755));
+        h.add_file(SSHD_CONFIG, config, Meta::root(0o644));
+        h.create_dir(Path::new("/run"), Meta::root(0o755)).unwrap();
+        h
+    }
+
+    fn ctx<'a>(
+        h: &'a MemHost<'static>,
+        a: &'a mailstead_engine::Answers,
+        users: &[&str],
+    ) -> Ctx<'a> {
+        Ctx {
+            host: h,
+            answers: a,
+            invoking_users: users.iter().map(|s| s.to_string()).collect(),
+            planning: false,
+        }
+    }
+
+    #[test]
+    fn writes_drop_in_validates_then_reloads_keeping_invoking_users() {
+        let h = host(DEBIAN_CONFIG);
+        let mut a = answers();
+        a.ssh.allow_users = vec!["alice".into(), "admin".into()];
+        let changes = Ssh.plan(&ctx(&h, &a, &["admin", "root"])).unwrap();
+        let s: Vec<String> = changes.iter().map(|c| c.summary()).collect();
+        assert_eq!(
+            s,
+            [
+                "write /etc/ssh/sshd_config.d/50-mailstead.conf (0644 0:0)",
+                "directory /run/sshd (0755 0:0)",
+                "sshd -t (validate SSH configuration)",
+                "reload ssh"
+            ]
+        );
+        let Change::WriteFile { content, .. } = &changes[0] else {
+            panic!()
+        };
+        assert!(String::from_utf8_lossy(content).ends_with("\nAllowUsers alice admin root\n"));
+    }
+
+    #[test]
+    fn invoking_user_is_kept_even_when_not_listed() {
+        let h = host(DEBIAN_CONFIG);
+        let mut a = answers();
+        a.ssh.allow_users = vec!["alice".into()];
+        let c = ctx(&h, &a, &["deploy"]);
+        assert_eq!(allowed_users(&c), ["alice", "deploy"]);
+    }
+
+    #[test]
+    fn already_in_place_means_no_change() {
+        let h = host(DEBIAN_CONFIG);
+        let mut a = answers();
+        a.ssh.allow_users = vec!["alice".into()];
+        h.add_file(
+            DROP_IN,
+            &drop_in(&["alice".into(), "root".into()]),
+            Meta::root(0o644),
+        );
+        assert!(Ssh.plan(&ctx(&h, &a, &["root"])).unwrap().is_empty());
+        h.on_command(|c| {
+            (c.program == "sshd")
+                .then(|| ok("port 22\nallowusers alice\nallowusers root\n"))
+                .flatten()
+        });
+        Ssh.verify(&ctx(&h, &a, &["root"])).unwrap();
+        assert!(Ssh.verify(&ctx(&h, &a, &["mallory"])).is_err());
+    }
+
+    #[test]
+    fn no_include_is_skipped_with_a_note() {
+        let h = host("Port 22\nPermitRootLogin no\n");
+        let mut a = answers();
+        a.ssh.allow_users = vec!["alice".into()];
+        let c = ctx(&h, &a, &["root"]);
+        assert!(Ssh.plan(&c).unwrap().is_empty());
+        let notes = Ssh.notes(&c);
+        assert!(
+            notes[0].contains("does not include")
+                && notes[0].contains("Include /etc/ssh/sshd_config.d/*.conf"),
+            "{notes:?}"
+        );
+        // An Include inside a Match block does not count either.
+        let h = host("Match User x\nInclude /etc/ssh/sshd_config.d/*.conf\n");
+        assert!(skip_reason(&h).is_some());
+    }
+
+    #[test]
+    fn empty_allow_users_restricts_nothing_and_removes_an_old_drop_in() {
+        let h = host(DEBIAN_CONFIG);
+        let a = answers();
+        assert!(Ssh.plan(&ctx(&h, &a, &["root"])).unwrap().is_empty());
+        h.add_file(DROP_IN, "AllowUsers old\n", Meta::root(0o644));
+        let s: Vec<String> = Ssh
+            .plan(&ctx(&h, &a, &["root"]))
+            .unwrap()
+            .iter()
+            .map(|c| c.summary())
+            .collect();
+        assert_eq!(s[0], format!("remove {DROP_IN}"));
+        assert!(s.contains(&"reload ssh".to_string()));
+    }
+
+    #[test]
+    fn bad_user_names_are_refused() {
+        let h = host(DEBIAN_CONFIG);
+        let mut a = answers();
+        a.ssh.allow_users = vec!["alice\nPermitRootLogin yes".into()];
+        assert!(Ssh.plan(&ctx(&h, &a, &["root"])).is_err());
+    }
+}

@@ -1,0 +1,384 @@
+//! Step `tls`: a certificate for the hostname from certbot, and a renewal hook that loads it.
+//!
+//! Touches `/etc/letsencrypt` (snapshotted as a whole tree around `certbot certonly`) and writes
+//! `/etc/letsencrypt/renewal-hooks/deploy/mailstead-reload` (0755): after every renewal it
+//! reloads Postfix and Dovecot, which read certificates only at start or reload (the guide's
+//! standalone certbot had no hook, so renewed certificates were never loaded).
+//!
+//! - Standalone on port 80, or `--webroot /var/www/html` when a web server holds port 80;
+//! - `--server` and the CA bundle (`REQUESTS_CA_BUNDLE`) for a private ACME server, `--staging`;
+//! - never re-issues a certificate that covers the hostname and is valid for 30 more days;
+//! - keys stay root-only: `live/` and `archive/` are 0700 (certbot's own modes, enforced);
+//! - reloads Postfix and Dovecot when the certificate changed.
+use crate::preflight::{listeners, Listener, WEB_SERVERS};
+use color_eyre::eyre::{eyre, Result};
+use mailstead_engine::host::{Cmd, Host, Kind, Meta};
+use mailstead_engine::step::{Ctx, Step};
+use mailstead_engine::Change;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub struct Tls;
+
+/// Where certbot keeps the live certificate chain and key for `hostname`.
+pub fn cert_paths(hostname: &str) -> (PathBuf, PathBuf) {
+    let live = PathBuf::from("/etc/letsencrypt/live").join(hostname);
+    (live.join("fullchain.pem"), live.join("privkey.pem"))
+}
+
+pub const DEPLOY_HOOK: &str = "/etc/letsencrypt/renewal-hooks/deploy/mailstead-reload";
+const HOOK_SCRIPT: &str = include_str!("../../assets/tls/mailstead-reload");
+/// Document root used with `--webroot` (Debian's default site for nginx, Apache, lighttpd).
+pub const WEBROOT: &str = "/var/www/html";
+/// Re-issue when the certificate expires within 30 days.
+const MIN_VALID_SECS: &str = "2592000";
+
+/// How certbot answers the HTTP-01 challenge.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Challenge {
+    Standalone,
+    Webroot(String),
+}
+
+/// Port 80 free: standalone; held by a web server: webroot; held by anything else: the
+/// problem and its fix.
+pub(crate) fn challenge_for(all: &[Listener]) -> std::result::Result<Challenge, String> {
+    let on80: Vec<&Listener> = all.iter().filter(|l| l.port == 80).collect();
+    let Some(first) = on80.first() else {
+        return Ok(Challenge::Standalone);
+    };
+    match &first.process {
+        Some(p) if WEB_SERVERS.contains(&p.as_str()) => Ok(Challenge::Webroot(p.clone())),
+        _ => Err(format!(
+            "port 80 is held by {}; certbot needs it to prove this server owns its hostname \
+             (HTTP-01); fix: stop it while mailstead runs, or serve {WEBROOT} on port 80 with \
+             nginx or Apache (mailstead then uses certbot --webroot)",
+            first.describe()
+        )),
+    }
+}
+
+/// The web server holding port 80, if any.
+pub(crate) fn web_server_on_80(host: &dyn Host) -> Option<String> {
+    match challenge_for(&listeners(host)) {
+        Ok(Challenge::Webroot(p)) => Some(p),
+        _ => None,
+    }
+}
+
+/// No certificate for `fqdn` yet, or it does not cover it, or it expires within 30 days.
+pub(crate) fn needs_certificate(host: &dyn Host, fqdn: &str) -> bool {
+    certificate_problem(host, fqdn).is_some()
+}
+
+/// Why the live certificate is not good enough, or None when it is.
+fn certificate_problem(host: &dyn Host, fqdn: &str) -> Option<String> {
+    let (cert, key) = cert_paths(fqdn);
+    if !host.exists(&cert) || !host.exists(&key) {
+        return Some(format!("no certificate for {fqdn} yet"));
+    }
+    let cmd = Cmd::probe(
+        "openssl",
+        [
+            "x509",
+            "-noout",
+            "-checkend",
+            MIN_VALID_SECS,
+            "-ext",
+            "subjectAltName",
+            "-in",
+            &cert.to_string_lossy(),
+        ],
+    );
+    let out = match host.run(&cmd) {
+        Ok(o) => o,
+        Err(e) => return Some(format!("cannot read {}: {e}", cert.display())),
+    };
+    if !out.success() {
+        return Some(format!(
+            "the certificate {} expires within 30 days (or cannot be read)",
+            cert.display()
+        ));
+    }
+    let names: Vec<String> = out
+        .stdout
+        .split([',', '\n', ' '])
+        .filter_map(|w| w.trim().strip_prefix("DNS:"))
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if !names.iter().any(|n| n == fqdn) {
+        return Some(format!(
+            "the certificate {} does not cover {fqdn} (it names {})",
+            cert.display(),
+            names.join(", ")
+        ));
+    }
+    None
+}
+
+fn certbot_cmd(ctx: &Ctx, fqdn: &str, challenge: &Challenge, renew: bool) -> Cmd {
+    let a = ctx.answers;
+    let mut args: Vec<String> = [
+        "certonly",
+        "--non-interactive",
+        "--agree-tos",
+        "--no-eff-email",
+        "--email",
+        a.admin_email.trim(),
+        "--cert-name",
+        fqdn,
+        "-d",
+        fqdn,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    match challenge {
+        Challenge::Standalone => args.push("--standalone".into()),
+        Challenge::Webroot(_) => {
+            args.extend(["--webroot".into(), "--webroot-path".into(), WEBROOT.into()])
+        }
+    }
+    match &a.acme.server {
+        Some(server) => args.extend(["--server".into(), server.clone()]),
+        // --staging with --server is a certbot error; an explicit server wins.
+        None if a.acme.staging => args.push("--staging".into()),
+        None => {}
+    }
+    if renew {
+        args.push("--force-renewal".into());
+    }
+    let mut cmd = Cmd::new("certbot", args).timeout(Duration::from_secs(600));
+    if let Some(bundle) = &a.acme.ca_bundle {
+        // Trust for a private ACME server (the bed's pebble). certbot's renewals from its
+        // timer do not get it: fine for a test CA, irrelevant for Let's Encrypt.
+        cmd = cmd.env("REQUESTS_CA_BUNDLE", &bundle.to_string_lossy());
+    }
+    cmd
+}
+
+/// `live/` and `archive/` must not be readable by anyone but root (they hold the keys).
+fn private_dirs(host: &dyn Host) -> Vec<(PathBuf, Meta)> {
+    ["/etc/letsencrypt/live", "/etc/letsencrypt/archive"]
+        .iter()
+        .filter_map(|d| {
+            let st = host.stat(Path::new(d)).ok().flatten()?;
+            (st.kind == Kind::Dir).then(|| (PathBuf::from(d), st.meta))
+        })
+        .collect()
+}
+
+impl Step for Tls {
+    fn name(&self) -> &'static str {
+        "tls"
+    }
+    fn about(&self) -> &'static str {
+        "Get a certificate for the hostname (certbot) with a renewal hook that reloads the mail services"
+    }
+
+    fn plan(&self, ctx: &Ctx) -> Result<Vec<Change>> {
+        let host = ctx.host;
+        let fqdn = ctx.answers.hostname.trim().to_ascii_lowercase();
+        let mut changes = Vec::new();
+        let problem = certificate_problem(host, &fqdn);
+        if problem.is_some() {
+            let challenge = challenge_for(&listeners(host)).map_err(|e| eyre!(e))?;
+            if let Some(bundle) = &ctx.answers.acme.ca_bundle {
+                if !host.exists(bundle) {
+                    return Err(eyre!(
+                        "acme.ca_bundle {} does not exist on this server; fix: copy the ACME \
+                         server's CA certificate there, or remove ca_bundle from the answers",
+                        bundle.display()
+                    ));
+                }
+            }
+            let renew = host.exists(&cert_paths(&fqdn).0);
+            let mut change = Change::run(
+                format!("certbot: certificate for {fqdn}"),
+                certbot_cmd(ctx, &fqdn, &challenge, renew),
+                &["/etc/letsencrypt"],
+            );
+            if let (Change::Run { detail, .. }, Some(why)) = (&mut change, &problem) {
+                detail.push(why.clone());
+            }
+            changes.push(change);
+        }
+        // After certbot: the whole tree is then already in the step's snapshot.
+        changes.push(Change::write(DEPLOY_HOOK, HOOK_SCRIPT, Meta::root(0o755)));
+        for (dir, meta) in private_dirs(host) {
+            if meta.mode & 0o077 != 0 || meta.uid != 0 {
+                changes.push(Change::EnsureDir {
+                    path: dir,
+                    meta: Meta::root(0o700),
+                });
+            }
+        }
+        if problem.is_some() {
+            changes.push(Change::reload("postfix"));
+            changes.push(Change::reload("dovecot"));
+        }
+        Ok(changes)
+    }
+
+    fn verify(&self, ctx: &Ctx) -> Result<()> {
+        let fqdn = ctx.answers.hostname.trim().to_ascii_lowercase();
+        if let Some(why) = certificate_problem(ctx.host, &fqdn) {
+            return Err(eyre!(
+                "{why}; look at /var/log/letsencrypt/letsencrypt.log and `certbot certificates`"
+            ));
+        }
+        for (dir, meta) in private_dirs(ctx.host) {
+            if meta.mode & 0o077 != 0 {
+                return Err(eyre!(
+                    "{} is {meta}: private keys would be readable by others; fix: chmod 0700 {}",
+                    dir.display(),
+                    dir.display()
+                ));
+            }
+        }
+        match ctx.host.stat(Path::new(DEPLOY_HOOK))? {
+            Some(st) if st.meta.mode & 0o100 != 0 => Ok(()),
+            _ => Err(eyre!("{DEPLOY_HOOK} is missing or not executable")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preflight::tests::{answers, ctx, fail, ok};
+    use mailstead_engine::MemHost;
+
+    fn host_with(ss: &'static str) -> MemHost<'static> {
+        let h = MemHost::fake();
+        h.on_command(move |c| (c.program == "ss").then(|| ok(ss)).flatten());
+        h
+    }
+
+    #[test]
+    fn fresh_host_gets_a_certificate_hook_and_reloads() {
+        let h = host_with("");
+        let mut a = answers();
+        a.acme.server = Some("https://127.0.0.1:14000/dir".into());
+        a.acme.ca_bundle = Some("/etc/pebble/ca.pem".into());
+        h.add_file("/etc/pebble/ca.pem", "x", Meta::root(0o644));
+        let changes = Tls.plan(&ctx(&h, &a)).unwrap();
+        let s: Vec<String> = changes.iter().map(|c| c.summary()).collect();
+        assert_eq!(
+            s,
+            [
+                "certbot: certificate for mail.example.test",
+                "write /etc/letsencrypt/renewal-hooks/deploy/mailstead-reload (0755 0:0)",
+                "reload postfix",
+                "reload dovecot"
+            ]
+        );
+        let Change::Run { cmd, touches, .. } = &changes[0] else {
+            panic!()
+        };
+        let line = cmd.to_string();
+        assert!(line.contains("--standalone"), "{line}");
+        assert!(
+            line.contains("--server https://127.0.0.1:14000/dir"),
+            "{line}"
+        );
+        assert!(line.contains("--email admin@example.test"), "{line}");
+        assert!(
+            !line.contains("--force-renewal") && !line.contains("--staging"),
+            "{line}"
+        );
+        assert_eq!(
+            cmd.env,
+            [(
+                "REQUESTS_CA_BUNDLE".to_string(),
+                "/etc/pebble/ca.pem".to_string()
+            )]
+        );
+        assert_eq!(touches, &[PathBuf::from("/etc/letsencrypt")]);
+    }
+
+    #[test]
+    fn webroot_when_a_web_server_holds_80_and_refusal_for_others() {
+        let h = host_with("LISTEN 0 511 0.0.0.0:80 0.0.0.0:* users:((\"apache2\",pid=9,fd=4))\n");
+        let mut a = answers();
+        a.acme.staging = true;
+        let changes = Tls.plan(&ctx(&h, &a)).unwrap();
+        let line = changes[0].render(&h);
+        assert!(
+            line.contains("--webroot --webroot-path /var/www/html"),
+            "{line}"
+        );
+        assert!(line.contains("--staging"), "{line}");
+        let h = host_with("LISTEN 0 511 0.0.0.0:80 0.0.0.0:* users:((\"python3\",pid=9,fd=4))\n");
+        let e = Tls.plan(&ctx(&h, &a)).unwrap_err().to_string();
+        assert!(e.contains("python3 (pid 9)") && e.contains("fix"), "{e}");
+    }
+
+    fn with_cert(checkend_ok: bool, san: &'static str) -> MemHost<'static> {
+        let h = MemHost::fake();
+        let (cert, key) = cert_paths("mail.example.test");
+        h.add_file(&cert.to_string_lossy(), "CERT", Meta::root(0o644));
+        h.add_file(&key.to_string_lossy(), "KEY", Meta::root(0o600));
+        h.add_file(DEPLOY_HOOK, HOOK_SCRIPT, Meta::root(0o755));
+        h.create_dir(Path::new("/etc/letsencrypt/archive"), Meta::root(0o700))
+            .unwrap();
+        h.set_meta(Path::new("/etc/letsencrypt/live"), Meta::root(0o700))
+            .unwrap();
+        h.on_command(move |c| match c.program.as_str() {
+            "openssl" if checkend_ok => ok(&format!(
+                "X509v3 Subject Alternative Name: \n    {san}\nCertificate will not expire\n"
+            )),
+            "openssl" => fail(1, ""),
+            "ss" => ok(""),
+            _ => None,
+        });
+        h
+    }
+
+    #[test]
+    fn valid_certificate_is_not_reissued() {
+        let h = with_cert(true, "DNS:mail.example.test, DNS:other.example.test");
+        let a = answers();
+        let changes: Vec<Change> = Tls
+            .plan(&ctx(&h, &a))
+            .unwrap()
+            .into_iter()
+            .filter(|c| !c.is_noop(&h))
+            .collect();
+        assert!(changes.is_empty(), "{changes:?}");
+        Tls.verify(&ctx(&h, &a)).unwrap();
+    }
+
+    #[test]
+    fn expiring_or_foreign_certificate_is_renewed() {
+        let a = answers();
+        let h = with_cert(false, "");
+        let changes = Tls.plan(&ctx(&h, &a)).unwrap();
+        assert!(changes[0].render(&h).contains("--force-renewal"));
+        assert!(Tls.verify(&ctx(&h, &a)).is_err());
+        let h = with_cert(true, "DNS:www.example.test");
+        let changes = Tls.plan(&ctx(&h, &a)).unwrap();
+        assert!(changes[0].summary().starts_with("certbot"));
+    }
+
+    #[test]
+    fn readable_key_directories_are_closed() {
+        let h = with_cert(true, "DNS:mail.example.test");
+        h.set_meta(Path::new("/etc/letsencrypt/archive"), Meta::root(0o755))
+            .unwrap();
+        let a = answers();
+        let changes = Tls.plan(&ctx(&h, &a)).unwrap();
+        assert!(changes
+            .iter()
+            .any(|c| c.summary() == "directory /etc/letsencrypt/archive (0700 0:0)"));
+        assert!(!changes.iter().any(|c| matches!(c, Change::Reload { .. })));
+        assert!(Tls.verify(&ctx(&h, &a)).is_err());
+    }
+
+    #[test]
+    fn hook_reloads_both_services() {
+        assert!(HOOK_SCRIPT.starts_with("#!/bin/sh"));
+        assert!(HOOK_SCRIPT.contains("for service in postfix dovecot"));
+        assert!(HOOK_SCRIPT.contains("try-reload-or-restart"));
+    }
+}
