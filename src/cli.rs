@@ -1,0 +1,738 @@
+//! The commands. Each: load and validate the answers (bad input exits 2 before anything is
+//! touched), take the lock, recover an interrupted run, then let the engine work.
+use crate::ui;
+use clap::{Parser, Subcommand};
+use color_eyre::eyre::{eyre, Result, WrapErr};
+use mailstead_engine::config::{self, Answers};
+use mailstead_engine::journal::{self, Record, RunDir, RunId};
+use mailstead_engine::{Engine, Host, Observer, Options, Outcome, RealHost, Secret, Step};
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+
+/// Exit codes (also in the README).
+pub mod exit {
+    pub const DONE: i32 = 0;
+    pub const FAILED_ROLLED_BACK: i32 = 1;
+    pub const BAD_INPUT: i32 = 2;
+    pub const ROLLBACK_FAILED: i32 = 3;
+    pub const INTERRUPTED: i32 = 4;
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mailstead",
+    version,
+    about = "Turns a fresh Debian server into a working, secure mail server (Postfix + Dovecot).",
+    long_about = "Turns a fresh Debian 12 or 13 server into a working, secure mail server \
+(Postfix + Dovecot), and adds domains, mailboxes and aliases later. Without a command: the \
+wizard on a fresh server, a menu on a configured one."
+)]
+pub struct Args {
+    /// Act on a directory tree instead of / (tests): every path lives under DIR and
+    /// commands run through `chroot DIR`.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// The answers file [default: /etc/mailstead/mailstead.yaml].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Ask nothing: refuse to overwrite hand-edited files, roll back interrupted runs.
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
+    /// With --yes: overwrite files edited by hand since mailstead wrote them.
+    #[arg(long, global = true)]
+    pub force: bool,
+    /// Plain line-by-line output instead of the live dashboard.
+    #[arg(long, global = true)]
+    pub plain: bool,
+    /// Show every detail (notes, commands).
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
+    /// Run the engine's demo steps (they touch only /etc/demo); for the engine's own tests.
+    #[arg(long, global = true, hide = true)]
+    pub demo: bool,
+    /// Run only these steps (comma-separated names); for tests and debugging.
+    #[arg(long, global = true, hide = true, value_delimiter = ',')]
+    pub only: Vec<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Configure the server as the answers file says (the wizard writes one on a terminal).
+    Install,
+    /// Show every change a run would make, files as diffs. Changes nothing.
+    Plan,
+    /// Add a mail domain.
+    AddDomain { name: String },
+    /// Add a mailbox; the password is asked twice on a terminal, or read from stdin.
+    AddMailbox {
+        address: String,
+        /// Read the password from stdin (one line) instead of asking.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Add an alias: mail to FROM goes to TO.
+    AddAlias { from: String, to: String },
+    /// Remove a mail domain (its mail on disk is kept).
+    RemoveDomain { name: String },
+    /// Remove a mailbox (its mail on disk is kept).
+    RemoveMailbox { address: String },
+    /// Remove an alias.
+    RemoveAlias { from: String },
+    /// List runs, newest last.
+    Runs,
+    /// Undo a whole run (the newest by default), newest step first.
+    Rollback {
+        run: Option<String>,
+        /// Also purge the packages the run installed.
+        #[arg(long)]
+        purge_packages: bool,
+    },
+    /// Roll back what an interrupted run left half-done, and nothing else.
+    Recover,
+    /// Check the server: pending changes, hand edits, services, ports, delivery.
+    Check,
+    /// Show the DNS records the domains need and whether they are in place.
+    Dns,
+}
+
+struct Session {
+    args: Args,
+    host: RealHost,
+    state_dir: PathBuf,
+}
+
+pub fn run(args: Args) -> i32 {
+    let root = args.root.clone().unwrap_or_else(|| PathBuf::from("/"));
+    if !root.is_dir() {
+        eprintln!("error: --root {}: not a directory", root.display());
+        return exit::BAD_INPUT;
+    }
+    let s = Session {
+        host: RealHost::new(root),
+        state_dir: PathBuf::from(journal::STATE_DIR),
+        args,
+    };
+    mailstead_engine::interrupt::install_handler();
+    match dispatch(&s) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:?}");
+            exit::FAILED_ROLLED_BACK
+        }
+    }
+}
+
+fn dispatch(s: &Session) -> Result<i32> {
+    let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    match &s.args.command {
+        None if interactive => interactive_start(s),
+        None => {
+            eprintln!(
+                "mailstead: no command and no terminal to ask on.\n\
+                 Run `mailstead install --config FILE --yes` with an answers file (see the README), \
+                 or `mailstead --help`."
+            );
+            Ok(exit::BAD_INPUT)
+        }
+        Some(Command::Install) => install(s, None),
+        Some(Command::Plan) => plan(s),
+        Some(Command::AddDomain { name }) => edit_answers(s, |a| add_domain(a, name)),
+        Some(Command::AddMailbox {
+            address,
+            password_stdin,
+        }) => {
+            let password = read_new_password(address, *password_stdin)?;
+            let Some(password) = password else {
+                return Ok(exit::BAD_INPUT);
+            };
+            edit_answers(s, |a| add_mailbox(a, address, &password))
+        }
+        Some(Command::AddAlias { from, to }) => edit_answers(s, |a| add_alias(a, from, to)),
+        Some(Command::RemoveDomain { name }) => edit_answers(s, |a| remove_domain(a, name)),
+        Some(Command::RemoveMailbox { address }) => edit_answers(s, |a| remove_mailbox(a, address)),
+        Some(Command::RemoveAlias { from }) => edit_answers(s, |a| remove_alias(a, from)),
+        Some(Command::Runs) => runs(s),
+        Some(Command::Rollback {
+            run,
+            purge_packages,
+        }) => rollback(s, run.clone().map(RunId), *purge_packages),
+        Some(Command::Check) => check(s),
+        Some(Command::Recover) => {
+            let mut obs = s.observer();
+            let _lock = Engine::new(&s.host, obs.as_mut(), s.options()).lock()?;
+            match recover(s, obs.as_mut())? {
+                Ok(0) => println!("Nothing to recover."),
+                Ok(_) => {}
+                Err(code) => return Ok(code),
+            }
+            Ok(exit::DONE)
+        }
+        Some(Command::Dns) => {
+            eprintln!(
+                "mailstead dns: not built yet (DNS checks are planned in their own issue). \
+                 Nothing was checked or changed."
+            );
+            Ok(exit::BAD_INPUT)
+        }
+    }
+}
+
+impl Session {
+    /// The answers file: `--config` as given, else the default path inside `--root`.
+    fn config_path(&self) -> PathBuf {
+        match &self.args.config {
+            Some(p) => p.clone(),
+            None => self.host.real(Path::new(config::DEFAULT_PATH)),
+        }
+    }
+
+    /// The same file as the Host sees it (a system path), for writing it back.
+    fn config_system_path(&self) -> Result<PathBuf> {
+        let real = self.config_path();
+        let abs = if real.is_absolute() {
+            real
+        } else {
+            std::env::current_dir()?.join(real)
+        };
+        let root = self.host.root();
+        match abs.strip_prefix(root) {
+            Ok(rel) => Ok(Path::new("/").join(rel)),
+            Err(_) => Err(eyre!(
+                "--config {} is outside --root {}; mailstead can only update an answers file inside the tree it manages",
+                abs.display(),
+                root.display()
+            )),
+        }
+    }
+
+    fn load_answers(&self) -> std::result::Result<Answers, i32> {
+        let path = self.config_path();
+        if !path.exists() {
+            eprintln!(
+                "error: no answers file at {}\n  fix: write one (see the README's \"Answers file\"), pass --config FILE, \
+                 or run `mailstead` on a terminal for the wizard",
+                path.display()
+            );
+            return Err(exit::BAD_INPUT);
+        }
+        config::load(&path).map_err(|e| {
+            eprintln!(
+                "error: {} is not valid; nothing was changed:\n{e}",
+                path.display()
+            );
+            exit::BAD_INPUT
+        })
+    }
+
+    fn options(&self) -> Options {
+        Options {
+            state_dir: self.state_dir.clone(),
+            yes: self.args.yes,
+            force: self.args.force,
+            command_line: command_line(),
+            invoking_users: invoking_users(),
+            unguarded: self.config_system_path().into_iter().collect(),
+        }
+    }
+
+    fn steps(&self) -> Vec<Box<dyn Step>> {
+        let all = if self.args.demo {
+            mailstead_steps::demo::steps()
+        } else {
+            mailstead_steps::install_steps()
+        };
+        all.into_iter()
+            .filter(|s| self.args.only.is_empty() || self.args.only.iter().any(|o| o == s.name()))
+            .collect()
+    }
+
+    fn observer(&self) -> Box<dyn Observer> {
+        ui::observer(self.args.plain, self.args.verbose)
+    }
+}
+
+/// The command line for the journal. mailstead takes no secrets in argv, so it is safe.
+fn command_line() -> String {
+    std::env::args().collect::<Vec<_>>().join(" ")
+}
+
+/// The user running mailstead and the one behind sudo: never locked out of SSH.
+fn invoking_users() -> Vec<String> {
+    let mut users = Vec::new();
+    // SAFETY: getuid cannot fail.
+    let uid = unsafe { libc::getuid() };
+    if let Ok(passwd) = std::fs::read_to_string("/etc/passwd") {
+        if let Some(name) = passwd.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 2 && f[2].parse::<u32>().ok() == Some(uid)).then(|| f[0].to_string())
+        }) {
+            users.push(name);
+        }
+    }
+    if let Ok(sudo_user) = std::env::var("SUDO_USER") {
+        if !sudo_user.is_empty() && !users.contains(&sudo_user) {
+            users.push(sudo_user);
+        }
+    }
+    users
+}
+
+/// Rolls back what a killed run left half-done, before anything else is touched.
+/// `Ok(n)`: n runs recovered (0: none needed); `Err(code)`: stop with this exit code.
+fn recover(s: &Session, obs: &mut dyn Observer) -> Result<std::result::Result<usize, i32>> {
+    let mut engine = Engine::new(&s.host, obs, s.options());
+    match engine.recover() {
+        Ok(reports) => {
+            for r in &reports {
+                let id = r.id.as_ref().map(|i| i.0.as_str()).unwrap_or("?");
+                println!(
+                    "Recovered interrupted run {id}: rolled back {}.",
+                    if r.restored_steps.is_empty() {
+                        "nothing (it stopped between steps)".to_string()
+                    } else {
+                        format!("step {}", r.restored_steps.join(", "))
+                    }
+                );
+                if !r.problems.is_empty() {
+                    print_problems(&r.problems);
+                    return Ok(Err(exit::ROLLBACK_FAILED));
+                }
+            }
+            Ok(Ok(reports.len()))
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(Err(exit::BAD_INPUT))
+        }
+    }
+}
+
+/// Says so when a run was interrupted, without touching anything (read-only commands).
+fn warn_interrupted(s: &Session) {
+    for id in journal::list_runs(&s.host, &s.state_dir) {
+        if let Ok(run) = RunDir::open(&s.host, &s.state_dir, &id) {
+            if let Ok(recs) = run.records() {
+                if !recs.iter().any(|r| matches!(r, Record::RunEnd { .. })) {
+                    eprintln!(
+                        "warning: run {id} was interrupted; the next `mailstead install` (or any change) rolls its unfinished step back first"
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn print_problems(problems: &[String]) {
+    eprintln!("Rollback could not restore everything. These need your hand:");
+    for p in problems {
+        eprintln!("  - {p}");
+    }
+}
+
+fn install(s: &Session, answers: Option<Answers>) -> Result<i32> {
+    let answers = match answers {
+        Some(a) => a,
+        None => match s.load_answers() {
+            Ok(a) => a,
+            Err(code) => return Ok(code),
+        },
+    };
+    apply(s, &answers, Vec::new())
+}
+
+/// Applies the steps (after `extra` steps, e.g. saving the answers file) and reports.
+fn apply(s: &Session, answers: &Answers, extra: Vec<Box<dyn Step>>) -> Result<i32> {
+    let mut obs = s.observer();
+    let _lock = Engine::new(&s.host, obs.as_mut(), s.options()).lock()?;
+    if let Err(code) = recover(s, obs.as_mut())? {
+        return Ok(code);
+    }
+    let owned: Vec<Box<dyn Step>> = extra.into_iter().chain(s.steps()).collect();
+    let steps: Vec<&dyn Step> = owned.iter().map(|b| b.as_ref()).collect();
+    let report = Engine::new(&s.host, obs.as_mut(), s.options()).apply(&steps, answers)?;
+    drop(obs);
+    let run = report
+        .id
+        .as_ref()
+        .map(|i| format!(" (run {i})"))
+        .unwrap_or_default();
+    match &report.outcome {
+        Outcome::NothingToDo => println!("0 changes: the server is already as the answers ask."),
+        Outcome::Done => println!(
+            "Done: {} changes{run}. Undo with `mailstead rollback`.",
+            report.changes
+        ),
+        Outcome::Refused(why) => eprintln!("Stopped before changing anything: {why}"),
+        Outcome::Failed {
+            step,
+            error,
+            problems,
+        } => {
+            eprintln!("Step {step} failed{run}:\n{error}");
+            if problems.is_empty() {
+                eprintln!("It was rolled back; the files it touched are as they were before it.");
+            } else {
+                print_problems(problems);
+            }
+        }
+        Outcome::Interrupted { step, problems } => {
+            eprintln!("Interrupted in step {step}{run}.");
+            if problems.is_empty() {
+                eprintln!("It was rolled back; the files it touched are as they were before it.");
+            } else {
+                print_problems(problems);
+            }
+        }
+    }
+    if !report.installed.is_empty() {
+        println!(
+            "Packages installed by this run: {}",
+            report.installed.join(" ")
+        );
+    }
+    Ok(report.outcome.exit_code())
+}
+
+fn plan(s: &Session) -> Result<i32> {
+    warn_interrupted(s);
+    let answers = match s.load_answers() {
+        Ok(a) => a,
+        Err(code) => return Ok(code),
+    };
+    let owned = s.steps();
+    let steps: Vec<&dyn Step> = owned.iter().map(|b| b.as_ref()).collect();
+    let mut obs = mailstead_engine::event::Recorder::default();
+    let plan = Engine::new(&s.host, &mut obs, s.options()).plan(&steps, &answers)?;
+    ui::print_plan(&plan, std::io::stdout().is_terminal());
+    Ok(exit::DONE)
+}
+
+fn check(s: &Session) -> Result<i32> {
+    warn_interrupted(s);
+    let answers = match s.load_answers() {
+        Ok(a) => a,
+        Err(code) => return Ok(code),
+    };
+    let owned = s.steps();
+    let steps: Vec<&dyn Step> = owned.iter().map(|b| b.as_ref()).collect();
+    let mut obs = mailstead_engine::event::Recorder::default();
+    let plan = Engine::new(&s.host, &mut obs, s.options()).plan(&steps, &answers)?;
+    let mut failed = 0;
+    if plan.total() > 0 {
+        println!("! {} changes pending (see `mailstead plan`)", plan.total());
+        failed += 1;
+    }
+    for c in plan.drifted() {
+        println!("! edited by hand since mailstead wrote it: {}", c.summary);
+    }
+    let ctx = mailstead_engine::Ctx {
+        host: &s.host,
+        answers: &answers,
+        invoking_users: invoking_users(),
+        planning: false,
+    };
+    for step in &steps {
+        match step.verify(&ctx) {
+            Ok(()) => println!("✓ {}", step.name()),
+            Err(e) => {
+                println!("✗ {}: {e:#}", step.name());
+                failed += 1;
+            }
+        }
+    }
+    Ok(if failed == 0 {
+        exit::DONE
+    } else {
+        exit::FAILED_ROLLED_BACK
+    })
+}
+
+fn runs(s: &Session) -> Result<i32> {
+    let ids = journal::list_runs(&s.host, &s.state_dir);
+    if ids.is_empty() {
+        println!("No runs yet.");
+    }
+    for id in ids {
+        let run = RunDir::open(&s.host, &s.state_dir, &id)?;
+        let recs = run.records()?;
+        let mut status = "in progress or interrupted".to_string();
+        let mut changes = 0;
+        let mut steps = Vec::new();
+        let mut command = String::new();
+        for r in &recs {
+            match r {
+                Record::RunStart { command: c, .. } => command = c.clone(),
+                Record::StepDone { step, changes: n } => {
+                    changes += n;
+                    steps.push(step.clone());
+                }
+                Record::RunEnd { status: st } => status = st.clone(),
+                Record::RunRolledBack { .. } => status = "rolled back".into(),
+                _ => {}
+            }
+        }
+        println!(
+            "{id}  {status:<12} {changes:>3} changes  steps: {}  `{command}`",
+            if steps.is_empty() {
+                "-".to_string()
+            } else {
+                steps.join(",")
+            }
+        );
+    }
+    Ok(exit::DONE)
+}
+
+fn rollback(s: &Session, id: Option<RunId>, purge: bool) -> Result<i32> {
+    let mut obs = s.observer();
+    let _lock = Engine::new(&s.host, obs.as_mut(), s.options()).lock()?;
+    if let Err(code) = recover(s, obs.as_mut())? {
+        return Ok(code);
+    }
+    let report = match Engine::new(&s.host, obs.as_mut(), s.options()).rollback_run(id, purge) {
+        Ok(r) => r,
+        Err(e) => {
+            drop(obs);
+            eprintln!("Nothing was rolled back: {e}");
+            return Ok(exit::BAD_INPUT);
+        }
+    };
+    drop(obs);
+    let id = report.id.as_ref().map(|i| i.0.clone()).unwrap_or_default();
+    println!(
+        "Rolled back run {id}: {}.",
+        if report.restored_steps.is_empty() {
+            "it had changed nothing".to_string()
+        } else {
+            format!("steps {}", report.restored_steps.join(", "))
+        }
+    );
+    if !report.installed.is_empty() {
+        if report.purged.is_empty() {
+            println!(
+                "Packages it installed are kept: {} (add --purge-packages to remove them).",
+                report.installed.join(" ")
+            );
+        } else {
+            println!("Purged packages: {}", report.purged.join(" "));
+        }
+    }
+    if !report.problems.is_empty() {
+        print_problems(&report.problems);
+        return Ok(exit::ROLLBACK_FAILED);
+    }
+    Ok(exit::DONE)
+}
+
+/// Changes the answers file, then applies: the file is written by a step of the same run,
+/// so a failure or `rollback` puts it back too.
+fn edit_answers(s: &Session, edit: impl FnOnce(&mut Answers) -> Result<()>) -> Result<i32> {
+    let mut answers = match s.load_answers() {
+        Ok(a) => a,
+        Err(code) => return Ok(code),
+    };
+    if let Err(e) = edit(&mut answers) {
+        eprintln!("error: {e}\nNothing was changed.");
+        return Ok(exit::BAD_INPUT);
+    }
+    if let Err(e) = config::validate(&answers) {
+        eprintln!("error: the change would make the answers invalid; nothing was changed:\n{e}");
+        return Ok(exit::BAD_INPUT);
+    }
+    let save = mailstead_steps::answers::SaveAnswers {
+        path: s.config_system_path()?,
+        yaml: config::to_yaml(&answers),
+    };
+    apply(s, &answers, vec![Box::new(save)])
+}
+
+fn find_domain<'a>(a: &'a mut Answers, name: &str) -> Result<&'a mut config::Domain> {
+    let known: Vec<String> = a.domains.iter().map(|d| d.name.clone()).collect();
+    a.domains
+        .iter_mut()
+        .find(|d| d.name.eq_ignore_ascii_case(name))
+        .ok_or_else(|| eyre!("no domain {name} (domains: {})", known.join(", ")))
+}
+
+fn domain_of(address: &str) -> Result<&str> {
+    address
+        .rsplit_once('@')
+        .map(|(_, d)| d)
+        .filter(|d| !d.is_empty())
+        .ok_or_else(|| eyre!("{address:?} is not an email address (write it as user@example.test)"))
+}
+
+fn add_domain(a: &mut Answers, name: &str) -> Result<()> {
+    if a.domains.iter().any(|d| d.name.eq_ignore_ascii_case(name)) {
+        return Err(eyre!("domain {name} is already configured"));
+    }
+    a.domains.push(config::Domain {
+        name: name.to_ascii_lowercase(),
+        mailboxes: vec![],
+        aliases: vec![],
+        default_aliases: true,
+    });
+    Ok(())
+}
+
+fn add_mailbox(a: &mut Answers, address: &str, password: &Secret) -> Result<()> {
+    let domain = find_domain(a, domain_of(address)?)?;
+    if domain
+        .mailboxes
+        .iter()
+        .any(|m| m.address.eq_ignore_ascii_case(address))
+    {
+        return Err(eyre!("mailbox {address} already exists"));
+    }
+    domain.mailboxes.push(config::Mailbox {
+        address: address.to_ascii_lowercase(),
+        password: None,
+        // Only the hash is ever written to disk.
+        password_hash: Some(mailstead_steps::mailboxes::hash_password(
+            password.expose(),
+        )?),
+    });
+    Ok(())
+}
+
+fn add_alias(a: &mut Answers, from: &str, to: &str) -> Result<()> {
+    let domain = find_domain(a, domain_of(from)?)?;
+    if domain
+        .aliases
+        .iter()
+        .any(|x| x.from.eq_ignore_ascii_case(from))
+    {
+        return Err(eyre!("alias {from} already exists (remove it first)"));
+    }
+    domain.aliases.push(config::Alias {
+        from: from.to_ascii_lowercase(),
+        to: to.to_string(),
+    });
+    Ok(())
+}
+
+fn remove_domain(a: &mut Answers, name: &str) -> Result<()> {
+    find_domain(a, name)?;
+    a.domains.retain(|d| !d.name.eq_ignore_ascii_case(name));
+    Ok(())
+}
+
+fn remove_mailbox(a: &mut Answers, address: &str) -> Result<()> {
+    let domain = find_domain(a, domain_of(address)?)?;
+    let n = domain.mailboxes.len();
+    domain
+        .mailboxes
+        .retain(|m| !m.address.eq_ignore_ascii_case(address));
+    if domain.mailboxes.len() == n {
+        return Err(eyre!("no mailbox {address}"));
+    }
+    Ok(())
+}
+
+fn remove_alias(a: &mut Answers, from: &str) -> Result<()> {
+    let domain = find_domain(a, domain_of(from)?)?;
+    let n = domain.aliases.len();
+    domain
+        .aliases
+        .retain(|x| !x.from.eq_ignore_ascii_case(from));
+    if domain.aliases.len() == n {
+        return Err(eyre!("no alias {from}"));
+    }
+    Ok(())
+}
+
+/// A new mailbox password: from stdin with `--password-stdin`, else asked twice on the
+/// terminal. Never from argv. `None`: nothing to read it from (message printed).
+fn read_new_password(address: &str, from_stdin: bool) -> Result<Option<Secret>> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_to_string(&mut line)
+            .wrap_err("reading the password from stdin")?;
+        let pw = line.trim_end_matches(['\n', '\r']).to_string();
+        if pw.is_empty() {
+            eprintln!("error: --password-stdin: stdin was empty; pipe the password in");
+            return Ok(None);
+        }
+        return Ok(Some(Secret::new(pw)));
+    }
+    match ui::menu::ask_password(address) {
+        Ok(p) => Ok(Some(p)),
+        Err(e) => {
+            eprintln!("error: {e}\n  fix: on a terminal the password is asked twice; elsewhere use --password-stdin");
+            Ok(None)
+        }
+    }
+}
+
+/// No command on a terminal: the wizard on a fresh server, the menu on a configured one.
+fn interactive_start(s: &Session) -> Result<i32> {
+    let configured = s.config_path().exists();
+    if !configured {
+        let answers = match ui::wizard::run_wizard(None) {
+            Ok(a) => a,
+            Err(e) => return Ok(wizard_exit(&e)),
+        };
+        let save = mailstead_steps::answers::SaveAnswers {
+            path: s.config_system_path()?,
+            yaml: config::to_yaml(&answers),
+        };
+        let owned = s.steps();
+        let steps: Vec<&dyn Step> = std::iter::once(&save as &dyn Step)
+            .chain(owned.iter().map(|b| b.as_ref()))
+            .collect();
+        let mut rec = mailstead_engine::event::Recorder::default();
+        let plan = Engine::new(&s.host, &mut rec, s.options()).plan(&steps, &answers)?;
+        ui::print_plan(&plan, true);
+        match ui::wizard::confirm_plan(&format!("Apply these {} changes?", plan.total())) {
+            Ok(true) => {}
+            Ok(false) => {
+                println!("Nothing was changed.");
+                return Ok(exit::BAD_INPUT);
+            }
+            Err(e) => return Ok(wizard_exit(&e)),
+        }
+        return apply(s, &answers, vec![Box::new(save)]);
+    }
+    use ui::menu::MenuChoice;
+    let choice = match ui::menu::main_menu() {
+        Ok(c) => c,
+        Err(e) => return Ok(wizard_exit(&e)),
+    };
+    match choice {
+        MenuChoice::AddDomain => match ui::menu::ask_domain() {
+            Ok(d) => edit_answers(s, |a| add_domain(a, &d)),
+            Err(e) => Ok(wizard_exit(&e)),
+        },
+        MenuChoice::AddMailbox => {
+            let domains = match s.load_answers() {
+                Ok(a) => a.domains.iter().map(|d| d.name.clone()).collect::<Vec<_>>(),
+                Err(code) => return Ok(code),
+            };
+            match ui::menu::ask_mailbox(&domains) {
+                Ok((addr, pw)) => edit_answers(s, |a| add_mailbox(a, &addr, &pw)),
+                Err(e) => Ok(wizard_exit(&e)),
+            }
+        }
+        MenuChoice::AddAlias => match ui::menu::ask_alias() {
+            Ok((from, to)) => edit_answers(s, |a| add_alias(a, &from, &to)),
+            Err(e) => Ok(wizard_exit(&e)),
+        },
+        MenuChoice::Check => check(s),
+        MenuChoice::Plan => plan(s),
+        MenuChoice::Rollback => rollback(s, None, false),
+        MenuChoice::Runs => runs(s),
+        MenuChoice::Quit => Ok(exit::DONE),
+    }
+}
+
+fn wizard_exit(e: &ui::wizard::WizardError) -> i32 {
+    use ui::wizard::WizardError;
+    eprintln!("{e}");
+    match e {
+        WizardError::Interrupted => exit::INTERRUPTED,
+        _ => exit::BAD_INPUT,
+    }
+}

@@ -1,0 +1,298 @@
+//! The real binary against a directory tree (`--root`), with the demo steps: plan changes
+//! nothing, re-runs change nothing, bad answers change nothing, every fault is rolled back to
+//! a byte-identical tree, a killed run is recovered. Commands run through `chroot`, so the
+//! tree gets a tiny /bin with sh and the coreutils the demo command uses; that needs root.
+mod support;
+
+use std::fs;
+use std::path::Path;
+use support::*;
+
+#[test]
+fn plan_changes_nothing_and_shows_diffs() {
+    let Some(t) = Tree::new() else { return };
+    let before = t.snapshot_all();
+    let out = t.mailstead(&["--demo", "plan"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("+hostname = mail.example.test"),
+        "{}",
+        out.all()
+    );
+    assert!(
+        out.stdout.contains("-old = 1"),
+        "diff of the existing file: {}",
+        out.all()
+    );
+    assert_eq!(
+        t.snapshot_all(),
+        before,
+        "plan changed the tree (state dir included)"
+    );
+}
+
+#[test]
+fn install_then_rerun_changes_nothing() {
+    let Some(t) = Tree::new() else { return };
+    let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let after_first = t.snapshot_all();
+    let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("0 changes"),
+        "a re-run must say it changed nothing: {}",
+        out.all()
+    );
+    assert_eq!(t.snapshot_all(), after_first, "the re-run changed the tree");
+    let out = t.mailstead(&["--demo", "plan"]);
+    assert!(
+        out.stdout.contains("0 changes") || out.stdout.contains("No changes"),
+        "{}",
+        out.all()
+    );
+}
+
+#[test]
+fn whole_run_rollback_restores_identical_tree() {
+    let Some(t) = Tree::new() else { return };
+    let before = t.snapshot();
+    let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_ne!(t.snapshot(), before);
+    let out = t.mailstead(&["--demo", "--yes", "--plain", "rollback"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(t.snapshot(), before, "rollback is not byte-identical");
+    let out = t.mailstead(&["--demo", "runs"]);
+    assert!(out.stdout.contains("rolled back"), "{}", out.all());
+    // Nothing left to roll back: exit 2, nothing changes.
+    let out = t.mailstead(&["--demo", "--yes", "--plain", "rollback"]);
+    assert_eq!(out.code, 2, "{}", out.all());
+}
+
+#[test]
+fn hand_edit_is_shown_and_refused_with_yes() {
+    let Some(t) = Tree::new() else { return };
+    assert_eq!(
+        t.mailstead(&["--demo", "--yes", "--plain", "install"]).code,
+        0
+    );
+    fs::write(t.path("etc/demo/app.conf"), "hostname = my-own-edit\n").unwrap();
+    t.write_answers(&ANSWERS.replace("admin@example.test", "root@example.test"));
+    let before = t.snapshot_all();
+    let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.all().contains("/etc/demo/app.conf") && out.all().contains("edited by hand"),
+        "{}",
+        out.all()
+    );
+    assert_eq!(t.snapshot_all(), before, "a refused run changed the tree");
+    let plan = t.mailstead(&["--demo", "plan"]);
+    assert!(
+        plan.stdout.contains("-hostname = my-own-edit"),
+        "plan shows the hand edit as a diff: {}",
+        plan.all()
+    );
+    let out = t.mailstead(&["--demo", "--yes", "--force", "--plain", "install"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+}
+
+#[test]
+fn bad_answers_exit_2_name_the_field_and_change_nothing() {
+    let Some(t) = Tree::new() else { return };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/answers/bad");
+    let mut files: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "need at least ten bad answers files");
+    let before = t.snapshot_all();
+    let mut checked = 0;
+    for f in &files {
+        let text = fs::read_to_string(f).unwrap();
+        let expect = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# expect:"))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("{} lacks a `# expect:` line", f.display()));
+        let copy = t.tmp.path().join("answers.yaml");
+        fs::write(&copy, &text).unwrap();
+        set_mode(&copy, 0o600);
+        let out = t.mailstead(&[
+            "--demo",
+            "--yes",
+            "--plain",
+            "install",
+            "--config",
+            copy.to_str().unwrap(),
+        ]);
+        assert_eq!(out.code, 2, "{}: {}", f.display(), out.all());
+        assert!(
+            out.stderr.contains(expect),
+            "{}: expected {expect:?} in:\n{}",
+            f.display(),
+            out.stderr
+        );
+        assert!(
+            !out.all().contains("a long passphrase"),
+            "{}: password leaked",
+            f.display()
+        );
+        assert_eq!(
+            t.snapshot_all(),
+            before,
+            "{}: the tree changed",
+            f.display()
+        );
+        checked += 1;
+    }
+    println!(
+        "bad answers: {checked}/{} rejected with exit 2, tree unchanged",
+        files.len()
+    );
+}
+
+#[test]
+fn no_command_without_a_terminal_exits_2() {
+    let Some(t) = Tree::new() else { return };
+    let out = t.mailstead(&[]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    let out = t.mailstead(&["dns"]);
+    assert_eq!(out.code, 2, "unbuilt commands must say so: {}", out.all());
+}
+
+#[test]
+fn password_never_reaches_output_or_state() {
+    let Some(t) = Tree::new() else { return };
+    let out = t.mailstead(&["--demo", "--yes", "--plain", "--verbose", "install"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(!out.all().contains(PASSWORD));
+    let hits = grep_tree(&t.path("var/lib/mailstead"), PASSWORD);
+    assert!(hits.is_empty(), "password found in {hits:?}");
+}
+
+#[cfg(feature = "failpoints")]
+mod faults {
+    use super::*;
+
+    /// Each fault, for each demo step: the tree right before that step is what remains
+    /// after the step's rollback (or the next start's recovery).
+    #[test]
+    fn fault_matrix() {
+        let Some(_) = Tree::new() else { return };
+        let steps = ["demo-files", "demo-command"];
+        let faults = [
+            "command fails",
+            "write fails",
+            "before",
+            "mid",
+            "after",
+            "SIGKILL at mid",
+        ];
+        let mut restored = 0;
+        let mut total = 0;
+        let mut failures = Vec::new();
+        for (i, step) in steps.iter().enumerate() {
+            for fault in faults {
+                total += 1;
+                let t = Tree::new().unwrap();
+                // Steps before this one are applied and stay applied.
+                if i > 0 {
+                    let only = steps[..i].join(",");
+                    let out =
+                        t.mailstead(&["--demo", "--yes", "--plain", "--only", &only, "install"]);
+                    assert_eq!(out.code, 0, "{}", out.all());
+                }
+                let before = t.snapshot();
+                let mut env: Vec<(&str, String)> = Vec::new();
+                match fault {
+                    "command fails" => {
+                        fs::write(t.path(&format!("etc/demo/{step}.fail")), "").unwrap();
+                    }
+                    "write fails" => {
+                        let file = if *step == "demo-files" {
+                            "/etc/demo/nested/deeper/file.conf"
+                        } else {
+                            "/etc/demo/command.conf"
+                        };
+                        env.push(("FAILPOINTS", format!("engine.write=return({file})")));
+                    }
+                    "SIGKILL at mid" => {
+                        env.push(("FAILPOINTS", format!("{step}.mid=return(kill)")))
+                    }
+                    point => env.push(("FAILPOINTS", format!("{step}.{point}=return"))),
+                }
+                let before = if fault == "command fails" {
+                    t.snapshot()
+                } else {
+                    before
+                };
+                let out = t.mailstead_env(&["--demo", "--yes", "--plain", "install"], &env);
+                let ok = if fault == "SIGKILL at mid" {
+                    let killed = out.code == -9 || out.code == 137;
+                    let rec = t.mailstead(&["--demo", "--yes", "--plain", "recover"]);
+                    killed
+                        && rec.code == 0
+                        && rec.stdout.contains("Recovered interrupted run")
+                        && t.snapshot() == before
+                } else {
+                    out.code == 1 && t.snapshot() == before
+                };
+                if ok {
+                    restored += 1;
+                } else {
+                    failures.push(format!("{step} / {fault}: exit {} {}", out.code, out.all()));
+                }
+            }
+        }
+        println!("fault matrix: {restored}/{total} restored");
+        assert!(
+            failures.is_empty(),
+            "not restored:\n{}",
+            failures.join("\n")
+        );
+    }
+
+    #[test]
+    fn killed_run_is_recovered_by_the_next_install() {
+        let Some(t) = Tree::new() else { return };
+        let before = t.snapshot();
+        let out = t.mailstead_env(
+            &["--demo", "--yes", "--plain", "install"],
+            &[("FAILPOINTS", "demo-files.mid=return(kill)".to_string())],
+        );
+        assert!(out.code == -9 || out.code == 137, "{}", out.all());
+        assert_ne!(t.snapshot(), before);
+        let runs = t.mailstead(&["--demo", "runs"]);
+        assert!(runs.all().contains("interrupted"), "{}", runs.all());
+        let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert!(
+            out.stdout.contains("Recovered interrupted run"),
+            "{}",
+            out.all()
+        );
+        let rerun = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+        assert!(rerun.stdout.contains("0 changes"), "{}", rerun.all());
+    }
+
+    #[test]
+    fn a_second_run_waits_for_no_one_and_changes_nothing() {
+        let Some(t) = Tree::new() else { return };
+        let mut slow = t.spawn_env(
+            &["--demo", "--yes", "--plain", "install"],
+            &[("FAILPOINTS", "demo-files.mid=sleep(4000)".to_string())],
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+        assert_ne!(
+            out.code, 0,
+            "a second run got in while the first held the lock"
+        );
+        assert!(out.all().contains("lock"), "{}", out.all());
+        assert!(slow.wait().unwrap().success());
+    }
+}
