@@ -5,18 +5,11 @@ use clap::{Parser, Subcommand};
 use color_eyre::eyre::{eyre, Result, WrapErr};
 use mailstead_engine::config::{self, Answers};
 use mailstead_engine::journal::{self, Record, RunDir, RunId};
-use mailstead_engine::{Engine, Host, Observer, Options, Outcome, RealHost, Secret, Step};
+use mailstead_engine::{Engine, Host, Observer, Options, RealHost, Secret, Step};
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
-/// Exit codes (also in the README).
-pub mod exit {
-    pub const DONE: i32 = 0;
-    pub const FAILED_ROLLED_BACK: i32 = 1;
-    pub const BAD_INPUT: i32 = 2;
-    pub const ROLLBACK_FAILED: i32 = 3;
-    pub const INTERRUPTED: i32 = 4;
-}
+pub use mailstead_engine::engine::exit;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -287,16 +280,9 @@ fn recover(s: &Session, obs: &mut dyn Observer) -> Result<std::result::Result<us
         Ok(reports) => {
             for r in &reports {
                 let id = r.id.as_ref().map(|i| i.0.as_str()).unwrap_or("?");
-                println!(
-                    "Recovered interrupted run {id}: rolled back {}.",
-                    if r.restored_steps.is_empty() {
-                        "nothing (it stopped between steps)".to_string()
-                    } else {
-                        format!("step {}", r.restored_steps.join(", "))
-                    }
-                );
+                println!("Recovered interrupted run {id}.");
+                ui::print_rollback(r, ui::color_wanted());
                 if !r.problems.is_empty() {
-                    print_problems(&r.problems);
                     return Ok(Err(exit::ROLLBACK_FAILED));
                 }
             }
@@ -324,13 +310,6 @@ fn warn_interrupted(s: &Session) {
     }
 }
 
-fn print_problems(problems: &[String]) {
-    eprintln!("Rollback could not restore everything. These need your hand:");
-    for p in problems {
-        eprintln!("  - {p}");
-    }
-}
-
 fn install(s: &Session, answers: Option<Answers>) -> Result<i32> {
     let answers = match answers {
         Some(a) => a,
@@ -353,45 +332,7 @@ fn apply(s: &Session, answers: &Answers, extra: Vec<Box<dyn Step>>) -> Result<i3
     let steps: Vec<&dyn Step> = owned.iter().map(|b| b.as_ref()).collect();
     let report = Engine::new(&s.host, obs.as_mut(), s.options()).apply(&steps, answers)?;
     drop(obs);
-    let run = report
-        .id
-        .as_ref()
-        .map(|i| format!(" (run {i})"))
-        .unwrap_or_default();
-    match &report.outcome {
-        Outcome::NothingToDo => println!("0 changes: the server is already as the answers ask."),
-        Outcome::Done => println!(
-            "Done: {} changes{run}. Undo with `mailstead rollback`.",
-            report.changes
-        ),
-        Outcome::Refused(why) => eprintln!("Stopped before changing anything: {why}"),
-        Outcome::Failed {
-            step,
-            error,
-            problems,
-        } => {
-            eprintln!("Step {step} failed{run}:\n{error}");
-            if problems.is_empty() {
-                eprintln!("It was rolled back; the files it touched are as they were before it.");
-            } else {
-                print_problems(problems);
-            }
-        }
-        Outcome::Interrupted { step, problems } => {
-            eprintln!("Interrupted in step {step}{run}.");
-            if problems.is_empty() {
-                eprintln!("It was rolled back; the files it touched are as they were before it.");
-            } else {
-                print_problems(problems);
-            }
-        }
-    }
-    if !report.installed.is_empty() {
-        println!(
-            "Packages installed by this run: {}",
-            report.installed.join(" ")
-        );
-    }
+    ui::print_outcome(&report, ui::color_wanted());
     Ok(report.outcome.exit_code())
 }
 
@@ -500,27 +441,8 @@ fn rollback(s: &Session, id: Option<RunId>, purge: bool) -> Result<i32> {
         }
     };
     drop(obs);
-    let id = report.id.as_ref().map(|i| i.0.clone()).unwrap_or_default();
-    println!(
-        "Rolled back run {id}: {}.",
-        if report.restored_steps.is_empty() {
-            "it had changed nothing".to_string()
-        } else {
-            format!("steps {}", report.restored_steps.join(", "))
-        }
-    );
-    if !report.installed.is_empty() {
-        if report.purged.is_empty() {
-            println!(
-                "Packages it installed are kept: {} (add --purge-packages to remove them).",
-                report.installed.join(" ")
-            );
-        } else {
-            println!("Purged packages: {}", report.purged.join(" "));
-        }
-    }
+    ui::print_rollback(&report, ui::color_wanted());
     if !report.problems.is_empty() {
-        print_problems(&report.problems);
         return Ok(exit::ROLLBACK_FAILED);
     }
     Ok(exit::DONE)
@@ -671,10 +593,18 @@ fn read_new_password(address: &str, from_stdin: bool) -> Result<Option<Secret>> 
 fn interactive_start(s: &Session) -> Result<i32> {
     let configured = s.config_path().exists();
     if !configured {
-        let answers = match ui::wizard::run_wizard(None) {
+        let mut answers = match ui::wizard::run_wizard(None) {
             Ok(a) => a,
             Err(e) => return Ok(wizard_exit(&e)),
         };
+        // The saved answers hold hashes only; the typed passwords go no further than here.
+        for d in &mut answers.domains {
+            for m in &mut d.mailboxes {
+                if let Some(pw) = m.password.take() {
+                    m.password_hash = Some(mailstead_steps::mailboxes::hash_password(pw.expose())?);
+                }
+            }
+        }
         let save = mailstead_steps::answers::SaveAnswers {
             path: s.config_system_path()?,
             yaml: config::to_yaml(&answers),
@@ -683,9 +613,10 @@ fn interactive_start(s: &Session) -> Result<i32> {
         let steps: Vec<&dyn Step> = std::iter::once(&save as &dyn Step)
             .chain(owned.iter().map(|b| b.as_ref()))
             .collect();
+        println!("{}", ui::wizard::summarize(&answers));
         let mut rec = mailstead_engine::event::Recorder::default();
         let plan = Engine::new(&s.host, &mut rec, s.options()).plan(&steps, &answers)?;
-        ui::print_plan(&plan, true);
+        ui::print_plan(&plan, ui::color_wanted());
         match ui::wizard::confirm_plan(&format!("Apply these {} changes?", plan.total())) {
             Ok(true) => {}
             Ok(false) => {
@@ -729,10 +660,6 @@ fn interactive_start(s: &Session) -> Result<i32> {
 }
 
 fn wizard_exit(e: &ui::wizard::WizardError) -> i32 {
-    use ui::wizard::WizardError;
     eprintln!("{e}");
-    match e {
-        WizardError::Interrupted => exit::INTERRUPTED,
-        _ => exit::BAD_INPUT,
-    }
+    e.exit_code()
 }

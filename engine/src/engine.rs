@@ -40,6 +40,17 @@ impl Default for Options {
     }
 }
 
+/// mailstead's exit codes (the README lists them).
+pub mod exit {
+    pub const DONE: i32 = 0;
+    pub const FAILED_ROLLED_BACK: i32 = 1;
+    /// Bad input, a refusal, or nothing to do for the command: nothing changed.
+    pub const BAD_INPUT: i32 = 2;
+    /// A rollback could not restore everything: what needs hand care is printed.
+    pub const ROLLBACK_FAILED: i32 = 3;
+    pub const INTERRUPTED: i32 = 4;
+}
+
 /// How a run ended; decides the exit code.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -63,15 +74,15 @@ impl Outcome {
     /// care, 4 interrupted.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Outcome::Done | Outcome::NothingToDo => 0,
-            Outcome::Refused(_) => 2,
+            Outcome::Done | Outcome::NothingToDo => exit::DONE,
+            Outcome::Refused(_) => exit::BAD_INPUT,
             Outcome::Failed { problems, .. } | Outcome::Interrupted { problems, .. }
                 if !problems.is_empty() =>
             {
-                3
+                exit::ROLLBACK_FAILED
             }
-            Outcome::Failed { .. } => 1,
-            Outcome::Interrupted { .. } => 4,
+            Outcome::Failed { .. } => exit::FAILED_ROLLED_BACK,
+            Outcome::Interrupted { .. } => exit::INTERRUPTED,
         }
     }
 }
@@ -111,7 +122,10 @@ impl Plan {
         self.steps.iter().map(|s| s.changes.len()).sum()
     }
     pub fn drifted(&self) -> impl Iterator<Item = &PlannedChange> {
-        self.steps.iter().flat_map(|s| &s.changes).filter(|c| c.drift.is_some())
+        self.steps
+            .iter()
+            .flat_map(|s| &s.changes)
+            .filter(|c| c.drift.is_some())
     }
 }
 
@@ -161,7 +175,10 @@ fn injected_write_failure(path: &Path) -> Result<()> {
     {
         if let Some(p) = fail::eval("engine.write", |arg| arg.unwrap_or_default()) {
             if p.is_empty() || Path::new(&p) == path {
-                return Err(eyre!("writing {}: no space left on device (injected)", path.display()));
+                return Err(eyre!(
+                    "writing {}: no space left on device (injected)",
+                    path.display()
+                ));
             }
         }
     }
@@ -310,9 +327,16 @@ impl<'a> Engine<'a> {
                     };
                     outcome = if step.needs_reloaded_services() && !interrupted {
                         // Services already run the new configuration: undo the whole run.
-                        self.fail_whole_run(&mut run, &mut state, &steps[..=i], step.name(), eyre!(error))
+                        self.fail_whole_run(
+                            &mut run,
+                            &mut state,
+                            &steps[..=i],
+                            step.name(),
+                            eyre!(error),
+                        )
                     } else {
-                        let problems = self.rollback_failed_step(&run, &mut state, step.name(), &error)?;
+                        let problems =
+                            self.rollback_failed_step(&run, &mut state, step.name(), &error)?;
                         // Steps before stay applied and consistent: load what they wrote.
                         let mut problems = problems;
                         if let Err(e) = self.flush_reloads(&run, &mut state) {
@@ -376,10 +400,7 @@ impl<'a> Engine<'a> {
                 "{why}; refusing to overwrite it with --yes (review with `mailstead plan`, then re-run with --force to overwrite)"
             ));
         }
-        if self
-            .obs
-            .confirm(&format!("{why}. Overwrite it?"), detail)
-        {
+        if self.obs.confirm(&format!("{why}. Overwrite it?"), detail) {
             Ok(())
         } else {
             Err(format!("{why}; left as it is, nothing changed"))
@@ -426,7 +447,8 @@ impl<'a> Engine<'a> {
             self.note(run, name, &text);
         }
         let changes = effective(
-            step.plan(&ctx).wrap_err_with(|| format!("step {name}: reading the current state"))?,
+            step.plan(&ctx)
+                .wrap_err_with(|| format!("step {name}: reading the current state"))?,
             host,
         );
         if changes.is_empty() {
@@ -445,7 +467,8 @@ impl<'a> Engine<'a> {
         for c in &changes {
             if let Some(d) = drift(host, &managed, c) {
                 if !approved.contains(&c.summary()) {
-                    self.approve_drift(&c.summary(), &d).map_err(StepError::Refused)?;
+                    self.approve_drift(&c.summary(), &d)
+                        .map_err(StepError::Refused)?;
                 }
             }
         }
@@ -610,7 +633,11 @@ impl<'a> Engine<'a> {
             if let Err(e) = reload(self.host, &svc) {
                 problems.push(format!("reloading {svc}: {e:#}"));
             } else {
-                self.note(run, step, &format!("reloaded {svc} with the restored configuration"));
+                self.note(
+                    run,
+                    step,
+                    &format!("reloaded {svc} with the restored configuration"),
+                );
             }
         }
         problems
@@ -720,7 +747,12 @@ impl<'a> Engine<'a> {
                     format!(" in step {}", open.join(", "))
                 }
             );
-            if !self.opts.yes && !self.obs.confirm(&format!("{detail} Roll the interrupted step back now?"), &detail) {
+            if !self.opts.yes
+                && !self.obs.confirm(
+                    &format!("{detail} Roll the interrupted step back now?"),
+                    &detail,
+                )
+            {
                 return Err(eyre!(
                     "{detail} Nothing was changed; run `mailstead --yes` or answer yes to roll it back first"
                 ));
@@ -756,11 +788,17 @@ impl<'a> Engine<'a> {
     }
 
     /// Undoes a whole run, newest step first. Refuses while a later run changed the same paths.
-    pub fn rollback_run(&mut self, id: Option<RunId>, purge_packages: bool) -> Result<RollbackReport> {
+    pub fn rollback_run(
+        &mut self,
+        id: Option<RunId>,
+        purge_packages: bool,
+    ) -> Result<RollbackReport> {
         let runs = journal::list_runs(self.host, &self.opts.state_dir);
         let live = |id: &RunId| -> Result<bool> {
             let recs = RunDir::open(self.host, &self.opts.state_dir, id)?.records()?;
-            Ok(!recs.iter().any(|r| matches!(r, Record::RunRolledBack { .. }))
+            Ok(!recs
+                .iter()
+                .any(|r| matches!(r, Record::RunRolledBack { .. }))
                 && recs.iter().any(|r| matches!(r, Record::StepDone { .. })))
         };
         let id = match id {
@@ -773,12 +811,17 @@ impl<'a> Engine<'a> {
                         break;
                     }
                 }
-                found.ok_or_else(|| eyre!("there is no run left to roll back (see `mailstead runs`)"))?
+                found.ok_or_else(|| {
+                    eyre!("there is no run left to roll back (see `mailstead runs`)")
+                })?
             }
         };
         let run = RunDir::open(self.host, &self.opts.state_dir, &id)?;
         let records = run.records()?;
-        if records.iter().any(|r| matches!(r, Record::RunRolledBack { .. })) {
+        if records
+            .iter()
+            .any(|r| matches!(r, Record::RunRolledBack { .. }))
+        {
             return Err(eyre!("run {id} was already rolled back"));
         }
         let paths = snapshot_paths(&records);
@@ -809,7 +852,9 @@ impl<'a> Engine<'a> {
         let mut steps: Vec<String> = Vec::new();
         for r in &records {
             if let Record::StepStart { step } = r {
-                let rolled = records.iter().any(|x| matches!(x, Record::StepRolledBack { step: s, .. } if s == step));
+                let rolled = records
+                    .iter()
+                    .any(|x| matches!(x, Record::StepRolledBack { step: s, .. } if s == step));
                 if !rolled {
                     steps.push(step.clone());
                 }
@@ -985,7 +1030,9 @@ fn drift(host: &dyn Host, managed: &Managed, change: &Change) -> Option<String> 
                 )
             }
         }),
-        Change::RemoveFile { path } => check(path).map(|_| format!("{} would be removed", path.display())),
+        Change::RemoveFile { path } => {
+            check(path).map(|_| format!("{} would be removed", path.display()))
+        }
         Change::Run {
             touches, detail, ..
         } => {
@@ -1115,7 +1162,10 @@ fn log_line(ev: &Event) -> String {
         Event::Note { step, text } => format!("[{step}] {text}"),
         Event::StepFinished { step, outcome } => format!("[{step}] {outcome:?}"),
         Event::RunFinished { id, changes, ok } => {
-            format!("run {id} finished: {} ({changes} changes)", if *ok { "ok" } else { "failed" })
+            format!(
+                "run {id} finished: {} ({changes} changes)",
+                if *ok { "ok" } else { "failed" }
+            )
         }
     }
 }

@@ -11,13 +11,32 @@ pub enum StepOutcome {
 
 #[derive(Debug, Clone)]
 pub enum Event {
-    RunStarted { id: RunId, steps: Vec<String> },
-    StepStarted { step: String, about: String },
-    Change { step: String, summary: String },
+    RunStarted {
+        id: RunId,
+        steps: Vec<String>,
+    },
+    StepStarted {
+        step: String,
+        about: String,
+    },
+    Change {
+        step: String,
+        summary: String,
+    },
     /// Free-form progress or warnings.
-    Note { step: String, text: String },
-    StepFinished { step: String, outcome: StepOutcome },
-    RunFinished { id: RunId, changes: usize, ok: bool },
+    Note {
+        step: String,
+        text: String,
+    },
+    StepFinished {
+        step: String,
+        outcome: StepOutcome,
+    },
+    RunFinished {
+        id: RunId,
+        changes: usize,
+        ok: bool,
+    },
 }
 
 /// Watches a run. Answers questions the engine must ask (drift, recovery).

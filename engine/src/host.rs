@@ -20,7 +20,11 @@ pub struct Meta {
 
 impl Meta {
     pub const fn root(mode: u32) -> Meta {
-        Meta { mode, uid: 0, gid: 0 }
+        Meta {
+            mode,
+            uid: 0,
+            gid: 0,
+        }
     }
 }
 

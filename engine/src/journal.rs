@@ -37,7 +37,11 @@ impl RunId {
             s / 60 % 60,
             s % 60,
             std::process::id(),
-            if seq == 0 { String::new() } else { format!(".{seq}") }
+            if seq == 0 {
+                String::new()
+            } else {
+                format!(".{seq}")
+            }
         ))
     }
 }
@@ -73,10 +77,22 @@ pub struct Entry {
 pub enum Node {
     /// Did not exist. `keep_if_not_empty`: a directory that may have gained content the run
     /// does not own (mail): removed only while empty.
-    Absent { keep_if_not_empty: bool },
-    File { meta: Meta, sha256: String, blob: String },
-    Dir { meta: Meta },
-    Symlink { target: PathBuf, uid: u32, gid: u32 },
+    Absent {
+        keep_if_not_empty: bool,
+    },
+    File {
+        meta: Meta,
+        sha256: String,
+        blob: String,
+    },
+    Dir {
+        meta: Meta,
+    },
+    Symlink {
+        target: PathBuf,
+        uid: u32,
+        gid: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -184,7 +200,10 @@ impl<'h> RunDir<'h> {
         if !host.exists(&dir.join("journal.jsonl")) {
             return Err(eyre!("no run {id} (see `mailstead runs`)"));
         }
-        let blob_count = host.list_dir(&dir.join("blobs")).map(|v| v.len()).unwrap_or(0);
+        let blob_count = host
+            .list_dir(&dir.join("blobs"))
+            .map(|v| v.len())
+            .unwrap_or(0);
         Ok(RunDir {
             host,
             id: id.clone(),
@@ -220,7 +239,11 @@ impl<'h> RunDir<'h> {
         self.blob_count += 1;
         let name = format!("{:05}", self.blob_count);
         self.host
-            .write_atomic(&self.dir.join("blobs").join(&name), content, Meta::root(0o600))
+            .write_atomic(
+                &self.dir.join("blobs").join(&name),
+                content,
+                Meta::root(0o600),
+            )
             .wrap_err("saving a snapshot")?;
         Ok(name)
     }
@@ -232,7 +255,12 @@ impl<'h> RunDir<'h> {
     }
 
     /// Captures `path` (the whole tree below it when `deep`) into blobs.
-    pub fn snapshot(&mut self, path: &Path, deep: bool, keep_if_not_empty: bool) -> Result<Vec<Entry>> {
+    pub fn snapshot(
+        &mut self,
+        path: &Path,
+        deep: bool,
+        keep_if_not_empty: bool,
+    ) -> Result<Vec<Entry>> {
         let mut entries = Vec::new();
         self.capture(path, "", deep, keep_if_not_empty, &mut entries)
             .wrap_err_with(|| format!("snapshotting {}", path.display()))?;
@@ -265,7 +293,9 @@ impl<'h> RunDir<'h> {
                     uid: st.meta.uid,
                     gid: st.meta.gid,
                 },
-                Kind::Other => return Err(eyre!("{} is not a file, directory or link", path.display())),
+                Kind::Other => {
+                    return Err(eyre!("{} is not a file, directory or link", path.display()))
+                }
             },
         };
         let is_dir = matches!(node, Node::Dir { .. });
@@ -363,7 +393,10 @@ impl<'h> RunDir<'h> {
                     {
                         let content = self.blob(blob)?;
                         if sha256_hex(&content) != *sha256 {
-                            problems.push(format!("{}: snapshot is corrupt; not restored", p.display()));
+                            problems.push(format!(
+                                "{}: snapshot is corrupt; not restored",
+                                p.display()
+                            ));
                             continue;
                         }
                         if matches!(st, Some(s) if s.kind != Kind::File) {

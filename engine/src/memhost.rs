@@ -32,7 +32,10 @@ struct NoLock;
 impl LockGuard for NoLock {}
 
 fn not_found(path: &Path) -> io::Error {
-    io::Error::new(io::ErrorKind::NotFound, format!("{}: not found", path.display()))
+    io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("{}: not found", path.display()),
+    )
 }
 
 impl<'a> MemHost<'a> {
@@ -46,9 +49,19 @@ impl<'a> MemHost<'a> {
             failing_writes: Mutex::default(),
             root: PathBuf::from("/"),
         };
-        h.put(Path::new("/"), Node::Dir { meta: Meta::root(0o755) });
+        h.put(
+            Path::new("/"),
+            Node::Dir {
+                meta: Meta::root(0o755),
+            },
+        );
         for d in ["/etc", "/var", "/var/lib", "/usr", "/tmp"] {
-            h.put(Path::new(d), Node::Dir { meta: Meta::root(0o755) });
+            h.put(
+                Path::new(d),
+                Node::Dir {
+                    meta: Meta::root(0o755),
+                },
+            );
         }
         h
     }
@@ -139,10 +152,7 @@ impl<'a> MemHost<'a> {
     }
 
     /// Answers commands with `handler` (first handler that returns Some wins).
-    pub fn on_command(
-        &self,
-        handler: impl Fn(&Cmd) -> Option<Output> + Send + Sync + 'static,
-    ) {
+    pub fn on_command(&self, handler: impl Fn(&Cmd) -> Option<Output> + Send + Sync + 'static) {
         self.handlers.lock().unwrap().push(Box::new(handler));
     }
 
@@ -216,7 +226,10 @@ impl Host for MemHost<'_> {
     fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
         match self.get(path)? {
             Some(Node::Symlink { target, .. }) => Ok(target),
-            _ => Err(io::Error::other(format!("{}: not a symlink", path.display()))),
+            _ => Err(io::Error::other(format!(
+                "{}: not a symlink",
+                path.display()
+            ))),
         }
     }
 

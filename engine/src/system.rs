@@ -13,10 +13,16 @@ pub fn systemd_running(host: &dyn Host) -> bool {
 pub fn reload_cmd(host: &dyn Host, service: &str) -> Option<Cmd> {
     if systemd_running(host) {
         // Starts it when stopped, so a reload after install also brings it up.
-        Some(Cmd::new("systemctl", ["reload-or-restart", service]).timeout(Duration::from_secs(120)))
+        Some(
+            Cmd::new("systemctl", ["reload-or-restart", service]).timeout(Duration::from_secs(120)),
+        )
     } else if host.exists(&Path::new("/etc/init.d").join(service)) {
         // Init scripts refuse to reload a stopped service: start it instead.
-        let action = if service_active(host, service) { "reload" } else { "start" };
+        let action = if service_active(host, service) {
+            "reload"
+        } else {
+            "start"
+        };
         Some(Cmd::new("service", [service, action]).timeout(Duration::from_secs(120)))
     } else {
         None

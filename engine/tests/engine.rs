@@ -12,6 +12,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+// Failpoints are process-global: every test holds the scenario lock (`_serial`), so a test that
+// arms one never fires it inside another.
 fn answers() -> Answers {
     Answers {
         hostname: "mail.example.test".into(),
@@ -34,9 +36,26 @@ fn answers() -> Answers {
 /// and systemd "running" so reloads go through systemctl.
 fn server() -> MemHost<'static> {
     let h = MemHost::fake();
-    h.add_file("/etc/app/existing.conf", "old = 1\n", Meta { mode: 0o644, uid: 1000, gid: 1000 });
-    h.add_file("/etc/app/obsolete.conf", "gone soon\n", Meta { mode: 0o600, uid: 0, gid: 4 });
-    h.create_dir_all("/run/systemd/system".as_ref(), Meta::root(0o755)).unwrap();
+    h.add_file(
+        "/etc/app/existing.conf",
+        "old = 1\n",
+        Meta {
+            mode: 0o644,
+            uid: 1000,
+            gid: 1000,
+        },
+    );
+    h.add_file(
+        "/etc/app/obsolete.conf",
+        "gone soon\n",
+        Meta {
+            mode: 0o600,
+            uid: 0,
+            gid: 4,
+        },
+    );
+    h.create_dir_all("/run/systemd/system".as_ref(), Meta::root(0o755))
+        .unwrap();
     h.on_command(|c: &Cmd| (c.program == "systemctl").then(Output::default));
     h
 }
@@ -59,12 +78,33 @@ impl Step for Files {
     }
     fn plan(&self, ctx: &Ctx) -> Result<Vec<Change>> {
         Ok(vec![
-            Change::write("/etc/app/new.conf", format!("host = {}\n", ctx.answers.hostname), Meta::root(0o640)),
+            Change::write(
+                "/etc/app/new.conf",
+                format!("host = {}\n", ctx.answers.hostname),
+                Meta::root(0o640),
+            ),
             Change::write("/etc/app/existing.conf", "new = 2\n", Meta::root(0o600)),
-            Change::RemoveFile { path: "/etc/app/obsolete.conf".into() },
-            Change::EnsureDir { path: "/var/mail/vhosts".into(), meta: Meta { mode: 0o770, uid: 5000, gid: 5000 } },
+            Change::RemoveFile {
+                path: "/etc/app/obsolete.conf".into(),
+            },
+            Change::EnsureDir {
+                path: "/var/mail/vhosts".into(),
+                meta: Meta {
+                    mode: 0o770,
+                    uid: 5000,
+                    gid: 5000,
+                },
+            },
             Change::write("/etc/app/deep/er/file", "x\n", Meta::root(0o644)),
-            Change::write_secret("/etc/app/users", "alice:{SHA512-CRYPT}$6$salt$hash\n", Meta { mode: 0o640, uid: 0, gid: 110 }),
+            Change::write_secret(
+                "/etc/app/users",
+                "alice:{SHA512-CRYPT}$6$salt$hash\n",
+                Meta {
+                    mode: 0o640,
+                    uid: 0,
+                    gid: 110,
+                },
+            ),
             Change::reload("app"),
         ])
     }
@@ -87,7 +127,11 @@ impl Step for Command {
         }
         Ok(vec![
             Change::write("/etc/app/before-command", "1\n", Meta::root(0o644)),
-            Change::run("generate", Cmd::new("generate", ["/etc/app/generated"]), &["/etc/app/generated"]),
+            Change::run(
+                "generate",
+                Cmd::new("generate", ["/etc/app/generated"]),
+                &["/etc/app/generated"],
+            ),
             Change::reload("app"),
         ])
     }
@@ -114,11 +158,19 @@ fn setup() -> Setup {
 
 fn run(s: &Setup, yes: bool, force: bool) -> (mailstead_engine::RunReport, Recorder) {
     let files = Files;
-    let command = Command { fail: s.fail_cmd.clone() };
+    let command = Command {
+        fail: s.fail_cmd.clone(),
+    };
     let steps: Vec<&dyn Step> = vec![&files, &command];
     let mut rec = Recorder::default();
-    let opts = Options { yes, force, ..Options::default() };
-    let report = Engine::new(&s.host, &mut rec, opts).apply(&steps, &answers()).unwrap();
+    let opts = Options {
+        yes,
+        force,
+        ..Options::default()
+    };
+    let report = Engine::new(&s.host, &mut rec, opts)
+        .apply(&steps, &answers())
+        .unwrap();
     (report, rec)
 }
 
@@ -126,28 +178,47 @@ fn run(s: &Setup, yes: bool, force: bool) -> (mailstead_engine::RunReport, Recor
 /// from a handler), so emulate it after a good run.
 fn settle(s: &Setup) {
     if !s.host.exists("/etc/app/generated".as_ref()) {
-        s.host.add_file("/etc/app/generated", "g\n", Meta::root(0o644));
+        s.host
+            .add_file("/etc/app/generated", "g\n", Meta::root(0o644));
     }
 }
 
 #[test]
 fn plan_changes_nothing_and_shows_diffs() {
+    let _serial = fail::FailScenario::setup();
     let s = setup();
     let before = s.host.dump();
     let files = Files;
     let steps: Vec<&dyn Step> = vec![&files];
     let mut rec = Recorder::default();
-    let plan = Engine::new(&s.host, &mut rec, Options::default()).plan(&steps, &answers()).unwrap();
+    let plan = Engine::new(&s.host, &mut rec, Options::default())
+        .plan(&steps, &answers())
+        .unwrap();
     assert_eq!(s.host.dump(), before, "plan must not touch the host");
-    assert!(s.host.commands().is_empty(), "plan ran commands: {:?}", s.host.commands());
-    let text: String = plan.steps[0].changes.iter().map(|c| c.rendered.clone()).collect();
-    assert!(text.contains("-old = 1") && text.contains("+new = 2"), "{text}");
-    assert!(!text.contains("SHA512"), "secret content leaked into the plan: {text}");
+    assert!(
+        s.host.commands().is_empty(),
+        "plan ran commands: {:?}",
+        s.host.commands()
+    );
+    let text: String = plan.steps[0]
+        .changes
+        .iter()
+        .map(|c| c.rendered.clone())
+        .collect();
+    assert!(
+        text.contains("-old = 1") && text.contains("+new = 2"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("SHA512"),
+        "secret content leaked into the plan: {text}"
+    );
     assert_eq!(plan.total(), 7);
 }
 
 #[test]
 fn second_run_changes_nothing() {
+    let _serial = fail::FailScenario::setup();
     let s = setup();
     let (r1, _) = run(&s, true, false);
     assert_eq!(r1.outcome, Outcome::Done);
@@ -161,50 +232,81 @@ fn second_run_changes_nothing() {
 
 #[test]
 fn one_reload_per_service_per_run() {
+    let _serial = fail::FailScenario::setup();
     let s = setup();
     run(&s, true, false);
-    let reloads = s.host.commands().iter().filter(|c| c.contains("reload-or-restart app")).count();
+    let reloads = s
+        .host
+        .commands()
+        .iter()
+        .filter(|c| c.contains("reload-or-restart app"))
+        .count();
     assert_eq!(reloads, 1, "{:?}", s.host.commands());
 }
 
 #[test]
 fn failed_command_rolls_the_step_back_to_identical() {
+    let _serial = fail::FailScenario::setup();
     let s = setup();
     s.fail_cmd.store(true, Ordering::SeqCst);
     let before = tree(&s.host);
     // The first step succeeds and stays; the second fails and is undone.
     let (r, rec) = run(&s, true, false);
     match &r.outcome {
-        Outcome::Failed { step, error, problems } => {
+        Outcome::Failed {
+            step,
+            error,
+            problems,
+        } => {
             assert_eq!(step, "command");
-            assert!(error.contains("disk on fire"), "error should carry stderr: {error}");
+            assert!(
+                error.contains("disk on fire"),
+                "error should carry stderr: {error}"
+            );
             assert!(problems.is_empty(), "{problems:?}");
         }
         o => panic!("unexpected {o:?}"),
     }
     assert_eq!(r.outcome.exit_code(), 1);
-    assert!(!s.host.exists("/etc/app/before-command".as_ref()), "failed step not rolled back");
-    assert!(s.host.exists("/etc/app/new.conf".as_ref()), "the good step should stay applied");
-    assert!(rec.events.iter().any(|e| format!("{e:?}").contains("RolledBack")));
+    assert!(
+        !s.host.exists("/etc/app/before-command".as_ref()),
+        "failed step not rolled back"
+    );
+    assert!(
+        s.host.exists("/etc/app/new.conf".as_ref()),
+        "the good step should stay applied"
+    );
+    assert!(rec
+        .events
+        .iter()
+        .any(|e| format!("{e:?}").contains("RolledBack")));
     // A whole-run rollback then restores the very first state.
     let mut rec = Recorder::default();
-    let rb = Engine::new(&s.host, &mut rec, Options::default()).rollback_run(None, false).unwrap();
+    let rb = Engine::new(&s.host, &mut rec, Options::default())
+        .rollback_run(None, false)
+        .unwrap();
     assert!(rb.problems.is_empty(), "{:?}", rb.problems);
     assert_eq!(tree(&s.host), before);
 }
 
 #[test]
 fn failed_write_rolls_back_to_identical() {
+    let _serial = fail::FailScenario::setup();
     let s = setup();
     s.host.fail_writes_to("/etc/app/deep/er/file");
     let before = tree(&s.host);
     let (r, _) = run(&s, true, false);
-    assert!(matches!(r.outcome, Outcome::Failed { ref step, .. } if step == "files"), "{:?}", r.outcome);
+    assert!(
+        matches!(r.outcome, Outcome::Failed { ref step, .. } if step == "files"),
+        "{:?}",
+        r.outcome
+    );
     assert_eq!(tree(&s.host), before);
 }
 
 #[test]
 fn whole_run_rollback_is_byte_identical_and_only_once() {
+    let _serial = fail::FailScenario::setup();
     let s = setup();
     let before = tree(&s.host);
     let (r, _) = run(&s, true, false);
@@ -212,17 +314,25 @@ fn whole_run_rollback_is_byte_identical_and_only_once() {
     let mut rec = Recorder::default();
     let mut engine = Engine::new(&s.host, &mut rec, Options::default());
     let rb = engine.rollback_run(None, false).unwrap();
-    assert_eq!(rb.restored_steps, vec!["command".to_string(), "files".to_string()]);
+    assert_eq!(
+        rb.restored_steps,
+        vec!["command".to_string(), "files".to_string()]
+    );
     assert_eq!(tree(&s.host), before);
-    assert!(engine.rollback_run(r.id.clone(), false).is_err(), "second rollback of the same run");
+    assert!(
+        engine.rollback_run(r.id.clone(), false).is_err(),
+        "second rollback of the same run"
+    );
 }
 
 #[test]
 fn hand_edit_is_refused_with_yes_and_kept() {
+    let _serial = fail::FailScenario::setup();
     let s = setup();
     run(&s, true, false);
     settle(&s);
-    s.host.add_file("/etc/app/new.conf", "my own edit\n", Meta::root(0o640));
+    s.host
+        .add_file("/etc/app/new.conf", "my own edit\n", Meta::root(0o640));
     // Answers changed too, so the step wants to write the file again.
     let before = s.host.dump();
     let files = Files;
@@ -230,44 +340,81 @@ fn hand_edit_is_refused_with_yes_and_kept() {
     let mut a = answers();
     a.hostname = "mx.example.test".into();
     let mut rec = Recorder::default();
-    let r = Engine::new(&s.host, &mut rec, Options { yes: true, ..Options::default() })
-        .apply(&steps, &a)
-        .unwrap();
-    assert!(matches!(r.outcome, Outcome::Refused(ref why) if why.contains("/etc/app/new.conf")), "{:?}", r.outcome);
+    let r = Engine::new(
+        &s.host,
+        &mut rec,
+        Options {
+            yes: true,
+            ..Options::default()
+        },
+    )
+    .apply(&steps, &a)
+    .unwrap();
+    assert!(
+        matches!(r.outcome, Outcome::Refused(ref why) if why.contains("/etc/app/new.conf")),
+        "{:?}",
+        r.outcome
+    );
     assert_eq!(r.outcome.exit_code(), 2);
     assert_eq!(s.host.dump(), before, "a refused run must change nothing");
 
     // Asked and declined: same.
-    let mut rec = Recorder { answer: false, ..Recorder::default() };
-    let r = Engine::new(&s.host, &mut rec, Options::default()).apply(&steps, &a).unwrap();
+    let mut rec = Recorder {
+        answer: false,
+        ..Recorder::default()
+    };
+    let r = Engine::new(&s.host, &mut rec, Options::default())
+        .apply(&steps, &a)
+        .unwrap();
     assert!(matches!(r.outcome, Outcome::Refused(_)));
-    assert!(rec.questions[0].contains("edited by hand"), "{:?}", rec.questions);
+    assert!(
+        rec.questions[0].contains("edited by hand"),
+        "{:?}",
+        rec.questions
+    );
 
     // --force overwrites.
     let mut rec = Recorder::default();
-    let r = Engine::new(&s.host, &mut rec, Options { yes: true, force: true, ..Options::default() })
-        .apply(&steps, &a)
-        .unwrap();
+    let r = Engine::new(
+        &s.host,
+        &mut rec,
+        Options {
+            yes: true,
+            force: true,
+            ..Options::default()
+        },
+    )
+    .apply(&steps, &a)
+    .unwrap();
     assert_eq!(r.outcome, Outcome::Done);
     assert_eq!(
-        s.host.read_string("/etc/app/new.conf".as_ref()).unwrap().unwrap(),
+        s.host
+            .read_string("/etc/app/new.conf".as_ref())
+            .unwrap()
+            .unwrap(),
         "host = mx.example.test\n"
     );
 }
 
 #[test]
 fn secrets_never_reach_journal_or_log() {
+    let _serial = fail::FailScenario::setup();
     let s = setup();
     run(&s, true, false);
     for (p, v) in s.host.dump() {
         if p.starts_with("/var/lib/mailstead/runs") && !p.to_string_lossy().contains("/blobs/") {
-            assert!(!v.contains("SHA512-CRYPT"), "{} holds file contents", p.display());
+            assert!(
+                !v.contains("SHA512-CRYPT"),
+                "{} holds file contents",
+                p.display()
+            );
         }
     }
 }
 
 #[test]
 fn lock_and_state_dir_are_private() {
+    let _serial = fail::FailScenario::setup();
     let s = setup();
     run(&s, true, false);
     let st = s.host.stat("/var/lib/mailstead".as_ref()).unwrap().unwrap();
@@ -295,11 +442,20 @@ impl Step for Broken {
 
 #[test]
 fn failing_plan_changes_nothing() {
+    let _serial = fail::FailScenario::setup();
     let s = setup();
     let before = s.host.dump();
     let steps: Vec<&dyn Step> = vec![&Files, &Broken];
     let mut rec = Recorder::default();
-    let r = Engine::new(&s.host, &mut rec, Options { yes: true, ..Options::default() }).apply(&steps, &answers());
+    let r = Engine::new(
+        &s.host,
+        &mut rec,
+        Options {
+            yes: true,
+            ..Options::default()
+        },
+    )
+    .apply(&steps, &answers());
     assert!(r.is_err());
     assert_eq!(s.host.dump(), before);
 }
@@ -324,9 +480,16 @@ mod faults {
                     let files = Files;
                     let steps: Vec<&dyn Step> = vec![&files];
                     let mut rec = Recorder::default();
-                    Engine::new(&s.host, &mut rec, Options { yes: true, ..Options::default() })
-                        .apply(&steps, &answers())
-                        .unwrap();
+                    Engine::new(
+                        &s.host,
+                        &mut rec,
+                        Options {
+                            yes: true,
+                            ..Options::default()
+                        },
+                    )
+                    .apply(&steps, &answers())
+                    .unwrap();
                     tree(&s.host)
                 } else {
                     tree(&s.host)
@@ -354,23 +517,45 @@ mod faults {
         let s = setup();
         let before = tree(&s.host);
         fail::cfg("files.mid", "panic").unwrap();
-        let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&s, true, false)));
+        let crashed =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&s, true, false)));
         fail::remove("files.mid");
-        assert!(crashed.is_err(), "the failpoint should have crashed the run");
-        assert_ne!(tree(&s.host), before, "the crash should leave a half-done step");
+        assert!(
+            crashed.is_err(),
+            "the failpoint should have crashed the run"
+        );
+        assert_ne!(
+            tree(&s.host),
+            before,
+            "the crash should leave a half-done step"
+        );
 
         let mut rec = Recorder::default();
-        let reports = Engine::new(&s.host, &mut rec, Options { yes: true, ..Options::default() })
-            .recover()
-            .unwrap();
+        let reports = Engine::new(
+            &s.host,
+            &mut rec,
+            Options {
+                yes: true,
+                ..Options::default()
+            },
+        )
+        .recover()
+        .unwrap();
         assert_eq!(reports.len(), 1);
         assert_eq!(reports[0].restored_steps, vec!["files".to_string()]);
         assert_eq!(tree(&s.host), before);
         // Recovered once; the next start finds nothing to do.
         let mut rec = Recorder::default();
-        let again = Engine::new(&s.host, &mut rec, Options { yes: true, ..Options::default() })
-            .recover()
-            .unwrap();
+        let again = Engine::new(
+            &s.host,
+            &mut rec,
+            Options {
+                yes: true,
+                ..Options::default()
+            },
+        )
+        .recover()
+        .unwrap();
         assert!(again.is_empty());
         scenario.teardown();
     }
@@ -383,10 +568,17 @@ mod faults {
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&s, true, false)));
         fail::remove("files.mid");
         let mid = s.host.dump();
-        let mut rec = Recorder { answer: false, ..Recorder::default() };
+        let mut rec = Recorder {
+            answer: false,
+            ..Recorder::default()
+        };
         let r = Engine::new(&s.host, &mut rec, Options::default()).recover();
         assert!(r.is_err());
-        assert!(rec.questions[0].contains("interrupted"), "{:?}", rec.questions);
+        assert!(
+            rec.questions[0].contains("interrupted"),
+            "{:?}",
+            rec.questions
+        );
         assert_eq!(s.host.dump(), mid);
         scenario.teardown();
     }

@@ -1,0 +1,738 @@
+//! A live view of a run, drawn inline under the shell prompt (no alternate screen): the steps
+//! with their status, the change being applied, the elapsed time. Finished lines go into the
+//! scrollback with `insert_before`, so the terminal keeps a log once the view is gone.
+//!
+//! The engine calls the observer synchronously from its thread; a ticker thread keeps the
+//! spinner and the clock moving during long commands and turns Ctrl-C (no SIGINT in raw mode)
+//! into `interrupt::request()`. Before a question, the ticker stops and the terminal is
+//! restored, inquire asks, then a fresh viewport starts: the two never hold the terminal at once.
+use super::plain::{self, PlainLog};
+use crossterm::event::{self, KeyCode, KeyEventKind, KeyModifiers};
+use crossterm::terminal;
+use mailstead_engine::{interrupt, Event, Observer, StepOutcome};
+use ratatui::backend::CrosstermBackend;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+use ratatui::{Frame, Terminal, TerminalOptions, Viewport};
+use std::io::{self, Stdout};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Once};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+/// Below this the view is useless: fall back to the plain log.
+const MIN_COLS: u16 = 40;
+const MIN_ROWS: u16 = 6;
+const TICK: Duration = Duration::from_millis(100);
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    Pending,
+    Running,
+    Changed(usize),
+    Unchanged,
+    Failed,
+    RolledBack { ok: bool },
+}
+
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub name: String,
+    pub status: Status,
+    /// What the step does (while running).
+    pub about: String,
+}
+
+/// Everything the view shows; updated from events, drawn by [`render`].
+#[derive(Debug, Clone, Default)]
+pub struct DashState {
+    pub run: Option<String>,
+    pub steps: Vec<Row>,
+    /// The change just applied, as `[step] summary`.
+    pub current: Option<String>,
+    pub tick: usize,
+    /// Ctrl-C seen: the engine stops at its next safe point.
+    pub interrupting: bool,
+    pub verbose: bool,
+}
+
+/// A line for the scrollback.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Logged {
+    pub text: String,
+    pub kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    Info,
+    Good,
+    Quiet,
+    Bad,
+    Undo,
+    Warn,
+}
+
+impl DashState {
+    fn row(&mut self, step: &str) -> &mut Row {
+        if let Some(i) = self.steps.iter().position(|r| r.name == step) {
+            return &mut self.steps[i];
+        }
+        self.steps.push(Row {
+            name: step.to_string(),
+            status: Status::Pending,
+            about: String::new(),
+        });
+        self.steps.last_mut().expect("just pushed")
+    }
+
+    /// Updates the state; returns what to keep in the scrollback.
+    pub fn apply(&mut self, ev: &Event) -> Vec<Logged> {
+        let log = |text: String, kind| vec![Logged { text, kind }];
+        match ev {
+            Event::RunStarted { id, steps } => {
+                self.run = Some(id.to_string());
+                self.steps = steps
+                    .iter()
+                    .map(|s| Row {
+                        name: s.clone(),
+                        status: Status::Pending,
+                        about: String::new(),
+                    })
+                    .collect();
+                log(format!("run {id}: {}", steps.join(", ")), Kind::Quiet)
+            }
+            Event::StepStarted { step, about } => {
+                let row = self.row(step);
+                row.status = Status::Running;
+                row.about = about.clone();
+                self.current = None;
+                if self.verbose {
+                    log(format!("[{step}] {about}"), Kind::Quiet)
+                } else {
+                    vec![]
+                }
+            }
+            Event::Change { step, summary } => {
+                self.current = Some(format!("[{step}] {summary}"));
+                log(format!("  [{step}] {summary}"), Kind::Info)
+            }
+            Event::Note { step, text } => {
+                if plain::note_is_warning(text) {
+                    log(format!("  [{step}] {text}"), Kind::Warn)
+                } else if self.verbose {
+                    log(format!("  [{step}] {text}"), Kind::Quiet)
+                } else {
+                    vec![]
+                }
+            }
+            Event::StepFinished { step, outcome } => {
+                let status = match outcome {
+                    StepOutcome::Changed(n) => Status::Changed(*n),
+                    StepOutcome::Unchanged => Status::Unchanged,
+                    StepOutcome::Failed(_) => Status::Failed,
+                    StepOutcome::RolledBack { ok } => Status::RolledBack { ok: *ok },
+                };
+                self.row(step).status = status;
+                self.current = None;
+                let kind = match outcome {
+                    StepOutcome::Changed(_) => Kind::Good,
+                    StepOutcome::Unchanged => Kind::Quiet,
+                    StepOutcome::Failed(_) => Kind::Bad,
+                    StepOutcome::RolledBack { .. } => Kind::Undo,
+                };
+                log(plain::step_result(step, outcome), kind)
+            }
+            Event::RunFinished { .. } => {
+                self.current = None;
+                vec![]
+            }
+        }
+    }
+
+    /// Lines the view needs to show every step.
+    pub fn height(&self) -> u16 {
+        (self.steps.len() as u16).saturating_add(3)
+    }
+}
+
+fn style(color: bool, kind: Kind) -> Style {
+    if !color {
+        return Style::default();
+    }
+    match kind {
+        Kind::Info => Style::default(),
+        Kind::Good => Style::default().fg(Color::Green),
+        Kind::Quiet => Style::default().add_modifier(Modifier::DIM),
+        Kind::Bad => Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
+        Kind::Undo => Style::default().fg(Color::Cyan),
+        Kind::Warn => Style::default().fg(Color::Yellow),
+    }
+}
+
+fn clock(elapsed: Duration) -> String {
+    let s = elapsed.as_secs();
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// The view, a pure function of the state: header, one row per step, the current change, a hint.
+pub fn render(state: &DashState, elapsed: Duration, color: bool, frame: &mut Frame) {
+    let area = frame.area();
+    render_area(state, elapsed, color, area, frame.buffer_mut());
+}
+
+fn render_area(
+    state: &DashState,
+    elapsed: Duration,
+    color: bool,
+    area: Rect,
+    buf: &mut ratatui::buffer::Buffer,
+) {
+    if area.height == 0 {
+        return;
+    }
+    let st = |k| style(color, k);
+    let done = state
+        .steps
+        .iter()
+        .filter(|r| !matches!(r.status, Status::Pending | Status::Running))
+        .count();
+    let mut lines: Vec<Line> = Vec::new();
+    let mut header = vec![Span::styled(
+        "mailstead",
+        if color {
+            Style::default().add_modifier(Modifier::BOLD)
+        } else {
+            Style::default()
+        },
+    )];
+    if let Some(run) = &state.run {
+        header.push(Span::raw(format!("  run {run}")));
+    }
+    header.push(Span::raw(format!(
+        "  {}  {done}/{} steps",
+        clock(elapsed),
+        state.steps.len()
+    )));
+    lines.push(Line::from(header));
+
+    // Rows for steps; when they do not all fit, a window that keeps the running step in view.
+    let list_h = area.height.saturating_sub(3) as usize;
+    let focus = state
+        .steps
+        .iter()
+        .position(|r| r.status == Status::Running)
+        .or_else(|| state.steps.iter().position(|r| r.status == Status::Pending))
+        .unwrap_or(state.steps.len().saturating_sub(1));
+    let start = if state.steps.len() <= list_h {
+        0
+    } else {
+        focus
+            .saturating_sub(list_h / 2)
+            .min(state.steps.len() - list_h)
+    };
+    let width = state.steps.iter().map(|r| r.name.len()).max().unwrap_or(0);
+    for row in state.steps.iter().skip(start).take(list_h) {
+        let (glyph, text, kind) = match &row.status {
+            Status::Pending => ("○".to_string(), String::new(), Kind::Quiet),
+            Status::Running => (
+                SPINNER[state.tick % SPINNER.len()].to_string(),
+                row.about.clone(),
+                Kind::Warn,
+            ),
+            Status::Changed(n) => ("✓".into(), super::count(*n, "change"), Kind::Good),
+            Status::Unchanged => ("·".into(), "unchanged".into(), Kind::Quiet),
+            Status::Failed => ("✗".into(), "failed".into(), Kind::Bad),
+            Status::RolledBack { ok: true } => ("↺".into(), "rolled back".into(), Kind::Undo),
+            Status::RolledBack { ok: false } => {
+                ("↺".into(), "rolled back, with problems".into(), Kind::Bad)
+            }
+        };
+        lines.push(Line::from(vec![
+            Span::raw("  "),
+            Span::styled(glyph, st(kind)),
+            Span::raw(format!(" {:width$}  ", row.name)),
+            Span::styled(
+                text,
+                if kind == Kind::Warn {
+                    Style::default()
+                } else {
+                    st(kind)
+                },
+            ),
+        ]));
+    }
+    while lines.len() < 1 + list_h {
+        lines.push(Line::raw(""));
+    }
+    lines.push(match &state.current {
+        Some(c) => Line::from(vec![Span::raw("  → "), Span::raw(c.clone())]),
+        None => Line::raw(""),
+    });
+    lines.push(if state.interrupting {
+        Line::styled(
+            "  stopping at the next safe point; the current step will be rolled back…",
+            st(Kind::Warn),
+        )
+    } else {
+        Line::styled(
+            "  Ctrl-C stops safely: the current step is rolled back",
+            st(Kind::Quiet),
+        )
+    });
+    Paragraph::new(lines).render(area, buf);
+}
+
+/// Splits a line to the terminal's width (by characters; the glyphs used are one column wide);
+/// continued lines are indented by two.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(10);
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let chars: Vec<char> = line.chars().collect();
+        if chars.is_empty() {
+            out.push(String::new());
+        }
+        let first = chars.len().min(width);
+        if first > 0 {
+            out.push(chars[..first].iter().collect());
+        }
+        for chunk in chars[first..].chunks(width - 2) {
+            out.push(format!("  {}", chunk.iter().collect::<String>()));
+        }
+    }
+    if out.is_empty() {
+        out.push(String::new());
+    }
+    out
+}
+
+type Term = Terminal<CrosstermBackend<Stdout>>;
+
+struct Inner {
+    state: DashState,
+    term: Option<Term>,
+    started: Instant,
+    color: bool,
+}
+
+impl Inner {
+    fn draw(&mut self) {
+        let elapsed = self.started.elapsed();
+        let (state, color) = (&self.state, self.color);
+        let Some(_g) = drawing() else { return };
+        if let Some(t) = self.term.as_mut() {
+            let _ = t.draw(|f| render(state, elapsed, color, f));
+            // The view moves down as lines go into the scrollback, and on resize.
+            VIEW_TOP.store(t.get_frame().area().y as u32, Ordering::SeqCst);
+        }
+    }
+
+    fn log(&mut self, lines: &[Logged]) {
+        let color = self.color;
+        let Some(t) = self.term.as_mut() else { return };
+        let width = t.size().map(|s| s.width).unwrap_or(80) as usize;
+        let mut rows: Vec<(String, Kind)> = Vec::new();
+        for l in lines {
+            for w in wrap(&l.text, width) {
+                rows.push((w, l.kind));
+            }
+        }
+        if rows.is_empty() {
+            return;
+        }
+        let Some(_g) = drawing() else { return };
+        let _ = t.insert_before(rows.len() as u16, |buf| {
+            let lines: Vec<Line> = rows
+                .into_iter()
+                .map(|(s, k)| Line::styled(s, style(color, k)))
+                .collect();
+            Paragraph::new(lines).render(buf.area, buf);
+        });
+        VIEW_TOP.store(t.get_frame().area().y as u32, Ordering::SeqCst);
+    }
+}
+
+/// Set by the panic hook: nothing draws any more.
+static HALT: AtomicBool = AtomicBool::new(false);
+/// Held while drawing, so the panic hook never clears the view halfway through a frame.
+static DRAWING: Mutex<()> = Mutex::new(());
+/// The view's top row while it is on screen (`NO_VIEW` otherwise): the panic hook clears from
+/// there so the panic message is readable and not overdrawn.
+static VIEW_TOP: AtomicU32 = AtomicU32::new(NO_VIEW);
+const NO_VIEW: u32 = u32::MAX;
+
+fn drawing() -> Option<MutexGuard<'static, ()>> {
+    let g = DRAWING.lock().unwrap_or_else(|e| e.into_inner());
+    (!HALT.load(Ordering::SeqCst)).then_some(g)
+}
+
+/// Restores the terminal if a panic unwinds through the view (installed once).
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            HALT.store(true, Ordering::SeqCst);
+            // Wait (briefly: the panic may come from inside a draw) for a frame in progress.
+            let deadline = Instant::now() + Duration::from_millis(300);
+            let _guard = loop {
+                match DRAWING.try_lock() {
+                    Ok(g) => break Some(g),
+                    Err(std::sync::TryLockError::Poisoned(e)) => break Some(e.into_inner()),
+                    Err(_) if Instant::now() > deadline => break None,
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            };
+            let top = VIEW_TOP.swap(NO_VIEW, Ordering::SeqCst);
+            if top != NO_VIEW {
+                let _ = crossterm::execute!(
+                    io::stdout(),
+                    crossterm::cursor::MoveTo(0, top as u16),
+                    terminal::Clear(terminal::ClearType::FromCursorDown)
+                );
+            }
+            super::restore_terminal();
+            prev(info);
+        }));
+    });
+}
+
+fn open(height: u16) -> io::Result<Term> {
+    install_panic_hook();
+    HALT.store(false, Ordering::SeqCst);
+    terminal::enable_raw_mode()?;
+    let opened = Terminal::with_options(
+        CrosstermBackend::new(io::stdout()),
+        TerminalOptions {
+            viewport: Viewport::Inline(height),
+        },
+    );
+    match opened {
+        Ok(mut t) => {
+            let _ = t.hide_cursor();
+            VIEW_TOP.store(t.get_frame().area().y as u32, Ordering::SeqCst);
+            Ok(t)
+        }
+        Err(e) => {
+            super::restore_terminal();
+            Err(e)
+        }
+    }
+}
+
+/// Clears the view, leaves the cursor where it began, shows it, ends raw mode. While
+/// panicking the hook has cleared already, and what follows the view is the panic message.
+fn close(mut t: Term) {
+    VIEW_TOP.store(NO_VIEW, Ordering::SeqCst);
+    let area = t.get_frame().area();
+    if !std::thread::panicking() && !HALT.load(Ordering::SeqCst) {
+        let _ = crossterm::execute!(
+            t.backend_mut(),
+            crossterm::cursor::MoveTo(0, area.y),
+            terminal::Clear(terminal::ClearType::FromCursorDown)
+        );
+    }
+    let _ = crossterm::execute!(t.backend_mut(), crossterm::cursor::Show);
+    drop(t);
+    let _ = terminal::disable_raw_mode();
+}
+
+pub struct Dashboard {
+    inner: Arc<Mutex<Inner>>,
+    stop: Arc<AtomicBool>,
+    ticker: Option<JoinHandle<()>>,
+    /// Used before the run starts, after it ends, and when the terminal cannot host the view.
+    plain: PlainLog,
+    verbose: bool,
+    fallback: bool,
+    height: u16,
+}
+
+fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Dashboard {
+    /// Touches nothing until the run starts.
+    pub fn new(verbose: bool) -> Dashboard {
+        Dashboard {
+            inner: Arc::new(Mutex::new(Inner {
+                state: DashState {
+                    verbose,
+                    ..Default::default()
+                },
+                term: None,
+                started: Instant::now(),
+                color: super::color_wanted(),
+            })),
+            stop: Arc::new(AtomicBool::new(false)),
+            ticker: None,
+            plain: PlainLog::new(verbose),
+            verbose,
+            fallback: false,
+            height: 0,
+        }
+    }
+
+    fn live(&self) -> bool {
+        lock(&self.inner).term.is_some()
+    }
+
+    /// Opens the viewport and starts the ticker; `false` when the terminal cannot host it.
+    fn start(&mut self) -> bool {
+        let Ok((cols, rows)) = terminal::size() else {
+            return false;
+        };
+        if cols < MIN_COLS || rows < MIN_ROWS {
+            return false;
+        }
+        let height = self.height.min(rows.saturating_sub(1)).max(4);
+        let Ok(term) = open(height) else {
+            return false;
+        };
+        lock(&self.inner).term = Some(term);
+        self.stop.store(false, Ordering::SeqCst);
+        let (inner, stop) = (self.inner.clone(), self.stop.clone());
+        self.ticker = Some(std::thread::spawn(move || ticker(inner, stop)));
+        true
+    }
+
+    /// Stops the ticker, clears the view and gives the terminal back.
+    fn pause(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.ticker.take() {
+            let _ = h.join();
+        }
+        if let Some(t) = lock(&self.inner).term.take() {
+            close(t);
+        }
+    }
+}
+
+/// Keeps the spinner and clock moving; reads keys only to catch Ctrl-C.
+fn ticker(inner: Arc<Mutex<Inner>>, stop: Arc<AtomicBool>) {
+    while !stop.load(Ordering::SeqCst) {
+        match event::poll(TICK) {
+            Ok(true) => {
+                if let Ok(event::Event::Key(k)) = event::read() {
+                    let ctrl_c = k.kind == KeyEventKind::Press
+                        && k.modifiers.contains(KeyModifiers::CONTROL)
+                        && matches!(k.code, KeyCode::Char('c') | KeyCode::Char('C'));
+                    if ctrl_c {
+                        interrupt::request();
+                        lock(&inner).state.interrupting = true;
+                    }
+                }
+            }
+            Ok(false) => {}
+            Err(_) => std::thread::sleep(TICK),
+        }
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let mut g = lock(&inner);
+        g.state.tick = g.state.tick.wrapping_add(1);
+        g.draw();
+    }
+}
+
+impl Observer for Dashboard {
+    fn event(&mut self, ev: &Event) {
+        let mut logged = Vec::new();
+        if let Event::RunStarted { .. } = ev {
+            // A new run: a fresh view (or the plain log if this terminal cannot host one).
+            self.pause();
+            {
+                let mut g = lock(&self.inner);
+                g.state = DashState {
+                    verbose: self.verbose,
+                    ..Default::default()
+                };
+                logged = g.state.apply(ev);
+                g.started = Instant::now();
+                self.height = g.state.height();
+            }
+            self.fallback = !self.start();
+        }
+        if self.fallback || !self.live() {
+            self.plain.event(ev);
+            return;
+        }
+        {
+            let mut g = lock(&self.inner);
+            if !matches!(ev, Event::RunStarted { .. }) {
+                logged = g.state.apply(ev);
+            }
+            g.log(&logged);
+            g.draw();
+        }
+        if let Event::RunFinished { .. } = ev {
+            self.pause();
+        }
+    }
+
+    fn confirm(&mut self, question: &str, detail: &str) -> bool {
+        let was_live = self.live();
+        self.pause();
+        let answer = super::ask_yes_no(question, detail);
+        if was_live && !self.start() {
+            self.fallback = true;
+        }
+        if was_live && !self.fallback {
+            lock(&self.inner).draw();
+        }
+        answer
+    }
+}
+
+impl Drop for Dashboard {
+    fn drop(&mut self) {
+        self.pause();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mailstead_engine::journal::RunId;
+    use ratatui::backend::TestBackend;
+
+    fn screen(state: &DashState, w: u16, h: u16) -> Vec<String> {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| render(state, Duration::from_secs(83), false, f))
+            .unwrap();
+        let buf = t.backend().buffer();
+        (0..h)
+            .map(|y| {
+                (0..w)
+                    .map(|x| buf[(x, y)].symbol().to_string())
+                    .collect::<String>()
+                    .trim_end()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    fn started() -> DashState {
+        let mut s = DashState::default();
+        s.apply(&Event::RunStarted {
+            id: RunId("r1".into()),
+            steps: vec![
+                "packages".into(),
+                "postfix".into(),
+                "dovecot".into(),
+                "tls".into(),
+            ],
+        });
+        s
+    }
+
+    #[test]
+    fn steps_show_their_status() {
+        let mut s = started();
+        let ev = |step: &str, o| Event::StepFinished {
+            step: step.into(),
+            outcome: o,
+        };
+        s.apply(&ev("packages", StepOutcome::Unchanged));
+        s.apply(&Event::StepStarted {
+            step: "postfix".into(),
+            about: "configure Postfix".into(),
+        });
+        let logged = s.apply(&Event::Change {
+            step: "postfix".into(),
+            summary: "write /etc/postfix/main.cf".into(),
+        });
+        assert_eq!(logged[0].text, "  [postfix] write /etc/postfix/main.cf");
+        let lines = screen(&s, 60, s.height());
+        assert_eq!(
+            lines,
+            vec![
+                "mailstead  run r1  1:23  1/4 steps",
+                "  · packages  unchanged",
+                "  ⠋ postfix   configure Postfix",
+                "  ○ dovecot",
+                "  ○ tls",
+                "  → [postfix] write /etc/postfix/main.cf",
+                "  Ctrl-C stops safely: the current step is rolled back",
+            ]
+        );
+        s.apply(&ev("postfix", StepOutcome::Changed(3)));
+        s.apply(&ev("dovecot", StepOutcome::Changed(1)));
+        let logged = s.apply(&ev("tls", StepOutcome::Failed("acme: timeout".into())));
+        assert_eq!(logged[0].text, "✗ tls: failed: acme: timeout");
+        assert_eq!(logged[0].kind, Kind::Bad);
+        s.apply(&ev("tls", StepOutcome::RolledBack { ok: true }));
+        s.interrupting = true;
+        let lines = screen(&s, 80, s.height());
+        assert_eq!(lines[0], "mailstead  run r1  1:23  4/4 steps");
+        assert_eq!(lines[2], "  ✓ postfix   3 changes");
+        assert_eq!(lines[3], "  ✓ dovecot   1 change");
+        assert_eq!(lines[4], "  ↺ tls       rolled back");
+        assert_eq!(lines[5], "");
+        assert!(lines[6].contains("stopping at the next safe point"));
+    }
+
+    #[test]
+    fn a_short_view_keeps_the_running_step_visible() {
+        let mut s = DashState::default();
+        s.apply(&Event::RunStarted {
+            id: RunId("r".into()),
+            steps: (0..20).map(|i| format!("s{i:02}")).collect(),
+        });
+        for i in 0..12 {
+            s.apply(&Event::StepFinished {
+                step: format!("s{i:02}"),
+                outcome: StepOutcome::Unchanged,
+            });
+        }
+        s.apply(&Event::StepStarted {
+            step: "s12".into(),
+            about: "doing".into(),
+        });
+        let lines = screen(&s, 40, 8);
+        assert!(lines.iter().any(|l| l.contains("s12  doing")), "{lines:#?}");
+        assert!(lines[0].ends_with("12/20 steps"));
+    }
+
+    #[test]
+    fn unknown_steps_get_a_row_and_notes_follow_verbosity() {
+        let mut s = DashState::default();
+        s.apply(&Event::StepFinished {
+            step: "postfix".into(),
+            outcome: StepOutcome::RolledBack { ok: false },
+        });
+        assert_eq!(s.steps[0].status, Status::RolledBack { ok: false });
+        let quiet = s.apply(&Event::Note {
+            step: "reload".into(),
+            text: "reloaded postfix".into(),
+        });
+        assert!(quiet.is_empty());
+        let warn = s.apply(&Event::Note {
+            step: "reload".into(),
+            text: "no service manager found: reload postfix by hand".into(),
+        });
+        assert_eq!(warn[0].kind, Kind::Warn);
+    }
+
+    #[test]
+    fn wraps_long_lines() {
+        assert_eq!(wrap("abcdefghijklmnop", 10), vec!["abcdefghij", "  klmnop"]);
+        assert_eq!(wrap("a\nb", 10), vec!["a", "b"]);
+        assert_eq!(wrap("", 10), vec![""]);
+    }
+
+    #[test]
+    fn clock_format() {
+        assert_eq!(clock(Duration::from_secs(5)), "0:05");
+        assert_eq!(clock(Duration::from_secs(3725)), "1:02:05");
+    }
+}

@@ -1,0 +1,672 @@
+//! The first-run questions. inquire draws on stderr and reads keys through crossterm, which uses
+//! stdin when it is a terminal and opens /dev/tty otherwise, so the wizard works under
+//! `curl … | sh` (stdin a pipe) as long as the session has a terminal. Without one it says so
+//! ([`WizardError::NotTty`]) instead of hanging.
+use inquire::validator::Validation;
+use inquire::{Confirm, InquireError, Password, PasswordDisplayMode, Select, Text};
+use mailstead_engine::config::{Acme, Alias, Answers, Domain, Firewall, Mailbox, Ssh};
+use mailstead_engine::Secret;
+use std::fmt;
+
+pub use mailstead_engine::config::{LETSENCRYPT_PRODUCTION as LETS_ENCRYPT, MIN_PASSWORD_LEN};
+
+#[derive(Debug)]
+pub enum WizardError {
+    /// No terminal to ask on (exit 2): use an answers file.
+    NotTty(String),
+    /// Esc: the admin backed out (exit 2, nothing changed).
+    Canceled,
+    /// Ctrl-C (exit 4).
+    Interrupted,
+    Other(String),
+}
+
+impl WizardError {
+    /// The CLI's exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        use mailstead_engine::engine::exit;
+        match self {
+            WizardError::Interrupted => exit::INTERRUPTED,
+            _ => exit::BAD_INPUT,
+        }
+    }
+}
+
+impl fmt::Display for WizardError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WizardError::NotTty(why) => write!(
+                f,
+                "no terminal to ask on ({why}); write an answers file and run `mailstead install --config FILE --yes`"
+            ),
+            WizardError::Canceled => f.write_str("canceled; nothing was changed"),
+            WizardError::Interrupted => f.write_str("interrupted; nothing was changed"),
+            WizardError::Other(e) => write!(f, "the prompt failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for WizardError {}
+
+impl From<InquireError> for WizardError {
+    fn from(e: InquireError) -> Self {
+        match e {
+            InquireError::NotTTY => WizardError::NotTty("the input is not a terminal".into()),
+            InquireError::OperationCanceled => WizardError::Canceled,
+            InquireError::OperationInterrupted => WizardError::Interrupted,
+            other => WizardError::Other(other.to_string()),
+        }
+    }
+}
+
+/// Fails early, with the reason, when there is no one to ask.
+pub(crate) fn need_terminal() -> Result<(), WizardError> {
+    super::can_prompt().map_err(WizardError::NotTty)
+}
+
+// ---- validation (pure) ----
+// Field by field, as typed, with the same rules as `config::validate`, which has the last word
+// on the whole answers before the wizard returns them.
+
+/// A DNS label: letters, digits, hyphens; 1-63 long; no hyphen at either end.
+fn check_label(l: &str) -> Result<(), String> {
+    if l.is_empty() {
+        return Err("has an empty label (two dots in a row, or a dot at an end)".into());
+    }
+    if l.len() > 63 {
+        return Err(format!("label \"{l}\" is longer than 63 characters"));
+    }
+    if !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(format!(
+            "label \"{l}\" may hold only letters, digits and hyphens"
+        ));
+    }
+    if l.starts_with('-') || l.ends_with('-') {
+        return Err(format!("label \"{l}\" may not start or end with a hyphen"));
+    }
+    Ok(())
+}
+
+/// A domain name with at least two labels and a non-numeric top level (`example.org`).
+pub fn check_domain(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err("is empty".into());
+    }
+    if s.len() > 253 {
+        return Err("is longer than 253 characters".into());
+    }
+    let labels: Vec<&str> = s.split('.').collect();
+    if labels.len() < 2 {
+        return Err(format!("\"{s}\" needs a dot, like example.org"));
+    }
+    for l in &labels {
+        check_label(l)?;
+    }
+    if labels[labels.len() - 1].chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!(
+            "\"{s}\" is an IP address or ends in a number, not a name"
+        ));
+    }
+    Ok(())
+}
+
+/// The server's own name, fully qualified (`mail.example.org`).
+pub fn check_fqdn(s: &str) -> Result<(), String> {
+    check_domain(s)
+}
+
+/// An address mailstead creates (mailbox, alias): its local part becomes file and user names,
+/// so only `a-z 0-9 . _ -` (capitals are lowered as typed).
+pub fn check_mailbox(s: &str) -> Result<(), String> {
+    check_email(s)?;
+    let local = s.rsplit_once('@').map(|(l, _)| l).unwrap_or("");
+    let ok = |c: char| c.is_ascii_alphanumeric() || "._-".contains(c);
+    if let Some(c) = local.chars().find(|c| !ok(*c)) {
+        return Err(format!(
+            "{c:?} cannot be in a mailbox name: use only a-z, 0-9, . _ and - before the @"
+        ));
+    }
+    Ok(())
+}
+
+/// Any address (admin, alias target): the usual characters, minus those that mean something in
+/// Postfix and Dovecot files.
+pub fn check_email(s: &str) -> Result<(), String> {
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return Err(format!("\"{s}\" is not an email address (no @)"));
+    };
+    if local.is_empty() {
+        return Err(format!("\"{s}\" has nothing before the @"));
+    }
+    if local.len() > 64 {
+        return Err("the part before the @ is longer than 64 characters".into());
+    }
+    let ok = |c: char| c.is_ascii_alphanumeric() || "._-+=!#$%&'*?^`{}~".contains(c);
+    if !local.chars().all(ok)
+        || local.starts_with('.')
+        || local.ends_with('.')
+        || local.contains("..")
+    {
+        return Err(format!(
+            "\"{local}\" (before the @) may hold letters, digits and . _ + - (no dot at an end)"
+        ));
+    }
+    check_domain(domain).map_err(|e| format!("the domain after the @ {e}"))
+}
+
+/// An address in one of `domains` (any domain when the list is empty).
+pub fn check_address_in(s: &str, domains: &[String]) -> Result<(), String> {
+    check_mailbox(s)?;
+    let domain = s.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+    if !domains.is_empty() && !domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
+        return Err(format!(
+            "{domain} is not a domain of this server (it has: {})",
+            domains.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// `alice` becomes `alice@<domain>` when there is a single domain to put it in.
+pub fn complete_address(s: &str, domains: &[String]) -> String {
+    let s = s.trim().to_ascii_lowercase();
+    match domains {
+        [only] if !s.contains('@') && !s.is_empty() => format!("{s}@{only}"),
+        _ => s,
+    }
+}
+
+pub fn check_password(p: &str) -> Result<(), String> {
+    if p.chars().count() < MIN_PASSWORD_LEN {
+        return Err(format!(
+            "use at least {MIN_PASSWORD_LEN} characters (a few words make a good passphrase)"
+        ));
+    }
+    if p.chars().any(char::is_control) {
+        return Err("no control characters".into());
+    }
+    if p.trim() != p {
+        return Err("no spaces at the start or end (they are easy to lose)".into());
+    }
+    Ok(())
+}
+
+pub fn check_acme_url(s: &str) -> Result<(), String> {
+    let Some(rest) = s.strip_prefix("https://") else {
+        return Err(format!("\"{s}\" must start with https://"));
+    };
+    let host = rest.split(['/', ':']).next().unwrap_or("");
+    if host.is_empty() {
+        return Err(format!("\"{s}\" has no host"));
+    }
+    Ok(())
+}
+
+/// Login names, separated by commas or spaces.
+pub fn parse_users(s: &str) -> Result<Vec<String>, String> {
+    let users: Vec<String> = s
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(String::from)
+        .collect();
+    if users.is_empty() {
+        return Err("name at least one user, or you lock yourself out of SSH".into());
+    }
+    for u in &users {
+        // Debian's NAME_REGEX, plus a leading `_`.
+        let mut chars = u.chars();
+        let ok = matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
+            && u.len() <= 32
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-".contains(c));
+        if !ok {
+            return Err(format!(
+                "\"{u}\" is not a user name (lowercase letters, digits, _ and -, starting with a letter)"
+            ));
+        }
+    }
+    Ok(users)
+}
+
+/// Who runs mailstead (the sudo caller when run through sudo).
+pub fn invoking_user() -> String {
+    for var in ["SUDO_USER", "USER", "LOGNAME"] {
+        if let Ok(u) = std::env::var(var) {
+            if !u.is_empty() {
+                return u;
+            }
+        }
+    }
+    "root".into()
+}
+
+fn system_fqdn() -> Option<String> {
+    let out = std::process::Command::new("hostname")
+        .arg("--fqdn")
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let name = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .to_ascii_lowercase();
+    check_fqdn(&name).ok().map(|_| name)
+}
+
+/// `mail.example.org` → `example.org`.
+pub fn domain_of(hostname: &str) -> Option<String> {
+    let (_, rest) = hostname.split_once('.')?;
+    check_domain(rest).ok().map(|_| rest.to_string())
+}
+
+fn validator(
+    check: impl Fn(&str) -> Result<(), String> + Clone + 'static,
+) -> impl Fn(&str) -> Result<Validation, inquire::CustomUserError> + Clone + 'static {
+    move |s: &str| {
+        Ok(match check(s.trim()) {
+            Ok(()) => Validation::Valid,
+            Err(e) => Validation::Invalid(e.into()),
+        })
+    }
+}
+
+fn text(
+    message: &str,
+    help: &str,
+    default: Option<&str>,
+    check: impl Fn(&str) -> Result<(), String> + Clone + 'static,
+) -> Result<String, WizardError> {
+    let mut t = Text::new(message)
+        .with_help_message(help)
+        .with_validator(validator(check));
+    if let Some(d) = default.filter(|d| !d.is_empty()) {
+        t = t.with_default(d);
+    }
+    Ok(t.prompt()?.trim().to_string())
+}
+
+/// A new password for `address`, typed twice, never shown.
+pub fn ask_password(address: &str) -> Result<Secret, WizardError> {
+    need_terminal()?;
+    let message = format!("Password for {address}:");
+    let p = Password::new(&message)
+        .with_display_mode(PasswordDisplayMode::Hidden)
+        .with_custom_confirmation_message("Type it again:")
+        .with_custom_confirmation_error_message("The two do not match; once more.")
+        .with_help_message("not shown while you type")
+        .with_validator(validator(check_password))
+        .prompt()?;
+    Ok(Secret::new(p))
+}
+
+/// Asks for the answers, each checked as it is typed, then all together by
+/// `config::validate`. `defaults` (a previous answers file) fills in the suggestions and keeps
+/// what the wizard does not ask about.
+pub fn run_wizard(defaults: Option<&Answers>) -> Result<Answers, WizardError> {
+    need_terminal()?;
+    eprintln!("mailstead: a few questions, then a plan to review before anything changes.");
+    eprintln!("(Esc cancels, Ctrl-C interrupts; nothing is changed until you confirm.)");
+    let mut current = defaults.cloned();
+    loop {
+        let answers = ask_all(current.as_ref())?;
+        match mailstead_engine::config::validate(&answers) {
+            Ok(()) => return Ok(answers),
+            Err(e) => {
+                eprintln!("{e}");
+                eprintln!("Let's go over the answers again (Esc cancels).");
+                current = Some(answers);
+            }
+        }
+    }
+}
+
+fn ask_all(defaults: Option<&Answers>) -> Result<Answers, WizardError> {
+    let d_host = defaults.map(|a| a.hostname.clone()).or_else(system_fqdn);
+    let hostname = text(
+        "Server hostname:",
+        "the full name clients and other servers use, e.g. mail.example.org",
+        d_host.as_deref(),
+        check_fqdn,
+    )?
+    .to_ascii_lowercase();
+
+    let d_domain = defaults
+        .and_then(|a| a.domains.first().map(|d| d.name.clone()))
+        .or_else(|| domain_of(&hostname));
+    let domain = text(
+        "First mail domain:",
+        "the part after the @ in your addresses, e.g. example.org",
+        d_domain.as_deref(),
+        check_domain,
+    )?
+    .to_ascii_lowercase();
+
+    let d_admin = defaults.map(|a| a.admin_email.clone());
+    let admin_email = text(
+        "Admin email:",
+        "where certificate and problem notices go; best an address on another server",
+        d_admin.as_deref(),
+        check_email,
+    )?;
+
+    let domains = vec![domain.clone()];
+    let previous = defaults
+        .and_then(|a| a.domains.iter().find(|d| d.name == domain))
+        .and_then(|d| d.mailboxes.first().cloned());
+    let d_box = previous
+        .as_ref()
+        .map(|m| m.address.clone())
+        .unwrap_or_else(|| format!("{}@{domain}", invoking_user_mailbox()));
+    let doms = domains.clone();
+    let shown = |s: &str| complete_address(s, &domains);
+    let address = Text::new("First mailbox:")
+        .with_help_message(&format!(
+            "an address @{domain} (a name alone is completed with @{domain})"
+        ))
+        .with_default(&d_box)
+        .with_formatter(&shown)
+        .with_validator(validator(move |s| {
+            check_address_in(&complete_address(s, &doms), &doms)
+        }))
+        .prompt()?;
+    let address = complete_address(&address, &domains);
+
+    let keep_old = match &previous {
+        Some(m) if m.address == address && (m.password.is_some() || m.password_hash.is_some()) => {
+            !Confirm::new(&format!("Change the password of {address}?"))
+                .with_default(false)
+                .prompt()?
+        }
+        _ => false,
+    };
+    let mailbox = if keep_old {
+        previous.clone().expect("checked above")
+    } else {
+        Mailbox {
+            address: address.clone(),
+            password: Some(ask_password(&address)?),
+            password_hash: None,
+        }
+    };
+
+    let d_users = defaults
+        .map(|a| a.ssh.allow_users.clone())
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| vec![invoking_user()]);
+    let users = text(
+        "SSH logins allowed for:",
+        "user names, separated by commas; everyone else is refused by sshd",
+        Some(&d_users.join(", ")),
+        |s| parse_users(s).map(|_| ()),
+    )?;
+    let allow_users = parse_users(&users).map_err(WizardError::Other)?;
+
+    let firewall = Confirm::new("Turn on the firewall (only SSH and mail ports open)?")
+        .with_default(defaults.map(|a| a.firewall.enabled).unwrap_or(true))
+        .prompt()?;
+
+    let acme = ask_acme(defaults.map(|a| &a.acme))?;
+
+    // Keep everything the wizard did not ask about.
+    let mut answers = match defaults {
+        Some(a) => a.clone(),
+        None => Answers {
+            hostname: String::new(),
+            admin_email: String::new(),
+            domains: vec![],
+            acme: Acme::default(),
+            ssh: Ssh::default(),
+            firewall: Firewall::default(),
+            pop3: false,
+            message_size_limit: mailstead_engine::config::default_message_size_limit(),
+        },
+    };
+    answers.hostname = hostname;
+    answers.admin_email = admin_email;
+    answers.ssh.allow_users = allow_users;
+    answers.firewall.enabled = firewall;
+    answers.acme = acme;
+    match answers.domains.iter().position(|d| d.name == domain) {
+        Some(i) => {
+            let d = answers.domains.remove(i);
+            answers.domains.insert(0, d);
+        }
+        None => answers.domains.insert(
+            0,
+            Domain {
+                name: domain,
+                mailboxes: vec![],
+                aliases: Vec::<Alias>::new(),
+                default_aliases: true,
+            },
+        ),
+    }
+    let first = &mut answers.domains[0];
+    match first
+        .mailboxes
+        .iter()
+        .position(|m| m.address == mailbox.address)
+    {
+        Some(i) => first.mailboxes[i] = mailbox,
+        None => first.mailboxes.insert(0, mailbox),
+    }
+    Ok(answers)
+}
+
+/// A mailbox name to suggest: the invoking user unless that is root.
+fn invoking_user_mailbox() -> String {
+    match invoking_user().as_str() {
+        "root" => "admin".into(),
+        u => u.to_ascii_lowercase(),
+    }
+}
+
+fn ask_acme(current: Option<&Acme>) -> Result<Acme, WizardError> {
+    const LE: &str = "Let's Encrypt";
+    const STAGING: &str = "Let's Encrypt staging (test certificates, not trusted)";
+    const OTHER: &str = "Another ACME server";
+    let start = match current {
+        Some(a) if a.server.as_deref().is_some_and(|s| s != LETS_ENCRYPT) => 2,
+        Some(a) if a.staging => 1,
+        _ => 0,
+    };
+    let choice = Select::new("Certificates from:", vec![LE, STAGING, OTHER])
+        .with_starting_cursor(start)
+        .with_help_message("↑↓ to move, Enter to choose")
+        .prompt()?;
+    Ok(match choice {
+        LE => Acme::default(),
+        STAGING => Acme {
+            staging: true,
+            ..Acme::default()
+        },
+        _ => {
+            let d = current.and_then(|a| a.server.clone());
+            let server = text(
+                "ACME directory URL:",
+                "e.g. https://acme.example.org/directory",
+                d.as_deref(),
+                check_acme_url,
+            )?;
+            let d_ca = current
+                .and_then(|a| a.ca_bundle.as_ref())
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            let ca = Text::new("CA bundle to trust for it (empty: the system's):")
+                .with_default(&d_ca)
+                .with_help_message("a PEM file on this server, for a private ACME server")
+                .prompt()?;
+            let ca = ca.trim();
+            Acme {
+                server: Some(server),
+                ca_bundle: (!ca.is_empty()).then(|| ca.into()),
+                staging: false,
+            }
+        }
+    })
+}
+
+/// A readable summary of the answers; passwords show only as set or not.
+pub fn summarize(a: &Answers) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(s, "hostname:     {}", a.hostname);
+    let _ = writeln!(s, "admin email:  {}", a.admin_email);
+    for d in &a.domains {
+        let _ = writeln!(s, "domain:       {}", d.name);
+        for m in &d.mailboxes {
+            let how = if m.password.is_some() || m.password_hash.is_some() {
+                "password set"
+            } else {
+                "no password"
+            };
+            let _ = writeln!(s, "  mailbox     {} ({how})", m.address);
+        }
+        for al in &d.aliases {
+            let _ = writeln!(s, "  alias       {} → {}", al.from, al.to);
+        }
+    }
+    let _ = writeln!(s, "ssh logins:   {}", a.ssh.allow_users.join(", "));
+    let _ = writeln!(
+        s,
+        "firewall:     {}",
+        if a.firewall.enabled { "on" } else { "off" }
+    );
+    let acme = match (&a.acme.server, a.acme.staging) {
+        (Some(url), _) => url.clone(),
+        (None, true) => "Let's Encrypt (staging)".into(),
+        (None, false) => "Let's Encrypt".into(),
+    };
+    let _ = writeln!(s, "certificates: {acme}");
+    s
+}
+
+/// Shows `summary` (what will be done) and asks to go ahead; a one-line summary ending in `?`
+/// is the question itself. No default: the admin types y or n.
+pub fn confirm_plan(summary: &str) -> Result<bool, WizardError> {
+    need_terminal()?;
+    let summary = summary.trim_end();
+    let question = if !summary.contains('\n') && summary.ends_with('?') {
+        summary.trim()
+    } else {
+        if !summary.trim().is_empty() {
+            eprintln!("{summary}");
+        }
+        "Apply these changes?"
+    };
+    Ok(Confirm::new(question)
+        .with_help_message("y applies them, n leaves the server as it is")
+        .prompt()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fqdn() {
+        assert!(check_fqdn("mail.example.test").is_ok());
+        assert!(check_fqdn("example.test").is_ok());
+        assert!(check_fqdn("mail").is_err());
+        assert!(check_fqdn("mail..example.test").is_err());
+        assert!(check_fqdn("-mail.example.test").is_err());
+        assert!(check_fqdn("mail.example.t_st").is_err());
+        assert!(check_fqdn("10.0.0.1").is_err());
+        assert!(check_fqdn(&format!("{}.example.test", "a".repeat(64))).is_err());
+    }
+
+    #[test]
+    fn email() {
+        assert!(check_email("alice@example.test").is_ok());
+        assert!(check_email("a.b+tag@mail.example.test").is_ok());
+        assert!(check_email("bob@").is_err());
+        assert!(check_email("@example.test").is_err());
+        assert!(check_email("bob").is_err());
+        assert!(check_email("bo b@example.test").is_err());
+        assert!(check_email(".bob@example.test").is_err());
+        assert!(check_email("bob@example").is_err());
+        assert!(check_email("a|b@example.test").is_err());
+        assert!(check_mailbox("a+b@example.test").is_err());
+        assert!(check_mailbox("a.b_c-d@example.test").is_ok());
+    }
+
+    #[test]
+    fn addresses_in_domains() {
+        let d = vec!["example.test".to_string()];
+        assert!(check_address_in("alice@example.test", &d).is_ok());
+        assert!(check_address_in("alice@other.test", &d)
+            .unwrap_err()
+            .contains("not a domain of this server"));
+        assert!(check_address_in("alice@other.test", &[]).is_ok());
+        assert_eq!(complete_address("Alice", &d), "alice@example.test");
+        assert_eq!(complete_address("a@x.test", &d), "a@x.test");
+        let two = vec!["a.test".to_string(), "b.test".to_string()];
+        assert_eq!(complete_address("alice", &two), "alice");
+    }
+
+    #[test]
+    fn passwords_users_urls() {
+        assert!(check_password("short").is_err());
+        assert!(check_password("a long passphrase").is_ok());
+        assert!(check_password(" a long passphrase").is_err());
+        assert_eq!(
+            parse_users("root, alice bob").unwrap(),
+            vec!["root", "alice", "bob"]
+        );
+        assert!(parse_users(" , ").is_err());
+        assert!(parse_users("al;ice").is_err());
+        assert!(parse_users("1x").is_err());
+        assert!(parse_users("_admin, deploy-1").is_ok());
+        assert!(check_acme_url("https://acme.example/dir").is_ok());
+        assert!(check_acme_url("http://acme.example/dir").is_err());
+        assert!(check_acme_url("https:///dir").is_err());
+        assert_eq!(
+            domain_of("mail.example.test").as_deref(),
+            Some("example.test")
+        );
+        assert_eq!(domain_of("example.test"), None);
+    }
+
+    #[test]
+    fn summary_hides_passwords() {
+        let a = Answers {
+            hostname: "mail.example.test".into(),
+            admin_email: "admin@example.test".into(),
+            domains: vec![Domain {
+                name: "example.test".into(),
+                mailboxes: vec![Mailbox {
+                    address: "alice@example.test".into(),
+                    password: Some(Secret::new("correct horse battery")),
+                    password_hash: None,
+                }],
+                aliases: vec![],
+                default_aliases: true,
+            }],
+            acme: Acme::default(),
+            ssh: Ssh {
+                allow_users: vec!["root".into()],
+            },
+            firewall: Firewall { enabled: true },
+            pop3: false,
+            message_size_limit: 1,
+        };
+        let s = summarize(&a);
+        assert!(s.contains("alice@example.test (password set)"), "{s}");
+        assert!(!s.contains("horse"));
+    }
+
+    #[test]
+    fn error_mapping() {
+        assert!(matches!(
+            WizardError::from(InquireError::NotTTY),
+            WizardError::NotTty(_)
+        ));
+        assert!(matches!(
+            WizardError::from(InquireError::OperationCanceled),
+            WizardError::Canceled
+        ));
+        let i = WizardError::from(InquireError::OperationInterrupted);
+        assert!(matches!(i, WizardError::Interrupted));
+        assert_eq!(i.exit_code(), 4);
+        assert_eq!(WizardError::Canceled.exit_code(), 2);
+    }
+}
