@@ -92,7 +92,6 @@ impl Step for Preflight {
     }
 }
 
-
 // ---------------------------------------------------------------- the checks
 
 fn probe(host: &dyn Host, program: &str, args: &[&str]) -> Option<mailstead_engine::Output> {
