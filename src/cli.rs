@@ -227,6 +227,7 @@ impl Session {
             command_line: command_line(),
             invoking_users: invoking_users(),
             unguarded: self.config_system_path().into_iter().collect(),
+            atomic: false,
         }
     }
 
@@ -318,11 +319,11 @@ fn install(s: &Session, answers: Option<Answers>) -> Result<i32> {
             Err(code) => return Ok(code),
         },
     };
-    apply(s, &answers, Vec::new())
+    apply(s, &answers, Vec::new(), false)
 }
 
 /// Applies the steps (after `extra` steps, e.g. saving the answers file) and reports.
-fn apply(s: &Session, answers: &Answers, extra: Vec<Box<dyn Step>>) -> Result<i32> {
+fn apply(s: &Session, answers: &Answers, extra: Vec<Box<dyn Step>>, atomic: bool) -> Result<i32> {
     let mut obs = s.observer();
     let _lock = Engine::new(&s.host, obs.as_mut(), s.options()).lock()?;
     if let Err(code) = recover(s, obs.as_mut())? {
@@ -330,7 +331,11 @@ fn apply(s: &Session, answers: &Answers, extra: Vec<Box<dyn Step>>) -> Result<i3
     }
     let owned: Vec<Box<dyn Step>> = extra.into_iter().chain(s.steps()).collect();
     let steps: Vec<&dyn Step> = owned.iter().map(|b| b.as_ref()).collect();
-    let report = Engine::new(&s.host, obs.as_mut(), s.options()).apply(&steps, answers)?;
+    let opts = Options {
+        atomic,
+        ..s.options()
+    };
+    let report = Engine::new(&s.host, obs.as_mut(), opts).apply(&steps, answers)?;
     drop(obs);
     ui::print_outcome(&report, ui::color_wanted());
     Ok(report.outcome.exit_code())
@@ -467,7 +472,7 @@ fn edit_answers(s: &Session, edit: impl FnOnce(&mut Answers) -> Result<()>) -> R
         path: s.config_system_path()?,
         yaml: config::to_yaml(&answers),
     };
-    apply(s, &answers, vec![Box::new(save)])
+    apply(s, &answers, vec![Box::new(save)], true)
 }
 
 fn find_domain<'a>(a: &'a mut Answers, name: &str) -> Result<&'a mut config::Domain> {
@@ -625,7 +630,7 @@ fn interactive_start(s: &Session) -> Result<i32> {
             }
             Err(e) => return Ok(wizard_exit(&e)),
         }
-        return apply(s, &answers, vec![Box::new(save)]);
+        return apply(s, &answers, vec![Box::new(save)], false);
     }
     use ui::menu::MenuChoice;
     let choice = match ui::menu::main_menu() {

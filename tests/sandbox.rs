@@ -296,3 +296,45 @@ mod faults {
         assert!(slow.wait().unwrap().success());
     }
 }
+
+#[test]
+fn add_commands_update_answers_and_undo_them_on_failure() {
+    let Some(t) = Tree::new() else { return };
+    assert_eq!(
+        t.mailstead(&["--demo", "--yes", "--plain", "install"]).code,
+        0
+    );
+    let out = t.mailstead(&["--demo", "--yes", "--plain", "add-domain", "example.org"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(t.path("etc/demo/domains/example.org.conf").exists());
+    let answers = fs::read_to_string(t.path("etc/mailstead/mailstead.yaml")).unwrap();
+    assert!(answers.contains("example.org"), "{answers}");
+
+    // A failing step undoes the whole add, answers file included.
+    let before = t.snapshot();
+    fs::write(t.path("etc/demo/demo-files.fail"), "").unwrap();
+    let with_marker = t.snapshot();
+    let out = t.mailstead(&["--demo", "--yes", "--plain", "add-domain", "example.net"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(
+        t.snapshot(),
+        with_marker,
+        "a failed add-domain left changes behind"
+    );
+    fs::remove_file(t.path("etc/demo/demo-files.fail")).unwrap();
+    assert_eq!(t.snapshot(), before);
+
+    // Bad input: exit 2, nothing changed.
+    let out = t.mailstead(&["--demo", "--yes", "--plain", "add-domain", "not a domain"]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    let out = t.mailstead(&[
+        "--demo",
+        "--yes",
+        "--plain",
+        "add-alias",
+        "x@nowhere.test",
+        "alice@example.test",
+    ]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert_eq!(t.snapshot(), before);
+}

@@ -25,6 +25,9 @@ pub struct Options {
     /// Files mailstead writes but the admin is expected to edit too (the answers file):
     /// re-read before every write, so no hand-edit guard.
     pub unguarded: Vec<PathBuf>,
+    /// All or nothing: a failed step rolls back the whole run, not just itself (add-domain
+    /// and friends: the answers file must not claim what the server does not have).
+    pub atomic: bool,
 }
 
 impl Default for Options {
@@ -36,6 +39,7 @@ impl Default for Options {
             command_line: String::new(),
             invoking_users: vec!["root".into()],
             unguarded: Vec::new(),
+            atomic: false,
         }
     }
 }
@@ -325,36 +329,37 @@ impl<'a> Engine<'a> {
                             break;
                         }
                     };
-                    outcome = if step.needs_reloaded_services() && !interrupted {
-                        // Services already run the new configuration: undo the whole run.
-                        self.fail_whole_run(
-                            &mut run,
-                            &mut state,
-                            &steps[..=i],
-                            step.name(),
-                            eyre!(error),
-                        )
-                    } else {
-                        let problems =
-                            self.rollback_failed_step(&run, &mut state, step.name(), &error)?;
-                        // Steps before stay applied and consistent: load what they wrote.
-                        let mut problems = problems;
-                        if let Err(e) = self.flush_reloads(&run, &mut state) {
-                            problems.push(format!("reloading services: {e:#}"));
-                        }
-                        if interrupted {
-                            Outcome::Interrupted {
-                                step: step.name().to_string(),
-                                problems,
-                            }
+                    outcome =
+                        if (step.needs_reloaded_services() || self.opts.atomic) && !interrupted {
+                            // Services already run the new configuration: undo the whole run.
+                            self.fail_whole_run(
+                                &mut run,
+                                &mut state,
+                                &steps[..=i],
+                                step.name(),
+                                eyre!(error),
+                            )
                         } else {
-                            Outcome::Failed {
-                                step: step.name().to_string(),
-                                error,
-                                problems,
+                            let problems =
+                                self.rollback_failed_step(&run, &mut state, step.name(), &error)?;
+                            // Steps before stay applied and consistent: load what they wrote.
+                            let mut problems = problems;
+                            if let Err(e) = self.flush_reloads(&run, &mut state) {
+                                problems.push(format!("reloading services: {e:#}"));
                             }
-                        }
-                    };
+                            if interrupted {
+                                Outcome::Interrupted {
+                                    step: step.name().to_string(),
+                                    problems,
+                                }
+                            } else {
+                                Outcome::Failed {
+                                    step: step.name().to_string(),
+                                    error,
+                                    problems,
+                                }
+                            }
+                        };
                     break;
                 }
             }

@@ -21,7 +21,11 @@ impl Step for SaveAnswers {
     fn plan(&self, _ctx: &Ctx) -> Result<Vec<Change>> {
         Ok(vec![Change::WriteFile {
             path: self.path.clone(),
-            content: self.yaml.clone().into_bytes(),
+            content: if self.yaml.ends_with('\n') {
+                self.yaml.clone().into_bytes()
+            } else {
+                format!("{}\n", self.yaml).into_bytes()
+            },
             meta: Meta::root(0o600),
             // It may hold passwords (when the admin wrote them in plain text).
             secret: true,

@@ -1,0 +1,394 @@
+//! The mail stack in booted Debian 12 and 13 servers, checked the way a user would see it:
+//! real mail from outside, real TLS clients, pebble as the ACME server. Run as root by
+//! `tests/run` (`cargo test --test mailstack -- --ignored --test-threads=1`).
+#[path = "bed/mod.rs"]
+mod bed;
+
+use bed::{Bed, Security, ALICE_PASSWORD};
+use std::collections::BTreeSet;
+
+const UNITS: [&str; 3] = ["postfix@-.service", "dovecot.service", "ssh.service"];
+const BOB_PASSWORD: &str = "bob has a long passphrase too";
+
+/// On failure, what a human would look at first.
+fn logs(bed: &Bed) -> String {
+    format!(
+        "--- postfix journal\n{}\n--- dovecot journal\n{}",
+        bed.journal("postfix@-.service", 30),
+        bed.journal("dovecot.service", 30)
+    )
+}
+
+fn ok(bed: &Bed, what: &str, c: bed::Check) -> String {
+    c.unwrap_or_else(|e| panic!("{what} ({}): {e}\n{}", bed.release, logs(bed)))
+}
+
+/// Ports ufw allows (v4 rules), from `ufw status`.
+fn ufw_ports(status: &str) -> BTreeSet<u16> {
+    status
+        .lines()
+        .filter(|l| l.contains("ALLOW") && !l.contains("(v6)"))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter_map(|p| p.split('/').next()?.parse().ok())
+        .collect()
+}
+
+fn install(bed: &Bed) {
+    bed.install_mailstead();
+    bed.write_answers(&bed.default_answers());
+    let run = bed.mailstead(&["install", "--yes", "--plain"]);
+    assert_eq!(
+        run.code,
+        0,
+        "fresh install on {}:\n{}\n{}",
+        bed.release,
+        run.text(),
+        logs(bed)
+    );
+    println!("{}: fresh install took {:.1} s", bed.release, run.secs);
+}
+
+fn mail_stack(release: &str) {
+    let bed = Bed::up(&format!("stack-{release}"), release);
+    install(&bed);
+
+    // Mail from outside on 25 lands and is read back over IMAPS.
+    ok(
+        &bed,
+        "deliver to alice on 25",
+        bed.smtp_deliver("alice@example.test", "hello-over-25"),
+    );
+    ok(
+        &bed,
+        "read over IMAPS",
+        bed.imaps_fetch(
+            "alice@example.test",
+            ALICE_PASSWORD,
+            Some("hello-over-25"),
+            30,
+        ),
+    );
+    ok(
+        &bed,
+        "postmaster@ alias",
+        bed.smtp_deliver("postmaster@example.test", "to-postmaster"),
+    );
+    ok(
+        &bed,
+        "alias delivered to alice",
+        bed.imaps_fetch(
+            "alice@example.test",
+            ALICE_PASSWORD,
+            Some("to-postmaster"),
+            30,
+        ),
+    );
+    // Submission with AUTH: STARTTLS on 587, TLS on 465.
+    ok(
+        &bed,
+        "submit on 587 (STARTTLS)",
+        bed.smtp_submit(
+            587,
+            "alice@example.test",
+            ALICE_PASSWORD,
+            Security::StartTls,
+            "alice@example.test",
+            "via-587",
+        ),
+    );
+    ok(
+        &bed,
+        "submit on 465 (TLS)",
+        bed.smtp_submit(
+            465,
+            "alice@example.test",
+            ALICE_PASSWORD,
+            Security::Implicit,
+            "alice@example.test",
+            "via-465",
+        ),
+    );
+    ok(
+        &bed,
+        "587 mail arrives",
+        bed.imaps_fetch("alice@example.test", ALICE_PASSWORD, Some("via-587"), 30),
+    );
+    ok(
+        &bed,
+        "465 mail arrives",
+        bed.imaps_fetch("alice@example.test", ALICE_PASSWORD, Some("via-465"), 30),
+    );
+    assert!(
+        bed.smtp_auth(
+            587,
+            "alice@example.test",
+            "wrong password entirely",
+            Security::StartTls
+        )
+        .is_err(),
+        "a wrong password was accepted on 587"
+    );
+    // Refusals.
+    ok(&bed, "relay without AUTH refused", bed.relay_check());
+    ok(
+        &bed,
+        "AUTH without TLS refused",
+        bed.plaintext_auth_check(&[25, 587]),
+    );
+    // The certificate verifies against pebble's root.
+    for port in [993, 465, 587] {
+        ok(&bed, &format!("TLS chain on {port}"), bed.tls_verify(port));
+    }
+    // The admin is not locked out; ufw allows exactly what mail needs.
+    ok(&bed, "SSH answers", bed.ssh_banner());
+    let status = ok(&bed, "ufw status", bed.ufw_status());
+    assert!(status.contains("Status: active"), "{status}");
+    assert_eq!(
+        ufw_ports(&status),
+        BTreeSet::from([22, 25, 80, 465, 587, 993]),
+        "{status}"
+    );
+    // Secrets: the password is nowhere in mailstead's runs, nor in the users file.
+    let leak = bed.sh(&format!(
+        "grep -rlF '{ALICE_PASSWORD}' /var/lib/mailstead /etc/dovecot /etc/postfix"
+    ));
+    assert!(
+        leak.stdout.trim().is_empty(),
+        "password found in: {}",
+        leak.stdout
+    );
+    let users = bed.sh_ok("stat -c '%a %U:%G' /etc/dovecot/users");
+    assert_eq!(users.trim(), "640 root:dovecot");
+
+    // The same answers again: nothing changes, no service restarts.
+    let before = bed.etc_snapshot();
+    let ids = bed.invocation_ids(&UNITS);
+    let run = bed.mailstead(&["install", "--yes", "--plain"]);
+    assert_eq!(run.code, 0, "{}", run.text());
+    assert!(
+        run.stdout.contains("0 changes"),
+        "re-run should report 0 changes:\n{}",
+        run.text()
+    );
+    println!("{release}: no-op re-run took {:.2} s", run.secs);
+    before.assert_same(&bed.etc_snapshot(), "re-run with the same answers");
+    assert_eq!(
+        bed.invocation_ids(&UNITS),
+        ids,
+        "a service restarted on a no-op re-run"
+    );
+    let plan = bed.mailstead(&["plan"]);
+    assert_eq!(plan.code, 0, "{}", plan.text());
+    before.assert_same(&bed.etc_snapshot(), "plan");
+
+    // Growing the server: a domain, a mailbox, an alias. Only these files may change.
+    let before = bed.etc_snapshot();
+    let run = bed.mailstead(&["add-domain", "example.org", "--yes", "--plain"]);
+    assert_eq!(run.code, 0, "add-domain:\n{}\n{}", run.text(), logs(&bed));
+    println!("{release}: add-domain took {:.2} s", run.secs);
+    let run = bed.exec_stdin(
+        &[
+            bed::MAILSTEAD_IN_BED,
+            "add-mailbox",
+            "bob@example.org",
+            "--password-stdin",
+            "--yes",
+            "--plain",
+        ],
+        BOB_PASSWORD.as_bytes(),
+    );
+    assert_eq!(run.code, 0, "add-mailbox:\n{}\n{}", run.text(), logs(&bed));
+    let run = bed.mailstead(&[
+        "add-alias",
+        "sales@example.org",
+        "bob@example.org",
+        "--yes",
+        "--plain",
+    ]);
+    assert_eq!(run.code, 0, "add-alias:\n{}", run.text());
+    let allowed = [
+        "/etc/mailstead/mailstead.yaml",
+        "/etc/dovecot/users",
+        "/etc/postfix/virtual_domains",
+        "/etc/postfix/virtual_domains.db",
+        "/etc/postfix/virtual_mailboxes",
+        "/etc/postfix/virtual_mailboxes.db",
+        "/etc/postfix/virtual_aliases",
+        "/etc/postfix/virtual_aliases.db",
+        "/etc/postfix/virtual_senders",
+        "/etc/postfix/virtual_senders.db",
+    ];
+    let unexpected: Vec<String> = before
+        .diff(&bed.etc_snapshot())
+        .into_iter()
+        .filter(|d| {
+            !allowed.iter().any(|a| {
+                d[2..].starts_with(&format!("{a}:")) || d[2..].starts_with(&format!("{a} "))
+            })
+        })
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "adding changed more than the maps:\n{}",
+        unexpected.join("\n")
+    );
+    ok(
+        &bed,
+        "deliver to the new mailbox",
+        bed.smtp_deliver("bob@example.org", "hello-bob"),
+    );
+    ok(
+        &bed,
+        "deliver to the new alias",
+        bed.smtp_deliver("sales@example.org", "hello-sales"),
+    );
+    ok(
+        &bed,
+        "bob reads both",
+        bed.imaps_fetch("bob@example.org", BOB_PASSWORD, Some("hello-bob"), 30),
+    );
+    ok(
+        &bed,
+        "bob reads the alias mail",
+        bed.imaps_fetch("bob@example.org", BOB_PASSWORD, Some("hello-sales"), 30),
+    );
+    ok(
+        &bed,
+        "alice still reads",
+        bed.imaps_fetch(
+            "alice@example.test",
+            ALICE_PASSWORD,
+            Some("hello-over-25"),
+            5,
+        ),
+    );
+
+    // Undo the alias: the map is byte-identical to before it, and mail to it bounces.
+    let before_alias_undo = bed.read_file("/etc/postfix/virtual_aliases").unwrap();
+    let run = bed.mailstead(&["rollback", "--yes", "--plain"]);
+    assert_eq!(run.code, 0, "rollback:\n{}", run.text());
+    assert_ne!(
+        bed.read_file("/etc/postfix/virtual_aliases").unwrap(),
+        before_alias_undo
+    );
+    assert!(!bed
+        .read_file("/etc/mailstead/mailstead.yaml")
+        .unwrap()
+        .contains("sales@"));
+    ok(&bed, "SSH still answers at the end", bed.ssh_banner());
+}
+
+#[test]
+#[ignore = "booted Debian: run by tests/run as root"]
+fn mail_stack_bookworm() {
+    mail_stack("bookworm");
+}
+
+#[test]
+#[ignore = "booted Debian: run by tests/run as root"]
+fn mail_stack_trixie() {
+    mail_stack("trixie");
+}
+
+/// A failure injected in the middle of each step leaves /etc exactly as before that step,
+/// and SSH answers. Needs a binary built with `--features failpoints` (MAILSTEAD_FAILPOINTS_BIN).
+fn fault_per_step(release: &str) {
+    let Some(bin) = std::env::var_os("MAILSTEAD_FAILPOINTS_BIN") else {
+        panic!("set MAILSTEAD_FAILPOINTS_BIN to a mailstead built with --features failpoints");
+    };
+    std::env::set_var("MAILSTEAD_BIN", bin);
+    let bed = Bed::up(&format!("faults-{release}"), release);
+    bed.install_mailstead();
+    bed.write_answers(&bed.default_answers());
+    let steps = [
+        "preflight",
+        "packages",
+        "tls",
+        "mailboxes",
+        "dovecot",
+        "postfix",
+        "firewall",
+        "ssh",
+        "verify",
+    ];
+    let mut restored = Vec::new();
+    let mut no_change = Vec::new();
+    for step in steps {
+        let before = bed.etc_snapshot();
+        let fp = format!("FAILPOINTS={step}.mid=return");
+        let run = bed.exec(&[
+            "env",
+            &fp,
+            bed::MAILSTEAD_IN_BED,
+            "install",
+            "--only",
+            step,
+            "--yes",
+            "--plain",
+        ]);
+        if run.code == 0 {
+            // The step had nothing to change on this server: its failpoint is never reached.
+            no_change.push(step);
+        } else {
+            assert_eq!(
+                run.code,
+                1,
+                "{step}.mid should fail and roll back:\n{}",
+                run.text()
+            );
+            before.assert_same(
+                &bed.etc_snapshot(),
+                &format!("{release}: failure in the middle of {step}"),
+            );
+            ok(&bed, &format!("SSH after {step}.mid"), bed.ssh_banner());
+            restored.push(step);
+        }
+        // Now apply it for real, so the next step starts from a server with this one done.
+        let run = bed.mailstead(&["install", "--only", step, "--yes", "--plain"]);
+        assert_eq!(
+            run.code,
+            0,
+            "{step} for real:\n{}\n{}",
+            run.text(),
+            logs(&bed)
+        );
+    }
+    println!(
+        "{release}: mid-step faults restored /etc exactly for {}/{} steps with changes ({}); no changes to fail in: {}",
+        restored.len(),
+        restored.len(),
+        restored.join(", "),
+        if no_change.is_empty() { "-".to_string() } else { no_change.join(", ") }
+    );
+    assert!(
+        restored.len() >= 7,
+        "too few steps reached their failpoint: {restored:?}"
+    );
+    ok(
+        &bed,
+        "mail after the step-by-step install",
+        bed.smtp_deliver("alice@example.test", "after-faults"),
+    );
+    ok(
+        &bed,
+        "read after the step-by-step install",
+        bed.imaps_fetch(
+            "alice@example.test",
+            ALICE_PASSWORD,
+            Some("after-faults"),
+            30,
+        ),
+    );
+}
+
+#[test]
+#[ignore = "booted Debian: run by tests/run as root"]
+fn faults_per_step_bookworm() {
+    fault_per_step("bookworm");
+}
+
+#[test]
+#[ignore = "booted Debian: run by tests/run as root"]
+fn faults_per_step_trixie() {
+    fault_per_step("trixie");
+}
