@@ -86,7 +86,7 @@ pub enum Command {
     Recover,
     /// Check the server: pending changes, hand edits, services, ports, delivery.
     Check,
-    /// Show the DNS records the domains need and whether they are in place.
+    /// DNS checks for the domains (MX, A, PTR, SPF): not built yet; says so and exits 2.
     Dns,
 }
 

@@ -318,10 +318,18 @@ pub(crate) fn parse_ss(text: &str) -> Vec<Listener> {
             continue;
         };
         let rest = cols[5..].join(" ");
-        let process = rest
-            .split_once("((\"")
-            .and_then(|(_, r)| r.split_once('"'))
-            .map(|(name, _)| name.to_string());
+        // Every process holding the socket: Postfix's children (smtpd, postscreen) inherit the
+        // listener from `master`, and ss may name a child first.
+        let names: Vec<&str> = rest
+            .split("(\"")
+            .skip(1)
+            .filter_map(|r| r.split_once('"').map(|(name, _)| name))
+            .collect();
+        let process = names
+            .iter()
+            .find(|n| **n == "master")
+            .or(names.first())
+            .map(|n| n.to_string());
         let pid = rest
             .split_once("pid=")
             .and_then(|(_, r)| r.split(|c: char| !c.is_ascii_digit()).next())
@@ -567,6 +575,15 @@ fn hostname_changes(host: &dyn Host, fqdn: &str) -> Vec<Change> {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    #[test]
+    fn ss_names_postfix_when_a_child_is_listed_first() {
+        let text = "LISTEN 0 100 0.0.0.0:25 0.0.0.0:* users:((\"smtpd\",pid=4768,fd=6),(\"master\",pid=4700,fd=13))";
+        let l = super::parse_ss(text);
+        assert_eq!(l[0].process.as_deref(), Some("master"));
+        let text = "LISTEN 0 100 0.0.0.0:25 0.0.0.0:* users:((\"exim4\",pid=1,fd=3))";
+        assert_eq!(super::parse_ss(text)[0].process.as_deref(), Some("exim4"));
+    }
+
     use super::*;
     use mailstead_engine::{Answers, MemHost, Output};
 

@@ -1,0 +1,602 @@
+//! Rust handle on the booted-Debian test bed (`tests/bed/bed`, see tests/bed/README.md).
+//!
+//! A [`Bed`] is a fresh Debian root booted with systemd as PID 1 in its own namespaces, reachable
+//! from the host at [`Bed::ip`]; pebble (ACME) listens on the host end at [`Bed::acme_url`].
+//! Dropping a `Bed` (or the test process dying) takes it down.
+//!
+//! ```ignore
+//! let bed = Bed::up("install", "trixie");          // panics loudly if the bed cannot start
+//! bed.install_mailstead();                          // MAILSTEAD_BIN -> /usr/local/sbin/mailstead
+//! bed.write_answers(&bed.default_answers());        // /etc/mailstead/mailstead.yaml, 0600
+//! let before = bed.etc_snapshot();
+//! let run = bed.mailstead(&["install", "--yes", "--plain"]);
+//! assert_eq!(run.code, 0, "{}", run.text());
+//! bed.smtp_deliver("alice@example.test", "hello").unwrap();
+//! bed.imaps_fetch("alice@example.test", PASSWORD, Some("hello"), 20).unwrap();
+//! bed.relay_check().unwrap();                       // Err("open relay detected (250) ...")
+//! bed.plaintext_auth_check(&[25, 587]).unwrap();    // Err("plaintext AUTH offered ...")
+//! for port in [993, 465, 587] { bed.tls_verify(port).unwrap(); }
+//! let diff = before.diff(&bed.etc_snapshot());      // lines "+ path", "- path", "~ path: ..."
+//! ```
+//!
+//! Client checks return `Check` = `Result<String, String>`: `Ok(transcript)` when the server
+//! behaved as a secure server must, `Err(reason and transcript)` otherwise.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// The result of a client check: transcript on success, reason + transcript on failure.
+pub type Check = Result<String, String>;
+
+/// Path of the `bed` script.
+pub fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bed/bed")
+}
+
+/// The mailstead binary to test: `$MAILSTEAD_BIN`, else `target/release/mailstead`.
+pub fn mailstead_bin() -> PathBuf {
+    match std::env::var_os("MAILSTEAD_BIN") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/mailstead"),
+    }
+}
+
+/// Where the answers file goes inside the bed.
+pub const ANSWERS_PATH: &str = "/etc/mailstead/mailstead.yaml";
+/// Where `install_mailstead` puts the binary inside the bed.
+pub const MAILSTEAD_IN_BED: &str = "/usr/local/sbin/mailstead";
+/// Password of alice@example.test in [`Bed::default_answers`].
+pub const ALICE_PASSWORD: &str = "correct horse battery staple 42";
+
+/// What a command printed and how it ended.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// Exit code; -1 when killed by a signal.
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub secs: f64,
+}
+
+impl Run {
+    pub fn ok(&self) -> bool {
+        self.code == 0
+    }
+    /// stdout and stderr together, for assertion messages.
+    pub fn text(&self) -> String {
+        format!(
+            "exit {} after {:.1} s\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.secs, self.stdout, self.stderr
+        )
+    }
+}
+
+fn run_cmd(mut cmd: Command, stdin: Option<&[u8]>) -> Run {
+    let t0 = Instant::now();
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("bed: cannot start {cmd:?}: {e}"));
+    if let Some(input) = stdin {
+        let mut si = child.stdin.take().unwrap();
+        let input = input.to_vec();
+        // Feed stdin from a thread so a large input cannot deadlock against full pipes.
+        std::thread::spawn(move || {
+            let _ = si.write_all(&input);
+        });
+    }
+    let out = child.wait_with_output().expect("bed: wait for command");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        secs: t0.elapsed().as_secs_f64(),
+    }
+}
+
+/// Run `bed ARGS...` on the host (extra environment in `env`).
+pub fn bed_cmd(args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Run {
+    let mut cmd = Command::new(script());
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run_cmd(cmd, stdin)
+}
+
+/// Panics (a test failure, never a skip) unless beds can run here: root, Linux namespaces.
+pub fn require_bed() {
+    let r = bed_cmd(&["check"], &[], None);
+    assert!(
+        r.ok(),
+        "the booted-Debian bed cannot run here:\n{}",
+        r.text()
+    );
+}
+
+/// A booted Debian server. Dropping it runs `bed down`.
+pub struct Bed {
+    /// The bed's name as the script knows it (the test's name plus this process id).
+    pub name: String,
+    pub release: String,
+    /// The server's address (veth, 10.213.N.2).
+    pub ip: String,
+    /// The host end of the veth (10.213.N.1): pebble and the apt forward listen here.
+    pub host_ip: String,
+    /// pebble's directory URL, e.g. `https://10.213.N.1:14000/dir`.
+    pub acme_url: String,
+    /// pebble's issuing root on the host: clients verify the server's chain against it.
+    pub pebble_root: PathBuf,
+    /// Every KEY=VALUE of `bed info`.
+    pub info: BTreeMap<String, String>,
+    /// What `bed up` printed (timings, failed units when degraded).
+    pub up_log: String,
+    down: bool,
+}
+
+impl Bed {
+    /// Boot a fresh bed of `release` (`bookworm` or `trixie`). Panics with the reason when it
+    /// cannot (no network for debootstrap, boot failure, ...).
+    pub fn up(name: &str, release: &str) -> Bed {
+        Bed::try_up(name, release).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub fn try_up(name: &str, release: &str) -> Result<Bed, String> {
+        require_bed();
+        let name = format!("{name}-{}", std::process::id());
+        let pid = std::process::id().to_string();
+        // BED_OWNER_PID: the bed goes down by itself if this test process dies (Ctrl-C).
+        let r = bed_cmd(&["up", &name, release], &[("BED_OWNER_PID", &pid)], None);
+        eprintln!("{}", r.stderr.trim_end());
+        if !r.ok() {
+            return Err(format!("bed up {name} {release} FAILED:\n{}", r.text()));
+        }
+        let info_run = bed_cmd(&["info", &name], &[], None);
+        if !info_run.ok() {
+            bed_cmd(&["down", &name], &[], None);
+            return Err(format!("bed info {name} failed:\n{}", info_run.text()));
+        }
+        let info: BTreeMap<String, String> = info_run
+            .stdout
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), unquote(v)))
+            .collect();
+        let get = |k: &str| info.get(k).cloned().unwrap_or_default();
+        Ok(Bed {
+            release: release.to_string(),
+            ip: get("BED_IP"),
+            host_ip: get("HOST_IP"),
+            acme_url: get("ACME_URL"),
+            pebble_root: PathBuf::from(get("PEBBLE_ROOT")),
+            up_log: r.stderr.clone(),
+            info,
+            name,
+            down: false,
+        })
+    }
+
+    /// `bed SUBCOMMAND NAME ARGS...`
+    pub fn bed(&self, sub: &str, args: &[&str]) -> Run {
+        self.bed_env(sub, args, &[], None)
+    }
+
+    fn bed_env(&self, sub: &str, args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Run {
+        let mut all = vec![sub, self.name.as_str()];
+        all.extend_from_slice(args);
+        bed_cmd(&all, env, stdin)
+    }
+
+    /// Run a command inside the bed (clean environment, PATH set, no stdin).
+    pub fn exec(&self, cmd: &[&str]) -> Run {
+        self.bed("exec", cmd)
+    }
+
+    /// Run a command inside, killed after `secs` seconds (exit 124, as coreutils `timeout`).
+    pub fn exec_timeout(&self, secs: u32, cmd: &[&str]) -> Run {
+        let secs = secs.to_string();
+        let mut all = vec!["timeout", "--kill-after=10", secs.as_str()];
+        all.extend_from_slice(cmd);
+        self.exec(&all)
+    }
+
+    /// Run a command inside with `stdin` as its standard input.
+    pub fn exec_stdin(&self, cmd: &[&str], stdin: &[u8]) -> Run {
+        self.bed_env("exec", cmd, &[], Some(stdin))
+    }
+
+    /// Run a command inside on a pseudo-terminal (output has CRLF line ends).
+    pub fn exec_tty(&self, cmd: &[&str]) -> Run {
+        self.bed("exec-tty", cmd)
+    }
+
+    /// `bash -c SCRIPT` inside the bed.
+    pub fn sh(&self, script: &str) -> Run {
+        self.exec(&["bash", "-c", script])
+    }
+
+    /// `bash -c SCRIPT` inside; panics with the output unless it exits 0. Returns stdout.
+    pub fn sh_ok(&self, script: &str) -> String {
+        let r = self.sh(script);
+        assert!(
+            r.ok(),
+            "in bed {}: `{script}` failed:\n{}",
+            self.name,
+            r.text()
+        );
+        r.stdout
+    }
+
+    /// Copy a host file or directory into the bed (file mode kept; DEST ending in / = dir).
+    pub fn cp_in(&self, src: &Path, dest: &str) {
+        let r = self.bed("cp-in", &[&src.to_string_lossy(), dest]);
+        assert!(
+            r.ok(),
+            "bed cp-in {} {dest} failed:\n{}",
+            src.display(),
+            r.text()
+        );
+    }
+
+    /// Copy a file or directory out of the bed to a host path.
+    pub fn cp_out(&self, src: &str, dest: &Path) -> Result<(), String> {
+        let r = self.bed("cp-out", &[src, &dest.to_string_lossy()]);
+        if r.ok() {
+            Ok(())
+        } else {
+            Err(r.text())
+        }
+    }
+
+    /// Write `content` to `path` inside the bed with `mode` (owner root), creating parents.
+    pub fn write_file(&self, path: &str, mode: u32, content: &[u8]) {
+        let mode = format!("{mode:o}");
+        let r = self.exec_stdin(
+            &[
+                "sh",
+                "-c",
+                r#"umask 077; mkdir -p "$(dirname "$1")" && cat >"$1.bed-tmp" && chmod "$2" "$1.bed-tmp" && mv -f "$1.bed-tmp" "$1""#,
+                "sh",
+                path,
+                &mode,
+            ],
+            content,
+        );
+        assert!(r.ok(), "bed: writing {path} failed:\n{}", r.text());
+    }
+
+    /// Read a file inside the bed.
+    pub fn read_file(&self, path: &str) -> Result<String, String> {
+        let r = self.exec(&["cat", path]);
+        if r.ok() {
+            Ok(r.stdout)
+        } else {
+            Err(r.text())
+        }
+    }
+
+    /// `systemctl is-system-running` and the failed units (`systemctl --failed`).
+    pub fn system_state(&self) -> (String, String) {
+        let st = self.exec(&["systemctl", "is-system-running"]);
+        let failed = self.exec(&["systemctl", "--failed", "--no-legend", "--plain"]);
+        (st.stdout.trim().to_string(), failed.stdout)
+    }
+
+    /// The last `lines` journal lines of `unit` (for failure messages).
+    pub fn journal(&self, unit: &str, lines: u32) -> String {
+        let n = lines.to_string();
+        let r = self.exec(&[
+            "journalctl",
+            "--no-pager",
+            "-o",
+            "short-monotonic",
+            "-n",
+            &n,
+            "-u",
+            unit,
+        ]);
+        r.stdout + &r.stderr
+    }
+
+    /// systemd's InvocationID of each unit: it changes when a unit (re)starts, not on reload.
+    /// Compare before/after a run to prove "no service restarted" (Postfix's daemon is
+    /// `postfix@-.service`; `postfix.service` is a wrapper).
+    pub fn invocation_ids(&self, units: &[&str]) -> BTreeMap<String, String> {
+        units
+            .iter()
+            .map(|u| {
+                let r = self.exec(&["systemctl", "show", "--value", "-p", "InvocationID", u]);
+                (u.to_string(), r.stdout.trim().to_string())
+            })
+            .collect()
+    }
+
+    /// Copy the mailstead binary ([`mailstead_bin`]) to /usr/local/sbin/mailstead inside.
+    pub fn install_mailstead(&self) {
+        let bin = mailstead_bin();
+        assert!(
+            bin.is_file(),
+            "no mailstead binary at {} (build it: cargo build --release -p mailstead, or set MAILSTEAD_BIN)",
+            bin.display()
+        );
+        self.cp_in(&bin, MAILSTEAD_IN_BED);
+        let r = self.exec(&["chmod", "0755", MAILSTEAD_IN_BED]);
+        assert!(r.ok(), "{}", r.text());
+    }
+
+    /// Run the installed mailstead with `args` (no TTY, stdin empty).
+    pub fn mailstead(&self, args: &[&str]) -> Run {
+        let mut cmd = vec![MAILSTEAD_IN_BED];
+        cmd.extend_from_slice(args);
+        self.exec(&cmd)
+    }
+
+    /// Run the installed mailstead on a pseudo-terminal.
+    pub fn mailstead_tty(&self, args: &[&str]) -> Run {
+        let mut cmd = vec![MAILSTEAD_IN_BED];
+        cmd.extend_from_slice(args);
+        self.exec_tty(&cmd)
+    }
+
+    /// The answers file for this bed: example.test with alice, the postmaster alias, pebble.
+    pub fn default_answers(&self) -> String {
+        format!(
+            r#"hostname: mail.example.test
+admin_email: admin@example.test
+domains:
+  - name: example.test
+    mailboxes:
+      - address: alice@example.test
+        password: "{ALICE_PASSWORD}"
+    aliases:
+      - from: postmaster@example.test
+        to: alice@example.test
+acme:
+  server: {acme}
+  ca_bundle: /root/pebble-ca.pem
+ssh:
+  allow_users: [root]
+firewall:
+  enabled: true
+"#,
+            acme = self.acme_url
+        )
+    }
+
+    /// Write the answers file at /etc/mailstead/mailstead.yaml, mode 0600.
+    pub fn write_answers(&self, yaml: &str) {
+        self.write_file(ANSWERS_PATH, 0o600, yaml.as_bytes());
+    }
+
+    /// Every file under /etc: type, mode, owner, sha256 or link target.
+    pub fn etc_snapshot(&self) -> EtcSnapshot {
+        let r = self.bed("etc-snapshot", &["-"]);
+        assert!(r.ok(), "bed etc-snapshot failed:\n{}", r.text());
+        EtcSnapshot::parse(&r.stdout)
+    }
+
+    // ---- outside clients (host side, against self.ip) ----
+
+    /// The SSH-2.0 banner on port 22.
+    pub fn ssh_banner(&self) -> Check {
+        check(self.bed("ssh-banner", &[]))
+    }
+
+    /// Send a message to port 25 (`subject` to find it again); Ok when `250 ... queued`.
+    pub fn smtp_deliver(&self, to: &str, subject: &str) -> Check {
+        check(self.bed("smtp-deliver", &[to, "--subject", subject]))
+    }
+
+    /// Relay attempt to an outside domain without AUTH. Ok only for a permanent refusal
+    /// (5xx); Err("open relay detected (250)") or Err("relay deferred ... (454)").
+    pub fn relay_check(&self) -> Check {
+        check(self.bed("smtp-relay", &[]))
+    }
+
+    /// AUTH without TLS on `ports`. Ok when refused everywhere; Err("plaintext AUTH offered
+    /// on port(s) ...") when advertised or processed on a cleartext connection.
+    pub fn plaintext_auth_check(&self, ports: &[u16]) -> Check {
+        let ports: Vec<String> = ports.iter().map(|p| p.to_string()).collect();
+        let refs: Vec<&str> = ports.iter().map(|s| s.as_str()).collect();
+        check(self.bed("smtp-plain-auth-check", &refs))
+    }
+
+    /// AUTH as `user` on `port` (Ok when 235). The password travels in the environment.
+    pub fn smtp_auth(&self, port: u16, user: &str, pass: &str, tls: Security) -> Check {
+        let port = port.to_string();
+        check(self.bed_env(
+            "smtp-auth",
+            &[&port, user, tls.flag()],
+            &[("BED_PASS", pass)],
+            None,
+        ))
+    }
+
+    /// AUTH, then submit a message to `to` with `subject` (Ok when authenticated and queued).
+    pub fn smtp_submit(
+        &self,
+        port: u16,
+        user: &str,
+        pass: &str,
+        tls: Security,
+        to: &str,
+        subject: &str,
+    ) -> Check {
+        let port = port.to_string();
+        check(self.bed_env(
+            "smtp-auth",
+            &[&port, user, tls.flag(), "--to", to, "--subject", subject],
+            &[("BED_PASS", pass)],
+            None,
+        ))
+    }
+
+    /// IMAPS login on 993 and search INBOX (for `subject`, waiting up to `wait_secs` for it);
+    /// Ok(the newest matching message).
+    pub fn imaps_fetch(
+        &self,
+        user: &str,
+        pass: &str,
+        subject: Option<&str>,
+        wait_secs: u32,
+    ) -> Check {
+        let wait = wait_secs.to_string();
+        let mut args = vec![user, "--wait", wait.as_str()];
+        if let Some(s) = subject {
+            args.extend_from_slice(&["--subject", s]);
+        }
+        check(self.bed_env("imaps-fetch", &args, &[("BED_PASS", pass)], None))
+    }
+
+    /// The certificate chain on `port` verifies against pebble's root for mail.example.test
+    /// (STARTTLS on 25/587/143).
+    pub fn tls_verify(&self, port: u16) -> Check {
+        check(self.bed("tls-verify", &[&port.to_string()]))
+    }
+
+    /// `ufw status verbose` inside the bed.
+    pub fn ufw_status(&self) -> Check {
+        check(self.bed("ufw-status", &[]))
+    }
+
+    /// Serve DNS to the bed (dnsmasq on the host end, which the bed's resolv.conf uses) with
+    /// these records added, as dnsmasq lines: `address=/mail.example.test/10.213.N.2`,
+    /// `mx-host=example.test,mail.example.test,10`, `txt-record=example.test,"v=spf1 mx -all"`,
+    /// `ptr-record=2.N.213.10.in-addr.arpa,mail.example.test`. Other names: NXDOMAIN.
+    pub fn dns(&self, records: &[&str]) {
+        let r = self.bed("dns", records);
+        assert!(r.ok(), "bed dns failed:\n{}", r.text());
+    }
+
+    /// Take the bed down now (Drop does it otherwise).
+    pub fn down(mut self) {
+        self.take_down();
+    }
+
+    fn take_down(&mut self) {
+        if self.down {
+            return;
+        }
+        self.down = true;
+        let r = bed_cmd(&["down", &self.name], &[], None);
+        eprintln!("{}", r.stderr.trim_end());
+        if !r.ok() {
+            eprintln!("bed down {} FAILED:\n{}", self.name, r.text());
+        }
+    }
+}
+
+impl Drop for Bed {
+    fn drop(&mut self) {
+        self.take_down();
+    }
+}
+
+/// How `smtp_auth` protects the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// STARTTLS first (587, 25).
+    StartTls,
+    /// TLS from the first byte (465).
+    Implicit,
+    /// No TLS at all: a secure server must refuse AUTH.
+    Plain,
+}
+
+impl Security {
+    fn flag(self) -> &'static str {
+        match self {
+            Security::StartTls => "--starttls",
+            Security::Implicit => "--tls",
+            Security::Plain => "--plain",
+        }
+    }
+}
+
+/// Ok(stdout) on exit 0; Err(the RESULT line, then the whole transcript) otherwise.
+fn check(r: Run) -> Check {
+    if r.ok() {
+        return Ok(r.stdout);
+    }
+    let result = r
+        .stdout
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("RESULT: "))
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            r.stderr
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or("failed")
+                .to_string()
+        });
+    Err(format!("{result}\n{}", r.text()))
+}
+
+fn unquote(v: &str) -> String {
+    // `bed info` writes values with printf %q; ours never need more than backslash removal.
+    let v = v.trim();
+    let v = v
+        .strip_prefix("$'")
+        .and_then(|s| s.strip_suffix('\''))
+        .unwrap_or(v);
+    v.replace('\\', "")
+}
+
+/// A listing of /etc: path -> "type mode uid gid sha256|target".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EtcSnapshot {
+    pub entries: BTreeMap<String, String>,
+}
+
+impl EtcSnapshot {
+    pub fn parse(text: &str) -> EtcSnapshot {
+        let entries = text
+            .lines()
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(p, rest)| (p.to_string(), rest.replace('\t', " ")))
+            .collect();
+        EtcSnapshot { entries }
+    }
+
+    /// Differences from `self` to `after`: "+ path ...", "- path ...", "~ path: old -> new".
+    pub fn diff(&self, after: &EtcSnapshot) -> Vec<String> {
+        let mut out = Vec::new();
+        for (p, v) in &self.entries {
+            match after.entries.get(p) {
+                None => out.push(format!("- {p} {v}")),
+                Some(w) if w != v => out.push(format!("~ {p}: {v} -> {w}")),
+                _ => {}
+            }
+        }
+        for (p, w) in &after.entries {
+            if !self.entries.contains_key(p) {
+                out.push(format!("+ {p} {w}"));
+            }
+        }
+        out
+    }
+
+    /// Panics listing every difference unless `after` is identical.
+    pub fn assert_same(&self, after: &EtcSnapshot, what: &str) {
+        let d = self.diff(after);
+        assert!(
+            d.is_empty(),
+            "{what}: /etc changed ({} entries):\n{}",
+            d.len(),
+            d.join("\n")
+        );
+    }
+}
