@@ -296,7 +296,13 @@ fn fault_per_step(release: &str) {
     let Some(bin) = std::env::var_os("MAILSTEAD_FAILPOINTS_BIN") else {
         panic!("set MAILSTEAD_FAILPOINTS_BIN to a mailstead built with --features failpoints");
     };
-    std::env::set_var("MAILSTEAD_BIN", bin);
+    let bytes = std::fs::read(&bin).expect("MAILSTEAD_FAILPOINTS_BIN is not readable");
+    assert!(
+        bytes.windows(10).any(|w| w == b"FAILPOINTS"),
+        "{} is not built with --features failpoints (cargo build --all-features)",
+        std::path::Path::new(&bin).display()
+    );
+    std::env::set_var("MAILSTEAD_BIN", &bin);
     let bed = Bed::up(&format!("faults-{release}"), release);
     bed.install_mailstead();
     bed.write_answers(&bed.default_answers());
@@ -328,6 +334,11 @@ fn fault_per_step(release: &str) {
         ]);
         if run.code == 0 {
             // The step had nothing to change on this server: its failpoint is never reached.
+            assert!(
+                run.stdout.contains("0 changes"),
+                "{step}: exit 0 but not unchanged:\n{}",
+                run.text()
+            );
             no_change.push(step);
         } else {
             assert_eq!(
