@@ -320,7 +320,9 @@ impl<'a> Engine<'a> {
                 Ok(n) => total += n,
                 Err(err) => {
                     let (error, interrupted) = match err {
-                        StepError::Failed(e) => (format!("{e:#}"), false),
+                        // Ctrl-C also reaches a running child (same process group), which
+                        // then fails: that is still an interruption.
+                        StepError::Failed(e) => (format!("{e:#}"), interrupt::requested()),
                         StepError::Interrupted => ("interrupted".to_string(), true),
                         StepError::Refused(why) => {
                             // Nothing of this step was touched; earlier steps stay applied.

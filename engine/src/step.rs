@@ -15,6 +15,18 @@ pub struct Ctx<'a> {
     pub planning: bool,
 }
 
+impl<'a> Ctx<'a> {
+    /// Applying (not planning), on behalf of no particular user.
+    pub fn new(host: &'a dyn Host, answers: &'a Answers) -> Ctx<'a> {
+        Ctx {
+            host,
+            answers,
+            invoking_users: Vec::new(),
+            planning: false,
+        }
+    }
+}
+
 pub trait Step: Send + Sync {
     /// Short, stable name: journals, failpoints (`<name>.before|mid|after`), `--only`.
     fn name(&self) -> &'static str;

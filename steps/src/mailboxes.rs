@@ -307,12 +307,7 @@ pub(crate) mod tests {
     }
 
     fn ctx<'a>(h: &'a MemHost, a: &'a Answers) -> Ctx<'a> {
-        Ctx {
-            host: h,
-            answers: a,
-            invoking_users: vec![],
-            planning: false,
-        }
+        Ctx::new(h, a)
     }
 
     /// Applies changes the way the engine does (postmap simulated by the fake).

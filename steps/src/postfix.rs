@@ -392,12 +392,7 @@ mod tests {
     }
 
     fn ctx<'a>(h: &'a MemHost, a: &'a Answers) -> Ctx<'a> {
-        Ctx {
-            host: h,
-            answers: a,
-            invoking_users: vec![],
-            planning: false,
-        }
+        Ctx::new(h, a)
     }
 
     fn apply(h: &MemHost, changes: &[Change]) {
