@@ -180,6 +180,25 @@ fn mail_stack(release: &str) {
     let plan = bed.mailstead(&["plan"]);
     assert_eq!(plan.code, 0, "{}", plan.text());
     before.assert_same(&bed.etc_snapshot(), "plan");
+    let check = bed.mailstead(&["check"]);
+    assert_eq!(
+        check.code,
+        0,
+        "check on a healthy server:\n{}",
+        check.text()
+    );
+    assert!(check.stdout.contains("✓ verify"), "{}", check.text());
+    // A broken service is noticed.
+    bed.sh_ok("systemctl stop dovecot");
+    let check = bed.mailstead(&["check"]);
+    assert_eq!(
+        check.code,
+        1,
+        "check with dovecot stopped:\n{}",
+        check.text()
+    );
+    assert!(check.stdout.contains("dovecot"), "{}", check.text());
+    bed.sh_ok("systemctl start dovecot");
 
     // Growing the server: a domain, a mailbox, an alias. Only these files may change.
     let before = bed.etc_snapshot();

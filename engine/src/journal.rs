@@ -163,6 +163,7 @@ pub struct RunDir<'h> {
     pub id: RunId,
     pub dir: PathBuf,
     blob_count: usize,
+    started: std::time::Instant,
 }
 
 pub fn runs_dir(state_dir: &Path) -> PathBuf {
@@ -192,6 +193,7 @@ impl<'h> RunDir<'h> {
             id,
             dir,
             blob_count: 0,
+            started: std::time::Instant::now(),
         })
     }
 
@@ -209,6 +211,7 @@ impl<'h> RunDir<'h> {
             id: id.clone(),
             dir,
             blob_count,
+            started: std::time::Instant::now(),
         })
     }
 
@@ -224,11 +227,13 @@ impl<'h> RunDir<'h> {
             .wrap_err("writing the run journal")
     }
 
-    /// The plain log: one timestamped line per event, next to the journal.
+    /// The plain log: one line per event with the seconds since the run started.
     pub fn log(&self, line: &str) {
-        let _ = self
-            .host
-            .append_sync(&self.dir.join("log.txt"), format!("{line}\n").as_bytes());
+        let t = self.started.elapsed().as_secs_f64();
+        let _ = self.host.append_sync(
+            &self.dir.join("log.txt"),
+            format!("[{t:7.2}s] {line}\n").as_bytes(),
+        );
     }
 
     pub fn records(&self) -> Result<Vec<Record>> {
