@@ -32,6 +32,14 @@ fn answers() -> Answers {
     }
 }
 
+/// Options for a run nobody is asked anything in.
+fn yes() -> Options {
+    Options {
+        yes: true,
+        ..Options::default()
+    }
+}
+
 /// A fake server with a pre-existing file of unusual mode and owner, a file to be removed,
 /// and systemd "running" so reloads go through systemctl.
 fn server() -> MemHost<'static> {
@@ -340,16 +348,9 @@ fn hand_edit_is_refused_with_yes_and_kept() {
     let mut a = answers();
     a.hostname = "mx.example.test".into();
     let mut rec = Recorder::default();
-    let r = Engine::new(
-        &s.host,
-        &mut rec,
-        Options {
-            yes: true,
-            ..Options::default()
-        },
-    )
-    .apply(&steps, &a)
-    .unwrap();
+    let r = Engine::new(&s.host, &mut rec, yes())
+        .apply(&steps, &a)
+        .unwrap();
     assert!(
         matches!(r.outcome, Outcome::Refused(ref why) if why.contains("/etc/app/new.conf")),
         "{:?}",
@@ -447,15 +448,7 @@ fn failing_plan_changes_nothing() {
     let before = s.host.dump();
     let steps: Vec<&dyn Step> = vec![&Files, &Broken];
     let mut rec = Recorder::default();
-    let r = Engine::new(
-        &s.host,
-        &mut rec,
-        Options {
-            yes: true,
-            ..Options::default()
-        },
-    )
-    .apply(&steps, &answers());
+    let r = Engine::new(&s.host, &mut rec, yes()).apply(&steps, &answers());
     assert!(r.is_err());
     assert_eq!(s.host.dump(), before);
 }
@@ -480,16 +473,9 @@ mod faults {
                     let files = Files;
                     let steps: Vec<&dyn Step> = vec![&files];
                     let mut rec = Recorder::default();
-                    Engine::new(
-                        &s.host,
-                        &mut rec,
-                        Options {
-                            yes: true,
-                            ..Options::default()
-                        },
-                    )
-                    .apply(&steps, &answers())
-                    .unwrap();
+                    Engine::new(&s.host, &mut rec, yes())
+                        .apply(&steps, &answers())
+                        .unwrap();
                     tree(&s.host)
                 } else {
                     tree(&s.host)
@@ -531,31 +517,13 @@ mod faults {
         );
 
         let mut rec = Recorder::default();
-        let reports = Engine::new(
-            &s.host,
-            &mut rec,
-            Options {
-                yes: true,
-                ..Options::default()
-            },
-        )
-        .recover()
-        .unwrap();
+        let reports = Engine::new(&s.host, &mut rec, yes()).recover().unwrap();
         assert_eq!(reports.len(), 1);
         assert_eq!(reports[0].restored_steps, vec!["files".to_string()]);
         assert_eq!(tree(&s.host), before);
         // Recovered once; the next start finds nothing to do.
         let mut rec = Recorder::default();
-        let again = Engine::new(
-            &s.host,
-            &mut rec,
-            Options {
-                yes: true,
-                ..Options::default()
-            },
-        )
-        .recover()
-        .unwrap();
+        let again = Engine::new(&s.host, &mut rec, yes()).recover().unwrap();
         assert!(again.is_empty());
         scenario.teardown();
     }
