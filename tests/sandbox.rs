@@ -338,3 +338,47 @@ fn add_commands_update_answers_and_undo_them_on_failure() {
     assert_eq!(out.code, 2, "{}", out.all());
     assert_eq!(t.snapshot(), before);
 }
+
+#[test]
+fn remove_commands_update_answers_and_refuse_unknown_names() {
+    let Some(t) = Tree::new() else { return };
+    assert_eq!(
+        t.mailstead(&["--demo", "--yes", "--plain", "install"]).code,
+        0
+    );
+    let answers = || fs::read_to_string(t.path("etc/mailstead/mailstead.yaml")).unwrap();
+    let out = t.mailstead(&[
+        "--demo",
+        "--yes",
+        "--plain",
+        "remove-alias",
+        "info@example.test",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(!answers().contains("info@example.test"), "{}", answers());
+    let out = t.mailstead(&["--demo", "--yes", "--plain", "add-domain", "example.org"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let out = t.mailstead(&["--demo", "--yes", "--plain", "remove-domain", "example.org"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(!answers().contains("example.org"), "{}", answers());
+
+    let before = t.snapshot_all();
+    for args in [
+        ["remove-domain", "nowhere.test"],
+        ["remove-mailbox", "ghost@example.test"],
+        ["remove-alias", "ghost@example.test"],
+    ] {
+        let out = t.mailstead(&["--demo", "--yes", "--plain", args[0], args[1]]);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.all());
+        assert!(
+            out.stderr.contains("Nothing was changed"),
+            "{args:?}: {}",
+            out.all()
+        );
+    }
+    assert_eq!(
+        t.snapshot_all(),
+        before,
+        "refused removals changed the tree"
+    );
+}
