@@ -3,13 +3,13 @@
 use crate::ui;
 use clap::{Parser, Subcommand};
 use color_eyre::eyre::{eyre, Result, WrapErr};
-use mailstead_engine::config::{self, Answers};
+use mailstead_answers::{self as config, Answers};
 use mailstead_engine::journal::{self, Record, RunDir, RunId};
-use mailstead_engine::{Engine, Host, Observer, Options, RealHost, Secret, Step};
+use mailstead_engine::{Check, Engine, Host, Observer, Options, RealHost, Secret, Step};
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
-pub use mailstead_engine::engine::exit;
+use crate::exit;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -231,7 +231,17 @@ impl Session {
         }
     }
 
-    fn steps(&self) -> Vec<Box<dyn Step>> {
+    /// The checks that run after an install and in `mailstead check`: none for the demo
+    /// steps or a partial run (`--only`), whose server is not meant to work yet.
+    fn checks(&self) -> Vec<Box<dyn Check<Answers>>> {
+        if self.args.demo || !self.args.only.is_empty() {
+            Vec::new()
+        } else {
+            mailstead_steps::install_checks()
+        }
+    }
+
+    fn steps(&self) -> Vec<Box<dyn Step<Answers>>> {
         let all = if self.args.demo {
             mailstead_steps::demo::steps()
         } else {
@@ -323,22 +333,29 @@ fn install(s: &Session, answers: Option<Answers>) -> Result<i32> {
 }
 
 /// Applies the steps (after `extra` steps, e.g. saving the answers file) and reports.
-fn apply(s: &Session, answers: &Answers, extra: Vec<Box<dyn Step>>, atomic: bool) -> Result<i32> {
+fn apply(
+    s: &Session,
+    answers: &Answers,
+    extra: Vec<Box<dyn Step<Answers>>>,
+    atomic: bool,
+) -> Result<i32> {
     let mut obs = s.observer();
     let _lock = Engine::new(&s.host, obs.as_mut(), s.options()).lock()?;
     if let Err(code) = recover(s, obs.as_mut())? {
         return Ok(code);
     }
-    let owned: Vec<Box<dyn Step>> = extra.into_iter().chain(s.steps()).collect();
-    let steps: Vec<&dyn Step> = owned.iter().map(|b| b.as_ref()).collect();
+    let owned: Vec<Box<dyn Step<Answers>>> = extra.into_iter().chain(s.steps()).collect();
+    let steps: Vec<&dyn Step<Answers>> = owned.iter().map(|b| b.as_ref()).collect();
+    let owned_checks = s.checks();
+    let checks: Vec<&dyn Check<Answers>> = owned_checks.iter().map(|b| b.as_ref()).collect();
     let opts = Options {
         atomic,
         ..s.options()
     };
-    let report = Engine::new(&s.host, obs.as_mut(), opts).apply(&steps, answers)?;
+    let report = Engine::new(&s.host, obs.as_mut(), opts).apply(&steps, &checks, answers)?;
     drop(obs);
     ui::print_outcome(&report, ui::color_wanted());
-    Ok(report.outcome.exit_code())
+    Ok(exit::for_outcome(&report.outcome))
 }
 
 fn plan(s: &Session) -> Result<i32> {
@@ -348,7 +365,7 @@ fn plan(s: &Session) -> Result<i32> {
         Err(code) => return Ok(code),
     };
     let owned = s.steps();
-    let steps: Vec<&dyn Step> = owned.iter().map(|b| b.as_ref()).collect();
+    let steps: Vec<&dyn Step<Answers>> = owned.iter().map(|b| b.as_ref()).collect();
     let mut obs = mailstead_engine::event::Recorder::default();
     let plan = Engine::new(&s.host, &mut obs, s.options()).plan(&steps, &answers)?;
     ui::print_plan(&plan, std::io::stdout().is_terminal());
@@ -362,7 +379,7 @@ fn check(s: &Session) -> Result<i32> {
         Err(code) => return Ok(code),
     };
     let owned = s.steps();
-    let steps: Vec<&dyn Step> = owned.iter().map(|b| b.as_ref()).collect();
+    let steps: Vec<&dyn Step<Answers>> = owned.iter().map(|b| b.as_ref()).collect();
     let mut obs = mailstead_engine::event::Recorder::default();
     let plan = Engine::new(&s.host, &mut obs, s.options()).plan(&steps, &answers)?;
     let mut failed = 0;
@@ -373,19 +390,21 @@ fn check(s: &Session) -> Result<i32> {
     for c in plan.drifted() {
         println!("! edited by hand since mailstead wrote it: {}", c.summary);
     }
-    let ctx = mailstead_engine::Ctx {
-        host: &s.host,
-        answers: &answers,
-        invoking_users: invoking_users(),
-        planning: false,
-    };
-    for step in &steps {
-        match step.verify(&ctx) {
-            Ok(()) => println!("✓ {}", step.name()),
-            Err(e) => {
-                println!("✗ {}: {e:#}", step.name());
-                failed += 1;
-            }
+    let owned_checks = mailstead_steps::install_checks();
+    let checks: Vec<&dyn Check<Answers>> = owned_checks.iter().map(|b| b.as_ref()).collect();
+    let findings = Engine::new(&s.host, &mut obs, s.options()).check(&checks, &answers);
+    for (name, f) in &findings {
+        let mark = match f.status {
+            mailstead_engine::Status::Pass => "✓",
+            mailstead_engine::Status::Warn => "!",
+            mailstead_engine::Status::Fail => "✗",
+        };
+        match &f.fix {
+            Some(fix) => println!("{mark} {name}: {}\n    fix: {fix}", f.detail),
+            None => println!("{mark} {name}: {}", f.detail),
+        }
+        if f.status == mailstead_engine::Status::Fail {
+            failed += 1;
         }
     }
     Ok(if failed == 0 {
@@ -615,7 +634,7 @@ fn interactive_start(s: &Session) -> Result<i32> {
             yaml: config::to_yaml(&answers),
         };
         let owned = s.steps();
-        let steps: Vec<&dyn Step> = std::iter::once(&save as &dyn Step)
+        let steps: Vec<&dyn Step<Answers>> = std::iter::once(&save as &dyn Step<Answers>)
             .chain(owned.iter().map(|b| b.as_ref()))
             .collect();
         println!("{}", ui::wizard::summarize(&answers));

@@ -334,7 +334,6 @@ fn fault_per_step(release: &str) {
         "postfix",
         "firewall",
         "ssh",
-        "verify",
     ];
     let mut restored = Vec::new();
     let mut no_change = Vec::new();

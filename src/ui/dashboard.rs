@@ -120,8 +120,20 @@ impl DashState {
                 self.current = Some(format!("[{step}] {summary}"));
                 log(format!("  [{step}] {summary}"), Kind::Info)
             }
-            Event::Note { step, text } => {
-                if plain::note_is_warning(text) {
+            Event::ChangeStarted { step, summary, .. } => {
+                self.current = Some(format!("[{step}] {summary}"));
+                vec![]
+            }
+            Event::Output { .. } | Event::Progress { .. } => vec![],
+            Event::Checked { check, finding } => {
+                let kind = match finding.status {
+                    mailstead_engine::Status::Pass => Kind::Info,
+                    _ => Kind::Warn,
+                };
+                log(format!("  check {check}: {} {}", finding.status, finding.detail), kind)
+            }
+            Event::Note { step, level, text } => {
+                if *level == mailstead_engine::Level::Warning || plain::note_is_warning(text) {
                     log(format!("  [{step}] {text}"), Kind::Warn)
                 } else if self.verbose {
                     log(format!("  [{step}] {text}"), Kind::Quiet)

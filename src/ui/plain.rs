@@ -45,13 +45,24 @@ pub fn line(ev: &Event, verbose: bool) -> Option<String> {
             format!("[{step}] {about}")
         }
         Event::Change { step, summary } => format!("[{step}] {summary}"),
-        Event::Note { step, text } => {
-            if !verbose && !note_is_warning(text) {
+        Event::Note { step, level, text } => {
+            if !verbose && *level != mailstead_engine::Level::Warning && !note_is_warning(text) {
                 return None;
             }
             format!("[{step}] {text}")
         }
         Event::StepFinished { step, outcome } => step_result(step, outcome),
+        Event::ChangeStarted { step, summary, .. } => {
+            if !verbose {
+                return None;
+            }
+            format!("[{step}] {summary} ...")
+        }
+        Event::Output { .. } | Event::Progress { .. } => return None,
+        Event::Checked { check, finding } => match &finding.fix {
+            Some(fix) => format!("check {check}: {} {} (fix: {fix})", finding.status, finding.detail),
+            None => format!("check {check}: {} {}", finding.status, finding.detail),
+        },
         Event::RunFinished { id, changes, ok } => {
             if *ok {
                 format!("run {id} finished: {}", super::count(*changes, "change"))

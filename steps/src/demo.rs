@@ -5,18 +5,19 @@
 //! Each step writes files and runs a command; the command fails (after writing) when
 //! `/etc/demo/<step>.fail` exists, so a test can make a half-done command happen.
 use color_eyre::eyre::{ensure, Result};
-use mailstead_engine::{Change, Cmd, Ctx, Meta, Step};
+use mailstead_answers::Answers;
+use mailstead_engine::{Change, Cmd, Ctx, Perms, Planned, Step};
 
 pub struct DemoFiles;
 pub struct DemoCommand;
 
-pub fn steps() -> Vec<Box<dyn Step>> {
+pub fn steps() -> Vec<Box<dyn Step<Answers>>> {
     vec![Box::new(DemoFiles), Box::new(DemoCommand)]
 }
 
 /// A command that writes `file` (and a small tree for `demo-command`), needed while the file
 /// does not hold `want` or a failure is asked for.
-fn command(ctx: &Ctx, step: &str, file: &str, want: &str, tree: bool) -> Result<Option<Change>> {
+fn command(ctx: &Ctx<Answers>, step: &str, file: &str, want: &str, tree: bool) -> Result<Option<Change>> {
     let have = ctx.host.read_string(file.as_ref())?.unwrap_or_default();
     let marker = format!("/etc/demo/{step}.fail");
     let fail = ctx.host.exists(marker.as_ref());
@@ -43,37 +44,37 @@ fn command(ctx: &Ctx, step: &str, file: &str, want: &str, tree: bool) -> Result<
 
 /// Writes, rewrites (new mode and owner), removes, makes a directory, creates parents, and
 /// one file per domain listing its mailboxes; then stamps.
-impl Step for DemoFiles {
+impl Step<Answers> for DemoFiles {
     fn name(&self) -> &'static str {
         "demo-files"
     }
     fn about(&self) -> &'static str {
         "write the demo configuration files"
     }
-    fn plan(&self, ctx: &Ctx) -> Result<Vec<Change>> {
+    fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         let a = ctx.answers;
         let mut changes = vec![
             Change::write(
                 "/etc/demo/app.conf",
                 format!("hostname = {}\nadmin = {}\n", a.hostname, a.admin_email),
-                Meta::root(0o640),
+                Perms::root(0o640),
             ),
             Change::write(
                 "/etc/demo/existing.conf",
                 format!("# managed by mailstead\nhostname = {}\n", a.hostname),
-                Meta::root(0o600),
+                Perms::root(0o600),
             ),
             Change::RemoveFile {
                 path: "/etc/demo/obsolete.conf".into(),
             },
             Change::EnsureDir {
                 path: "/etc/demo/data".into(),
-                meta: Meta::root(0o750),
+                meta: Perms::root(0o750),
             },
             Change::write(
                 "/etc/demo/nested/deeper/file.conf",
                 "nested = yes\n",
-                Meta::root(0o644),
+                Perms::root(0o644),
             ),
         ];
         for d in &a.domains {
@@ -84,7 +85,7 @@ impl Step for DemoFiles {
             changes.push(Change::write(
                 &format!("/etc/demo/domains/{}.conf", d.name),
                 body,
-                Meta::root(0o644),
+                Perms::root(0o644),
             ));
         }
         let stamp = format!("files for {}\n", a.hostname);
@@ -95,9 +96,9 @@ impl Step for DemoFiles {
             &stamp,
             false,
         )?);
-        Ok(changes)
+        Ok(changes.into())
     }
-    fn verify(&self, ctx: &Ctx) -> Result<()> {
+    fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
         ensure!(
             ctx.host.exists("/etc/demo/app.conf".as_ref()),
             "/etc/demo/app.conf is missing after apply"
@@ -107,19 +108,19 @@ impl Step for DemoFiles {
 }
 
 /// Writes one file, then runs a command that writes a file and a tree, and asks for a reload.
-impl Step for DemoCommand {
+impl Step<Answers> for DemoCommand {
     fn name(&self) -> &'static str {
         "demo-command"
     }
     fn about(&self) -> &'static str {
         "run the demo command"
     }
-    fn plan(&self, ctx: &Ctx) -> Result<Vec<Change>> {
+    fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         let want = format!("generated for {}\n", ctx.answers.hostname);
         let mut changes = vec![Change::write(
             "/etc/demo/command.conf",
             format!("command for {}\n", ctx.answers.hostname),
-            Meta::root(0o644),
+            Perms::root(0o644),
         )];
         changes.extend(command(
             ctx,
@@ -129,6 +130,6 @@ impl Step for DemoCommand {
             true,
         )?);
         changes.push(Change::reload("demo"));
-        Ok(changes)
+        Ok(changes.into())
     }
 }
