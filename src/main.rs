@@ -10,6 +10,7 @@
 //! - crate `mailstead-engine` (`engine/`): the Host door, plans, applies, journals,
 //!   snapshots, rolls back and recovers.
 mod cli;
+mod help;
 mod ui;
 
 use clap::Parser;
