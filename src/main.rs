@@ -13,6 +13,7 @@
 //!   journals, snapshots, rolls back, recovers and runs checks.
 mod cli;
 mod exit;
+mod help;
 mod ui;
 
 use clap::Parser;
