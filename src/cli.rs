@@ -456,6 +456,9 @@ fn plan(s: &Session) -> Result<i32> {
     let mut obs = mailstead_engine::event::Recorder::default();
     let plan = Engine::new(&s.host, &mut obs, s.options()).plan(&steps, &answers)?;
     ui::print_plan(&plan, std::io::stdout().is_terminal());
+    if s.args.verbose {
+        print!("{}", ui::render_probes(&plan));
+    }
     Ok(exit::DONE)
 }
 

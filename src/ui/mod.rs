@@ -128,6 +128,20 @@ pub fn print_plan(plan: &Plan, color: bool) {
     let _ = out.flush();
 }
 
+/// How many probes planning ran, per program (`--verbose`): each fact is probed once a run.
+pub fn render_probes(plan: &Plan) -> String {
+    let mut per: std::collections::BTreeMap<&str, usize> = Default::default();
+    for c in &plan.commands {
+        *per.entry(c.split_whitespace().next().unwrap_or("")).or_default() += 1;
+    }
+    let list: Vec<String> = per.iter().map(|(p, n)| format!("{p} x{n}")).collect();
+    format!(
+        "planning ran {}: {}\n",
+        count(plan.commands.len(), "command"),
+        list.join(", ")
+    )
+}
+
 pub fn render_plan(plan: &Plan, color: bool) -> String {
     let mut out = String::new();
     for step in &plan.steps {
