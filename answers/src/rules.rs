@@ -7,8 +7,8 @@
 //! [`Problem`] naming the field, the value (never a secret's) and the fix.
 // A rule's error is the full Problem every entry point prints; it is built once, on bad input.
 #![allow(clippy::result_large_err)]
-use crate::*;
 use crate::shape::*;
+use crate::*;
 
 pub(crate) type Check = Result<(), (String, String)>;
 

@@ -130,7 +130,10 @@ impl DashState {
                     mailstead_engine::Status::Pass => Kind::Info,
                     _ => Kind::Warn,
                 };
-                log(format!("  check {check}: {} {}", finding.status, finding.detail), kind)
+                log(
+                    format!("  check {check}: {} {}", finding.status, finding.detail),
+                    kind,
+                )
             }
             Event::Note { step, level, text } => {
                 if *level == mailstead_engine::Level::Warning || plain::note_is_warning(text) {

@@ -60,7 +60,10 @@ pub fn line(ev: &Event, verbose: bool) -> Option<String> {
         }
         Event::Output { .. } | Event::Progress { .. } => return None,
         Event::Checked { check, finding } => match &finding.fix {
-            Some(fix) => format!("check {check}: {} {} (fix: {fix})", finding.status, finding.detail),
+            Some(fix) => format!(
+                "check {check}: {} {} (fix: {fix})",
+                finding.status, finding.detail
+            ),
             None => format!("check {check}: {} {}", finding.status, finding.detail),
         },
         Event::RunFinished { id, changes, ok } => {
