@@ -1,7 +1,91 @@
 //! Changes as data: what a step wants done. The engine shows them (plan) or applies them.
 use crate::host::{Cmd, Host, Kind, Meta};
+use std::fmt;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+/// A wanted mode and owner, by name (`0640 root:dovecot`). Names are resolved to ids on the
+/// host when the change is applied, so a plan made before the package that creates the group
+/// is installed shows exactly what applying writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Perms {
+    pub mode: u32,
+    pub user: String,
+    pub group: String,
+}
+
+impl Perms {
+    pub fn new(mode: u32, user: &str, group: &str) -> Perms {
+        Perms {
+            mode,
+            user: user.to_string(),
+            group: group.to_string(),
+        }
+    }
+
+    /// `mode root:root`.
+    pub fn root(mode: u32) -> Perms {
+        Perms::new(mode, "root", "root")
+    }
+
+    /// The ids on `host`; an error names the missing user or group.
+    pub fn resolve(&self, host: &dyn Host) -> std::io::Result<Meta> {
+        let missing = |what: &str, name: &str| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{what} `{name}` does not exist on this system"),
+            )
+        };
+        let uid = host
+            .user_id(&self.user)
+            .ok_or_else(|| missing("user", &self.user))?;
+        let gid = host
+            .group_id(&self.group)
+            .ok_or_else(|| missing("group", &self.group))?;
+        Ok(Meta {
+            mode: self.mode,
+            uid,
+            gid,
+        })
+    }
+
+    /// Does `meta` (what is on disk) match? False when a name does not resolve yet.
+    pub fn matches(&self, host: &dyn Host, meta: &Meta) -> bool {
+        matches!(self.resolve(host), Ok(m) if m == *meta)
+    }
+}
+
+impl fmt::Display for Perms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04o} {}:{}", self.mode & 0o7777, self.user, self.group)
+    }
+}
+
+/// `mode user:group` for what is on disk, by name where the host knows the ids.
+pub fn describe_meta(host: &dyn Host, meta: &Meta) -> String {
+    let user = host
+        .user_name(meta.uid)
+        .unwrap_or_else(|| meta.uid.to_string());
+    let group = host
+        .group_name(meta.gid)
+        .unwrap_or_else(|| meta.gid.to_string());
+    format!("{:04o} {user}:{group}", meta.mode & 0o7777)
+}
+
+/// When a [`Change::Run`] runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum When {
+    /// Every time it is planned.
+    #[default]
+    Always,
+    /// Only when an earlier change of the same run writes one of `changed`, or one of
+    /// `missing` does not exist (`postmap` after its map changed, or when its `.db` is gone).
+    /// The engine decides; steps never compare files themselves.
+    Changed {
+        changed: Vec<PathBuf>,
+        missing: Vec<PathBuf>,
+    },
+}
 
 #[derive(Debug, Clone)]
 pub enum Change {
@@ -9,14 +93,14 @@ pub enum Change {
     WriteFile {
         path: PathBuf,
         content: Vec<u8>,
-        meta: Meta,
+        meta: Perms,
         /// Contents are never shown in plans, logs or diffs (hashes, keys).
         secret: bool,
     },
     /// Remove a file mailstead manages.
     RemoveFile { path: PathBuf },
     /// Make a directory exist with this mode and owner.
-    EnsureDir { path: PathBuf, meta: Meta },
+    EnsureDir { path: PathBuf, meta: Perms },
     /// Run a command. `touches` are snapshotted first (a directory as a whole tree).
     Run {
         summary: String,
@@ -24,6 +108,7 @@ pub enum Change {
         touches: Vec<PathBuf>,
         /// Extra lines for the plan (e.g. `postconf` keys old → new).
         detail: Vec<String>,
+        when: When,
     },
     /// Install packages with apt (debconf answers first). Recorded in the journal; never
     /// removed by a rollback unless asked (`--purge-packages`).
@@ -36,7 +121,7 @@ pub enum Change {
 }
 
 impl Change {
-    pub fn write(path: &str, content: impl Into<Vec<u8>>, meta: Meta) -> Change {
+    pub fn write(path: &str, content: impl Into<Vec<u8>>, meta: Perms) -> Change {
         Change::WriteFile {
             path: PathBuf::from(path),
             content: content.into(),
@@ -45,7 +130,7 @@ impl Change {
         }
     }
 
-    pub fn write_secret(path: &str, content: impl Into<Vec<u8>>, meta: Meta) -> Change {
+    pub fn write_secret(path: &str, content: impl Into<Vec<u8>>, meta: Perms) -> Change {
         Change::WriteFile {
             path: PathBuf::from(path),
             content: content.into(),
@@ -60,7 +145,27 @@ impl Change {
             cmd,
             touches: touches.iter().map(PathBuf::from).collect(),
             detail: Vec::new(),
+            when: When::Always,
         }
+    }
+
+    /// A command that runs only when an earlier change of this run writes one of `changed`,
+    /// or when one of `missing` does not exist. See [`When::Changed`].
+    pub fn run_when_changed(
+        summary: impl Into<String>,
+        cmd: Cmd,
+        touches: &[&str],
+        changed: &[&str],
+        missing: &[&str],
+    ) -> Change {
+        let mut c = Change::run(summary, cmd, touches);
+        if let Change::Run { when, .. } = &mut c {
+            *when = When::Changed {
+                changed: changed.iter().map(PathBuf::from).collect(),
+                missing: missing.iter().map(PathBuf::from).collect(),
+            };
+        }
+        c
     }
 
     pub fn reload(service: &str) -> Change {
@@ -83,7 +188,7 @@ impl Change {
 
     /// Does applying this change do anything on `host` right now? Steps may declare desired
     /// files and directories; the engine keeps only those that differ.
-    pub fn is_noop(&self, host: &dyn Host) -> bool {
+    pub(crate) fn is_noop(&self, host: &dyn Host) -> bool {
         match self {
             Change::WriteFile {
                 path,
@@ -91,12 +196,12 @@ impl Change {
                 meta,
                 ..
             } => {
-                matches!(host.stat(path), Ok(Some(st)) if st.kind == Kind::File && st.meta == *meta)
+                matches!(host.stat(path), Ok(Some(st)) if st.kind == Kind::File && meta.matches(host, &st.meta))
                     && matches!(host.read(path), Ok(Some(ref c)) if c == content)
             }
             Change::RemoveFile { path } => !host.exists(path),
             Change::EnsureDir { path, meta } => {
-                matches!(host.stat(path), Ok(Some(st)) if st.kind == Kind::Dir && st.meta == *meta)
+                matches!(host.stat(path), Ok(Some(st)) if st.kind == Kind::Dir && meta.matches(host, &st.meta))
             }
             _ => false,
         }
@@ -115,8 +220,13 @@ impl Change {
                 let before = host.read(path).ok().flatten();
                 let old_meta = host.stat(path).ok().flatten().map(|s| s.meta);
                 match (&old_meta, before.is_some()) {
-                    (Some(m), true) if m != meta => {
-                        let _ = writeln!(out, "~ {} mode/owner {m} -> {meta}", path.display());
+                    (Some(m), true) if !meta.matches(host, m) => {
+                        let _ = writeln!(
+                            out,
+                            "~ {} mode/owner {} -> {meta}",
+                            path.display(),
+                            describe_meta(host, m)
+                        );
                     }
                     (None, _) => {
                         let _ = writeln!(out, "+ {} ({meta})", path.display());

@@ -1,12 +1,11 @@
 //! The engine alone plans, applies, journals, snapshots and rolls back. Steps only say what
 //! they want; observers only watch.
-use crate::change::{unified_diff, Change};
-use crate::config::Answers;
+use crate::change::{unified_diff, Change, Perms, When};
 use crate::event::{Event, Observer, StepOutcome};
 use crate::host::{Host, Kind, Meta};
 use crate::journal::{self, sha256_hex, Record, RunDir, RunId};
 use crate::memhost::MemHost;
-use crate::step::{Ctx, Step};
+use crate::step::{Check, Ctx, Facts, Finding, Level, Note, Refusal, Status, Step};
 use crate::{interrupt, system};
 use color_eyre::eyre::{eyre, Result, WrapErr};
 use std::collections::{BTreeMap, BTreeSet};
@@ -44,23 +43,13 @@ impl Default for Options {
     }
 }
 
-/// mailstead's exit codes (the README lists them).
-pub mod exit {
-    pub const DONE: i32 = 0;
-    pub const FAILED_ROLLED_BACK: i32 = 1;
-    /// Bad input, a refusal, or nothing to do for the command: nothing changed.
-    pub const BAD_INPUT: i32 = 2;
-    /// A rollback could not restore everything: what needs hand care is printed.
-    pub const ROLLBACK_FAILED: i32 = 3;
-    pub const INTERRUPTED: i32 = 4;
-}
-
 /// How a run ended; decides the exit code.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Done,
     NothingToDo,
-    /// Stopped before touching anything (hand edits not to be overwritten, a question declined).
+    /// Stopped before touching anything (hand edits not to be overwritten, a question
+    /// declined, a step's [`Refusal`]).
     Refused(String),
     Failed {
         step: String,
@@ -73,30 +62,14 @@ pub enum Outcome {
     },
 }
 
-impl Outcome {
-    /// 0 done, 1 failed and rolled back, 2 nothing changed (refused), 3 rollback needs hand
-    /// care, 4 interrupted.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Outcome::Done | Outcome::NothingToDo => exit::DONE,
-            Outcome::Refused(_) => exit::BAD_INPUT,
-            Outcome::Failed { problems, .. } | Outcome::Interrupted { problems, .. }
-                if !problems.is_empty() =>
-            {
-                exit::ROLLBACK_FAILED
-            }
-            Outcome::Failed { .. } => exit::FAILED_ROLLED_BACK,
-            Outcome::Interrupted { .. } => exit::INTERRUPTED,
-        }
-    }
-}
-
 #[derive(Debug)]
 pub struct RunReport {
     pub id: Option<RunId>,
     pub changes: usize,
     pub installed: Vec<String>,
     pub outcome: Outcome,
+    /// What the checks found after the run's reloads (empty when nothing changed).
+    pub findings: Vec<(String, Finding)>,
 }
 
 #[derive(Debug, Clone)]
@@ -113,7 +86,7 @@ pub struct PlannedStep {
     pub step: String,
     pub changes: Vec<PlannedChange>,
     /// What the admin should know that is not a change (a skipped part, a fallback).
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -219,30 +192,30 @@ impl<'a> Engine<'a> {
         m
     }
 
-    fn ctx<'c>(&self, host: &'c dyn Host, answers: &'c Answers, planning: bool) -> Ctx<'c> {
+    fn ctx<'c, A: ?Sized>(&self, host: &'c dyn Host, answers: &'c A, facts: &Facts) -> Ctx<'c, A> {
         Ctx {
             host,
             answers,
             invoking_users: self.opts.invoking_users.clone(),
-            planning,
+            facts: facts.clone(),
         }
     }
 
-    /// Every change the steps would make, with diffs; nothing on the host changes.
-    pub fn plan(&mut self, steps: &[&dyn Step], answers: &Answers) -> Result<Plan> {
+    /// Every change the steps would make, with diffs; nothing on the host changes. A step's
+    /// [`Refusal`] comes back as the error (find it with `downcast_ref::<Refusal>()`).
+    pub fn plan<A: ?Sized>(&mut self, steps: &[&dyn Step<A>], answers: &A) -> Result<Plan> {
         let overlay = MemHost::overlay(self.host);
         let managed = self.managed(self.host);
+        let facts = Facts::default();
+        let mut written = BTreeSet::new();
         let mut plan = Plan::default();
         for step in steps {
-            let ctx = self.ctx(&overlay, answers, true);
-            let changes = effective(
-                step.plan(&ctx)
-                    .wrap_err_with(|| format!("planning step {}", step.name()))?,
-                &overlay,
-            );
-            let mut planned = Vec::new();
+            let ctx = self.ctx(&overlay, answers, &facts);
+            let planned = step.plan(&ctx).map_err(|e| refusal_or(e, step.name()))?;
+            let changes = effective(planned.changes, &overlay, &mut written);
+            let mut planned_changes = Vec::new();
             for c in &changes {
-                planned.push(PlannedChange {
+                planned_changes.push(PlannedChange {
                     summary: c.summary(),
                     rendered: c.render(&overlay),
                     // Hand edits are judged on the real files, not on what earlier planned
@@ -251,15 +224,16 @@ impl<'a> Engine<'a> {
                 });
                 // Later steps plan against the world as earlier steps would leave it.
                 if !matches!(c, Change::Reload { .. }) {
-                    apply_change(&overlay, c).wrap_err_with(|| {
+                    apply_change_as(&overlay, c, true).wrap_err_with(|| {
                         format!("planning step {}: {}", step.name(), c.summary())
                     })?;
                 }
+                facts.invalidate_for(c);
             }
             plan.steps.push(PlannedStep {
                 step: step.name().to_string(),
-                changes: planned,
-                notes: step.notes(&ctx),
+                changes: planned_changes,
+                notes: planned.notes,
             });
         }
         Ok(plan)
@@ -267,15 +241,35 @@ impl<'a> Engine<'a> {
 
     /// Plans, asks about hand edits, then applies step by step with snapshots; a failed step
     /// is rolled back at once.
-    pub fn apply(&mut self, steps: &[&dyn Step], answers: &Answers) -> Result<RunReport> {
+    pub fn apply<A: ?Sized>(
+        &mut self,
+        steps: &[&dyn Step<A>],
+        checks: &[&dyn Check<A>],
+        answers: &A,
+    ) -> Result<RunReport> {
         interrupt::reset();
-        let plan = self.plan(steps, answers)?;
+        let plan = match self.plan(steps, answers) {
+            Ok(plan) => plan,
+            Err(e) => match e.downcast_ref::<Refusal>() {
+                Some(r) => {
+                    return Ok(RunReport {
+                        id: None,
+                        changes: 0,
+                        installed: vec![],
+                        outcome: Outcome::Refused(r.to_string()),
+                        findings: vec![],
+                    })
+                }
+                None => return Err(e),
+            },
+        };
         if plan.total() == 0 {
             return Ok(RunReport {
                 id: None,
                 changes: 0,
                 installed: vec![],
                 outcome: Outcome::NothingToDo,
+                findings: vec![],
             });
         }
         let mut approved = BTreeSet::new();
@@ -286,6 +280,7 @@ impl<'a> Engine<'a> {
                     changes: 0,
                     installed: vec![],
                     outcome: Outcome::Refused(why),
+                    findings: vec![],
                 });
             }
             approved.insert(c.summary.clone());
@@ -307,16 +302,11 @@ impl<'a> Engine<'a> {
         );
 
         let mut state = RunState::default();
+        let facts = Facts::default();
         let mut total = 0;
         let mut outcome = Outcome::Done;
         for (i, step) in steps.iter().enumerate() {
-            if step.needs_reloaded_services() {
-                if let Err(e) = self.flush_reloads(&run, &mut state) {
-                    outcome = self.fail_whole_run(&mut run, &mut state, &steps[..i], "reload", e);
-                    break;
-                }
-            }
-            match self.apply_step(&mut run, &mut state, *step, answers, &approved) {
+            match self.apply_step(&mut run, &mut state, *step, answers, &approved, &facts) {
                 Ok(n) => total += n,
                 Err(err) => {
                     let (error, interrupted) = match err {
@@ -332,7 +322,7 @@ impl<'a> Engine<'a> {
                         }
                     };
                     outcome =
-                        if (step.needs_reloaded_services() || self.opts.atomic) && !interrupted {
+                        if self.opts.atomic && !interrupted {
                             // Services already run the new configuration: undo the whole run.
                             self.fail_whole_run(
                                 &mut run,
@@ -366,9 +356,33 @@ impl<'a> Engine<'a> {
                 }
             }
         }
+        let mut findings = Vec::new();
         if outcome == Outcome::Done {
             if let Err(e) = self.flush_reloads(&run, &mut state) {
                 outcome = self.fail_whole_run(&mut run, &mut state, steps, "reload", e);
+            }
+        }
+        if outcome == Outcome::Done && !checks.is_empty() {
+            // The services run the new configuration now: prove it works, or undo the run.
+            facts.clear();
+            let ctx = self.ctx(self.host, answers, &facts);
+            findings = self.run_checks(&run, checks, &ctx);
+            let failed: Vec<String> = findings
+                .iter()
+                .filter(|(_, f)| f.status == Status::Fail)
+                .map(|(name, f)| match &f.fix {
+                    Some(fix) => format!("check {name}: {} (fix: {fix})", f.detail),
+                    None => format!("check {name}: {}", f.detail),
+                })
+                .collect();
+            if !failed.is_empty() {
+                outcome = self.fail_whole_run(
+                    &mut run,
+                    &mut state,
+                    steps,
+                    "check",
+                    eyre!(failed.join("\n")),
+                );
             }
         }
         let status = match &outcome {
@@ -394,7 +408,48 @@ impl<'a> Engine<'a> {
             changes: if ok { total } else { 0 },
             installed: state.installed,
             outcome,
+            findings,
         })
+    }
+
+    /// Runs every check on `ctx`, emitting each finding; also what `mailstead check` does.
+    fn run_checks<A: ?Sized>(
+        &mut self,
+        run: &RunDir,
+        checks: &[&dyn Check<A>],
+        ctx: &Ctx<A>,
+    ) -> Vec<(String, Finding)> {
+        let mut out = Vec::new();
+        for check in checks {
+            let finding = check.run(ctx);
+            let ev = Event::Checked {
+                check: check.name().to_string(),
+                finding: finding.clone(),
+            };
+            self.emit(run, ev);
+            out.push((check.name().to_string(), finding));
+        }
+        out
+    }
+
+    /// Runs the checks alone, against the host as it is (`mailstead check`).
+    pub fn check<A: ?Sized>(
+        &mut self,
+        checks: &[&dyn Check<A>],
+        answers: &A,
+    ) -> Vec<(String, Finding)> {
+        let facts = Facts::default();
+        let ctx = self.ctx(self.host, answers, &facts);
+        let mut out = Vec::new();
+        for check in checks {
+            let finding = check.run(&ctx);
+            self.obs.event(&Event::Checked {
+                check: check.name().to_string(),
+                finding: finding.clone(),
+            });
+            out.push((check.name().to_string(), finding));
+        }
+        out
     }
 
     fn approve_drift(&mut self, summary: &str, detail: &str) -> std::result::Result<(), String> {
@@ -424,18 +479,20 @@ impl<'a> Engine<'a> {
             run,
             Event::Note {
                 step: step.to_string(),
+                level: Level::Info,
                 text: text.to_string(),
             },
         );
     }
 
-    fn apply_step(
+    fn apply_step<A: ?Sized>(
         &mut self,
         run: &mut RunDir,
         state: &mut RunState,
-        step: &dyn Step,
-        answers: &Answers,
+        step: &dyn Step<A>,
+        answers: &A,
         approved: &BTreeSet<String>,
+        facts: &Facts,
     ) -> std::result::Result<usize, StepError> {
         let name = step.name();
         if interrupt::requested() {
@@ -449,15 +506,29 @@ impl<'a> Engine<'a> {
             },
         );
         let host = self.host;
-        let ctx = self.ctx(host, answers, false);
-        for text in step.notes(&ctx) {
-            self.note(run, name, &text);
+        let ctx = self.ctx(host, answers, facts);
+        let planned = match step.plan(&ctx) {
+            Ok(p) => p,
+            Err(e) => {
+                return Err(match e.downcast_ref::<Refusal>() {
+                    Some(r) => StepError::Refused(r.to_string()),
+                    None => StepError::Failed(
+                        e.wrap_err(format!("step {name}: reading the current state")),
+                    ),
+                })
+            }
+        };
+        for note in &planned.notes {
+            self.emit(
+                run,
+                Event::Note {
+                    step: name.to_string(),
+                    level: note.level,
+                    text: note.text.clone(),
+                },
+            );
         }
-        let changes = effective(
-            step.plan(&ctx)
-                .wrap_err_with(|| format!("step {name}: reading the current state"))?,
-            host,
-        );
+        let changes = effective(planned.changes, host, &mut state.written);
         if changes.is_empty() {
             step.verify(&ctx)
                 .wrap_err_with(|| format!("step {name}: verify"))?;
@@ -506,6 +577,15 @@ impl<'a> Engine<'a> {
                 step: name.to_string(),
                 summary: change.summary(),
             })?;
+            self.emit(
+                run,
+                Event::ChangeStarted {
+                    step: name.to_string(),
+                    summary: change.summary(),
+                    index: i + 1,
+                    of: changes.len(),
+                },
+            );
             if let Change::Reload { service } = change {
                 run.record(&Record::ReloadQueued {
                     step: name.to_string(),
@@ -524,6 +604,7 @@ impl<'a> Engine<'a> {
                 }
                 record_fingerprints(host, change, &mut managed);
             }
+            facts.invalidate_for(change);
             run.record(&Record::ChangeDone {
                 step: name.to_string(),
             })?;
@@ -650,11 +731,11 @@ impl<'a> Engine<'a> {
         problems
     }
 
-    fn fail_whole_run(
+    fn fail_whole_run<A: ?Sized>(
         &mut self,
         run: &mut RunDir,
         state: &mut RunState,
-        steps: &[&dyn Step],
+        steps: &[&dyn Step<A>],
         at: &str,
         error: color_eyre::Report,
     ) -> Outcome {
@@ -907,6 +988,8 @@ struct RunState {
     queue: Vec<(String, BTreeSet<String>)>,
     reloaded: BTreeSet<String>,
     installed: Vec<String>,
+    /// Paths written so far: what [`When::Changed`] commands look at.
+    written: BTreeSet<PathBuf>,
 }
 
 impl RunState {
@@ -933,8 +1016,43 @@ fn reload(host: &dyn Host, service: &str) -> Result<()> {
 }
 
 /// Drops changes that would change nothing; a reload alone is not a change.
-fn effective(changes: Vec<Change>, host: &dyn Host) -> Vec<Change> {
-    let kept: Vec<Change> = changes.into_iter().filter(|c| !c.is_noop(host)).collect();
+/// A step's `plan` error as the engine reports it: a [`Refusal`] as is, anything else with
+/// the step's name.
+fn refusal_or(e: color_eyre::Report, step: &str) -> color_eyre::Report {
+    if e.downcast_ref::<Refusal>().is_some() {
+        e
+    } else {
+        e.wrap_err(format!("planning step {step}"))
+    }
+}
+
+/// The changes that do something on `host` now: files that differ, commands whose trigger
+/// fired ([`When::Changed`] against `written`, the paths this run has written so far, which
+/// this call extends). Public for steps' unit tests.
+pub fn effective(
+    changes: Vec<Change>,
+    host: &dyn Host,
+    written: &mut BTreeSet<PathBuf>,
+) -> Vec<Change> {
+    let mut kept: Vec<Change> = Vec::new();
+    for c in changes {
+        let keep = match &c {
+            Change::Run {
+                when: When::Changed { changed, missing },
+                ..
+            } => {
+                changed.iter().any(|p| written.contains(p))
+                    || missing.iter().any(|p| !host.exists(p))
+            }
+            other => !other.is_noop(host),
+        };
+        if keep {
+            if let Change::WriteFile { path, .. } | Change::RemoveFile { path } = &c {
+                written.insert(path.clone());
+            }
+            kept.push(c);
+        }
+    }
     if kept.iter().all(|c| matches!(c, Change::Reload { .. })) {
         return Vec::new();
     }
@@ -943,6 +1061,21 @@ fn effective(changes: Vec<Change>, host: &dyn Host) -> Vec<Change> {
 
 /// Applies one change. Returns the packages it newly installed.
 pub fn apply_change(host: &dyn Host, change: &Change) -> Result<Vec<String>> {
+    apply_change_as(host, change, false)
+}
+
+/// Mode and ids for `perms` on `host`. While planning on the overlay, users and groups that
+/// a planned package install would create do not exist yet: they stand in as root there (the
+/// plan shows the names; only applying resolves them).
+fn meta_for(host: &dyn Host, perms: &Perms, planning: bool) -> Result<Meta> {
+    match perms.resolve(host) {
+        Ok(m) => Ok(m),
+        Err(_) if planning => Ok(Meta::root(perms.mode)),
+        Err(e) => Err(eyre!("{e}: cannot give it owner {}", perms)),
+    }
+}
+
+fn apply_change_as(host: &dyn Host, change: &Change, planning: bool) -> Result<Vec<String>> {
     match change {
         Change::WriteFile {
             path,
@@ -954,7 +1087,9 @@ pub fn apply_change(host: &dyn Host, change: &Change) -> Result<Vec<String>> {
                 host.create_dir_all(parent, Meta::root(0o755))?;
             }
             injected_write_failure(path)?;
-            host.write_atomic(path, content, *meta)
+            let meta = meta_for(host, meta, planning)
+                .wrap_err_with(|| format!("writing {}", path.display()))?;
+            host.write_atomic(path, content, meta)
                 .wrap_err_with(|| format!("writing {}", path.display()))?;
         }
         Change::RemoveFile { path } => {
@@ -964,13 +1099,13 @@ pub fn apply_change(host: &dyn Host, change: &Change) -> Result<Vec<String>> {
             }
         }
         Change::EnsureDir { path, meta } => match host.stat(path)? {
-            Some(st) if st.kind == Kind::Dir => host.set_meta(path, *meta)?,
+            Some(st) if st.kind == Kind::Dir => host.set_meta(path, meta_for(host, meta, planning)?)?,
             Some(_) => return Err(eyre!("{} exists and is not a directory", path.display())),
             None => {
                 if let Some(parent) = path.parent() {
                     host.create_dir_all(parent, Meta::root(0o755))?;
                 }
-                host.create_dir(path, *meta)
+                host.create_dir(path, meta_for(host, meta, planning)?)
                     .wrap_err_with(|| format!("creating {}", path.display()))?;
             }
         },
@@ -1161,13 +1296,31 @@ fn snapshot_paths(records: &[Record]) -> BTreeSet<PathBuf> {
         .collect()
 }
 
+/// One readable line of `log.txt` per event (command output lines are logged too).
 fn log_line(ev: &Event) -> String {
     match ev {
         Event::RunStarted { id, steps } => format!("run {id} started: {}", steps.join(", ")),
         Event::StepStarted { step, about } => format!("[{step}] {about}"),
-        Event::Change { step, summary } => format!("[{step}] {summary}"),
-        Event::Note { step, text } => format!("[{step}] {text}"),
-        Event::StepFinished { step, outcome } => format!("[{step}] {outcome:?}"),
+        Event::ChangeStarted { step, summary, .. } => format!("[{step}] start: {summary}"),
+        Event::Change { step, summary } => format!("[{step}] done: {summary}"),
+        Event::Output { step, line } => format!("[{step}]   | {line}"),
+        Event::Progress {
+            step,
+            percent,
+            what,
+        } => format!("[{step}] {percent:.0}% {what}"),
+        Event::Note { step, level, text } => match level {
+            Level::Info => format!("[{step}] {text}"),
+            Level::Warning => format!("[{step}] warning: {text}"),
+        },
+        Event::Checked { check, finding } => match &finding.fix {
+            Some(fix) => format!(
+                "[check {check}] {}: {} (fix: {fix})",
+                finding.status, finding.detail
+            ),
+            None => format!("[check {check}] {}: {}", finding.status, finding.detail),
+        },
+        Event::StepFinished { step, outcome } => format!("[{step}] {outcome}"),
         Event::RunFinished { id, changes, ok } => {
             format!(
                 "run {id} finished: {} ({changes} changes)",

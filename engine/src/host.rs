@@ -101,14 +101,12 @@ impl Cmd {
 /// Shows the command line as a user would type it; stdin is never shown.
 impl fmt::Display for Cmd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.program)?;
-        for a in &self.args {
-            if a.is_empty() || a.contains(|c: char| c.is_whitespace() || "'\"$\\".contains(c)) {
-                write!(f, " '{}'", a.replace('\'', "'\\''"))?;
-            } else {
-                write!(f, " {a}")?;
-            }
-        }
+        // POSIX shell quoting (shlex), so a plan's command can be pasted into a shell as is:
+        // `postconf -e 'smtpd_tls_protocols=>=TLSv1.2'`.
+        let words = std::iter::once(&self.program).chain(&self.args);
+        let line = shlex::try_join(words.map(String::as_str))
+            .unwrap_or_else(|_| format!("{} <args with NUL>", self.program));
+        f.write_str(&line)?;
         if self.stdin.is_some() {
             f.write_str(" <(stdin)")?;
         }
@@ -223,6 +221,25 @@ pub trait Host: Send + Sync {
     fn group_id(&self, name: &str) -> Option<u32> {
         id_from_db(self, "/etc/group", name)
     }
+
+    /// Name of a uid in the host's /etc/passwd.
+    fn user_name(&self, uid: u32) -> Option<String> {
+        name_from_db(self, "/etc/passwd", uid)
+    }
+
+    /// Name of a gid in the host's /etc/group.
+    fn group_name(&self, gid: u32) -> Option<String> {
+        name_from_db(self, "/etc/group", gid)
+    }
+}
+
+fn name_from_db<H: Host + ?Sized>(host: &H, db: &str, id: u32) -> Option<String> {
+    let text = host.read_string(Path::new(db)).ok()??;
+    text.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        (f.nth(1)?.parse::<u32>().ok()? == id).then(|| name.to_string())
+    })
 }
 
 fn id_from_db<H: Host + ?Sized>(host: &H, db: &str, name: &str) -> Option<u32> {

@@ -1,49 +1,271 @@
-//! The Step contract: read the current state, return the changes needed as data, verify.
-//! Steps never change the system themselves; the engine applies what they return.
+//! The Step contract: read the current state through facts, return the changes needed as data
+//! with notes for the admin, or refuse. Steps never change the system themselves; the engine
+//! applies what they return. Checks prove the result and run on their own too.
+//!
+//! The engine is generic over the answers type `A`: it knows nothing of what is configured.
 use crate::change::Change;
-use crate::config::Answers;
 use crate::host::Host;
 use color_eyre::Result;
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-/// What a step sees: the host (the real one, or plan mode's overlay) and the answers.
-pub struct Ctx<'a> {
+/// What a step sees: the host (the real one, or plan mode's overlay), the answers, and the
+/// run's fact cache.
+pub struct Ctx<'a, A: ?Sized> {
     pub host: &'a dyn Host,
-    pub answers: &'a Answers,
+    pub answers: &'a A,
     /// The user running mailstead (and `$SUDO_USER`): never locked out of SSH.
     pub invoking_users: Vec<String>,
-    /// True while planning: probes only, nothing is applied.
-    pub planning: bool,
+    pub facts: Facts,
 }
 
-impl<'a> Ctx<'a> {
-    /// Applying (not planning), on behalf of no particular user.
-    pub fn new(host: &'a dyn Host, answers: &'a Answers) -> Ctx<'a> {
+impl<'a, A: ?Sized> Ctx<'a, A> {
+    /// A context with an empty fact cache, on behalf of no particular user.
+    pub fn new(host: &'a dyn Host, answers: &'a A) -> Ctx<'a, A> {
         Ctx {
             host,
             answers,
             invoking_users: Vec::new(),
-            planning: false,
+            facts: Facts::default(),
+        }
+    }
+
+    /// The fact `F` as the host is now: probed at most once until a change touches what it
+    /// reads.
+    pub fn fact<F: Fact>(&self) -> Result<Arc<F>> {
+        self.facts.get::<F>(self.host)
+    }
+}
+
+/// Something known about the host, probed once per run and parsed in one place
+/// (listening sockets, os-release, passwd, `postconf`, `sshd -T`, ufw rules, ...).
+pub trait Fact: Any + Send + Sync + Sized {
+    /// What the probe reads: file or directory paths (a directory covers all below it), or
+    /// one of [`reads::SERVICES`] / [`reads::PACKAGES`]. A change that touches one of them
+    /// makes the cached value stale.
+    const READS: &'static [&'static str];
+    fn probe(host: &dyn Host) -> Result<Self>;
+}
+
+/// Pseudo-paths for [`Fact::READS`] that are not files.
+pub mod reads {
+    /// Running services and their sockets: stale after a reload or any command.
+    pub const SERVICES: &str = "@services";
+    /// The package database: stale after an install.
+    pub const PACKAGES: &str = "@packages";
+}
+
+struct Entry {
+    value: Arc<dyn Any + Send + Sync>,
+    reads: &'static [&'static str],
+}
+
+/// The per-run cache of facts. Cloning shares the cache.
+#[derive(Clone, Default)]
+pub struct Facts {
+    cache: Arc<Mutex<HashMap<TypeId, Entry>>>,
+    probes: Arc<Mutex<usize>>,
+}
+
+impl Facts {
+    pub fn get<F: Fact>(&self, host: &dyn Host) -> Result<Arc<F>> {
+        let id = TypeId::of::<F>();
+        if let Some(e) = self.cache.lock().expect("fact cache").get(&id) {
+            if let Ok(v) = e.value.clone().downcast::<F>() {
+                return Ok(v);
+            }
+        }
+        let value = Arc::new(F::probe(host)?);
+        *self.probes.lock().expect("fact counter") += 1;
+        self.cache.lock().expect("fact cache").insert(
+            id,
+            Entry {
+                value: value.clone(),
+                reads: F::READS,
+            },
+        );
+        Ok(value)
+    }
+
+    /// How many probes ran (for tests and benchmarks).
+    pub fn probes(&self) -> usize {
+        *self.probes.lock().expect("fact counter")
+    }
+
+    /// Drops every fact that reads one of `paths` (or a path below or above one).
+    pub fn invalidate(&self, paths: &[&Path]) {
+        self.cache.lock().expect("fact cache").retain(|_, e| {
+            !e.reads.iter().any(|r| {
+                let r = Path::new(r);
+                paths.iter().any(|p| p.starts_with(r) || r.starts_with(p))
+            })
+        });
+    }
+
+    /// Drops every fact that reads the pseudo-path `key` ([`reads`]).
+    pub fn invalidate_key(&self, key: &str) {
+        self.invalidate(&[Path::new(key)]);
+    }
+
+    pub fn clear(&self) {
+        self.cache.lock().expect("fact cache").clear();
+    }
+
+    /// What a change makes stale: its paths; an install or a command also any service state,
+    /// and an install everything (packages bring users, files and services).
+    pub fn invalidate_for(&self, change: &Change) {
+        match change {
+            Change::Install { .. } => self.clear(),
+            Change::Reload { .. } => self.invalidate_key(reads::SERVICES),
+            Change::Run { touches, .. } => {
+                let mut paths: Vec<&Path> = touches.iter().map(PathBuf::as_path).collect();
+                paths.push(Path::new(reads::SERVICES));
+                self.invalidate(&paths);
+            }
+            other => self.invalidate(&other.paths()),
         }
     }
 }
 
-pub trait Step: Send + Sync {
+/// How much a note matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Level {
+    Info,
+    Warning,
+}
+
+/// Something worth telling the admin that is not a change (a skipped part, a fallback).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub level: Level,
+    pub text: String,
+}
+
+impl Note {
+    pub fn info(text: impl Into<String>) -> Note {
+        Note {
+            level: Level::Info,
+            text: text.into(),
+        }
+    }
+    pub fn warning(text: impl Into<String>) -> Note {
+        Note {
+            level: Level::Warning,
+            text: text.into(),
+        }
+    }
+}
+
+/// What a step plans: its changes and its notes, from one look at the host.
+#[derive(Debug, Clone, Default)]
+pub struct Planned {
+    pub changes: Vec<Change>,
+    pub notes: Vec<Note>,
+}
+
+impl Planned {
+    pub fn changes(changes: Vec<Change>) -> Planned {
+        Planned {
+            changes,
+            notes: Vec::new(),
+        }
+    }
+    pub fn note(mut self, note: Note) -> Planned {
+        self.notes.push(note);
+        self
+    }
+}
+
+impl From<Vec<Change>> for Planned {
+    fn from(changes: Vec<Change>) -> Planned {
+        Planned::changes(changes)
+    }
+}
+
+/// A step's "no": the server is not ready for what the answers ask (a port taken by another
+/// program, a hostname that does not resolve). Not a failure: nothing was changed, exit 2.
+/// Return it from `plan` as `Err(Refusal::new(..).into())`; the engine finds it by type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// What is wrong, in plain words, one problem a line.
+    pub reasons: Vec<String>,
+}
+
+impl Refusal {
+    pub fn new(reasons: Vec<String>) -> Refusal {
+        Refusal { reasons }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reasons.join("\n"))
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+pub trait Step<A: ?Sized>: Send + Sync {
     /// Short, stable name: journals, failpoints (`<name>.before|mid|after`), `--only`.
     fn name(&self) -> &'static str;
     /// One line for the dashboard.
     fn about(&self) -> &'static str;
-    /// The changes that bring the host to what the answers ask for. Empty when it is there.
-    fn plan(&self, ctx: &Ctx) -> Result<Vec<Change>>;
-    /// Checks the result after apply; an error rolls the step back.
-    fn verify(&self, _ctx: &Ctx) -> Result<()> {
+    /// The changes that bring the host to what the answers ask for (none when it is there),
+    /// with notes; or a [`Refusal`].
+    fn plan(&self, ctx: &Ctx<A>) -> Result<Planned>;
+    /// Checks this step's own result right after it applied (its configuration parses); an
+    /// error rolls the step back. Cheap and local: end-to-end proof belongs to [`Check`]s.
+    fn verify(&self, _ctx: &Ctx<A>) -> Result<()> {
         Ok(())
     }
-    /// Things worth telling the admin that are not problems (a skipped part, a fallback).
-    fn notes(&self, _ctx: &Ctx) -> Vec<String> {
-        Vec::new()
+}
+
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+}
+
+/// A check's finding: what it saw and, unless it passed, how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub status: Status,
+    pub detail: String,
+    pub fix: Option<String>,
+}
+
+impl Finding {
+    pub fn pass(detail: impl Into<String>) -> Finding {
+        Finding {
+            status: Status::Pass,
+            detail: detail.into(),
+            fix: None,
+        }
     }
-    /// Pending service reloads are done before this step runs (a verify step needs them).
-    fn needs_reloaded_services(&self) -> bool {
-        false
+    pub fn warn(detail: impl Into<String>, fix: impl Into<String>) -> Finding {
+        Finding {
+            status: Status::Warn,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
     }
+    pub fn fail(detail: impl Into<String>, fix: impl Into<String>) -> Finding {
+        Finding {
+            status: Status::Fail,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+}
+
+/// Proves something about the running server. The engine runs every check after a run's
+/// reloads (a failure rolls the run back); `mailstead check` runs them alone.
+pub trait Check<A: ?Sized>: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn run(&self, ctx: &Ctx<A>) -> Finding;
 }

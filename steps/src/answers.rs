@@ -11,14 +11,14 @@ pub struct SaveAnswers {
     pub yaml: String,
 }
 
-impl Step for SaveAnswers {
+impl Step<Answers> for SaveAnswers {
     fn name(&self) -> &'static str {
         "answers"
     }
     fn about(&self) -> &'static str {
         "save the answers file"
     }
-    fn plan(&self, _ctx: &Ctx) -> Result<Vec<Change>> {
+    fn plan(&self, _ctx: &Ctx<Answers>) -> Result<Planned> {
         Ok(vec![Change::WriteFile {
             path: self.path.clone(),
             content: if self.yaml.ends_with('\n') {

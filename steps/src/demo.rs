@@ -10,7 +10,7 @@ use mailstead_engine::{Change, Cmd, Ctx, Meta, Step};
 pub struct DemoFiles;
 pub struct DemoCommand;
 
-pub fn steps() -> Vec<Box<dyn Step>> {
+pub fn steps() -> Vec<Box<dyn Step<Answers>>> {
     vec![Box::new(DemoFiles), Box::new(DemoCommand)]
 }
 
@@ -43,14 +43,14 @@ fn command(ctx: &Ctx, step: &str, file: &str, want: &str, tree: bool) -> Result<
 
 /// Writes, rewrites (new mode and owner), removes, makes a directory, creates parents, and
 /// one file per domain listing its mailboxes; then stamps.
-impl Step for DemoFiles {
+impl Step<Answers> for DemoFiles {
     fn name(&self) -> &'static str {
         "demo-files"
     }
     fn about(&self) -> &'static str {
         "write the demo configuration files"
     }
-    fn plan(&self, ctx: &Ctx) -> Result<Vec<Change>> {
+    fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         let a = ctx.answers;
         let mut changes = vec![
             Change::write(
@@ -97,7 +97,7 @@ impl Step for DemoFiles {
         )?);
         Ok(changes)
     }
-    fn verify(&self, ctx: &Ctx) -> Result<()> {
+    fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
         ensure!(
             ctx.host.exists("/etc/demo/app.conf".as_ref()),
             "/etc/demo/app.conf is missing after apply"
@@ -107,14 +107,14 @@ impl Step for DemoFiles {
 }
 
 /// Writes one file, then runs a command that writes a file and a tree, and asks for a reload.
-impl Step for DemoCommand {
+impl Step<Answers> for DemoCommand {
     fn name(&self) -> &'static str {
         "demo-command"
     }
     fn about(&self) -> &'static str {
         "run the demo command"
     }
-    fn plan(&self, ctx: &Ctx) -> Result<Vec<Change>> {
+    fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         let want = format!("generated for {}\n", ctx.answers.hostname);
         let mut changes = vec![Change::write(
             "/etc/demo/command.conf",

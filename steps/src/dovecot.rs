@@ -17,7 +17,7 @@
 use crate::mailboxes::{USERS_FILE, VHOSTS};
 use crate::tls;
 use color_eyre::eyre::{eyre, Result};
-use mailstead_engine::config::Answers;
+use mailstead_answers::Answers;
 use mailstead_engine::host::{Cmd, Host, Meta};
 use mailstead_engine::system::failure;
 use mailstead_engine::{Change, Ctx, Step};
@@ -158,7 +158,7 @@ fn free_system_id(host: &dyn Host) -> Option<u32> {
 
 pub struct Dovecot;
 
-impl Step for Dovecot {
+impl Step<Answers> for Dovecot {
     fn name(&self) -> &'static str {
         "dovecot"
     }
@@ -167,7 +167,7 @@ impl Step for Dovecot {
         "Dovecot: IMAPS, LMTP and SMTP AUTH for virtual mailboxes"
     }
 
-    fn plan(&self, ctx: &Ctx) -> Result<Vec<Change>> {
+    fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         let host = ctx.host;
         let version = detect(host)?;
         let mut changes = Vec::new();
@@ -261,7 +261,7 @@ impl Step for Dovecot {
 
     /// The certificate is in place and `doveconf -n` accepts the whole configuration, before
     /// Dovecot is reloaded. (Dovecot 2.3's `doveconf -n` does not open `ssl_cert = <file`.)
-    fn verify(&self, ctx: &Ctx) -> Result<()> {
+    fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
         require_cert(ctx.host, &ctx.answers.hostname)?;
         let cmd = Cmd::probe("doveconf", ["-n"]);
         let out = ctx.host.run(&cmd)?;

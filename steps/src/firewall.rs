@@ -188,7 +188,7 @@ pub fn ufw_active(host: &dyn Host) -> bool {
     matches!(host.run(&Cmd::probe("ufw", ["status"])), Ok(o) if o.success() && o.stdout.lines().any(|l| l.trim() == "Status: active"))
 }
 
-impl Step for Firewall {
+impl Step<Answers> for Firewall {
     fn name(&self) -> &'static str {
         "firewall"
     }
@@ -196,7 +196,7 @@ impl Step for Firewall {
         "Firewall (ufw): allow SSH first, then the mail ports, enable last"
     }
 
-    fn plan(&self, ctx: &Ctx) -> Result<Vec<Change>> {
+    fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         if !ctx.answers.firewall.enabled {
             return Ok(Vec::new());
         }
@@ -231,7 +231,7 @@ impl Step for Firewall {
         Ok(changes)
     }
 
-    fn verify(&self, ctx: &Ctx) -> Result<()> {
+    fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
         if !ctx.answers.firewall.enabled {
             return Ok(());
         }

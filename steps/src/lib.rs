@@ -16,7 +16,7 @@ use mailstead_engine::Step;
 
 /// Every step of an install, in order. Re-running them is how mailstead adds a domain, a
 /// mailbox or an alias: each step changes only what differs.
-pub fn install_steps() -> Vec<Box<dyn Step>> {
+pub fn install_steps() -> Vec<Box<dyn Step<Answers>>> {
     vec![
         Box::new(preflight::Preflight),
         Box::new(packages::Packages),

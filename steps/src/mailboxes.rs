@@ -20,7 +20,7 @@
 //! Runs before `dovecot` and `postfix`, so the files their configuration points at exist
 //! before that configuration is loaded.
 use color_eyre::eyre::{eyre, Result};
-use mailstead_engine::config::{Answers, Mailbox};
+use mailstead_answers::{Answers, Mailbox};
 use mailstead_engine::host::{Cmd, Meta};
 use mailstead_engine::{Change, Ctx, Step};
 use sha_crypt::{PasswordHashRef, PasswordHasher, PasswordVerifier, ShaCrypt};
@@ -42,7 +42,7 @@ const HEADER: &str = "# Managed by mailstead from its answers file: edits here a
 
 pub struct Mailboxes;
 
-impl Step for Mailboxes {
+impl Step<Answers> for Mailboxes {
     fn name(&self) -> &'static str {
         "mailboxes"
     }
@@ -51,7 +51,7 @@ impl Step for Mailboxes {
         "Virtual domains, mailboxes and aliases (Dovecot users, Postfix maps)"
     }
 
-    fn plan(&self, ctx: &Ctx) -> Result<Vec<Change>> {
+    fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         let host = ctx.host;
         let a = ctx.answers;
         let gid = match host.group_id("dovecot") {
@@ -102,7 +102,7 @@ impl Step for Mailboxes {
         Ok(changes)
     }
 
-    fn verify(&self, ctx: &Ctx) -> Result<()> {
+    fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
         for (path, _) in maps(ctx.answers) {
             let db = format!("{path}.db");
             if !ctx.host.exists(Path::new(&db)) {
@@ -237,7 +237,7 @@ pub fn maps(a: &Answers) -> Vec<(&'static str, String)> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use mailstead_engine::config::{Alias, Domain};
+    use mailstead_answers::{Alias, Domain};
     use mailstead_engine::{Host, MemHost, Output, Secret};
 
     pub const PW: &str = "correct horse battery staple";

@@ -75,7 +75,7 @@ fn apt_update() -> Cmd {
         .timeout(Duration::from_secs(600))
 }
 
-impl Step for Packages {
+impl Step<Answers> for Packages {
     fn name(&self) -> &'static str {
         "packages"
     }
@@ -83,7 +83,7 @@ impl Step for Packages {
         "Install Postfix, Dovecot, certbot and ufw (one apt-get install, debconf preseeded)"
     }
 
-    fn plan(&self, ctx: &Ctx) -> Result<Vec<Change>> {
+    fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         let missing: Vec<String> = wanted(ctx)
             .into_iter()
             .filter(|p| !system::package_installed(ctx.host, p))
@@ -111,7 +111,7 @@ impl Step for Packages {
         Ok(changes)
     }
 
-    fn verify(&self, ctx: &Ctx) -> Result<()> {
+    fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
         let missing: Vec<String> = wanted(ctx)
             .into_iter()
             .filter(|p| !system::package_installed(ctx.host, p))

@@ -19,7 +19,7 @@
 use crate::mailboxes::{ALIASES_MAP, DOMAINS_MAP, MAILBOXES_MAP, SENDERS_MAP};
 use crate::tls;
 use color_eyre::eyre::{eyre, Result};
-use mailstead_engine::config::Answers;
+use mailstead_answers::Answers;
 use mailstead_engine::host::{Cmd, Host};
 use mailstead_engine::system::failure;
 use mailstead_engine::{Change, Ctx, Step};
@@ -213,7 +213,7 @@ fn master_diff(host: &dyn Host) -> Result<(Vec<String>, Vec<String>)> {
 
 pub struct Postfix;
 
-impl Step for Postfix {
+impl Step<Answers> for Postfix {
     fn name(&self) -> &'static str {
         "postfix"
     }
@@ -222,7 +222,7 @@ impl Step for Postfix {
         "Postfix: virtual domains, LMTP to Dovecot, TLS, submission ports"
     }
 
-    fn plan(&self, ctx: &Ctx) -> Result<Vec<Change>> {
+    fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         let mut changes = Vec::new();
         let (mut args, detail) = main_diff(ctx.host, ctx.answers)?;
         if !args.is_empty() {
@@ -256,7 +256,7 @@ impl Step for Postfix {
 
     /// The certificate is in place, `postfix check` passes, and every setting reads back as
     /// written (Postfix reads the certificate only when a TLS session starts).
-    fn verify(&self, ctx: &Ctx) -> Result<()> {
+    fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
         crate::dovecot::require_cert(ctx.host, &ctx.answers.hostname)?;
         let cmd = Cmd::new("postfix", ["check"]);
         let out = ctx.host.run(&cmd)?;

@@ -33,20 +33,7 @@ const OTHER_MTAS: &[&str] = &[
     "qmail-smtpd",
 ];
 
-impl Step for Preflight {
-    /// Things worth telling the admin that are not problems (shown by the caller).
-    fn notes(&self, ctx: &Ctx) -> Vec<String> {
-        let mut notes = Vec::new();
-        if let Some(web) = crate::tls::web_server_on_80(ctx.host) {
-            notes.push(format!(
-                "{web} holds port 80: certificates are requested with certbot --webroot {} \
-                 (it must serve http://{}/.well-known/acme-challenge/ from there)",
-                crate::tls::WEBROOT,
-                ctx.answers.hostname
-            ));
-        }
-        notes
-    }
+impl Step<Answers> for Preflight {
     fn name(&self) -> &'static str {
         "preflight"
     }
@@ -54,32 +41,36 @@ impl Step for Preflight {
         "Check the server: root, Debian 12/13, hostname, disk, memory, ports, existing config, sshd"
     }
 
-    fn plan(&self, ctx: &Ctx) -> Result<Vec<Change>> {
+    fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         let host = ctx.host;
-        check_root(host)?;
-        check_os(host)?;
         let fqdn = ctx.answers.hostname.trim().to_ascii_lowercase();
-        check_fqdn(&fqdn)?;
-
         let mut problems = Vec::new();
+        // The hard stops first: nothing else is worth probing on the wrong system.
+        for check in [check_root(host), check_os(host), check_fqdn(&fqdn)] {
+            if let Err(e) = check {
+                return Err(Refusal::new(vec![e.to_string()]).into());
+            }
+        }
         problems.extend(foreign_config(host));
         problems.extend(port_problems(host, &fqdn));
         problems.extend(resource_problems(host));
         problems.extend(sshd_problem(host));
         if !problems.is_empty() {
-            return Err(eyre!(
-                "the server is not ready; nothing was changed:\n{}",
-                problems
-                    .iter()
-                    .map(|p| format!("  - {p}"))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            ));
+            return Err(Refusal::new(problems).into());
         }
-        Ok(hostname_changes(host, &fqdn))
+        let mut planned = Planned::changes(hostname_changes(host, &fqdn));
+        if let Some(web) = facts::web_server_on_80(&listeners) {
+            planned.notes.push(Note::info(format!(
+                "{web} holds port 80: certificates are requested with certbot --webroot {} \
+                 (it must serve http://{}/.well-known/acme-challenge/ from there)",
+                layout::WEBROOT,
+                ctx.answers.hostname
+            )));
+        }
+        Ok(planned)
     }
 
-    fn verify(&self, ctx: &Ctx) -> Result<()> {
+    fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
         let fqdn = ctx.answers.hostname.trim().to_ascii_lowercase();
         if current_fqdn(ctx.host).as_deref() == Some(fqdn.as_str()) {
             Ok(())
@@ -154,31 +145,9 @@ fn check_os(host: &dyn Host) -> Result<()> {
     debian_release(host).map(|_| ())
 }
 
-/// An FQDN: at least two labels of letters, digits and inner hyphens.
-pub(crate) fn is_fqdn(name: &str) -> bool {
-    let labels: Vec<&str> = name.split('.').collect();
-    name.len() <= 253
-        && labels.len() >= 2
-        && labels.iter().all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-        && !labels.last().unwrap().chars().all(|c| c.is_ascii_digit())
-}
-
+/// The answers' rule for `hostname` (the one copy, in mailstead-answers).
 fn check_fqdn(fqdn: &str) -> Result<()> {
-    if is_fqdn(fqdn) {
-        Ok(())
-    } else {
-        Err(eyre!(
-            "hostname `{fqdn}` in the answers is not a fully-qualified domain name; fix: set \
-             `hostname:` to the server's mail name, e.g. mail.example.com (its DNS A record and \
-             the domains' MX should point at this server)"
-        ))
-    }
+    mailstead_answers::rules::hostname("hostname", fqdn).map_err(|p| eyre!("{p}"))
 }
 
 /// Settings in main.cf that mean someone already set this Postfix up for real mail.

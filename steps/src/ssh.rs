@@ -101,8 +101,8 @@ fn run_dir() -> Change {
     }
 }
 
-impl Step for Ssh {
-    fn notes(&self, ctx: &Ctx) -> Vec<String> {
+impl Step<Answers> for Ssh {
+    fn notes(&self, ctx: &Ctx<Answers>) -> Vec<String> {
         if ctx.answers.ssh.allow_users.is_empty() {
             return vec!["ssh.allow_users is empty: SSH logins are not restricted".into()];
         }
@@ -115,7 +115,7 @@ impl Step for Ssh {
         "SSH: AllowUsers drop-in (always keeping you), validated with sshd -t before reload"
     }
 
-    fn plan(&self, ctx: &Ctx) -> Result<Vec<Change>> {
+    fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         let host = ctx.host;
         if skip_reason(host).is_some() {
             return Ok(Vec::new());
@@ -161,7 +161,7 @@ impl Step for Ssh {
         ])
     }
 
-    fn verify(&self, ctx: &Ctx) -> Result<()> {
+    fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
         let host = ctx.host;
         if skip_reason(host).is_some() {
             return Ok(());

@@ -168,7 +168,7 @@ fn private_dirs(host: &dyn Host) -> Vec<(PathBuf, Meta)> {
         .collect()
 }
 
-impl Step for Tls {
+impl Step<Answers> for Tls {
     fn name(&self) -> &'static str {
         "tls"
     }
@@ -176,7 +176,7 @@ impl Step for Tls {
         "Get a certificate for the hostname (certbot) with a renewal hook that reloads the mail services"
     }
 
-    fn plan(&self, ctx: &Ctx) -> Result<Vec<Change>> {
+    fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         let host = ctx.host;
         let fqdn = ctx.answers.hostname.trim().to_ascii_lowercase();
         let mut changes = Vec::new();
@@ -220,7 +220,7 @@ impl Step for Tls {
         Ok(changes)
     }
 
-    fn verify(&self, ctx: &Ctx) -> Result<()> {
+    fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
         let fqdn = ctx.answers.hostname.trim().to_ascii_lowercase();
         if let Some(why) = certificate_problem(ctx.host, &fqdn) {
             return Err(eyre!(

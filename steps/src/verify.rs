@@ -243,17 +243,17 @@ impl Verify {
     }
 }
 
-impl Step for Verify {
+impl Step<Answers> for Verify {
     fn name(&self) -> &'static str {
         "verify"
     }
     fn about(&self) -> &'static str {
         "Verify: services, ports, postfix check, doveconf -n, a test message delivered"
     }
-    fn plan(&self, _ctx: &Ctx) -> Result<Vec<Change>> {
+    fn plan(&self, _ctx: &Ctx<Answers>) -> Result<Planned> {
         Ok(Vec::new())
     }
-    fn verify(&self, ctx: &Ctx) -> Result<()> {
+    fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
         self.run_checks(ctx, DELIVERY_TIMEOUT)
     }
     fn needs_reloaded_services(&self) -> bool {
@@ -265,7 +265,7 @@ impl Step for Verify {
 mod tests {
     use super::*;
     use crate::preflight::tests::{answers, ctx, fail, ok};
-    use mailstead_engine::config::{Domain, Mailbox};
+    use mailstead_answers::{Domain, Mailbox};
     use mailstead_engine::{Answers, MemHost, Meta};
     use std::sync::{Arc, Mutex};
 

@@ -1,6 +1,6 @@
 //! The answers files under `tests/answers/`: every good one parses, every bad one fails with a
 //! message containing its `# expect:` line. The binary's exit-2/unchanged-tree test reuses them.
-use mailstead_engine::config::{self, ConfigError};
+use mailstead_answers::{self as config, ConfigError};
 use std::fs;
 use std::path::{Path, PathBuf};
 

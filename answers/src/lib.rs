@@ -1,0 +1,305 @@
+//! The answers file: what the admin wants, as YAML. The ONE copy of every input rule: the
+//! wizard, the menu, `add-*` flags and stdin, and preflight all call [`rules`].
+//!
+//! [`load`]/[`parse`] are the ONE place YAML is read. Parsing runs in stages so that a bad file
+//! yields every problem at once, each naming its field, its value and the fix:
+//!
+//! 1. YAML syntax, into an untyped tree with source positions (serde-saphyr, with a budget so
+//!    an alias bomb is refused instead of expanded).
+//! 2. Shape: the tree is checked against a schema table — unknown keys (with a "did you mean"),
+//!    missing required keys, wrong types — collecting all problems.
+//! 3. Typed deserialization into [`Answers`] (serde derive stays the source of truth; the schema
+//!    table is cross-checked against it in tests).
+//! 4. Meaning: [`validate`] (FQDNs, addresses, passwords, uniqueness, ...).
+//!
+//! Decisions, written down:
+//! - Names are lowercase only. Uppercase in `hostname`, domain names and mailbox/alias addresses
+//!   is rejected (not silently lowered): DNS ignores case but Postfix maps, Dovecot user lookups,
+//!   mail directories and certificates compare bytes, and one spelling means `Alice@` and
+//!   `alice@` can never become two mailboxes. Rejecting keeps what is in the file exactly what
+//!   runs.
+//! - Booleans are strict YAML 1.2 (`true`/`false`); `yes`/`no`/`on`/`off` are rejected with a fix.
+//! - An alias `to` is one address or a comma-separated list (`a@x.test, b@y.test`).
+//! - An alias `from` must be inside the domain it is listed under (like mailboxes); catch-all
+//!   `@domain` aliases are not supported.
+//! - Mailbox and alias-from local parts allow `a-z 0-9 . _ -` only: they become Postfix map keys,
+//!   Dovecot user names and directory names; `+` is left out because it is the sub-address
+//!   delimiter (`alice+tag@` reaches `alice@`). Alias targets may be any ordinary address.
+//! - Password values never appear in any message: not in problems, not in YAML snippets.
+pub use mailstead_engine::Secret;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Location;
+use std::fmt;
+use std::path::PathBuf;
+
+/// Where the answers live unless `--config` says otherwise.
+pub const DEFAULT_PATH: &str = "/etc/mailstead/mailstead.yaml";
+
+/// Let's Encrypt's production ACME directory, used when `acme.server` is absent.
+pub const LETSENCRYPT_PRODUCTION: &str = "https://acme-v02.api.letsencrypt.org/directory";
+/// Let's Encrypt's staging ACME directory, used with `acme.staging: true`.
+pub const LETSENCRYPT_STAGING: &str = "https://acme-staging-v02.api.letsencrypt.org/directory";
+
+/// Smallest and largest accepted `message_size_limit`.
+pub const MIN_MESSAGE_SIZE: u64 = 1024 * 1024;
+pub const MAX_MESSAGE_SIZE: u64 = 1024 * 1024 * 1024;
+
+/// Shortest accepted plaintext password. IMAP and SMTP AUTH face the internet and are
+/// brute-forced around the clock; 12 characters puts guessing out of reach of those bots.
+pub const MIN_PASSWORD_LEN: usize = 12;
+
+/// Largest answers file `load` reads: 1,000 domains × 10 mailboxes is ~1 MiB, so this is
+/// generous, and it stops a stray huge file from being read into memory.
+pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Answers {
+    pub hostname: String,
+    pub admin_email: String,
+    #[serde(default)]
+    pub domains: Vec<Domain>,
+    #[serde(default)]
+    pub acme: Acme,
+    #[serde(default)]
+    pub ssh: Ssh,
+    #[serde(default)]
+    pub firewall: Firewall,
+    /// Offer POP3 (995) too; IMAP only by default.
+    #[serde(default)]
+    pub pop3: bool,
+    /// Largest message accepted, in bytes.
+    #[serde(default = "default_message_size_limit")]
+    pub message_size_limit: u64,
+}
+
+pub fn default_message_size_limit() -> u64 {
+    50 * 1024 * 1024
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Domain {
+    pub name: String,
+    #[serde(default)]
+    pub mailboxes: Vec<Mailbox>,
+    #[serde(default)]
+    pub aliases: Vec<Alias>,
+    /// postmaster@ and abuse@ pointing at the first mailbox unless the admin set them.
+    #[serde(default = "yes")]
+    pub default_aliases: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Mailbox {
+    pub address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Alias {
+    pub from: String,
+    /// One address, or several separated by commas.
+    pub to: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Acme {
+    /// ACME directory URL; Let's Encrypt when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// Extra trust for a private ACME server (a PEM file on the server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_bundle: Option<PathBuf>,
+    #[serde(default)]
+    pub staging: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Ssh {
+    /// Users allowed to log in over SSH; the user running mailstead is always added.
+    #[serde(default)]
+    pub allow_users: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Firewall {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+impl Default for Firewall {
+    fn default() -> Self {
+        Firewall { enabled: true }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Answers {
+    /// Every mailbox of every domain, in file order.
+    pub fn all_mailboxes(&self) -> impl Iterator<Item = &Mailbox> {
+        self.domains.iter().flat_map(|d| d.mailboxes.iter())
+    }
+
+    /// Whether any mailbox carries a plaintext password (decides how private the file must be).
+    pub fn has_plaintext_password(&self) -> bool {
+        self.all_mailboxes().any(|m| m.password.is_some())
+    }
+
+    /// The ACME directory to use: `acme.server`, else Let's Encrypt (staging if asked).
+    pub fn acme_server_url(&self) -> &str {
+        match &self.acme.server {
+            Some(url) => url,
+            None if self.acme.staging => LETSENCRYPT_STAGING,
+            None => LETSENCRYPT_PRODUCTION,
+        }
+    }
+}
+
+impl Domain {
+    /// The aliases to install: the explicit ones, plus (when `default_aliases`) postmaster@ and
+    /// abuse@ pointing at the first mailbox, unless that address is already a mailbox or an
+    /// alias. RFC 5321/2142 expect both to exist. A domain without mailboxes gets no defaults.
+    pub fn effective_aliases(&self) -> Vec<Alias> {
+        let mut out = self.aliases.clone();
+        let Some(first) = self.mailboxes.first() else {
+            return out;
+        };
+        if !self.default_aliases {
+            return out;
+        }
+        for local in ["postmaster", "abuse"] {
+            let addr = format!("{local}@{}", self.name);
+            let taken = self.mailboxes.iter().any(|m| m.address == addr)
+                || self.aliases.iter().any(|a| a.from == addr);
+            if !taken {
+                out.push(Alias {
+                    from: addr,
+                    to: first.address.clone(),
+                });
+            }
+        }
+        out
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+/// One thing wrong with the answers file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Field path such as `domains[0].mailboxes[1].address`; empty for whole-file problems
+    /// (YAML syntax, empty file, file mode).
+    pub field: String,
+    /// What is wrong, quoting the offending value (never a password).
+    pub message: String,
+    /// What to do about it.
+    pub fix: String,
+    /// 1-based line and column in the file, when known.
+    pub line: Option<u64>,
+    pub column: Option<u64>,
+    /// Source lines around a YAML syntax error, already redacted.
+    pub snippet: Option<String>,
+}
+
+impl Problem {
+    pub(crate) fn new(
+        field: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Problem {
+            field: field.into(),
+            message: message.into(),
+            fix: fix.into(),
+            line: None,
+            column: None,
+            snippet: None,
+        }
+    }
+
+    pub(crate) fn at(mut self, loc: Option<Location>) -> Self {
+        if let Some(loc) = loc.filter(|l| l.line() > 0) {
+            self.line = Some(loc.line());
+            self.column = Some(loc.column());
+        }
+        self
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.field.is_empty() {
+            write!(f, "{}: ", self.field)?;
+        }
+        write!(f, "{} ({})", self.message, self.fix)
+    }
+}
+
+/// Everything wrong with an answers file; nothing has been changed when you hold one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file (or other source) the answers came from, for messages.
+    pub origin: String,
+    /// All problems found, in file order where known.
+    pub problems: Vec<Problem>,
+}
+
+impl ConfigError {
+    fn new(origin: &str, problems: Vec<Problem>) -> Self {
+        ConfigError {
+            origin: origin.to_string(),
+            problems,
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    /// One problem per line, compiler style: `FILE:LINE:COL: field: message (fix)`; a syntax
+    /// error's snippet follows on indented lines.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            match (p.line, p.column) {
+                (Some(l), Some(c)) => write!(f, "{}:{l}:{c}: {p}", self.origin)?,
+                (Some(l), None) => write!(f, "{}:{l}: {p}", self.origin)?,
+                _ => write!(f, "{}: {p}", self.origin)?,
+            }
+            if let Some(snippet) = &p.snippet {
+                for line in snippet.lines() {
+                    write!(f, "\n    {line}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+
+mod load;
+pub mod rules;
+mod shape;
+mod validate;
+
+pub use load::{check_file_mode, load, parse, to_yaml};
+pub use validate::validate;
+
+#[cfg(test)]
+mod tests;

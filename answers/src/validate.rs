@@ -1,0 +1,238 @@
+//! Stage 4: meaning. Every problem at once, each naming its field, its value and the fix.
+use crate::*;
+use crate::{rules::*, shape::*};
+use std::collections::{HashMap, HashSet};
+
+
+/// Check what the answers mean: names, addresses, passwords, uniqueness, ranges. Collects
+/// every problem. [`parse`] calls this; call it again after changing answers in code.
+pub fn validate(a: &Answers) -> Result<(), ConfigError> {
+    let mut out = Vec::new();
+
+    if let Err((msg, fix)) = check_fqdn(&a.hostname) {
+        out.push(Problem::new(
+            "hostname",
+            format!("{} {msg}", show(&a.hostname)),
+            fix,
+        ));
+    }
+    if let Err((msg, fix)) = check_address(&a.admin_email, false) {
+        out.push(Problem::new(
+            "admin_email",
+            format!("{} {msg}", show(&a.admin_email)),
+            fix,
+        ));
+    }
+
+    if a.domains.is_empty() {
+        out.push(Problem::new(
+            "domains",
+            "no domain is configured",
+            "add one: `domains: [{name: example.test, mailboxes: [...]}]`",
+        ));
+    }
+
+    // First field path of each domain name / address, for duplicate reports.
+    let mut domain_seen: HashMap<String, String> = HashMap::new();
+    let mut addr_seen: HashMap<String, String> = HashMap::new();
+    let configured: HashSet<String> = a.domains.iter().map(|d| d.name.to_lowercase()).collect();
+    let mut claim = |addr: &str, path: &str, out: &mut Vec<Problem>| {
+        let key = addr.to_lowercase();
+        if let Some(first) = addr_seen.get(&key) {
+            out.push(Problem::new(
+                path,
+                format!("{} is already used at {first}", show(addr)),
+                "each address can be one mailbox or one alias; remove or rename one of them",
+            ));
+        } else {
+            addr_seen.insert(key, path.to_string());
+        }
+    };
+
+    for (di, d) in a.domains.iter().enumerate() {
+        let dp = format!("domains[{di}]");
+        let np = format!("{dp}.name");
+        match check_domain(&d.name) {
+            Err((msg, fix)) => out.push(Problem::new(&np, format!("{} {msg}", show(&d.name)), fix)),
+            Ok(()) => {
+                if let Some(first) = domain_seen.get(&d.name.to_lowercase()) {
+                    out.push(Problem::new(
+                        &np,
+                        format!("{} is already configured at {first}", show(&d.name)),
+                        "list each domain once; merge their mailboxes and aliases",
+                    ));
+                } else {
+                    domain_seen.insert(d.name.to_lowercase(), np.clone());
+                }
+            }
+        }
+        let suffix = format!("@{}", d.name);
+
+        for (mi, m) in d.mailboxes.iter().enumerate() {
+            let mp = format!("{dp}.mailboxes[{mi}]");
+            let ap = format!("{mp}.address");
+            match check_address(&m.address, true) {
+                Err((msg, fix)) => out.push(Problem::new(
+                    &ap,
+                    format!("{} {msg}", show(&m.address)),
+                    fix,
+                )),
+                Ok(()) if !m.address.ends_with(&suffix) => out.push(Problem::new(
+                    &ap,
+                    format!("{} is not in this domain ({})", show(&m.address), d.name),
+                    format!("write it as user{suffix}, or move it under its own domain"),
+                )),
+                Ok(()) => claim(&m.address, &ap, &mut out),
+            }
+            match (&m.password, &m.password_hash) {
+                (Some(_), Some(_)) => out.push(Problem::new(
+                    &mp,
+                    "has both `password` and `password_hash`",
+                    "keep one: `password` (mailstead hashes it) or `password_hash`",
+                )),
+                (None, None) => out.push(Problem::new(
+                    &mp,
+                    "has no `password` or `password_hash`",
+                    "add `password: \"a long passphrase\"` or `password_hash: \"{SHA512-CRYPT}$6$...\"`",
+                )),
+                (Some(pw), None) => {
+                    if let Err((msg, fix)) = check_password(pw) {
+                        out.push(Problem::new(format!("{mp}.password"), msg, fix));
+                    }
+                }
+                (None, Some(h)) => {
+                    if let Err((msg, fix)) = check_password_hash(h) {
+                        out.push(Problem::new(format!("{mp}.password_hash"), msg, fix));
+                    }
+                }
+            }
+        }
+
+        for (ai, al) in d.aliases.iter().enumerate() {
+            let alp = format!("{dp}.aliases[{ai}]");
+            let fp = format!("{alp}.from");
+            if al.from.starts_with('@') {
+                out.push(Problem::new(
+                    &fp,
+                    format!(
+                        "{} is a catch-all, which mailstead does not support",
+                        show(&al.from)
+                    ),
+                    "list each address you want to receive, e.g. info@example.test",
+                ));
+            } else {
+                match check_address(&al.from, true) {
+                    Err((msg, fix)) => {
+                        out.push(Problem::new(&fp, format!("{} {msg}", show(&al.from)), fix))
+                    }
+                    Ok(()) if !al.from.ends_with(&suffix) => out.push(Problem::new(
+                        &fp,
+                        format!("{} is not in this domain ({})", show(&al.from), d.name),
+                        format!("write it as name{suffix}, or move the alias under its own domain"),
+                    )),
+                    Ok(()) => claim(&al.from, &fp, &mut out),
+                }
+            }
+            let tp = format!("{alp}.to");
+            let targets = split_targets(&al.to);
+            if targets.is_empty() || targets.iter().any(|t| t.is_empty()) {
+                out.push(Problem::new(
+                    &tp,
+                    format!("{} is not a list of email addresses", show(&al.to)),
+                    "write one address, or several separated by commas: alice@example.test, bob@example.org",
+                ));
+                continue;
+            }
+            for t in &targets {
+                if let Err((msg, fix)) = check_address(t, false) {
+                    out.push(Problem::new(&tp, format!("{} {msg}", show(t)), fix));
+                } else if t.eq_ignore_ascii_case(&al.from) {
+                    out.push(Problem::new(
+                        &tp,
+                        format!("{} points at itself", show(t)),
+                        "point the alias at a mailbox or another address",
+                    ));
+                }
+            }
+        }
+    }
+
+    // Alias targets inside our own domains must exist, or mail to them bounces.
+    let local: HashSet<String> = a
+        .domains
+        .iter()
+        .flat_map(|d| {
+            d.mailboxes.iter().map(|m| m.address.to_lowercase()).chain(
+                d.effective_aliases()
+                    .into_iter()
+                    .map(|al| al.from.to_lowercase()),
+            )
+        })
+        .collect();
+    for (di, d) in a.domains.iter().enumerate() {
+        for (ai, al) in d.aliases.iter().enumerate() {
+            for t in split_targets(&al.to) {
+                let t = t.to_lowercase();
+                let in_our_domain = t
+                    .rsplit_once('@')
+                    .is_some_and(|(_, dom)| configured.contains(dom));
+                if in_our_domain && check_address(&t, false).is_ok() && !local.contains(&t) {
+                    out.push(Problem::new(
+                        format!("domains[{di}].aliases[{ai}].to"),
+                        format!(
+                            "{} is in a domain configured here but is no mailbox or alias",
+                            show(&t)
+                        ),
+                        "add that mailbox, or fix the address",
+                    ));
+                }
+            }
+        }
+    }
+
+    if let Some(server) = &a.acme.server {
+        if let Err((msg, fix)) = check_https_url(server) {
+            out.push(Problem::new(
+                "acme.server",
+                format!("{} {msg}", show(server)),
+                fix,
+            ));
+        } else if a.acme.staging {
+            out.push(Problem::new(
+                "acme.staging",
+                "is true, but `staging` only picks Let's Encrypt's staging server and `acme.server` is set",
+                "remove `staging: true`, or remove `server:` to use Let's Encrypt staging",
+            ));
+        }
+    }
+    if let Some(bundle) = &a.acme.ca_bundle {
+        if !bundle.is_absolute() {
+            out.push(Problem::new(
+                "acme.ca_bundle",
+                format!(
+                    "{} is not an absolute path",
+                    show(&bundle.display().to_string())
+                ),
+                "write the full path, e.g. /root/test-ca.pem",
+            ));
+        }
+    }
+    for (i, user) in a.ssh.allow_users.iter().enumerate() {
+        if let Err(p) = unix_user(&format!("ssh.allow_users[{i}]"), user) {
+            out.push(p);
+        }
+    }
+    if !(MIN_MESSAGE_SIZE..=MAX_MESSAGE_SIZE).contains(&a.message_size_limit) {
+        out.push(Problem::new(
+            "message_size_limit",
+            format!("{} bytes is outside 1 MiB .. 1 GiB", a.message_size_limit),
+            format!("write a byte count between {MIN_MESSAGE_SIZE} and {MAX_MESSAGE_SIZE}, e.g. 52428800 (50 MiB)"),
+        ));
+    }
+
+    if out.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError::new("answers", out))
+    }
+}

@@ -1,0 +1,119 @@
+//! certbot's live certificates: for each name under `/etc/letsencrypt/live`, whether chain and
+//! key are there, the DNS names the certificate covers and whether it is valid for 30 more
+//! days (ONE `openssl x509 -checkend -ext subjectAltName` per certificate).
+use crate::layout::cert_paths;
+use color_eyre::eyre::Result;
+use mailstead_engine::{Cmd, Fact, Host};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Re-issue when the certificate expires within 30 days (Let's Encrypt renews at 30).
+pub const MIN_VALID_SECS: &str = "2592000";
+const LIVE: &str = "/etc/letsencrypt/live";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Certificate {
+    /// Both fullchain.pem and privkey.pem exist.
+    pub complete: bool,
+    /// Lowercase DNS names of its subjectAltName.
+    pub names: Vec<String>,
+    /// Valid for at least 30 more days (and readable).
+    pub valid_30_days: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Certificates(pub BTreeMap<String, Certificate>);
+
+/// `DNS:` names of `openssl x509 -ext subjectAltName` output.
+pub fn parse_san(text: &str) -> Vec<String> {
+    text.split([',', '\n', ' '])
+        .filter_map(|w| w.trim().strip_prefix("DNS:"))
+        .map(str::to_ascii_lowercase)
+        .collect()
+}
+
+impl Certificates {
+    /// Why the live certificate for `fqdn` is not good enough, or None when it is.
+    pub fn problem(&self, fqdn: &str) -> Option<String> {
+        let (cert, _) = cert_paths(fqdn);
+        match self.0.get(fqdn) {
+            None => Some(format!("no certificate for {fqdn} yet")),
+            Some(c) if !c.complete => Some(format!("no certificate for {fqdn} yet")),
+            Some(c) if !c.valid_30_days => Some(format!(
+                "the certificate {} expires within 30 days (or cannot be read)",
+                cert.display()
+            )),
+            Some(c) if !c.names.iter().any(|n| n == fqdn) => Some(format!(
+                "the certificate {} does not cover {fqdn} (it names {})",
+                cert.display(),
+                c.names.join(", ")
+            )),
+            Some(_) => None,
+        }
+    }
+
+    /// Chain and key files exist (what Postfix and Dovecot configurations name).
+    pub fn present(&self, fqdn: &str) -> bool {
+        self.0.get(fqdn).is_some_and(|c| c.complete)
+    }
+}
+
+impl Fact for Certificates {
+    const READS: &'static [&'static str] = &["/etc/letsencrypt"];
+    fn probe(host: &dyn Host) -> Result<Self> {
+        let mut out = BTreeMap::new();
+        for name in host.list_dir(Path::new(LIVE)).unwrap_or_default() {
+            let (cert, key) = cert_paths(&name);
+            if !host.exists(&cert) {
+                continue;
+            }
+            let complete = host.exists(&key);
+            let cmd = Cmd::probe(
+                "openssl",
+                [
+                    "x509",
+                    "-noout",
+                    "-checkend",
+                    MIN_VALID_SECS,
+                    "-ext",
+                    "subjectAltName",
+                    "-in",
+                    &cert.to_string_lossy(),
+                ],
+            );
+            let (valid, names) = match host.run(&cmd) {
+                Ok(o) => (o.success(), parse_san(&o.stdout)),
+                Err(_) => (false, Vec::new()),
+            };
+            out.insert(
+                name,
+                Certificate {
+                    complete,
+                    names,
+                    valid_30_days: valid,
+                },
+            );
+        }
+        Ok(Certificates(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems() {
+        let san = "X509v3 Subject Alternative Name: \n    DNS:mail.example.test, DNS:Other.example.test\n";
+        assert_eq!(parse_san(san), vec!["mail.example.test", "other.example.test"]);
+        let mut c = Certificates::default();
+        assert!(c.problem("mail.example.test").unwrap().contains("no certificate"));
+        c.0.insert(
+            "mail.example.test".into(),
+            Certificate { complete: true, names: parse_san(san), valid_30_days: true },
+        );
+        assert_eq!(c.problem("mail.example.test"), None);
+        c.0.get_mut("mail.example.test").unwrap().valid_30_days = false;
+        assert!(c.problem("mail.example.test").unwrap().contains("30 days"));
+    }
+}
