@@ -224,7 +224,7 @@ impl<'a> Engine<'a> {
                 });
                 // Later steps plan against the world as earlier steps would leave it.
                 if !matches!(c, Change::Reload { .. }) {
-                    apply_change_as(&overlay, c, true).wrap_err_with(|| {
+                    apply_change_as(&overlay, c, true, &mut |_| {}).wrap_err_with(|| {
                         format!("planning step {}: {}", step.name(), c.summary())
                     })?;
                 }
@@ -321,37 +321,36 @@ impl<'a> Engine<'a> {
                             break;
                         }
                     };
-                    outcome =
-                        if self.opts.atomic && !interrupted {
-                            // Services already run the new configuration: undo the whole run.
-                            self.fail_whole_run(
-                                &mut run,
-                                &mut state,
-                                &steps[..=i],
-                                step.name(),
-                                eyre!(error),
-                            )
+                    outcome = if self.opts.atomic && !interrupted {
+                        // Services already run the new configuration: undo the whole run.
+                        self.fail_whole_run(
+                            &mut run,
+                            &mut state,
+                            &steps[..=i],
+                            step.name(),
+                            eyre!(error),
+                        )
+                    } else {
+                        let problems =
+                            self.rollback_failed_step(&run, &mut state, step.name(), &error)?;
+                        // Steps before stay applied and consistent: load what they wrote.
+                        let mut problems = problems;
+                        if let Err(e) = self.flush_reloads(&run, &mut state) {
+                            problems.push(format!("reloading services: {e:#}"));
+                        }
+                        if interrupted {
+                            Outcome::Interrupted {
+                                step: step.name().to_string(),
+                                problems,
+                            }
                         } else {
-                            let problems =
-                                self.rollback_failed_step(&run, &mut state, step.name(), &error)?;
-                            // Steps before stay applied and consistent: load what they wrote.
-                            let mut problems = problems;
-                            if let Err(e) = self.flush_reloads(&run, &mut state) {
-                                problems.push(format!("reloading services: {e:#}"));
+                            Outcome::Failed {
+                                step: step.name().to_string(),
+                                error,
+                                problems,
                             }
-                            if interrupted {
-                                Outcome::Interrupted {
-                                    step: step.name().to_string(),
-                                    problems,
-                                }
-                            } else {
-                                Outcome::Failed {
-                                    step: step.name().to_string(),
-                                    error,
-                                    problems,
-                                }
-                            }
-                        };
+                        }
+                    };
                     break;
                 }
             }
@@ -593,8 +592,22 @@ impl<'a> Engine<'a> {
                 })?;
                 state.queue(service, name);
             } else {
-                let installed = apply_change(host, change)
-                    .wrap_err_with(|| format!("step {name}: {}", change.summary()))?;
+                let installed = apply_change_fed(host, change, &mut |fed| {
+                    let step = name.to_string();
+                    let ev = match fed {
+                        Feed::Line(line) => Event::Output {
+                            step,
+                            line: line.to_string(),
+                        },
+                        Feed::Progress { percent, what } => Event::Progress {
+                            step,
+                            percent,
+                            what: what.to_string(),
+                        },
+                    };
+                    self.emit(run, ev);
+                })
+                .wrap_err_with(|| format!("step {name}: {}", change.summary()))?;
                 if !installed.is_empty() {
                     run.record(&Record::Installed {
                         step: name.to_string(),
@@ -1059,9 +1072,43 @@ pub fn effective(
     kept
 }
 
+/// What a command reports while a change applies.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Feed<'a> {
+    /// A line it printed (stdout or stderr).
+    Line(&'a str),
+    /// apt's own progress (see [`system::apt_status`]), 0..=100.
+    Progress { percent: f32, what: &'a str },
+}
+
 /// Applies one change. Returns the packages it newly installed.
 pub fn apply_change(host: &dyn Host, change: &Change) -> Result<Vec<String>> {
-    apply_change_as(host, change, false)
+    apply_change_as(host, change, false, &mut |_| {})
+}
+
+/// Applies one change, handing what its commands print to `feed` as they print it.
+pub fn apply_change_fed(
+    host: &dyn Host,
+    change: &Change,
+    feed: &mut dyn FnMut(Feed),
+) -> Result<Vec<String>> {
+    apply_change_as(host, change, false, feed)
+}
+
+/// apt's output with its status lines (`APT::Status-Fd=1`) turned into progress.
+fn apt_feed<'f>(feed: &'f mut dyn FnMut(Feed)) -> impl FnMut(&str) + 'f {
+    move |line: &str| match system::apt_status(line) {
+        Some(st) => {
+            if !st.before.trim().is_empty() {
+                feed(Feed::Line(st.before));
+            }
+            feed(Feed::Progress {
+                percent: st.percent,
+                what: st.what,
+            });
+        }
+        None => feed(Feed::Line(line)),
+    }
 }
 
 /// Mode and ids for `perms` on `host`. While planning on the overlay, users and groups that
@@ -1075,7 +1122,12 @@ fn meta_for(host: &dyn Host, perms: &Perms, planning: bool) -> Result<Meta> {
     }
 }
 
-fn apply_change_as(host: &dyn Host, change: &Change, planning: bool) -> Result<Vec<String>> {
+fn apply_change_as(
+    host: &dyn Host,
+    change: &Change,
+    planning: bool,
+    feed: &mut dyn FnMut(Feed),
+) -> Result<Vec<String>> {
     match change {
         Change::WriteFile {
             path,
@@ -1099,7 +1151,9 @@ fn apply_change_as(host: &dyn Host, change: &Change, planning: bool) -> Result<V
             }
         }
         Change::EnsureDir { path, meta } => match host.stat(path)? {
-            Some(st) if st.kind == Kind::Dir => host.set_meta(path, meta_for(host, meta, planning)?)?,
+            Some(st) if st.kind == Kind::Dir => {
+                host.set_meta(path, meta_for(host, meta, planning)?)?
+            }
             Some(_) => return Err(eyre!("{} exists and is not a directory", path.display())),
             None => {
                 if let Some(parent) = path.parent() {
@@ -1111,7 +1165,7 @@ fn apply_change_as(host: &dyn Host, change: &Change, planning: bool) -> Result<V
         },
         Change::Run { cmd, .. } => {
             let out = host
-                .run(cmd)
+                .run_streaming(cmd, &mut |line| feed(Feed::Line(line)))
                 .wrap_err_with(|| format!("starting `{cmd}`"))?;
             if !out.success() {
                 return Err(eyre!(system::failure(cmd, &out)));
@@ -1128,13 +1182,13 @@ fn apply_change_as(host: &dyn Host, change: &Change, planning: bool) -> Result<V
             }
             if !debconf.is_empty() {
                 let cmd = system::debconf_cmd(debconf);
-                let out = host.run(&cmd)?;
+                let out = host.run_streaming(&cmd, &mut |line| feed(Feed::Line(line)))?;
                 if !out.success() {
                     return Err(eyre!(system::failure(&cmd, &out)));
                 }
             }
             let cmd = system::apt_install_cmd(&missing);
-            let out = host.run(&cmd)?;
+            let out = host.run_streaming(&cmd, &mut apt_feed(feed))?;
             if !out.success() {
                 return Err(eyre!(system::failure(&cmd, &out)));
             }
