@@ -3,13 +3,13 @@
 use crate::ui;
 use clap::{Parser, Subcommand};
 use color_eyre::eyre::{eyre, Result, WrapErr};
-use mailstead_engine::config::{self, Answers};
+use mailstead_answers::{self as config, Answers};
 use mailstead_engine::journal::{self, Record, RunDir, RunId};
-use mailstead_engine::{Engine, Host, Observer, Options, RealHost, Secret, Step};
+use mailstead_engine::{Check, Engine, Host, Observer, Options, RealHost, Secret, Step};
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
-pub use mailstead_engine::engine::exit;
+use crate::exit;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -18,14 +18,28 @@ pub use mailstead_engine::engine::exit;
     about = "Turns a fresh Debian server into a working, secure mail server (Postfix + Dovecot).",
     long_about = "Turns a fresh Debian 12 or 13 server into a working, secure mail server \
 (Postfix + Dovecot), and adds domains, mailboxes and aliases later. Without a command: the \
-wizard on a fresh server, a menu on a configured one."
+wizard on a fresh server, a menu on a configured one.",
+    after_help = "Examples:
+  mailstead                                   wizard (fresh server) or menu (configured one)
+  mailstead plan                              show what a run would change, as diffs
+  mailstead install --config answers.yaml --yes
+                                              unattended install from an answers file
+  mailstead add-domain example.org
+  mailstead add-mailbox alice@example.org --password-stdin < pw.txt
+  mailstead add-alias info@example.org alice@example.org,bob@example.org
+  mailstead rollback                          undo the newest run
+  mailstead completions bash > /usr/share/bash-completion/completions/mailstead
+  mailstead man | man -l -
+
+Exit codes: 0 done, 1 a step failed and was rolled back, 2 bad input or refused (nothing \
+changed), 3 a rollback could not restore everything, 4 interrupted."
 )]
 pub struct Args {
     /// Act on a directory tree instead of / (tests): every path lives under DIR and
     /// commands run through `chroot DIR`.
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", hide = true)]
     pub root: Option<PathBuf>,
-    /// The answers file [default: /etc/mailstead/mailstead.yaml].
+    /// The answers file, YAML [default: /etc/mailstead/mailstead.yaml].
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Ask nothing: refuse to overwrite hand-edited files, roll back interrupted runs.
@@ -53,30 +67,83 @@ pub struct Args {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Configure the server as the answers file says (the wizard writes one on a terminal).
+    #[command(after_help = "Examples:
+  mailstead install --config /etc/mailstead/mailstead.yaml --yes
+  mailstead install --plain --verbose")]
     Install,
     /// Show every change a run would make, files as diffs. Changes nothing.
     Plan,
-    /// Add a mail domain.
-    AddDomain { name: String },
+    /// Add a mail domain (updates the answers file, then applies).
+    #[command(after_help = "Examples:
+  mailstead add-domain example.org")]
+    AddDomain {
+        /// The domain name, e.g. example.org (a DNS name; stored in lowercase).
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
     /// Add a mailbox; the password is asked twice on a terminal, or read from stdin.
+    #[command(after_help = "Examples:
+  mailstead add-mailbox alice@example.org
+  mailstead add-mailbox alice@example.org --password-stdin < pw.txt
+  printf '%s\\n' \"$PASSWORD\" | mailstead add-mailbox alice@example.org --password-stdin --yes")]
     AddMailbox {
+        /// The mailbox's email address, user@domain (e.g. alice@example.org); the domain
+        /// must already be configured (add-domain).
+        #[arg(value_name = "ADDRESS")]
         address: String,
-        /// Read the password from stdin (one line) instead of asking.
+        /// Read the password from stdin (one line, at least 12 characters) instead of
+        /// asking; it is never taken from the command line. Only its hash is stored.
         #[arg(long)]
         password_stdin: bool,
     },
     /// Add an alias: mail to FROM goes to TO.
-    AddAlias { from: String, to: String },
+    #[command(after_help = "Examples:
+  mailstead add-alias info@example.org alice@example.org
+  mailstead add-alias team@example.org alice@example.org,bob@example.net")]
+    AddAlias {
+        /// The alias address, user@domain on a configured domain (e.g. info@example.org);
+        /// catch-alls (@example.org) are not supported.
+        #[arg(value_name = "FROM")]
+        from: String,
+        /// Where its mail goes: one address, or several separated by commas
+        /// (e.g. alice@example.org,bob@example.net).
+        #[arg(value_name = "TO")]
+        to: String,
+    },
     /// Remove a mail domain (its mail on disk is kept).
-    RemoveDomain { name: String },
+    #[command(after_help = "Examples:
+  mailstead remove-domain example.org")]
+    RemoveDomain {
+        /// The configured domain to remove, e.g. example.org.
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
     /// Remove a mailbox (its mail on disk is kept).
-    RemoveMailbox { address: String },
+    #[command(after_help = "Examples:
+  mailstead remove-mailbox alice@example.org")]
+    RemoveMailbox {
+        /// The mailbox's email address, user@domain (e.g. alice@example.org).
+        #[arg(value_name = "ADDRESS")]
+        address: String,
+    },
     /// Remove an alias.
-    RemoveAlias { from: String },
-    /// List runs, newest last.
+    #[command(after_help = "Examples:
+  mailstead remove-alias info@example.org")]
+    RemoveAlias {
+        /// The alias address, user@domain (e.g. info@example.org).
+        #[arg(value_name = "FROM")]
+        from: String,
+    },
+    /// List runs, newest last: id, status, changes, steps, command line.
     Runs,
     /// Undo a whole run (the newest by default), newest step first.
+    #[command(after_help = "Examples:
+  mailstead rollback
+  mailstead rollback 20261124T211500Z-1234 --purge-packages")]
     Rollback {
+        /// The run's id as `mailstead runs` lists it, e.g. 20261124T211500Z-1234
+        /// (UTC start time, then the process id) [default: the newest run].
+        #[arg(value_name = "RUN")]
         run: Option<String>,
         /// Also purge the packages the run installed.
         #[arg(long)]
@@ -87,7 +154,25 @@ pub enum Command {
     /// Check the server: pending changes, hand edits, services, ports, delivery.
     Check,
     /// DNS checks for the domains (MX, A, PTR, SPF): not built yet; says so and exits 2.
+    /// Hidden from --help, completions and the man page until it is built.
+    #[command(hide = true)]
     Dns,
+    /// Print shell completions to stdout (prints only; changes nothing).
+    #[command(after_help = "Examples:
+  mailstead completions bash > /usr/share/bash-completion/completions/mailstead
+  mailstead completions zsh > /usr/share/zsh/vendor-completions/_mailstead
+  mailstead completions fish > /usr/share/fish/vendor_completions.d/mailstead.fish
+  source <(mailstead completions bash)        (this bash session only)")]
+    Completions {
+        /// The shell to write completions for.
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout (prints only; changes nothing).
+    #[command(after_help = "Examples:
+  mailstead man | man -l -
+  mailstead man > /usr/share/man/man1/mailstead.1")]
+    Man,
 }
 
 struct Session {
@@ -162,6 +247,8 @@ fn dispatch(s: &Session) -> Result<i32> {
             }
             Ok(exit::DONE)
         }
+        Some(Command::Completions { shell }) => Ok(crate::help::completions(*shell)),
+        Some(Command::Man) => Ok(crate::help::man()),
         Some(Command::Dns) => {
             eprintln!(
                 "mailstead dns: not built yet (DNS checks are planned in their own issue). \
@@ -231,7 +318,17 @@ impl Session {
         }
     }
 
-    fn steps(&self) -> Vec<Box<dyn Step>> {
+    /// The checks that run after an install and in `mailstead check`: none for the demo
+    /// steps or a partial run (`--only`), whose server is not meant to work yet.
+    fn checks(&self) -> Vec<Box<dyn Check<Answers>>> {
+        if self.args.demo || !self.args.only.is_empty() {
+            Vec::new()
+        } else {
+            mailstead_steps::install_checks()
+        }
+    }
+
+    fn steps(&self) -> Vec<Box<dyn Step<Answers>>> {
         let all = if self.args.demo {
             mailstead_steps::demo::steps()
         } else {
@@ -323,22 +420,29 @@ fn install(s: &Session, answers: Option<Answers>) -> Result<i32> {
 }
 
 /// Applies the steps (after `extra` steps, e.g. saving the answers file) and reports.
-fn apply(s: &Session, answers: &Answers, extra: Vec<Box<dyn Step>>, atomic: bool) -> Result<i32> {
+fn apply(
+    s: &Session,
+    answers: &Answers,
+    extra: Vec<Box<dyn Step<Answers>>>,
+    atomic: bool,
+) -> Result<i32> {
     let mut obs = s.observer();
     let _lock = Engine::new(&s.host, obs.as_mut(), s.options()).lock()?;
     if let Err(code) = recover(s, obs.as_mut())? {
         return Ok(code);
     }
-    let owned: Vec<Box<dyn Step>> = extra.into_iter().chain(s.steps()).collect();
-    let steps: Vec<&dyn Step> = owned.iter().map(|b| b.as_ref()).collect();
+    let owned: Vec<Box<dyn Step<Answers>>> = extra.into_iter().chain(s.steps()).collect();
+    let steps: Vec<&dyn Step<Answers>> = owned.iter().map(|b| b.as_ref()).collect();
+    let owned_checks = s.checks();
+    let checks: Vec<&dyn Check<Answers>> = owned_checks.iter().map(|b| b.as_ref()).collect();
     let opts = Options {
         atomic,
         ..s.options()
     };
-    let report = Engine::new(&s.host, obs.as_mut(), opts).apply(&steps, answers)?;
+    let report = Engine::new(&s.host, obs.as_mut(), opts).apply(&steps, &checks, answers)?;
     drop(obs);
     ui::print_outcome(&report, ui::color_wanted());
-    Ok(report.outcome.exit_code())
+    Ok(exit::for_outcome(&report.outcome))
 }
 
 fn plan(s: &Session) -> Result<i32> {
@@ -348,10 +452,13 @@ fn plan(s: &Session) -> Result<i32> {
         Err(code) => return Ok(code),
     };
     let owned = s.steps();
-    let steps: Vec<&dyn Step> = owned.iter().map(|b| b.as_ref()).collect();
+    let steps: Vec<&dyn Step<Answers>> = owned.iter().map(|b| b.as_ref()).collect();
     let mut obs = mailstead_engine::event::Recorder::default();
     let plan = Engine::new(&s.host, &mut obs, s.options()).plan(&steps, &answers)?;
     ui::print_plan(&plan, std::io::stdout().is_terminal());
+    if s.args.verbose {
+        print!("{}", ui::render_probes(&plan));
+    }
     Ok(exit::DONE)
 }
 
@@ -362,7 +469,7 @@ fn check(s: &Session) -> Result<i32> {
         Err(code) => return Ok(code),
     };
     let owned = s.steps();
-    let steps: Vec<&dyn Step> = owned.iter().map(|b| b.as_ref()).collect();
+    let steps: Vec<&dyn Step<Answers>> = owned.iter().map(|b| b.as_ref()).collect();
     let mut obs = mailstead_engine::event::Recorder::default();
     let plan = Engine::new(&s.host, &mut obs, s.options()).plan(&steps, &answers)?;
     let mut failed = 0;
@@ -373,19 +480,21 @@ fn check(s: &Session) -> Result<i32> {
     for c in plan.drifted() {
         println!("! edited by hand since mailstead wrote it: {}", c.summary);
     }
-    let ctx = mailstead_engine::Ctx {
-        host: &s.host,
-        answers: &answers,
-        invoking_users: invoking_users(),
-        planning: false,
-    };
-    for step in &steps {
-        match step.verify(&ctx) {
-            Ok(()) => println!("✓ {}", step.name()),
-            Err(e) => {
-                println!("✗ {}: {e:#}", step.name());
-                failed += 1;
-            }
+    let owned_checks = mailstead_steps::install_checks();
+    let checks: Vec<&dyn Check<Answers>> = owned_checks.iter().map(|b| b.as_ref()).collect();
+    let findings = Engine::new(&s.host, &mut obs, s.options()).check(&checks, &answers);
+    for (name, f) in &findings {
+        let mark = match f.status {
+            mailstead_engine::Status::Pass => "✓",
+            mailstead_engine::Status::Warn => "!",
+            mailstead_engine::Status::Fail => "✗",
+        };
+        match &f.fix {
+            Some(fix) => println!("{mark} {name}: {}\n    fix: {fix}", f.detail),
+            None => println!("{mark} {name}: {}", f.detail),
+        }
+        if f.status == mailstead_engine::Status::Fail {
+            failed += 1;
         }
     }
     Ok(if failed == 0 {
@@ -615,7 +724,7 @@ fn interactive_start(s: &Session) -> Result<i32> {
             yaml: config::to_yaml(&answers),
         };
         let owned = s.steps();
-        let steps: Vec<&dyn Step> = std::iter::once(&save as &dyn Step)
+        let steps: Vec<&dyn Step<Answers>> = std::iter::once(&save as &dyn Step<Answers>)
             .chain(owned.iter().map(|b| b.as_ref()))
             .collect();
         println!("{}", ui::wizard::summarize(&answers));

@@ -6,10 +6,14 @@
 //!   the engine and maps the outcome to an exit code.
 //! - `ui`: the wizard, the menu, the live dashboard and the plain log. It only watches engine
 //!   events and asks questions.
-//! - crate `mailstead-steps` (`steps/`): one module per step; says what to change, as data.
-//! - crate `mailstead-engine` (`engine/`): the Host door, plans, applies, journals,
-//!   snapshots, rolls back and recovers.
+//! - `exit`: the exit codes.
+//! - crate `mailstead-steps` (`steps/`): facts, steps (what to change, as data), checks.
+//! - crate `mailstead-answers` (`answers/`): the answers file and every input rule.
+//! - crate `mailstead-engine` (`engine/`): knows no mail; the Host door, plans, applies,
+//!   journals, snapshots, rolls back, recovers and runs checks.
 mod cli;
+mod exit;
+mod help;
 mod ui;
 
 use clap::Parser;

@@ -92,6 +92,9 @@ pub struct PlannedStep {
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
     pub steps: Vec<PlannedStep>,
+    /// Every command planning ran (read-only probes), in order: with facts cached per run,
+    /// each probe runs once.
+    pub commands: Vec<String>,
 }
 
 impl Plan {
@@ -236,6 +239,7 @@ impl<'a> Engine<'a> {
                 notes: planned.notes,
             });
         }
+        plan.commands = overlay.probes();
         Ok(plan)
     }
 

@@ -23,6 +23,8 @@ pub struct MemHost<'a> {
     /// `None` marks a path removed on top of the base.
     nodes: Mutex<BTreeMap<PathBuf, Option<Node>>>,
     ran: Mutex<Vec<String>>,
+    /// Read-only probes only (what planning really ran on the base host).
+    probed: Mutex<Vec<String>>,
     handlers: Mutex<Vec<Box<CmdHandler>>>,
     failing_writes: Mutex<BTreeSet<PathBuf>>,
     root: PathBuf,
@@ -45,6 +47,7 @@ impl<'a> MemHost<'a> {
             base: None,
             nodes: Mutex::default(),
             ran: Mutex::default(),
+            probed: Mutex::default(),
             handlers: Mutex::default(),
             failing_writes: Mutex::default(),
             root: PathBuf::from("/"),
@@ -73,6 +76,7 @@ impl<'a> MemHost<'a> {
             base: Some(base),
             nodes: Mutex::default(),
             ran: Mutex::default(),
+            probed: Mutex::default(),
             handlers: Mutex::default(),
             failing_writes: Mutex::default(),
         }
@@ -159,6 +163,11 @@ impl<'a> MemHost<'a> {
     /// Every command run so far, as displayed (stdin never shown).
     pub fn commands(&self) -> Vec<String> {
         self.ran.lock().unwrap().clone()
+    }
+
+    /// Every read-only probe run so far (commands a plan really runs).
+    pub fn probes(&self) -> Vec<String> {
+        self.probed.lock().unwrap().clone()
     }
 
     /// Every path with its kind, meta and content: equal dumps mean equal trees.
@@ -350,6 +359,9 @@ impl Host for MemHost<'_> {
 
     fn run(&self, cmd: &Cmd) -> io::Result<Output> {
         self.ran.lock().unwrap().push(cmd.to_string());
+        if cmd.probe {
+            self.probed.lock().unwrap().push(cmd.to_string());
+        }
         for h in self.handlers.lock().unwrap().iter() {
             if let Some(out) = h(cmd) {
                 return Ok(out);

@@ -182,16 +182,16 @@ impl DashState {
                 self.current = Some(format!("[{step}] {summary}"));
                 log(format!("  [{step}] {summary}"), Kind::Info)
             }
-            Event::Checked { finding, .. } => {
+            Event::Checked { check, finding } => {
                 let kind = match finding.status {
-                    CheckStatus::Pass => Kind::Good,
+                    CheckStatus::Pass => Kind::Info,
                     CheckStatus::Warn => Kind::Warn,
                     CheckStatus::Fail => Kind::Bad,
                 };
-                match plain::line(ev, self.verbose) {
-                    Some(text) => log(format!("  {text}"), kind),
-                    None => vec![],
-                }
+                log(
+                    format!("  check {check}: {} {}", finding.status, finding.detail),
+                    kind,
+                )
             }
             Event::Note { step, level, text } => {
                 if *level == Level::Warning || plain::note_is_warning(text) {

@@ -128,6 +128,20 @@ pub fn print_plan(plan: &Plan, color: bool) {
     let _ = out.flush();
 }
 
+/// How many probes planning ran, per program (`--verbose`): each fact is probed once a run.
+pub fn render_probes(plan: &Plan) -> String {
+    let mut per: std::collections::BTreeMap<&str, usize> = Default::default();
+    for c in &plan.commands {
+        *per.entry(c.split_whitespace().next().unwrap_or("")).or_default() += 1;
+    }
+    let list: Vec<String> = per.iter().map(|(p, n)| format!("{p} x{n}")).collect();
+    format!(
+        "planning ran {}: {}\n",
+        count(plan.commands.len(), "command"),
+        list.join(", ")
+    )
+}
+
 pub fn render_plan(plan: &Plan, color: bool) -> String {
     let mut out = String::new();
     for step in &plan.steps {
@@ -207,9 +221,13 @@ pub fn render_plan(plan: &Plan, color: bool) -> String {
     out
 }
 
-fn notes(out: &mut String, notes: &[String], color: bool) {
+fn notes(out: &mut String, notes: &[mailstead_engine::Note], color: bool) {
     for n in notes {
-        let _ = writeln!(out, "  {}", paint(color, YELLOW, &format!("note: {n}")));
+        let line = match n.level {
+            mailstead_engine::Level::Info => format!("note: {}", n.text),
+            mailstead_engine::Level::Warning => format!("warning: {}", n.text),
+        };
+        let _ = writeln!(out, "  {}", paint(color, YELLOW, &line));
     }
 }
 
@@ -243,7 +261,7 @@ pub(crate) fn count(n: usize, what: &str) -> String {
 pub fn print_outcome(report: &RunReport, color: bool) {
     emit(
         &render_outcome(report, color),
-        report.outcome.exit_code() == 0,
+        crate::exit::for_outcome(&report.outcome) == 0,
     );
 }
 
@@ -321,7 +339,7 @@ pub fn render_outcome(report: &RunReport, color: bool) -> String {
     }
     if !report.installed.is_empty() {
         let _ = writeln!(out, "packages installed: {}", report.installed.join(" "));
-        if report.outcome.exit_code() != 0 {
+        if crate::exit::for_outcome(&report.outcome) != 0 {
             let _ = writeln!(
                 out,
                 "  (kept; `mailstead rollback --purge-packages` removes them)"

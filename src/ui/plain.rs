@@ -125,6 +125,7 @@ impl PlainLog {
     }
 
     /// How often a running change says it still runs (tests use milliseconds).
+    #[cfg(test)]
     pub fn still_running_every(mut self, every: Duration) -> PlainLog {
         self.every = every;
         self
@@ -189,10 +190,10 @@ pub fn line(ev: &Event, verbose: bool) -> Option<String> {
         }
         Event::Checked { check, finding } => match &finding.fix {
             Some(fix) => format!(
-                "[check {check}] {}: {} (fix: {fix})",
+                "check {check}: {} {} (fix: {fix})",
                 finding.status, finding.detail
             ),
-            None => format!("[check {check}] {}: {}", finding.status, finding.detail),
+            None => format!("check {check}: {} {}", finding.status, finding.detail),
         },
         Event::StepFinished { step, outcome } => step_result(step, outcome),
         Event::RunFinished { id, changes, ok } => {

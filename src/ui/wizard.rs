@@ -4,11 +4,11 @@
 //! ([`WizardError::NotTty`]) instead of hanging.
 use inquire::validator::Validation;
 use inquire::{Confirm, InquireError, Password, PasswordDisplayMode, Select, Text};
-use mailstead_engine::config::{Acme, Alias, Answers, Domain, Firewall, Mailbox, Ssh};
+use mailstead_answers::{Acme, Alias, Answers, Domain, Firewall, Mailbox, Ssh};
 use mailstead_engine::Secret;
 use std::fmt;
 
-pub use mailstead_engine::config::{LETSENCRYPT_PRODUCTION as LETS_ENCRYPT, MIN_PASSWORD_LEN};
+pub use mailstead_answers::{LETSENCRYPT_PRODUCTION as LETS_ENCRYPT, MIN_PASSWORD_LEN};
 
 #[derive(Debug)]
 pub enum WizardError {
@@ -24,7 +24,7 @@ pub enum WizardError {
 impl WizardError {
     /// The CLI's exit code for this error.
     pub fn exit_code(&self) -> i32 {
-        use mailstead_engine::engine::exit;
+        use crate::exit;
         match self {
             WizardError::Interrupted => exit::INTERRUPTED,
             _ => exit::BAD_INPUT,
@@ -308,7 +308,7 @@ pub fn run_wizard(defaults: Option<&Answers>) -> Result<Answers, WizardError> {
     let mut current = defaults.cloned();
     loop {
         let answers = ask_all(current.as_ref())?;
-        match mailstead_engine::config::validate(&answers) {
+        match mailstead_answers::validate(&answers) {
             Ok(()) => return Ok(answers),
             Err(e) => {
                 eprintln!("{e}");
@@ -417,7 +417,7 @@ fn ask_all(defaults: Option<&Answers>) -> Result<Answers, WizardError> {
             ssh: Ssh::default(),
             firewall: Firewall::default(),
             pop3: false,
-            message_size_limit: mailstead_engine::config::default_message_size_limit(),
+            message_size_limit: mailstead_answers::default_message_size_limit(),
         },
     };
     answers.hostname = hostname;

@@ -2,7 +2,8 @@
 //! (add-domain, add-mailbox, the wizard), as part of the same run, so a failed run or a
 //! `mailstead rollback` restores it with everything else.
 use color_eyre::eyre::Result;
-use mailstead_engine::{Change, Ctx, Meta, Step};
+use mailstead_answers::Answers;
+use mailstead_engine::{Change, Ctx, Perms, Planned, Step};
 use std::path::PathBuf;
 
 pub struct SaveAnswers {
@@ -19,16 +20,16 @@ impl Step<Answers> for SaveAnswers {
         "save the answers file"
     }
     fn plan(&self, _ctx: &Ctx<Answers>) -> Result<Planned> {
-        Ok(vec![Change::WriteFile {
+        Ok(Planned::changes(vec![Change::WriteFile {
             path: self.path.clone(),
             content: if self.yaml.ends_with('\n') {
                 self.yaml.clone().into_bytes()
             } else {
                 format!("{}\n", self.yaml).into_bytes()
             },
-            meta: Meta::root(0o600),
+            meta: Perms::root(0o600),
             // It may hold passwords (when the admin wrote them in plain text).
             secret: true,
-        }])
+        }]))
     }
 }

@@ -5,7 +5,8 @@
 //! Each step writes files and runs a command; the command fails (after writing) when
 //! `/etc/demo/<step>.fail` exists, so a test can make a half-done command happen.
 use color_eyre::eyre::{ensure, Result};
-use mailstead_engine::{Change, Cmd, Ctx, Meta, Step};
+use mailstead_answers::Answers;
+use mailstead_engine::{Change, Cmd, Ctx, Perms, Planned, Step};
 
 pub struct DemoFiles;
 pub struct DemoCommand;
@@ -16,7 +17,7 @@ pub fn steps() -> Vec<Box<dyn Step<Answers>>> {
 
 /// A command that writes `file` (and a small tree for `demo-command`), needed while the file
 /// does not hold `want` or a failure is asked for.
-fn command(ctx: &Ctx, step: &str, file: &str, want: &str, tree: bool) -> Result<Option<Change>> {
+fn command(ctx: &Ctx<Answers>, step: &str, file: &str, want: &str, tree: bool) -> Result<Option<Change>> {
     let have = ctx.host.read_string(file.as_ref())?.unwrap_or_default();
     let marker = format!("/etc/demo/{step}.fail");
     let fail = ctx.host.exists(marker.as_ref());
@@ -56,24 +57,24 @@ impl Step<Answers> for DemoFiles {
             Change::write(
                 "/etc/demo/app.conf",
                 format!("hostname = {}\nadmin = {}\n", a.hostname, a.admin_email),
-                Meta::root(0o640),
+                Perms::root(0o640),
             ),
             Change::write(
                 "/etc/demo/existing.conf",
                 format!("# managed by mailstead\nhostname = {}\n", a.hostname),
-                Meta::root(0o600),
+                Perms::root(0o600),
             ),
             Change::RemoveFile {
                 path: "/etc/demo/obsolete.conf".into(),
             },
             Change::EnsureDir {
                 path: "/etc/demo/data".into(),
-                meta: Meta::root(0o750),
+                meta: Perms::root(0o750),
             },
             Change::write(
                 "/etc/demo/nested/deeper/file.conf",
                 "nested = yes\n",
-                Meta::root(0o644),
+                Perms::root(0o644),
             ),
         ];
         for d in &a.domains {
@@ -84,7 +85,7 @@ impl Step<Answers> for DemoFiles {
             changes.push(Change::write(
                 &format!("/etc/demo/domains/{}.conf", d.name),
                 body,
-                Meta::root(0o644),
+                Perms::root(0o644),
             ));
         }
         let stamp = format!("files for {}\n", a.hostname);
@@ -95,7 +96,7 @@ impl Step<Answers> for DemoFiles {
             &stamp,
             false,
         )?);
-        Ok(changes)
+        Ok(changes.into())
     }
     fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
         ensure!(
@@ -119,7 +120,7 @@ impl Step<Answers> for DemoCommand {
         let mut changes = vec![Change::write(
             "/etc/demo/command.conf",
             format!("command for {}\n", ctx.answers.hostname),
-            Meta::root(0o644),
+            Perms::root(0o644),
         )];
         changes.extend(command(
             ctx,
@@ -129,6 +130,6 @@ impl Step<Answers> for DemoCommand {
             true,
         )?);
         changes.push(Change::reload("demo"));
-        Ok(changes)
+        Ok(changes.into())
     }
 }

@@ -14,17 +14,15 @@
 //!   Dovecot can put its LMTP and auth sockets there.
 //! - queues a Dovecot reload; `doveconf -n` must accept the configuration first (verify), so
 //!   a configuration Dovecot refuses is rolled back before any reload.
-use crate::mailboxes::{USERS_FILE, VHOSTS};
-use crate::tls;
+use crate::facts::{Accounts, Certificates, DovecotVersion, OsRelease};
+use crate::layout::{cert_paths, POSTFIX_PRIVATE, USERS_FILE, VHOSTS};
 use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::Answers;
-use mailstead_engine::host::{Cmd, Host, Meta};
+use mailstead_engine::host::Cmd;
 use mailstead_engine::system::failure;
-use mailstead_engine::{Change, Ctx, Step};
-use std::path::Path;
+use mailstead_engine::{Change, Ctx, Perms, Planned, Step};
 
-pub const LOCAL_CONF: &str = "/etc/dovecot/local.conf";
-pub const POSTFIX_PRIVATE: &str = "/var/spool/postfix/private";
+pub const LOCAL_CONF: &str = crate::layout::DOVECOT_LOCAL;
 const TEMPLATE_23: &str = include_str!("../../assets/dovecot/local-2.3.conf");
 const TEMPLATE_24: &str = include_str!("../../assets/dovecot/local-2.4.conf");
 const POP3: &str = include_str!("../../assets/dovecot/pop3.conf");
@@ -50,27 +48,17 @@ pub enum Version {
 }
 
 /// `dovecot --version` of the installed Dovecot, else the Debian release it will come from.
-pub fn detect(host: &dyn Host) -> Result<Version> {
-    if let Ok(out) = host.run(&Cmd::probe("dovecot", ["--version"])) {
-        if out.success() {
-            return from_version(out.stdout.trim())
-                .ok_or_else(|| eyre!("unsupported Dovecot version {:?}", out.stdout.trim()));
-        }
+pub fn detect(installed: &DovecotVersion, os: &OsRelease) -> Result<Version> {
+    if let Some(v) = &installed.0 {
+        return from_version(v).ok_or_else(|| eyre!("unsupported Dovecot version {v:?}"));
     }
-    let release = host
-        .read_string(Path::new("/etc/os-release"))?
-        .unwrap_or_default();
-    let id = release
-        .lines()
-        .find_map(|l| l.strip_prefix("VERSION_ID="))
-        .map(|v| v.trim_matches('"').to_string())
-        .unwrap_or_default();
-    match id.as_str() {
-        "12" => Ok(Version::V23),
-        "13" => Ok(Version::V24),
+    match os.debian_release() {
+        Some(12) => Ok(Version::V23),
+        Some(13) => Ok(Version::V24),
         _ => Err(eyre!(
-            "Dovecot is not installed and this is not Debian 12 or 13 (VERSION_ID {id:?}): \
-             cannot tell which Dovecot configuration syntax to write"
+            "Dovecot is not installed and this is not Debian 12 or 13 (VERSION_ID {:?}): \
+             cannot tell which Dovecot configuration syntax to write",
+            os.version_id
         )),
     }
 }
@@ -89,7 +77,7 @@ pub fn from_version(v: &str) -> Option<Version> {
 
 /// The whole of `/etc/dovecot/local.conf`.
 pub fn render(a: &Answers, version: Version, vmail_uid: u32) -> String {
-    let (fullchain, privkey) = tls::cert_paths(&a.hostname);
+    let (fullchain, privkey) = cert_paths(&a.hostname);
     let protocols = if a.pop3 {
         "imap lmtp pop3"
     } else {
@@ -112,50 +100,6 @@ pub fn render(a: &Answers, version: Version, vmail_uid: u32) -> String {
     out
 }
 
-/// The certificate and key the configuration names exist (the `tls` step obtains them).
-/// Shared with the `postfix` step.
-pub(crate) fn require_cert(host: &dyn Host, hostname: &str) -> Result<()> {
-    let (fullchain, privkey) = tls::cert_paths(hostname);
-    for p in [&fullchain, &privkey] {
-        if !host.exists(p) {
-            return Err(eyre!(
-                "{} does not exist: the configuration would name a certificate that is not there",
-                p.display()
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// (uid, gid) of an account line in /etc/passwd.
-fn passwd_ids(host: &dyn Host, name: &str) -> Option<(u32, u32)> {
-    let text = host.read_string(Path::new("/etc/passwd")).ok()??;
-    text.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        (f.len() > 3 && f[0] == name).then_some(())?;
-        Some((f[2].parse().ok()?, f[3].parse().ok()?))
-    })
-}
-
-fn ids_in(host: &dyn Host, db: &str) -> Vec<u32> {
-    host.read_string(Path::new(db))
-        .ok()
-        .flatten()
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split(':').nth(2)?.parse().ok())
-        .collect()
-}
-
-/// A system id (999 down to 100) free both as a uid and as a gid, so vmail gets uid = gid.
-fn free_system_id(host: &dyn Host) -> Option<u32> {
-    let uids = ids_in(host, "/etc/passwd");
-    let gids = ids_in(host, "/etc/group");
-    (100..1000)
-        .rev()
-        .find(|id| !uids.contains(id) && !gids.contains(id))
-}
-
 pub struct Dovecot;
 
 impl Step<Answers> for Dovecot {
@@ -168,19 +112,19 @@ impl Step<Answers> for Dovecot {
     }
 
     fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
-        let host = ctx.host;
-        let version = detect(host)?;
+        let version = detect(&*ctx.fact::<DovecotVersion>()?, &*ctx.fact::<OsRelease>()?)?;
+        let accounts = ctx.fact::<Accounts>()?;
         let mut changes = Vec::new();
 
         // vmail: existing ids, or ids picked now and given to groupadd/useradd.
-        let (uid, gid) = match passwd_ids(host, "vmail") {
-            Some(ids) => ids,
+        let uid = match accounts.user("vmail") {
+            Some((uid, _)) => uid,
             None => {
-                let gid = match host.group_id("vmail") {
+                let no_id = || eyre!("no free system id (100-999) for user vmail");
+                let gid = match accounts.group("vmail") {
                     Some(g) => g,
                     None => {
-                        let id = free_system_id(host)
-                            .ok_or_else(|| eyre!("no free system id (100-999) for user vmail"))?;
+                        let id = accounts.free_system_id().ok_or_else(no_id)?;
                         changes.push(Change::run(
                             format!("create group vmail (gid {id})"),
                             Cmd::new("groupadd", ["--system", "--gid", &id.to_string(), "vmail"]),
@@ -189,10 +133,8 @@ impl Step<Answers> for Dovecot {
                         id
                     }
                 };
-                let uids = ids_in(host, "/etc/passwd");
-                let uid = if uids.contains(&gid) {
-                    free_system_id(host)
-                        .ok_or_else(|| eyre!("no free system id (100-999) for user vmail"))?
+                let uid = if accounts.uid_taken(gid) {
+                    accounts.free_system_id().ok_or_else(no_id)?
                 } else {
                     gid
                 };
@@ -218,51 +160,38 @@ impl Step<Answers> for Dovecot {
                     ),
                     &DB_FILES,
                 ));
-                (uid, gid)
+                uid
             }
         };
         changes.push(Change::EnsureDir {
             path: VHOSTS.into(),
-            meta: Meta {
-                mode: 0o770,
-                uid,
-                gid,
-            },
+            meta: Perms::new(0o770, "vmail", "vmail"),
         });
-
-        // Postfix's private spool directory, as Postfix itself makes it, when it is not there yet.
-        if !host.exists(Path::new(POSTFIX_PRIVATE)) {
-            match host.user_id("postfix") {
-                Some(pf) => changes.push(Change::EnsureDir {
-                    path: POSTFIX_PRIVATE.into(),
-                    meta: Meta {
-                        mode: 0o700,
-                        uid: pf,
-                        gid: 0,
-                    },
-                }),
-                None if ctx.planning => {}
-                None => {
-                    return Err(eyre!(
-                        "user `postfix` does not exist: is postfix installed?"
-                    ))
-                }
-            }
-        }
+        // Postfix's private spool directory, as Postfix itself makes it (0700 postfix:root).
+        changes.push(Change::EnsureDir {
+            path: POSTFIX_PRIVATE.into(),
+            meta: Perms::new(0o700, "postfix", "root"),
+        });
 
         changes.push(Change::write(
             LOCAL_CONF,
             render(ctx.answers, version, uid),
-            Meta::root(0o644),
+            Perms::root(0o644),
         ));
         changes.push(Change::reload("dovecot"));
-        Ok(changes)
+        Ok(changes.into())
     }
 
     /// The certificate is in place and `doveconf -n` accepts the whole configuration, before
     /// Dovecot is reloaded. (Dovecot 2.3's `doveconf -n` does not open `ssl_cert = <file`.)
     fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
-        require_cert(ctx.host, &ctx.answers.hostname)?;
+        if !ctx.fact::<Certificates>()?.present(&ctx.answers.hostname) {
+            let (chain, _) = cert_paths(&ctx.answers.hostname);
+            return Err(eyre!(
+                "{} does not exist: the configuration would name a certificate that is not there",
+                chain.display()
+            ));
+        }
         let cmd = Cmd::probe("doveconf", ["-n"]);
         let out = ctx.host.run(&cmd)?;
         if !out.success() {

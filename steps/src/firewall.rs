@@ -18,20 +18,17 @@
 //! ENABLED=no for the next boot) while the live ruleset, which the engine cannot unload, still
 //! holds the SSH allow rule that was in place before enabling. Live rules added to an already
 //! active ufw stay loaded after a rollback: they only ever allow more.
-use crate::preflight::{listeners, SSHD};
+use crate::facts::{Listeners, Sshd, Ufw};
 use color_eyre::eyre::{eyre, Result};
-use mailstead_engine::host::{Cmd, Host};
-use mailstead_engine::step::{Ctx, Step};
-use mailstead_engine::Change;
-use std::path::Path;
+use mailstead_answers::Answers;
+use mailstead_engine::host::Cmd;
+use mailstead_engine::{Change, Ctx, Planned, Step};
 
 pub struct Firewall;
 
-const USER_RULES: &str = "/etc/ufw/user.rules";
-
 /// The ports to open, SSH first, with the comment ufw stores for each rule.
-pub fn wanted_ports(ctx: &Ctx) -> Vec<(u16, &'static str)> {
-    let mut ports: Vec<(u16, &'static str)> = ssh_ports(ctx.host)
+pub fn wanted_ports(ctx: &Ctx<Answers>) -> Result<Vec<(u16, &'static str)>> {
+    let mut ports: Vec<(u16, &'static str)> = ssh_ports(&*ctx.fact::<Listeners>()?, &*ctx.fact::<Sshd>()?)
         .into_iter()
         .map(|p| (p, "mailstead: ssh"))
         .collect();
@@ -51,141 +48,25 @@ pub fn wanted_ports(ctx: &Ctx) -> Vec<(u16, &'static str)> {
         seen.push(*p);
         new
     });
-    ports
+    Ok(ports)
 }
 
 /// Every port sshd listens on now (`ss`) or will after a restart (`sshd -T`, else the config
 /// files); 22 when nothing can be told.
-pub fn ssh_ports(host: &dyn Host) -> Vec<u16> {
-    let mut ports: Vec<u16> = listeners(host)
-        .into_iter()
+pub fn ssh_ports(listeners: &Listeners, sshd: &Sshd) -> Vec<u16> {
+    let mut ports: Vec<u16> = listeners
+        .0
+        .iter()
         .filter(|l| l.process.as_deref() == Some("sshd"))
         .map(|l| l.port)
         .collect();
-    let configured = match host.run(&Cmd::probe("sshd", ["-T"])) {
-        Ok(o) if o.success() => ports_from_sshd_t(&o.stdout),
-        _ => ports_from_config(host),
-    };
-    ports.extend(configured);
+    ports.extend(sshd.ports());
     if ports.is_empty() {
         ports.push(22);
     }
     ports.sort_unstable();
     ports.dedup();
     ports
-}
-
-fn ports_from_sshd_t(text: &str) -> Vec<u16> {
-    text.lines()
-        .filter_map(|l| {
-            let (k, v) = l.split_once(' ')?;
-            match k {
-                "port" => v.trim().parse().ok(),
-                // `listenaddress 0.0.0.0:2222` / `[::]:2222`
-                "listenaddress" => v.trim().rsplit_once(':')?.1.parse().ok(),
-                _ => None,
-            }
-        })
-        .collect()
-}
-
-/// `Port` lines of sshd_config and its drop-ins, outside `Match` blocks.
-fn ports_from_config(host: &dyn Host) -> Vec<u16> {
-    let mut files = vec!["/etc/ssh/sshd_config".to_string()];
-    if let Ok(names) = host.list_dir(Path::new("/etc/ssh/sshd_config.d")) {
-        files.extend(
-            names
-                .into_iter()
-                .filter(|n| n.ends_with(".conf"))
-                .map(|n| format!("/etc/ssh/sshd_config.d/{n}")),
-        );
-    }
-    let mut ports = Vec::new();
-    for f in files {
-        let Ok(Some(text)) = host.read_string(Path::new(&f)) else {
-            continue;
-        };
-        for line in text.lines() {
-            let mut words = line.split_whitespace();
-            let key = words.next().unwrap_or_default().to_ascii_lowercase();
-            if key == "match" {
-                break;
-            }
-            if key == "port" {
-                ports.extend(words.next().and_then(|p| p.parse::<u16>().ok()));
-            }
-        }
-    }
-    if ports.is_empty() && host.exists(Path::new(SSHD)) {
-        ports.push(22);
-    }
-    ports
-}
-
-/// An incoming allow/limit rule as ufw stores it (`### tuple ###` lines of user.rules).
-#[derive(Debug, PartialEq)]
-struct Rule {
-    proto: String,
-    dports: String,
-    /// From anywhere (not restricted to some source addresses).
-    anywhere: bool,
-}
-
-fn rules(text: &str) -> Vec<Rule> {
-    text.lines()
-        .filter_map(|l| {
-            let t: Vec<&str> = l
-                .strip_prefix("### tuple ### ")?
-                .split_whitespace()
-                .collect();
-            // ACTION PROTO DPORT DST SPORT SRC [DAPP SAPP] DIRECTION [comment=..]
-            if t.len() < 7 || !matches!(t[0], "allow" | "limit") {
-                return None;
-            }
-            let direction = if t.len() >= 9 && !t[6].starts_with("comment=") && t[6] != "in" {
-                t[8]
-            } else {
-                t[6]
-            };
-            (direction == "in").then(|| Rule {
-                proto: t[1].to_string(),
-                dports: t[2].to_string(),
-                anywhere: t[5] == "0.0.0.0/0" || t[5] == "::/0",
-            })
-        })
-        .collect()
-}
-
-fn port_in(spec: &str, port: u16) -> bool {
-    spec.split(',').any(|part| match part.split_once(':') {
-        Some((a, b)) => {
-            matches!((a.parse::<u16>(), b.parse::<u16>()), (Ok(a), Ok(b)) if a <= port && port <= b)
-        }
-        None => part.parse::<u16>() == Ok(port),
-    })
-}
-
-impl Rule {
-    /// Lets TCP to `port` in. A rule limited to some sources counts only on an active ufw
-    /// (the admin set it up and it is what lets them in today).
-    fn covers(&self, port: u16, active: bool) -> bool {
-        (self.proto == "tcp" || self.proto == "any")
-            && port_in(&self.dports, port)
-            && (self.anywhere || active)
-    }
-}
-
-fn current_rules(host: &dyn Host) -> Vec<Rule> {
-    host.read_string(Path::new(USER_RULES))
-        .ok()
-        .flatten()
-        .map(|t| rules(&t))
-        .unwrap_or_default()
-}
-
-/// `ufw status` says active (false when ufw is not installed yet).
-pub fn ufw_active(host: &dyn Host) -> bool {
-    matches!(host.run(&Cmd::probe("ufw", ["status"])), Ok(o) if o.success() && o.stdout.lines().any(|l| l.trim() == "Status: active"))
 }
 
 impl Step<Answers> for Firewall {
@@ -198,18 +79,18 @@ impl Step<Answers> for Firewall {
 
     fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         if !ctx.answers.firewall.enabled {
-            return Ok(Vec::new());
+            return Ok(Planned::default()
+                .note(mailstead_engine::Note::info("firewall.enabled is false: ufw is left as it is")));
         }
-        let host = ctx.host;
-        let active = ufw_active(host);
-        let have = current_rules(host);
+        let ufw = ctx.fact::<Ufw>()?;
+        let active = ufw.active;
         let mut changes = Vec::new();
         let mut ssh = Vec::new();
-        for (port, comment) in wanted_ports(ctx) {
+        for (port, comment) in wanted_ports(ctx)? {
             if comment == "mailstead: ssh" {
                 ssh.push(port.to_string());
             }
-            if have.iter().any(|r| r.covers(port, active)) {
+            if ufw.allows(port) {
                 continue;
             }
             changes.push(Change::run(
@@ -228,24 +109,23 @@ impl Step<Answers> for Firewall {
                 &["/etc/ufw"],
             ));
         }
-        Ok(changes)
+        Ok(changes.into())
     }
 
     fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
         if !ctx.answers.firewall.enabled {
             return Ok(());
         }
-        let host = ctx.host;
-        if !ufw_active(host) {
+        let ufw = ctx.fact::<Ufw>()?;
+        if !ufw.active {
             return Err(eyre!(
                 "ufw is not active after enabling it; look at `ufw status verbose` and \
                  `journalctl -u ufw`"
             ));
         }
-        let have = current_rules(host);
-        let missing: Vec<String> = wanted_ports(ctx)
+        let missing: Vec<String> = wanted_ports(ctx)?
             .into_iter()
-            .filter(|(p, _)| !have.iter().any(|r| r.covers(*p, true)))
+            .filter(|(p, _)| !ufw.allows(*p))
             .map(|(p, c)| format!("{p}/tcp ({c})"))
             .collect();
         if missing.is_empty() {

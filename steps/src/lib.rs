@@ -1,18 +1,29 @@
-//! One module per step, in the order a fresh install walks them. Each reads the host through
-//! `Ctx`, returns its changes as data, and verifies; none touches the system itself.
+//! mailstead's mail knowledge: facts about the host, the steps that turn facts and answers
+//! into changes, and the checks that prove the result.
+//!
+//! - [`facts`]: one module per probe, parsed once, cached per run by the engine.
+//! - [`layout`]: the paths steps and checks agree on.
+//! - the step modules, in the order a fresh install walks them. No step module imports
+//!   another: they share only facts and layout (a unit test below enforces it).
+//! - [`checks`]: proof after apply, and `mailstead check`.
 pub mod answers;
+pub mod checks;
 pub mod demo;
 pub mod dovecot;
+pub mod facts;
 pub mod firewall;
+pub mod layout;
 pub mod mailboxes;
 pub mod packages;
 pub mod postfix;
 pub mod preflight;
 pub mod ssh;
 pub mod tls;
-pub mod verify;
+#[cfg(test)]
+pub(crate) mod testing;
 
-use mailstead_engine::Step;
+use mailstead_answers::Answers;
+use mailstead_engine::{Check, Step};
 
 /// Every step of an install, in order. Re-running them is how mailstead adds a domain, a
 /// mailbox or an alias: each step changes only what differs.
@@ -27,6 +38,45 @@ pub fn install_steps() -> Vec<Box<dyn Step<Answers>>> {
         Box::new(postfix::Postfix),
         Box::new(firewall::Firewall),
         Box::new(ssh::Ssh),
-        Box::new(verify::Verify),
     ]
+}
+
+/// Every check, run after an install's reloads and by `mailstead check`.
+pub fn install_checks() -> Vec<Box<dyn Check<Answers>>> {
+    checks::all()
+}
+
+/// The step modules (not facts, layout or checks).
+pub const STEP_MODULES: &[&str] = &[
+    "answers",
+    "demo",
+    "dovecot",
+    "firewall",
+    "mailboxes",
+    "packages",
+    "postfix",
+    "preflight",
+    "ssh",
+    "tls",
+];
+
+#[cfg(test)]
+mod tests {
+    /// No step module imports another, in its code or its tests: steps depend on facts,
+    /// layout and the engine only.
+    #[test]
+    fn no_step_imports_another() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        for m in super::STEP_MODULES {
+            let text = std::fs::read_to_string(dir.join(format!("{m}.rs"))).unwrap();
+            for other in super::STEP_MODULES.iter().filter(|o| *o != m) {
+                for pat in [format!("crate::{other}::"), format!("crate::{other};"), format!("crate::{{{other}")] {
+                    assert!(
+                        !text.contains(&pat),
+                        "step module {m} imports step module {other} ({pat})"
+                    );
+                }
+            }
+        }
+    }
 }

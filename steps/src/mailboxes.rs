@@ -19,23 +19,14 @@
 //!
 //! Runs before `dovecot` and `postfix`, so the files their configuration points at exist
 //! before that configuration is loaded.
+pub use crate::layout::{ALIASES_MAP, DOMAINS_MAP, MAILBOXES_MAP, SENDERS_MAP, USERS_FILE, VHOSTS};
 use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::{Answers, Mailbox};
-use mailstead_engine::host::{Cmd, Meta};
-use mailstead_engine::{Change, Ctx, Step};
+use mailstead_engine::host::Cmd;
+use mailstead_engine::{Change, Ctx, Perms, Planned, Step};
 use sha_crypt::{PasswordHashRef, PasswordHasher, PasswordVerifier, ShaCrypt};
 use std::collections::BTreeMap;
 use std::path::Path;
-
-/// Dovecot's passwd-file of virtual users.
-pub const USERS_FILE: &str = "/etc/dovecot/users";
-/// Postfix lookup tables (hash: maps; `postmap` makes the `.db` next to each).
-pub const DOMAINS_MAP: &str = "/etc/postfix/virtual_domains";
-pub const MAILBOXES_MAP: &str = "/etc/postfix/virtual_mailboxes";
-pub const ALIASES_MAP: &str = "/etc/postfix/virtual_aliases";
-pub const SENDERS_MAP: &str = "/etc/postfix/virtual_senders";
-/// Where the mail lives: `<domain>/<user>/Maildir`.
-pub const VHOSTS: &str = "/var/mail/vhosts";
 
 const SCHEME: &str = "{SHA512-CRYPT}";
 const HEADER: &str = "# Managed by mailstead from its answers file: edits here are overwritten.\n";
@@ -54,52 +45,33 @@ impl Step<Answers> for Mailboxes {
     fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         let host = ctx.host;
         let a = ctx.answers;
-        let gid = match host.group_id("dovecot") {
-            Some(gid) => gid,
-            // Planning a fresh server: the group comes with dovecot-core, installed earlier.
-            None if ctx.planning => 0,
-            None => {
-                return Err(eyre!(
-                    "group `dovecot` does not exist: is dovecot-core installed?"
-                ))
-            }
-        };
         let current = host.read_string(Path::new(USERS_FILE))?.unwrap_or_default();
         let users = users_file(a, &current)?;
+        // Group `dovecot` comes with dovecot-core: named here, resolved when written.
         let mut changes = vec![Change::write_secret(
             USERS_FILE,
             users,
-            Meta {
-                mode: 0o640,
-                uid: 0,
-                gid,
-            },
+            Perms::new(0o640, "root", "dovecot"),
         )];
-
-        let mut to_map = Vec::new();
-        for (path, content) in maps(a) {
-            let change = Change::write(path, content, Meta::root(0o644));
-            let db = format!("{path}.db");
-            if !change.is_noop(host) || !host.exists(Path::new(&db)) {
-                to_map.push(path);
-            }
-            changes.push(change);
+        let maps = maps(a);
+        for (path, content) in &maps {
+            changes.push(Change::write(path, content.clone(), Perms::root(0o644)));
         }
-        if !to_map.is_empty() {
-            let args: Vec<String> = to_map.iter().map(|p| format!("hash:{p}")).collect();
-            // postmap writes only the .db files. Each source is snapshotted by its own
-            // WriteFile above, and listing it here too would make the plan's hand-edit check
-            // compare the source as this very plan rewrites it.
-            let dbs: Vec<String> = to_map.iter().map(|p| format!("{p}.db")).collect();
-            let touches: Vec<&str> = dbs.iter().map(String::as_str).collect();
-            changes.push(Change::run(
-                format!("postmap {}", to_map.join(" ")),
-                Cmd::new("postmap", args),
-                &touches,
+        // postmap only the maps whose source changed or whose .db is missing: one command per
+        // map, each declared with its trigger, so the engine decides. postmap writes only the
+        // .db; the source is snapshotted by its own WriteFile above.
+        for (path, _) in &maps {
+            let db = format!("{path}.db");
+            changes.push(Change::run_when_changed(
+                format!("postmap {path}"),
+                Cmd::new("postmap", [format!("hash:{path}")]),
+                &[&db],
+                &[path],
+                &[&db],
             ));
         }
         changes.push(Change::reload("postfix"));
-        Ok(changes)
+        Ok(changes.into())
     }
 
     fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {

@@ -11,10 +11,11 @@
 //!
 //! Touches no file in /etc itself (the packages do; the engine keeps package config files on
 //! upgrade with `--force-confold`).
+use crate::facts::Packages as Installed;
 use color_eyre::eyre::Result;
+use mailstead_answers::Answers;
 use mailstead_engine::host::{Cmd, Host};
-use mailstead_engine::step::{Ctx, Step};
-use mailstead_engine::{system, Change};
+use mailstead_engine::{Change, Ctx, Planned, Step};
 use std::path::Path;
 use std::time::Duration;
 
@@ -23,7 +24,7 @@ pub struct Packages;
 const LISTS: &str = "/var/lib/apt/lists";
 
 /// Every package the answers ask for, in install order.
-pub fn wanted(ctx: &Ctx) -> Vec<String> {
+pub fn wanted(ctx: &Ctx<Answers>) -> Vec<String> {
     let mut p = vec!["postfix", "dovecot-core", "dovecot-imapd", "dovecot-lmtpd"];
     if ctx.answers.pop3 {
         p.push("dovecot-pop3d");
@@ -84,12 +85,13 @@ impl Step<Answers> for Packages {
     }
 
     fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
+        let installed = ctx.fact::<Installed>()?;
         let missing: Vec<String> = wanted(ctx)
             .into_iter()
-            .filter(|p| !system::package_installed(ctx.host, p))
+            .filter(|p| !installed.has(p))
             .collect();
         if missing.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Planned::default());
         }
         let mut changes = Vec::new();
         if lists_stale(ctx.host) {
@@ -108,13 +110,14 @@ impl Step<Answers> for Packages {
             packages: missing,
             debconf,
         });
-        Ok(changes)
+        Ok(changes.into())
     }
 
     fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
+        let installed = ctx.fact::<Installed>()?;
         let missing: Vec<String> = wanted(ctx)
             .into_iter()
-            .filter(|p| !system::package_installed(ctx.host, p))
+            .filter(|p| !installed.has(p))
             .collect();
         if missing.is_empty() {
             Ok(())

@@ -16,17 +16,16 @@
 //! set twice, `reject_unknown_client_hostname` / `reject_unknown_helo_hostname` /
 //! `reject_unknown_sender_domain` (they reject real senders), delivery through a pipe to
 //! dovecot-lda, `smtpd_sasl_authenticated_header` (it publishes login names).
-use crate::mailboxes::{ALIASES_MAP, DOMAINS_MAP, MAILBOXES_MAP, SENDERS_MAP};
-use crate::tls;
+use crate::facts::postconf::squash;
+use crate::facts::{Certificates, PostconfMain, PostconfMaster};
+use crate::layout::{
+    cert_paths, ALIASES_MAP, DOMAINS_MAP, MAILBOXES_MAP, MAIN_CF, MASTER_CF, SENDERS_MAP,
+};
 use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::Answers;
-use mailstead_engine::host::{Cmd, Host};
+use mailstead_engine::host::Cmd;
 use mailstead_engine::system::failure;
-use mailstead_engine::{Change, Ctx, Step};
-use std::collections::BTreeMap;
-
-pub const MAIN_CF: &str = "/etc/postfix/main.cf";
-pub const MASTER_CF: &str = "/etc/postfix/master.cf";
+use mailstead_engine::{Change, Ctx, Planned, Step, When};
 
 /// Relay only for the local machine and authenticated users; 554 for everyone else (Debian's
 /// default `defer_unauth_destination` answers 454, which senders keep retrying).
@@ -34,7 +33,7 @@ const RELAY: &str = "permit_mynetworks, permit_sasl_authenticated, reject_unauth
 
 /// Every main.cf setting mailstead owns, in the order the plan shows them.
 pub fn main_settings(a: &Answers) -> Vec<(&'static str, String)> {
-    let (fullchain, privkey) = tls::cert_paths(&a.hostname);
+    let (fullchain, privkey) = cert_paths(&a.hostname);
     let host_is_virtual = a.domains.iter().any(|d| d.name == a.hostname);
     let mydestination = if host_is_virtual {
         "localhost.$mydomain, localhost"
@@ -128,58 +127,13 @@ pub fn master_entries() -> Vec<(&'static str, String)> {
     ]
 }
 
-fn squash(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Current values of `keys` (`None`: postconf could not be asked, e.g. not installed yet).
-fn current_main(host: &dyn Host, keys: &[&str]) -> Result<Option<BTreeMap<String, String>>> {
-    let cmd = Cmd::probe("postconf", keys.iter().copied());
-    match host.run(&cmd) {
-        Ok(out) if out.success() => Ok(Some(
-            out.stdout
-                .lines()
-                .filter_map(|l| {
-                    let (k, v) = l.split_once(" =")?;
-                    Some((k.trim().to_string(), squash(v)))
-                })
-                .collect(),
-        )),
-        Ok(out) => Err(eyre!("reading Postfix settings: {}", failure(&cmd, &out))),
-        Err(_) => Ok(None),
-    }
-}
-
-/// Current master.cf entries for `services` (`name/type` → whole entry on one line).
-fn current_master(host: &dyn Host, services: &[&str]) -> Result<Option<BTreeMap<String, String>>> {
-    let mut args = vec!["-M"];
-    args.extend(services);
-    let cmd = Cmd::probe("postconf", args);
-    match host.run(&cmd) {
-        Ok(out) if out.success() => Ok(Some(
-            out.stdout
-                .lines()
-                .filter_map(|l| {
-                    let mut f = l.split_whitespace();
-                    let key = format!("{}/{}", f.next()?, f.next()?);
-                    Some((key, squash(l)))
-                })
-                .collect(),
-        )),
-        Ok(out) => Err(eyre!("reading master.cf: {}", failure(&cmd, &out))),
-        Err(_) => Ok(None),
-    }
-}
-
 /// The settings that differ, as `key=value` arguments and `key: old -> new` lines.
-fn main_diff(host: &dyn Host, a: &Answers) -> Result<(Vec<String>, Vec<String>)> {
+fn main_diff(now: &PostconfMain, a: &Answers) -> (Vec<String>, Vec<String>) {
     let want = main_settings(a);
-    let keys: Vec<&str> = want.iter().map(|(k, _)| *k).collect();
-    let now = current_main(host, &keys)?;
     let mut args = Vec::new();
     let mut detail = Vec::new();
     for (k, v) in &want {
-        let old = now.as_ref().and_then(|m| m.get(*k));
+        let old = now.0.as_ref().and_then(|m| m.get(*k));
         if old.map(String::as_str) != Some(squash(v).as_str()) {
             args.push(format!("{k}={v}"));
             detail.push(format!(
@@ -189,17 +143,15 @@ fn main_diff(host: &dyn Host, a: &Answers) -> Result<(Vec<String>, Vec<String>)>
             ));
         }
     }
-    Ok((args, detail))
+    (args, detail)
 }
 
-fn master_diff(host: &dyn Host) -> Result<(Vec<String>, Vec<String>)> {
+fn master_diff(now: &PostconfMaster) -> (Vec<String>, Vec<String>) {
     let want = master_entries();
-    let services: Vec<&str> = want.iter().map(|(s, _)| *s).collect();
-    let now = current_master(host, &services)?;
     let mut args = Vec::new();
     let mut detail = Vec::new();
     for (svc, entry) in &want {
-        let old = now.as_ref().and_then(|m| m.get(*svc));
+        let old = now.0.as_ref().and_then(|m| m.get(*svc));
         if old.map(String::as_str) != Some(entry.as_str()) {
             args.push(format!("{svc}={entry}"));
             detail.push(format!(
@@ -208,7 +160,7 @@ fn master_diff(host: &dyn Host) -> Result<(Vec<String>, Vec<String>)> {
             ));
         }
     }
-    Ok((args, detail))
+    (args, detail)
 }
 
 pub struct Postfix;
@@ -224,7 +176,7 @@ impl Step<Answers> for Postfix {
 
     fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         let mut changes = Vec::new();
-        let (mut args, detail) = main_diff(ctx.host, ctx.answers)?;
+        let (mut args, detail) = main_diff(&*ctx.fact::<PostconfMain>()?, ctx.answers);
         if !args.is_empty() {
             let n = args.len();
             args.insert(0, "-e".into());
@@ -233,9 +185,10 @@ impl Step<Answers> for Postfix {
                 cmd: Cmd::new("postconf", args),
                 touches: vec![MAIN_CF.into()],
                 detail,
+                when: When::Always,
             });
         }
-        let (mut args, detail) = master_diff(ctx.host)?;
+        let (mut args, detail) = master_diff(&*ctx.fact::<PostconfMaster>()?);
         if !args.is_empty() {
             let names: Vec<&str> = args
                 .iter()
@@ -248,16 +201,23 @@ impl Step<Answers> for Postfix {
                 cmd: Cmd::new("postconf", args),
                 touches: vec![MASTER_CF.into()],
                 detail,
+                when: When::Always,
             });
         }
         changes.push(Change::reload("postfix"));
-        Ok(changes)
+        Ok(changes.into())
     }
 
     /// The certificate is in place, `postfix check` passes, and every setting reads back as
     /// written (Postfix reads the certificate only when a TLS session starts).
     fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
-        crate::dovecot::require_cert(ctx.host, &ctx.answers.hostname)?;
+        if !ctx.fact::<Certificates>()?.present(&ctx.answers.hostname) {
+            let (chain, _) = cert_paths(&ctx.answers.hostname);
+            return Err(eyre!(
+                "{} does not exist: the configuration would name a certificate that is not there",
+                chain.display()
+            ));
+        }
         let cmd = Cmd::new("postfix", ["check"]);
         let out = ctx.host.run(&cmd)?;
         if !out.success() {
@@ -266,8 +226,8 @@ impl Step<Answers> for Postfix {
                 failure(&cmd, &out)
             ));
         }
-        let (main, _) = main_diff(ctx.host, ctx.answers)?;
-        let (master, _) = master_diff(ctx.host)?;
+        let (main, _) = main_diff(&*ctx.fact::<PostconfMain>()?, ctx.answers);
+        let (master, _) = master_diff(&*ctx.fact::<PostconfMaster>()?);
         if !main.is_empty() || !master.is_empty() {
             return Err(eyre!(
                 "Postfix does not read back what was set: {}",

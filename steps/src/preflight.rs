@@ -1,17 +1,20 @@
 //! Step `preflight`: checks the server can take a mail stack before anything is touched.
 //!
-//! Refuses (with what is wrong and how to fix it) when: not root; not Debian 12 or 13; the
-//! answers' hostname is not an FQDN; too little disk (/var) or memory; port 25 is held by
-//! another MTA or port 80 by something certbot cannot work with; an existing Postfix or Dovecot
-//! configuration that mailstead did not write would be clobbered; `sshd -t` already fails.
+//! Refuses (a [`Refusal`]: exit 2, nothing changed, every problem with its fix) when: not
+//! root; not Debian 12 or 13; the answers' hostname is not an FQDN (the answers' own rule);
+//! too little disk (/var) or memory; port 25 is held by another MTA or port 80 by something
+//! certbot cannot work with; an existing Postfix or Dovecot configuration that mailstead did
+//! not write would be clobbered; `sshd -t` already fails.
 //!
 //! Touches only when the hostname is not the answers' FQDN (the offered fix): `/etc/hostname`,
 //! `/etc/hosts` (the `127.0.1.1` line), `/etc/mailname`, and the running hostname
 //! (`hostnamectl` under systemd, `hostname` otherwise; never under `--root`).
-use color_eyre::eyre::{eyre, Result};
-use mailstead_engine::host::{Cmd, Host, Meta};
-use mailstead_engine::step::{Ctx, Step};
-use mailstead_engine::{system, Change};
+use crate::facts::{self, Certificates, Hostname, Identity, Listeners, OsRelease, Packages, Resources, Sshd};
+use crate::layout;
+use color_eyre::eyre::Result;
+use mailstead_answers::Answers;
+use mailstead_engine::host::{Cmd, Host};
+use mailstead_engine::{system, Change, Ctx, Note, Perms, Planned, Refusal, Step};
 use std::path::Path;
 
 pub struct Preflight;
@@ -21,8 +24,6 @@ const MIN_FREE_KIB: u64 = 1024 * 1024;
 /// "512 MiB" machines report a little less as MemTotal (the kernel keeps some): accept them.
 const MIN_MEM_KIB: u64 = 450 * 1024;
 
-/// Web servers whose document root certbot can use (`--webroot`) when they hold port 80.
-pub(crate) const WEB_SERVERS: &[&str] = &["nginx", "apache2", "httpd", "lighttpd", "caddy"];
 /// Process names of other MTAs that may hold port 25.
 const OTHER_MTAS: &[&str] = &[
     "exim4",
@@ -44,21 +45,33 @@ impl Step<Answers> for Preflight {
     fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         let host = ctx.host;
         let fqdn = ctx.answers.hostname.trim().to_ascii_lowercase();
-        let mut problems = Vec::new();
         // The hard stops first: nothing else is worth probing on the wrong system.
-        for check in [check_root(host), check_os(host), check_fqdn(&fqdn)] {
-            if let Err(e) = check {
-                return Err(Refusal::new(vec![e.to_string()]).into());
-            }
+        let hard = [
+            root_problem(&*ctx.fact::<Identity>()?),
+            os_problem(&*ctx.fact::<OsRelease>()?),
+            mailstead_answers::rules::hostname("hostname", &fqdn)
+                .err()
+                .map(|p| p.to_string()),
+        ];
+        if let Some(p) = hard.into_iter().flatten().next() {
+            return Err(Refusal::new(vec![p]).into());
         }
+        let listeners = ctx.fact::<Listeners>()?;
+        let mut problems = Vec::new();
         problems.extend(foreign_config(host));
-        problems.extend(port_problems(host, &fqdn));
-        problems.extend(resource_problems(host));
-        problems.extend(sshd_problem(host));
+        problems.extend(port_problems(
+            &listeners,
+            &*ctx.fact::<Packages>()?,
+            &*ctx.fact::<Certificates>()?,
+            &fqdn,
+        ));
+        problems.extend(resource_problems(&*ctx.fact::<Resources>()?));
+        problems.extend(sshd_problem(&*ctx.fact::<Sshd>()?));
         if !problems.is_empty() {
             return Err(Refusal::new(problems).into());
         }
-        let mut planned = Planned::changes(hostname_changes(host, &fqdn));
+        let current = ctx.fact::<Hostname>()?;
+        let mut planned = Planned::changes(hostname_changes(host, current.fqdn.as_deref(), &fqdn));
         if let Some(web) = facts::web_server_on_80(&listeners) {
             planned.notes.push(Note::info(format!(
                 "{web} holds port 80: certificates are requested with certbot --webroot {} \
@@ -72,10 +85,10 @@ impl Step<Answers> for Preflight {
 
     fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
         let fqdn = ctx.answers.hostname.trim().to_ascii_lowercase();
-        if current_fqdn(ctx.host).as_deref() == Some(fqdn.as_str()) {
+        if ctx.fact::<Hostname>()?.fqdn.as_deref() == Some(fqdn.as_str()) {
             Ok(())
         } else {
-            Err(eyre!(
+            Err(color_eyre::eyre::eyre!(
                 "the hostname is still not {fqdn} after setting it; check /etc/hostname and the \
                  127.0.1.1 line of /etc/hosts, then run `hostname -f`"
             ))
@@ -85,69 +98,39 @@ impl Step<Answers> for Preflight {
 
 // ---------------------------------------------------------------- the checks
 
-fn probe(host: &dyn Host, program: &str, args: &[&str]) -> Option<mailstead_engine::Output> {
-    host.run(&Cmd::probe(program, args.iter().copied())).ok()
-}
-
-fn check_root(host: &dyn Host) -> Result<()> {
-    match probe(host, "id", &["-u"]) {
-        Some(o) if o.success() && o.stdout.trim() == "0" => Ok(()),
-        Some(o) if o.success() => Err(eyre!(
-            "mailstead must run as root (it installs packages and writes /etc), but runs as uid {}; \
-             fix: run it with sudo (`sudo mailstead ...`) or as root",
-            o.stdout.trim()
+fn root_problem(id: &Identity) -> Option<String> {
+    match id.uid {
+        Some(0) => None,
+        Some(uid) => Some(format!(
+            "mailstead must run as root (it installs packages and writes /etc), but runs as uid {uid}; \
+             fix: run it with sudo (`sudo mailstead ...`) or as root"
         )),
-        _ => Err(eyre!(
+        None => Some(
             "could not tell which user mailstead runs as (`id -u` failed); fix: run it as root \
              on the server itself"
-        )),
+                .into(),
+        ),
     }
 }
 
-/// `KEY=value` from an os-release file, unquoted.
-pub(crate) fn os_release_field(text: &str, key: &str) -> Option<String> {
-    text.lines().find_map(|l| {
-        let (k, v) = l.split_once('=')?;
-        (k.trim() == key).then(|| v.trim().trim_matches(['"', '\'']).to_string())
-    })
-}
-
-/// The Debian major release (12 or 13) or a refusal naming what is supported.
-pub(crate) fn debian_release(host: &dyn Host) -> Result<u32> {
+fn os_problem(os: &OsRelease) -> Option<String> {
     let supported = "mailstead supports Debian 12 (bookworm) and Debian 13 (trixie)";
-    let text = host
-        .read_string(Path::new("/etc/os-release"))
-        .ok()
-        .flatten()
-        .or_else(|| host.read_string(Path::new("/usr/lib/os-release")).ok().flatten())
-        .ok_or_else(|| {
-            eyre!("cannot tell which system this is: /etc/os-release is missing; {supported}; fix: install on a Debian 12 or 13 server")
-        })?;
-    let id = os_release_field(&text, "ID").unwrap_or_default();
-    let pretty = os_release_field(&text, "PRETTY_NAME").unwrap_or_else(|| id.clone());
-    if id != "debian" {
-        return Err(eyre!(
-            "unsupported system: {pretty}; {supported}; fix: install on a fresh Debian 12 or 13 server"
+    if os.missing {
+        return Some(format!("cannot tell which system this is: /etc/os-release is missing; {supported}; fix: install on a Debian 12 or 13 server"));
+    }
+    if os.id != "debian" {
+        return Some(format!(
+            "unsupported system: {}; {supported}; fix: install on a fresh Debian 12 or 13 server",
+            os.pretty_name
         ));
     }
-    let version = os_release_field(&text, "VERSION_ID").unwrap_or_default();
-    let codename = os_release_field(&text, "VERSION_CODENAME").unwrap_or_default();
-    match (version.as_str(), codename.as_str()) {
-        ("12", _) | (_, "bookworm") => Ok(12),
-        ("13", _) | (_, "trixie") => Ok(13),
-        _ => Err(eyre!(
-            "unsupported Debian release: {pretty}; {supported}; fix: upgrade (or reinstall) to Debian 12 or 13"
-        )),
+    if os.debian_release().is_none() {
+        return Some(format!(
+            "unsupported Debian release: {}; {supported}; fix: upgrade (or reinstall) to Debian 12 or 13",
+            os.pretty_name
+        ));
     }
-}
-
-fn check_os(host: &dyn Host) -> Result<()> {
-    debian_release(host).map(|_| ())
-}
-
-/// The answers' rule for `hostname` (the one copy, in mailstead-answers).
-fn check_fqdn(fqdn: &str) -> Result<()> {
-    mailstead_answers::rules::hostname("hostname", fqdn).map_err(|p| eyre!("{p}"))
+    None
 }
 
 /// Settings in main.cf that mean someone already set this Postfix up for real mail.
@@ -242,101 +225,21 @@ fn foreign_config(host: &dyn Host) -> Vec<String> {
     problems
 }
 
-/// A TCP socket in LISTEN state: its port and, when `ss` can tell, the process name and pid.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Listener {
-    pub port: u16,
-    pub process: Option<String>,
-    pub pid: Option<u32>,
-}
-
-impl Listener {
-    pub fn describe(&self) -> String {
-        match (&self.process, self.pid) {
-            (Some(p), Some(pid)) => format!("{p} (pid {pid})"),
-            (Some(p), None) => p.clone(),
-            _ => "a process ss cannot name".to_string(),
-        }
-    }
-}
-
-/// Listening TCP sockets, from `ss -ltnp` (or /proc/net/tcp{,6} without process names).
-pub(crate) fn listeners(host: &dyn Host) -> Vec<Listener> {
-    if let Some(o) = probe(host, "ss", &["-H", "-l", "-t", "-n", "-p"]) {
-        if o.success() {
-            return parse_ss(&o.stdout);
-        }
-    }
-    let mut out = Vec::new();
-    for f in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        if let Ok(Some(text)) = host.read_string(Path::new(f)) {
-            out.extend(parse_proc_net_tcp(&text));
-        }
-    }
-    out
-}
-
-pub(crate) fn parse_ss(text: &str) -> Vec<Listener> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let cols: Vec<&str> = line.split_whitespace().collect();
-        if cols.len() < 5 || cols[0] == "State" {
-            continue;
-        }
-        let Some(port) = cols[3].rsplit(':').next().and_then(|p| p.parse().ok()) else {
-            continue;
-        };
-        let rest = cols[5..].join(" ");
-        // Every process holding the socket: Postfix's children (smtpd, postscreen) inherit the
-        // listener from `master`, and ss may name a child first.
-        let names: Vec<&str> = rest
-            .split("(\"")
-            .skip(1)
-            .filter_map(|r| r.split_once('"').map(|(name, _)| name))
-            .collect();
-        let process = names
-            .iter()
-            .find(|n| **n == "master")
-            .or(names.first())
-            .map(|n| n.to_string());
-        let pid = rest
-            .split_once("pid=")
-            .and_then(|(_, r)| r.split(|c: char| !c.is_ascii_digit()).next())
-            .and_then(|p| p.parse().ok());
-        out.push(Listener { port, process, pid });
-    }
-    out
-}
-
-pub(crate) fn parse_proc_net_tcp(text: &str) -> Vec<Listener> {
-    text.lines()
-        .skip(1)
-        .filter_map(|l| {
-            let cols: Vec<&str> = l.split_whitespace().collect();
-            if cols.get(3) != Some(&"0A") {
-                return None;
-            }
-            let port = u16::from_str_radix(cols.get(1)?.rsplit(':').next()?, 16).ok()?;
-            Some(Listener {
-                port,
-                process: None,
-                pid: None,
-            })
-        })
-        .collect()
-}
-
-fn port_problems(host: &dyn Host, fqdn: &str) -> Vec<String> {
+fn port_problems(
+    all: &Listeners,
+    packages: &Packages,
+    certs: &Certificates,
+    fqdn: &str,
+) -> Vec<String> {
     let mut problems = Vec::new();
-    let all = listeners(host);
     let mut seen = Vec::new();
-    for l in all.iter().filter(|l| l.port == 25) {
+    for l in all.on(25) {
         let name = l.process.clone().unwrap_or_default();
         if name == "master" || name == "postfix" || seen.contains(&name) {
             continue;
         }
         seen.push(name.clone());
-        if l.process.is_none() && system::package_installed(host, "postfix") {
+        if l.process.is_none() && packages.has("postfix") {
             continue; // ss could not name it; Postfix is installed and is the likely owner
         }
         let fix = if OTHER_MTAS.contains(&name.as_str()) {
@@ -353,113 +256,47 @@ fn port_problems(host: &dyn Host, fqdn: &str) -> Vec<String> {
             l.describe()
         ));
     }
-    if crate::tls::needs_certificate(host, fqdn) {
-        if let Err(e) = crate::tls::challenge_for(&all) {
+    if certs.problem(fqdn).is_some() {
+        if let Err(e) = facts::challenge_for(all) {
             problems.push(e);
         }
     }
     problems
 }
 
-fn resource_problems(host: &dyn Host) -> Vec<String> {
+fn resource_problems(r: &Resources) -> Vec<String> {
     let mut problems = Vec::new();
-    if let Some(o) = probe(host, "df", &["-Pk", "/var"]) {
-        let avail = o
-            .stdout
-            .lines()
-            .nth(1)
-            .and_then(|l| l.split_whitespace().nth(3))
-            .and_then(|v| v.parse::<u64>().ok());
-        if let (true, Some(kib)) = (o.success(), avail) {
-            if kib < MIN_FREE_KIB {
-                problems.push(format!(
-                    "only {} MiB free on the filesystem holding /var; mailstead needs at least \
-                     1 GiB (packages, mail queue, mailboxes, logs); fix: free space (`apt-get \
-                     clean`, old logs) or grow the disk, then re-run",
-                    kib / 1024
-                ));
-            }
-        }
+    if let Some(kib) = r.var_free_kib.filter(|k| *k < MIN_FREE_KIB) {
+        problems.push(format!(
+            "only {} MiB free on the filesystem holding /var; mailstead needs at least \
+             1 GiB (packages, mail queue, mailboxes, logs); fix: free space (`apt-get \
+             clean`, old logs) or grow the disk, then re-run",
+            kib / 1024
+        ));
     }
-    if let Ok(Some(text)) = host.read_string(Path::new("/proc/meminfo")) {
-        let total = text.lines().find_map(|l| {
-            l.strip_prefix("MemTotal:")?
-                .split_whitespace()
-                .next()?
-                .parse::<u64>()
-                .ok()
-        });
-        if let Some(kib) = total {
-            if kib < MIN_MEM_KIB {
-                problems.push(format!(
-                    "the server has {} MiB of memory; Postfix, Dovecot and certbot need at least \
-                     512 MiB; fix: give the server more memory (or add swap), then re-run",
-                    kib / 1024
-                ));
-            }
-        }
+    if let Some(kib) = r.mem_total_kib.filter(|k| *k < MIN_MEM_KIB) {
+        problems.push(format!(
+            "the server has {} MiB of memory; Postfix, Dovecot and certbot need at least \
+             512 MiB; fix: give the server more memory (or add swap), then re-run",
+            kib / 1024
+        ));
     }
     problems
 }
 
-pub(crate) const SSHD: &str = "/usr/sbin/sshd";
-
-/// `sshd -t` fails only because /run/sshd is missing (sshd not started yet): not a config error.
-pub(crate) fn sshd_missing_privsep(out: &mailstead_engine::Output) -> bool {
-    out.stderr
-        .contains("Missing privilege separation directory")
-}
-
-fn sshd_problem(host: &dyn Host) -> Option<String> {
-    if !host.exists(Path::new(SSHD)) {
-        return None;
-    }
-    let out = host.run(&Cmd::probe("sshd", ["-t"])).ok()?;
-    if out.success() || sshd_missing_privsep(&out) {
+fn sshd_problem(sshd: &Sshd) -> Option<String> {
+    if !sshd.installed || sshd.effective.is_some() || sshd.missing_privsep || sshd.error.is_empty() {
         return None;
     }
     Some(format!(
-        "sshd's configuration is already invalid (`sshd -t`: {}); mailstead changes SSH only \
+        "sshd's configuration is already invalid (`sshd -T`: {}); mailstead changes SSH only \
          when it can validate the result; fix: correct /etc/ssh/sshd_config (or its drop-ins) \
          until `sshd -t` is silent, then re-run",
-        out.tail(3).replace('\n', " / ")
+        sshd.error
     ))
 }
 
 // ---------------------------------------------------------------- the hostname
-
-fn first_line(host: &dyn Host, path: &str) -> Option<String> {
-    host.read_string(Path::new(path))
-        .ok()
-        .flatten()
-        .and_then(|t| t.lines().next().map(|l| l.trim().to_ascii_lowercase()))
-        .filter(|l| !l.is_empty())
-}
-
-/// The server's FQDN: `hostname -f` on a live system, else what /etc/hostname and /etc/hosts say.
-pub(crate) fn current_fqdn(host: &dyn Host) -> Option<String> {
-    if host.root() == Path::new("/") {
-        if let Some(o) = probe(host, "hostname", &["-f"]) {
-            if o.success() && !o.stdout.trim().is_empty() {
-                return Some(o.stdout.trim().to_ascii_lowercase());
-            }
-        }
-    }
-    let name = first_line(host, "/etc/hostname")?;
-    if name.contains('.') {
-        return Some(name);
-    }
-    let hosts = host.read_string(Path::new("/etc/hosts")).ok().flatten()?;
-    hosts.lines().find_map(|l| {
-        let l = l.split('#').next().unwrap_or_default();
-        let names: Vec<String> = l
-            .split_whitespace()
-            .skip(1)
-            .map(|n| n.to_ascii_lowercase())
-            .collect();
-        (names.contains(&name) && names.first()?.contains('.')).then(|| names[0].clone())
-    })
-}
 
 /// /etc/hosts with `127.0.1.1 FQDN SHORT` (Debian's line for the host's own name).
 pub(crate) fn hosts_with(text: &str, fqdn: &str) -> String {
@@ -483,15 +320,20 @@ pub(crate) fn hosts_with(text: &str, fqdn: &str) -> String {
     out
 }
 
-fn meta_or(host: &dyn Host, path: &str, default: Meta) -> Meta {
-    host.stat(Path::new(path))
-        .ok()
-        .flatten()
-        .map_or(default, |s| s.meta)
+/// The mode and owner a file has now (kept when rewriting it), by name.
+fn perms_or(host: &dyn Host, path: &str, default: Perms) -> Perms {
+    match host.stat(Path::new(path)).ok().flatten() {
+        Some(st) => Perms::new(
+            st.meta.mode,
+            &host.user_name(st.meta.uid).unwrap_or_else(|| "root".into()),
+            &host.group_name(st.meta.gid).unwrap_or_else(|| "root".into()),
+        ),
+        None => default,
+    }
 }
 
-fn hostname_changes(host: &dyn Host, fqdn: &str) -> Vec<Change> {
-    if current_fqdn(host).as_deref() == Some(fqdn) {
+fn hostname_changes(host: &dyn Host, current: Option<&str>, fqdn: &str) -> Vec<Change> {
+    if current == Some(fqdn) {
         return Vec::new();
     }
     let line = format!("{fqdn}\n");
@@ -504,17 +346,17 @@ fn hostname_changes(host: &dyn Host, fqdn: &str) -> Vec<Change> {
         Change::write(
             "/etc/hostname",
             line.clone(),
-            meta_or(host, "/etc/hostname", Meta::root(0o644)),
+            perms_or(host, "/etc/hostname", Perms::root(0o644)),
         ),
         Change::write(
             "/etc/hosts",
             hosts_with(&hosts, fqdn),
-            meta_or(host, "/etc/hosts", Meta::root(0o644)),
+            perms_or(host, "/etc/hosts", Perms::root(0o644)),
         ),
         Change::write(
             "/etc/mailname",
             line,
-            meta_or(host, "/etc/mailname", Meta::root(0o644)),
+            perms_or(host, "/etc/mailname", Perms::root(0o644)),
         ),
     ];
     // The running name: only on the real system (under --root it would rename the machine

@@ -11,42 +11,26 @@
 //! After writing, `sshd -t` validates the whole configuration (a failure fails the step and
 //! the engine restores the drop-in), then sshd is reloaded once (service `ssh`). `/run/sshd`
 //! is created first when missing, as sshd's unit would, since `sshd -t` needs it.
-use crate::preflight::{sshd_missing_privsep, SSHD};
+use crate::facts::Sshd;
+use crate::layout::SSH_DROP_IN as DROP_IN;
 use color_eyre::eyre::{eyre, Result};
-use mailstead_engine::host::{Cmd, Host, Meta};
-use mailstead_engine::step::{Ctx, Step};
-use mailstead_engine::Change;
+use mailstead_answers::Answers;
+use mailstead_engine::host::Cmd;
+use mailstead_engine::{Change, Ctx, Note, Perms, Planned, Step};
 use std::path::Path;
 use std::time::Duration;
 
 pub struct Ssh;
 
-pub const DROP_IN: &str = "/etc/ssh/sshd_config.d/50-mailstead.conf";
-const SSHD_CONFIG: &str = "/etc/ssh/sshd_config";
+const SSHD_CONFIG: &str = crate::facts::sshd::SSHD_CONFIG;
 
 /// Why the step does nothing on this host, if it does nothing.
-pub fn skip_reason(host: &dyn Host) -> Option<String> {
-    if !host.exists(Path::new(SSHD)) {
+pub fn skip_reason(sshd: &Sshd) -> Option<String> {
+    if !sshd.installed {
         return Some("OpenSSH server is not installed: no SSH access to restrict".into());
     }
-    let text = host
-        .read_string(Path::new(SSHD_CONFIG))
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    for line in text.lines() {
-        let mut w = line.split_whitespace();
-        match w.next().map(str::to_ascii_lowercase).as_deref() {
-            Some("match") => break,
-            Some("include")
-                if w.any(|p| {
-                    p == "/etc/ssh/sshd_config.d/*.conf" || p == "sshd_config.d/*.conf"
-                }) =>
-            {
-                return None
-            }
-            _ => {}
-        }
+    if sshd.includes_drop_ins {
+        return None;
     }
     Some(format!(
         "{SSHD_CONFIG} does not include /etc/ssh/sshd_config.d/*.conf (before any Match \
@@ -57,7 +41,7 @@ pub fn skip_reason(host: &dyn Host) -> Option<String> {
 }
 
 /// The answers' users plus the invoking users, in order, without duplicates.
-pub fn allowed_users(ctx: &Ctx) -> Vec<String> {
+pub fn allowed_users(ctx: &Ctx<Answers>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for u in ctx
         .answers
@@ -90,24 +74,17 @@ fn drop_in(users: &[String]) -> String {
     )
 }
 
+/// `sshd -t`, with `/run/sshd` made first as sshd's unit would (sshd -t needs it; it is a
+/// tmpfs directory, so nothing to snapshot).
 fn validate() -> Cmd {
-    Cmd::new("sshd", ["-t"]).timeout(Duration::from_secs(30))
-}
-
-fn run_dir() -> Change {
-    Change::EnsureDir {
-        path: "/run/sshd".into(),
-        meta: Meta::root(0o755),
-    }
+    Cmd::new(
+        "sh",
+        ["-c", "install -d -m 0755 /run/sshd && exec sshd -t"],
+    )
+    .timeout(Duration::from_secs(30))
 }
 
 impl Step<Answers> for Ssh {
-    fn notes(&self, ctx: &Ctx<Answers>) -> Vec<String> {
-        if ctx.answers.ssh.allow_users.is_empty() {
-            return vec!["ssh.allow_users is empty: SSH logins are not restricted".into()];
-        }
-        skip_reason(ctx.host).into_iter().collect()
-    }
     fn name(&self) -> &'static str {
         "ssh"
     }
@@ -117,23 +94,23 @@ impl Step<Answers> for Ssh {
 
     fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         let host = ctx.host;
-        if skip_reason(host).is_some() {
-            return Ok(Vec::new());
+        if let Some(why) = skip_reason(&*ctx.fact::<Sshd>()?) {
+            return Ok(Planned::default().note(Note::warning(why)));
         }
-        let current = host.read(Path::new(DROP_IN))?;
         if ctx.answers.ssh.allow_users.is_empty() {
+            let note = Note::info("ssh.allow_users is empty: SSH logins are not restricted");
             // Nothing to restrict: take back a restriction an earlier run wrote.
-            if current.is_none() {
-                return Ok(Vec::new());
+            if !host.exists(Path::new(DROP_IN)) {
+                return Ok(Planned::default().note(note));
             }
-            return Ok(vec![
+            return Ok(Planned::changes(vec![
                 Change::RemoveFile {
                     path: DROP_IN.into(),
                 },
-                run_dir(),
                 Change::run("sshd -t (validate SSH configuration)", validate(), &[]),
                 Change::reload("ssh"),
-            ]);
+            ])
+            .note(note));
         }
         let users = allowed_users(ctx);
         if let Some(bad) = users.iter().find(|u| !valid_user(u)) {
@@ -143,47 +120,46 @@ impl Step<Answers> for Ssh {
             ));
         }
         let want = drop_in(&users);
-        let meta = Meta::root(0o644);
-        let same_meta = matches!(host.stat(Path::new(DROP_IN)), Ok(Some(st)) if st.meta == meta);
-        if current.as_deref() == Some(want.as_bytes()) && same_meta {
-            return Ok(Vec::new());
-        }
-        let mut validate_change =
-            Change::run("sshd -t (validate SSH configuration)", validate(), &[]);
+        // sshd -t runs only when the drop-in changed (the engine decides).
+        let mut validate_change = Change::run_when_changed(
+            "sshd -t (validate SSH configuration)",
+            validate(),
+            &[],
+            &[DROP_IN],
+            &[],
+        );
         if let Change::Run { detail, .. } = &mut validate_change {
             detail.push(format!("AllowUsers {}", users.join(" ")));
         }
         Ok(vec![
-            Change::write(DROP_IN, want, meta),
-            run_dir(),
+            Change::write(DROP_IN, want, Perms::root(0o644)),
             validate_change,
             Change::reload("ssh"),
-        ])
+        ]
+        .into())
     }
 
     fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
-        let host = ctx.host;
-        if skip_reason(host).is_some() {
+        let sshd = ctx.fact::<Sshd>()?;
+        if skip_reason(&sshd).is_some() {
             return Ok(());
         }
-        let out = host.run(&Cmd::probe("sshd", ["-T"]))?;
-        if sshd_missing_privsep(&out) {
+        if sshd.missing_privsep {
             // sshd is not running (no /run/sshd): `sshd -t` validated the files on apply.
             return Ok(());
         }
-        if !out.success() {
+        if sshd.effective.is_none() {
             return Err(eyre!(
                 "sshd rejects its configuration (`sshd -T`): {}; look at {DROP_IN} and `sshd -t`",
-                out.tail(3)
+                sshd.error
             ));
         }
         if ctx.answers.ssh.allow_users.is_empty() {
             return Ok(());
         }
-        let allowed: Vec<&str> = out
-            .stdout
-            .lines()
-            .filter_map(|l| l.strip_prefix("allowusers "))
+        let allowed: Vec<&str> = sshd
+            .values("allowusers")
+            .into_iter()
             .flat_map(str::split_whitespace)
             .collect();
         let missing: Vec<&String> = ctx

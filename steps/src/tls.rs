@@ -10,113 +10,20 @@
 //! - never re-issues a certificate that covers the hostname and is valid for 30 more days;
 //! - keys stay root-only: `live/` and `archive/` are 0700 (certbot's own modes, enforced);
 //! - reloads Postfix and Dovecot when the certificate changed.
-use crate::preflight::{listeners, Listener, WEB_SERVERS};
+use crate::facts::{challenge_for, Certificates, Challenge, Listeners};
+use crate::layout::{cert_paths, DEPLOY_HOOK, WEBROOT};
 use color_eyre::eyre::{eyre, Result};
+use mailstead_answers::Answers;
 use mailstead_engine::host::{Cmd, Host, Kind, Meta};
-use mailstead_engine::step::{Ctx, Step};
-use mailstead_engine::Change;
+use mailstead_engine::{Change, Ctx, Perms, Planned, Refusal, Step};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub struct Tls;
 
-/// Where certbot keeps the live certificate chain and key for `hostname`.
-pub fn cert_paths(hostname: &str) -> (PathBuf, PathBuf) {
-    let live = PathBuf::from("/etc/letsencrypt/live").join(hostname);
-    (live.join("fullchain.pem"), live.join("privkey.pem"))
-}
-
-pub const DEPLOY_HOOK: &str = "/etc/letsencrypt/renewal-hooks/deploy/mailstead-reload";
 const HOOK_SCRIPT: &str = include_str!("../../assets/tls/mailstead-reload");
-/// Document root used with `--webroot` (Debian's default site for nginx, Apache, lighttpd).
-pub const WEBROOT: &str = "/var/www/html";
-/// Re-issue when the certificate expires within 30 days.
-const MIN_VALID_SECS: &str = "2592000";
 
-/// How certbot answers the HTTP-01 challenge.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Challenge {
-    Standalone,
-    Webroot(String),
-}
-
-/// Port 80 free: standalone; held by a web server: webroot; held by anything else: the
-/// problem and its fix.
-pub(crate) fn challenge_for(all: &[Listener]) -> std::result::Result<Challenge, String> {
-    let on80: Vec<&Listener> = all.iter().filter(|l| l.port == 80).collect();
-    let Some(first) = on80.first() else {
-        return Ok(Challenge::Standalone);
-    };
-    match &first.process {
-        Some(p) if WEB_SERVERS.contains(&p.as_str()) => Ok(Challenge::Webroot(p.clone())),
-        _ => Err(format!(
-            "port 80 is held by {}; certbot needs it to prove this server owns its hostname \
-             (HTTP-01); fix: stop it while mailstead runs, or serve {WEBROOT} on port 80 with \
-             nginx or Apache (mailstead then uses certbot --webroot)",
-            first.describe()
-        )),
-    }
-}
-
-/// The web server holding port 80, if any.
-pub(crate) fn web_server_on_80(host: &dyn Host) -> Option<String> {
-    match challenge_for(&listeners(host)) {
-        Ok(Challenge::Webroot(p)) => Some(p),
-        _ => None,
-    }
-}
-
-/// No certificate for `fqdn` yet, or it does not cover it, or it expires within 30 days.
-pub(crate) fn needs_certificate(host: &dyn Host, fqdn: &str) -> bool {
-    certificate_problem(host, fqdn).is_some()
-}
-
-/// Why the live certificate is not good enough, or None when it is.
-fn certificate_problem(host: &dyn Host, fqdn: &str) -> Option<String> {
-    let (cert, key) = cert_paths(fqdn);
-    if !host.exists(&cert) || !host.exists(&key) {
-        return Some(format!("no certificate for {fqdn} yet"));
-    }
-    let cmd = Cmd::probe(
-        "openssl",
-        [
-            "x509",
-            "-noout",
-            "-checkend",
-            MIN_VALID_SECS,
-            "-ext",
-            "subjectAltName",
-            "-in",
-            &cert.to_string_lossy(),
-        ],
-    );
-    let out = match host.run(&cmd) {
-        Ok(o) => o,
-        Err(e) => return Some(format!("cannot read {}: {e}", cert.display())),
-    };
-    if !out.success() {
-        return Some(format!(
-            "the certificate {} expires within 30 days (or cannot be read)",
-            cert.display()
-        ));
-    }
-    let names: Vec<String> = out
-        .stdout
-        .split([',', '\n', ' '])
-        .filter_map(|w| w.trim().strip_prefix("DNS:"))
-        .map(str::to_ascii_lowercase)
-        .collect();
-    if !names.iter().any(|n| n == fqdn) {
-        return Some(format!(
-            "the certificate {} does not cover {fqdn} (it names {})",
-            cert.display(),
-            names.join(", ")
-        ));
-    }
-    None
-}
-
-fn certbot_cmd(ctx: &Ctx, fqdn: &str, challenge: &Challenge, renew: bool) -> Cmd {
+fn certbot_cmd(ctx: &Ctx<Answers>, fqdn: &str, challenge: &Challenge, renew: bool) -> Cmd {
     let a = ctx.answers;
     let mut args: Vec<String> = [
         "certonly",
@@ -180,9 +87,10 @@ impl Step<Answers> for Tls {
         let host = ctx.host;
         let fqdn = ctx.answers.hostname.trim().to_ascii_lowercase();
         let mut changes = Vec::new();
-        let problem = certificate_problem(host, &fqdn);
+        let problem = ctx.fact::<Certificates>()?.problem(&fqdn);
         if problem.is_some() {
-            let challenge = challenge_for(&listeners(host)).map_err(|e| eyre!(e))?;
+            let challenge = challenge_for(&*ctx.fact::<Listeners>()?)
+                .map_err(|e| Refusal::new(vec![e]))?;
             if let Some(bundle) = &ctx.answers.acme.ca_bundle {
                 if !host.exists(bundle) {
                     return Err(eyre!(
@@ -204,12 +112,12 @@ impl Step<Answers> for Tls {
             changes.push(change);
         }
         // After certbot: the whole tree is then already in the step's snapshot.
-        changes.push(Change::write(DEPLOY_HOOK, HOOK_SCRIPT, Meta::root(0o755)));
+        changes.push(Change::write(DEPLOY_HOOK, HOOK_SCRIPT, Perms::root(0o755)));
         for (dir, meta) in private_dirs(host) {
             if meta.mode & 0o077 != 0 || meta.uid != 0 {
                 changes.push(Change::EnsureDir {
                     path: dir,
-                    meta: Meta::root(0o700),
+                    meta: Perms::root(0o700),
                 });
             }
         }
@@ -217,12 +125,12 @@ impl Step<Answers> for Tls {
             changes.push(Change::reload("postfix"));
             changes.push(Change::reload("dovecot"));
         }
-        Ok(changes)
+        Ok(changes.into())
     }
 
     fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
         let fqdn = ctx.answers.hostname.trim().to_ascii_lowercase();
-        if let Some(why) = certificate_problem(ctx.host, &fqdn) {
+        if let Some(why) = ctx.fact::<Certificates>()?.problem(&fqdn) {
             return Err(eyre!(
                 "{why}; look at /var/log/letsencrypt/letsencrypt.log and `certbot certificates`"
             ));

@@ -6,6 +6,7 @@
 //! Each parser is a plain function over captured output, unit-tested below its fact.
 pub mod accounts;
 pub mod certs;
+pub mod dovecot;
 pub mod os;
 pub mod packages;
 pub mod postconf;
@@ -16,6 +17,7 @@ pub mod ufw;
 
 pub use accounts::Accounts;
 pub use certs::Certificates;
+pub use dovecot::DovecotVersion;
 pub use os::OsRelease;
 pub use packages::Packages;
 pub use postconf::{PostconfMain, PostconfMaster};

@@ -1,26 +1,42 @@
-//! Step `verify`: proves the installed server works. Plans no changes and touches nothing
-//! (apart from one test message it delivers and deletes again).
+//! Checks: proof that the installed server works. They change nothing (apart from one test
+//! message the delivery check delivers and deletes again). The engine runs them after a run's
+//! reloads (a failure rolls the run back); `mailstead check` runs them alone.
 //!
-//! Runs after the pending reloads (`needs_reloaded_services`), and checks, reporting every
-//! problem with where to look:
-//! - the `postfix` and `dovecot` services are active;
-//! - ports 25, 465, 587, 993 (and 995 with `pop3: true`) are listening (`ss -ltn`);
-//! - `postfix check` and `doveconf -n` pass;
-//! - a message is delivered into a mailbox: sent over SMTP to Postfix on 127.0.0.1:25 (by
-//!   python3's smtplib, which certbot already brings, run through the Host so it happens on
-//!   the server, whatever `--root` or namespace mailstead runs in), from the null sender to the
-//!   first mailbox of the answers, with a unique `X-Mailstead-Verify` header. It is looked for
-//!   with `doveadm search` (so it went smtpd → cleanup → qmgr → LMTP → Dovecot → Maildir) and
-//!   expunged at once with `doveadm expunge`: nobody finds test mail in their inbox, however
-//!   often mailstead runs. With no mailbox in the answers this check is skipped.
-use crate::preflight::listeners;
-use color_eyre::eyre::{eyre, Result};
+//! - `services`: the `postfix` and `dovecot` services are active;
+//! - `ports`: 25, 465, 587, 993 (and 995 with `pop3: true`) are listening (`ss -ltn`);
+//! - `config`: `postfix check` and `doveconf -n` pass;
+//! - `delivery`: a message is delivered into a mailbox: sent over SMTP to Postfix on
+//!   127.0.0.1:25 (by python3's smtplib, which certbot already brings, run through the Host so
+//!   it happens on the server, whatever `--root` or namespace mailstead runs in), from the null
+//!   sender to the first mailbox of the answers, with a unique `X-Mailstead-Verify` header. It
+//!   is looked for with `doveadm search` (so it went smtpd → cleanup → qmgr → LMTP → Dovecot →
+//!   Maildir) and expunged at once with `doveadm expunge`: nobody finds test mail in their
+//!   inbox, however often mailstead runs. With no mailbox in the answers it is skipped.
+use crate::facts::Listeners;
+use crate::layout::mail_ports;
+use mailstead_answers::Answers;
 use mailstead_engine::host::{Cmd, Host};
-use mailstead_engine::step::{Ctx, Step};
-use mailstead_engine::{system, Change};
+use mailstead_engine::{system, Check, Ctx, Finding};
 use std::time::{Duration, Instant};
 
-pub struct Verify;
+/// Every check, in the order they run.
+pub fn all() -> Vec<Box<dyn Check<Answers>>> {
+    vec![
+        Box::new(Services),
+        Box::new(Ports),
+        Box::new(Config),
+        Box::new(Delivery {
+            timeout: DELIVERY_TIMEOUT,
+        }),
+    ]
+}
+
+pub struct Services;
+pub struct Ports;
+pub struct Config;
+pub struct Delivery {
+    pub timeout: Duration,
+}
 
 const SEND_SCRIPT: &str = r#"import smtplib, sys
 host, port, helo, rcpt, token = sys.argv[1:6]
@@ -51,22 +67,8 @@ finally:
 /// How long a delivered message may take to show up in the mailbox.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Ports that must listen, with what serves them.
-pub fn expected_ports(pop3: bool) -> Vec<(u16, &'static str)> {
-    let mut p = vec![
-        (25, "Postfix smtp"),
-        (465, "Postfix submissions"),
-        (587, "Postfix submission"),
-        (993, "Dovecot imaps"),
-    ];
-    if pop3 {
-        p.push((995, "Dovecot pop3s"));
-    }
-    p
-}
-
 /// The first mailbox of the answers, as a full address.
-fn test_recipient(ctx: &Ctx) -> Option<String> {
+fn test_recipient(ctx: &Ctx<Answers>) -> Option<String> {
     ctx.answers.domains.iter().find_map(|d| {
         let m = d.mailboxes.first()?;
         let a = m.address.trim();
@@ -86,52 +88,114 @@ fn token() -> String {
     format!("{}-{nanos}", std::process::id())
 }
 
-fn probe(host: &dyn Host, program: &str, args: &[&str]) -> Result<mailstead_engine::Output> {
-    Ok(host.run(&Cmd::probe(program, args.iter().copied()).timeout(Duration::from_secs(30)))?)
+fn probe(host: &dyn Host, program: &str, args: &[&str]) -> std::io::Result<mailstead_engine::Output> {
+    host.run(&Cmd::probe(program, args.iter().copied()).timeout(Duration::from_secs(30)))
 }
 
-fn check_services(host: &dyn Host, problems: &mut Vec<String>) {
-    for svc in ["postfix", "dovecot"] {
-        if !system::service_active(host, svc) {
-            problems.push(format!(
-                "{svc} is not running; look at `journalctl -u {svc} -n 50` (and /var/log/mail.log)"
-            ));
+impl Check<Answers> for Services {
+    fn name(&self) -> &'static str {
+        "services"
+    }
+    fn run(&self, ctx: &Ctx<Answers>) -> Finding {
+        let down: Vec<&str> = ["postfix", "dovecot"]
+            .into_iter()
+            .filter(|svc| !system::service_active(ctx.host, svc))
+            .collect();
+        if down.is_empty() {
+            Finding::pass("postfix and dovecot are running")
+        } else {
+            Finding::fail(
+                format!("{} not running", down.join(" and ")),
+                format!(
+                    "look at `journalctl -u {} -n 50` (and /var/log/mail.log), then `systemctl start {}`",
+                    down.join(" -u "),
+                    down.join(" ")
+                ),
+            )
         }
     }
 }
 
-fn check_ports(ctx: &Ctx, problems: &mut Vec<String>) {
-    let open: Vec<u16> = listeners(ctx.host).into_iter().map(|l| l.port).collect();
-    for (port, what) in expected_ports(ctx.answers.pop3) {
-        if !open.contains(&port) {
-            let look = if what.starts_with("Postfix") {
-                "`postconf -M` (master.cf) and `journalctl -u postfix`"
+impl Check<Answers> for Ports {
+    fn name(&self) -> &'static str {
+        "ports"
+    }
+    fn run(&self, ctx: &Ctx<Answers>) -> Finding {
+        let listeners = match ctx.fact::<Listeners>() {
+            Ok(l) => l,
+            Err(e) => return Finding::fail(format!("cannot list sockets: {e:#}"), "install iproute2 (ss)"),
+        };
+        let missing: Vec<(u16, &str)> = mail_ports(ctx.answers.pop3)
+            .into_iter()
+            .filter(|(p, _)| !listeners.listening(*p))
+            .collect();
+        if missing.is_empty() {
+            return Finding::pass("25, 465, 587 and 993 are listening");
+        }
+        let postfix = missing.iter().any(|(_, w)| w.starts_with("Postfix"));
+        Finding::fail(
+            format!(
+                "nothing listens on {}",
+                missing
+                    .iter()
+                    .map(|(p, w)| format!("port {p} ({w})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            if postfix {
+                "look at `postconf -M` (master.cf) and `journalctl -u postfix`"
             } else {
-                "`doveconf -n` and `journalctl -u dovecot`"
-            };
-            problems.push(format!(
-                "nothing listens on port {port} ({what}); look at {look}"
-            ));
-        }
+                "look at `doveconf -n` and `journalctl -u dovecot`"
+            },
+        )
     }
 }
 
-fn check_configs(host: &dyn Host, problems: &mut Vec<String>) -> Result<()> {
-    let out = probe(host, "postfix", &["check"])?;
-    if !out.success() {
-        problems.push(format!(
-            "`postfix check` fails: {}; fix what it names in /etc/postfix",
-            out.tail(5)
-        ));
+impl Check<Answers> for Config {
+    fn name(&self) -> &'static str {
+        "config"
     }
-    let out = probe(host, "doveconf", &["-n"])?;
-    if !out.success() {
-        problems.push(format!(
-            "`doveconf -n` fails: {}; fix what it names in /etc/dovecot",
-            out.tail(5)
-        ));
+    fn run(&self, ctx: &Ctx<Answers>) -> Finding {
+        let mut problems = Vec::new();
+        for (program, args, dir) in [
+            ("postfix", &["check"][..], "/etc/postfix"),
+            ("doveconf", &["-n"][..], "/etc/dovecot"),
+        ] {
+            let line = format!("{program} {}", args.join(" "));
+            match probe(ctx.host, program, args) {
+                Ok(out) if out.success() => {}
+                Ok(out) => problems.push((format!("`{line}` fails: {}", out.tail(5)), dir)),
+                Err(e) => problems.push((format!("cannot run `{line}`: {e}"), dir)),
+            }
+        }
+        if problems.is_empty() {
+            return Finding::pass("postfix check and doveconf -n pass");
+        }
+        let dirs: Vec<&str> = problems.iter().map(|(_, d)| *d).collect();
+        Finding::fail(
+            problems
+                .into_iter()
+                .map(|(p, _)| p)
+                .collect::<Vec<_>>()
+                .join("; "),
+            format!("fix what it names in {}", dirs.join(" and ")),
+        )
     }
-    Ok(())
+}
+
+impl Check<Answers> for Delivery {
+    fn name(&self) -> &'static str {
+        "delivery"
+    }
+    fn run(&self, ctx: &Ctx<Answers>) -> Finding {
+        let Some(rcpt) = test_recipient(ctx) else {
+            return Finding::pass("no mailbox in the answers: delivery not tried");
+        };
+        match check_delivery(ctx, &rcpt, self.timeout) {
+            Ok(()) => Finding::pass(format!("a test message reached {rcpt}'s mailbox")),
+            Err((what, fix)) => Finding::fail(what, fix),
+        }
+    }
 }
 
 fn doveadm(action: &str, rcpt: &str, token: &str) -> Cmd {
@@ -154,7 +218,7 @@ fn doveadm(action: &str, rcpt: &str, token: &str) -> Cmd {
 }
 
 /// Sends the test message and waits until Dovecot has it; deletes it again.
-fn check_delivery(ctx: &Ctx, rcpt: &str, timeout: Duration) -> Result<(), String> {
+fn check_delivery(ctx: &Ctx<Answers>, rcpt: &str, timeout: Duration) -> Result<(), (String, String)> {
     let host = ctx.host;
     let helo = ctx.answers.hostname.trim().to_ascii_lowercase();
     let token = token();
@@ -165,12 +229,19 @@ fn check_delivery(ctx: &Ctx, rcpt: &str, timeout: Duration) -> Result<(), String
     .timeout(Duration::from_secs(60));
     let out = host
         .run(&send)
-        .map_err(|e| format!("cannot run python3 to send a test message: {e}"))?;
+        .map_err(|e| {
+            (
+                format!("cannot run python3 to send a test message: {e}"),
+                "install python3".to_string(),
+            )
+        })?;
     if !out.success() {
-        return Err(format!(
-            "Postfix on 127.0.0.1:25 did not accept a test message to {rcpt}: {}; look at \
-             `journalctl -u postfix -n 50` (or /var/log/mail.log)",
-            out.tail(3)
+        return Err((
+            format!(
+                "Postfix on 127.0.0.1:25 did not accept a test message to {rcpt}: {}",
+                out.tail(3)
+            ),
+            "look at `journalctl -u postfix -n 50` (or /var/log/mail.log)".to_string(),
         ));
     }
     let queue_id = out
@@ -197,68 +268,27 @@ fn check_delivery(ctx: &Ctx, rcpt: &str, timeout: Duration) -> Result<(), String
         // Do not let it be delivered later (or bounce) once we gave up on it.
         let _ = host.run(&Cmd::new("postsuper", ["-d", &queue_id]));
     }
-    Err(format!(
-        "a test message to {rcpt} was accepted by Postfix{} but did not reach the mailbox within \
-         {} s; look at `journalctl -u postfix -u dovecot -n 80` (or grep {} /var/log/mail.log), \
-         `postqueue -p`, and `doveadm user {rcpt}`",
-        if queue_id.is_empty() {
-            String::new()
-        } else {
-            format!(" (queued as {queue_id})")
-        },
-        timeout.as_secs(),
-        if queue_id.is_empty() {
-            "the address"
-        } else {
-            &queue_id
-        }
-    ))
-}
-
-impl Verify {
-    fn run_checks(&self, ctx: &Ctx, timeout: Duration) -> Result<()> {
-        let mut problems = Vec::new();
-        check_services(ctx.host, &mut problems);
-        check_ports(ctx, &mut problems);
-        check_configs(ctx.host, &mut problems)?;
-        if problems.is_empty() {
-            if let Some(rcpt) = test_recipient(ctx) {
-                if let Err(p) = check_delivery(ctx, &rcpt, timeout) {
-                    problems.push(p);
-                }
+    Err((
+        format!(
+            "a test message to {rcpt} was accepted by Postfix{} but did not reach the mailbox \
+             within {} s",
+            if queue_id.is_empty() {
+                String::new()
+            } else {
+                format!(" (queued as {queue_id})")
+            },
+            timeout.as_secs(),
+        ),
+        format!(
+            "look at `journalctl -u postfix -u dovecot -n 80` (or grep {} /var/log/mail.log), \
+             `postqueue -p`, and `doveadm user {rcpt}`",
+            if queue_id.is_empty() {
+                "the address"
+            } else {
+                &queue_id
             }
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(eyre!(
-                "the mail server does not work yet:\n{}",
-                problems
-                    .iter()
-                    .map(|p| format!("  - {p}"))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            ))
-        }
-    }
-}
-
-impl Step<Answers> for Verify {
-    fn name(&self) -> &'static str {
-        "verify"
-    }
-    fn about(&self) -> &'static str {
-        "Verify: services, ports, postfix check, doveconf -n, a test message delivered"
-    }
-    fn plan(&self, _ctx: &Ctx<Answers>) -> Result<Planned> {
-        Ok(Vec::new())
-    }
-    fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
-        self.run_checks(ctx, DELIVERY_TIMEOUT)
-    }
-    fn needs_reloaded_services(&self) -> bool {
-        true
-    }
+        ),
+    ))
 }
 
 #[cfg(test)]

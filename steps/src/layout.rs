@@ -1,0 +1,45 @@
+//! Where things live on a mailstead server: the paths several steps and checks agree on.
+//! Only constants and pure functions of them; no step logic.
+use std::path::PathBuf;
+
+/// Dovecot's passwd-file of virtual users (0640 root:dovecot).
+pub const USERS_FILE: &str = "/etc/dovecot/users";
+/// mailstead's own Dovecot configuration, read last through `!include_try local.conf`.
+pub const DOVECOT_LOCAL: &str = "/etc/dovecot/local.conf";
+/// Postfix lookup tables (hash: maps; `postmap` makes the `.db` next to each).
+pub const DOMAINS_MAP: &str = "/etc/postfix/virtual_domains";
+pub const MAILBOXES_MAP: &str = "/etc/postfix/virtual_mailboxes";
+pub const ALIASES_MAP: &str = "/etc/postfix/virtual_aliases";
+pub const SENDERS_MAP: &str = "/etc/postfix/virtual_senders";
+pub const MAIN_CF: &str = "/etc/postfix/main.cf";
+pub const MASTER_CF: &str = "/etc/postfix/master.cf";
+/// Where the mail lives: `<domain>/<user>/Maildir`.
+pub const VHOSTS: &str = "/var/mail/vhosts";
+/// Postfix's private spool directory: Dovecot's LMTP and auth sockets go there.
+pub const POSTFIX_PRIVATE: &str = "/var/spool/postfix/private";
+/// certbot's hook that reloads the mail services after a renewal.
+pub const DEPLOY_HOOK: &str = "/etc/letsencrypt/renewal-hooks/deploy/mailstead-reload";
+/// Document root used with `--webroot` (Debian's default site for nginx, Apache, lighttpd).
+pub const WEBROOT: &str = "/var/www/html";
+/// The SSH drop-in that holds `AllowUsers`.
+pub const SSH_DROP_IN: &str = "/etc/ssh/sshd_config.d/50-mailstead.conf";
+
+/// Where certbot keeps the live certificate chain and key for `hostname`.
+pub fn cert_paths(hostname: &str) -> (PathBuf, PathBuf) {
+    let live = PathBuf::from("/etc/letsencrypt/live").join(hostname);
+    (live.join("fullchain.pem"), live.join("privkey.pem"))
+}
+
+/// The ports mail clients and servers reach, with what serves them (`pop3`: 995 too).
+pub fn mail_ports(pop3: bool) -> Vec<(u16, &'static str)> {
+    let mut p = vec![
+        (25, "Postfix smtp"),
+        (465, "Postfix submissions"),
+        (587, "Postfix submission"),
+        (993, "Dovecot imaps"),
+    ];
+    if pop3 {
+        p.push((995, "Dovecot pop3s"));
+    }
+    p
+}

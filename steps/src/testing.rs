@@ -1,0 +1,157 @@
+//! Test support shared by the step, fact and check unit tests: canned outputs, answers, fake
+//! hosts, and the engine's own filtering and applying of changes. Only in tests.
+use crate::facts::sshd::SSHD;
+use mailstead_answers::{Alias, Answers, Domain, Mailbox};
+use mailstead_engine::engine::apply_change;
+use mailstead_engine::{effective as engine_effective, Change, Ctx, Host, MemHost, Meta, Output, Planned, Secret};
+use std::collections::BTreeSet;
+
+pub fn ok(stdout: &str) -> Option<Output> {
+    Some(Output {
+        status: 0,
+        stdout: stdout.to_string(),
+        stderr: String::new(),
+    })
+}
+
+pub fn fail(status: i32, stderr: &str) -> Option<Output> {
+    Some(Output {
+        status,
+        stdout: String::new(),
+        stderr: stderr.to_string(),
+    })
+}
+
+/// Answers with a hostname and no domain.
+pub fn answers() -> Answers {
+    Answers {
+        hostname: "mail.example.test".into(),
+        admin_email: "admin@example.test".into(),
+        domains: vec![],
+        acme: Default::default(),
+        ssh: Default::default(),
+        firewall: Default::default(),
+        pop3: false,
+        message_size_limit: 1 << 20,
+    }
+}
+
+pub const PW: &str = "correct horse battery staple";
+
+/// Two domains, three mailboxes (one with a hash), an alias.
+pub fn mail_answers() -> Answers {
+    Answers {
+        hostname: "mail.example.test".into(),
+        admin_email: "admin@elsewhere.test".into(),
+        domains: vec![
+            Domain {
+                name: "example.test".into(),
+                mailboxes: vec![
+                    Mailbox {
+                        address: "alice@example.test".into(),
+                        password: Some(Secret::new(PW)),
+                        password_hash: None,
+                    },
+                    Mailbox {
+                        address: "bob@example.test".into(),
+                        password: None,
+                        password_hash: Some("$6$abcdefgh$xyz".into()),
+                    },
+                ],
+                aliases: vec![Alias {
+                    from: "info@example.test".into(),
+                    to: "alice@example.test, bob@example.test".into(),
+                }],
+                default_aliases: true,
+            },
+            Domain {
+                name: "other.test".into(),
+                mailboxes: vec![Mailbox {
+                    address: "carol@other.test".into(),
+                    password: Some(Secret::new("another long passphrase")),
+                    password_hash: None,
+                }],
+                aliases: vec![],
+                default_aliases: false,
+            },
+        ],
+        acme: Default::default(),
+        ssh: Default::default(),
+        firewall: Default::default(),
+        pop3: false,
+        message_size_limit: 10 * 1024 * 1024,
+    }
+}
+
+/// A context run by `admin`, with a fresh fact cache.
+pub fn ctx<'a>(host: &'a dyn Host, answers: &'a Answers) -> Ctx<'a, Answers> {
+    let mut c = Ctx::new(host, answers);
+    c.invoking_users = vec!["admin".into()];
+    c
+}
+
+pub const BOOKWORM: &str = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nID=debian\n";
+
+/// A fresh Debian 12 server, as preflight sees it.
+pub fn fresh() -> MemHost<'static> {
+    let h = MemHost::fake();
+    h.add_file("/etc/os-release", BOOKWORM, Meta::root(0o644));
+    h.add_file("/etc/hostname", "mail\n", Meta::root(0o644));
+    h.add_file(
+        "/etc/hosts",
+        "127.0.0.1\tlocalhost\n127.0.1.1\tmail.example.test mail\n",
+        Meta::root(0o644),
+    );
+    h.add_file("/etc/mailname", "mail.example.test\n", Meta::root(0o644));
+    h.add_file(
+        "/proc/meminfo",
+        "MemTotal:        2000000 kB\n",
+        Meta::root(0o444),
+    );
+    h.add_file(SSHD, "", Meta::root(0o755));
+    h.on_command(|c| match (c.program.as_str(), c.args.join(" ").as_str()) {
+        ("id", "-u") => ok("0\n"),
+        ("hostname", "-f") => ok("mail.example.test\n"),
+        ("df", _) => ok("Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 20000000 1000000 19000000 5% /\n"),
+        ("ss", _) => ok("LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:((\"sshd\",pid=300,fd=3))\n"),
+        ("sshd", "-T") => ok("port 22\n"),
+        ("dpkg-query", _) => ok(""),
+        _ => None,
+    });
+    h
+}
+
+/// /etc/group and /etc/passwd with dovecot, postfix and vmail's group.
+pub fn group_file(h: &MemHost) {
+    h.add_file(
+        "/etc/group",
+        "root:x:0:\ndovecot:x:110:\npostfix:x:111:\nvmail:x:990:\n",
+        Meta::root(0o644),
+    );
+    h.add_file(
+        "/etc/passwd",
+        "root:x:0:0:root:/root:/bin/bash\npostfix:x:105:111::/var/spool/postfix:/usr/sbin/nologin\n",
+        Meta::root(0o644),
+    );
+}
+
+/// What the tls step leaves behind for mail.example.test.
+pub fn add_cert(h: &MemHost) {
+    let live = "/etc/letsencrypt/live/mail.example.test";
+    h.add_file(&format!("{live}/fullchain.pem"), "CERT", Meta::root(0o644));
+    h.add_file(&format!("{live}/privkey.pem"), "KEY", Meta::root(0o600));
+}
+
+/// The changes the engine would keep (files that differ, commands whose trigger fired).
+pub fn effective(h: &dyn Host, planned: Planned) -> Vec<Change> {
+    engine_effective(planned.changes, h, &mut BTreeSet::new())
+}
+
+/// Applies changes the way the engine does (reloads skipped).
+pub fn apply(h: &dyn Host, changes: &[Change]) {
+    for c in changes {
+        if !matches!(c, Change::Reload { .. }) {
+            apply_change(h, c).expect("apply");
+        }
+    }
+}
