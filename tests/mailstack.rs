@@ -180,7 +180,10 @@ fn mail_stack(release: &str) {
     let plan = bed.mailstead(&["plan", "--verbose"]);
     assert_eq!(plan.code, 0, "{}", plan.text());
     before.assert_same(&bed.etc_snapshot(), "plan");
-    println!("{release}: plan on a configured server took {:.2} s", plan.secs);
+    println!(
+        "{release}: plan on a configured server took {:.2} s",
+        plan.secs
+    );
     // Facts are probed once per run: no program runs more often than its facts need
     // (postconf twice: main.cf and master.cf).
     let probes = plan

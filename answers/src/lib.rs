@@ -292,7 +292,6 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-
 mod load;
 pub mod rules;
 mod shape;

@@ -1,12 +1,11 @@
 //! Stage 2: the untyped tree and the shape check (unknown keys, missing keys, wrong types).
-use crate::*;
 use crate::load::*;
+use crate::*;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_saphyr::{Location, Spanned};
 use std::collections::HashSet;
 use std::fmt;
-
 
 /// Untyped YAML, each node with its position. Only used to check shape and find positions.
 #[derive(Debug)]
@@ -136,7 +135,12 @@ pub(crate) struct Schema {
     fields: &'static [Field],
 }
 
-pub(crate) const fn f(name: &'static str, kind: Kind, required: bool, example: &'static str) -> Field {
+pub(crate) const fn f(
+    name: &'static str,
+    kind: Kind,
+    required: bool,
+    example: &'static str,
+) -> Field {
     Field {
         name,
         kind,
@@ -279,7 +283,12 @@ pub(crate) fn did_you_mean(key: &str, candidates: &[&'static str]) -> Option<&'s
         .map(|(c, _)| c)
 }
 
-pub(crate) fn check_shape(node: &Spanned<Node>, schema: &Schema, path: &str, out: &mut Vec<Problem>) {
+pub(crate) fn check_shape(
+    node: &Spanned<Node>,
+    schema: &Schema,
+    path: &str,
+    out: &mut Vec<Problem>,
+) {
     let Node::Map(entries) = &node.value else {
         let (field, message) = if path.is_empty() {
             (
@@ -357,7 +366,12 @@ pub(crate) fn check_shape(node: &Spanned<Node>, schema: &Schema, path: &str, out
     }
 }
 
-pub(crate) fn check_value(value: &Spanned<Node>, field: &Field, path: &str, out: &mut Vec<Problem>) {
+pub(crate) fn check_value(
+    value: &Spanned<Node>,
+    field: &Field,
+    path: &str,
+    out: &mut Vec<Problem>,
+) {
     let secret = is_secret_path(path);
     let found = |v: &Node| -> String {
         match v {

@@ -1,165 +1,164 @@
-use crate::*;
 use crate::shape::*;
+use crate::*;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use std::fmt;
 use std::path::Path;
-    use super::*;
 
-    const PW: &str = "correct horse battery";
-    const HASH: &str = "{SHA512-CRYPT}$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/";
+const PW: &str = "correct horse battery";
+const HASH: &str = "{SHA512-CRYPT}$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/";
 
-    fn base() -> String {
-        format!(
+fn base() -> String {
+    format!(
             "hostname: mail.example.test\nadmin_email: admin@example.test\ndomains:\n  - name: example.test\n    mailboxes:\n      - address: alice@example.test\n        password: \"{PW}\"\n"
         )
-    }
+}
 
-    fn answers() -> Answers {
-        parse(&base(), "t.yaml").expect("base parses")
-    }
+fn answers() -> Answers {
+    parse(&base(), "t.yaml").expect("base parses")
+}
 
-    /// Problems of `validate` after `edit`, as display lines.
-    fn problems(edit: impl FnOnce(&mut Answers)) -> Vec<String> {
-        let mut a = answers();
-        edit(&mut a);
-        match validate(&a) {
-            Ok(()) => vec![],
-            Err(e) => e.problems.iter().map(|p| p.to_string()).collect(),
-        }
+/// Problems of `validate` after `edit`, as display lines.
+fn problems(edit: impl FnOnce(&mut Answers)) -> Vec<String> {
+    let mut a = answers();
+    edit(&mut a);
+    match validate(&a) {
+        Ok(()) => vec![],
+        Err(e) => e.problems.iter().map(|p| p.to_string()).collect(),
     }
+}
 
-    fn parse_err(text: &str) -> ConfigError {
-        match parse(text, "t.yaml") {
-            Ok(a) => panic!("expected an error, parsed {a:?}"),
-            Err(e) => e,
-        }
+fn parse_err(text: &str) -> ConfigError {
+    match parse(text, "t.yaml") {
+        Ok(a) => panic!("expected an error, parsed {a:?}"),
+        Err(e) => e,
     }
+}
 
-    fn assert_one(lines: &[String], needle: &str) {
-        assert!(
-            lines.iter().any(|l| l.contains(needle)),
-            "no problem contains {needle:?}: {lines:#?}"
-        );
-    }
+fn assert_one(lines: &[String], needle: &str) {
+    assert!(
+        lines.iter().any(|l| l.contains(needle)),
+        "no problem contains {needle:?}: {lines:#?}"
+    );
+}
 
-    #[test]
-    fn base_parses_with_defaults() {
-        let a = answers();
-        assert_eq!(a.hostname, "mail.example.test");
-        assert!(a.firewall.enabled);
-        assert!(!a.pop3);
-        assert_eq!(a.message_size_limit, default_message_size_limit());
-        assert!(a.domains[0].default_aliases);
-        assert_eq!(a.acme_server_url(), LETSENCRYPT_PRODUCTION);
-        assert!(a.has_plaintext_password());
-        assert_eq!(a.all_mailboxes().count(), 1);
-    }
+#[test]
+fn base_parses_with_defaults() {
+    let a = answers();
+    assert_eq!(a.hostname, "mail.example.test");
+    assert!(a.firewall.enabled);
+    assert!(!a.pop3);
+    assert_eq!(a.message_size_limit, default_message_size_limit());
+    assert!(a.domains[0].default_aliases);
+    assert_eq!(a.acme_server_url(), LETSENCRYPT_PRODUCTION);
+    assert!(a.has_plaintext_password());
+    assert_eq!(a.all_mailboxes().count(), 1);
+}
 
-    #[test]
-    fn acme_server_url_defaults() {
-        let mut a = answers();
-        a.acme.staging = true;
-        assert_eq!(a.acme_server_url(), LETSENCRYPT_STAGING);
-        a.acme.server = Some("https://acme.example/dir".into());
-        assert_eq!(a.acme_server_url(), "https://acme.example/dir");
-    }
+#[test]
+fn acme_server_url_defaults() {
+    let mut a = answers();
+    a.acme.staging = true;
+    assert_eq!(a.acme_server_url(), LETSENCRYPT_STAGING);
+    a.acme.server = Some("https://acme.example/dir".into());
+    assert_eq!(a.acme_server_url(), "https://acme.example/dir");
+}
 
-    #[test]
-    fn effective_aliases_adds_postmaster_and_abuse_unless_set() {
-        let mut a = answers();
-        let d = &mut a.domains[0];
-        let got: Vec<(String, String)> = d
-            .effective_aliases()
-            .into_iter()
-            .map(|x| (x.from, x.to))
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                (
-                    "postmaster@example.test".into(),
-                    "alice@example.test".into()
-                ),
-                ("abuse@example.test".into(), "alice@example.test".into()),
-            ]
-        );
-        d.aliases.push(Alias {
-            from: "postmaster@example.test".into(),
-            to: "bob@example.org".into(),
-        });
-        let got = d.effective_aliases();
-        assert_eq!(got.len(), 2);
-        assert_eq!(got[0].to, "bob@example.org");
-        d.default_aliases = false;
-        assert_eq!(d.effective_aliases().len(), 1);
-        d.mailboxes.clear();
-        d.default_aliases = true;
-        assert_eq!(d.effective_aliases().len(), 1, "no mailbox: no defaults");
-    }
+#[test]
+fn effective_aliases_adds_postmaster_and_abuse_unless_set() {
+    let mut a = answers();
+    let d = &mut a.domains[0];
+    let got: Vec<(String, String)> = d
+        .effective_aliases()
+        .into_iter()
+        .map(|x| (x.from, x.to))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "postmaster@example.test".into(),
+                "alice@example.test".into()
+            ),
+            ("abuse@example.test".into(), "alice@example.test".into()),
+        ]
+    );
+    d.aliases.push(Alias {
+        from: "postmaster@example.test".into(),
+        to: "bob@example.org".into(),
+    });
+    let got = d.effective_aliases();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].to, "bob@example.org");
+    d.default_aliases = false;
+    assert_eq!(d.effective_aliases().len(), 1);
+    d.mailboxes.clear();
+    d.default_aliases = true;
+    assert_eq!(d.effective_aliases().len(), 1, "no mailbox: no defaults");
+}
 
-    #[test]
-    fn schema_matches_serde_structs() {
-        // Ask serde which fields each struct accepts, by catching `deserialize_struct`.
-        fn serde_fields<T: for<'de> Deserialize<'de>>() -> (&'static str, Vec<&'static str>) {
-            struct Grab(std::cell::RefCell<Option<(&'static str, &'static [&'static str])>>);
-            #[derive(Debug)]
-            struct Stop;
-            impl fmt::Display for Stop {
-                fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("stop")
-                }
+#[test]
+fn schema_matches_serde_structs() {
+    // Ask serde which fields each struct accepts, by catching `deserialize_struct`.
+    fn serde_fields<T: for<'de> Deserialize<'de>>() -> (&'static str, Vec<&'static str>) {
+        struct Grab(std::cell::RefCell<Option<(&'static str, &'static [&'static str])>>);
+        #[derive(Debug)]
+        struct Stop;
+        impl fmt::Display for Stop {
+            fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("stop")
             }
-            impl std::error::Error for Stop {}
-            impl de::Error for Stop {
-                fn custom<M: fmt::Display>(_: M) -> Self {
-                    Stop
-                }
-            }
-            impl<'de> Deserializer<'de> for &Grab {
-                type Error = Stop;
-                fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
-                    Err(Stop)
-                }
-                fn deserialize_struct<V: Visitor<'de>>(
-                    self,
-                    name: &'static str,
-                    fields: &'static [&'static str],
-                    _: V,
-                ) -> Result<V::Value, Stop> {
-                    *self.0.borrow_mut() = Some((name, fields));
-                    Err(Stop)
-                }
-                serde::forward_to_deserialize_any! {
-                    bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-                    bytes byte_buf option unit unit_struct newtype_struct seq tuple
-                    tuple_struct map enum identifier ignored_any
-                }
-            }
-            let grab = Grab(Default::default());
-            let _ = T::deserialize(&grab);
-            let (name, fields) = grab.0.into_inner().expect("a struct");
-            (name, fields.to_vec())
         }
-        let serde = [
-            serde_fields::<Answers>(),
-            serde_fields::<Domain>(),
-            serde_fields::<Mailbox>(),
-            serde_fields::<Alias>(),
-            serde_fields::<Acme>(),
-            serde_fields::<Ssh>(),
-            serde_fields::<Firewall>(),
-        ];
-        for (schema, (name, fields)) in SCHEMAS.iter().zip(serde) {
-            assert_eq!(schema.name, name);
-            assert_eq!(schema.keys(), fields, "schema for {name} is out of date");
+        impl std::error::Error for Stop {}
+        impl de::Error for Stop {
+            fn custom<M: fmt::Display>(_: M) -> Self {
+                Stop
+            }
         }
+        impl<'de> Deserializer<'de> for &Grab {
+            type Error = Stop;
+            fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+                Err(Stop)
+            }
+            fn deserialize_struct<V: Visitor<'de>>(
+                self,
+                name: &'static str,
+                fields: &'static [&'static str],
+                _: V,
+            ) -> Result<V::Value, Stop> {
+                *self.0.borrow_mut() = Some((name, fields));
+                Err(Stop)
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+                bytes byte_buf option unit unit_struct newtype_struct seq tuple
+                tuple_struct map enum identifier ignored_any
+            }
+        }
+        let grab = Grab(Default::default());
+        let _ = T::deserialize(&grab);
+        let (name, fields) = grab.0.into_inner().expect("a struct");
+        (name, fields.to_vec())
     }
+    let serde = [
+        serde_fields::<Answers>(),
+        serde_fields::<Domain>(),
+        serde_fields::<Mailbox>(),
+        serde_fields::<Alias>(),
+        serde_fields::<Acme>(),
+        serde_fields::<Ssh>(),
+        serde_fields::<Firewall>(),
+    ];
+    for (schema, (name, fields)) in SCHEMAS.iter().zip(serde) {
+        assert_eq!(schema.name, name);
+        assert_eq!(schema.keys(), fields, "schema for {name} is out of date");
+    }
+}
 
-    #[test]
-    fn full_example_parses() {
-        let text = format!(
-            r#"hostname: mail.example.test
+#[test]
+fn full_example_parses() {
+    let text = format!(
+        r#"hostname: mail.example.test
 admin_email: admin@example.test
 domains:
   - name: example.test
@@ -184,125 +183,124 @@ firewall:
 pop3: true
 message_size_limit: 1048576
 "#
-        );
-        let a = parse(&text, "t.yaml").expect("full example");
-        assert_eq!(
-            a.domains[0].mailboxes[1].password_hash.as_deref(),
-            Some(HASH)
-        );
-        assert_eq!(
-            a.acme.ca_bundle.as_deref(),
-            Some(Path::new("/root/test-ca.pem"))
-        );
-        assert!(a.pop3);
-        // Round trip through to_yaml.
-        let again = parse(&to_yaml(&a), "again.yaml").expect("round trip");
-        assert_eq!(a, again);
+    );
+    let a = parse(&text, "t.yaml").expect("full example");
+    assert_eq!(
+        a.domains[0].mailboxes[1].password_hash.as_deref(),
+        Some(HASH)
+    );
+    assert_eq!(
+        a.acme.ca_bundle.as_deref(),
+        Some(Path::new("/root/test-ca.pem"))
+    );
+    assert!(a.pop3);
+    // Round trip through to_yaml.
+    let again = parse(&to_yaml(&a), "again.yaml").expect("round trip");
+    assert_eq!(a, again);
+}
+
+#[test]
+fn to_yaml_round_trips_awkward_strings() {
+    let mut a = answers();
+    a.domains[0].mailboxes[0].password = Some(Secret::new("it's: #not \"a\" {comment} *x &y"));
+    a.domains[0].mailboxes.push(Mailbox {
+        address: "bob@example.test".into(),
+        password: None,
+        password_hash: Some(HASH.into()),
+    });
+    a.ssh.allow_users = vec!["root".into()];
+    let yaml = to_yaml(&a);
+    assert_eq!(parse(&yaml, "x").expect("round trip"), a, "{yaml}");
+}
+
+// --- YAML and shape --------------------------------------------------------------------
+
+#[test]
+fn empty_and_comment_only_files() {
+    for text in ["", "\n\n", "# nothing here\n"] {
+        let e = parse_err(text);
+        assert!(e.to_string().contains("empty"), "{e}");
     }
+}
 
-    #[test]
-    fn to_yaml_round_trips_awkward_strings() {
-        let mut a = answers();
-        a.domains[0].mailboxes[0].password = Some(Secret::new("it's: #not \"a\" {comment} *x &y"));
-        a.domains[0].mailboxes.push(Mailbox {
-            address: "bob@example.test".into(),
-            password: None,
-            password_hash: Some(HASH.into()),
-        });
-        a.ssh.allow_users = vec!["root".into()];
-        let yaml = to_yaml(&a);
-        assert_eq!(parse(&yaml, "x").expect("round trip"), a, "{yaml}");
+#[test]
+fn syntax_error_has_line_snippet_and_fix() {
+    let e = parse_err("hostname: \"mail.example.test\nadmin_email: a@b.test\n");
+    let s = e.to_string();
+    assert!(
+        s.starts_with("t.yaml:1:11: YAML syntax: unclosed quote"),
+        "{s}"
+    );
+    assert!(s.contains("close the quote"), "{s}");
+    assert!(s.contains("   1 | hostname:"), "{s}");
+}
+
+#[test]
+fn syntax_error_snippet_redacts_passwords() {
+    let text = base().replace(&format!("\"{PW}\""), &format!("\"{PW}\n      bad: [}}"));
+    let e = parse_err(&text);
+    let s = e.to_string();
+    assert!(!s.contains("horse"), "{s}");
+    assert!(s.contains("***"), "{s}");
+}
+
+#[test]
+fn bad_indentation() {
+    let e = parse_err("hostname: mail.example.test\n  admin_email: a@example.test\n");
+    assert!(e.to_string().contains("indentation"), "{e}");
+}
+
+#[test]
+fn unknown_keys_all_reported_with_suggestions() {
+    let text = base()
+        .replace("hostname:", "hostnme:")
+        .replace("    mailboxes:", "    mailboxs:")
+        + "firewal: {enabled: true}\nzzz: 1\n";
+    let e = parse_err(&text);
+    let s = e.to_string();
+    assert!(
+        s.contains("t.yaml:1:1: hostnme: unknown key `hostnme` (did you mean `hostname`?"),
+        "{s}"
+    );
+    assert!(
+        s.contains("domains[0].mailboxs: unknown key `mailboxs` (did you mean `mailboxes`?"),
+        "{s}"
+    );
+    assert!(
+        s.contains("firewal: unknown key `firewal` (did you mean `firewall`?"),
+        "{s}"
+    );
+    assert!(
+        s.contains("zzz: unknown key `zzz` (remove it; keys allowed here:"),
+        "{s}"
+    );
+    assert!(
+        !s.contains("missing required key"),
+        "a typo is not also missing: {s}"
+    );
+    assert_eq!(e.problems.len(), 4, "{s}");
+}
+
+#[test]
+fn missing_required_keys() {
+    let e = parse_err("domains:\n  - mailboxes: []\n    aliases:\n      - to: a@example.test\n");
+    let s = e.to_string();
+    for needle in [
+        "hostname: missing required key `hostname`",
+        "admin_email: missing required key `admin_email`",
+        "domains[0].name: missing required key `name` (add `name: example.test`)",
+        "domains[0].aliases[0].from: missing required key `from`",
+    ] {
+        assert!(s.contains(needle), "{needle} in {s}");
     }
+}
 
-    // --- YAML and shape --------------------------------------------------------------------
-
-    #[test]
-    fn empty_and_comment_only_files() {
-        for text in ["", "\n\n", "# nothing here\n"] {
-            let e = parse_err(text);
-            assert!(e.to_string().contains("empty"), "{e}");
-        }
-    }
-
-    #[test]
-    fn syntax_error_has_line_snippet_and_fix() {
-        let e = parse_err("hostname: \"mail.example.test\nadmin_email: a@b.test\n");
-        let s = e.to_string();
-        assert!(
-            s.starts_with("t.yaml:1:11: YAML syntax: unclosed quote"),
-            "{s}"
-        );
-        assert!(s.contains("close the quote"), "{s}");
-        assert!(s.contains("   1 | hostname:"), "{s}");
-    }
-
-    #[test]
-    fn syntax_error_snippet_redacts_passwords() {
-        let text = base().replace(&format!("\"{PW}\""), &format!("\"{PW}\n      bad: [}}"));
-        let e = parse_err(&text);
-        let s = e.to_string();
-        assert!(!s.contains("horse"), "{s}");
-        assert!(s.contains("***"), "{s}");
-    }
-
-    #[test]
-    fn bad_indentation() {
-        let e = parse_err("hostname: mail.example.test\n  admin_email: a@example.test\n");
-        assert!(e.to_string().contains("indentation"), "{e}");
-    }
-
-    #[test]
-    fn unknown_keys_all_reported_with_suggestions() {
-        let text = base()
-            .replace("hostname:", "hostnme:")
-            .replace("    mailboxes:", "    mailboxs:")
-            + "firewal: {enabled: true}\nzzz: 1\n";
-        let e = parse_err(&text);
-        let s = e.to_string();
-        assert!(
-            s.contains("t.yaml:1:1: hostnme: unknown key `hostnme` (did you mean `hostname`?"),
-            "{s}"
-        );
-        assert!(
-            s.contains("domains[0].mailboxs: unknown key `mailboxs` (did you mean `mailboxes`?"),
-            "{s}"
-        );
-        assert!(
-            s.contains("firewal: unknown key `firewal` (did you mean `firewall`?"),
-            "{s}"
-        );
-        assert!(
-            s.contains("zzz: unknown key `zzz` (remove it; keys allowed here:"),
-            "{s}"
-        );
-        assert!(
-            !s.contains("missing required key"),
-            "a typo is not also missing: {s}"
-        );
-        assert_eq!(e.problems.len(), 4, "{s}");
-    }
-
-    #[test]
-    fn missing_required_keys() {
-        let e =
-            parse_err("domains:\n  - mailboxes: []\n    aliases:\n      - to: a@example.test\n");
-        let s = e.to_string();
-        for needle in [
-            "hostname: missing required key `hostname`",
-            "admin_email: missing required key `admin_email`",
-            "domains[0].name: missing required key `name` (add `name: example.test`)",
-            "domains[0].aliases[0].from: missing required key `from`",
-        ] {
-            assert!(s.contains(needle), "{needle} in {s}");
-        }
-    }
-
-    #[test]
-    fn wrong_types() {
-        let text = base()
+#[test]
+fn wrong_types() {
+    let text = base()
             + "firewall: {enabled: maybe}\npop3: yes\nmessage_size_limit: 50MB\nssh: {allow_users: root}\nacme: [x]\n";
-        let s = parse_err(&text).to_string();
-        for needle in [
+    let s = parse_err(&text).to_string();
+    for needle in [
             "firewall.enabled: expected true or false, found \"maybe\" (write `enabled: true` or `enabled: false`)",
             "pop3: expected true or false, found \"yes\"",
             "message_size_limit: expected a whole number of bytes, found \"50MB\"",
@@ -311,416 +309,418 @@ message_size_limit: 1048576
         ] {
             assert!(s.contains(needle), "{needle} in\n{s}");
         }
-    }
+}
 
-    #[test]
-    fn empty_blocks_and_lists_are_named() {
-        let s = parse_err(
-            "hostname: mail.example.test\nadmin_email: a@example.test\ndomains:\nfirewall:\n",
-        )
-        .to_string();
-        assert!(s.contains("domains: expected a list, found nothing"), "{s}");
-        assert!(
-            s.contains("firewall: expected a block of keys, found nothing"),
-            "{s}"
-        );
-    }
+#[test]
+fn empty_blocks_and_lists_are_named() {
+    let s = parse_err(
+        "hostname: mail.example.test\nadmin_email: a@example.test\ndomains:\nfirewall:\n",
+    )
+    .to_string();
+    assert!(s.contains("domains: expected a list, found nothing"), "{s}");
+    assert!(
+        s.contains("firewall: expected a block of keys, found nothing"),
+        "{s}"
+    );
+}
 
-    #[test]
-    fn top_level_must_be_a_mapping() {
-        let s = parse_err("- a\n- b\n").to_string();
-        assert!(
-            s.contains("must be a block of `key: value` lines, found a list"),
-            "{s}"
-        );
-    }
+#[test]
+fn top_level_must_be_a_mapping() {
+    let s = parse_err("- a\n- b\n").to_string();
+    assert!(
+        s.contains("must be a block of `key: value` lines, found a list"),
+        "{s}"
+    );
+}
 
-    #[test]
-    fn duplicate_keys_rejected() {
-        let s = parse_err(&(base() + "hostname: other.example.test\n")).to_string();
-        assert!(s.contains("duplicate") && s.contains("keep one"), "{s}");
-    }
+#[test]
+fn duplicate_keys_rejected() {
+    let s = parse_err(&(base() + "hostname: other.example.test\n")).to_string();
+    assert!(s.contains("duplicate") && s.contains("keep one"), "{s}");
+}
 
-    #[test]
-    fn alias_bomb_refused_by_budget() {
-        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
-        for i in 1..10 {
-            let p = i - 1;
-            text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
-        }
-        let s = parse_err(&text).to_string();
-        assert!(
-            s.contains("YAML refused") && s.contains("anchors/aliases"),
-            "{s}"
-        );
+#[test]
+fn alias_bomb_refused_by_budget() {
+    let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let p = i - 1;
+        text.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
     }
+    let s = parse_err(&text).to_string();
+    assert!(
+        s.contains("YAML refused") && s.contains("anchors/aliases"),
+        "{s}"
+    );
+}
 
-    #[test]
-    fn more_than_one_document_refused() {
-        let s = parse_err(&(base() + "---\nhostname: x\n")).to_string();
-        assert!(s.contains("YAML"), "{s}");
-    }
+#[test]
+fn more_than_one_document_refused() {
+    let s = parse_err(&(base() + "---\nhostname: x\n")).to_string();
+    assert!(s.contains("YAML"), "{s}");
+}
 
-    #[test]
-    fn problems_carry_positions() {
-        let text = base().replace("alice@example.test", "bob@");
-        let e = parse_err(&text);
-        assert_eq!(e.problems[0].line, Some(6), "{e}");
-        assert!(e.to_string().starts_with(
+#[test]
+fn problems_carry_positions() {
+    let text = base().replace("alice@example.test", "bob@");
+    let e = parse_err(&text);
+    assert_eq!(e.problems[0].line, Some(6), "{e}");
+    assert!(e.to_string().starts_with(
             "t.yaml:6:18: domains[0].mailboxes[0].address: \"bob@\" is not an email address (write it as user@example.test)"
         ), "{e}");
+}
+
+// --- meaning -----------------------------------------------------------------------------
+
+#[test]
+fn hostname_rules() {
+    for (bad, needle) in [
+        ("localhost", "needs a dot"),
+        (
+            "Mail.Example.test",
+            "write it in lowercase: mail.example.test",
+        ),
+        ("mail.example.test.", "drop the trailing dot"),
+        ("mail..example.test", "empty label"),
+        ("-mail.example.test", "starting or ending with `-`"),
+        ("mail_1.example.test", "contains '_'"),
+        ("10.0.0.1", "IP address"),
+        ("", "is empty"),
+    ] {
+        let p = problems(|a| a.hostname = bad.into());
+        assert_one(&p, needle);
+        assert!(p[0].starts_with("hostname: "), "{p:?}");
     }
+    let long = format!("{}.test", vec!["a".repeat(63); 4].join("."));
+    assert_one(&problems(|a| a.hostname = long), "longer than 253");
+    assert_one(
+        &problems(|a| a.hostname = format!("{}.test", "a".repeat(64))),
+        "longer than 63",
+    );
+    assert!(problems(|a| a.hostname = "mx-1.a.b.example.test".into()).is_empty());
+}
 
-    // --- meaning -----------------------------------------------------------------------------
+#[test]
+fn admin_email_rules() {
+    assert_one(
+        &problems(|a| a.admin_email = "admin".into()),
+        "admin_email: \"admin\" is not an email address",
+    );
+    assert_one(
+        &problems(|a| a.admin_email = "admin@localhost".into()),
+        "has a bad domain",
+    );
+    assert!(problems(|a| a.admin_email = "Some.One+mail@gmail.com".into()).is_empty());
+}
 
-    #[test]
-    fn hostname_rules() {
-        for (bad, needle) in [
-            ("localhost", "needs a dot"),
-            (
-                "Mail.Example.test",
-                "write it in lowercase: mail.example.test",
-            ),
-            ("mail.example.test.", "drop the trailing dot"),
-            ("mail..example.test", "empty label"),
-            ("-mail.example.test", "starting or ending with `-`"),
-            ("mail_1.example.test", "contains '_'"),
-            ("10.0.0.1", "IP address"),
-            ("", "is empty"),
-        ] {
-            let p = problems(|a| a.hostname = bad.into());
-            assert_one(&p, needle);
-            assert!(p[0].starts_with("hostname: "), "{p:?}");
-        }
-        let long = format!("{}.test", vec!["a".repeat(63); 4].join("."));
-        assert_one(&problems(|a| a.hostname = long), "longer than 253");
-        assert_one(
-            &problems(|a| a.hostname = format!("{}.test", "a".repeat(64))),
-            "longer than 63",
+#[test]
+fn at_least_one_domain() {
+    assert_one(
+        &problems(|a| a.domains.clear()),
+        "domains: no domain is configured",
+    );
+}
+
+#[test]
+fn domain_rules_and_uniqueness() {
+    assert_one(
+        &problems(|a| a.domains[0].name = "example".into()),
+        "domains[0].name: \"example\" is not a fully qualified name",
+    );
+    let p = problems(|a| {
+        let mut d = a.domains[0].clone();
+        d.mailboxes.clear();
+        a.domains.push(d);
+    });
+    assert_one(
+        &p,
+        "domains[1].name: \"example.test\" is already configured at domains[0].name",
+    );
+}
+
+#[test]
+fn mailbox_address_rules() {
+    for (bad, needle) in [
+        (
+            "bob@",
+            "\"bob@\" is not an email address (write it as user@example.test)",
+        ),
+        ("@example.test", "is not an email address"),
+        ("a@b@example.test", "is not an email address"),
+        (
+            "Alice@example.test",
+            "write it in lowercase: alice@example.test",
+        ),
+        ("a+b@example.test", "contains '+'"),
+        ("a:b@example.test", "contains ':'"),
+        (".a@example.test", "misplaced dot"),
+        (
+            "alice@example.org",
+            "\"alice@example.org\" is not in this domain (example.test)",
+        ),
+    ] {
+        let p = problems(|a| a.domains[0].mailboxes[0].address = bad.into());
+        assert_one(&p, needle);
+        assert!(
+            p[0].starts_with("domains[0].mailboxes[0].address: "),
+            "{p:?}"
         );
-        assert!(problems(|a| a.hostname = "mx-1.a.b.example.test".into()).is_empty());
     }
+}
 
-    #[test]
-    fn admin_email_rules() {
-        assert_one(
-            &problems(|a| a.admin_email = "admin".into()),
-            "admin_email: \"admin\" is not an email address",
+#[test]
+fn password_rules() {
+    let set = |pw: &str| {
+        let pw = pw.to_string();
+        problems(move |a| a.domains[0].mailboxes[0].password = Some(Secret::new(pw)))
+    };
+    assert_one(
+        &set("short"),
+        "domains[0].mailboxes[0].password: is too short (5 characters, at least 12",
+    );
+    assert_one(&set("twelve chars\nlong"), "line break");
+    assert_one(&set(" padded password "), "starts or ends with spaces");
+    assert!(
+        set("a:colon:is:fine:here").is_empty(),
+        "colons are fine: only the hash is stored"
+    );
+    for p in [set("short"), set("twelve chars\nlong")] {
+        assert!(
+            !p.iter()
+                .any(|l| l.contains("short\"") || l.contains("twelve")),
+            "{p:?}"
         );
-        assert_one(
-            &problems(|a| a.admin_email = "admin@localhost".into()),
-            "has a bad domain",
-        );
-        assert!(problems(|a| a.admin_email = "Some.One+mail@gmail.com".into()).is_empty());
     }
+}
 
-    #[test]
-    fn at_least_one_domain() {
-        assert_one(
-            &problems(|a| a.domains.clear()),
-            "domains: no domain is configured",
-        );
-    }
+#[test]
+fn exactly_one_of_password_and_hash() {
+    let both = problems(|a| a.domains[0].mailboxes[0].password_hash = Some(HASH.into()));
+    assert_one(
+        &both,
+        "domains[0].mailboxes[0]: has both `password` and `password_hash`",
+    );
+    let neither = problems(|a| a.domains[0].mailboxes[0].password = None);
+    assert_one(&neither, "has no `password` or `password_hash`");
+}
 
-    #[test]
-    fn domain_rules_and_uniqueness() {
-        assert_one(
-            &problems(|a| a.domains[0].name = "example".into()),
-            "domains[0].name: \"example\" is not a fully qualified name",
-        );
-        let p = problems(|a| {
-            let mut d = a.domains[0].clone();
-            d.mailboxes.clear();
-            a.domains.push(d);
+#[test]
+fn password_hash_rules() {
+    let set = |h: &str| {
+        let h = h.to_string();
+        problems(move |a| {
+            let m = &mut a.domains[0].mailboxes[0];
+            m.password = None;
+            m.password_hash = Some(h);
+        })
+    };
+    assert!(set(HASH).is_empty());
+    assert!(set(HASH.trim_start_matches("{SHA512-CRYPT}")).is_empty());
+    assert!(set(&HASH.replace("$6$", "$6$rounds=5000$")).is_empty());
+    assert!(set("{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$c2FsdHNhbHQ$3Jzh1qJTt3WmyWk0bkEY9wWtpVHuIwHLLxmvlIpoSBA").is_empty());
+    assert_one(
+        &set("{MD5}abc"),
+        "is not a supported password hash (starts with \"{MD5}\")",
+    );
+    assert_one(
+        &set("{SHA512-CRYPT}$6$salt$short"),
+        "not a complete SHA512-CRYPT hash",
+    );
+    assert_one(
+        &set("{ARGON2ID}$argon2id$v=19$nope"),
+        "not a complete Argon2id hash",
+    );
+    // The hash itself is never echoed.
+    assert!(!set("{SHA512-CRYPT}$6$salt$secretish")
+        .iter()
+        .any(|l| l.contains("secretish")));
+}
+
+#[test]
+fn duplicate_addresses_across_mailboxes_and_aliases() {
+    let p = problems(|a| {
+        let m = a.domains[0].mailboxes[0].clone();
+        a.domains[0].mailboxes.push(m);
+        a.domains[0].aliases.push(Alias {
+            from: "alice@example.test".into(),
+            to: "x@example.org".into(),
         });
-        assert_one(
-            &p,
-            "domains[1].name: \"example.test\" is already configured at domains[0].name",
-        );
-    }
+    });
+    assert_one(&p, "domains[0].mailboxes[1].address: \"alice@example.test\" is already used at domains[0].mailboxes[0].address");
+    assert_one(
+        &p,
+        "domains[0].aliases[0].from: \"alice@example.test\" is already used",
+    );
+}
 
-    #[test]
-    fn mailbox_address_rules() {
-        for (bad, needle) in [
-            (
-                "bob@",
-                "\"bob@\" is not an email address (write it as user@example.test)",
-            ),
-            ("@example.test", "is not an email address"),
-            ("a@b@example.test", "is not an email address"),
-            (
-                "Alice@example.test",
-                "write it in lowercase: alice@example.test",
-            ),
-            ("a+b@example.test", "contains '+'"),
-            ("a:b@example.test", "contains ':'"),
-            (".a@example.test", "misplaced dot"),
-            (
-                "alice@example.org",
-                "\"alice@example.org\" is not in this domain (example.test)",
-            ),
-        ] {
-            let p = problems(|a| a.domains[0].mailboxes[0].address = bad.into());
-            assert_one(&p, needle);
-            assert!(
-                p[0].starts_with("domains[0].mailboxes[0].address: "),
-                "{p:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn password_rules() {
-        let set = |pw: &str| {
-            let pw = pw.to_string();
-            problems(move |a| a.domains[0].mailboxes[0].password = Some(Secret::new(pw)))
+#[test]
+fn alias_rules() {
+    let alias = |from: &str, to: &str| {
+        let al = Alias {
+            from: from.into(),
+            to: to.into(),
         };
-        assert_one(
-            &set("short"),
-            "domains[0].mailboxes[0].password: is too short (5 characters, at least 12",
-        );
-        assert_one(&set("twelve chars\nlong"), "line break");
-        assert_one(&set(" padded password "), "starts or ends with spaces");
-        assert!(
-            set("a:colon:is:fine:here").is_empty(),
-            "colons are fine: only the hash is stored"
-        );
-        for p in [set("short"), set("twelve chars\nlong")] {
-            assert!(
-                !p.iter()
-                    .any(|l| l.contains("short\"") || l.contains("twelve")),
-                "{p:?}"
-            );
-        }
-    }
+        problems(move |a| a.domains[0].aliases.push(al))
+    };
+    assert!(alias(
+        "info@example.test",
+        "alice@example.test, someone@example.org"
+    )
+    .is_empty());
+    assert_one(
+        &alias("info@example.test", "bob@"),
+        "domains[0].aliases[0].to: \"bob@\" is not an email address",
+    );
+    assert_one(
+        &alias("info@example.test", "alice@example.test,"),
+        "is not a list of email addresses",
+    );
+    assert_one(
+        &alias("info@example.test", "a|b@example.org"),
+        "contains '|'",
+    );
+    assert_one(
+        &alias("info@example.org", "alice@example.test"),
+        "domains[0].aliases[0].from: \"info@example.org\" is not in this domain",
+    );
+    assert_one(&alias("@example.test", "alice@example.test"), "catch-all");
+    assert_one(
+        &alias("info@example.test", "info@example.test"),
+        "points at itself",
+    );
+    assert_one(
+        &alias("info@example.test", "nobody@example.test"),
+        "\"nobody@example.test\" is in a domain configured here but is no mailbox or alias",
+    );
+    assert!(
+        alias("info@example.test", "postmaster@example.test").is_empty(),
+        "default aliases count as local"
+    );
+}
 
-    #[test]
-    fn exactly_one_of_password_and_hash() {
-        let both = problems(|a| a.domains[0].mailboxes[0].password_hash = Some(HASH.into()));
-        assert_one(
-            &both,
-            "domains[0].mailboxes[0]: has both `password` and `password_hash`",
-        );
-        let neither = problems(|a| a.domains[0].mailboxes[0].password = None);
-        assert_one(&neither, "has no `password` or `password_hash`");
-    }
+#[test]
+fn acme_rules() {
+    assert_one(
+        &problems(|a| a.acme.server = Some("http://acme.example/dir".into())),
+        "acme.server: \"http://acme.example/dir\" is not https",
+    );
+    assert_one(
+        &problems(|a| a.acme.server = Some("acme.example".into())),
+        "is not an https:// URL",
+    );
+    assert_one(
+        &problems(|a| a.acme.server = Some("https:///dir".into())),
+        "is not a valid URL",
+    );
+    assert_one(
+        &problems(|a| a.acme.ca_bundle = Some("ca.pem".into())),
+        "acme.ca_bundle: \"ca.pem\" is not an absolute path",
+    );
+    assert_one(
+        &problems(|a| {
+            a.acme.server = Some("https://acme.example/dir".into());
+            a.acme.staging = true;
+        }),
+        "acme.staging",
+    );
+}
 
-    #[test]
-    fn password_hash_rules() {
-        let set = |h: &str| {
-            let h = h.to_string();
-            problems(move |a| {
-                let m = &mut a.domains[0].mailboxes[0];
-                m.password = None;
-                m.password_hash = Some(h);
-            })
-        };
-        assert!(set(HASH).is_empty());
-        assert!(set(HASH.trim_start_matches("{SHA512-CRYPT}")).is_empty());
-        assert!(set(&HASH.replace("$6$", "$6$rounds=5000$")).is_empty());
-        assert!(set("{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$c2FsdHNhbHQ$3Jzh1qJTt3WmyWk0bkEY9wWtpVHuIwHLLxmvlIpoSBA").is_empty());
-        assert_one(
-            &set("{MD5}abc"),
-            "is not a supported password hash (starts with \"{MD5}\")",
-        );
-        assert_one(
-            &set("{SHA512-CRYPT}$6$salt$short"),
-            "not a complete SHA512-CRYPT hash",
-        );
-        assert_one(
-            &set("{ARGON2ID}$argon2id$v=19$nope"),
-            "not a complete Argon2id hash",
-        );
-        // The hash itself is never echoed.
-        assert!(!set("{SHA512-CRYPT}$6$salt$secretish")
-            .iter()
-            .any(|l| l.contains("secretish")));
-    }
+#[test]
+fn ssh_user_rules() {
+    let p = problems(|a| {
+        a.ssh.allow_users = vec!["root".into(), "Bob".into(), "1x".into(), "a b".into()]
+    });
+    assert_eq!(p.len(), 3, "{p:?}");
+    assert_one(&p, "ssh.allow_users[1]: \"Bob\" is not a valid user name");
+    assert_one(
+        &problems(|a| a.ssh.allow_users = vec!["x".repeat(33)]),
+        "is not a valid user name",
+    );
+}
 
-    #[test]
-    fn duplicate_addresses_across_mailboxes_and_aliases() {
-        let p = problems(|a| {
-            let m = a.domains[0].mailboxes[0].clone();
-            a.domains[0].mailboxes.push(m);
-            a.domains[0].aliases.push(Alias {
-                from: "alice@example.test".into(),
-                to: "x@example.org".into(),
-            });
-        });
-        assert_one(&p, "domains[0].mailboxes[1].address: \"alice@example.test\" is already used at domains[0].mailboxes[0].address");
-        assert_one(
-            &p,
-            "domains[0].aliases[0].from: \"alice@example.test\" is already used",
-        );
-    }
+#[test]
+fn message_size_limit_range() {
+    assert_one(
+        &problems(|a| a.message_size_limit = 1000),
+        "message_size_limit: 1000 bytes is outside 1 MiB .. 1 GiB",
+    );
+    assert_one(
+        &problems(|a| a.message_size_limit = MAX_MESSAGE_SIZE + 1),
+        "outside",
+    );
+    assert!(problems(|a| a.message_size_limit = MIN_MESSAGE_SIZE).is_empty());
+    assert!(problems(|a| a.message_size_limit = MAX_MESSAGE_SIZE).is_empty());
+}
 
-    #[test]
-    fn alias_rules() {
-        let alias = |from: &str, to: &str| {
-            let al = Alias {
-                from: from.into(),
-                to: to.into(),
-            };
-            problems(move |a| a.domains[0].aliases.push(al))
-        };
-        assert!(alias(
-            "info@example.test",
-            "alice@example.test, someone@example.org"
-        )
-        .is_empty());
-        assert_one(
-            &alias("info@example.test", "bob@"),
-            "domains[0].aliases[0].to: \"bob@\" is not an email address",
-        );
-        assert_one(
-            &alias("info@example.test", "alice@example.test,"),
-            "is not a list of email addresses",
-        );
-        assert_one(
-            &alias("info@example.test", "a|b@example.org"),
-            "contains '|'",
-        );
-        assert_one(
-            &alias("info@example.org", "alice@example.test"),
-            "domains[0].aliases[0].from: \"info@example.org\" is not in this domain",
-        );
-        assert_one(&alias("@example.test", "alice@example.test"), "catch-all");
-        assert_one(
-            &alias("info@example.test", "info@example.test"),
-            "points at itself",
-        );
-        assert_one(
-            &alias("info@example.test", "nobody@example.test"),
-            "\"nobody@example.test\" is in a domain configured here but is no mailbox or alias",
-        );
-        assert!(
-            alias("info@example.test", "postmaster@example.test").is_empty(),
-            "default aliases count as local"
-        );
-    }
+#[test]
+fn all_problems_are_collected() {
+    let p = problems(|a| {
+        a.hostname = "bad".into();
+        a.admin_email = "nope".into();
+        a.domains[0].mailboxes[0].address = "bob@".into();
+        a.domains[0].mailboxes[0].password = Some(Secret::new("short"));
+        a.acme.server = Some("http://x.test".into());
+        a.message_size_limit = 1;
+    });
+    assert_eq!(p.len(), 6, "{p:#?}");
+}
 
-    #[test]
-    fn acme_rules() {
-        assert_one(
-            &problems(|a| a.acme.server = Some("http://acme.example/dir".into())),
-            "acme.server: \"http://acme.example/dir\" is not https",
-        );
-        assert_one(
-            &problems(|a| a.acme.server = Some("acme.example".into())),
-            "is not an https:// URL",
-        );
-        assert_one(
-            &problems(|a| a.acme.server = Some("https:///dir".into())),
-            "is not a valid URL",
-        );
-        assert_one(
-            &problems(|a| a.acme.ca_bundle = Some("ca.pem".into())),
-            "acme.ca_bundle: \"ca.pem\" is not an absolute path",
-        );
-        assert_one(
-            &problems(|a| {
-                a.acme.server = Some("https://acme.example/dir".into());
-                a.acme.staging = true;
-            }),
-            "acme.staging",
-        );
-    }
+#[test]
+fn file_mode_check() {
+    assert!(check_file_mode(0o100600, true).is_ok());
+    assert!(check_file_mode(0o100400, true).is_ok());
+    assert!(
+        check_file_mode(0o100644, false).is_ok(),
+        "hashes only: readable is allowed"
+    );
+    let e = check_file_mode(0o100640, true).expect_err("group-readable");
+    assert!(e.to_string().contains("mode is 0640"), "{e}");
+    assert!(e.to_string().contains("chmod 600 FILE"), "{e}");
+    assert!(check_file_mode(0o100604, true).is_err());
+}
 
-    #[test]
-    fn ssh_user_rules() {
-        let p = problems(|a| {
-            a.ssh.allow_users = vec!["root".into(), "Bob".into(), "1x".into(), "a b".into()]
-        });
-        assert_eq!(p.len(), 3, "{p:?}");
-        assert_one(&p, "ssh.allow_users[1]: \"Bob\" is not a valid user name");
-        assert_one(
-            &problems(|a| a.ssh.allow_users = vec!["x".repeat(33)]),
-            "is not a valid user name",
-        );
-    }
+#[test]
+fn load_reads_file_and_checks_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("mailstead.yaml");
+    std::fs::write(&path, base()).expect("write");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    assert!(load(&path).is_ok());
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let e = load(&path).expect_err("world-readable with a password");
+    assert!(
+        e.to_string()
+            .contains(&format!("chmod 600 {}", path.display())),
+        "{e}"
+    );
+    // A broken file that is also readable reports both.
+    std::fs::write(&path, base().replace("hostname", "hostnme")).expect("write");
+    let e = load(&path).expect_err("two problems");
+    assert_eq!(e.problems.len(), 2, "{e}");
+    let missing = load(&dir.path().join("nope.yaml")).expect_err("missing");
+    assert!(missing.to_string().contains("does not exist"), "{missing}");
+}
 
-    #[test]
-    fn message_size_limit_range() {
-        assert_one(
-            &problems(|a| a.message_size_limit = 1000),
-            "message_size_limit: 1000 bytes is outside 1 MiB .. 1 GiB",
-        );
-        assert_one(
-            &problems(|a| a.message_size_limit = MAX_MESSAGE_SIZE + 1),
-            "outside",
-        );
-        assert!(problems(|a| a.message_size_limit = MIN_MESSAGE_SIZE).is_empty());
-        assert!(problems(|a| a.message_size_limit = MAX_MESSAGE_SIZE).is_empty());
+#[test]
+fn passwords_never_in_messages() {
+    let secret = "hunter2hunter2-SECRET";
+    let texts = [
+        base().replace(PW, secret).replace("alice@", "Alice@"),
+        base().replace(&format!("\"{PW}\""), &format!("[\"{secret}\"]")),
+        base().replace(&format!("\"{PW}\""), &format!("{{x: \"{secret}\"}}")),
+        base().replace(&format!("\"{PW}\""), &format!("\"{secret}")),
+        base().replace(
+            &format!("password: \"{PW}\""),
+            &format!("passwrd: \"{secret}\""),
+        ),
+        base().replace(PW, secret) + &format!("        password_hash: \"{secret}\"\n"),
+        base().replace(PW, "SECRET"),
+    ];
+    for t in &texts {
+        let e = parse_err(t);
+        let s = format!("{e}\n{e:?}");
+        assert!(!s.contains("SECRET"), "leaked in:\n{s}");
     }
-
-    #[test]
-    fn all_problems_are_collected() {
-        let p = problems(|a| {
-            a.hostname = "bad".into();
-            a.admin_email = "nope".into();
-            a.domains[0].mailboxes[0].address = "bob@".into();
-            a.domains[0].mailboxes[0].password = Some(Secret::new("short"));
-            a.acme.server = Some("http://x.test".into());
-            a.message_size_limit = 1;
-        });
-        assert_eq!(p.len(), 6, "{p:#?}");
-    }
-
-    #[test]
-    fn file_mode_check() {
-        assert!(check_file_mode(0o100600, true).is_ok());
-        assert!(check_file_mode(0o100400, true).is_ok());
-        assert!(
-            check_file_mode(0o100644, false).is_ok(),
-            "hashes only: readable is allowed"
-        );
-        let e = check_file_mode(0o100640, true).expect_err("group-readable");
-        assert!(e.to_string().contains("mode is 0640"), "{e}");
-        assert!(e.to_string().contains("chmod 600 FILE"), "{e}");
-        assert!(check_file_mode(0o100604, true).is_err());
-    }
-
-    #[test]
-    fn load_reads_file_and_checks_mode() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("mailstead.yaml");
-        std::fs::write(&path, base()).expect("write");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-        assert!(load(&path).is_ok());
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-        let e = load(&path).expect_err("world-readable with a password");
-        assert!(
-            e.to_string()
-                .contains(&format!("chmod 600 {}", path.display())),
-            "{e}"
-        );
-        // A broken file that is also readable reports both.
-        std::fs::write(&path, base().replace("hostname", "hostnme")).expect("write");
-        let e = load(&path).expect_err("two problems");
-        assert_eq!(e.problems.len(), 2, "{e}");
-        let missing = load(&dir.path().join("nope.yaml")).expect_err("missing");
-        assert!(missing.to_string().contains("does not exist"), "{missing}");
-    }
-
-    #[test]
-    fn passwords_never_in_messages() {
-        let secret = "hunter2hunter2-SECRET";
-        let texts = [
-            base().replace(PW, secret).replace("alice@", "Alice@"),
-            base().replace(&format!("\"{PW}\""), &format!("[\"{secret}\"]")),
-            base().replace(&format!("\"{PW}\""), &format!("{{x: \"{secret}\"}}")),
-            base().replace(&format!("\"{PW}\""), &format!("\"{secret}")),
-            base().replace(
-                &format!("password: \"{PW}\""),
-                &format!("passwrd: \"{secret}\""),
-            ),
-            base().replace(PW, secret) + &format!("        password_hash: \"{secret}\"\n"),
-            base().replace(PW, "SECRET"),
-        ];
-        for t in &texts {
-            let e = parse_err(t);
-            let s = format!("{e}\n{e:?}");
-            assert!(!s.contains("SECRET"), "leaked in:\n{s}");
-        }
-    }
+}

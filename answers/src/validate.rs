@@ -3,7 +3,6 @@ use crate::*;
 use crate::{rules::*, shape::*};
 use std::collections::{HashMap, HashSet};
 
-
 /// Check what the answers mean: names, addresses, passwords, uniqueness, ranges. Collects
 /// every problem. [`parse`] calls this; call it again after changing answers in code.
 pub fn validate(a: &Answers) -> Result<(), ConfigError> {

@@ -132,7 +132,8 @@ pub fn print_plan(plan: &Plan, color: bool) {
 pub fn render_probes(plan: &Plan) -> String {
     let mut per: std::collections::BTreeMap<&str, usize> = Default::default();
     for c in &plan.commands {
-        *per.entry(c.split_whitespace().next().unwrap_or("")).or_default() += 1;
+        *per.entry(c.split_whitespace().next().unwrap_or(""))
+            .or_default() += 1;
     }
     let list: Vec<String> = per.iter().map(|(p, n)| format!("{p} x{n}")).collect();
     format!(

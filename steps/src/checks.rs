@@ -88,7 +88,11 @@ fn token() -> String {
     format!("{}-{nanos}", std::process::id())
 }
 
-fn probe(host: &dyn Host, program: &str, args: &[&str]) -> std::io::Result<mailstead_engine::Output> {
+fn probe(
+    host: &dyn Host,
+    program: &str,
+    args: &[&str],
+) -> std::io::Result<mailstead_engine::Output> {
     host.run(&Cmd::probe(program, args.iter().copied()).timeout(Duration::from_secs(30)))
 }
 
@@ -123,7 +127,12 @@ impl Check<Answers> for Ports {
     fn run(&self, ctx: &Ctx<Answers>) -> Finding {
         let listeners = match ctx.fact::<Listeners>() {
             Ok(l) => l,
-            Err(e) => return Finding::fail(format!("cannot list sockets: {e:#}"), "install iproute2 (ss)"),
+            Err(e) => {
+                return Finding::fail(
+                    format!("cannot list sockets: {e:#}"),
+                    "install iproute2 (ss)",
+                )
+            }
         };
         let missing: Vec<(u16, &str)> = mail_ports(ctx.answers.pop3)
             .into_iter()
@@ -218,7 +227,11 @@ fn doveadm(action: &str, rcpt: &str, token: &str) -> Cmd {
 }
 
 /// Sends the test message and waits until Dovecot has it; deletes it again.
-fn check_delivery(ctx: &Ctx<Answers>, rcpt: &str, timeout: Duration) -> Result<(), (String, String)> {
+fn check_delivery(
+    ctx: &Ctx<Answers>,
+    rcpt: &str,
+    timeout: Duration,
+) -> Result<(), (String, String)> {
     let host = ctx.host;
     let helo = ctx.answers.hostname.trim().to_ascii_lowercase();
     let token = token();
@@ -227,14 +240,12 @@ fn check_delivery(ctx: &Ctx<Answers>, rcpt: &str, timeout: Duration) -> Result<(
         ["-c", SEND_SCRIPT, "127.0.0.1", "25", &helo, rcpt, &token],
     )
     .timeout(Duration::from_secs(60));
-    let out = host
-        .run(&send)
-        .map_err(|e| {
-            (
-                format!("cannot run python3 to send a test message: {e}"),
-                "install python3".to_string(),
-            )
-        })?;
+    let out = host.run(&send).map_err(|e| {
+        (
+            format!("cannot run python3 to send a test message: {e}"),
+            "install python3".to_string(),
+        )
+    })?;
     if !out.success() {
         return Err((
             format!(
@@ -294,9 +305,9 @@ fn check_delivery(ctx: &Ctx<Answers>, rcpt: &str, timeout: Duration) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::preflight::tests::{answers, ctx, fail, ok};
+    use crate::testing::{answers, ctx, fail, ok};
     use mailstead_answers::{Domain, Mailbox};
-    use mailstead_engine::{Answers, MemHost, Meta};
+    use mailstead_engine::{Host, MemHost, Meta, Status};
     use std::sync::{Arc, Mutex};
 
     const SS_ALL: &str = "LISTEN 0 100 0.0.0.0:25 0.0.0.0:* users:((\"master\",pid=1,fd=1))\n\
@@ -341,11 +352,31 @@ LISTEN 0 100 0.0.0.0:993 0.0.0.0:* users:((\"dovecot\",pid=2,fd=1))\n";
     }
 
     #[test]
-    fn plans_nothing_and_needs_reloads() {
+    fn every_check_runs_in_order() {
+        let names: Vec<&str> = all().iter().map(|c| c.name()).collect();
+        assert_eq!(names, ["services", "ports", "config", "delivery"]);
+    }
+
+    #[test]
+    fn working_server_passes_services_ports_and_config() {
+        let h = working(Arc::new(Mutex::new(0)));
+        let a = with_mailbox();
+        let c = ctx(&h, &a);
+        for f in [Services.run(&c), Ports.run(&c), Config.run(&c)] {
+            assert_eq!(f.status, Status::Pass, "{f:?}");
+            assert_eq!(f.fix, None);
+        }
+    }
+
+    #[test]
+    fn nothing_on_25_fails_the_ports_check() {
         let h = MemHost::fake();
+        h.on_command(|c| (c.program == "ss").then(|| ok("")).flatten());
         let a = answers();
-        assert!(Verify.plan(&ctx(&h, &a)).unwrap().is_empty());
-        assert!(Verify.needs_reloaded_services());
+        let f = Ports.run(&ctx(&h, &a));
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.detail.contains("port 25 (Postfix smtp)"), "{f:?}");
+        assert!(f.fix.unwrap().contains("postconf -M"));
     }
 
     #[test]
@@ -353,9 +384,12 @@ LISTEN 0 100 0.0.0.0:993 0.0.0.0:* users:((\"dovecot\",pid=2,fd=1))\n";
         let n = Arc::new(Mutex::new(0));
         let h = working(n.clone());
         let a = with_mailbox();
-        Verify
-            .run_checks(&ctx(&h, &a), Duration::from_secs(5))
-            .unwrap();
+        let f = Delivery {
+            timeout: Duration::from_secs(5),
+        }
+        .run(&ctx(&h, &a));
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        assert!(f.detail.contains("alice@example.test"), "{f:?}");
         let cmds = h.commands();
         let send = cmds.iter().find(|c| c.starts_with("python3")).unwrap();
         assert!(
@@ -381,13 +415,16 @@ LISTEN 0 100 0.0.0.0:993 0.0.0.0:* users:((\"dovecot\",pid=2,fd=1))\n";
             _ => None,
         });
         let a = with_mailbox();
-        let e = Verify
-            .run_checks(&ctx(&h, &a), Duration::from_millis(300))
-            .unwrap_err()
-            .to_string();
+        let f = Delivery {
+            timeout: Duration::from_millis(300),
+        }
+        .run(&ctx(&h, &a));
+        assert_eq!(f.status, Status::Fail);
+        let fix = f.fix.clone().unwrap();
         assert!(
-            e.contains("queued as 4ABCDEF") && e.contains("journalctl -u postfix -u dovecot"),
-            "{e}"
+            f.detail.contains("queued as 4ABCDEF")
+                && fix.contains("journalctl -u postfix -u dovecot"),
+            "{f:?}"
         );
         assert!(h.commands().iter().any(|c| c == "postsuper -d 4ABCDEF"));
     }
@@ -405,19 +442,26 @@ LISTEN 0 100 0.0.0.0:993 0.0.0.0:* users:((\"dovecot\",pid=2,fd=1))\n";
         });
         let mut a = with_mailbox();
         a.pop3 = true;
-        let e = Verify
-            .run_checks(&ctx(&h, &a), Duration::from_millis(10))
-            .unwrap_err()
-            .to_string();
+        let c = ctx(&h, &a);
+        let services = Services.run(&c);
+        assert_eq!(services.status, Status::Fail);
+        assert_eq!(services.detail, "dovecot not running");
         assert!(
-            e.contains("dovecot is not running; look at `journalctl -u dovecot"),
-            "{e}"
+            services.fix.unwrap().contains("journalctl -u dovecot"),
+            "where to look"
         );
+        let ports = Ports.run(&c);
+        assert_eq!(ports.status, Status::Fail);
+        let e = &ports.detail;
         assert!(
             e.contains("port 465") && e.contains("port 993") && e.contains("port 995"),
             "{e}"
         );
-        assert!(e.contains("bad main.cf"), "{e}");
+        assert!(!e.contains("port 25 "), "{e}");
+        let config = Config.run(&c);
+        assert_eq!(config.status, Status::Fail);
+        assert!(config.detail.contains("bad main.cf"), "{config:?}");
+        assert!(config.fix.unwrap().contains("/etc/postfix"));
         assert!(
             !h.commands().iter().any(|c| c.starts_with("python3")),
             "no delivery on a broken server"

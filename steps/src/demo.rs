@@ -17,7 +17,13 @@ pub fn steps() -> Vec<Box<dyn Step<Answers>>> {
 
 /// A command that writes `file` (and a small tree for `demo-command`), needed while the file
 /// does not hold `want` or a failure is asked for.
-fn command(ctx: &Ctx<Answers>, step: &str, file: &str, want: &str, tree: bool) -> Result<Option<Change>> {
+fn command(
+    ctx: &Ctx<Answers>,
+    step: &str,
+    file: &str,
+    want: &str,
+    tree: bool,
+) -> Result<Option<Change>> {
     let have = ctx.host.read_string(file.as_ref())?.unwrap_or_default();
     let marker = format!("/etc/demo/{step}.fail");
     let fail = ctx.host.exists(marker.as_ref());

@@ -207,16 +207,16 @@ impl Step<Answers> for Dovecot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mailboxes::tests::{add_cert, answers, group_file};
-    use mailstead_engine::{MemHost, Output};
+    use crate::testing::{
+        add_cert, apply, ctx, effective, group_file, mail_answers as answers, try_apply,
+    };
+    use mailstead_engine::{Host, MemHost, Meta, Output};
+    use std::path::Path;
 
-    fn ctx<'a>(h: &'a MemHost, a: &'a Answers, planning: bool) -> Ctx<'a> {
-        Ctx {
-            host: h,
-            answers: a,
-            invoking_users: vec![],
-            planning,
-        }
+    fn detect_on(h: &MemHost) -> Result<Version> {
+        let a = answers();
+        let c = ctx(h, &a);
+        detect(&*c.fact::<DovecotVersion>()?, &*c.fact::<OsRelease>()?)
     }
 
     fn dovecot_version(h: &MemHost, v: &'static str) {
@@ -227,14 +227,6 @@ mod tests {
                 stderr: String::new(),
             })
         });
-    }
-
-    fn effective(h: &MemHost, changes: Vec<Change>) -> Vec<Change> {
-        let kept: Vec<Change> = changes.into_iter().filter(|c| !c.is_noop(h)).collect();
-        if kept.iter().all(|c| matches!(c, Change::Reload { .. })) {
-            return vec![];
-        }
-        kept
     }
 
     #[test]
@@ -257,22 +249,30 @@ mod tests {
         });
         h.add_file(
             "/etc/os-release",
-            "PRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\nVERSION_ID=\"13\"\n",
+            "PRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\nID=debian\nVERSION_ID=\"13\"\n",
             Meta::root(0o644),
         );
-        assert_eq!(detect(&h).unwrap(), Version::V24);
-        h.add_file("/etc/os-release", "VERSION_ID=\"12\"\n", Meta::root(0o644));
-        assert_eq!(detect(&h).unwrap(), Version::V23);
+        assert_eq!(detect_on(&h).unwrap(), Version::V24);
         h.add_file(
             "/etc/os-release",
-            "VERSION_ID=\"24.04\"\n",
+            "ID=debian\nVERSION_ID=\"12\"\n",
             Meta::root(0o644),
         );
-        assert!(detect(&h).is_err());
+        assert_eq!(detect_on(&h).unwrap(), Version::V23);
+        h.add_file(
+            "/etc/os-release",
+            "ID=ubuntu\nVERSION_ID=\"24.04\"\n",
+            Meta::root(0o644),
+        );
+        assert!(detect_on(&h).is_err());
         // No handler at all (the fake's "command not found"): same fallback.
         let h = MemHost::fake();
-        h.add_file("/etc/os-release", "VERSION_ID=12\n", Meta::root(0o644));
-        assert_eq!(detect(&h).unwrap(), Version::V23);
+        h.add_file(
+            "/etc/os-release",
+            "ID=debian\nVERSION_ID=12\n",
+            Meta::root(0o644),
+        );
+        assert_eq!(detect_on(&h).unwrap(), Version::V23);
     }
 
     #[test]
@@ -322,15 +322,15 @@ mod tests {
         group_file(&h); // has a group vmail (990) but no user vmail
         dovecot_version(&h, "2.4.1-4 (7d8c0e5759)");
         let a = answers();
-        let changes = Dovecot.plan(&ctx(&h, &a, false)).unwrap();
+        let changes = Dovecot.plan(&ctx(&h, &a)).unwrap().changes;
         let s: Vec<String> = changes.iter().map(Change::summary).collect();
         assert_eq!(
             s,
             vec![
                 "create system user vmail (uid 990) for the mail in /var/mail/vhosts",
-                "directory /var/mail/vhosts (0770 990:990)",
-                "directory /var/spool/postfix/private (0700 105:0)",
-                "write /etc/dovecot/local.conf (0644 0:0)",
+                "directory /var/mail/vhosts (0770 vmail:vmail)",
+                "directory /var/spool/postfix/private (0700 postfix:root)",
+                "write /etc/dovecot/local.conf (0644 root:root)",
                 "reload dovecot",
             ]
         );
@@ -355,14 +355,14 @@ mod tests {
         h.add_file("/etc/group", "root:x:0:\nfoo:x:998:\n", Meta::root(0o644));
         dovecot_version(&h, "2.3.19.1 (9b53102964)");
         let a = answers();
-        let changes = Dovecot.plan(&ctx(&h, &a, false)).unwrap();
+        let changes = Dovecot.plan(&ctx(&h, &a)).unwrap().changes;
         let s: Vec<String> = changes.iter().map(Change::summary).collect();
         assert_eq!(s[0], "create group vmail (gid 997)");
         assert_eq!(
             s[1],
             "create system user vmail (uid 997) for the mail in /var/mail/vhosts"
         );
-        assert_eq!(s[2], "directory /var/mail/vhosts (0770 997:997)");
+        assert_eq!(s[2], "directory /var/mail/vhosts (0770 vmail:vmail)");
         let Change::WriteFile { content, .. } = &changes[4] else {
             panic!()
         };
@@ -378,31 +378,32 @@ mod tests {
         dovecot_version(&h, "2.4.1-4 (7d8c0e5759)");
         h.on_command(|c| (c.program == "useradd" || c.program == "doveconf").then(Output::default));
         let a = answers();
-        for c in Dovecot.plan(&ctx(&h, &a, false)).unwrap() {
-            if !matches!(c, Change::Reload { .. }) {
-                mailstead_engine::engine::apply_change(&h, &c).unwrap();
-            }
-        }
-        // What useradd would have done.
+        let first = effective(&h, Dovecot.plan(&ctx(&h, &a)).unwrap());
+        // What useradd would have done (before the vmail directory is given to vmail).
         let passwd = h.read_string(Path::new("/etc/passwd")).unwrap().unwrap();
         h.add_file(
             "/etc/passwd",
             &format!("{passwd}vmail:x:990:990::/var/mail/vhosts:/usr/sbin/nologin\n"),
             Meta::root(0o644),
         );
-        let again = effective(&h, Dovecot.plan(&ctx(&h, &a, false)).unwrap());
+        apply(&h, &first);
+        let again = effective(&h, Dovecot.plan(&ctx(&h, &a)).unwrap());
         assert!(again.is_empty(), "{again:?}");
         // No certificate yet: refused before doveconf is even asked.
-        let err = Dovecot.verify(&ctx(&h, &a, false)).unwrap_err();
+        let err = Dovecot.verify(&ctx(&h, &a)).unwrap_err();
         assert!(format!("{err}").contains("fullchain.pem does not exist"));
         add_cert(&h);
-        Dovecot.verify(&ctx(&h, &a, false)).unwrap();
+        Dovecot.verify(&ctx(&h, &a)).unwrap();
     }
 
     #[test]
     fn planning_a_fresh_server_without_packages_works() {
         let h = MemHost::fake();
-        h.add_file("/etc/os-release", "VERSION_ID=\"12\"\n", Meta::root(0o644));
+        h.add_file(
+            "/etc/os-release",
+            "ID=debian\nVERSION_ID=\"12\"\n",
+            Meta::root(0o644),
+        );
         h.add_file(
             "/etc/passwd",
             "root:x:0:0::/root:/bin/sh\n",
@@ -410,15 +411,21 @@ mod tests {
         );
         h.add_file("/etc/group", "root:x:0:\n", Meta::root(0o644));
         let a = answers();
-        let changes = Dovecot.plan(&ctx(&h, &a, true)).unwrap();
+        let changes = Dovecot.plan(&ctx(&h, &a)).unwrap().changes;
         let s: Vec<String> = changes.iter().map(Change::summary).collect();
         assert_eq!(s[0], "create group vmail (gid 999)");
         assert!(s
             .iter()
-            .any(|x| x == "write /etc/dovecot/local.conf (0644 0:0)"));
-        assert!(!s.iter().any(|x| x.contains("spool")));
-        // Applying (not planning) without postfix installed is an error, not a guess.
-        assert!(Dovecot.plan(&ctx(&h, &a, false)).is_err());
+            .any(|x| x == "write /etc/dovecot/local.conf (0644 root:root)"));
+        // The spool directory is planned by name, before Postfix (and its user) is installed.
+        let spool = changes
+            .iter()
+            .find(|c| c.summary() == "directory /var/spool/postfix/private (0700 postfix:root)")
+            .expect("spool directory planned")
+            .clone();
+        // Applying it without postfix installed is an error naming the user, not a guess.
+        let e = format!("{:#}", try_apply(&h, &[spool]).unwrap_err());
+        assert!(e.contains("user `postfix`"), "{e}");
     }
 
     #[test]
@@ -433,7 +440,7 @@ mod tests {
         });
         add_cert(&h);
         let a = answers();
-        let err = Dovecot.verify(&ctx(&h, &a, false)).unwrap_err();
+        let err = Dovecot.verify(&ctx(&h, &a)).unwrap_err();
         assert!(format!("{err:#}").contains("Unknown setting"));
     }
 }

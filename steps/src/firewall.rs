@@ -28,10 +28,11 @@ pub struct Firewall;
 
 /// The ports to open, SSH first, with the comment ufw stores for each rule.
 pub fn wanted_ports(ctx: &Ctx<Answers>) -> Result<Vec<(u16, &'static str)>> {
-    let mut ports: Vec<(u16, &'static str)> = ssh_ports(&*ctx.fact::<Listeners>()?, &*ctx.fact::<Sshd>()?)
-        .into_iter()
-        .map(|p| (p, "mailstead: ssh"))
-        .collect();
+    let mut ports: Vec<(u16, &'static str)> =
+        ssh_ports(&*ctx.fact::<Listeners>()?, &*ctx.fact::<Sshd>()?)
+            .into_iter()
+            .map(|p| (p, "mailstead: ssh"))
+            .collect();
     ports.extend([
         (25, "mailstead: smtp"),
         (465, "mailstead: submissions"),
@@ -79,8 +80,9 @@ impl Step<Answers> for Firewall {
 
     fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         if !ctx.answers.firewall.enabled {
-            return Ok(Planned::default()
-                .note(mailstead_engine::Note::info("firewall.enabled is false: ufw is left as it is")));
+            return Ok(Planned::default().note(mailstead_engine::Note::info(
+                "firewall.enabled is false: ufw is left as it is",
+            )));
         }
         let ufw = ctx.fact::<Ufw>()?;
         let active = ufw.active;
@@ -142,7 +144,8 @@ impl Step<Answers> for Firewall {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::preflight::tests::{answers, ctx, fail, ok};
+    use crate::facts::ufw::{parse_rules, USER_RULES};
+    use crate::testing::{answers, ctx, fail, ok};
     use mailstead_engine::{MemHost, Meta};
 
     const RULES_ALL: &str = "*filter\n\
@@ -180,7 +183,7 @@ mod tests {
             Meta::root(0o644),
         );
         let a = answers();
-        let changes = Firewall.plan(&ctx(&h, &a)).unwrap();
+        let changes = Firewall.plan(&ctx(&h, &a)).unwrap().changes;
         let cmds: Vec<String> = changes
             .iter()
             .map(|c| match c {
@@ -210,7 +213,7 @@ mod tests {
         let h = MemHost::fake(); // no ss, no sshd, no ufw: commands fail to start
         let mut a = answers();
         a.pop3 = true;
-        let changes = Firewall.plan(&ctx(&h, &a)).unwrap();
+        let changes = Firewall.plan(&ctx(&h, &a)).unwrap().changes;
         assert!(
             changes[0].summary().contains("allow 22/tcp (ssh)"),
             "{:?}",
@@ -229,12 +232,12 @@ mod tests {
         h.add_file(USER_RULES, RULES_ALL, Meta::root(0o640));
         h.add_file("/etc/ssh/sshd_config", "Port 2222\n", Meta::root(0o644));
         let a = answers();
-        assert!(Firewall.plan(&ctx(&h, &a)).unwrap().is_empty());
+        assert!(Firewall.plan(&ctx(&h, &a)).unwrap().changes.is_empty());
         Firewall.verify(&ctx(&h, &a)).unwrap();
         // POP3 asked for later: only 995 is added, no enable.
         let mut a = answers();
         a.pop3 = true;
-        let changes = Firewall.plan(&ctx(&h, &a)).unwrap();
+        let changes = Firewall.plan(&ctx(&h, &a)).unwrap().changes;
         assert_eq!(changes.len(), 1);
         assert!(changes[0].summary().contains("995"));
         assert!(Firewall.verify(&ctx(&h, &a)).is_err());
@@ -248,7 +251,7 @@ mod tests {
         );
         h.add_file(USER_RULES, RULES_ALL, Meta::root(0o640));
         let a = answers();
-        let changes = Firewall.plan(&ctx(&h, &a)).unwrap();
+        let changes = Firewall.plan(&ctx(&h, &a)).unwrap().changes;
         assert_eq!(changes.len(), 1);
         assert_eq!(
             changes[0].summary(),
@@ -258,7 +261,7 @@ mod tests {
 
     #[test]
     fn a_source_restricted_ssh_rule_counts_only_on_active_ufw() {
-        let r = rules("### tuple ### allow tcp 22 0.0.0.0/0 any 10.0.0.0/8 in\n### tuple ### limit tcp 6000:6010 0.0.0.0/0 any 0.0.0.0/0 in\n### tuple ### deny tcp 25 0.0.0.0/0 any 0.0.0.0/0 in\n### tuple ### allow any 53 0.0.0.0/0 any 0.0.0.0/0 out\n");
+        let r = parse_rules("### tuple ### allow tcp 22 0.0.0.0/0 any 10.0.0.0/8 in\n### tuple ### limit tcp 6000:6010 0.0.0.0/0 any 0.0.0.0/0 in\n### tuple ### deny tcp 25 0.0.0.0/0 any 0.0.0.0/0 in\n### tuple ### allow any 53 0.0.0.0/0 any 0.0.0.0/0 out\n");
         assert_eq!(r.len(), 2);
         assert!(!r[0].covers(22, false));
         assert!(r[0].covers(22, true));
@@ -271,16 +274,8 @@ mod tests {
         let h = MemHost::fake();
         let mut a = answers();
         a.firewall.enabled = false;
-        assert!(Firewall.plan(&ctx(&h, &a)).unwrap().is_empty());
+        assert!(Firewall.plan(&ctx(&h, &a)).unwrap().changes.is_empty());
         assert!(h.commands().is_empty());
         Firewall.verify(&ctx(&h, &a)).unwrap();
-    }
-
-    #[test]
-    fn sshd_t_ports_win_over_files() {
-        assert_eq!(
-            ports_from_sshd_t("port 22\nport 2200\nlistenaddress [::]:2201\nallowusers a\n"),
-            [22, 2200, 2201]
-        );
     }
 }

@@ -18,9 +18,9 @@ pub mod packages;
 pub mod postfix;
 pub mod preflight;
 pub mod ssh;
-pub mod tls;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod tls;
 
 use mailstead_answers::Answers;
 use mailstead_engine::{Check, Step};
@@ -70,7 +70,11 @@ mod tests {
         for m in super::STEP_MODULES {
             let text = std::fs::read_to_string(dir.join(format!("{m}.rs"))).unwrap();
             for other in super::STEP_MODULES.iter().filter(|o| *o != m) {
-                for pat in [format!("crate::{other}::"), format!("crate::{other};"), format!("crate::{{{other}")] {
+                for pat in [
+                    format!("crate::{other}::"),
+                    format!("crate::{other};"),
+                    format!("crate::{{{other}"),
+                ] {
                     assert!(
                         !text.contains(&pat),
                         "step module {m} imports step module {other} ({pat})"

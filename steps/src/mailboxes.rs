@@ -207,100 +207,17 @@ pub fn maps(a: &Answers) -> Vec<(&'static str, String)> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use mailstead_answers::{Alias, Domain};
-    use mailstead_engine::{Host, MemHost, Output, Secret};
+    use mailstead_engine::{Host, MemHost, Meta, Output, Secret, When};
+    use std::path::PathBuf;
 
-    pub const PW: &str = "correct horse battery staple";
-
-    pub fn answers() -> Answers {
-        Answers {
-            hostname: "mail.example.test".into(),
-            admin_email: "admin@elsewhere.test".into(),
-            domains: vec![
-                Domain {
-                    name: "example.test".into(),
-                    mailboxes: vec![
-                        Mailbox {
-                            address: "alice@example.test".into(),
-                            password: Some(Secret::new(PW)),
-                            password_hash: None,
-                        },
-                        Mailbox {
-                            address: "bob@example.test".into(),
-                            password: None,
-                            password_hash: Some("$6$abcdefgh$xyz".into()),
-                        },
-                    ],
-                    aliases: vec![Alias {
-                        from: "info@example.test".into(),
-                        to: "alice@example.test, bob@example.test".into(),
-                    }],
-                    default_aliases: true,
-                },
-                Domain {
-                    name: "other.test".into(),
-                    mailboxes: vec![Mailbox {
-                        address: "carol@other.test".into(),
-                        password: Some(Secret::new("another long passphrase")),
-                        password_hash: None,
-                    }],
-                    aliases: vec![],
-                    default_aliases: false,
-                },
-            ],
-            acme: Default::default(),
-            ssh: Default::default(),
-            firewall: Default::default(),
-            pop3: false,
-            message_size_limit: 10 * 1024 * 1024,
-        }
-    }
-
-    pub fn group_file(h: &MemHost) {
-        h.add_file(
-            "/etc/group",
-            "root:x:0:\ndovecot:x:110:\npostfix:x:111:\nvmail:x:990:\n",
-            Meta::root(0o644),
-        );
-        h.add_file(
-            "/etc/passwd",
-            "root:x:0:0:root:/root:/bin/bash\npostfix:x:105:111::/var/spool/postfix:/usr/sbin/nologin\n",
-            Meta::root(0o644),
-        );
-    }
-
-    /// What the tls step leaves behind for mail.example.test.
-    pub fn add_cert(h: &MemHost) {
-        let live = "/etc/letsencrypt/live/mail.example.test";
-        h.add_file(&format!("{live}/fullchain.pem"), "CERT", Meta::root(0o644));
-        h.add_file(&format!("{live}/privkey.pem"), "KEY", Meta::root(0o600));
-    }
-
-    fn ctx<'a>(h: &'a MemHost, a: &'a Answers) -> Ctx<'a> {
-        Ctx::new(h, a)
-    }
-
-    /// Applies changes the way the engine does (postmap simulated by the fake).
-    fn apply(h: &MemHost, changes: &[Change]) {
-        for c in changes {
-            if !c.is_noop(h) && !matches!(c, Change::Reload { .. }) {
-                mailstead_engine::engine::apply_change(h, c).unwrap();
-            }
-        }
-    }
+    use crate::testing::{
+        apply, ctx, effective, group_file, mail_answers as answers, try_apply, PW,
+    };
 
     fn fake_postmap(h: &MemHost) {
         h.on_command(|c| (c.program == "postmap").then(Output::default));
-    }
-
-    fn effective(h: &MemHost, changes: Vec<Change>) -> Vec<Change> {
-        let kept: Vec<Change> = changes.into_iter().filter(|c| !c.is_noop(h)).collect();
-        if kept.iter().all(|c| matches!(c, Change::Reload { .. })) {
-            return vec![];
-        }
-        kept
     }
 
     #[test]
@@ -308,26 +225,39 @@ pub(crate) mod tests {
         let h = MemHost::fake();
         group_file(&h);
         let a = answers();
-        let changes = Mailboxes.plan(&ctx(&h, &a)).unwrap();
+        let changes = effective(&h, Mailboxes.plan(&ctx(&h, &a)).unwrap());
         let s: Vec<String> = changes.iter().map(Change::summary).collect();
         assert_eq!(
             s,
             vec![
-                "write /etc/dovecot/users (0640 0:110)",
-                "write /etc/postfix/virtual_domains (0644 0:0)",
-                "write /etc/postfix/virtual_mailboxes (0644 0:0)",
-                "write /etc/postfix/virtual_aliases (0644 0:0)",
-                "write /etc/postfix/virtual_senders (0644 0:0)",
-                "postmap /etc/postfix/virtual_domains /etc/postfix/virtual_mailboxes /etc/postfix/virtual_aliases /etc/postfix/virtual_senders",
+                "write /etc/dovecot/users (0640 root:dovecot)",
+                "write /etc/postfix/virtual_domains (0644 root:root)",
+                "write /etc/postfix/virtual_mailboxes (0644 root:root)",
+                "write /etc/postfix/virtual_aliases (0644 root:root)",
+                "write /etc/postfix/virtual_senders (0644 root:root)",
+                "postmap /etc/postfix/virtual_domains",
+                "postmap /etc/postfix/virtual_mailboxes",
+                "postmap /etc/postfix/virtual_aliases",
+                "postmap /etc/postfix/virtual_senders",
                 "reload postfix",
             ]
         );
-        let Change::Run { cmd, touches, .. } = &changes[5] else {
+        // One postmap per map, which writes only its .db, triggered by its map or a missing .db.
+        let Change::Run {
+            cmd, touches, when, ..
+        } = &changes[5]
+        else {
             panic!()
         };
-        assert_eq!(cmd.args[0], "hash:/etc/postfix/virtual_domains");
-        assert_eq!(touches.len(), 4);
-        assert!(touches.iter().all(|p| p.to_string_lossy().ends_with(".db")));
+        assert_eq!(cmd.args, ["hash:/etc/postfix/virtual_domains"]);
+        assert_eq!(touches, &[PathBuf::from("/etc/postfix/virtual_domains.db")]);
+        assert_eq!(
+            when,
+            &When::Changed {
+                changed: vec![PathBuf::from("/etc/postfix/virtual_domains")],
+                missing: vec![PathBuf::from("/etc/postfix/virtual_domains.db")],
+            }
+        );
         assert!(matches!(
             &changes[0],
             Change::WriteFile { secret: true, .. }
@@ -360,7 +290,7 @@ pub(crate) mod tests {
         group_file(&h);
         fake_postmap(&h);
         let a = answers();
-        let first = Mailboxes.plan(&ctx(&h, &a)).unwrap();
+        let first = effective(&h, Mailboxes.plan(&ctx(&h, &a)).unwrap());
         apply(&h, &first);
         // The fake's postmap does not write; the .db files exist on a real host.
         for (p, _) in maps(&a) {
@@ -416,7 +346,7 @@ pub(crate) mod tests {
         group_file(&h);
         fake_postmap(&h);
         let a = answers();
-        apply(&h, &Mailboxes.plan(&ctx(&h, &a)).unwrap());
+        apply(&h, &effective(&h, Mailboxes.plan(&ctx(&h, &a)).unwrap()));
         for (p, _) in maps(&a) {
             h.add_file(&format!("{p}.db"), "db", Meta::root(0o644));
         }
@@ -427,11 +357,13 @@ pub(crate) mod tests {
         assert_eq!(
             s,
             vec![
-                "write /etc/dovecot/users (0640 0:110)",
-                "write /etc/postfix/virtual_domains (0644 0:0)",
-                "write /etc/postfix/virtual_mailboxes (0644 0:0)",
-                "write /etc/postfix/virtual_senders (0644 0:0)",
-                "postmap /etc/postfix/virtual_domains /etc/postfix/virtual_mailboxes /etc/postfix/virtual_senders",
+                "write /etc/dovecot/users (0640 root:dovecot)",
+                "write /etc/postfix/virtual_domains (0644 root:root)",
+                "write /etc/postfix/virtual_mailboxes (0644 root:root)",
+                "write /etc/postfix/virtual_senders (0644 root:root)",
+                "postmap /etc/postfix/virtual_domains",
+                "postmap /etc/postfix/virtual_mailboxes",
+                "postmap /etc/postfix/virtual_senders",
                 "reload postfix",
             ]
         );
@@ -447,7 +379,7 @@ pub(crate) mod tests {
         group_file(&h);
         fake_postmap(&h);
         let a = answers();
-        apply(&h, &Mailboxes.plan(&ctx(&h, &a)).unwrap());
+        apply(&h, &effective(&h, Mailboxes.plan(&ctx(&h, &a)).unwrap()));
         for (p, _) in maps(&a).into_iter().skip(1) {
             h.add_file(&format!("{p}.db"), "db", Meta::root(0o644));
         }
@@ -465,7 +397,7 @@ pub(crate) mod tests {
         group_file(&h);
         fake_postmap(&h);
         let a = answers();
-        let changes = Mailboxes.plan(&ctx(&h, &a)).unwrap();
+        let changes = Mailboxes.plan(&ctx(&h, &a)).unwrap().changes;
         for c in &changes {
             let text = format!("{}\n{}\n{c:?}", c.summary(), c.render(&h));
             assert!(!text.contains(PW), "{text}");
@@ -478,14 +410,24 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn missing_dovecot_group_is_an_error_unless_planning() {
+    fn missing_dovecot_group_plans_by_name_and_fails_to_apply() {
         let h = MemHost::fake();
+        h.add_file("/etc/group", "root:x:0:\n", Meta::root(0o644));
+        h.add_file(
+            "/etc/passwd",
+            "root:x:0:0::/root:/bin/sh\n",
+            Meta::root(0o644),
+        );
+        fake_postmap(&h);
         let a = answers();
-        assert!(Mailboxes.plan(&ctx(&h, &a)).is_err());
-        let planning = Ctx {
-            planning: true,
-            ..ctx(&h, &a)
-        };
-        assert!(Mailboxes.plan(&planning).is_ok());
+        // Before dovecot-core is installed the plan still shows the owner it will get.
+        let planned = Mailboxes.plan(&ctx(&h, &a)).unwrap();
+        assert_eq!(
+            planned.changes[0].summary(),
+            "write /etc/dovecot/users (0640 root:dovecot)"
+        );
+        let changes = effective(&h, planned);
+        let e = format!("{:#}", try_apply(&h, &changes).unwrap_err());
+        assert!(e.contains("group `dovecot`"), "{e}");
     }
 }

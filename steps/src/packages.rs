@@ -134,20 +134,13 @@ impl Step<Answers> for Packages {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::preflight::tests::{answers, ctx, fail, ok};
+    use crate::testing::{answers, ctx, dpkg, ok};
     use mailstead_engine::{MemHost, Meta};
 
     fn host(installed: &'static [&'static str], fresh_lists: bool) -> MemHost<'static> {
         let h = MemHost::fake();
         h.on_command(move |c| match c.program.as_str() {
-            "dpkg-query" => {
-                let name = c.args.last().unwrap();
-                if installed.contains(&name.as_str()) {
-                    ok("install ok installed")
-                } else {
-                    fail(1, "no packages found")
-                }
-            }
+            "dpkg-query" => ok(&dpkg(installed)),
             "find" if fresh_lists => ok("/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages\n"),
             "find" => ok(""),
             _ => None,
@@ -159,7 +152,7 @@ mod tests {
     fn fresh_host_updates_then_installs_once_with_debconf() {
         let h = host(&["openssl"], false);
         let a = answers();
-        let changes = Packages.plan(&ctx(&h, &a)).unwrap();
+        let changes = Packages.plan(&ctx(&h, &a)).unwrap().changes;
         assert_eq!(changes.len(), 2);
         assert!(changes[0].summary().starts_with("apt-get update"));
         let Change::Install { packages, debconf } = &changes[1] else {
@@ -197,7 +190,7 @@ mod tests {
         let mut a = answers();
         a.pop3 = true;
         a.firewall.enabled = false;
-        let changes = Packages.plan(&ctx(&h, &a)).unwrap();
+        let changes = Packages.plan(&ctx(&h, &a)).unwrap().changes;
         assert_eq!(changes.len(), 1, "fresh lists: no update");
         let Change::Install { packages, .. } = &changes[0] else {
             panic!()
@@ -222,7 +215,7 @@ mod tests {
             false,
         );
         let a = answers();
-        assert!(Packages.plan(&ctx(&h, &a)).unwrap().is_empty());
+        assert!(Packages.plan(&ctx(&h, &a)).unwrap().changes.is_empty());
         assert!(!h.commands().iter().any(|c| c.starts_with("find")));
         Packages.verify(&ctx(&h, &a)).unwrap();
     }

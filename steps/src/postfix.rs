@@ -253,8 +253,9 @@ fn plural(n: usize) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mailboxes::tests::{add_cert, answers};
+    use crate::testing::{add_cert, apply, ctx, mail_answers as answers};
     use mailstead_engine::{MemHost, Output};
+    use std::collections::BTreeMap;
     use std::sync::{Arc, Mutex};
 
     /// A fake `postconf` over an in-memory main.cf/master.cf (what the real one would print).
@@ -316,6 +317,11 @@ mod tests {
                             me.main.lock().unwrap().insert(k.into(), v.into());
                         }
                     }
+                    Some("-M") if c.args.len() == 1 => {
+                        for v in me.master.lock().unwrap().values() {
+                            out.push_str(&format!("{v}\n"));
+                        }
+                    }
                     Some("-M") => {
                         for a in &c.args[1..] {
                             match a.split_once('=') {
@@ -331,10 +337,17 @@ mod tests {
                         }
                     }
                     _ => {
-                        // Known keys only (unknown ones: a warning on stderr); continuation
-                        // lines joined, as the real postconf prints them.
-                        for k in &c.args {
-                            if let Some(v) = me.main.lock().unwrap().get(k) {
+                        // Every setting without arguments, else the known keys asked for
+                        // (unknown ones: a warning on stderr); continuation lines joined, as
+                        // the real postconf prints them.
+                        let main = me.main.lock().unwrap();
+                        let keys: Vec<&String> = if c.args.is_empty() {
+                            main.keys().collect()
+                        } else {
+                            c.args.iter().collect()
+                        };
+                        for k in keys {
+                            if let Some(v) = main.get(k) {
                                 let v = v.replace('\n', " ");
                                 out.push_str(&format!("{k} = {v}\n").replace(" = \n", " =\n"));
                             }
@@ -351,24 +364,12 @@ mod tests {
         }
     }
 
-    fn ctx<'a>(h: &'a MemHost, a: &'a Answers) -> Ctx<'a> {
-        Ctx::new(h, a)
-    }
-
-    fn apply(h: &MemHost, changes: &[Change]) {
-        for c in changes {
-            if !matches!(c, Change::Reload { .. }) {
-                mailstead_engine::engine::apply_change(h, c).unwrap();
-            }
-        }
-    }
-
     #[test]
     fn debian_defaults_get_one_batched_postconf_with_only_what_differs() {
         let h = MemHost::fake();
         FakePostconf::debian().install(&h);
         let a = answers();
-        let changes = Postfix.plan(&ctx(&h, &a)).unwrap();
+        let changes = Postfix.plan(&ctx(&h, &a)).unwrap().changes;
         assert_eq!(changes.len(), 3, "{changes:?}");
         let Change::Run {
             cmd,
@@ -436,13 +437,13 @@ mod tests {
         let fake = FakePostconf::debian();
         fake.install(&h);
         let a = answers();
-        apply(&h, &Postfix.plan(&ctx(&h, &a)).unwrap());
+        apply(&h, &Postfix.plan(&ctx(&h, &a)).unwrap().changes);
         // postconf prints multi-line values joined; whitespace differences are no change.
         fake.main.lock().unwrap().insert(
             "smtpd_relay_restrictions".into(),
             "permit_mynetworks,  permit_sasl_authenticated,\n  reject_unauth_destination".into(),
         );
-        let again = Postfix.plan(&ctx(&h, &a)).unwrap();
+        let again = Postfix.plan(&ctx(&h, &a)).unwrap().changes;
         assert_eq!(
             again.iter().map(Change::summary).collect::<Vec<_>>(),
             vec!["reload postfix"]
@@ -457,13 +458,14 @@ mod tests {
         let h = MemHost::fake();
         FakePostconf::debian().install(&h);
         let mut a = answers();
-        apply(&h, &Postfix.plan(&ctx(&h, &a)).unwrap());
+        apply(&h, &Postfix.plan(&ctx(&h, &a)).unwrap().changes);
         a.message_size_limit = 20 * 1024 * 1024;
-        let changes = Postfix.plan(&ctx(&h, &a)).unwrap();
+        let changes = Postfix.plan(&ctx(&h, &a)).unwrap().changes;
         let Change::Run { cmd, detail, .. } = &changes[0] else {
             panic!()
         };
-        assert_eq!(cmd.to_string(), "postconf -e message_size_limit=20971520");
+        assert_eq!(cmd.program, "postconf");
+        assert_eq!(cmd.args, ["-e", "message_size_limit=20971520"]);
         assert_eq!(
             detail,
             &vec!["message_size_limit: 10485760 -> 20971520".to_string()]
@@ -478,12 +480,12 @@ mod tests {
         let fake = FakePostconf::debian();
         fake.install(&h);
         let a = answers();
-        apply(&h, &Postfix.plan(&ctx(&h, &a)).unwrap());
+        apply(&h, &Postfix.plan(&ctx(&h, &a)).unwrap().changes);
         fake.master.lock().unwrap().insert(
             "submissions/inet".into(),
             "submissions inet n - y - - smtpd".into(),
         );
-        let changes = Postfix.plan(&ctx(&h, &a)).unwrap();
+        let changes = Postfix.plan(&ctx(&h, &a)).unwrap().changes;
         assert_eq!(
             changes[0].summary(),
             "postconf: master.cf entries submissions"
@@ -499,7 +501,7 @@ mod tests {
         // Planning a fresh server: postconf does not exist (the fake: command not found).
         let h = MemHost::fake();
         let a = answers();
-        let changes = Postfix.plan(&ctx(&h, &a)).unwrap();
+        let changes = Postfix.plan(&ctx(&h, &a)).unwrap().changes;
         let Change::Run { cmd, detail, .. } = &changes[0] else {
             panic!()
         };

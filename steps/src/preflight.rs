@@ -9,7 +9,9 @@
 //! Touches only when the hostname is not the answers' FQDN (the offered fix): `/etc/hostname`,
 //! `/etc/hosts` (the `127.0.1.1` line), `/etc/mailname`, and the running hostname
 //! (`hostnamectl` under systemd, `hostname` otherwise; never under `--root`).
-use crate::facts::{self, Certificates, Hostname, Identity, Listeners, OsRelease, Packages, Resources, Sshd};
+use crate::facts::{
+    self, Certificates, Hostname, Identity, Listeners, OsRelease, Packages, Resources, Sshd,
+};
 use crate::layout;
 use color_eyre::eyre::Result;
 use mailstead_answers::Answers;
@@ -285,7 +287,8 @@ fn resource_problems(r: &Resources) -> Vec<String> {
 }
 
 fn sshd_problem(sshd: &Sshd) -> Option<String> {
-    if !sshd.installed || sshd.effective.is_some() || sshd.missing_privsep || sshd.error.is_empty() {
+    if !sshd.installed || sshd.effective.is_some() || sshd.missing_privsep || sshd.error.is_empty()
+    {
         return None;
     }
     Some(format!(
@@ -326,7 +329,9 @@ fn perms_or(host: &dyn Host, path: &str, default: Perms) -> Perms {
         Some(st) => Perms::new(
             st.meta.mode,
             &host.user_name(st.meta.uid).unwrap_or_else(|| "root".into()),
-            &host.group_name(st.meta.gid).unwrap_or_else(|| "root".into()),
+            &host
+                .group_name(st.meta.gid)
+                .unwrap_or_else(|| "root".into()),
         ),
         None => default,
     }
@@ -385,92 +390,25 @@ fn hostname_changes(host: &dyn Host, current: Option<&str>, fqdn: &str) -> Vec<C
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    #[test]
-    fn ss_names_postfix_when_a_child_is_listed_first() {
-        let text = "LISTEN 0 100 0.0.0.0:25 0.0.0.0:* users:((\"smtpd\",pid=4768,fd=6),(\"master\",pid=4700,fd=13))";
-        let l = super::parse_ss(text);
-        assert_eq!(l[0].process.as_deref(), Some("master"));
-        let text = "LISTEN 0 100 0.0.0.0:25 0.0.0.0:* users:((\"exim4\",pid=1,fd=3))";
-        assert_eq!(super::parse_ss(text)[0].process.as_deref(), Some("exim4"));
-    }
-
+mod tests {
     use super::*;
-    use mailstead_engine::{Answers, MemHost, Output};
+    use crate::facts::sshd::SSHD;
+    use crate::testing::{answers, ctx, fail, fresh, ok, BOOKWORM};
+    use mailstead_engine::{MemHost, Meta};
 
-    pub fn ok(stdout: &str) -> Option<Output> {
-        Some(Output {
-            status: 0,
-            stdout: stdout.to_string(),
-            stderr: String::new(),
-        })
-    }
-    pub fn fail(status: i32, stderr: &str) -> Option<Output> {
-        Some(Output {
-            status,
-            stdout: String::new(),
-            stderr: stderr.to_string(),
-        })
-    }
-
-    pub fn answers() -> Answers {
-        Answers {
-            hostname: "mail.example.test".into(),
-            admin_email: "admin@example.test".into(),
-            domains: vec![],
-            acme: Default::default(),
-            ssh: Default::default(),
-            firewall: Default::default(),
-            pop3: false,
-            message_size_limit: 1 << 20,
-        }
-    }
-
-    pub fn ctx<'a>(host: &'a dyn Host, answers: &'a Answers) -> Ctx<'a> {
-        Ctx {
-            host,
-            answers,
-            invoking_users: vec!["admin".into()],
-            planning: true,
-        }
-    }
-
-    pub const BOOKWORM: &str = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nID=debian\n";
-
-    /// A fresh Debian 12 server, as preflight sees it.
-    pub fn fresh() -> MemHost<'static> {
-        let h = MemHost::fake();
-        h.add_file("/etc/os-release", BOOKWORM, Meta::root(0o644));
-        h.add_file("/etc/hostname", "mail\n", Meta::root(0o644));
-        h.add_file(
-            "/etc/hosts",
-            "127.0.0.1\tlocalhost\n127.0.1.1\tmail.example.test mail\n",
-            Meta::root(0o644),
+    fn refusal(e: color_eyre::Report) -> String {
+        assert!(
+            e.downcast_ref::<Refusal>().is_some(),
+            "a refusal, not a failure: {e:#}"
         );
-        h.add_file("/etc/mailname", "mail.example.test\n", Meta::root(0o644));
-        h.add_file(
-            "/proc/meminfo",
-            "MemTotal:        2000000 kB\n",
-            Meta::root(0o444),
-        );
-        h.add_file(SSHD, "", Meta::root(0o755));
-        h.on_command(|c| match (c.program.as_str(), c.args.join(" ").as_str()) {
-            ("id", "-u") => ok("0\n"),
-            ("hostname", "-f") => ok("mail.example.test\n"),
-            ("df", _) => ok("Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 20000000 1000000 19000000 5% /\n"),
-            ("ss", _) => ok("LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:((\"sshd\",pid=300,fd=3))\n"),
-            ("sshd", "-t") => ok(""),
-            ("dpkg-query", _) => fail(1, "not installed"),
-            _ => None,
-        });
-        h
+        format!("{e:#}")
     }
 
     #[test]
     fn ready_server_plans_nothing() {
         let h = fresh();
         let a = answers();
-        assert!(Preflight.plan(&ctx(&h, &a)).unwrap().is_empty());
+        assert!(Preflight.plan(&ctx(&h, &a)).unwrap().changes.is_empty());
     }
 
     #[test]
@@ -482,7 +420,7 @@ pub(crate) mod tests {
             Meta::root(0o644),
         );
         let a = answers();
-        let e = format!("{:#}", Preflight.plan(&ctx(&h, &a)).unwrap_err());
+        let e = refusal(Preflight.plan(&ctx(&h, &a)).unwrap_err());
         assert!(e.contains("Ubuntu 24.04"), "{e}");
         assert!(
             e.contains("Debian 12 (bookworm) and Debian 13 (trixie)"),
@@ -493,14 +431,16 @@ pub(crate) mod tests {
             "PRETTY_NAME=\"Debian GNU/Linux 11 (bullseye)\"\nID=debian\nVERSION_ID=\"11\"\n",
             Meta::root(0o644),
         );
-        let e = format!("{:#}", Preflight.plan(&ctx(&h, &a)).unwrap_err());
+        let e = refusal(Preflight.plan(&ctx(&h, &a)).unwrap_err());
         assert!(e.contains("bullseye") && e.contains("fix"), "{e}");
         h.add_file(
             "/etc/os-release",
             "PRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\nID=debian\nVERSION_ID=\"13\"\n",
             Meta::root(0o644),
         );
-        assert_eq!(debian_release(&h).unwrap(), 13);
+        let os = ctx(&h, &a).fact::<OsRelease>().unwrap();
+        assert_eq!(os.debian_release(), Some(13));
+        assert!(Preflight.plan(&ctx(&h, &a)).is_ok());
     }
 
     #[test]
@@ -508,7 +448,7 @@ pub(crate) mod tests {
         let h = MemHost::fake();
         h.on_command(|c| (c.program == "id").then(|| ok("1000\n")).flatten());
         let a = answers();
-        let e = format!("{:#}", Preflight.plan(&ctx(&h, &a)).unwrap_err());
+        let e = refusal(Preflight.plan(&ctx(&h, &a)).unwrap_err());
         assert!(e.contains("must run as root") && e.contains("sudo"), "{e}");
     }
 
@@ -517,11 +457,13 @@ pub(crate) mod tests {
         let h = fresh();
         let mut a = answers();
         a.hostname = "mail".into();
-        let e = format!("{:#}", Preflight.plan(&ctx(&h, &a)).unwrap_err());
-        assert!(e.contains("not a fully-qualified"), "{e}");
-        assert!(!is_fqdn("-a.example"));
-        assert!(!is_fqdn("1.2.3.4"));
-        assert!(is_fqdn("mail.example.test"));
+        let e = refusal(Preflight.plan(&ctx(&h, &a)).unwrap_err());
+        assert!(e.contains("not a fully qualified name"), "{e}");
+        for bad in ["-a.example", "1.2.3.4"] {
+            a.hostname = bad.into();
+            let e = refusal(Preflight.plan(&ctx(&h, &a)).unwrap_err());
+            assert!(e.contains(bad), "{e}");
+        }
     }
 
     #[test]
@@ -540,7 +482,7 @@ pub(crate) mod tests {
             _ => None,
         });
         let a = answers();
-        let changes = Preflight.plan(&ctx(&h, &a)).unwrap();
+        let changes = Preflight.plan(&ctx(&h, &a)).unwrap().changes;
         let s: Vec<String> = changes.iter().map(|c| c.summary()).collect();
         assert_eq!(s.len(), 4, "{s:?}");
         assert!(s[0].contains("/etc/hostname"));
@@ -565,7 +507,7 @@ pub(crate) mod tests {
             _ => None,
         });
         let a = answers();
-        let e = format!("{:#}", Preflight.plan(&ctx(&h, &a)).unwrap_err());
+        let e = refusal(Preflight.plan(&ctx(&h, &a)).unwrap_err());
         assert!(
             e.contains("exim4 (pid 812)") && e.contains("apt-get purge"),
             "{e}"
@@ -584,8 +526,13 @@ pub(crate) mod tests {
             _ => None,
         });
         let a = answers();
-        assert!(Preflight.plan(&ctx(&h, &a)).unwrap().is_empty());
-        assert!(Preflight.notes(&ctx(&h, &a))[0].contains("--webroot"));
+        let planned = Preflight.plan(&ctx(&h, &a)).unwrap();
+        assert!(planned.changes.is_empty());
+        assert!(
+            planned.notes[0].text.contains("--webroot"),
+            "{:?}",
+            planned.notes
+        );
     }
 
     #[test]
@@ -602,7 +549,7 @@ pub(crate) mod tests {
             Meta::root(0o644),
         );
         let a = answers();
-        let e = format!("{:#}", Preflight.plan(&ctx(&h, &a)).unwrap_err());
+        let e = refusal(Preflight.plan(&ctx(&h, &a)).unwrap_err());
         assert!(e.contains("relayhost = [smtp.isp.example]:587"), "{e}");
         assert!(
             !e.contains("virtual_alias_maps"),
@@ -615,7 +562,7 @@ pub(crate) mod tests {
             "{\"/etc/postfix/main.cf\": \"ab\", \"/etc/dovecot/local.conf\": \"cd\"}",
             Meta::root(0o600),
         );
-        assert!(Preflight.plan(&ctx(&h, &a)).unwrap().is_empty());
+        assert!(Preflight.plan(&ctx(&h, &a)).unwrap().changes.is_empty());
     }
 
     #[test]
@@ -632,22 +579,9 @@ pub(crate) mod tests {
             _ => None,
         });
         let a = answers();
-        let e = format!("{:#}", Preflight.plan(&ctx(&h, &a)).unwrap_err());
+        let e = refusal(Preflight.plan(&ctx(&h, &a)).unwrap_err());
         assert!(e.contains("97 MiB free"), "{e}");
         assert!(e.contains("256 MiB of memory"), "{e}");
         assert!(e.contains("Bogus") && e.contains("sshd -t"), "{e}");
-    }
-
-    #[test]
-    fn parses_ss_and_proc() {
-        let l = parse_ss("LISTEN 0      4096                *:22              *:*    users:((\"sshd\",pid=1,fd=3))\nLISTEN 0 100 [::1]:25 [::]:*\n");
-        assert_eq!(l[0].port, 22);
-        assert_eq!(l[0].process.as_deref(), Some("sshd"));
-        assert_eq!(l[0].pid, Some(1));
-        assert_eq!(l[1].port, 25);
-        assert_eq!(l[1].process, None);
-        let p = parse_proc_net_tcp("  sl  local_address rem_address   st\n   0: 00000000:0016 00000000:0000 0A 0\n   1: 0100007F:0019 0100007F:A000 01 0\n");
-        assert_eq!(p.len(), 1);
-        assert_eq!(p[0].port, 22);
     }
 }

@@ -77,11 +77,8 @@ fn drop_in(users: &[String]) -> String {
 /// `sshd -t`, with `/run/sshd` made first as sshd's unit would (sshd -t needs it; it is a
 /// tmpfs directory, so nothing to snapshot).
 fn validate() -> Cmd {
-    Cmd::new(
-        "sh",
-        ["-c", "install -d -m 0755 /run/sshd && exec sshd -t"],
-    )
-    .timeout(Duration::from_secs(30))
+    Cmd::new("sh", ["-c", "install -d -m 0755 /run/sshd && exec sshd -t"])
+        .timeout(Duration::from_secs(30))
 }
 
 impl Step<Answers> for Ssh {
@@ -186,8 +183,9 @@ impl Step<Answers> for Ssh {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::preflight::tests::{answers, ok};
-    use mailstead_engine::MemHost;
+    use crate::facts::sshd::{SSHD, SSHD_CONFIG};
+    use crate::testing::{answers, effective, group_file, ok};
+    use mailstead_engine::{Host, MemHost, Meta};
 
     const DEBIAN_CONFIG: &str = "# This is the sshd server system-wide configuration file.\n\nInclude /etc/ssh/sshd_config.d/*.conf\n\nKbdInteractiveAuthentication no\nUsePAM yes\n";
 
@@ -196,20 +194,14 @@ mod tests {
         h.add_file(SSHD, "", Meta::root(0o755));
         h.add_file(SSHD_CONFIG, config, Meta::root(0o644));
         h.create_dir(Path::new("/run"), Meta::root(0o755)).unwrap();
+        group_file(&h);
         h
     }
 
-    fn ctx<'a>(
-        h: &'a MemHost<'static>,
-        a: &'a mailstead_engine::Answers,
-        users: &[&str],
-    ) -> Ctx<'a> {
-        Ctx {
-            host: h,
-            answers: a,
-            invoking_users: users.iter().map(|s| s.to_string()).collect(),
-            planning: false,
-        }
+    fn ctx<'a>(h: &'a MemHost<'static>, a: &'a Answers, users: &[&str]) -> Ctx<'a, Answers> {
+        let mut c = crate::testing::ctx(h, a);
+        c.invoking_users = users.iter().map(|s| s.to_string()).collect();
+        c
     }
 
     #[test]
@@ -217,13 +209,12 @@ mod tests {
         let h = host(DEBIAN_CONFIG);
         let mut a = answers();
         a.ssh.allow_users = vec!["alice".into(), "admin".into()];
-        let changes = Ssh.plan(&ctx(&h, &a, &["admin", "root"])).unwrap();
+        let changes = effective(&h, Ssh.plan(&ctx(&h, &a, &["admin", "root"])).unwrap());
         let s: Vec<String> = changes.iter().map(|c| c.summary()).collect();
         assert_eq!(
             s,
             [
-                "write /etc/ssh/sshd_config.d/50-mailstead.conf (0644 0:0)",
-                "directory /run/sshd (0755 0:0)",
+                "write /etc/ssh/sshd_config.d/50-mailstead.conf (0644 root:root)",
                 "sshd -t (validate SSH configuration)",
                 "reload ssh"
             ]
@@ -253,7 +244,7 @@ mod tests {
             &drop_in(&["alice".into(), "root".into()]),
             Meta::root(0o644),
         );
-        assert!(Ssh.plan(&ctx(&h, &a, &["root"])).unwrap().is_empty());
+        assert!(effective(&h, Ssh.plan(&ctx(&h, &a, &["root"])).unwrap()).is_empty());
         h.on_command(|c| {
             (c.program == "sshd")
                 .then(|| ok("port 22\nallowusers alice\nallowusers root\n"))
@@ -269,27 +260,37 @@ mod tests {
         let mut a = answers();
         a.ssh.allow_users = vec!["alice".into()];
         let c = ctx(&h, &a, &["root"]);
-        assert!(Ssh.plan(&c).unwrap().is_empty());
-        let notes = Ssh.notes(&c);
+        let planned = Ssh.plan(&c).unwrap();
+        assert!(planned.changes.is_empty());
+        let notes = &planned.notes;
         assert!(
-            notes[0].contains("does not include")
-                && notes[0].contains("Include /etc/ssh/sshd_config.d/*.conf"),
+            notes[0].text.contains("does not include")
+                && notes[0]
+                    .text
+                    .contains("Include /etc/ssh/sshd_config.d/*.conf"),
             "{notes:?}"
         );
         // An Include inside a Match block does not count either.
         let h = host("Match User x\nInclude /etc/ssh/sshd_config.d/*.conf\n");
-        assert!(skip_reason(&h).is_some());
+        let c = ctx(&h, &a, &["root"]);
+        assert!(skip_reason(&c.fact::<Sshd>().unwrap()).is_some());
+        assert!(Ssh.plan(&c).unwrap().changes.is_empty());
     }
 
     #[test]
     fn empty_allow_users_restricts_nothing_and_removes_an_old_drop_in() {
         let h = host(DEBIAN_CONFIG);
         let a = answers();
-        assert!(Ssh.plan(&ctx(&h, &a, &["root"])).unwrap().is_empty());
+        assert!(Ssh
+            .plan(&ctx(&h, &a, &["root"]))
+            .unwrap()
+            .changes
+            .is_empty());
         h.add_file(DROP_IN, "AllowUsers old\n", Meta::root(0o644));
         let s: Vec<String> = Ssh
             .plan(&ctx(&h, &a, &["root"]))
             .unwrap()
+            .changes
             .iter()
             .map(|c| c.summary())
             .collect();

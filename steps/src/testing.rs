@@ -3,7 +3,9 @@
 use crate::facts::sshd::SSHD;
 use mailstead_answers::{Alias, Answers, Domain, Mailbox};
 use mailstead_engine::engine::apply_change;
-use mailstead_engine::{effective as engine_effective, Change, Ctx, Host, MemHost, Meta, Output, Planned, Secret};
+use mailstead_engine::{
+    effective as engine_effective, Change, Ctx, Host, MemHost, Meta, Output, Planned, Secret,
+};
 use std::collections::BTreeSet;
 
 pub fn ok(stdout: &str) -> Option<Output> {
@@ -154,4 +156,22 @@ pub fn apply(h: &dyn Host, changes: &[Change]) {
             apply_change(h, c).expect("apply");
         }
     }
+}
+
+/// `dpkg-query -W -f=${Package}\t${Status}\n` output listing `installed` as installed.
+pub fn dpkg(installed: &[&str]) -> String {
+    installed
+        .iter()
+        .map(|p| format!("{p}\tinstall ok installed\n"))
+        .collect()
+}
+
+/// Applies changes like [`apply`], returning the first error instead of panicking.
+pub fn try_apply(h: &dyn Host, changes: &[Change]) -> color_eyre::Result<()> {
+    for c in changes {
+        if !matches!(c, Change::Reload { .. }) {
+            apply_change(h, c)?;
+        }
+    }
+    Ok(())
 }

@@ -89,8 +89,8 @@ impl Step<Answers> for Tls {
         let mut changes = Vec::new();
         let problem = ctx.fact::<Certificates>()?.problem(&fqdn);
         if problem.is_some() {
-            let challenge = challenge_for(&*ctx.fact::<Listeners>()?)
-                .map_err(|e| Refusal::new(vec![e]))?;
+            let challenge =
+                challenge_for(&*ctx.fact::<Listeners>()?).map_err(|e| Refusal::new(vec![e]))?;
             if let Some(bundle) = &ctx.answers.acme.ca_bundle {
                 if !host.exists(bundle) {
                     return Err(eyre!(
@@ -154,8 +154,8 @@ impl Step<Answers> for Tls {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::preflight::tests::{answers, ctx, fail, ok};
-    use mailstead_engine::MemHost;
+    use crate::testing::{answers, ctx, effective, fail, group_file, ok};
+    use mailstead_engine::{Host, MemHost, Meta};
 
     fn host_with(ss: &'static str) -> MemHost<'static> {
         let h = MemHost::fake();
@@ -170,13 +170,13 @@ mod tests {
         a.acme.server = Some("https://127.0.0.1:14000/dir".into());
         a.acme.ca_bundle = Some("/etc/pebble/ca.pem".into());
         h.add_file("/etc/pebble/ca.pem", "x", Meta::root(0o644));
-        let changes = Tls.plan(&ctx(&h, &a)).unwrap();
+        let changes = Tls.plan(&ctx(&h, &a)).unwrap().changes;
         let s: Vec<String> = changes.iter().map(|c| c.summary()).collect();
         assert_eq!(
             s,
             [
                 "certbot: certificate for mail.example.test",
-                "write /etc/letsencrypt/renewal-hooks/deploy/mailstead-reload (0755 0:0)",
+                "write /etc/letsencrypt/renewal-hooks/deploy/mailstead-reload (0755 root:root)",
                 "reload postfix",
                 "reload dovecot"
             ]
@@ -210,7 +210,7 @@ mod tests {
         let h = host_with("LISTEN 0 511 0.0.0.0:80 0.0.0.0:* users:((\"apache2\",pid=9,fd=4))\n");
         let mut a = answers();
         a.acme.staging = true;
-        let changes = Tls.plan(&ctx(&h, &a)).unwrap();
+        let changes = Tls.plan(&ctx(&h, &a)).unwrap().changes;
         let line = changes[0].render(&h);
         assert!(
             line.contains("--webroot --webroot-path /var/www/html"),
@@ -218,12 +218,15 @@ mod tests {
         );
         assert!(line.contains("--staging"), "{line}");
         let h = host_with("LISTEN 0 511 0.0.0.0:80 0.0.0.0:* users:((\"python3\",pid=9,fd=4))\n");
-        let e = Tls.plan(&ctx(&h, &a)).unwrap_err().to_string();
+        let e = Tls.plan(&ctx(&h, &a)).unwrap_err();
+        assert!(e.downcast_ref::<Refusal>().is_some(), "{e:#}");
+        let e = e.to_string();
         assert!(e.contains("python3 (pid 9)") && e.contains("fix"), "{e}");
     }
 
     fn with_cert(checkend_ok: bool, san: &'static str) -> MemHost<'static> {
         let h = MemHost::fake();
+        group_file(&h);
         let (cert, key) = cert_paths("mail.example.test");
         h.add_file(&cert.to_string_lossy(), "CERT", Meta::root(0o644));
         h.add_file(&key.to_string_lossy(), "KEY", Meta::root(0o600));
@@ -247,12 +250,7 @@ mod tests {
     fn valid_certificate_is_not_reissued() {
         let h = with_cert(true, "DNS:mail.example.test, DNS:other.example.test");
         let a = answers();
-        let changes: Vec<Change> = Tls
-            .plan(&ctx(&h, &a))
-            .unwrap()
-            .into_iter()
-            .filter(|c| !c.is_noop(&h))
-            .collect();
+        let changes = effective(&h, Tls.plan(&ctx(&h, &a)).unwrap());
         assert!(changes.is_empty(), "{changes:?}");
         Tls.verify(&ctx(&h, &a)).unwrap();
     }
@@ -261,11 +259,11 @@ mod tests {
     fn expiring_or_foreign_certificate_is_renewed() {
         let a = answers();
         let h = with_cert(false, "");
-        let changes = Tls.plan(&ctx(&h, &a)).unwrap();
+        let changes = Tls.plan(&ctx(&h, &a)).unwrap().changes;
         assert!(changes[0].render(&h).contains("--force-renewal"));
         assert!(Tls.verify(&ctx(&h, &a)).is_err());
         let h = with_cert(true, "DNS:www.example.test");
-        let changes = Tls.plan(&ctx(&h, &a)).unwrap();
+        let changes = Tls.plan(&ctx(&h, &a)).unwrap().changes;
         assert!(changes[0].summary().starts_with("certbot"));
     }
 
@@ -275,10 +273,10 @@ mod tests {
         h.set_meta(Path::new("/etc/letsencrypt/archive"), Meta::root(0o755))
             .unwrap();
         let a = answers();
-        let changes = Tls.plan(&ctx(&h, &a)).unwrap();
+        let changes = Tls.plan(&ctx(&h, &a)).unwrap().changes;
         assert!(changes
             .iter()
-            .any(|c| c.summary() == "directory /etc/letsencrypt/archive (0700 0:0)"));
+            .any(|c| c.summary() == "directory /etc/letsencrypt/archive (0700 root:root)"));
         assert!(!changes.iter().any(|c| matches!(c, Change::Reload { .. })));
         assert!(Tls.verify(&ctx(&h, &a)).is_err());
     }

@@ -105,12 +105,22 @@ mod tests {
     #[test]
     fn problems() {
         let san = "X509v3 Subject Alternative Name: \n    DNS:mail.example.test, DNS:Other.example.test\n";
-        assert_eq!(parse_san(san), vec!["mail.example.test", "other.example.test"]);
+        assert_eq!(
+            parse_san(san),
+            vec!["mail.example.test", "other.example.test"]
+        );
         let mut c = Certificates::default();
-        assert!(c.problem("mail.example.test").unwrap().contains("no certificate"));
+        assert!(c
+            .problem("mail.example.test")
+            .unwrap()
+            .contains("no certificate"));
         c.0.insert(
             "mail.example.test".into(),
-            Certificate { complete: true, names: parse_san(san), valid_30_days: true },
+            Certificate {
+                complete: true,
+                names: parse_san(san),
+                valid_30_days: true,
+            },
         );
         assert_eq!(c.problem("mail.example.test"), None);
         c.0.get_mut("mail.example.test").unwrap().valid_30_days = false;

@@ -54,7 +54,11 @@ impl Fact for OsRelease {
             .read_string(Path::new("/etc/os-release"))
             .ok()
             .flatten()
-            .or_else(|| host.read_string(Path::new("/usr/lib/os-release")).ok().flatten());
+            .or_else(|| {
+                host.read_string(Path::new("/usr/lib/os-release"))
+                    .ok()
+                    .flatten()
+            });
         Ok(match text {
             Some(t) => parse(&t),
             None => OsRelease {

@@ -71,7 +71,9 @@ impl Fact for PostconfMain {
 impl Fact for PostconfMaster {
     const READS: &'static [&'static str] = &["/etc/postfix", reads::PACKAGES];
     fn probe(host: &dyn Host) -> Result<Self> {
-        Ok(PostconfMaster(run(host, &["-M"])?.map(|t| parse_master(&t))))
+        Ok(PostconfMaster(
+            run(host, &["-M"])?.map(|t| parse_master(&t)),
+        ))
     }
 }
 
@@ -81,7 +83,9 @@ mod tests {
 
     #[test]
     fn parses_main_and_master() {
-        let m = parse_main("mynetworks = 127.0.0.0/8 [::1]/128\nrelayhost =\nsmtpd_tls_protocols = >=TLSv1.2\n");
+        let m = parse_main(
+            "mynetworks = 127.0.0.0/8 [::1]/128\nrelayhost =\nsmtpd_tls_protocols = >=TLSv1.2\n",
+        );
         assert_eq!(m["mynetworks"], "127.0.0.0/8 [::1]/128");
         assert_eq!(m["relayhost"], "");
         assert_eq!(m["smtpd_tls_protocols"], ">=TLSv1.2");

@@ -165,9 +165,15 @@ mod tests {
     fn port_80() {
         let none = Listeners::default();
         assert_eq!(challenge_for(&none), Ok(Challenge::Standalone));
-        let nginx = Listeners(parse_ss("LISTEN 0 511 0.0.0.0:80 0.0.0.0:* users:((\"nginx\",pid=9,fd=6))"));
+        let nginx = Listeners(parse_ss(
+            "LISTEN 0 511 0.0.0.0:80 0.0.0.0:* users:((\"nginx\",pid=9,fd=6))",
+        ));
         assert_eq!(web_server_on_80(&nginx).as_deref(), Some("nginx"));
-        let other = Listeners(parse_ss("LISTEN 0 5 0.0.0.0:80 0.0.0.0:* users:((\"python3\",pid=9,fd=3))"));
-        assert!(challenge_for(&other).unwrap_err().contains("python3 (pid 9)"));
+        let other = Listeners(parse_ss(
+            "LISTEN 0 5 0.0.0.0:80 0.0.0.0:* users:((\"python3\",pid=9,fd=3))",
+        ));
+        assert!(challenge_for(&other)
+            .unwrap_err()
+            .contains("python3 (pid 9)"));
     }
 }

@@ -56,7 +56,9 @@ pub fn includes_drop_ins(text: &str) -> bool {
         match w.next().map(str::to_ascii_lowercase).as_deref() {
             Some("match") => return false,
             Some("include")
-                if w.any(|p| p == "/etc/ssh/sshd_config.d/*.conf" || p == "sshd_config.d/*.conf") =>
+                if w.any(|p| {
+                    p == "/etc/ssh/sshd_config.d/*.conf" || p == "sshd_config.d/*.conf"
+                }) =>
             {
                 return true
             }
@@ -165,9 +167,14 @@ mod tests {
 
     #[test]
     fn config_fallback_and_includes() {
-        assert_eq!(ports_in_config("Port 2200\nMatch User x\nPort 9\n"), vec![2200]);
+        assert_eq!(
+            ports_in_config("Port 2200\nMatch User x\nPort 9\n"),
+            vec![2200]
+        );
         assert!(includes_drop_ins("Include /etc/ssh/sshd_config.d/*.conf\n"));
-        assert!(!includes_drop_ins("Match all\nInclude /etc/ssh/sshd_config.d/*.conf\n"));
+        assert!(!includes_drop_ins(
+            "Match all\nInclude /etc/ssh/sshd_config.d/*.conf\n"
+        ));
         let s = Sshd {
             installed: true,
             ..Sshd::default()

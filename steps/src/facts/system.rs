@@ -117,8 +117,14 @@ mod tests {
     #[test]
     fn parsers() {
         assert_eq!(parse_df("Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/vda 100 50 2048 50% /\n"), Some(2048));
-        assert_eq!(parse_meminfo("MemTotal:  1000 kB\nMemFree: 5 kB\n"), Some(1000));
-        assert_eq!(fqdn_from_hosts("127.0.1.1\tmail.example.test mail\n", "mail").as_deref(), Some("mail.example.test"));
+        assert_eq!(
+            parse_meminfo("MemTotal:  1000 kB\nMemFree: 5 kB\n"),
+            Some(1000)
+        );
+        assert_eq!(
+            fqdn_from_hosts("127.0.1.1\tmail.example.test mail\n", "mail").as_deref(),
+            Some("mail.example.test")
+        );
         assert_eq!(fqdn_from_hosts("127.0.1.1\tmail\n", "mail"), None);
     }
 }

@@ -95,9 +95,15 @@ mod tests {
     fn rules_and_coverage() {
         let r = parse_rules("### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=x\n### tuple ### allow tcp 2000:3000 0.0.0.0/0 any 10.0.0.0/8 in\n### tuple ### deny tcp 25 0.0.0.0/0 any 0.0.0.0/0 in\n");
         assert_eq!(r.len(), 2);
-        let u = Ufw { active: false, rules: r.clone() };
+        let u = Ufw {
+            active: false,
+            rules: r.clone(),
+        };
         assert!(u.allows(22) && !u.allows(2222) && !u.allows(25));
-        let u = Ufw { active: true, rules: r };
+        let u = Ufw {
+            active: true,
+            rules: r,
+        };
         assert!(u.allows(2222));
     }
 }
