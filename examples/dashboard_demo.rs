@@ -5,13 +5,19 @@
 //! - `--fail`: the tls step fails and is rolled back
 //! - `--panic`: panics mid-run (the terminal must still be restored)
 //! - Ctrl-C during the run: the current step is rolled back, exit 4.
+//!
+//! The packages step plays a captured `apt-get install` (output lines and apt's progress); in
+//! plain mode (`--plain`, or piped: `| cat`) it prints "still running" lines every 5 s.
+#[allow(dead_code)]
+#[path = "../src/exit.rs"]
+mod exit;
 #[allow(dead_code)]
 #[path = "../src/ui/mod.rs"]
 mod ui;
 
 use mailstead_engine::engine::{Outcome, RunReport};
 use mailstead_engine::journal::RunId;
-use mailstead_engine::{interrupt, Event, StepOutcome};
+use mailstead_engine::{interrupt, Event, Level, StepOutcome};
 use std::time::Duration;
 
 fn main() {
@@ -27,7 +33,7 @@ fn main() {
         (
             "packages",
             "install Postfix, Dovecot",
-            vec!["apt-get install postfix dovecot-imapd"],
+            vec!["apt-get install postfix dovecot-core dovecot-imapd"],
         ),
         (
             "postfix",
@@ -74,13 +80,23 @@ fn main() {
             );
             obs.event(&Event::Note {
                 step: name.to_string(),
+                level: Level::Info,
                 text: format!("answer: {yes}"),
             });
         }
         if *name == "postfix" && has("--panic") {
             panic!("demo panic in the middle of a run");
         }
-        for c in changes {
+        for (i, c) in changes.iter().enumerate() {
+            obs.event(&Event::ChangeStarted {
+                step: name.to_string(),
+                summary: c.to_string(),
+                index: i + 1,
+                of: changes.len(),
+            });
+            if c.starts_with("apt-get") {
+                play_apt(&mut *obs, name, &pause);
+            }
             pause(700);
             obs.event(&Event::Change {
                 step: name.to_string(),
@@ -133,6 +149,7 @@ fn main() {
     }
     obs.event(&Event::Note {
         step: "reload".into(),
+        level: Level::Info,
         text: "reloaded postfix".into(),
     });
     let ok = outcome == Outcome::Done;
@@ -147,7 +164,58 @@ fn main() {
         changes: if ok { total } else { 0 },
         installed: vec!["postfix".into()],
         outcome,
+        findings: vec![],
     };
     ui::print_outcome(&report, ui::color_wanted());
-    std::process::exit(report.outcome.exit_code());
+    std::process::exit(exit::for_outcome(&report.outcome));
+}
+
+/// What `apt-get install -o APT::Status-Fd=1 -o Dpkg::Use-Pty=0` prints, as the engine passes
+/// it on: output lines, and apt's status lines as progress. About 12 s (1.2 s with DEMO_FAST).
+fn play_apt(obs: &mut dyn mailstead_engine::Observer, step: &str, pause: &dyn Fn(u64)) {
+    let pkgs = ["postfix", "dovecot-core", "dovecot-imapd"];
+    let out = |obs: &mut dyn mailstead_engine::Observer, line: String| {
+        obs.event(&Event::Output {
+            step: step.to_string(),
+            line,
+        })
+    };
+    let progress = |obs: &mut dyn mailstead_engine::Observer, percent: f32, what: String| {
+        obs.event(&Event::Progress {
+            step: step.to_string(),
+            percent,
+            what,
+        })
+    };
+    out(obs, "Reading package lists...".into());
+    out(obs, "Building dependency tree...".into());
+    for (i, p) in pkgs.iter().enumerate() {
+        progress(
+            obs,
+            (i * 100 / pkgs.len()) as f32,
+            format!("Retrieving file {} of {}", i + 1, pkgs.len()),
+        );
+        out(
+            obs,
+            format!(
+                "Get:{} http://deb.debian.org/debian bookworm/main amd64 {p} [1,234 kB]",
+                i + 1
+            ),
+        );
+        pause(1000);
+    }
+    let total = pkgs.len() * 3;
+    let mut n = 0;
+    for (verb, line) in [
+        ("Preparing", "Selecting previously unselected package"),
+        ("Unpacking", "Unpacking"),
+        ("Configuring", "Setting up"),
+    ] {
+        for p in pkgs {
+            n += 1;
+            progress(obs, (n * 100 / total) as f32, format!("{verb} {p} (amd64)"));
+            out(obs, format!("{line} {p} ..."));
+            pause(450);
+        }
+    }
 }

@@ -227,7 +227,7 @@ impl<'a> Engine<'a> {
                 });
                 // Later steps plan against the world as earlier steps would leave it.
                 if !matches!(c, Change::Reload { .. }) {
-                    apply_change_as(&overlay, c, true).wrap_err_with(|| {
+                    apply_change_as(&overlay, c, true, &mut |_| {}).wrap_err_with(|| {
                         format!("planning step {}: {}", step.name(), c.summary())
                     })?;
                 }
@@ -596,8 +596,22 @@ impl<'a> Engine<'a> {
                 })?;
                 state.queue(service, name);
             } else {
-                let installed = apply_change(host, change)
-                    .wrap_err_with(|| format!("step {name}: {}", change.summary()))?;
+                let installed = apply_change_fed(host, change, &mut |fed| {
+                    let step = name.to_string();
+                    let ev = match fed {
+                        Feed::Line(line) => Event::Output {
+                            step,
+                            line: line.to_string(),
+                        },
+                        Feed::Progress { percent, what } => Event::Progress {
+                            step,
+                            percent,
+                            what: what.to_string(),
+                        },
+                    };
+                    self.emit(run, ev);
+                })
+                .wrap_err_with(|| format!("step {name}: {}", change.summary()))?;
                 if !installed.is_empty() {
                     run.record(&Record::Installed {
                         step: name.to_string(),
@@ -1062,9 +1076,43 @@ pub fn effective(
     kept
 }
 
+/// What a command reports while a change applies.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Feed<'a> {
+    /// A line it printed (stdout or stderr).
+    Line(&'a str),
+    /// apt's own progress (see [`system::apt_status`]), 0..=100.
+    Progress { percent: f32, what: &'a str },
+}
+
 /// Applies one change. Returns the packages it newly installed.
 pub fn apply_change(host: &dyn Host, change: &Change) -> Result<Vec<String>> {
-    apply_change_as(host, change, false)
+    apply_change_as(host, change, false, &mut |_| {})
+}
+
+/// Applies one change, handing what its commands print to `feed` as they print it.
+pub fn apply_change_fed(
+    host: &dyn Host,
+    change: &Change,
+    feed: &mut dyn FnMut(Feed),
+) -> Result<Vec<String>> {
+    apply_change_as(host, change, false, feed)
+}
+
+/// apt's output with its status lines (`APT::Status-Fd=1`) turned into progress.
+fn apt_feed<'f>(feed: &'f mut dyn FnMut(Feed)) -> impl FnMut(&str) + 'f {
+    move |line: &str| match system::apt_status(line) {
+        Some(st) => {
+            if !st.before.trim().is_empty() {
+                feed(Feed::Line(st.before));
+            }
+            feed(Feed::Progress {
+                percent: st.percent,
+                what: st.what,
+            });
+        }
+        None => feed(Feed::Line(line)),
+    }
 }
 
 /// Mode and ids for `perms` on `host`. While planning on the overlay, users and groups that
@@ -1078,7 +1126,12 @@ fn meta_for(host: &dyn Host, perms: &Perms, planning: bool) -> Result<Meta> {
     }
 }
 
-fn apply_change_as(host: &dyn Host, change: &Change, planning: bool) -> Result<Vec<String>> {
+fn apply_change_as(
+    host: &dyn Host,
+    change: &Change,
+    planning: bool,
+    feed: &mut dyn FnMut(Feed),
+) -> Result<Vec<String>> {
     match change {
         Change::WriteFile {
             path,
@@ -1116,7 +1169,7 @@ fn apply_change_as(host: &dyn Host, change: &Change, planning: bool) -> Result<V
         },
         Change::Run { cmd, .. } => {
             let out = host
-                .run(cmd)
+                .run_streaming(cmd, &mut |line| feed(Feed::Line(line)))
                 .wrap_err_with(|| format!("starting `{cmd}`"))?;
             if !out.success() {
                 return Err(eyre!(system::failure(cmd, &out)));
@@ -1133,13 +1186,13 @@ fn apply_change_as(host: &dyn Host, change: &Change, planning: bool) -> Result<V
             }
             if !debconf.is_empty() {
                 let cmd = system::debconf_cmd(debconf);
-                let out = host.run(&cmd)?;
+                let out = host.run_streaming(&cmd, &mut |line| feed(Feed::Line(line)))?;
                 if !out.success() {
                     return Err(eyre!(system::failure(&cmd, &out)));
                 }
             }
             let cmd = system::apt_install_cmd(&missing);
-            let out = host.run(&cmd)?;
+            let out = host.run_streaming(&cmd, &mut apt_feed(feed))?;
             if !out.success() {
                 return Err(eyre!(system::failure(&cmd, &out)));
             }

@@ -5,7 +5,7 @@
 //! runs against a server or a directory tree in a test.
 use crate::secret::Secret;
 use std::fmt;
-use std::io::{self, Write};
+use std::io::{self, BufRead, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -170,6 +170,18 @@ pub trait Host: Send + Sync {
     /// Runs a command to completion. A non-zero exit is an `Output`, not an error; an error
     /// means the command could not be started.
     fn run(&self, cmd: &Cmd) -> io::Result<Output>;
+    /// Runs a command as [`Host::run`] does, handing each line it prints to `on_line` as it
+    /// appears: stdout and stderr merged in the order printed, without the line end (a line
+    /// redrawn with `\r` counts as its last state). Lines are passed as printed; stdin (where
+    /// secrets go) is never echoed. The returned `Output` still holds everything printed (in
+    /// `stdout`), for error messages.
+    ///
+    /// The default runs [`Host::run`] and replays its lines afterwards.
+    fn run_streaming(&self, cmd: &Cmd, on_line: &mut dyn FnMut(&str)) -> io::Result<Output> {
+        let out = self.run(cmd)?;
+        replay(&out, on_line);
+        Ok(out)
+    }
     /// An exclusive lock on a file; fails at once when another process holds it.
     fn lock(&self, path: &Path) -> io::Result<Box<dyn LockGuard>>;
 
@@ -233,6 +245,37 @@ pub trait Host: Send + Sync {
     }
 }
 
+/// Hands the lines of a finished command's output to `on_line`: stdout, then stderr.
+pub fn replay(out: &Output, on_line: &mut dyn FnMut(&str)) {
+    for text in [&out.stdout, &out.stderr] {
+        for line in text.lines() {
+            on_line(line);
+        }
+    }
+}
+
+/// Reads `input` line by line until EOF, handing each line to `on_line` (see
+/// [`Host::run_streaming`]) and keeping every byte in `all`.
+pub fn read_lines(
+    mut input: impl BufRead,
+    all: &mut Vec<u8>,
+    on_line: &mut dyn FnMut(&str),
+) -> io::Result<()> {
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        if input.read_until(b'\n', &mut buf)? == 0 {
+            return Ok(());
+        }
+        all.extend_from_slice(&buf);
+        let text = String::from_utf8_lossy(&buf);
+        let text = text.trim_end_matches(['\n', '\r']);
+        // A progress display redraws its line with `\r`: what counts is its last state.
+        let line = text.rsplit('\r').find(|s| !s.is_empty()).unwrap_or("");
+        on_line(line);
+    }
+}
+
 fn name_from_db<H: Host + ?Sized>(host: &H, db: &str, id: u32) -> Option<String> {
     let text = host.read_string(Path::new(db)).ok()??;
     text.lines().find_map(|l| {
@@ -274,6 +317,39 @@ impl RealHost {
 
     fn is_chrooted(&self) -> bool {
         self.root != Path::new("/")
+    }
+
+    /// The command as duct runs it: under `chroot` for `--root`, stable environment, stdin.
+    fn expression(&self, cmd: &Cmd) -> duct::Expression {
+        let (program, mut args) = if self.is_chrooted() {
+            let mut a = vec![
+                self.root.to_string_lossy().into_owned(),
+                cmd.program.clone(),
+            ];
+            a.extend(cmd.args.iter().cloned());
+            ("chroot".to_string(), a)
+        } else {
+            (cmd.program.clone(), cmd.args.clone())
+        };
+        if program == "chroot" && args.is_empty() {
+            args.push("/".into());
+        }
+        let mut expr = duct::cmd(program, args)
+            .unchecked()
+            // A stable, non-localised environment so output parsing works everywhere.
+            .env("LC_ALL", "C.UTF-8")
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            );
+        for (k, v) in &cmd.env {
+            expr = expr.env(k, v);
+        }
+        expr = match &cmd.stdin {
+            Some(s) => expr.stdin_bytes(s.expose().as_bytes().to_vec()),
+            None => expr.stdin_null(),
+        };
+        expr
     }
 }
 
@@ -418,36 +494,11 @@ impl Host for RealHost {
     }
 
     fn run(&self, cmd: &Cmd) -> io::Result<Output> {
-        let (program, mut args) = if self.is_chrooted() {
-            let mut a = vec![
-                self.root.to_string_lossy().into_owned(),
-                cmd.program.clone(),
-            ];
-            a.extend(cmd.args.iter().cloned());
-            ("chroot".to_string(), a)
-        } else {
-            (cmd.program.clone(), cmd.args.clone())
-        };
-        if program == "chroot" && args.is_empty() {
-            args.push("/".into());
-        }
-        let mut expr = duct::cmd(program, args)
+        let expr = self
+            .expression(cmd)
             .stdout_capture()
             .stderr_capture()
-            .unchecked()
-            // A stable, non-localised environment so output parsing works everywhere.
-            .env("LC_ALL", "C.UTF-8")
-            .env(
-                "PATH",
-                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            );
-        for (k, v) in &cmd.env {
-            expr = expr.env(k, v);
-        }
-        expr = match &cmd.stdin {
-            Some(s) => expr.stdin_bytes(s.expose().as_bytes().to_vec()),
-            None => expr.stdin_null(),
-        };
+            .unchecked();
         let handle = expr.start()?;
         let out = match cmd.timeout {
             Some(t) => match handle.wait_timeout(t)? {
@@ -467,6 +518,60 @@ impl Host for RealHost {
             status: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    fn run_streaming(&self, cmd: &Cmd, on_line: &mut dyn FnMut(&str)) -> io::Result<Output> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::mpsc;
+        // One pipe for both streams, so lines come in the order they were printed.
+        let reader = self
+            .expression(cmd)
+            .stderr_to_stdout()
+            .unchecked()
+            .reader()?;
+        let timed_out = AtomicBool::new(false);
+        let mut all = Vec::new();
+        let read = std::thread::scope(|s| {
+            let (done, wait) = mpsc::channel::<()>();
+            if let Some(t) = cmd.timeout {
+                let (reader, timed_out) = (&reader, &timed_out);
+                // Kills the command when it runs too long; the read below then ends.
+                s.spawn(move || {
+                    if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(t) {
+                        timed_out.store(true, Ordering::SeqCst);
+                        let _ = reader.kill();
+                    }
+                });
+            }
+            let read = read_lines(io::BufReader::new(&reader), &mut all, on_line);
+            drop(done);
+            read
+        });
+        if let Err(e) = read {
+            let _ = reader.kill();
+            return Err(e);
+        }
+        let stdout = String::from_utf8_lossy(&all).into_owned();
+        let status = match reader.try_wait()? {
+            Some(o) => o.status.code().unwrap_or(-1),
+            None => -1,
+        };
+        // Killed by the watchdog (a command that ended just in time keeps its own status).
+        if status == -1 && timed_out.load(Ordering::SeqCst) {
+            return Ok(Output {
+                status,
+                stdout,
+                stderr: format!(
+                    "timed out after {}s",
+                    cmd.timeout.unwrap_or_default().as_secs()
+                ),
+            });
+        }
+        Ok(Output {
+            status,
+            stdout,
+            stderr: String::new(),
         })
     }
 

@@ -378,6 +378,13 @@ impl Host for MemHost<'_> {
         }
     }
 
+    /// Replays the lines of the scripted output (stdout, then stderr), as if printed live.
+    fn run_streaming(&self, cmd: &Cmd, on_line: &mut dyn FnMut(&str)) -> io::Result<Output> {
+        let out = self.run(cmd)?;
+        crate::host::replay(&out, on_line);
+        Ok(out)
+    }
+
     fn lock(&self, _path: &Path) -> io::Result<Box<dyn LockGuard>> {
         Ok(Box::new(NoLock))
     }

@@ -62,12 +62,56 @@ pub fn apt_install_cmd(packages: &[String]) -> Cmd {
         "Dpkg::Options::=--force-confdef".into(),
         "-o".into(),
         "Dpkg::Options::=--force-confold".into(),
+        // apt's own progress as `pmstatus:`/`dlstatus:` lines in the output (see
+        // [`apt_status`]); dpkg without a pty, so its output comes as plain lines.
+        "-o".into(),
+        "APT::Status-Fd=1".into(),
+        "-o".into(),
+        "Dpkg::Use-Pty=0".into(),
     ];
     args.extend(packages.iter().cloned());
     Cmd::new("apt-get", args)
         .env("DEBIAN_FRONTEND", "noninteractive")
         .env("APT_LISTCHANGES_FRONTEND", "none")
         .timeout(Duration::from_secs(1800))
+}
+
+/// A progress line of apt's status file descriptor (`APT::Status-Fd`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AptStatus<'a> {
+    /// Whatever the output line held before the status (another process's output that the
+    /// status line was written into the middle of); usually empty.
+    pub before: &'a str,
+    /// 0..=100, of the download (`dlstatus`) or of the install (`pmstatus`).
+    pub percent: f32,
+    /// What apt is doing: `Installing dovecot-core (amd64)`, `Retrieving file 3 of 11`.
+    pub what: &'a str,
+}
+
+/// Recognises `pmstatus:PKG:PERCENT:TEXT` and `dlstatus:ID:PERCENT:TEXT` (TEXT may hold
+/// colons). Anything else, `pmerror:` and `pmconffile:` included, is ordinary output: `None`.
+pub fn apt_status(line: &str) -> Option<AptStatus<'_>> {
+    let start = ["pmstatus:", "dlstatus:"]
+        .iter()
+        .filter_map(|tag| line.find(tag))
+        .min()?;
+    let (before, status) = line.split_at(start);
+    let mut fields = status.splitn(4, ':');
+    let (_tag, _item, percent, what) = (
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+    );
+    let percent: f32 = percent.trim().parse().ok()?;
+    if !percent.is_finite() {
+        return None;
+    }
+    Some(AptStatus {
+        before,
+        percent: percent.clamp(0.0, 100.0),
+        what: what.trim(),
+    })
 }
 
 pub fn apt_purge_cmd(packages: &[String]) -> Cmd {
@@ -81,4 +125,79 @@ pub fn apt_purge_cmd(packages: &[String]) -> Cmd {
 /// An error message for a failed command: the command line and its stderr tail.
 pub fn failure(cmd: &Cmd, out: &Output) -> String {
     format!("`{cmd}` exited with {}:\n{}", out.status, out.tail(12))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apt_status_lines_are_recognised() {
+        // As printed by `apt-get install -o APT::Status-Fd=1 -o Dpkg::Use-Pty=0` (bookworm).
+        let captured = "\
+Reading package lists...
+dlstatus:1:0:Retrieving file 1 of 3
+Get:1 http://deb.debian.org/debian bookworm/main amd64 dovecot-core amd64 1:2.3.19.1+dfsg1-2.1+deb12u1 [3,347 kB]
+dlstatus:2:33.3333:Retrieving file 2 of 3
+pmstatus:dpkg-exec:0:Running dpkg
+Selecting previously unselected package dovecot-core.
+pmstatus:dovecot-core:14.2857:Preparing dovecot-core (amd64)
+pmstatus:dovecot-core:42.8571:Installing dovecot-core (amd64)
+Setting up dovecot-core (1:2.3.19.1+dfsg1-2.1+deb12u1) ...
+pmconffile:/etc/dovecot/dovecot.conf:50:'/etc/dovecot/dovecot.conf' 'new'
+pmerror:/var/cache/apt/archives/x.deb:60:trying to overwrite '/usr/bin/x'
+pmstatus:dovecot-core:100:Installed dovecot-core (amd64)
+";
+        let found: Vec<(f32, &str)> = captured
+            .lines()
+            .filter_map(apt_status)
+            .map(|s| (s.percent, s.what))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (0.0, "Retrieving file 1 of 3"),
+                (33.3333, "Retrieving file 2 of 3"),
+                (0.0, "Running dpkg"),
+                (14.2857, "Preparing dovecot-core (amd64)"),
+                (42.8571, "Installing dovecot-core (amd64)"),
+                (100.0, "Installed dovecot-core (amd64)"),
+            ]
+        );
+    }
+
+    #[test]
+    fn apt_status_keeps_colons_and_what_came_before() {
+        let s =
+            apt_status("Unpacking postfpmstatus:postfix:30:Configuring postfix: step 2").unwrap();
+        assert_eq!(s.before, "Unpacking postf");
+        assert_eq!(s.percent, 30.0);
+        assert_eq!(s.what, "Configuring postfix: step 2");
+    }
+
+    #[test]
+    fn not_apt_status() {
+        for line in [
+            "",
+            "pmstatus:",
+            "pmstatus:x:notanumber:text",
+            "pmstatus:x:NaN:text",
+            "pmstatus:x:42",
+            "Setting up postfix (3.7.11-0+deb12u1) ...",
+        ] {
+            assert_eq!(apt_status(line), None, "{line}");
+        }
+        assert_eq!(apt_status("pmstatus:x:250:over").unwrap().percent, 100.0);
+    }
+
+    #[test]
+    fn apt_install_reports_progress_without_a_pty() {
+        let cmd = apt_install_cmd(&["postfix".into()]);
+        let args = cmd.args.join(" ");
+        assert!(
+            args.contains("-o APT::Status-Fd=1 -o Dpkg::Use-Pty=0"),
+            "{args}"
+        );
+        assert_eq!(cmd.args.last().unwrap(), "postfix");
+    }
 }

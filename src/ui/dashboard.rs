@@ -1,5 +1,6 @@
 //! A live view of a run, drawn inline under the shell prompt (no alternate screen): the steps
-//! with their status, the change being applied, the elapsed time. Finished lines go into the
+//! with their status, the change being applied (with apt's progress as a bar and the last
+//! lines its command printed), the elapsed time. Finished lines go into the
 //! scrollback with `insert_before`, so the terminal keeps a log once the view is gone.
 //!
 //! The engine calls the observer synchronously from its thread; a ticker thread keeps the
@@ -9,7 +10,7 @@
 use super::plain::{self, PlainLog};
 use crossterm::event::{self, KeyCode, KeyEventKind, KeyModifiers};
 use crossterm::terminal;
-use mailstead_engine::{interrupt, Event, Observer, StepOutcome};
+use mailstead_engine::{interrupt, Event, Level, Observer, Status as CheckStatus, StepOutcome};
 use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -27,6 +28,12 @@ const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "�
 const MIN_COLS: u16 = 40;
 const MIN_ROWS: u16 = 6;
 const TICK: Duration = Duration::from_millis(100);
+/// How many of a running command's last output lines the view shows.
+pub const TAIL: usize = 5;
+/// Rows kept for a running command's progress bar and output tail.
+const DETAIL_ROWS: u16 = 1 + TAIL as u16;
+/// Width of apt's progress bar, in cells.
+const BAR: usize = 24;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Status {
@@ -53,10 +60,24 @@ pub struct DashState {
     pub steps: Vec<Row>,
     /// The change just applied, as `[step] summary`.
     pub current: Option<String>,
+    /// The change being applied now (a command may run for minutes).
+    pub running: Option<RunningChange>,
+    /// apt's progress while it runs: percent and what it does.
+    pub progress: Option<(f32, String)>,
+    /// The last lines the running command printed (at most [`TAIL`]).
+    pub tail: std::collections::VecDeque<String>,
     pub tick: usize,
     /// Ctrl-C seen: the engine stops at its next safe point.
     pub interrupting: bool,
     pub verbose: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningChange {
+    pub step: String,
+    pub summary: String,
+    pub index: usize,
+    pub of: usize,
 }
 
 /// A line for the scrollback.
@@ -89,6 +110,13 @@ impl DashState {
         self.steps.last_mut().expect("just pushed")
     }
 
+    /// Forgets the running change, its progress and its output.
+    fn change_ended(&mut self) {
+        self.running = None;
+        self.progress = None;
+        self.tail.clear();
+    }
+
     /// Updates the state; returns what to keep in the scrollback.
     pub fn apply(&mut self, ev: &Event) -> Vec<Logged> {
         let log = |text: String, kind| vec![Logged { text, kind }];
@@ -110,25 +138,55 @@ impl DashState {
                 row.status = Status::Running;
                 row.about = about.clone();
                 self.current = None;
+                self.change_ended();
                 if self.verbose {
                     log(format!("[{step}] {about}"), Kind::Quiet)
                 } else {
                     vec![]
                 }
             }
+            Event::ChangeStarted {
+                step,
+                summary,
+                index,
+                of,
+            } => {
+                self.change_ended();
+                self.running = Some(RunningChange {
+                    step: step.clone(),
+                    summary: summary.clone(),
+                    index: *index,
+                    of: *of,
+                });
+                vec![]
+            }
+            Event::Output { step, line } => {
+                if !line.trim().is_empty() {
+                    if self.tail.len() == TAIL {
+                        self.tail.pop_front();
+                    }
+                    self.tail.push_back(line.clone());
+                }
+                if self.verbose {
+                    log(format!("  [{step}]   | {line}"), Kind::Quiet)
+                } else {
+                    vec![]
+                }
+            }
+            Event::Progress { percent, what, .. } => {
+                self.progress = Some((*percent, what.clone()));
+                vec![]
+            }
             Event::Change { step, summary } => {
+                self.change_ended();
                 self.current = Some(format!("[{step}] {summary}"));
                 log(format!("  [{step}] {summary}"), Kind::Info)
             }
-            Event::ChangeStarted { step, summary, .. } => {
-                self.current = Some(format!("[{step}] {summary}"));
-                vec![]
-            }
-            Event::Output { .. } | Event::Progress { .. } => vec![],
             Event::Checked { check, finding } => {
                 let kind = match finding.status {
-                    mailstead_engine::Status::Pass => Kind::Info,
-                    _ => Kind::Warn,
+                    CheckStatus::Pass => Kind::Info,
+                    CheckStatus::Warn => Kind::Warn,
+                    CheckStatus::Fail => Kind::Bad,
                 };
                 log(
                     format!("  check {check}: {} {}", finding.status, finding.detail),
@@ -136,7 +194,7 @@ impl DashState {
                 )
             }
             Event::Note { step, level, text } => {
-                if *level == mailstead_engine::Level::Warning || plain::note_is_warning(text) {
+                if *level == Level::Warning || plain::note_is_warning(text) {
                     log(format!("  [{step}] {text}"), Kind::Warn)
                 } else if self.verbose {
                     log(format!("  [{step}] {text}"), Kind::Quiet)
@@ -153,6 +211,7 @@ impl DashState {
                 };
                 self.row(step).status = status;
                 self.current = None;
+                self.change_ended();
                 let kind = match outcome {
                     StepOutcome::Changed(_) => Kind::Good,
                     StepOutcome::Unchanged => Kind::Quiet,
@@ -163,14 +222,40 @@ impl DashState {
             }
             Event::RunFinished { .. } => {
                 self.current = None;
+                self.change_ended();
                 vec![]
             }
         }
     }
 
-    /// Lines the view needs to show every step.
+    /// Lines the view needs to show every step, and a running command's progress and output.
     pub fn height(&self) -> u16 {
-        (self.steps.len() as u16).saturating_add(3)
+        (self.steps.len() as u16).saturating_add(3 + DETAIL_ROWS)
+    }
+
+    /// The lines under the running change: apt's progress bar, then the output tail.
+    fn detail(&self, color: bool) -> Vec<Line<'static>> {
+        let mut lines = Vec::new();
+        if self.running.is_none() {
+            return lines;
+        }
+        if let Some((percent, what)) = &self.progress {
+            let filled = ((percent / 100.0) * BAR as f32).round() as usize;
+            let filled = filled.min(BAR);
+            lines.push(Line::from(vec![
+                Span::raw("    "),
+                Span::styled("█".repeat(filled), style(color, Kind::Good)),
+                Span::styled("░".repeat(BAR - filled), style(color, Kind::Quiet)),
+                Span::raw(format!(" {percent:>3.0}% {what}")),
+            ]));
+        }
+        for l in &self.tail {
+            lines.push(Line::styled(
+                format!("    │ {l}"),
+                style(color, Kind::Quiet),
+            ));
+        }
+        lines
     }
 }
 
@@ -197,7 +282,8 @@ fn clock(elapsed: Duration) -> String {
     }
 }
 
-/// The view, a pure function of the state: header, one row per step, the current change, a hint.
+/// The view, a pure function of the state: header, one row per step, the current change (with
+/// apt's progress and the command's last lines while it runs), a hint.
 pub fn render(state: &DashState, elapsed: Duration, color: bool, frame: &mut Frame) {
     let area = frame.area();
     render_area(state, elapsed, color, area, frame.buffer_mut());
@@ -238,8 +324,18 @@ fn render_area(
     )));
     lines.push(Line::from(header));
 
+    // What runs now, under the steps; never at the cost of every step row.
+    let mut detail = state.detail(color);
+    let room = area.height.saturating_sub(4) as usize;
+    if detail.len() > room {
+        // Keep the bar and the newest lines.
+        let cut = detail.len() - room;
+        let keep_bar = state.progress.is_some() && room > 0;
+        let skip_from = usize::from(keep_bar);
+        detail.drain(skip_from..skip_from + cut);
+    }
     // Rows for steps; when they do not all fit, a window that keeps the running step in view.
-    let list_h = area.height.saturating_sub(3) as usize;
+    let list_h = (area.height.saturating_sub(3) as usize).saturating_sub(detail.len());
     let focus = state
         .steps
         .iter()
@@ -284,13 +380,17 @@ fn render_area(
             ),
         ]));
     }
-    while lines.len() < 1 + list_h {
-        lines.push(Line::raw(""));
-    }
-    lines.push(match &state.current {
-        Some(c) => Line::from(vec![Span::raw("  → "), Span::raw(c.clone())]),
-        None => Line::raw(""),
+    // No padding: rows kept for a running command stay blank at the bottom until it runs.
+    lines.push(match (&state.running, &state.current) {
+        (Some(r), _) => Line::from(vec![
+            Span::raw("  → "),
+            Span::raw(format!("[{}] {}", r.step, r.summary)),
+            Span::styled(format!("  ({}/{})", r.index, r.of), st(Kind::Quiet)),
+        ]),
+        (None, Some(c)) => Line::from(vec![Span::raw("  → "), Span::raw(c.clone())]),
+        (None, None) => Line::raw(""),
     });
+    lines.extend(detail);
     lines.push(if state.interrupting {
         Line::styled(
             "  stopping at the next safe point; the current step will be rolled back…",
@@ -669,8 +769,8 @@ mod tests {
         assert_eq!(logged[0].text, "  [postfix] write /etc/postfix/main.cf");
         let lines = screen(&s, 60, s.height());
         assert_eq!(
-            lines,
-            vec![
+            lines[..7],
+            [
                 "mailstead  run r1  1:23  1/4 steps",
                 "  · packages  unchanged",
                 "  ⠋ postfix   configure Postfix",
@@ -680,6 +780,9 @@ mod tests {
                 "  Ctrl-C stops safely: the current step is rolled back",
             ]
         );
+        // Rows kept for a running command's progress and output stay blank.
+        assert!(lines[7..].iter().all(String::is_empty), "{lines:#?}");
+        assert_eq!(lines.len(), 7 + TAIL + 1);
         s.apply(&ev("postfix", StepOutcome::Changed(3)));
         s.apply(&ev("dovecot", StepOutcome::Changed(1)));
         let logged = s.apply(&ev("tls", StepOutcome::Failed("acme: timeout".into())));
@@ -728,14 +831,137 @@ mod tests {
         assert_eq!(s.steps[0].status, Status::RolledBack { ok: false });
         let quiet = s.apply(&Event::Note {
             step: "reload".into(),
+            level: Level::Info,
             text: "reloaded postfix".into(),
         });
         assert!(quiet.is_empty());
         let warn = s.apply(&Event::Note {
             step: "reload".into(),
+            level: Level::Info,
             text: "no service manager found: reload postfix by hand".into(),
         });
         assert_eq!(warn[0].kind, Kind::Warn);
+    }
+
+    /// The packages step while apt runs: StepStarted, ChangeStarted, progress, output.
+    fn installing() -> DashState {
+        let mut s = started();
+        s.apply(&Event::StepStarted {
+            step: "packages".into(),
+            about: "install Postfix, Dovecot".into(),
+        });
+        s.apply(&Event::ChangeStarted {
+            step: "packages".into(),
+            summary: "apt-get install postfix dovecot-core".into(),
+            index: 1,
+            of: 2,
+        });
+        for line in [
+            "Reading package lists...",
+            "",
+            "Selecting previously unselected package postfix.",
+            "Unpacking postfix (3.7.11-0+deb12u1) ...",
+            "Selecting previously unselected package dovecot-core.",
+            "Unpacking dovecot-core (1:2.3.19.1) ...",
+            "Setting up postfix (3.7.11-0+deb12u1) ...",
+        ] {
+            s.apply(&Event::Output {
+                step: "packages".into(),
+                line: line.into(),
+            });
+        }
+        s.apply(&Event::Progress {
+            step: "packages".into(),
+            percent: 42.4,
+            what: "Installing dovecot-core (amd64)".into(),
+        });
+        s
+    }
+
+    #[test]
+    fn a_running_command_shows_progress_and_its_last_lines() {
+        let s = installing();
+        let lines = screen(&s, 80, s.height());
+        assert_eq!(
+            lines,
+            vec![
+                "mailstead  run r1  1:23  0/4 steps",
+                "  ⠋ packages  install Postfix, Dovecot",
+                "  ○ postfix",
+                "  ○ dovecot",
+                "  ○ tls",
+                "  → [packages] apt-get install postfix dovecot-core  (1/2)",
+                "    ██████████░░░░░░░░░░░░░░  42% Installing dovecot-core (amd64)",
+                "    │ Selecting previously unselected package postfix.",
+                "    │ Unpacking postfix (3.7.11-0+deb12u1) ...",
+                "    │ Selecting previously unselected package dovecot-core.",
+                "    │ Unpacking dovecot-core (1:2.3.19.1) ...",
+                "    │ Setting up postfix (3.7.11-0+deb12u1) ...",
+                "  Ctrl-C stops safely: the current step is rolled back",
+            ]
+        );
+        let text = lines.join("\n");
+        assert!(text.contains("apt-get install postfix"), "{text}");
+        assert!(text.contains("42%"), "{text}");
+        assert!(text.contains("Setting up postfix"), "{text}");
+        // Older lines fell off the tail.
+        assert!(!text.contains("Reading package lists"), "{text}");
+    }
+
+    #[test]
+    fn the_end_of_a_change_clears_its_progress_and_output() {
+        let mut s = installing();
+        let logged = s.apply(&Event::Change {
+            step: "packages".into(),
+            summary: "apt-get install postfix dovecot-core".into(),
+        });
+        assert_eq!(
+            logged[0].text,
+            "  [packages] apt-get install postfix dovecot-core"
+        );
+        assert!(s.running.is_none() && s.progress.is_none() && s.tail.is_empty());
+        let text = screen(&s, 80, s.height()).join("\n");
+        assert!(!text.contains("42%"), "{text}");
+        assert!(!text.contains("│"), "{text}");
+        assert!(text.contains("  → [packages] apt-get install postfix dovecot-core\n"));
+
+        let mut s = installing();
+        s.apply(&Event::StepFinished {
+            step: "packages".into(),
+            outcome: StepOutcome::Failed("apt-get: exit 100".into()),
+        });
+        assert!(s.running.is_none() && s.progress.is_none() && s.tail.is_empty());
+    }
+
+    #[test]
+    fn output_goes_to_the_scrollback_only_when_verbose() {
+        let out = Event::Output {
+            step: "packages".into(),
+            line: "Setting up postfix".into(),
+        };
+        assert!(installing().apply(&out).is_empty());
+        let mut s = installing();
+        s.verbose = true;
+        assert_eq!(s.apply(&out)[0].text, "  [packages]   | Setting up postfix");
+        assert!(installing()
+            .apply(&Event::Progress {
+                step: "packages".into(),
+                percent: 50.0,
+                what: "x".into(),
+            })
+            .is_empty());
+    }
+
+    #[test]
+    fn a_small_view_keeps_the_running_step_the_bar_and_the_newest_line() {
+        let s = installing();
+        let lines = screen(&s, 60, 7);
+        assert_eq!(lines.len(), 7);
+        let text = lines.join("\n");
+        assert!(text.contains("packages  install"), "{text}");
+        assert!(text.contains("42%"), "{text}");
+        assert!(text.contains("Setting up postfix"), "{text}");
+        assert!(lines[6].contains("Ctrl-C"), "{text}");
     }
 
     #[test]

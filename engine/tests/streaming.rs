@@ -1,0 +1,258 @@
+//! What a running command prints reaches observers while it runs: output lines as
+//! `Event::Output`, apt's status lines as `Event::Progress`, all between the change's start
+//! and its end, and in the run's log.txt.
+use color_eyre::eyre::Result;
+use mailstead_engine::event::Recorder;
+use mailstead_engine::journal::{list_runs, runs_dir};
+use mailstead_engine::{
+    Change, Cmd, Ctx, Engine, Event, Host, MemHost, Options, Output, Planned, RealHost, Secret,
+    Step,
+};
+use std::path::PathBuf;
+use std::time::Duration;
+
+struct Answers;
+
+struct Install;
+impl Step<Answers> for Install {
+    fn name(&self) -> &'static str {
+        "packages"
+    }
+    fn about(&self) -> &'static str {
+        "installs packages"
+    }
+    fn plan(&self, _ctx: &Ctx<Answers>) -> Result<Planned> {
+        Ok(Planned {
+            changes: vec![
+                Change::Install {
+                    packages: vec!["dovecot-core".into()],
+                    debconf: vec![],
+                },
+                Change::run(
+                    "rebuild the aliases",
+                    Cmd::new("newaliases", Vec::<String>::new()),
+                    &[],
+                ),
+            ],
+            notes: vec![],
+        })
+    }
+}
+
+const APT: &str = "\
+Reading package lists...
+dlstatus:1:0:Retrieving file 1 of 1
+Get:1 http://deb.debian.org/debian bookworm/main amd64 dovecot-core amd64 [3,347 kB]
+pmstatus:dovecot-core:42.8571:Installing dovecot-core (amd64)
+Setting up dovecot-core (1:2.3.19.1) ...
+pmstatus:dovecot-core:100:Installed dovecot-core (amd64)
+";
+
+fn host() -> MemHost<'static> {
+    let h = MemHost::fake();
+    let installed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let i = installed.clone();
+    h.on_command(move |c: &Cmd| {
+        use std::sync::atomic::Ordering;
+        match c.program.as_str() {
+            "dpkg-query" => Some(Output {
+                status: if i.load(Ordering::SeqCst) { 0 } else { 1 },
+                stdout: if i.load(Ordering::SeqCst) {
+                    "install ok installed".into()
+                } else {
+                    String::new()
+                },
+                stderr: String::new(),
+            }),
+            "apt-get" => {
+                i.store(true, Ordering::SeqCst);
+                Some(Output {
+                    status: 0,
+                    stdout: APT.into(),
+                    stderr: String::new(),
+                })
+            }
+            "newaliases" => Some(Output {
+                status: 0,
+                stdout: String::new(),
+                stderr: "newaliases: warning: something\n".into(),
+            }),
+            _ => None,
+        }
+    });
+    h
+}
+
+#[test]
+fn command_output_and_apt_progress_are_events() {
+    let h = host();
+    let mut rec = Recorder::default();
+    let opts = Options {
+        yes: true,
+        ..Options::default()
+    };
+    let report = Engine::new(&h, &mut rec, opts)
+        .apply(&[&Install], &[], &Answers)
+        .unwrap();
+    assert_eq!(report.installed, vec!["dovecot-core".to_string()]);
+    let seen: Vec<String> = rec
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::ChangeStarted {
+                summary, index, of, ..
+            } => Some(format!("start {index}/{of} {summary}")),
+            Event::Change { summary, .. } => Some(format!("end {summary}")),
+            Event::Output { step, line } => Some(format!("{step}| {line}")),
+            Event::Progress { percent, what, .. } => Some(format!("{percent:.0}% {what}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            "start 1/2 apt-get install dovecot-core",
+            "packages| Reading package lists...",
+            "0% Retrieving file 1 of 1",
+            "packages| Get:1 http://deb.debian.org/debian bookworm/main amd64 dovecot-core amd64 [3,347 kB]",
+            "43% Installing dovecot-core (amd64)",
+            "packages| Setting up dovecot-core (1:2.3.19.1) ...",
+            "100% Installed dovecot-core (amd64)",
+            "end apt-get install dovecot-core",
+            "start 2/2 rebuild the aliases",
+            "packages| newaliases: warning: something",
+            "end rebuild the aliases",
+        ]
+    );
+    // The run's log has the lines too.
+    let state = PathBuf::from(mailstead_engine::journal::STATE_DIR);
+    let id = list_runs(&h, &state).pop().unwrap();
+    let log = h
+        .read_string(&runs_dir(&state).join(&id.0).join("log.txt"))
+        .unwrap()
+        .unwrap();
+    assert!(
+        log.contains("[packages]   | Setting up dovecot-core"),
+        "{log}"
+    );
+    assert!(
+        log.contains("[packages] 43% Installing dovecot-core"),
+        "{log}"
+    );
+}
+
+#[test]
+fn planning_streams_nothing() {
+    let h = host();
+    let mut rec = Recorder::default();
+    let plan = Engine::new(&h, &mut rec, Options::default())
+        .plan(&[&Install], &Answers)
+        .unwrap();
+    assert_eq!(plan.total(), 2);
+    assert!(rec.events.is_empty(), "{:?}", rec.events);
+    assert!(
+        !h.commands().iter().any(|c| c.starts_with("apt-get")),
+        "{:?}",
+        h.commands()
+    );
+}
+
+#[test]
+fn memhost_replays_scripted_lines() {
+    let h = host();
+    let mut lines = Vec::new();
+    let out = h
+        .run_streaming(&Cmd::new("newaliases", Vec::<String>::new()), &mut |l| {
+            lines.push(l.to_string())
+        })
+        .unwrap();
+    assert_eq!(lines, vec!["newaliases: warning: something"]);
+    assert!(out.success());
+}
+
+// RealHost against harmless shell one-liners (no mailstead action touches this machine).
+fn sh(script: &str) -> Cmd {
+    Cmd::new("sh", ["-c", script])
+}
+
+#[test]
+fn real_host_streams_both_streams_in_order() {
+    let host = RealHost::new("/");
+    let mut lines = Vec::new();
+    let out = host
+        .run_streaming(
+            &sh("echo one; echo two >&2; printf 'half\\rthree\\n'; echo; exit 3"),
+            &mut |l| lines.push(l.to_string()),
+        )
+        .unwrap();
+    assert_eq!(lines, vec!["one", "two", "three", ""]);
+    assert_eq!(out.status, 3);
+    // The whole output stays for error messages.
+    assert!(out.tail(5).contains("two"), "{out:?}");
+}
+
+#[test]
+fn real_host_streams_lines_as_they_come() {
+    let host = RealHost::new("/");
+    let start = std::time::Instant::now();
+    let mut first = None;
+    host.run_streaming(&sh("echo early; sleep 1; echo late"), &mut |l| {
+        if l == "early" {
+            first = Some(start.elapsed());
+        }
+    })
+    .unwrap();
+    // The first line arrived before the command ended (it sleeps a second after it).
+    assert!(first.unwrap() < start.elapsed(), "{first:?}");
+    assert!(first.unwrap() < Duration::from_millis(900), "{first:?}");
+}
+
+#[test]
+fn real_host_streaming_keeps_stdin_and_timeout() {
+    let host = RealHost::new("/");
+    let mut lines = Vec::new();
+    let out = host
+        .run_streaming(
+            &Cmd::new("cat", Vec::<String>::new()).stdin(Secret::new("s3cret\n")),
+            &mut |l| lines.push(l.to_string()),
+        )
+        .unwrap();
+    assert!(out.success());
+    // What the command prints is passed as is (cat echoes; mailstead itself never does).
+    assert_eq!(lines, vec!["s3cret"]);
+    // Displayed commands never show stdin.
+    assert!(!Cmd::new("cat", Vec::<String>::new())
+        .stdin(Secret::new("s3cret"))
+        .to_string()
+        .contains("s3cret"));
+
+    let mut lines = Vec::new();
+    let out = host
+        .run_streaming(
+            &sh("echo started; exec sleep 30").timeout(Duration::from_millis(300)),
+            &mut |l| lines.push(l.to_string()),
+        )
+        .unwrap();
+    assert_eq!(lines, vec!["started"]);
+    assert_eq!(out.status, -1);
+    assert!(out.stderr.contains("timed out"), "{out:?}");
+    assert!(out.stdout.contains("started"), "{out:?}");
+}
+
+#[test]
+fn replay_gives_stdout_then_stderr() {
+    // What the default `run_streaming` does after `run`.
+    let h = MemHost::fake();
+    h.on_command(|_| {
+        Some(Output {
+            status: 0,
+            stdout: "a\nb\n".into(),
+            stderr: "c\n".into(),
+        })
+    });
+    let mut lines = Vec::new();
+    mailstead_engine::host::replay(&h.run(&sh("x")).unwrap(), &mut |l| {
+        lines.push(l.to_string())
+    });
+    assert_eq!(lines, vec!["a", "b", "c"]);
+}
