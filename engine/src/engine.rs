@@ -321,36 +321,37 @@ impl<'a> Engine<'a> {
                             break;
                         }
                     };
-                    outcome = if self.opts.atomic && !interrupted {
-                        // Services already run the new configuration: undo the whole run.
-                        self.fail_whole_run(
-                            &mut run,
-                            &mut state,
-                            &steps[..=i],
-                            step.name(),
-                            eyre!(error),
-                        )
-                    } else {
-                        let problems =
-                            self.rollback_failed_step(&run, &mut state, step.name(), &error)?;
-                        // Steps before stay applied and consistent: load what they wrote.
-                        let mut problems = problems;
-                        if let Err(e) = self.flush_reloads(&run, &mut state) {
-                            problems.push(format!("reloading services: {e:#}"));
-                        }
-                        if interrupted {
-                            Outcome::Interrupted {
-                                step: step.name().to_string(),
-                                problems,
-                            }
+                    outcome =
+                        if self.opts.atomic && !interrupted {
+                            // Services already run the new configuration: undo the whole run.
+                            self.fail_whole_run(
+                                &mut run,
+                                &mut state,
+                                &steps[..=i],
+                                step.name(),
+                                eyre!(error),
+                            )
                         } else {
-                            Outcome::Failed {
-                                step: step.name().to_string(),
-                                error,
-                                problems,
+                            let problems =
+                                self.rollback_failed_step(&run, &mut state, step.name(), &error)?;
+                            // Steps before stay applied and consistent: load what they wrote.
+                            let mut problems = problems;
+                            if let Err(e) = self.flush_reloads(&run, &mut state) {
+                                problems.push(format!("reloading services: {e:#}"));
                             }
-                        }
-                    };
+                            if interrupted {
+                                Outcome::Interrupted {
+                                    step: step.name().to_string(),
+                                    problems,
+                                }
+                            } else {
+                                Outcome::Failed {
+                                    step: step.name().to_string(),
+                                    error,
+                                    problems,
+                                }
+                            }
+                        };
                     break;
                 }
             }
@@ -1098,9 +1099,7 @@ fn apply_change_as(host: &dyn Host, change: &Change, planning: bool) -> Result<V
             }
         }
         Change::EnsureDir { path, meta } => match host.stat(path)? {
-            Some(st) if st.kind == Kind::Dir => {
-                host.set_meta(path, meta_for(host, meta, planning)?)?
-            }
+            Some(st) if st.kind == Kind::Dir => host.set_meta(path, meta_for(host, meta, planning)?)?,
             Some(_) => return Err(eyre!("{} exists and is not a directory", path.display())),
             None => {
                 if let Some(parent) = path.parent() {
