@@ -2,10 +2,10 @@
 //! change nothing, every failure is rolled back to a byte-identical tree (content, mode,
 //! owner, which files exist), killed runs are recovered, hand edits are never clobbered.
 use color_eyre::eyre::{bail, Result};
-use mailstead_engine::config::{Answers, Domain};
 use mailstead_engine::event::Recorder;
 use mailstead_engine::{
-    Change, Cmd, Ctx, Engine, Host, MemHost, Meta, Options, Outcome, Output, Step,
+    Change, Check, Cmd, Ctx, Engine, Host, MemHost, Meta, Options, Outcome, Output, Perms, Planned,
+    Step,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -14,23 +14,20 @@ use std::sync::Arc;
 
 // Failpoints are process-global: every test holds the scenario lock (`_serial`), so a test that
 // arms one never fires it inside another.
+/// The engine knows no mail: these tests bring their own tiny answers type.
+#[derive(Clone)]
+struct Answers {
+    hostname: String,
+}
+
 fn answers() -> Answers {
     Answers {
         hostname: "mail.example.test".into(),
-        admin_email: "admin@example.test".into(),
-        domains: vec![Domain {
-            name: "example.test".into(),
-            mailboxes: vec![],
-            aliases: vec![],
-            default_aliases: true,
-        }],
-        acme: Default::default(),
-        ssh: Default::default(),
-        firewall: Default::default(),
-        pop3: false,
-        message_size_limit: 50 << 20,
     }
 }
+
+/// No checks: these tests are about applying and undoing.
+const NO_CHECKS: &[&dyn Check<Answers>] = &[];
 
 /// Options for a run nobody is asked anything in.
 fn yes() -> Options {
@@ -44,6 +41,17 @@ fn yes() -> Options {
 /// and systemd "running" so reloads go through systemctl.
 fn server() -> MemHost<'static> {
     let h = MemHost::fake();
+    // Owners are given by name; the fake resolves them through its own passwd and group.
+    h.add_file(
+        "/etc/passwd",
+        "root:x:0:0::/root:/bin/sh\nadmin:x:1000:1000::/home/admin:/bin/sh\nvmail:x:5000:5000::/var/mail:/usr/sbin/nologin\n",
+        Meta::root(0o644),
+    );
+    h.add_file(
+        "/etc/group",
+        "root:x:0:\nadm:x:4:\ndovecot:x:110:\nadmin:x:1000:\nvmail:x:5000:\n",
+        Meta::root(0o644),
+    );
     h.add_file(
         "/etc/app/existing.conf",
         "old = 1\n",
@@ -77,44 +85,37 @@ fn tree(h: &MemHost) -> BTreeMap<PathBuf, String> {
 }
 
 struct Files;
-impl Step for Files {
+impl Step<Answers> for Files {
     fn name(&self) -> &'static str {
         "files"
     }
     fn about(&self) -> &'static str {
         "writes files"
     }
-    fn plan(&self, ctx: &Ctx) -> Result<Vec<Change>> {
+    fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         Ok(vec![
             Change::write(
                 "/etc/app/new.conf",
                 format!("host = {}\n", ctx.answers.hostname),
-                Meta::root(0o640),
+                Perms::root(0o640),
             ),
-            Change::write("/etc/app/existing.conf", "new = 2\n", Meta::root(0o600)),
+            Change::write("/etc/app/existing.conf", "new = 2\n", Perms::root(0o600)),
             Change::RemoveFile {
                 path: "/etc/app/obsolete.conf".into(),
             },
             Change::EnsureDir {
                 path: "/var/mail/vhosts".into(),
-                meta: Meta {
-                    mode: 0o770,
-                    uid: 5000,
-                    gid: 5000,
-                },
+                meta: Perms::new(0o770, "vmail", "vmail"),
             },
-            Change::write("/etc/app/deep/er/file", "x\n", Meta::root(0o644)),
+            Change::write("/etc/app/deep/er/file", "x\n", Perms::root(0o644)),
             Change::write_secret(
                 "/etc/app/users",
                 "alice:{SHA512-CRYPT}$6$salt$hash\n",
-                Meta {
-                    mode: 0o640,
-                    uid: 0,
-                    gid: 110,
-                },
+                Perms::new(0o640, "root", "dovecot"),
             ),
             Change::reload("app"),
-        ])
+        ]
+        .into())
     }
 }
 
@@ -122,26 +123,27 @@ impl Step for Files {
 struct Command {
     fail: Arc<AtomicBool>,
 }
-impl Step for Command {
+impl Step<Answers> for Command {
     fn name(&self) -> &'static str {
         "command"
     }
     fn about(&self) -> &'static str {
         "runs a command"
     }
-    fn plan(&self, ctx: &Ctx) -> Result<Vec<Change>> {
+    fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         if ctx.host.exists("/etc/app/generated".as_ref()) && !self.fail.load(Ordering::SeqCst) {
-            return Ok(vec![]);
+            return Ok(Planned::default());
         }
         Ok(vec![
-            Change::write("/etc/app/before-command", "1\n", Meta::root(0o644)),
+            Change::write("/etc/app/before-command", "1\n", Perms::root(0o644)),
             Change::run(
                 "generate",
                 Cmd::new("generate", ["/etc/app/generated"]),
                 &["/etc/app/generated"],
             ),
             Change::reload("app"),
-        ])
+        ]
+        .into())
     }
 }
 
@@ -169,7 +171,7 @@ fn run(s: &Setup, yes: bool, force: bool) -> (mailstead_engine::RunReport, Recor
     let command = Command {
         fail: s.fail_cmd.clone(),
     };
-    let steps: Vec<&dyn Step> = vec![&files, &command];
+    let steps: Vec<&dyn Step<Answers>> = vec![&files, &command];
     let mut rec = Recorder::default();
     let opts = Options {
         yes,
@@ -177,7 +179,7 @@ fn run(s: &Setup, yes: bool, force: bool) -> (mailstead_engine::RunReport, Recor
         ..Options::default()
     };
     let report = Engine::new(&s.host, &mut rec, opts)
-        .apply(&steps, &answers())
+        .apply(&steps, NO_CHECKS, &answers())
         .unwrap();
     (report, rec)
 }
@@ -197,7 +199,7 @@ fn plan_changes_nothing_and_shows_diffs() {
     let s = setup();
     let before = s.host.dump();
     let files = Files;
-    let steps: Vec<&dyn Step> = vec![&files];
+    let steps: Vec<&dyn Step<Answers>> = vec![&files];
     let mut rec = Recorder::default();
     let plan = Engine::new(&s.host, &mut rec, Options::default())
         .plan(&steps, &answers())
@@ -275,7 +277,7 @@ fn failed_command_rolls_the_step_back_to_identical() {
         }
         o => panic!("unexpected {o:?}"),
     }
-    assert_eq!(r.outcome.exit_code(), 1);
+    // Failed with nothing left over (exit 1 in the binary, not 3).
     assert!(
         !s.host.exists("/etc/app/before-command".as_ref()),
         "failed step not rolled back"
@@ -344,19 +346,18 @@ fn hand_edit_is_refused_with_yes_and_kept() {
     // Answers changed too, so the step wants to write the file again.
     let before = s.host.dump();
     let files = Files;
-    let steps: Vec<&dyn Step> = vec![&files];
+    let steps: Vec<&dyn Step<Answers>> = vec![&files];
     let mut a = answers();
     a.hostname = "mx.example.test".into();
     let mut rec = Recorder::default();
     let r = Engine::new(&s.host, &mut rec, yes())
-        .apply(&steps, &a)
+        .apply(&steps, NO_CHECKS, &a)
         .unwrap();
     assert!(
         matches!(r.outcome, Outcome::Refused(ref why) if why.contains("/etc/app/new.conf")),
         "{:?}",
         r.outcome
     );
-    assert_eq!(r.outcome.exit_code(), 2);
     assert_eq!(s.host.dump(), before, "a refused run must change nothing");
 
     // Asked and declined: same.
@@ -365,7 +366,7 @@ fn hand_edit_is_refused_with_yes_and_kept() {
         ..Recorder::default()
     };
     let r = Engine::new(&s.host, &mut rec, Options::default())
-        .apply(&steps, &a)
+        .apply(&steps, NO_CHECKS, &a)
         .unwrap();
     assert!(matches!(r.outcome, Outcome::Refused(_)));
     assert!(
@@ -385,7 +386,7 @@ fn hand_edit_is_refused_with_yes_and_kept() {
             ..Options::default()
         },
     )
-    .apply(&steps, &a)
+    .apply(&steps, NO_CHECKS, &a)
     .unwrap();
     assert_eq!(r.outcome, Outcome::Done);
     assert_eq!(
@@ -429,14 +430,14 @@ fn lock_and_state_dir_are_private() {
 
 /// A step whose plan itself fails touches nothing.
 struct Broken;
-impl Step for Broken {
+impl Step<Answers> for Broken {
     fn name(&self) -> &'static str {
         "broken"
     }
     fn about(&self) -> &'static str {
         "cannot plan"
     }
-    fn plan(&self, _: &Ctx) -> Result<Vec<Change>> {
+    fn plan(&self, _: &Ctx<Answers>) -> Result<Planned> {
         bail!("cannot read the current state")
     }
 }
@@ -446,9 +447,9 @@ fn failing_plan_changes_nothing() {
     let _serial = fail::FailScenario::setup();
     let s = setup();
     let before = s.host.dump();
-    let steps: Vec<&dyn Step> = vec![&Files, &Broken];
+    let steps: Vec<&dyn Step<Answers>> = vec![&Files, &Broken];
     let mut rec = Recorder::default();
-    let r = Engine::new(&s.host, &mut rec, yes()).apply(&steps, &answers());
+    let r = Engine::new(&s.host, &mut rec, yes()).apply(&steps, NO_CHECKS, &answers());
     assert!(r.is_err());
     assert_eq!(s.host.dump(), before);
 }
@@ -471,10 +472,10 @@ mod faults {
                 // the state right before the failing step.
                 let before = if step == "command" {
                     let files = Files;
-                    let steps: Vec<&dyn Step> = vec![&files];
+                    let steps: Vec<&dyn Step<Answers>> = vec![&files];
                     let mut rec = Recorder::default();
                     Engine::new(&s.host, &mut rec, yes())
-                        .apply(&steps, &answers())
+                        .apply(&steps, NO_CHECKS, &answers())
                         .unwrap();
                     tree(&s.host)
                 } else {
