@@ -6,6 +6,9 @@
 //! - `--panic`: panics mid-run (the terminal must still be restored)
 //! - Ctrl-C during the run: the current step is rolled back, exit 4.
 #[allow(dead_code)]
+#[path = "../src/exit.rs"]
+mod exit;
+#[allow(dead_code)]
 #[path = "../src/ui/mod.rs"]
 mod ui;
 
@@ -74,6 +77,7 @@ fn main() {
             );
             obs.event(&Event::Note {
                 step: name.to_string(),
+                level: mailstead_engine::Level::Info,
                 text: format!("answer: {yes}"),
             });
         }
@@ -133,6 +137,7 @@ fn main() {
     }
     obs.event(&Event::Note {
         step: "reload".into(),
+        level: mailstead_engine::Level::Info,
         text: "reloaded postfix".into(),
     });
     let ok = outcome == Outcome::Done;
@@ -147,7 +152,8 @@ fn main() {
         changes: if ok { total } else { 0 },
         installed: vec!["postfix".into()],
         outcome,
+        findings: vec![],
     };
     ui::print_outcome(&report, ui::color_wanted());
-    std::process::exit(report.outcome.exit_code());
+    std::process::exit(exit::for_outcome(&report.outcome));
 }

@@ -725,11 +725,13 @@ mod tests {
         assert_eq!(s.steps[0].status, Status::RolledBack { ok: false });
         let quiet = s.apply(&Event::Note {
             step: "reload".into(),
+            level: mailstead_engine::Level::Info,
             text: "reloaded postfix".into(),
         });
         assert!(quiet.is_empty());
         let warn = s.apply(&Event::Note {
             step: "reload".into(),
+            level: mailstead_engine::Level::Warning,
             text: "no service manager found: reload postfix by hand".into(),
         });
         assert_eq!(warn[0].kind, Kind::Warn);

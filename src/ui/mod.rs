@@ -426,7 +426,9 @@ mod tests {
                 PlannedStep {
                     step: "packages".into(),
                     changes: vec![],
-                    notes: vec!["dovecot-pop3d skipped: pop3 is off".into()],
+                    notes: vec![mailstead_engine::Note::info(
+                        "dovecot-pop3d skipped: pop3 is off",
+                    )],
                 },
                 PlannedStep {
                     step: "postfix".into(),
@@ -492,6 +494,7 @@ mod tests {
             changes: 0,
             installed: vec![],
             outcome: Outcome::NothingToDo,
+            findings: vec![],
         };
         assert_eq!(render_outcome(&r, false), "0 changes: already as asked\n");
         r.outcome = Outcome::Done;

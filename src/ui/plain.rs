@@ -142,10 +142,12 @@ mod tests {
             },
             Event::Note {
                 step: "reload".into(),
+                level: mailstead_engine::Level::Info,
                 text: "reloaded postfix".into(),
             },
             Event::Note {
                 step: "reload".into(),
+                level: mailstead_engine::Level::Warning,
                 text: "no service manager found: reload postfix by hand".into(),
             },
             Event::StepFinished {
