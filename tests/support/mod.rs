@@ -90,6 +90,17 @@ impl Tree {
         for d in ["etc/demo", "etc/mailstead", "var/lib", "tmp"] {
             fs::create_dir_all(root.join(d)).unwrap();
         }
+        // Owners are named in changes and resolved through the tree's own databases.
+        fs::write(
+            root.join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\nadmin:x:1000:1000::/home/admin:/bin/sh\n",
+        )
+        .unwrap();
+        fs::write(
+            root.join("etc/group"),
+            "root:x:0:\nadm:x:4:\nadmin:x:1000:\n",
+        )
+        .unwrap();
         let t = Tree { tmp, root };
         let existing = t.path("etc/demo/existing.conf");
         fs::write(&existing, "old = 1\n").unwrap();
