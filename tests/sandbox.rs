@@ -382,3 +382,69 @@ fn remove_commands_update_answers_and_refuse_unknown_names() {
         "refused removals changed the tree"
     );
 }
+
+/// The rule's words in a line `field: words (fix)`, without the field.
+fn rule_words<'a>(text: &'a str, field_suffix: &str) -> &'a str {
+    let line = text
+        .lines()
+        .find(|l| l.contains(&format!("{field_suffix}: ")))
+        .unwrap_or_else(|| panic!("no {field_suffix} problem in: {text}"));
+    line.split_once(&format!("{field_suffix}: ")).unwrap().1.trim()
+}
+
+/// One copy of the rules: the answers file and `add-*` say the same thing about the same bad
+/// value, exit 2, and change nothing.
+#[test]
+fn answers_file_and_add_commands_share_the_rules() {
+    let Some(t) = Tree::new() else { return };
+    assert_eq!(
+        t.mailstead(&["--demo", "--yes", "--plain", "install"]).code,
+        0
+    );
+    let good = fs::read_to_string(t.path("etc/mailstead/mailstead.yaml")).unwrap();
+    let before = t.snapshot_all();
+
+    // A 3-character password.
+    t.write_answers(&ANSWERS.replace(PASSWORD, "abc"));
+    let file = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+    assert_eq!(file.code, 2, "{}", file.all());
+    t.write_answers(&good);
+    assert_eq!(t.snapshot_all(), before);
+    let cli = t.mailstead_stdin(
+        &[
+            "--demo",
+            "--yes",
+            "--plain",
+            "add-mailbox",
+            "bob@example.test",
+            "--password-stdin",
+        ],
+        "abc\n",
+    );
+    assert_eq!(cli.code, 2, "{}", cli.all());
+    let words = rule_words(&file.stderr, "password");
+    assert_eq!(rule_words(&cli.stderr, "password"), words, "{}", cli.all());
+    assert!(!cli.all().contains("abc"), "the password is never shown");
+    assert!(cli.stderr.contains("Nothing was changed"), "{}", cli.all());
+    assert_eq!(t.snapshot_all(), before, "a refused add-mailbox changed the tree");
+
+    // An uppercase name: hostname in the file, NAME for add-domain.
+    t.write_answers(&ANSWERS.replace("mail.example.test", "MAIL.example.test"));
+    let file = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+    assert_eq!(file.code, 2, "{}", file.all());
+    t.write_answers(&good);
+    let cli = t.mailstead(&["--demo", "--yes", "--plain", "add-domain", "EXAMPLE.org"]);
+    assert_eq!(cli.code, 2, "{}", cli.all());
+    let file_words = rule_words(&file.stderr, "hostname");
+    let cli_words = rule_words(&cli.stderr, "NAME");
+    // The same rule and fix; only the quoted value differs.
+    let tail = |w: &str| w.split_once(' ').map(|(_, rest)| rest.to_string()).unwrap();
+    let fix = |w: &str| w.rsplit_once("write it in lowercase").map(|_| ()).is_some();
+    assert!(fix(file_words) && fix(cli_words), "{file_words} / {cli_words}");
+    assert_eq!(
+        tail(file_words).split(" (").next(),
+        tail(cli_words).split(" (").next(),
+        "{file_words} / {cli_words}"
+    );
+    assert_eq!(t.snapshot_all(), before, "a refused add-domain changed the tree");
+}

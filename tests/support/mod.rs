@@ -142,6 +142,52 @@ impl Tree {
         }
     }
 
+    /// The binary with `input` on stdin (`--password-stdin`).
+    pub fn mailstead_stdin(&self, args: &[&str], input: &str) -> Out {
+        use std::io::Write;
+        let mut c = self.command(args, &[]);
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// The binary with stdout into a pipe whose reader reads one line and closes it
+    /// (`mailstead runs | head -1`).
+    pub fn mailstead_head1(&self, args: &[&str]) -> (i32, String) {
+        use std::io::{BufRead, BufReader};
+        let mut child = self
+            .command(args, &[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        {
+            let mut r = BufReader::new(child.stdout.take().unwrap());
+            r.read_line(&mut first).unwrap();
+        } // reader dropped: the pipe is closed
+        let out = child.wait_with_output().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        let code = out
+            .status
+            .code()
+            .unwrap_or_else(|| -out.status.signal().unwrap_or(0));
+        (code, String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
     pub fn spawn_env(&self, args: &[&str], env: &[(&str, String)]) -> std::process::Child {
         self.command(args, env)
             .stdout(Stdio::null())
