@@ -111,9 +111,26 @@ pub fn run(args: Args) -> i32 {
     match dispatch(&s) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:?}");
+            eprintln!("{}", error_text(&e));
             exit::FAILED_ROLLED_BACK
         }
+    }
+}
+
+/// An error as the admin reads it: the message and its causes, in plain words; never a
+/// backtrace, a source location or Debug text.
+fn error_text(e: &color_eyre::Report) -> String {
+    let mut out = format!("error: {e}");
+    for cause in e.chain().skip(1) {
+        out.push_str(&format!("\n  because: {cause}"));
+    }
+    out
+}
+
+impl Command {
+    /// Commands that only read (their output may go to `head`; a closed pipe ends them quietly).
+    pub fn only_reads(&self) -> bool {
+        matches!(self, Command::Plan | Command::Runs | Command::Check | Command::Dns)
     }
 }
 
@@ -368,7 +385,7 @@ fn plan(s: &Session) -> Result<i32> {
     let steps: Vec<&dyn Step<Answers>> = owned.iter().map(|b| b.as_ref()).collect();
     let mut obs = mailstead_engine::event::Recorder::default();
     let plan = Engine::new(&s.host, &mut obs, s.options()).plan(&steps, &answers)?;
-    ui::print_plan(&plan, std::io::stdout().is_terminal());
+    ui::print_plan(&plan, ui::color_wanted());
     Ok(exit::DONE)
 }
 
@@ -492,6 +509,22 @@ fn edit_answers(s: &Session, edit: impl FnOnce(&mut Answers) -> Result<()>) -> R
         yaml: config::to_yaml(&answers),
     };
     apply(s, &answers, vec![Box::new(save)], true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_plain_words() {
+        let e = color_eyre::eyre::eyre!("disk on fire").wrap_err("writing /etc/demo/app.conf");
+        let text = error_text(&e);
+        assert_eq!(
+            text,
+            "error: writing /etc/demo/app.conf\n  because: disk on fire"
+        );
+        assert!(!text.contains("Location"));
+    }
 }
 
 /// One input rule from `mailstead_answers::rules`, as an error for `edit_answers`.

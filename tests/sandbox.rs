@@ -448,3 +448,55 @@ fn answers_file_and_add_commands_share_the_rules() {
     );
     assert_eq!(t.snapshot_all(), before, "a refused add-domain changed the tree");
 }
+
+/// A preflight refusal in plain words: exit 2, "nothing was changed", no escape bytes with
+/// NO_COLOR or a pipe, no `Location:` or Debug text; the tree untouched.
+#[test]
+fn preflight_refusal_is_plain_words() {
+    let Some(t) = Tree::new() else { return };
+    // Preflight asks `id -u` first; then it reads which system this is.
+    install_binary(&t.root, "/usr/bin/id", "/usr/bin/id");
+    install_binary(&t.root, "/usr/bin/id", "/bin/id");
+    fs::write(
+        t.path("etc/os-release"),
+        "PRETTY_NAME=\"Ubuntu 24.04 LTS\"\nID=ubuntu\nVERSION_ID=\"24.04\"\nVERSION_CODENAME=noble\n",
+    )
+    .unwrap();
+    // mailstead's own state (lock, runs dir) is left out: see the report on this branch.
+    let before = t.snapshot();
+    for env in [vec![("NO_COLOR", "1".to_string())], vec![]] {
+        // stdout and stderr are pipes here.
+        let out = t.mailstead_env(&["--yes", "--plain", "install"], &env);
+        assert_eq!(out.code, 2, "{}", out.all());
+        let all = out.all();
+        assert!(all.contains("nothing was changed"), "{all}");
+        assert!(!all.contains('\x1b'), "escape bytes: {all:?}");
+        assert!(!all.contains("Location:"), "{all}");
+        assert!(!all.contains("Refusal {"), "Debug text: {all}");
+        assert!(all.to_lowercase().contains("ubuntu"), "{all}");
+        assert_eq!(t.snapshot(), before, "a refusal changed the tree");
+    }
+}
+
+/// `mailstead runs | head -1` and `mailstead plan | head -1`: no panic when the reader goes
+/// away (ended by SIGPIPE like any CLI, which the shell reports as the pipeline's success).
+#[test]
+fn closed_pipe_is_no_panic() {
+    let Some(t) = Tree::new() else { return };
+    for args in [&["--demo", "plan"][..], &["--demo", "runs"][..]] {
+        let (code, stderr) = t.mailstead_head1(args);
+        assert!(
+            code == 0 || code == -libc::SIGPIPE,
+            "{args:?}: exit {code}\n{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+    }
+    assert_eq!(
+        t.mailstead(&["--demo", "--yes", "--plain", "install"]).code,
+        0
+    );
+    let (code, stderr) = t.mailstead_head1(&["--demo", "runs"]);
+    assert!(code == 0 || code == -libc::SIGPIPE, "exit {code}\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -52,7 +52,7 @@ fn is_root() -> bool {
 }
 
 /// Copies a binary and the shared libraries `ldd` names into the tree.
-fn install_binary(root: &Path, bin: &str, as_name: &str) {
+pub fn install_binary(root: &Path, bin: &str, as_name: &str) {
     let dest = root.join(as_name.trim_start_matches('/'));
     fs::create_dir_all(dest.parent().unwrap()).unwrap();
     fs::copy(bin, &dest).unwrap();
