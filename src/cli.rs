@@ -130,7 +130,10 @@ fn error_text(e: &color_eyre::Report) -> String {
 impl Command {
     /// Commands that only read (their output may go to `head`; a closed pipe ends them quietly).
     pub fn only_reads(&self) -> bool {
-        matches!(self, Command::Plan | Command::Runs | Command::Check | Command::Dns)
+        matches!(
+            self,
+            Command::Plan | Command::Runs | Command::Check | Command::Dns
+        )
     }
 }
 

@@ -389,7 +389,10 @@ fn rule_words<'a>(text: &'a str, field_suffix: &str) -> &'a str {
         .lines()
         .find(|l| l.contains(&format!("{field_suffix}: ")))
         .unwrap_or_else(|| panic!("no {field_suffix} problem in: {text}"));
-    line.split_once(&format!("{field_suffix}: ")).unwrap().1.trim()
+    line.split_once(&format!("{field_suffix}: "))
+        .unwrap()
+        .1
+        .trim()
 }
 
 /// One copy of the rules: the answers file and `add-*` say the same thing about the same bad
@@ -426,7 +429,11 @@ fn answers_file_and_add_commands_share_the_rules() {
     assert_eq!(rule_words(&cli.stderr, "password"), words, "{}", cli.all());
     assert!(!cli.all().contains("abc"), "the password is never shown");
     assert!(cli.stderr.contains("Nothing was changed"), "{}", cli.all());
-    assert_eq!(t.snapshot_all(), before, "a refused add-mailbox changed the tree");
+    assert_eq!(
+        t.snapshot_all(),
+        before,
+        "a refused add-mailbox changed the tree"
+    );
 
     // An uppercase name: hostname in the file, NAME for add-domain.
     t.write_answers(&ANSWERS.replace("mail.example.test", "MAIL.example.test"));
@@ -440,13 +447,20 @@ fn answers_file_and_add_commands_share_the_rules() {
     // The same rule and fix; only the quoted value differs.
     let tail = |w: &str| w.split_once(' ').map(|(_, rest)| rest.to_string()).unwrap();
     let fix = |w: &str| w.rsplit_once("write it in lowercase").map(|_| ()).is_some();
-    assert!(fix(file_words) && fix(cli_words), "{file_words} / {cli_words}");
+    assert!(
+        fix(file_words) && fix(cli_words),
+        "{file_words} / {cli_words}"
+    );
     assert_eq!(
         tail(file_words).split(" (").next(),
         tail(cli_words).split(" (").next(),
         "{file_words} / {cli_words}"
     );
-    assert_eq!(t.snapshot_all(), before, "a refused add-domain changed the tree");
+    assert_eq!(
+        t.snapshot_all(),
+        before,
+        "a refused add-domain changed the tree"
+    );
 }
 
 /// A preflight refusal in plain words: exit 2, "nothing was changed", no escape bytes with

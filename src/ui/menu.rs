@@ -112,7 +112,9 @@ pub fn ask_alias() -> Result<(String, String), WizardError> {
     need_terminal()?;
     let from = Text::new("Alias address (mail sent here…):")
         .with_help_message("e.g. info@example.org, on a domain of this server")
-        .with_validator(check(|s: &str| rule_message(rules::mailbox_address("FROM", s))))
+        .with_validator(check(|s: &str| {
+            rule_message(rules::mailbox_address("FROM", s))
+        }))
         .prompt()?;
     let from = from.trim().to_string();
     let own = from.clone();

@@ -308,7 +308,11 @@ pub fn render_outcome(report: &RunReport, color: bool) -> String {
             );
         }
         Outcome::Refused(why) => {
-            let _ = writeln!(out, "{}", paint(color, YELLOW, "refused: nothing was changed"));
+            let _ = writeln!(
+                out,
+                "{}",
+                paint(color, YELLOW, "refused: nothing was changed")
+            );
             let _ = writeln!(out, "  {why}");
         }
         Outcome::Failed {

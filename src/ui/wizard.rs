@@ -551,7 +551,11 @@ mod tests {
     fn same_words_as_the_answers_file() {
         let file = |yaml: &str| -> String {
             let e = mailstead_answers::parse(yaml, "test").unwrap_err();
-            e.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n")
+            e.problems
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
         };
         let yaml = |host: &str, pw: &str| {
             format!(
