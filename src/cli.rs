@@ -514,22 +514,6 @@ fn edit_answers(s: &Session, edit: impl FnOnce(&mut Answers) -> Result<()>) -> R
     apply(s, &answers, vec![Box::new(save)], true)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn errors_are_plain_words() {
-        let e = color_eyre::eyre::eyre!("disk on fire").wrap_err("writing /etc/demo/app.conf");
-        let text = error_text(&e);
-        assert_eq!(
-            text,
-            "error: writing /etc/demo/app.conf\n  because: disk on fire"
-        );
-        assert!(!text.contains("Location"));
-    }
-}
-
 /// One input rule from `mailstead_answers::rules`, as an error for `edit_answers`.
 fn rule(r: std::result::Result<(), mailstead_answers::Problem>) -> Result<()> {
     r.map_err(|p| eyre!("{p}"))
@@ -741,4 +725,20 @@ fn interactive_start(s: &Session) -> Result<i32> {
 fn wizard_exit(e: &ui::wizard::WizardError) -> i32 {
     eprintln!("{e}");
     e.exit_code()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_plain_words() {
+        let e = color_eyre::eyre::eyre!("disk on fire").wrap_err("writing /etc/demo/app.conf");
+        let text = error_text(&e);
+        assert_eq!(
+            text,
+            "error: writing /etc/demo/app.conf\n  because: disk on fire"
+        );
+        assert!(!text.contains("Location"));
+    }
 }
