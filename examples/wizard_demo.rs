@@ -2,6 +2,9 @@
 //!
 //! `cargo run --example wizard_demo [-- menu|mailbox|alias|confirm]`
 #[allow(dead_code)]
+#[path = "../src/exit.rs"]
+mod exit;
+#[allow(dead_code)]
 #[path = "../src/ui/mod.rs"]
 mod ui;
 
@@ -18,7 +21,7 @@ fn main() {
         }
         "defaults" => {
             let yaml = "hostname: mail.example.test\nadmin_email: admin@elsewhere.test\ndomains:\n  - name: example.test\n    mailboxes:\n      - address: alice@example.test\n        password: \"an old long passphrase\"\n  - name: second.test\nssh:\n  allow_users: [root, alice]\nfirewall:\n  enabled: false\nacme:\n  staging: true\n";
-            let defaults = mailstead_engine::config::parse(yaml, "demo").expect("demo answers");
+            let defaults = mailstead_answers::parse(yaml, "demo").expect("demo answers");
             ui::wizard::run_wizard(Some(&defaults)).map(|a| {
                 let pw = a.domains[0].mailboxes[0]
                     .password

@@ -3,7 +3,7 @@
 use crate::ui;
 use clap::{Parser, Subcommand};
 use color_eyre::eyre::{eyre, Result, WrapErr};
-use mailstead_answers::{self as config, Answers};
+use mailstead_answers::{self as config, rules, Answers};
 use mailstead_engine::journal::{self, Record, RunDir, RunId};
 use mailstead_engine::{Check, Engine, Host, Observer, Options, RealHost, Secret, Step};
 use std::io::{IsTerminal, Read};
@@ -196,9 +196,29 @@ pub fn run(args: Args) -> i32 {
     match dispatch(&s) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:?}");
+            eprintln!("{}", error_text(&e));
             exit::FAILED_ROLLED_BACK
         }
+    }
+}
+
+/// An error as the admin reads it: the message and its causes, in plain words; never a
+/// backtrace, a source location or Debug text.
+fn error_text(e: &color_eyre::Report) -> String {
+    let mut out = format!("error: {e}");
+    for cause in e.chain().skip(1) {
+        out.push_str(&format!("\n  because: {cause}"));
+    }
+    out
+}
+
+impl Command {
+    /// Commands that only read (their output may go to `head`; a closed pipe ends them quietly).
+    pub fn only_reads(&self) -> bool {
+        matches!(
+            self,
+            Command::Plan | Command::Runs | Command::Check | Command::Dns
+        )
     }
 }
 
@@ -455,7 +475,7 @@ fn plan(s: &Session) -> Result<i32> {
     let steps: Vec<&dyn Step<Answers>> = owned.iter().map(|b| b.as_ref()).collect();
     let mut obs = mailstead_engine::event::Recorder::default();
     let plan = Engine::new(&s.host, &mut obs, s.options()).plan(&steps, &answers)?;
-    ui::print_plan(&plan, std::io::stdout().is_terminal());
+    ui::print_plan(&plan, ui::color_wanted());
     if s.args.verbose {
         print!("{}", ui::render_probes(&plan));
     }
@@ -584,6 +604,11 @@ fn edit_answers(s: &Session, edit: impl FnOnce(&mut Answers) -> Result<()>) -> R
     apply(s, &answers, vec![Box::new(save)], true)
 }
 
+/// One input rule from `mailstead_answers::rules`, as an error for `edit_answers`.
+fn rule(r: std::result::Result<(), mailstead_answers::Problem>) -> Result<()> {
+    r.map_err(|p| eyre!("{p}"))
+}
+
 fn find_domain<'a>(a: &'a mut Answers, name: &str) -> Result<&'a mut config::Domain> {
     let known: Vec<String> = a.domains.iter().map(|d| d.name.clone()).collect();
     a.domains
@@ -601,11 +626,12 @@ fn domain_of(address: &str) -> Result<&str> {
 }
 
 fn add_domain(a: &mut Answers, name: &str) -> Result<()> {
+    rule(rules::domain("NAME", name))?;
     if a.domains.iter().any(|d| d.name.eq_ignore_ascii_case(name)) {
         return Err(eyre!("domain {name} is already configured"));
     }
     a.domains.push(config::Domain {
-        name: name.to_ascii_lowercase(),
+        name: name.to_string(),
         mailboxes: vec![],
         aliases: vec![],
         default_aliases: true,
@@ -614,6 +640,8 @@ fn add_domain(a: &mut Answers, name: &str) -> Result<()> {
 }
 
 fn add_mailbox(a: &mut Answers, address: &str, password: &Secret) -> Result<()> {
+    rule(rules::mailbox_address("ADDRESS", address))?;
+    rule(rules::password("password", password))?;
     let domain = find_domain(a, domain_of(address)?)?;
     if domain
         .mailboxes
@@ -623,7 +651,7 @@ fn add_mailbox(a: &mut Answers, address: &str, password: &Secret) -> Result<()> 
         return Err(eyre!("mailbox {address} already exists"));
     }
     domain.mailboxes.push(config::Mailbox {
-        address: address.to_ascii_lowercase(),
+        address: address.to_string(),
         password: None,
         // Only the hash is ever written to disk.
         password_hash: Some(mailstead_steps::mailboxes::hash_password(
@@ -634,6 +662,8 @@ fn add_mailbox(a: &mut Answers, address: &str, password: &Secret) -> Result<()> 
 }
 
 fn add_alias(a: &mut Answers, from: &str, to: &str) -> Result<()> {
+    rule(rules::mailbox_address("FROM", from))?;
+    rule(rules::address("TO", to))?;
     let domain = find_domain(a, domain_of(from)?)?;
     if domain
         .aliases
@@ -643,19 +673,21 @@ fn add_alias(a: &mut Answers, from: &str, to: &str) -> Result<()> {
         return Err(eyre!("alias {from} already exists (remove it first)"));
     }
     domain.aliases.push(config::Alias {
-        from: from.to_ascii_lowercase(),
+        from: from.to_string(),
         to: to.to_string(),
     });
     Ok(())
 }
 
 fn remove_domain(a: &mut Answers, name: &str) -> Result<()> {
+    rule(rules::domain("NAME", name))?;
     find_domain(a, name)?;
     a.domains.retain(|d| !d.name.eq_ignore_ascii_case(name));
     Ok(())
 }
 
 fn remove_mailbox(a: &mut Answers, address: &str) -> Result<()> {
+    rule(rules::mailbox_address("ADDRESS", address))?;
     let domain = find_domain(a, domain_of(address)?)?;
     let n = domain.mailboxes.len();
     domain
@@ -668,6 +700,7 @@ fn remove_mailbox(a: &mut Answers, address: &str) -> Result<()> {
 }
 
 fn remove_alias(a: &mut Answers, from: &str) -> Result<()> {
+    rule(rules::mailbox_address("FROM", from))?;
     let domain = find_domain(a, domain_of(from)?)?;
     let n = domain.aliases.len();
     domain
@@ -692,7 +725,13 @@ fn read_new_password(address: &str, from_stdin: bool) -> Result<Option<Secret>> 
             eprintln!("error: --password-stdin: stdin was empty; pipe the password in");
             return Ok(None);
         }
-        return Ok(Some(Secret::new(pw)));
+        let pw = Secret::new(pw);
+        // The same rule as the answers file's `password`, before anything is read or written.
+        if let Err(p) = rules::password("password", &pw) {
+            eprintln!("error: {p}\nNothing was changed.");
+            return Ok(None);
+        }
+        return Ok(Some(pw));
     }
     match ui::menu::ask_password(address) {
         Ok(p) => Ok(Some(p)),
@@ -776,4 +815,20 @@ fn interactive_start(s: &Session) -> Result<i32> {
 fn wizard_exit(e: &ui::wizard::WizardError) -> i32 {
     eprintln!("{e}");
     e.exit_code()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_plain_words() {
+        let e = color_eyre::eyre::eyre!("disk on fire").wrap_err("writing /etc/demo/app.conf");
+        let text = error_text(&e);
+        assert_eq!(
+            text,
+            "error: writing /etc/demo/app.conf\n  because: disk on fire"
+        );
+        assert!(!text.contains("Location"));
+    }
 }

@@ -21,10 +21,22 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     #[cfg(feature = "failpoints")]
     let _failpoints = fail::FailScenario::setup();
+    // Errors are printed as plain words by `cli::run`; a panic (a bug) says what and where to
+    // report it, without location or span-trace sections.
     let _ = color_eyre::config::HookBuilder::default()
         .display_env_section(false)
+        .display_location_section(false)
+        .capture_span_trace_by_default(false)
         .install();
     let args = cli::Args::parse();
+    if args.command.as_ref().is_some_and(cli::Command::only_reads) {
+        // `mailstead runs | head -1`: end quietly when the reader goes away, as CLIs do. Only
+        // for commands that change nothing: a run in progress is never cut short by a pipe.
+        // SAFETY: setting a signal disposition to its default before any thread is started.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let code = cli::run(args);
     std::process::ExitCode::from(code as u8)
 }

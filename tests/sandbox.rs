@@ -382,3 +382,135 @@ fn remove_commands_update_answers_and_refuse_unknown_names() {
         "refused removals changed the tree"
     );
 }
+
+/// The rule's words in a line `field: words (fix)`, without the field.
+fn rule_words<'a>(text: &'a str, field_suffix: &str) -> &'a str {
+    let line = text
+        .lines()
+        .find(|l| l.contains(&format!("{field_suffix}: ")))
+        .unwrap_or_else(|| panic!("no {field_suffix} problem in: {text}"));
+    line.split_once(&format!("{field_suffix}: "))
+        .unwrap()
+        .1
+        .trim()
+}
+
+/// One copy of the rules: the answers file and `add-*` say the same thing about the same bad
+/// value, exit 2, and change nothing.
+#[test]
+fn answers_file_and_add_commands_share_the_rules() {
+    let Some(t) = Tree::new() else { return };
+    assert_eq!(
+        t.mailstead(&["--demo", "--yes", "--plain", "install"]).code,
+        0
+    );
+    let good = fs::read_to_string(t.path("etc/mailstead/mailstead.yaml")).unwrap();
+    let before = t.snapshot_all();
+
+    // A 3-character password.
+    t.write_answers(&ANSWERS.replace(PASSWORD, "abc"));
+    let file = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+    assert_eq!(file.code, 2, "{}", file.all());
+    t.write_answers(&good);
+    assert_eq!(t.snapshot_all(), before);
+    let cli = t.mailstead_stdin(
+        &[
+            "--demo",
+            "--yes",
+            "--plain",
+            "add-mailbox",
+            "bob@example.test",
+            "--password-stdin",
+        ],
+        "abc\n",
+    );
+    assert_eq!(cli.code, 2, "{}", cli.all());
+    let words = rule_words(&file.stderr, "password");
+    assert_eq!(rule_words(&cli.stderr, "password"), words, "{}", cli.all());
+    assert!(!cli.all().contains("abc"), "the password is never shown");
+    assert!(cli.stderr.contains("Nothing was changed"), "{}", cli.all());
+    assert_eq!(
+        t.snapshot_all(),
+        before,
+        "a refused add-mailbox changed the tree"
+    );
+
+    // An uppercase name: hostname in the file, NAME for add-domain.
+    t.write_answers(&ANSWERS.replace("mail.example.test", "MAIL.example.test"));
+    let file = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+    assert_eq!(file.code, 2, "{}", file.all());
+    t.write_answers(&good);
+    let cli = t.mailstead(&["--demo", "--yes", "--plain", "add-domain", "EXAMPLE.org"]);
+    assert_eq!(cli.code, 2, "{}", cli.all());
+    let file_words = rule_words(&file.stderr, "hostname");
+    let cli_words = rule_words(&cli.stderr, "NAME");
+    // The same rule and fix; only the quoted value differs.
+    let tail = |w: &str| w.split_once(' ').map(|(_, rest)| rest.to_string()).unwrap();
+    let fix = |w: &str| w.rsplit_once("write it in lowercase").map(|_| ()).is_some();
+    assert!(
+        fix(file_words) && fix(cli_words),
+        "{file_words} / {cli_words}"
+    );
+    assert_eq!(
+        tail(file_words).split(" (").next(),
+        tail(cli_words).split(" (").next(),
+        "{file_words} / {cli_words}"
+    );
+    assert_eq!(
+        t.snapshot_all(),
+        before,
+        "a refused add-domain changed the tree"
+    );
+}
+
+/// A preflight refusal in plain words: exit 2, "nothing was changed", no escape bytes with
+/// NO_COLOR or a pipe, no `Location:` or Debug text; the tree untouched.
+#[test]
+fn preflight_refusal_is_plain_words() {
+    let Some(t) = Tree::new() else { return };
+    // Preflight asks `id -u` first; then it reads which system this is.
+    install_binary(&t.root, "/usr/bin/id", "/usr/bin/id");
+    install_binary(&t.root, "/usr/bin/id", "/bin/id");
+    fs::write(
+        t.path("etc/os-release"),
+        "PRETTY_NAME=\"Ubuntu 24.04 LTS\"\nID=ubuntu\nVERSION_ID=\"24.04\"\nVERSION_CODENAME=noble\n",
+    )
+    .unwrap();
+    // mailstead's own state (lock, runs dir) is left out: see the report on this branch.
+    let before = t.snapshot();
+    for env in [vec![("NO_COLOR", "1".to_string())], vec![]] {
+        // stdout and stderr are pipes here.
+        let out = t.mailstead_env(&["--yes", "--plain", "install"], &env);
+        assert_eq!(out.code, 2, "{}", out.all());
+        let all = out.all();
+        assert!(all.contains("nothing was changed"), "{all}");
+        assert!(!all.contains('\x1b'), "escape bytes: {all:?}");
+        assert!(!all.contains("Location:"), "{all}");
+        assert!(!all.contains("Refusal {"), "Debug text: {all}");
+        assert!(all.to_lowercase().contains("ubuntu"), "{all}");
+        assert_eq!(t.snapshot(), before, "a refusal changed the tree");
+    }
+}
+
+/// `mailstead runs | head -1` and `mailstead plan | head -1`: no panic when the reader goes
+/// away (ended by SIGPIPE like any CLI, which the shell reports as the pipeline's success).
+#[test]
+fn closed_pipe_is_no_panic() {
+    let Some(t) = Tree::new() else { return };
+    for args in [&["--demo", "plan"][..], &["--demo", "runs"][..]] {
+        let (code, stderr) = t.mailstead_head1(args);
+        assert!(
+            code == 0 || code == -libc::SIGPIPE,
+            "{args:?}: exit {code}\n{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+    }
+    assert_eq!(
+        t.mailstead(&["--demo", "--yes", "--plain", "install"]).code,
+        0
+    );
+    let (code, stderr) = t.mailstead_head1(&["--demo", "runs"]);
+    assert!(code == 0 || code == -libc::SIGPIPE, "exit {code}\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

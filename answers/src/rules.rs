@@ -5,7 +5,8 @@
 //! Each public rule takes the field name it reports under (`hostname`,
 //! `domains[0].mailboxes[1].address`, or a CLI argument like `ADDRESS`) and returns a
 //! [`Problem`] naming the field, the value (never a secret's) and the fix.
-// A rule's error is the full Problem every entry point prints; it is built once, on bad input.
+// The rules return the Problem itself (its Display is the message everyone prints); they run
+// once per typed value, so its size does not matter.
 #![allow(clippy::result_large_err)]
 use crate::shape::*;
 use crate::*;

@@ -837,7 +837,7 @@ mod tests {
         assert!(quiet.is_empty());
         let warn = s.apply(&Event::Note {
             step: "reload".into(),
-            level: Level::Info,
+            level: Level::Warning,
             text: "no service manager found: reload postfix by hand".into(),
         });
         assert_eq!(warn[0].kind, Kind::Warn);

@@ -2,7 +2,7 @@
 //! CLI uses when a subcommand is missing values.
 pub use super::wizard::ask_password;
 use super::wizard::{
-    check_address_in, check_domain, check_email, check_mailbox, complete_address, need_terminal,
+    check_address_in, complete_address, input_rules as rules, need_terminal, rule_message,
     WizardError,
 };
 use inquire::validator::Validation;
@@ -80,9 +80,9 @@ pub fn ask_domain() -> Result<String, WizardError> {
     need_terminal()?;
     let d = Text::new("Domain to add:")
         .with_help_message("the part after the @, e.g. example.org")
-        .with_validator(check(check_domain))
+        .with_validator(check(|s: &str| rule_message(rules::domain("NAME", s))))
         .prompt()?;
-    Ok(d.trim().to_ascii_lowercase())
+    Ok(d.trim().to_string())
 }
 
 /// A new mailbox in one of `domains` (any domain when empty), and its password typed twice.
@@ -99,7 +99,7 @@ pub fn ask_mailbox(domains: &[String]) -> Result<(String, Secret), WizardError> 
         .with_help_message(&help)
         .with_formatter(&shown)
         .with_validator(check(move |s| {
-            check_address_in(&complete_address(s, &doms), &doms)
+            check_address_in("ADDRESS", &complete_address(s, &doms), &doms)
         }))
         .prompt()?;
     let address = complete_address(&address, domains);
@@ -112,14 +112,16 @@ pub fn ask_alias() -> Result<(String, String), WizardError> {
     need_terminal()?;
     let from = Text::new("Alias address (mail sent here…):")
         .with_help_message("e.g. info@example.org, on a domain of this server")
-        .with_validator(check(|s: &str| check_mailbox(&s.to_ascii_lowercase())))
+        .with_validator(check(|s: &str| {
+            rule_message(rules::mailbox_address("FROM", s))
+        }))
         .prompt()?;
-    let from = from.trim().to_ascii_lowercase();
+    let from = from.trim().to_string();
     let own = from.clone();
     let to = Text::new("…is delivered to:")
         .with_help_message("a mailbox here or any address elsewhere")
         .with_validator(check(move |s: &str| {
-            check_email(s)?;
+            rule_message(rules::address("TO", s))?;
             if s.eq_ignore_ascii_case(&own) {
                 return Err("an alias cannot point at itself".into());
             }

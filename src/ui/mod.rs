@@ -37,11 +37,23 @@ pub fn dashboard_possible() -> bool {
         && std::env::var_os("CI").is_none()
 }
 
-/// Colors on stdout: a terminal, and no `NO_COLOR`.
+/// The one place color is decided, for everything mailstead prints (plans, outcomes,
+/// rollbacks, the dashboard): no `NO_COLOR`, no `TERM=dumb`, and both stdout and stderr on a
+/// terminal (outcomes go to either).
 pub fn color_wanted() -> bool {
-    std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && std::env::var("TERM").map(|t| t != "dumb").unwrap_or(true)
+    color_allowed(
+        std::env::var_os("NO_COLOR"),
+        std::env::var("TERM").ok(),
+        std::io::stdout().is_terminal() && std::io::stderr().is_terminal(),
+    )
+}
+
+fn color_allowed(
+    no_color: Option<std::ffi::OsString>,
+    term: Option<String>,
+    terminals: bool,
+) -> bool {
+    terminals && no_color.is_none_or(|v| v.is_empty()) && term.is_none_or(|t| t != "dumb")
 }
 
 /// Puts the terminal back as the shell expects it (raw mode off, cursor shown). Safe to call at
@@ -311,7 +323,11 @@ pub fn render_outcome(report: &RunReport, color: bool) -> String {
             );
         }
         Outcome::Refused(why) => {
-            let _ = writeln!(out, "{}", paint(color, YELLOW, "nothing changed"));
+            let _ = writeln!(
+                out,
+                "{}",
+                paint(color, YELLOW, "refused: nothing was changed")
+            );
             let _ = writeln!(out, "  {why}");
         }
         Outcome::Failed {
@@ -441,7 +457,9 @@ mod tests {
                 PlannedStep {
                     step: "packages".into(),
                     changes: vec![],
-                    notes: vec!["dovecot-pop3d skipped: pop3 is off".into()],
+                    notes: vec![mailstead_engine::Note::info(
+                        "dovecot-pop3d skipped: pop3 is off",
+                    )],
                 },
                 PlannedStep {
                     step: "postfix".into(),
@@ -460,6 +478,7 @@ mod tests {
                     notes: vec![],
                 },
             ],
+            commands: vec![],
         }
     }
 
@@ -501,12 +520,37 @@ mod tests {
     }
 
     #[test]
+    fn color_is_decided_in_one_place() {
+        assert!(color_allowed(None, Some("xterm".into()), true));
+        assert!(color_allowed(Some("".into()), None, true));
+        assert!(!color_allowed(Some("1".into()), Some("xterm".into()), true));
+        assert!(!color_allowed(None, Some("dumb".into()), true));
+        assert!(!color_allowed(None, Some("xterm".into()), false));
+    }
+
+    #[test]
+    fn refusal_in_plain_words() {
+        let r = RunReport {
+            id: None,
+            changes: 0,
+            installed: vec![],
+            outcome: Outcome::Refused("this is Ubuntu, not Debian".into()),
+            findings: vec![],
+        };
+        let text = render_outcome(&r, false);
+        assert!(text.contains("nothing was changed"), "{text}");
+        assert!(text.contains("this is Ubuntu"), "{text}");
+        assert!(!text.contains('\x1b'), "{text:?}");
+    }
+
+    #[test]
     fn outcomes() {
         let mut r = RunReport {
             id: None,
             changes: 0,
             installed: vec![],
             outcome: Outcome::NothingToDo,
+            findings: vec![],
         };
         assert_eq!(render_outcome(&r, false), "0 changes: already as asked\n");
         r.outcome = Outcome::Done;

@@ -323,7 +323,7 @@ mod tests {
             },
             Event::Note {
                 step: "reload".into(),
-                level: Level::Info,
+                level: Level::Warning,
                 text: "no service manager found: reload postfix by hand".into(),
             },
             Event::StepFinished {

@@ -8,7 +8,7 @@ use mailstead_answers::{Acme, Alias, Answers, Domain, Firewall, Mailbox, Ssh};
 use mailstead_engine::Secret;
 use std::fmt;
 
-pub use mailstead_answers::{LETSENCRYPT_PRODUCTION as LETS_ENCRYPT, MIN_PASSWORD_LEN};
+pub use mailstead_answers::LETSENCRYPT_PRODUCTION as LETS_ENCRYPT;
 
 #[derive(Debug)]
 pub enum WizardError {
@@ -59,104 +59,47 @@ impl From<InquireError> for WizardError {
     }
 }
 
+pub(crate) use mailstead_answers::rules as input_rules;
+
+/// A rule's answer as an inquire validator wants it.
+pub(crate) fn rule_message(r: Result<(), mailstead_answers::Problem>) -> Result<(), String> {
+    r.map_err(|p| p.to_string())
+}
+
 /// Fails early, with the reason, when there is no one to ask.
 pub(crate) fn need_terminal() -> Result<(), WizardError> {
     super::can_prompt().map_err(WizardError::NotTty)
 }
 
 // ---- validation (pure) ----
-// Field by field, as typed, with the same rules as `config::validate`, which has the last word
-// on the whole answers before the wizard returns them.
+// Field by field, as typed, with the ONE copy of the rules (`mailstead_answers::rules`), each
+// under the answers-file field it fills; `mailstead_answers::validate` has the last word on the
+// whole answers before the wizard returns them.
+use mailstead_answers::rules;
 
-/// A DNS label: letters, digits, hyphens; 1-63 long; no hyphen at either end.
-fn check_label(l: &str) -> Result<(), String> {
-    if l.is_empty() {
-        return Err("has an empty label (two dots in a row, or a dot at an end)".into());
-    }
-    if l.len() > 63 {
-        return Err(format!("label \"{l}\" is longer than 63 characters"));
-    }
-    if !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return Err(format!(
-            "label \"{l}\" may hold only letters, digits and hyphens"
-        ));
-    }
-    if l.starts_with('-') || l.ends_with('-') {
-        return Err(format!("label \"{l}\" may not start or end with a hyphen"));
-    }
-    Ok(())
-}
-
-/// A domain name with at least two labels and a non-numeric top level (`example.org`).
-pub fn check_domain(s: &str) -> Result<(), String> {
-    if s.is_empty() {
-        return Err("is empty".into());
-    }
-    if s.len() > 253 {
-        return Err("is longer than 253 characters".into());
-    }
-    let labels: Vec<&str> = s.split('.').collect();
-    if labels.len() < 2 {
-        return Err(format!("\"{s}\" needs a dot, like example.org"));
-    }
-    for l in &labels {
-        check_label(l)?;
-    }
-    if labels[labels.len() - 1].chars().all(|c| c.is_ascii_digit()) {
-        return Err(format!(
-            "\"{s}\" is an IP address or ends in a number, not a name"
-        ));
-    }
-    Ok(())
+fn rule(r: Result<(), mailstead_answers::Problem>) -> Result<(), String> {
+    r.map_err(|p| p.to_string())
 }
 
 /// The server's own name, fully qualified (`mail.example.org`).
 pub fn check_fqdn(s: &str) -> Result<(), String> {
-    check_domain(s)
+    rule(rules::hostname("hostname", s))
 }
 
-/// An address mailstead creates (mailbox, alias): its local part becomes file and user names,
-/// so only `a-z 0-9 . _ -` (capitals are lowered as typed).
-pub fn check_mailbox(s: &str) -> Result<(), String> {
-    check_email(s)?;
-    let local = s.rsplit_once('@').map(|(l, _)| l).unwrap_or("");
-    let ok = |c: char| c.is_ascii_alphanumeric() || "._-".contains(c);
-    if let Some(c) = local.chars().find(|c| !ok(*c)) {
-        return Err(format!(
-            "{c:?} cannot be in a mailbox name: use only a-z, 0-9, . _ and - before the @"
-        ));
-    }
-    Ok(())
+/// A mail domain (`example.org`).
+pub fn check_domain(s: &str) -> Result<(), String> {
+    rule(rules::domain("domains[0].name", s))
 }
 
-/// Any address (admin, alias target): the usual characters, minus those that mean something in
-/// Postfix and Dovecot files.
+/// The admin's address: any ordinary address.
 pub fn check_email(s: &str) -> Result<(), String> {
-    let Some((local, domain)) = s.rsplit_once('@') else {
-        return Err(format!("\"{s}\" is not an email address (no @)"));
-    };
-    if local.is_empty() {
-        return Err(format!("\"{s}\" has nothing before the @"));
-    }
-    if local.len() > 64 {
-        return Err("the part before the @ is longer than 64 characters".into());
-    }
-    let ok = |c: char| c.is_ascii_alphanumeric() || "._-+=!#$%&'*?^`{}~".contains(c);
-    if !local.chars().all(ok)
-        || local.starts_with('.')
-        || local.ends_with('.')
-        || local.contains("..")
-    {
-        return Err(format!(
-            "\"{local}\" (before the @) may hold letters, digits and . _ + - (no dot at an end)"
-        ));
-    }
-    check_domain(domain).map_err(|e| format!("the domain after the @ {e}"))
+    rule(rules::address("admin_email", s))
 }
 
 /// An address in one of `domains` (any domain when the list is empty).
-pub fn check_address_in(s: &str, domains: &[String]) -> Result<(), String> {
-    check_mailbox(s)?;
+/// `field`: what the admin knows the value as (`ADDRESS`, or the answers-file path).
+pub fn check_address_in(field: &str, s: &str, domains: &[String]) -> Result<(), String> {
+    rule(rules::mailbox_address(field, s))?;
     let domain = s.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
     if !domains.is_empty() && !domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
         return Err(format!(
@@ -176,30 +119,14 @@ pub fn complete_address(s: &str, domains: &[String]) -> String {
     }
 }
 
+/// A mailbox password (the answers file's `password` rule; never shown).
 pub fn check_password(p: &str) -> Result<(), String> {
-    if p.chars().count() < MIN_PASSWORD_LEN {
-        return Err(format!(
-            "use at least {MIN_PASSWORD_LEN} characters (a few words make a good passphrase)"
-        ));
-    }
-    if p.chars().any(char::is_control) {
-        return Err("no control characters".into());
-    }
-    if p.trim() != p {
-        return Err("no spaces at the start or end (they are easy to lose)".into());
-    }
-    Ok(())
+    rule(rules::password("password", &Secret::new(p)))
 }
 
+/// An ACME directory URL.
 pub fn check_acme_url(s: &str) -> Result<(), String> {
-    let Some(rest) = s.strip_prefix("https://") else {
-        return Err(format!("\"{s}\" must start with https://"));
-    };
-    let host = rest.split(['/', ':']).next().unwrap_or("");
-    if host.is_empty() {
-        return Err(format!("\"{s}\" has no host"));
-    }
-    Ok(())
+    rule(rules::https_url("acme.server", s))
 }
 
 /// Login names, separated by commas or spaces.
@@ -213,17 +140,8 @@ pub fn parse_users(s: &str) -> Result<Vec<String>, String> {
     if users.is_empty() {
         return Err("name at least one user, or you lock yourself out of SSH".into());
     }
-    for u in &users {
-        // Debian's NAME_REGEX, plus a leading `_`.
-        let mut chars = u.chars();
-        let ok = matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
-            && u.len() <= 32
-            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-".contains(c));
-        if !ok {
-            return Err(format!(
-                "\"{u}\" is not a user name (lowercase letters, digits, _ and -, starting with a letter)"
-            ));
-        }
+    for (i, u) in users.iter().enumerate() {
+        rule(rules::unix_user(&format!("ssh.allow_users[{i}]"), u))?;
     }
     Ok(users)
 }
@@ -326,8 +244,7 @@ fn ask_all(defaults: Option<&Answers>) -> Result<Answers, WizardError> {
         "the full name clients and other servers use, e.g. mail.example.org",
         d_host.as_deref(),
         check_fqdn,
-    )?
-    .to_ascii_lowercase();
+    )?;
 
     let d_domain = defaults
         .and_then(|a| a.domains.first().map(|d| d.name.clone()))
@@ -337,8 +254,7 @@ fn ask_all(defaults: Option<&Answers>) -> Result<Answers, WizardError> {
         "the part after the @ in your addresses, e.g. example.org",
         d_domain.as_deref(),
         check_domain,
-    )?
-    .to_ascii_lowercase();
+    )?;
 
     let d_admin = defaults.map(|a| a.admin_email.clone());
     let admin_email = text(
@@ -365,7 +281,11 @@ fn ask_all(defaults: Option<&Answers>) -> Result<Answers, WizardError> {
         .with_default(&d_box)
         .with_formatter(&shown)
         .with_validator(validator(move |s| {
-            check_address_in(&complete_address(s, &doms), &doms)
+            check_address_in(
+                "domains[0].mailboxes[0].address",
+                &complete_address(s, &doms),
+                &doms,
+            )
         }))
         .prompt()?;
     let address = complete_address(&address, &domains);
@@ -585,18 +505,18 @@ mod tests {
         assert!(check_email(".bob@example.test").is_err());
         assert!(check_email("bob@example").is_err());
         assert!(check_email("a|b@example.test").is_err());
-        assert!(check_mailbox("a+b@example.test").is_err());
-        assert!(check_mailbox("a.b_c-d@example.test").is_ok());
+        assert!(check_address_in("FROM", "a+b@example.test", &[]).is_err());
+        assert!(check_address_in("FROM", "a.b_c-d@example.test", &[]).is_ok());
     }
 
     #[test]
     fn addresses_in_domains() {
         let d = vec!["example.test".to_string()];
-        assert!(check_address_in("alice@example.test", &d).is_ok());
-        assert!(check_address_in("alice@other.test", &d)
+        assert!(check_address_in("ADDRESS", "alice@example.test", &d).is_ok());
+        assert!(check_address_in("ADDRESS", "alice@other.test", &d)
             .unwrap_err()
             .contains("not a domain of this server"));
-        assert!(check_address_in("alice@other.test", &[]).is_ok());
+        assert!(check_address_in("ADDRESS", "alice@other.test", &[]).is_ok());
         assert_eq!(complete_address("Alice", &d), "alice@example.test");
         assert_eq!(complete_address("a@x.test", &d), "a@x.test");
         let two = vec!["a.test".to_string(), "b.test".to_string()];
@@ -624,6 +544,33 @@ mod tests {
             Some("example.test")
         );
         assert_eq!(domain_of("example.test"), None);
+    }
+
+    /// The wizard says exactly what the answers file says for the same bad value.
+    #[test]
+    fn same_words_as_the_answers_file() {
+        let file = |yaml: &str| -> String {
+            let e = mailstead_answers::parse(yaml, "test").unwrap_err();
+            e.problems
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let yaml = |host: &str, pw: &str| {
+            format!(
+                "hostname: {host}\nadmin_email: admin@example.test\ndomains:\n  - name: example.test\n    mailboxes:\n      - address: alice@example.test\n        password: \"{pw}\"\n"
+            )
+        };
+        let pw = check_password("abc").unwrap_err();
+        let from_file = file(&yaml("mail.example.test", "abc"));
+        let words = pw.trim_start_matches("password: ");
+        assert!(from_file.contains(words), "{pw:?} vs {from_file:?}");
+        assert!(!pw.contains("abc"), "the password itself is never shown");
+        let host = check_fqdn("Mail.Example.test").unwrap_err();
+        let from_file = file(&yaml("Mail.Example.test", "a long passphrase here"));
+        assert!(from_file.contains(&host), "{host:?} vs {from_file:?}");
+        assert!(host.contains("lowercase"), "{host}");
     }
 
     #[test]

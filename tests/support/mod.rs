@@ -52,7 +52,7 @@ fn is_root() -> bool {
 }
 
 /// Copies a binary and the shared libraries `ldd` names into the tree.
-fn install_binary(root: &Path, bin: &str, as_name: &str) {
+pub fn install_binary(root: &Path, bin: &str, as_name: &str) {
     let dest = root.join(as_name.trim_start_matches('/'));
     fs::create_dir_all(dest.parent().unwrap()).unwrap();
     fs::copy(bin, &dest).unwrap();
@@ -90,6 +90,17 @@ impl Tree {
         for d in ["etc/demo", "etc/mailstead", "var/lib", "tmp"] {
             fs::create_dir_all(root.join(d)).unwrap();
         }
+        // Owners are named in changes and resolved through the tree's own databases.
+        fs::write(
+            root.join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\nadmin:x:1000:1000::/home/admin:/bin/sh\n",
+        )
+        .unwrap();
+        fs::write(
+            root.join("etc/group"),
+            "root:x:0:\nadm:x:4:\nadmin:x:1000:\n",
+        )
+        .unwrap();
         let t = Tree { tmp, root };
         let existing = t.path("etc/demo/existing.conf");
         fs::write(&existing, "old = 1\n").unwrap();
@@ -129,6 +140,52 @@ impl Tree {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
+    }
+
+    /// The binary with `input` on stdin (`--password-stdin`).
+    pub fn mailstead_stdin(&self, args: &[&str], input: &str) -> Out {
+        use std::io::Write;
+        let mut c = self.command(args, &[]);
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// The binary with stdout into a pipe whose reader reads one line and closes it
+    /// (`mailstead runs | head -1`).
+    pub fn mailstead_head1(&self, args: &[&str]) -> (i32, String) {
+        use std::io::{BufRead, BufReader};
+        let mut child = self
+            .command(args, &[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        {
+            let mut r = BufReader::new(child.stdout.take().unwrap());
+            r.read_line(&mut first).unwrap();
+        } // reader dropped: the pipe is closed
+        let out = child.wait_with_output().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        let code = out
+            .status
+            .code()
+            .unwrap_or_else(|| -out.status.signal().unwrap_or(0));
+        (code, String::from_utf8_lossy(&out.stderr).into_owned())
     }
 
     pub fn spawn_env(&self, args: &[&str], env: &[(&str, String)]) -> std::process::Child {
