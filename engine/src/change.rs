@@ -4,7 +4,7 @@ use std::fmt;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// A wanted mode and owner, by name (`0640 root:dovecot`). Names are resolved to ids on the
+/// A wanted mode and owner, by name (`0640 root:adm`). Names are resolved to ids on the
 /// host when the change is applied, so a plan made before the package that creates the group
 /// is installed shows exactly what applying writes.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! The Host: the one door through which every effect on the system passes.
 //!
-//! Paths given to a Host are always system paths (`/etc/postfix/main.cf`); a Host built with
+//! Paths given to a Host are always system paths (`/etc/app/app.conf`); a Host built with
 //! `--root DIR` maps them under DIR and runs commands through `chroot DIR`, so the same code
 //! runs against a server or a directory tree in a test.
 use crate::secret::Secret;

@@ -84,7 +84,7 @@ pub struct AptStatus<'a> {
     pub before: &'a str,
     /// 0..=100, of the download (`dlstatus`) or of the install (`pmstatus`).
     pub percent: f32,
-    /// What apt is doing: `Installing dovecot-core (amd64)`, `Retrieving file 3 of 11`.
+    /// What apt is doing: `Installing nginx-core (amd64)`, `Retrieving file 3 of 11`.
     pub what: &'a str,
 }
 
@@ -137,16 +137,16 @@ mod tests {
         let captured = "\
 Reading package lists...
 dlstatus:1:0:Retrieving file 1 of 3
-Get:1 http://deb.debian.org/debian bookworm/main amd64 dovecot-core amd64 1:2.3.19.1+dfsg1-2.1+deb12u1 [3,347 kB]
+Get:1 http://deb.debian.org/debian bookworm/main amd64 nginx-core amd64 1.22.1-9+deb12u1 [3,347 kB]
 dlstatus:2:33.3333:Retrieving file 2 of 3
 pmstatus:dpkg-exec:0:Running dpkg
-Selecting previously unselected package dovecot-core.
-pmstatus:dovecot-core:14.2857:Preparing dovecot-core (amd64)
-pmstatus:dovecot-core:42.8571:Installing dovecot-core (amd64)
-Setting up dovecot-core (1:2.3.19.1+dfsg1-2.1+deb12u1) ...
-pmconffile:/etc/dovecot/dovecot.conf:50:'/etc/dovecot/dovecot.conf' 'new'
+Selecting previously unselected package nginx-core.
+pmstatus:nginx-core:14.2857:Preparing nginx-core (amd64)
+pmstatus:nginx-core:42.8571:Installing nginx-core (amd64)
+Setting up nginx-core (1.22.1-9+deb12u1) ...
+pmconffile:/etc/nginx/nginx.conf:50:'/etc/nginx/nginx.conf' 'new'
 pmerror:/var/cache/apt/archives/x.deb:60:trying to overwrite '/usr/bin/x'
-pmstatus:dovecot-core:100:Installed dovecot-core (amd64)
+pmstatus:nginx-core:100:Installed nginx-core (amd64)
 ";
         let found: Vec<(f32, &str)> = captured
             .lines()
@@ -159,20 +159,19 @@ pmstatus:dovecot-core:100:Installed dovecot-core (amd64)
                 (0.0, "Retrieving file 1 of 3"),
                 (33.3333, "Retrieving file 2 of 3"),
                 (0.0, "Running dpkg"),
-                (14.2857, "Preparing dovecot-core (amd64)"),
-                (42.8571, "Installing dovecot-core (amd64)"),
-                (100.0, "Installed dovecot-core (amd64)"),
+                (14.2857, "Preparing nginx-core (amd64)"),
+                (42.8571, "Installing nginx-core (amd64)"),
+                (100.0, "Installed nginx-core (amd64)"),
             ]
         );
     }
 
     #[test]
     fn apt_status_keeps_colons_and_what_came_before() {
-        let s =
-            apt_status("Unpacking postfpmstatus:postfix:30:Configuring postfix: step 2").unwrap();
-        assert_eq!(s.before, "Unpacking postf");
+        let s = apt_status("Unpacking curlpmstatus:curl:30:Configuring curl: step 2").unwrap();
+        assert_eq!(s.before, "Unpacking curl");
         assert_eq!(s.percent, 30.0);
-        assert_eq!(s.what, "Configuring postfix: step 2");
+        assert_eq!(s.what, "Configuring curl: step 2");
     }
 
     #[test]
@@ -183,7 +182,7 @@ pmstatus:dovecot-core:100:Installed dovecot-core (amd64)
             "pmstatus:x:notanumber:text",
             "pmstatus:x:NaN:text",
             "pmstatus:x:42",
-            "Setting up postfix (3.7.11-0+deb12u1) ...",
+            "Setting up curl (7.88.1-10+deb12u8) ...",
         ] {
             assert_eq!(apt_status(line), None, "{line}");
         }
@@ -192,12 +191,12 @@ pmstatus:dovecot-core:100:Installed dovecot-core (amd64)
 
     #[test]
     fn apt_install_reports_progress_without_a_pty() {
-        let cmd = apt_install_cmd(&["postfix".into()]);
+        let cmd = apt_install_cmd(&["curl".into()]);
         let args = cmd.args.join(" ");
         assert!(
             args.contains("-o APT::Status-Fd=1 -o Dpkg::Use-Pty=0"),
             "{args}"
         );
-        assert_eq!(cmd.args.last().unwrap(), "postfix");
+        assert_eq!(cmd.args.last().unwrap(), "curl");
     }
 }

@@ -44,12 +44,12 @@ fn server() -> MemHost<'static> {
     // Owners are given by name; the fake resolves them through its own passwd and group.
     h.add_file(
         "/etc/passwd",
-        "root:x:0:0::/root:/bin/sh\nadmin:x:1000:1000::/home/admin:/bin/sh\nvmail:x:5000:5000::/var/mail:/usr/sbin/nologin\n",
+        "root:x:0:0::/root:/bin/sh\nadmin:x:1000:1000::/home/admin:/bin/sh\nmailuser:x:5000:5000::/var/mail:/usr/sbin/nologin\n",
         Meta::root(0o644),
     );
     h.add_file(
         "/etc/group",
-        "root:x:0:\nadm:x:4:\ndovecot:x:110:\nadmin:x:1000:\nvmail:x:5000:\n",
+        "root:x:0:\nadm:x:4:\nmail:x:110:\nadmin:x:1000:\nmailuser:x:5000:\n",
         Meta::root(0o644),
     );
     h.add_file(
@@ -105,13 +105,13 @@ impl Step<Answers> for Files {
             },
             Change::EnsureDir {
                 path: "/var/mail/vhosts".into(),
-                meta: Perms::new(0o770, "vmail", "vmail"),
+                meta: Perms::new(0o770, "mailuser", "mailuser"),
             },
             Change::write("/etc/app/deep/er/file", "x\n", Perms::root(0o644)),
             Change::write_secret(
                 "/etc/app/users",
                 "alice:{SHA512-CRYPT}$6$salt$hash\n",
-                Perms::new(0o640, "root", "dovecot"),
+                Perms::new(0o640, "root", "mail"),
             ),
             Change::reload("app"),
         ]

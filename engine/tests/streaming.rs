@@ -25,7 +25,7 @@ impl Step<Answers> for Install {
         Ok(Planned {
             changes: vec![
                 Change::Install {
-                    packages: vec!["dovecot-core".into()],
+                    packages: vec!["adm-core".into()],
                     debconf: vec![],
                 },
                 Change::run(
@@ -42,10 +42,10 @@ impl Step<Answers> for Install {
 const APT: &str = "\
 Reading package lists...
 dlstatus:1:0:Retrieving file 1 of 1
-Get:1 http://deb.debian.org/debian bookworm/main amd64 dovecot-core amd64 [3,347 kB]
-pmstatus:dovecot-core:42.8571:Installing dovecot-core (amd64)
-Setting up dovecot-core (1:2.3.19.1) ...
-pmstatus:dovecot-core:100:Installed dovecot-core (amd64)
+Get:1 http://deb.debian.org/debian bookworm/main amd64 adm-core amd64 [3,347 kB]
+pmstatus:adm-core:42.8571:Installing adm-core (amd64)
+Setting up adm-core (1:2.3.19.1) ...
+pmstatus:adm-core:100:Installed adm-core (amd64)
 ";
 
 fn host() -> MemHost<'static> {
@@ -94,7 +94,7 @@ fn command_output_and_apt_progress_are_events() {
     let report = Engine::new(&h, &mut rec, opts)
         .apply(&[&Install], &[], &Answers)
         .unwrap();
-    assert_eq!(report.installed, vec!["dovecot-core".to_string()]);
+    assert_eq!(report.installed, vec!["adm-core".to_string()]);
     let seen: Vec<String> = rec
         .events
         .iter()
@@ -111,14 +111,14 @@ fn command_output_and_apt_progress_are_events() {
     assert_eq!(
         seen,
         vec![
-            "start 1/2 apt-get install dovecot-core",
+            "start 1/2 apt-get install adm-core",
             "packages| Reading package lists...",
             "0% Retrieving file 1 of 1",
-            "packages| Get:1 http://deb.debian.org/debian bookworm/main amd64 dovecot-core amd64 [3,347 kB]",
-            "43% Installing dovecot-core (amd64)",
-            "packages| Setting up dovecot-core (1:2.3.19.1) ...",
-            "100% Installed dovecot-core (amd64)",
-            "end apt-get install dovecot-core",
+            "packages| Get:1 http://deb.debian.org/debian bookworm/main amd64 adm-core amd64 [3,347 kB]",
+            "43% Installing adm-core (amd64)",
+            "packages| Setting up adm-core (1:2.3.19.1) ...",
+            "100% Installed adm-core (amd64)",
+            "end apt-get install adm-core",
             "start 2/2 rebuild the aliases",
             "packages| newaliases: warning: something",
             "end rebuild the aliases",
@@ -131,14 +131,8 @@ fn command_output_and_apt_progress_are_events() {
         .read_string(&runs_dir(&state).join(&id.0).join("log.txt"))
         .unwrap()
         .unwrap();
-    assert!(
-        log.contains("[packages]   | Setting up dovecot-core"),
-        "{log}"
-    );
-    assert!(
-        log.contains("[packages] 43% Installing dovecot-core"),
-        "{log}"
-    );
+    assert!(log.contains("[packages]   | Setting up adm-core"), "{log}");
+    assert!(log.contains("[packages] 43% Installing adm-core"), "{log}");
 }
 
 #[test]
