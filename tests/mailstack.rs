@@ -36,7 +36,14 @@ fn ufw_ports(status: &str) -> BTreeSet<u16> {
 fn install(bed: &Bed) {
     bed.install_mailstead();
     bed.write_answers(&bed.default_answers());
-    let run = bed.mailstead(&["install", "--yes", "--plain"]);
+    // Through a pipe, each line stamped as it arrives: the plain log of a long apt-get install
+    // must never stay silent for long (a "still running" line every 5 s, with apt's percent).
+    let script = format!(
+        "set -o pipefail; {} install --yes --plain 2>&1 | \
+         while IFS= read -r l; do printf '%s %s\\n' \"$(date +%s.%N)\" \"$l\"; done",
+        bed::MAILSTEAD_IN_BED
+    );
+    let run = bed.sh(&script);
     assert_eq!(
         run.code,
         0,
@@ -46,6 +53,50 @@ fn install(bed: &Bed) {
         logs(bed)
     );
     println!("{}: fresh install took {:.1} s", bed.release, run.secs);
+    let stamped: Vec<(f64, &str)> = run
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            let (t, rest) = l.split_once(' ')?;
+            Some((t.parse().ok()?, rest))
+        })
+        .collect();
+    let start = stamped
+        .iter()
+        .position(|(_, l)| l.starts_with("[packages] apt-get install"))
+        .unwrap_or_else(|| panic!("no apt-get install line:\n{}", run.stdout));
+    let end = start
+        + stamped[start..]
+            .iter()
+            .position(|(_, l)| l.starts_with("[packages] done:") || l.starts_with("✓ packages"))
+            .unwrap_or(stamped.len() - start - 1);
+    let window = &stamped[start..=end];
+    let longest = window
+        .windows(2)
+        .map(|w| w[1].0 - w[0].0)
+        .fold(0.0, f64::max);
+    let with_percent = window
+        .iter()
+        .filter(|(_, l)| l.contains("still running") && l.contains('%'))
+        .count();
+    println!(
+        "{}: apt-get install {:.1} s in plain mode, longest silence {longest:.1} s, {with_percent} progress lines with apt's percent",
+        bed.release,
+        window.last().unwrap().0 - window[0].0
+    );
+    // 5 s ticker, plus scheduling slack.
+    assert!(
+        longest <= 6.5,
+        "plain mode was silent for {longest:.1} s during apt-get install:\n{}",
+        run.stdout
+    );
+    if window.last().unwrap().0 - window[0].0 > 6.0 {
+        assert!(
+            with_percent > 0,
+            "no progress line with apt's percent:\n{}",
+            run.stdout
+        );
+    }
 }
 
 fn mail_stack(release: &str) {
