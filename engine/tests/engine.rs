@@ -552,3 +552,67 @@ mod faults {
         scenario.teardown();
     }
 }
+
+/// log.txt is for people: each event in words, never Rust Debug text.
+#[cfg(feature = "failpoints")]
+#[test]
+fn log_txt_is_readable_text() {
+    let scenario = fail::FailScenario::setup();
+    let s = setup();
+    fail::cfg("command.mid", "return").unwrap();
+    let (r, _) = run(&s, true, false);
+    fail::remove("command.mid");
+    scenario.teardown();
+    assert!(
+        matches!(r.outcome, Outcome::Failed { .. }),
+        "{:?}",
+        r.outcome
+    );
+    let runs = s.host.list_dir("/var/lib/mailstead/runs".as_ref()).unwrap();
+    let log = s
+        .host
+        .read_string(
+            &PathBuf::from("/var/lib/mailstead/runs")
+                .join(&runs[0])
+                .join("log.txt"),
+        )
+        .unwrap()
+        .unwrap();
+    for debug in [
+        "Changed(",
+        "RolledBack {",
+        "Failed(",
+        "Unchanged",
+        "Some(",
+        "ok: ",
+    ] {
+        assert!(
+            !log.contains(debug),
+            "log.txt holds Debug text {debug:?}:\n{log}"
+        );
+    }
+    assert!(log.contains("done, "), "{log}");
+    assert!(log.contains("rolled back"), "{log}");
+}
+
+/// The engine knows no mail: no file of its own names the mail daemons (the words are built
+/// here so this file does not count itself).
+#[test]
+fn engine_knows_no_mail() {
+    let words = [["post", "fix"].concat(), ["dove", "cot"].concat()];
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut stack = vec![root.join("src"), root.join("tests")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let text = std::fs::read_to_string(&p).unwrap().to_lowercase();
+                for w in &words {
+                    assert!(!text.contains(w.as_str()), "{} mentions {w}", p.display());
+                }
+            }
+        }
+    }
+}
