@@ -447,7 +447,9 @@ fn apply(
     atomic: bool,
 ) -> Result<i32> {
     let mut obs = s.observer();
-    let _lock = Engine::new(&s.host, obs.as_mut(), s.options()).lock()?;
+    // Bad input and refusals change nothing, not even mailstead's own state directory.
+    let state_existed = s.host.exists(&s.state_dir);
+    let lock = Engine::new(&s.host, obs.as_mut(), s.options()).lock()?;
     if let Err(code) = recover(s, obs.as_mut())? {
         return Ok(code);
     }
@@ -461,6 +463,11 @@ fn apply(
     };
     let report = Engine::new(&s.host, obs.as_mut(), opts).apply(&steps, &checks, answers)?;
     drop(obs);
+    drop(lock);
+    if !state_existed && report.id.is_none() {
+        // No run was recorded (refused, or nothing to do): take the lock and runs dir back.
+        let _ = s.host.remove_all(&s.state_dir);
+    }
     ui::print_outcome(&report, ui::color_wanted());
     Ok(exit::for_outcome(&report.outcome))
 }
