@@ -170,7 +170,7 @@ fn main() {
     std::process::exit(exit::for_outcome(&report.outcome));
 }
 
-/// What `apt-get install -o APT::Status-Fd=1 -o Dpkg::Use-Pty=0` prints, as the engine passes
+/// What `apt-get install -o APT::Status-Fd=3 -o Dpkg::Use-Pty=0` prints, as the engine passes
 /// it on: output lines, and apt's status lines as progress. About 12 s (1.2 s with DEMO_FAST).
 fn play_apt(obs: &mut dyn mailstead_engine::Observer, step: &str, pause: &dyn Fn(u64)) {
     let pkgs = ["postfix", "dovecot-core", "dovecot-imapd"];

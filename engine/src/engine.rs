@@ -1099,7 +1099,7 @@ pub fn apply_change_fed(
     apply_change_as(host, change, false, feed)
 }
 
-/// apt's output with its status lines (`APT::Status-Fd=1`) turned into progress.
+/// apt's output with its status lines (`APT::Status-Fd`, on a pipe of its own) turned into progress.
 fn apt_feed<'f>(feed: &'f mut dyn FnMut(Feed)) -> impl FnMut(&str) + 'f {
     move |line: &str| match system::apt_status(line) {
         Some(st) => {

@@ -59,6 +59,11 @@ pub struct Cmd {
     pub timeout: Option<Duration>,
     /// A read-only probe: safe to run while planning. Anything else runs only on apply.
     pub probe: bool,
+    /// An extra descriptor the program writes status lines to (apt's `APT::Status-Fd`): it
+    /// gets a pipe of its own, whose lines are streamed like output. Never the output pipe
+    /// itself: apt makes its status descriptor non-blocking, and maintainer scripts writing
+    /// to a shared, full pipe then fail (`echo: I/O error` in postfix's postinst).
+    pub status_fd: Option<i32>,
 }
 
 impl Cmd {
@@ -94,6 +99,11 @@ impl Cmd {
     }
     pub fn timeout(mut self, t: Duration) -> Cmd {
         self.timeout = Some(t);
+        self
+    }
+    /// See [`Cmd::status_fd`].
+    pub fn status_fd(mut self, fd: i32) -> Cmd {
+        self.status_fd = Some(fd);
         self
     }
 }
@@ -494,6 +504,10 @@ impl Host for RealHost {
     }
 
     fn run(&self, cmd: &Cmd) -> io::Result<Output> {
+        if cmd.status_fd.is_some() {
+            // Its status descriptor needs a pipe of its own, which the streaming path makes.
+            return self.run_streaming(cmd, &mut |_: &str| {});
+        }
         let expr = self
             .expression(cmd)
             .stdout_capture()
@@ -525,11 +539,55 @@ impl Host for RealHost {
         use std::sync::atomic::{AtomicBool, Ordering};
         use std::sync::mpsc;
         // One pipe for both streams, so lines come in the order they were printed.
-        let reader = self
-            .expression(cmd)
-            .stderr_to_stdout()
-            .unchecked()
-            .reader()?;
+        let mut expr = self.expression(cmd).stderr_to_stdout().unchecked();
+        // The status descriptor: a pipe of its own, read by a thread, its lines handed on
+        // between output lines (and all of them at the end).
+        let mut status = None;
+        if let Some(fd) = cmd.status_fd {
+            let (status_reader, status_writer) = os_pipe::pipe()?;
+            let w = std::os::fd::AsRawFd::as_raw_fd(&status_writer);
+            expr = expr.before_spawn(move |c| {
+                use std::os::unix::process::CommandExt;
+                // SAFETY: dup2 and fcntl are async-signal-safe; only the child runs this.
+                unsafe {
+                    c.pre_exec(move || {
+                        if w == fd {
+                            // dup2 onto itself keeps close-on-exec: clear it by hand.
+                            let flags = libc::fcntl(fd, libc::F_GETFD);
+                            if flags < 0
+                                || libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0
+                            {
+                                return Err(io::Error::last_os_error());
+                            }
+                        } else if libc::dup2(w, fd) < 0 {
+                            return Err(io::Error::last_os_error());
+                        }
+                        Ok(())
+                    });
+                }
+                Ok(())
+            });
+            status = Some((status_reader, status_writer));
+        }
+        let reader = expr.reader()?;
+        let (lines_tx, lines_rx) = mpsc::channel::<String>();
+        let status_thread = status.map(|(r, w)| {
+            // Our copy of the write end goes, so the thread sees EOF when the command ends.
+            drop(w);
+            std::thread::spawn(move || {
+                let mut sink = Vec::new();
+                let _ = read_lines(io::BufReader::new(r), &mut sink, &mut |l: &str| {
+                    let _ = lines_tx.send(l.to_string());
+                });
+            })
+        });
+        let mut on_line = |line: &str| {
+            while let Ok(s) = lines_rx.try_recv() {
+                on_line(&s);
+            }
+            on_line(line);
+        };
+        let on_line: &mut dyn FnMut(&str) = &mut on_line;
         let timed_out = AtomicBool::new(false);
         let mut all = Vec::new();
         let read = std::thread::scope(|s| {
@@ -551,6 +609,12 @@ impl Host for RealHost {
         if let Err(e) = read {
             let _ = reader.kill();
             return Err(e);
+        }
+        if let Some(t) = status_thread {
+            let _ = t.join();
+        }
+        while let Ok(s) = lines_rx.try_recv() {
+            on_line(&s);
         }
         let stdout = String::from_utf8_lossy(&all).into_owned();
         let status = match reader.try_wait()? {

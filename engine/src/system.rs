@@ -62,10 +62,11 @@ pub fn apt_install_cmd(packages: &[String]) -> Cmd {
         "Dpkg::Options::=--force-confdef".into(),
         "-o".into(),
         "Dpkg::Options::=--force-confold".into(),
-        // apt's own progress as `pmstatus:`/`dlstatus:` lines in the output (see
-        // [`apt_status`]); dpkg without a pty, so its output comes as plain lines.
+        // apt's own progress as `pmstatus:`/`dlstatus:` lines on descriptor 3, a pipe of its
+        // own (see [`Cmd::status_fd`] and [`apt_status`]); dpkg without a pty, so its output
+        // comes as plain lines.
         "-o".into(),
-        "APT::Status-Fd=1".into(),
+        "APT::Status-Fd=3".into(),
         "-o".into(),
         "Dpkg::Use-Pty=0".into(),
     ];
@@ -74,6 +75,7 @@ pub fn apt_install_cmd(packages: &[String]) -> Cmd {
         .env("DEBIAN_FRONTEND", "noninteractive")
         .env("APT_LISTCHANGES_FRONTEND", "none")
         .timeout(Duration::from_secs(1800))
+        .status_fd(3)
 }
 
 /// A progress line of apt's status file descriptor (`APT::Status-Fd`).
@@ -133,7 +135,7 @@ mod tests {
 
     #[test]
     fn apt_status_lines_are_recognised() {
-        // As printed by `apt-get install -o APT::Status-Fd=1 -o Dpkg::Use-Pty=0` (bookworm).
+        // As printed by `apt-get install -o APT::Status-Fd=3 -o Dpkg::Use-Pty=0` (bookworm), both descriptors together.
         let captured = "\
 Reading package lists...
 dlstatus:1:0:Retrieving file 1 of 3
@@ -194,7 +196,7 @@ pmstatus:nginx-core:100:Installed nginx-core (amd64)
         let cmd = apt_install_cmd(&["curl".into()]);
         let args = cmd.args.join(" ");
         assert!(
-            args.contains("-o APT::Status-Fd=1 -o Dpkg::Use-Pty=0"),
+            args.contains("-o APT::Status-Fd=3 -o Dpkg::Use-Pty=0"),
             "{args}"
         );
         assert_eq!(cmd.args.last().unwrap(), "curl");

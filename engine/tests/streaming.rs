@@ -250,3 +250,35 @@ fn replay_gives_stdout_then_stderr() {
     });
     assert_eq!(lines, vec!["a", "b", "c"]);
 }
+
+/// A status descriptor (apt's `APT::Status-Fd`) is a pipe of its own: its lines are streamed,
+/// but they are not the command's output, and the output pipe is never shared with it (apt
+/// makes it non-blocking, and maintainer scripts writing to it would fail).
+#[test]
+fn real_host_status_descriptor_is_its_own_pipe() {
+    let host = RealHost::new("/");
+    // fd 3 and fd 1 are different pipes: writing 256 KiB to stdout cannot block on fd 3.
+    let cmd = sh("echo 'pmstatus:a:50:half' >&3; head -c 262144 /dev/zero | tr '\\0' x; echo; \
+                  echo out; [ \"$(readlink /proc/self/fd/1)\" != \"$(readlink /proc/self/fd/3)\" ]; \
+                  echo same=$? >&3")
+    .status_fd(3);
+    let mut lines = Vec::new();
+    let out = host
+        .run_streaming(&cmd, &mut |l: &str| lines.push(l.to_string()))
+        .unwrap();
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(lines.iter().any(|l| l == "pmstatus:a:50:half"), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l == "same=0"),
+        "fd 1 and fd 3 share a pipe: {lines:?}"
+    );
+    assert!(lines.iter().any(|l| l == "out"));
+    assert!(
+        !out.stdout.contains("pmstatus"),
+        "status lines are not output"
+    );
+    // The plain run gives the status descriptor its pipe too (never one of mailstead's files).
+    let out = host.run(&cmd).unwrap();
+    assert_eq!(out.status, 0);
+    assert!(out.stdout.contains("out"));
+}
