@@ -1,5 +1,6 @@
 //! The commands. Each: load and validate the answers (bad input exits 2 before anything is
 //! touched), take the lock, recover an interrupted run, then let the engine work.
+use crate::error::{self, CliError, CliResult};
 use crate::ui;
 use clap::{Parser, Subcommand};
 use color_eyre::eyre::{eyre, Result, WrapErr};
@@ -184,8 +185,10 @@ struct Session {
 pub fn run(args: Args) -> i32 {
     let root = args.root.clone().unwrap_or_else(|| PathBuf::from("/"));
     if !root.is_dir() {
-        eprintln!("error: --root {}: not a directory", root.display());
-        return exit::BAD_INPUT;
+        return error::report(&CliError::bad_input(format!(
+            "--root {}: not a directory",
+            root.display()
+        )));
     }
     let s = Session {
         host: RealHost::new(root),
@@ -195,21 +198,8 @@ pub fn run(args: Args) -> i32 {
     mailstead_engine::interrupt::install_handler();
     match dispatch(&s) {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("{}", error_text(&e));
-            exit::FAILED_ROLLED_BACK
-        }
+        Err(e) => error::report(&e),
     }
-}
-
-/// An error as the admin reads it: the message and its causes, in plain words; never a
-/// backtrace, a source location or Debug text.
-fn error_text(e: &color_eyre::Report) -> String {
-    let mut out = format!("error: {e}");
-    for cause in e.chain().skip(1) {
-        out.push_str(&format!("\n  because: {cause}"));
-    }
-    out
 }
 
 impl Command {
@@ -222,18 +212,14 @@ impl Command {
     }
 }
 
-fn dispatch(s: &Session) -> Result<i32> {
+fn dispatch(s: &Session) -> CliResult {
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     match &s.args.command {
         None if interactive => interactive_start(s),
-        None => {
-            eprintln!(
-                "mailstead: no command and no terminal to ask on.\n\
-                 Run `mailstead install --config FILE --yes` with an answers file (see the README), \
-                 or `mailstead --help`."
-            );
-            Ok(exit::BAD_INPUT)
-        }
+        None => Err(CliError::bad_input("no command and no terminal to ask on").with_fix(
+            "run `mailstead install --config FILE --yes` with an answers file (see the README), \
+             or `mailstead --help`",
+        )),
         Some(Command::Install) => install(s, None),
         Some(Command::Plan) => plan(s),
         Some(Command::AddDomain { name }) => edit_answers(s, |a| add_domain(a, name)),
@@ -242,9 +228,6 @@ fn dispatch(s: &Session) -> Result<i32> {
             password_stdin,
         }) => {
             let password = read_new_password(address, *password_stdin)?;
-            let Some(password) = password else {
-                return Ok(exit::BAD_INPUT);
-            };
             edit_answers(s, |a| add_mailbox(a, address, &password))
         }
         Some(Command::AddAlias { from, to }) => edit_answers(s, |a| add_alias(a, from, to)),
@@ -260,22 +243,17 @@ fn dispatch(s: &Session) -> Result<i32> {
         Some(Command::Recover) => {
             let mut obs = s.observer();
             let _lock = Engine::new(&s.host, obs.as_mut(), s.options()).lock()?;
-            match recover(s, obs.as_mut())? {
-                Ok(0) => println!("Nothing to recover."),
-                Ok(_) => {}
-                Err(code) => return Ok(code),
+            if recover(s, obs.as_mut())? == 0 {
+                println!("Nothing to recover.");
             }
             Ok(exit::DONE)
         }
-        Some(Command::Completions { shell }) => Ok(crate::help::completions(*shell)),
-        Some(Command::Man) => Ok(crate::help::man()),
-        Some(Command::Dns) => {
-            eprintln!(
-                "mailstead dns: not built yet (DNS checks are planned in their own issue). \
-                 Nothing was checked or changed."
-            );
-            Ok(exit::BAD_INPUT)
-        }
+        Some(Command::Completions { shell }) => crate::help::completions(*shell),
+        Some(Command::Man) => crate::help::man(),
+        Some(Command::Dns) => Err(CliError::bad_input(
+            "`mailstead dns` is not built yet (DNS checks are planned in their own issue); \
+             nothing was checked or changed",
+        )),
     }
 }
 
@@ -307,22 +285,21 @@ impl Session {
         }
     }
 
-    fn load_answers(&self) -> std::result::Result<Answers, i32> {
+    fn load_answers(&self) -> std::result::Result<Answers, CliError> {
         let path = self.config_path();
         if !path.exists() {
-            eprintln!(
-                "error: no answers file at {}\n  fix: write one (see the README's \"Answers file\"), pass --config FILE, \
-                 or run `mailstead` on a terminal for the wizard",
-                path.display()
+            return Err(
+                CliError::bad_input(format!("no answers file at {}", path.display())).with_fix(
+                    "write one (see the README's \"Answers file\"), pass --config FILE, \
+                     or run `mailstead` on a terminal for the wizard",
+                ),
             );
-            return Err(exit::BAD_INPUT);
         }
         config::load(&path).map_err(|e| {
-            eprintln!(
-                "error: {} is not valid; nothing was changed:\n{e}",
+            CliError::bad_input(format!(
+                "{} is not valid; nothing was changed:\n{e}",
                 path.display()
-            );
-            exit::BAD_INPUT
+            ))
         })
     }
 
@@ -391,26 +368,22 @@ fn invoking_users() -> Vec<String> {
 }
 
 /// Rolls back what a killed run left half-done, before anything else is touched.
-/// `Ok(n)`: n runs recovered (0: none needed); `Err(code)`: stop with this exit code.
-fn recover(s: &Session, obs: &mut dyn Observer) -> Result<std::result::Result<usize, i32>> {
+/// `Ok(n)`: n runs recovered (0: none needed); `Err`: stop, with its exit code.
+fn recover(s: &Session, obs: &mut dyn Observer) -> std::result::Result<usize, CliError> {
     let mut engine = Engine::new(&s.host, obs, s.options());
-    match engine.recover() {
-        Ok(reports) => {
-            for r in &reports {
-                let id = r.id.as_ref().map(|i| i.0.as_str()).unwrap_or("?");
-                println!("Recovered interrupted run {id}.");
-                ui::print_rollback(r, ui::color_wanted());
-                if !r.problems.is_empty() {
-                    return Ok(Err(exit::ROLLBACK_FAILED));
-                }
-            }
-            Ok(Ok(reports.len()))
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            Ok(Err(exit::BAD_INPUT))
+    let reports = engine
+        .recover()
+        .map_err(|e| CliError::new(e, exit::BAD_INPUT))?;
+    for r in &reports {
+        let id = r.id.as_ref().map(|i| i.0.as_str()).unwrap_or("?");
+        println!("Recovered interrupted run {id}.");
+        ui::print_rollback(r, ui::color_wanted());
+        if !r.problems.is_empty() {
+            // The rollback report above says what needs hand care.
+            return Err(CliError::code(exit::ROLLBACK_FAILED));
         }
     }
+    Ok(reports.len())
 }
 
 /// Says so when a run was interrupted, without touching anything (read-only commands).
@@ -419,22 +392,19 @@ fn warn_interrupted(s: &Session) {
         if let Ok(run) = RunDir::open(&s.host, &s.state_dir, &id) {
             if let Ok(recs) = run.records() {
                 if !recs.iter().any(|r| matches!(r, Record::RunEnd { .. })) {
-                    eprintln!(
-                        "warning: run {id} was interrupted; the next `mailstead install` (or any change) rolls its unfinished step back first"
-                    );
+                    error::warn(format_args!(
+                        "run {id} was interrupted; the next `mailstead install` (or any change) rolls its unfinished step back first"
+                    ));
                 }
             }
         }
     }
 }
 
-fn install(s: &Session, answers: Option<Answers>) -> Result<i32> {
+fn install(s: &Session, answers: Option<Answers>) -> CliResult {
     let answers = match answers {
         Some(a) => a,
-        None => match s.load_answers() {
-            Ok(a) => a,
-            Err(code) => return Ok(code),
-        },
+        None => s.load_answers()?,
     };
     apply(s, &answers, Vec::new(), false)
 }
@@ -445,14 +415,12 @@ fn apply(
     answers: &Answers,
     extra: Vec<Box<dyn Step<Answers>>>,
     atomic: bool,
-) -> Result<i32> {
+) -> CliResult {
     let mut obs = s.observer();
     // Bad input and refusals change nothing, not even mailstead's own state directory.
     let state_existed = s.host.exists(&s.state_dir);
     let lock = Engine::new(&s.host, obs.as_mut(), s.options()).lock()?;
-    if let Err(code) = recover(s, obs.as_mut())? {
-        return Ok(code);
-    }
+    recover(s, obs.as_mut())?;
     let owned: Vec<Box<dyn Step<Answers>>> = extra.into_iter().chain(s.steps()).collect();
     let steps: Vec<&dyn Step<Answers>> = owned.iter().map(|b| b.as_ref()).collect();
     let owned_checks = s.checks();
@@ -472,12 +440,9 @@ fn apply(
     Ok(exit::for_outcome(&report.outcome))
 }
 
-fn plan(s: &Session) -> Result<i32> {
+fn plan(s: &Session) -> CliResult {
     warn_interrupted(s);
-    let answers = match s.load_answers() {
-        Ok(a) => a,
-        Err(code) => return Ok(code),
-    };
+    let answers = s.load_answers()?;
     let owned = s.steps();
     let steps: Vec<&dyn Step<Answers>> = owned.iter().map(|b| b.as_ref()).collect();
     let mut obs = mailstead_engine::event::Recorder::default();
@@ -489,12 +454,9 @@ fn plan(s: &Session) -> Result<i32> {
     Ok(exit::DONE)
 }
 
-fn check(s: &Session) -> Result<i32> {
+fn check(s: &Session) -> CliResult {
     warn_interrupted(s);
-    let answers = match s.load_answers() {
-        Ok(a) => a,
-        Err(code) => return Ok(code),
-    };
+    let answers = s.load_answers()?;
     let owned = s.steps();
     let steps: Vec<&dyn Step<Answers>> = owned.iter().map(|b| b.as_ref()).collect();
     let mut obs = mailstead_engine::event::Recorder::default();
@@ -531,7 +493,7 @@ fn check(s: &Session) -> Result<i32> {
     })
 }
 
-fn runs(s: &Session) -> Result<i32> {
+fn runs(s: &Session) -> CliResult {
     let ids = journal::list_runs(&s.host, &s.state_dir);
     if ids.is_empty() {
         println!("No runs yet.");
@@ -567,18 +529,18 @@ fn runs(s: &Session) -> Result<i32> {
     Ok(exit::DONE)
 }
 
-fn rollback(s: &Session, id: Option<RunId>, purge: bool) -> Result<i32> {
+fn rollback(s: &Session, id: Option<RunId>, purge: bool) -> CliResult {
     let mut obs = s.observer();
     let _lock = Engine::new(&s.host, obs.as_mut(), s.options()).lock()?;
-    if let Err(code) = recover(s, obs.as_mut())? {
-        return Ok(code);
-    }
+    recover(s, obs.as_mut())?;
     let report = match Engine::new(&s.host, obs.as_mut(), s.options()).rollback_run(id, purge) {
         Ok(r) => r,
         Err(e) => {
             drop(obs);
-            eprintln!("Nothing was rolled back: {e}");
-            return Ok(exit::BAD_INPUT);
+            return Err(CliError::new(
+                e.wrap_err("nothing was rolled back"),
+                exit::BAD_INPUT,
+            ));
         }
     };
     drop(obs);
@@ -591,18 +553,15 @@ fn rollback(s: &Session, id: Option<RunId>, purge: bool) -> Result<i32> {
 
 /// Changes the answers file, then applies: the file is written by a step of the same run,
 /// so a failure or `rollback` puts it back too.
-fn edit_answers(s: &Session, edit: impl FnOnce(&mut Answers) -> Result<()>) -> Result<i32> {
-    let mut answers = match s.load_answers() {
-        Ok(a) => a,
-        Err(code) => return Ok(code),
-    };
+fn edit_answers(s: &Session, edit: impl FnOnce(&mut Answers) -> Result<()>) -> CliResult {
+    let mut answers = s.load_answers()?;
     if let Err(e) = edit(&mut answers) {
-        eprintln!("error: {e}\nNothing was changed.");
-        return Ok(exit::BAD_INPUT);
+        return Err(CliError::new(e, exit::BAD_INPUT).nothing_changed());
     }
     if let Err(e) = config::validate(&answers) {
-        eprintln!("error: the change would make the answers invalid; nothing was changed:\n{e}");
-        return Ok(exit::BAD_INPUT);
+        return Err(CliError::bad_input(format!(
+            "the change would make the answers invalid; nothing was changed:\n{e}"
+        )));
     }
     let save = mailstead_steps::answers::SaveAnswers {
         path: s.config_system_path()?,
@@ -720,8 +679,8 @@ fn remove_alias(a: &mut Answers, from: &str) -> Result<()> {
 }
 
 /// A new mailbox password: from stdin with `--password-stdin`, else asked twice on the
-/// terminal. Never from argv. `None`: nothing to read it from (message printed).
-fn read_new_password(address: &str, from_stdin: bool) -> Result<Option<Secret>> {
+/// terminal. Never from argv.
+fn read_new_password(address: &str, from_stdin: bool) -> std::result::Result<Secret, CliError> {
     if from_stdin {
         let mut line = String::new();
         std::io::stdin()
@@ -729,34 +688,27 @@ fn read_new_password(address: &str, from_stdin: bool) -> Result<Option<Secret>> 
             .wrap_err("reading the password from stdin")?;
         let pw = line.trim_end_matches(['\n', '\r']).to_string();
         if pw.is_empty() {
-            eprintln!("error: --password-stdin: stdin was empty; pipe the password in");
-            return Ok(None);
+            return Err(CliError::bad_input("--password-stdin: stdin was empty")
+                .with_fix("pipe the password in"));
         }
         let pw = Secret::new(pw);
         // The same rule as the answers file's `password`, before anything is read or written.
         if let Err(p) = rules::password("password", &pw) {
-            eprintln!("error: {p}\nNothing was changed.");
-            return Ok(None);
+            return Err(CliError::bad_input(p).nothing_changed());
         }
-        return Ok(Some(pw));
+        return Ok(pw);
     }
-    match ui::menu::ask_password(address) {
-        Ok(p) => Ok(Some(p)),
-        Err(e) => {
-            eprintln!("error: {e}\n  fix: on a terminal the password is asked twice; elsewhere use --password-stdin");
-            Ok(None)
-        }
-    }
+    ui::menu::ask_password(address).map_err(|e| {
+        CliError::new(e, exit::BAD_INPUT)
+            .with_fix("on a terminal the password is asked twice; elsewhere use --password-stdin")
+    })
 }
 
 /// No command on a terminal: the wizard on a fresh server, the menu on a configured one.
-fn interactive_start(s: &Session) -> Result<i32> {
+fn interactive_start(s: &Session) -> CliResult {
     let configured = s.config_path().exists();
     if !configured {
-        let mut answers = match ui::wizard::run_wizard(None) {
-            Ok(a) => a,
-            Err(e) => return Ok(wizard_exit(&e)),
-        };
+        let mut answers = ui::wizard::run_wizard(None)?;
         // The saved answers hold hashes only; the typed passwords go no further than here.
         for d in &mut answers.domains {
             for m in &mut d.mailboxes {
@@ -777,65 +729,36 @@ fn interactive_start(s: &Session) -> Result<i32> {
         let mut rec = mailstead_engine::event::Recorder::default();
         let plan = Engine::new(&s.host, &mut rec, s.options()).plan(&steps, &answers)?;
         ui::print_plan(&plan, ui::color_wanted());
-        match ui::wizard::confirm_plan(&format!("Apply these {} changes?", plan.total())) {
-            Ok(true) => {}
-            Ok(false) => {
-                println!("Nothing was changed.");
-                return Ok(exit::BAD_INPUT);
-            }
-            Err(e) => return Ok(wizard_exit(&e)),
+        if !ui::wizard::confirm_plan(&format!("Apply these {} changes?", plan.total()))? {
+            println!("Nothing was changed.");
+            return Ok(exit::BAD_INPUT);
         }
         return apply(s, &answers, vec![Box::new(save)], false);
     }
     use ui::menu::MenuChoice;
-    let choice = match ui::menu::main_menu() {
-        Ok(c) => c,
-        Err(e) => return Ok(wizard_exit(&e)),
-    };
-    match choice {
-        MenuChoice::AddDomain => match ui::menu::ask_domain() {
-            Ok(d) => edit_answers(s, |a| add_domain(a, &d)),
-            Err(e) => Ok(wizard_exit(&e)),
-        },
-        MenuChoice::AddMailbox => {
-            let domains = match s.load_answers() {
-                Ok(a) => a.domains.iter().map(|d| d.name.clone()).collect::<Vec<_>>(),
-                Err(code) => return Ok(code),
-            };
-            match ui::menu::ask_mailbox(&domains) {
-                Ok((addr, pw)) => edit_answers(s, |a| add_mailbox(a, &addr, &pw)),
-                Err(e) => Ok(wizard_exit(&e)),
-            }
+    match ui::menu::main_menu()? {
+        MenuChoice::AddDomain => {
+            let d = ui::menu::ask_domain()?;
+            edit_answers(s, |a| add_domain(a, &d))
         }
-        MenuChoice::AddAlias => match ui::menu::ask_alias() {
-            Ok((from, to)) => edit_answers(s, |a| add_alias(a, &from, &to)),
-            Err(e) => Ok(wizard_exit(&e)),
-        },
+        MenuChoice::AddMailbox => {
+            let domains: Vec<String> = s
+                .load_answers()?
+                .domains
+                .iter()
+                .map(|d| d.name.clone())
+                .collect();
+            let (addr, pw) = ui::menu::ask_mailbox(&domains)?;
+            edit_answers(s, |a| add_mailbox(a, &addr, &pw))
+        }
+        MenuChoice::AddAlias => {
+            let (from, to) = ui::menu::ask_alias()?;
+            edit_answers(s, |a| add_alias(a, &from, &to))
+        }
         MenuChoice::Check => check(s),
         MenuChoice::Plan => plan(s),
         MenuChoice::Rollback => rollback(s, None, false),
         MenuChoice::Runs => runs(s),
         MenuChoice::Quit => Ok(exit::DONE),
-    }
-}
-
-fn wizard_exit(e: &ui::wizard::WizardError) -> i32 {
-    eprintln!("{e}");
-    e.exit_code()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn errors_are_plain_words() {
-        let e = color_eyre::eyre::eyre!("disk on fire").wrap_err("writing /etc/demo/app.conf");
-        let text = error_text(&e);
-        assert_eq!(
-            text,
-            "error: writing /etc/demo/app.conf\n  because: disk on fire"
-        );
-        assert!(!text.contains("Location"));
     }
 }

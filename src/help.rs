@@ -2,12 +2,14 @@
 //! they never drift from `--help`. `mailstead completions SHELL` and `mailstead man` print
 //! them to stdout; install.sh writes them where bash, zsh, fish and man look.
 use crate::cli::Args;
+use crate::error::{CliError, CliResult};
 use crate::exit;
 use clap::CommandFactory;
+use color_eyre::eyre::WrapErr;
 use std::io::Write;
 
 /// Completions for `shell` on stdout. Exit code.
-pub fn completions(shell: clap_complete::Shell) -> i32 {
+pub fn completions(shell: clap_complete::Shell) -> CliResult {
     let mut cmd = visible(&Args::command());
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, "mailstead", &mut out);
@@ -37,14 +39,9 @@ fn visible(cmd: &clap::Command) -> clap::Command {
 }
 
 /// The man page (roff) on stdout. Exit code.
-pub fn man() -> i32 {
-    match man_page() {
-        Ok(page) => print(&page),
-        Err(e) => {
-            eprintln!("error: rendering the man page: {e}");
-            exit::FAILED_ROLLED_BACK
-        }
-    }
+pub fn man() -> CliResult {
+    let page = man_page().wrap_err("rendering the man page")?;
+    print(&page)
 }
 
 /// mailstead(1): the page clap_mangen makes for the top level (name, synopsis, description,
@@ -161,14 +158,13 @@ fn escape(text: &str) -> String {
 }
 
 /// Writes to stdout; a closed pipe (`mailstead man | head`) is not an error worth a panic.
-fn print(bytes: &[u8]) -> i32 {
+fn print(bytes: &[u8]) -> CliResult {
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Ok(()) => exit::DONE,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::DONE,
-        Err(e) => {
-            eprintln!("error: writing to stdout: {e}");
-            exit::FAILED_ROLLED_BACK
-        }
+        Ok(()) => Ok(exit::DONE),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit::DONE),
+        Err(e) => Err(CliError::failed(
+            color_eyre::Report::new(e).wrap_err("writing to stdout"),
+        )),
     }
 }

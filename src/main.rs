@@ -12,6 +12,7 @@
 //! - crate `mailstead-engine` (`engine/`): knows no mail; the Host door, plans, applies,
 //!   journals, snapshots, rolls back, recovers and runs checks.
 mod cli;
+mod error;
 mod exit;
 mod help;
 mod ui;

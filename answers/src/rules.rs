@@ -239,17 +239,31 @@ pub(crate) fn check_password_hash(h: &str) -> Check {
     }
 }
 
-pub(crate) fn check_https_url(url: &str) -> Check {
+pub(crate) fn check_https_url(text: &str) -> Check {
     let fix = "write the ACME directory URL with https://, e.g. https://acme.example/dir";
-    let Some(rest) = url.strip_prefix("https://") else {
-        return if url.starts_with("http://") {
-            err("is not https (ACME servers must be reached over TLS)", fix)
-        } else {
-            err("is not an https:// URL", fix)
-        };
+    let parsed = url::Url::parse(text);
+    let scheme = match &parsed {
+        Ok(u) => u.scheme().to_string(),
+        // Unparsable: judge the scheme as written, so `http://` still hears "not https".
+        Err(_) => text
+            .split_once("://")
+            .map(|(s, _)| s.to_ascii_lowercase())
+            .unwrap_or_default(),
     };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    // The url crate forgives what the ACME client may not: it reads `https:host` as
+    // `https://host` and `https:///dir` as host `dir`, and drops tabs and newlines silently.
+    // The text must already be what it means: `https://`, a host, no whitespace or control.
+    let prefix = text.get(..8).filter(|p| p.eq_ignore_ascii_case("https://"));
+    match scheme.as_str() {
+        "https" if prefix.is_some() => {}
+        "http" => return err("is not https (ACME servers must be reached over TLS)", fix),
+        _ => return err("is not an https:// URL", fix),
+    }
+    let host = parsed.as_ref().ok().and_then(|u| u.host_str());
+    if text[8..].starts_with(['/', '\\'])
+        || host.is_none_or(str::is_empty)
+        || text.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         return err("is not a valid URL", fix);
     }
     Ok(())

@@ -613,6 +613,23 @@ fn acme_rules() {
         &problems(|a| a.acme.server = Some("https:///dir".into())),
         "is not a valid URL",
     );
+    for bad in [
+        "https://acme.example:99999/dir",
+        "https://acme example/dir",
+        "https://acme.example/d\tir",
+        "https://[::1/dir",
+        "https://\\acme.example/dir",
+    ] {
+        assert_one(
+            &problems(|a| a.acme.server = Some(bad.into())),
+            "is not a valid URL",
+        );
+    }
+    assert_one(
+        &problems(|a| a.acme.server = Some("https:acme.example/dir".into())),
+        "is not an https:// URL",
+    );
+    assert!(problems(|a| a.acme.server = Some("https://[::1]:14000/dir".into())).is_empty());
     assert_one(
         &problems(|a| a.acme.ca_bundle = Some("ca.pem".into())),
         "acme.ca_bundle: \"ca.pem\" is not an absolute path",

@@ -62,7 +62,7 @@ pub struct Cmd {
     /// An extra descriptor the program writes status lines to (apt's `APT::Status-Fd`): it
     /// gets a pipe of its own, whose lines are streamed like output. Never the output pipe
     /// itself: apt makes its status descriptor non-blocking, and maintainer scripts writing
-    /// to a shared, full pipe then fail (`echo: I/O error` in postfix's postinst).
+    /// to a shared, full pipe then fail (`echo: I/O error` in a package's postinst).
     pub status_fd: Option<i32>,
 }
 
@@ -640,17 +640,16 @@ impl Host for RealHost {
     }
 
     fn lock(&self, path: &Path) -> io::Result<Box<dyn LockGuard>> {
-        use std::os::fd::AsRawFd;
+        use fs4::fs_std::FileExt;
         let f = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(false)
             .mode_0600()
             .open(self.real(path))?;
-        // flock dies with the process, so a killed run never leaves a stale lock behind.
-        // SAFETY: flock on a valid, owned fd.
-        let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc != 0 {
+        // A non-blocking flock: it dies with the process, so a killed run never leaves a stale
+        // lock behind. `false`: another process holds it.
+        if !f.try_lock_exclusive()? {
             return Err(io::Error::new(
                 io::ErrorKind::WouldBlock,
                 "another mailstead run holds the lock",
@@ -667,5 +666,22 @@ impl Mode0600 for std::fs::OpenOptions {
     fn mode_0600(&mut self) -> &mut Self {
         use std::os::unix::fs::OpenOptionsExt;
         self.mode(0o600)
+    }
+}
+
+#[cfg(test)]
+mod lock_tests {
+    use super::*;
+
+    #[test]
+    fn a_second_lock_is_refused_until_the_first_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = RealHost::new(dir.path());
+        let first = host.lock(Path::new("/run.lock")).unwrap();
+        let err = host.lock(Path::new("/run.lock")).err().unwrap();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        assert_eq!(err.to_string(), "another mailstead run holds the lock");
+        drop(first);
+        host.lock(Path::new("/run.lock")).unwrap();
     }
 }

@@ -1,29 +1,35 @@
 //! Ctrl-C: the engine stops at the next change and rolls the step back, never mid-write.
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::sync::OnceLock;
 
-static REQUESTED: AtomicBool = AtomicBool::new(false);
+/// The flag SIGINT and SIGTERM set. An `Arc` because `signal_hook::flag::register` keeps a
+/// handle to it for the life of the process.
+fn flag() -> &'static Arc<AtomicBool> {
+    static REQUESTED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    REQUESTED.get_or_init(|| Arc::new(AtomicBool::new(false)))
+}
 
 pub fn request() {
-    REQUESTED.store(true, Ordering::SeqCst);
+    flag().store(true, Ordering::SeqCst);
 }
 
 pub fn requested() -> bool {
-    REQUESTED.load(Ordering::SeqCst)
+    flag().load(Ordering::SeqCst)
 }
 
 pub fn reset() {
-    REQUESTED.store(false, Ordering::SeqCst);
+    flag().store(false, Ordering::SeqCst);
 }
 
-extern "C" fn on_signal(_: libc::c_int) {
-    REQUESTED.store(true, Ordering::SeqCst);
-}
-
-/// SIGINT and SIGTERM set the flag instead of killing the process mid-change.
+/// SIGINT and SIGTERM set the flag instead of killing the process mid-change. Once per
+/// process; calling it again does nothing.
 pub fn install_handler() {
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
-    }
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            // Fails only for signals that may not be caught (SIGKILL, SIGSTOP): not these.
+            let _ = signal_hook::flag::register(signal, Arc::clone(flag()));
+        }
+    });
 }

@@ -25,17 +25,15 @@ impl RunId {
     pub fn new() -> RunId {
         static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        let (y, mo, d) = civil_from_days((secs / 86400) as i64);
-        let s = secs % 86400;
+        let now = time::OffsetDateTime::now_utc();
         RunId(format!(
-            "{y:04}{mo:02}{d:02}T{:02}{:02}{:02}Z-{}{}",
-            s / 3600,
-            s / 60 % 60,
-            s % 60,
+            "{:04}{:02}{:02}T{:02}{:02}{:02}Z-{}{}",
+            now.year(),
+            u8::from(now.month()),
+            now.day(),
+            now.hour(),
+            now.minute(),
+            now.second(),
             std::process::id(),
             if seq == 0 {
                 String::new()
@@ -50,19 +48,6 @@ impl Default for RunId {
     fn default() -> Self {
         RunId::new()
     }
-}
-
-/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z.rem_euclid(146097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// One node of a snapshot, relative to the snapshotted path (`""` is the path itself).
@@ -485,4 +470,26 @@ pub fn list_runs(host: &dyn Host, state_dir: &Path) -> Vec<RunId> {
         .filter(|n| !n.starts_with('.'))
         .map(RunId)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RunId;
+
+    #[test]
+    fn run_id_is_utc_time_then_pid() {
+        let id = RunId::new().0;
+        let (time, rest) = id.split_once('-').unwrap();
+        assert_eq!(time.len(), 16, "{id}");
+        assert!(time.ends_with('Z') && time.as_bytes()[8] == b'T', "{id}");
+        assert!(time[..8]
+            .bytes()
+            .chain(time[9..15].bytes())
+            .all(|b| b.is_ascii_digit()));
+        assert!(rest.starts_with(&std::process::id().to_string()), "{id}");
+        let year: i32 = time[..4].parse().unwrap();
+        assert!(year >= 2025, "{id}");
+        // A second id in the same process gets a sequence number.
+        assert!(RunId::new().0.contains('.'));
+    }
 }

@@ -405,24 +405,20 @@ fn render_area(
     Paragraph::new(lines).render(area, buf);
 }
 
-/// Splits a line to the terminal's width (by characters; the glyphs used are one column wide);
-/// continued lines are indented by two.
+/// Wraps text to the terminal's width (display columns), at spaces where it can, inside a
+/// word too long for a line; continued lines are indented by two.
 fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(10);
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let chars: Vec<char> = line.chars().collect();
-        if chars.is_empty() {
-            out.push(String::new());
-        }
-        let first = chars.len().min(width);
-        if first > 0 {
-            out.push(chars[..first].iter().collect());
-        }
-        for chunk in chars[first..].chunks(width - 2) {
-            out.push(format!("  {}", chunk.iter().collect::<String>()));
-        }
-    }
+    let options = textwrap::Options::new(width.max(10))
+        .subsequent_indent("  ")
+        .break_words(true)
+        // Commands and package names (`apt-get`, `dovecot-core`) are not split at hyphens.
+        .word_splitter(textwrap::WordSplitter::NoHyphenation);
+    // Each line of the text starts unindented; only its own continuations are indented.
+    let mut out: Vec<String> = text
+        .lines()
+        .flat_map(|line| textwrap::wrap(line, &options))
+        .map(|line| line.into_owned())
+        .collect();
     if out.is_empty() {
         out.push(String::new());
     }
@@ -966,9 +962,17 @@ mod tests {
 
     #[test]
     fn wraps_long_lines() {
-        assert_eq!(wrap("abcdefghijklmnop", 10), vec!["abcdefghij", "  klmnop"]);
+        // textwrap cuts a word too long for any line into pieces that fit the narrower
+        // (indented) lines, so the first line is 8 wide here, not 10.
+        assert_eq!(wrap("abcdefghijklmnop", 10), vec!["abcdefgh", "  ijklmnop"]);
         assert_eq!(wrap("a\nb", 10), vec!["a", "b"]);
         assert_eq!(wrap("", 10), vec![""]);
+        // At a space when there is one; the indent is kept on the first line.
+        assert_eq!(
+            wrap("  run apt-get install", 12),
+            vec!["  run", "  apt-get", "  install"]
+        );
+        assert_eq!(wrap("é".repeat(12).as_str(), 10).len(), 2);
     }
 
     #[test]
