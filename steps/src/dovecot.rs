@@ -185,13 +185,7 @@ impl Step<Answers> for Dovecot {
     /// The certificate is in place and `doveconf -n` accepts the whole configuration, before
     /// Dovecot is reloaded. (Dovecot 2.3's `doveconf -n` does not open `ssl_cert = <file`.)
     fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
-        if !ctx.fact::<Certificates>()?.present(&ctx.answers.hostname) {
-            let (chain, _) = cert_paths(&ctx.answers.hostname);
-            return Err(eyre!(
-                "{} does not exist: the configuration would name a certificate that is not there",
-                chain.display()
-            ));
-        }
+        ctx.fact::<Certificates>()?.require(&ctx.answers.hostname)?;
         let cmd = Cmd::probe("doveconf", ["-n"]);
         let out = ctx.host.run(&cmd)?;
         if !out.success() {

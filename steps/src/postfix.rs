@@ -211,13 +211,7 @@ impl Step<Answers> for Postfix {
     /// The certificate is in place, `postfix check` passes, and every setting reads back as
     /// written (Postfix reads the certificate only when a TLS session starts).
     fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
-        if !ctx.fact::<Certificates>()?.present(&ctx.answers.hostname) {
-            let (chain, _) = cert_paths(&ctx.answers.hostname);
-            return Err(eyre!(
-                "{} does not exist: the configuration would name a certificate that is not there",
-                chain.display()
-            ));
-        }
+        ctx.fact::<Certificates>()?.require(&ctx.answers.hostname)?;
         let cmd = Cmd::new("postfix", ["check"]);
         let out = ctx.host.run(&cmd)?;
         if !out.success() {

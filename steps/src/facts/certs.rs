@@ -56,6 +56,19 @@ impl Certificates {
     pub fn present(&self, fqdn: &str) -> bool {
         self.0.get(fqdn).is_some_and(|c| c.complete)
     }
+
+    /// [`Certificates::present`], or an error naming the missing chain: a configuration must
+    /// never name a certificate that is not there.
+    pub fn require(&self, fqdn: &str) -> color_eyre::eyre::Result<()> {
+        if self.present(fqdn) {
+            return Ok(());
+        }
+        let (chain, _) = cert_paths(fqdn);
+        Err(color_eyre::eyre::eyre!(
+            "{} does not exist: the configuration would name a certificate that is not there",
+            chain.display()
+        ))
+    }
 }
 
 impl Fact for Certificates {
