@@ -12,6 +12,7 @@
 //!   is looked for with `doveadm search` (so it went smtpd → cleanup → qmgr → LMTP → Dovecot →
 //!   Maildir) and expunged at once with `doveadm expunge`: nobody finds test mail in their
 //!   inbox, however often mailstead runs. With no mailbox in the answers it is skipped.
+use crate::facts::dovecot::passdb_drivers;
 use crate::facts::Listeners;
 use crate::layout::mail_ports;
 use mailstead_answers::Answers;
@@ -177,8 +178,20 @@ impl Check<Answers> for Config {
                 Err(e) => problems.push((format!("cannot run `{line}`: {e}"), dir)),
             }
         }
+        // Only mailstead's users file may authenticate (no PAM, no system accounts).
+        if let Ok(out) = probe(ctx.host, "doveconf", &["-n"]) {
+            let passdbs = passdb_drivers(&out.stdout);
+            if out.success() && passdbs.iter().any(|d| d != "passwd-file") {
+                problems.push((
+                    format!("Dovecot's active passdbs are {}: system accounts can log in", passdbs.join(", ")),
+                    "/etc/dovecot/conf.d/10-auth.conf (comment out `!include auth-system.conf.ext`)",
+                ));
+            }
+        }
         if problems.is_empty() {
-            return Finding::pass("postfix check and doveconf -n pass");
+            return Finding::pass(
+                "postfix check and doveconf -n pass; the only passdb is the users file",
+            );
         }
         let dirs: Vec<&str> = problems.iter().map(|(_, d)| *d).collect();
         Finding::fail(

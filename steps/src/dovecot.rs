@@ -14,7 +14,8 @@
 //!   Dovecot can put its LMTP and auth sockets there.
 //! - queues a Dovecot reload; `doveconf -n` must accept the configuration first (verify), so
 //!   a configuration Dovecot refuses is rolled back before any reload.
-use crate::facts::{Accounts, Certificates, DovecotVersion, OsRelease};
+use crate::facts::dovecot::passdb_drivers;
+use crate::facts::{Accounts, Certificates, DovecotVersion, Ipv6, OsRelease};
 use crate::layout::{cert_paths, POSTFIX_PRIVATE, USERS_FILE, VHOSTS};
 use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::Answers;
@@ -76,7 +77,8 @@ pub fn from_version(v: &str) -> Option<Version> {
 }
 
 /// The whole of `/etc/dovecot/local.conf`.
-pub fn render(a: &Answers, version: Version, vmail_uid: u32) -> String {
+/// `ipv6`: the host has IPv6 ([`crate::facts::Ipv6`]): `listen = *, ::`, else `*`.
+pub fn render(a: &Answers, version: Version, vmail_uid: u32, ipv6: bool) -> String {
     let (fullchain, privkey) = cert_paths(&a.hostname);
     let protocols = if a.pop3 {
         "imap lmtp pop3"
@@ -89,6 +91,7 @@ pub fn render(a: &Answers, version: Version, vmail_uid: u32) -> String {
     };
     let mut out = template
         .replace("@@PROTOCOLS@@", protocols)
+        .replace("@@LISTEN@@", if ipv6 { "*, ::" } else { "*" })
         .replace("@@FULLCHAIN@@", &fullchain.to_string_lossy())
         .replace("@@PRIVKEY@@", &privkey.to_string_lossy())
         .replace("@@USERS@@", USERS_FILE)
@@ -98,6 +101,40 @@ pub fn render(a: &Answers, version: Version, vmail_uid: u32) -> String {
         out.push_str(POP3);
     }
     out
+}
+
+/// The package's auth settings; its `!include auth-system.conf.ext` adds a PAM passdb (and a
+/// passwd userdb), so every Unix account with a password could log in to IMAP and SMTP AUTH.
+pub const AUTH_CONF: &str = "/etc/dovecot/conf.d/10-auth.conf";
+const AUTH_SYSTEM_INCLUDE: &str = "!include auth-system.conf.ext";
+
+/// Switches the package's system-account passdb off (the include is commented out, not
+/// deleted, so the change is visible), when the file has it active or does not exist yet
+/// (dovecot-core, installed by an earlier step, brings it).
+fn auth_system_change(current: Option<&str>) -> Option<Change> {
+    let active = match current {
+        None => true,
+        Some(text) => text.lines().any(|l| l.trim() == AUTH_SYSTEM_INCLUDE),
+    };
+    active.then(|| {
+        let mut c = Change::run(
+            "Dovecot: switch off the package's PAM/system-account passdb",
+            Cmd::new(
+                "sed",
+                [
+                    "-i",
+                    "-e",
+                    "s/^[[:space:]]*!include auth-system\\.conf\\.ext/#&  # off: mailstead serves virtual users only/",
+                    AUTH_CONF,
+                ],
+            ),
+            &[AUTH_CONF],
+        );
+        if let Change::Run { detail, .. } = &mut c {
+            detail.push(format!("{AUTH_CONF}: #{AUTH_SYSTEM_INCLUDE}"));
+        }
+        c
+    })
 }
 
 pub struct Dovecot;
@@ -173,9 +210,12 @@ impl Step<Answers> for Dovecot {
             meta: Perms::new(0o700, "postfix", "root"),
         });
 
+        let current_auth = ctx.host.read_string(std::path::Path::new(AUTH_CONF))?;
+        changes.extend(auth_system_change(current_auth.as_deref()));
+        let ipv6 = ctx.fact::<Ipv6>()?.available;
         changes.push(Change::write(
             LOCAL_CONF,
-            render(ctx.answers, version, uid),
+            render(ctx.answers, version, uid, ipv6),
             Perms::root(0o644),
         ));
         changes.push(Change::reload("dovecot"));
@@ -192,6 +232,15 @@ impl Step<Answers> for Dovecot {
             return Err(eyre!(
                 "Dovecot refuses the configuration: {}",
                 failure(&cmd, &out)
+            ));
+        }
+        let passdbs = passdb_drivers(&out.stdout);
+        if passdbs.iter().any(|d| d != "passwd-file") {
+            return Err(eyre!(
+                "Dovecot still authenticates through {} besides mailstead's users file: system \
+                 accounts could log in to IMAP and SMTP AUTH; look at `doveconf -n` and \
+                 {AUTH_CONF}",
+                passdbs.join(", ")
             ));
         }
         Ok(())
@@ -272,7 +321,7 @@ mod tests {
     #[test]
     fn renders_each_syntax() {
         let a = answers();
-        let v23 = render(&a, Version::V23, 990);
+        let v23 = render(&a, Version::V23, 990, true);
         assert!(v23.contains("ssl_cert = </etc/letsencrypt/live/mail.example.test/fullchain.pem\n"));
         assert!(v23.contains("ssl_key = </etc/letsencrypt/live/mail.example.test/privkey.pem\n"));
         assert!(v23.contains("mail_location = maildir:~/Maildir\n"));
@@ -283,7 +332,7 @@ mod tests {
         assert!(!v23.contains("ssl_server_cert_file"));
         assert!(!v23.contains("@@"));
 
-        let v24 = render(&a, Version::V24, 990);
+        let v24 = render(&a, Version::V24, 990, true);
         assert!(v24.contains(
             "ssl_server_cert_file = /etc/letsencrypt/live/mail.example.test/fullchain.pem\n"
         ));
@@ -305,7 +354,7 @@ mod tests {
         }
         let mut p = a.clone();
         p.pop3 = true;
-        let with_pop = render(&p, Version::V24, 990);
+        let with_pop = render(&p, Version::V24, 990, true);
         assert!(with_pop.contains("protocols = imap lmtp pop3\n"));
         assert!(with_pop.contains("service pop3-login"));
     }
@@ -324,6 +373,7 @@ mod tests {
                 "create system user vmail (uid 990) for the mail in /var/mail/vhosts",
                 "directory /var/mail/vhosts (0770 vmail:vmail)",
                 "directory /var/spool/postfix/private (0700 postfix:root)",
+                "Dovecot: switch off the package's PAM/system-account passdb",
                 "write /etc/dovecot/local.conf (0644 root:root)",
                 "reload dovecot",
             ]
@@ -357,8 +407,11 @@ mod tests {
             "create system user vmail (uid 997) for the mail in /var/mail/vhosts"
         );
         assert_eq!(s[2], "directory /var/mail/vhosts (0770 vmail:vmail)");
-        let Change::WriteFile { content, .. } = &changes[4] else {
-            panic!()
+        let Some(Change::WriteFile { content, .. }) = changes
+            .iter()
+            .find(|c| matches!(c, Change::WriteFile { path, .. } if path.ends_with("local.conf")))
+        else {
+            panic!("no local.conf: {s:?}")
         };
         let conf = String::from_utf8_lossy(content);
         assert!(conf.contains("first_valid_uid = 997\n"));
@@ -369,6 +422,12 @@ mod tests {
     fn second_run_changes_nothing() {
         let h = MemHost::fake();
         group_file(&h);
+        // What the first run's sed left: the system passdb switched off.
+        h.add_file(
+            AUTH_CONF,
+            "#!include auth-system.conf.ext  # off: mailstead serves virtual users only\n",
+            Meta::root(0o644),
+        );
         dovecot_version(&h, "2.4.1-4 (7d8c0e5759)");
         h.on_command(|c| (c.program == "useradd" || c.program == "doveconf").then(Output::default));
         let a = answers();
@@ -436,5 +495,47 @@ mod tests {
         let a = answers();
         let err = Dovecot.verify(&ctx(&h, &a)).unwrap_err();
         assert!(format!("{err:#}").contains("Unknown setting"));
+    }
+
+    /// The package's PAM passdb (every Unix account could log in) is switched off when its
+    /// include is active, left alone once it is off, and verify refuses any passdb but
+    /// mailstead's users file.
+    #[test]
+    fn system_account_passdb_is_switched_off() {
+        let debian =
+            "auth_mechanisms = plain\n!include auth-system.conf.ext\n#!include auth-sql.conf.ext\n";
+        let c = auth_system_change(Some(debian)).expect("active include is switched off");
+        let Change::Run { cmd, touches, .. } = &c else {
+            panic!()
+        };
+        assert_eq!(cmd.program, "sed");
+        assert_eq!(touches, &vec![std::path::PathBuf::from(AUTH_CONF)]);
+        assert!(auth_system_change(None).is_some(), "fresh server: planned");
+        assert!(auth_system_change(Some("#!include auth-system.conf.ext\n")).is_none());
+        // The sed expression really comments the line out (run it on a copy).
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("10-auth.conf");
+        std::fs::write(&f, debian).unwrap();
+        let mut args = cmd.args.clone();
+        *args.last_mut().unwrap() = f.to_string_lossy().into_owned();
+        assert!(std::process::Command::new("sed")
+            .args(&args)
+            .status()
+            .unwrap()
+            .success());
+        let after = std::fs::read_to_string(&f).unwrap();
+        assert!(auth_system_change(Some(&after)).is_none(), "{after}");
+        assert!(after.contains("#!include auth-system.conf.ext"), "{after}");
+
+        // doveconf -n as 2.3 and 2.4 print passdbs.
+        let v23 = "passdb {\n  driver = pam\n}\npassdb {\n  args = /etc/dovecot/users\n  driver = passwd-file\n}\n";
+        assert_eq!(passdb_drivers(v23), vec!["pam", "passwd-file"]);
+        let v24 =
+            "passdb pam {\n}\npassdb passwd-file {\n  passwd_file_path = /etc/dovecot/users\n}\n";
+        assert_eq!(passdb_drivers(v24), vec!["pam", "passwd-file"]);
+        assert_eq!(
+            passdb_drivers("passdb passwd-file {\n  passwd_file_path = /etc/dovecot/users\n}\n"),
+            vec!["passwd-file"]
+        );
     }
 }

@@ -17,7 +17,7 @@
 //! `reject_unknown_sender_domain` (they reject real senders), delivery through a pipe to
 //! dovecot-lda, `smtpd_sasl_authenticated_header` (it publishes login names).
 use crate::facts::postconf::squash;
-use crate::facts::{Certificates, PostconfMain, PostconfMaster};
+use crate::facts::{Certificates, Ipv6, PostconfMain, PostconfMaster};
 use crate::layout::{
     cert_paths, ALIASES_MAP, DOMAINS_MAP, MAILBOXES_MAP, MAIN_CF, MASTER_CF, SENDERS_MAP,
 };
@@ -32,7 +32,14 @@ use mailstead_engine::{Change, Ctx, Planned, Step, When};
 const RELAY: &str = "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination";
 
 /// Every main.cf setting mailstead owns, in the order the plan shows them.
-pub fn main_settings(a: &Answers) -> Vec<(&'static str, String)> {
+/// `ipv6`: the host has IPv6 ([`crate::facts::Ipv6`]).
+///
+/// Every setting the design relies on is written, not left to what the package (or an earlier
+/// "Local only" install) set: listening on all interfaces (`inet_interfaces`), the protocols
+/// the host has (`inet_protocols`), mail for other domains going out over SMTP
+/// (`default_transport`, `relay_transport`, no `relayhost`), `+` as the address extension
+/// delimiter. Postfix: postconf(5).
+pub fn main_settings(a: &Answers, ipv6: bool) -> Vec<(&'static str, String)> {
     let (fullchain, privkey) = cert_paths(&a.hostname);
     let host_is_virtual = a.domains.iter().any(|d| d.name == a.hostname);
     let mydestination = if host_is_virtual {
@@ -48,7 +55,22 @@ pub fn main_settings(a: &Answers) -> Vec<(&'static str, String)> {
         ("mydomain", mydomain(&a.hostname)),
         ("myorigin", s("$myhostname")),
         ("mydestination", s(mydestination)),
-        ("mynetworks", s("127.0.0.0/8 [::1]/128")),
+        (
+            "mynetworks",
+            s(if ipv6 {
+                "127.0.0.0/8 [::1]/128"
+            } else {
+                "127.0.0.0/8"
+            }),
+        ),
+        // Listening and sending: Debian's "Local only" sets loopback-only and `error`
+        // transports, which bounce all outgoing mail.
+        ("inet_interfaces", s("all")),
+        ("inet_protocols", s(if ipv6 { "all" } else { "ipv4" })),
+        ("default_transport", s("smtp")),
+        ("relay_transport", s("relay")),
+        ("relayhost", s("")),
+        ("recipient_delimiter", s("+")),
         ("smtpd_banner", s("$myhostname ESMTP")),
         ("smtpd_helo_required", s("yes")),
         (
@@ -81,6 +103,12 @@ pub fn main_settings(a: &Answers) -> Vec<(&'static str, String)> {
         ("smtpd_sasl_path", s("private/auth")),
         ("smtpd_sasl_auth_enable", s("no")),
         ("smtpd_sender_login_maps", format!("hash:{SENDERS_MAP}")),
+        // On 25: mail that claims to come from one of our mailboxes must come from its
+        // logged-in owner (submission), not from anyone on the internet.
+        (
+            "smtpd_sender_restrictions",
+            s("permit_mynetworks, reject_unauthenticated_sender_login_mismatch"),
+        ),
         // Set once each; nothing here turns away an ordinary sender.
         ("smtpd_relay_restrictions", s(RELAY)),
         ("smtpd_recipient_restrictions", s(RELAY)),
@@ -103,7 +131,9 @@ const SUBMISSION_OPTS: &[&str] = &[
     "smtpd_sasl_auth_enable=yes",
     "smtpd_tls_auth_only=yes",
     "smtpd_client_restrictions=permit_sasl_authenticated,reject",
-    "smtpd_sender_restrictions=reject_sender_login_mismatch",
+    // The null sender (`MAIL FROM:<>`) is never checked against the login map
+    // (smtpd_null_access_lookup_key `<>`): refuse it on submission, where only people send.
+    "smtpd_sender_restrictions=check_sender_access,inline:{<>=REJECT},reject_sender_login_mismatch",
     "smtpd_relay_restrictions=permit_sasl_authenticated,reject",
     "smtpd_recipient_restrictions=permit_sasl_authenticated,reject",
 ];
@@ -128,8 +158,8 @@ pub fn master_entries() -> Vec<(&'static str, String)> {
 }
 
 /// The settings that differ, as `key=value` arguments and `key: old -> new` lines.
-fn main_diff(now: &PostconfMain, a: &Answers) -> (Vec<String>, Vec<String>) {
-    let want = main_settings(a);
+fn main_diff(now: &PostconfMain, a: &Answers, ipv6: bool) -> (Vec<String>, Vec<String>) {
+    let want = main_settings(a, ipv6);
     let mut args = Vec::new();
     let mut detail = Vec::new();
     for (k, v) in &want {
@@ -176,7 +206,8 @@ impl Step<Answers> for Postfix {
 
     fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         let mut changes = Vec::new();
-        let (mut args, detail) = main_diff(&*ctx.fact::<PostconfMain>()?, ctx.answers);
+        let ipv6 = ctx.fact::<Ipv6>()?.available;
+        let (mut args, detail) = main_diff(&*ctx.fact::<PostconfMain>()?, ctx.answers, ipv6);
         if !args.is_empty() {
             let n = args.len();
             args.insert(0, "-e".into());
@@ -220,7 +251,8 @@ impl Step<Answers> for Postfix {
                 failure(&cmd, &out)
             ));
         }
-        let (main, _) = main_diff(&*ctx.fact::<PostconfMain>()?, ctx.answers);
+        let ipv6 = ctx.fact::<Ipv6>()?.available;
+        let (main, _) = main_diff(&*ctx.fact::<PostconfMain>()?, ctx.answers, ipv6);
         let (master, _) = master_diff(&*ctx.fact::<PostconfMaster>()?);
         if !main.is_empty() || !master.is_empty() {
             return Err(eyre!(
@@ -248,7 +280,7 @@ fn plural(n: usize) -> &'static str {
 mod tests {
     use super::*;
     use crate::testing::{add_cert, apply, ctx, mail_answers as answers};
-    use mailstead_engine::{MemHost, Output};
+    use mailstead_engine::{MemHost, Meta, Output};
     use std::collections::BTreeMap;
     use std::sync::{Arc, Mutex};
 
@@ -361,6 +393,11 @@ mod tests {
     #[test]
     fn debian_defaults_get_one_batched_postconf_with_only_what_differs() {
         let h = MemHost::fake();
+        h.add_file(
+            "/proc/net/if_inet6",
+            "00000000000000000000000000000001 01 80 10 80       lo\n",
+            Meta::root(0o444),
+        );
         FakePostconf::debian().install(&h);
         let a = answers();
         let changes = Postfix.plan(&ctx(&h, &a)).unwrap().changes;
@@ -421,7 +458,7 @@ mod tests {
         assert_eq!(cmd.args[0], "-M");
         assert!(cmd.args[1].starts_with("submission/inet=submission inet n - y - - smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=encrypt"));
         assert!(cmd.args[2].contains("-o smtpd_tls_wrappermode=yes"));
-        assert!(cmd.args[2].contains("-o smtpd_sender_restrictions=reject_sender_login_mismatch"));
+        assert!(cmd.args[2].contains("-o smtpd_sender_restrictions=check_sender_access,inline:{<>=REJECT},reject_sender_login_mismatch"));
         assert_eq!(changes[2].summary(), "reload postfix");
     }
 
@@ -499,7 +536,7 @@ mod tests {
         let Change::Run { cmd, detail, .. } = &changes[0] else {
             panic!()
         };
-        assert_eq!(cmd.args.len(), main_settings(&a).len() + 1);
+        assert_eq!(cmd.args.len(), main_settings(&a, true).len() + 1);
         assert!(detail[0].starts_with("myhostname: (not set) -> "));
         let Change::Run { cmd, .. } = &changes[1] else {
             panic!()
@@ -511,11 +548,11 @@ mod tests {
     fn hostname_that_is_also_a_mail_domain_is_not_local() {
         let mut a = answers();
         a.hostname = "example.test".into();
-        let s: BTreeMap<_, _> = main_settings(&a).into_iter().collect();
+        let s: BTreeMap<_, _> = main_settings(&a, true).into_iter().collect();
         assert_eq!(s["mydestination"], "localhost.$mydomain, localhost");
         assert_eq!(s["mydomain"], "example.test");
         let b = answers();
-        let s: BTreeMap<_, _> = main_settings(&b).into_iter().collect();
+        let s: BTreeMap<_, _> = main_settings(&b, true).into_iter().collect();
         assert_eq!(
             s["mydestination"],
             "$myhostname, localhost.$mydomain, localhost"
@@ -525,7 +562,7 @@ mod tests {
 
     #[test]
     fn nothing_that_rejects_ordinary_senders() {
-        let all: String = main_settings(&answers())
+        let all: String = main_settings(&answers(), true)
             .into_iter()
             .map(|(k, v)| format!("{k}={v}\n"))
             .chain(master_entries().into_iter().map(|(_, e)| e))
@@ -541,7 +578,7 @@ mod tests {
             assert!(!all.contains(bad), "{bad}");
         }
         assert_eq!(
-            main_settings(&answers())
+            main_settings(&answers(), true)
                 .iter()
                 .filter(|(k, _)| *k == "smtpd_recipient_restrictions")
                 .count(),
@@ -571,5 +608,31 @@ mod tests {
         });
         let err = Postfix.verify(&ctx(&h, &a)).unwrap_err();
         assert!(format!("{err:#}").contains("bad thing"));
+    }
+
+    /// What the design relies on is written, whatever an earlier install left (Debian's
+    /// "Local only": loopback-only, `error` transports), and the protocols follow the host.
+    #[test]
+    fn settings_the_design_relies_on_are_written() {
+        let a = answers();
+        let v6: BTreeMap<_, _> = main_settings(&a, true).into_iter().collect();
+        let v4: BTreeMap<_, _> = main_settings(&a, false).into_iter().collect();
+        assert_eq!(v6["inet_interfaces"], "all");
+        assert_eq!(v6["default_transport"], "smtp");
+        assert_eq!(v6["relay_transport"], "relay");
+        assert_eq!(v6["relayhost"], "");
+        assert_eq!(v6["inet_protocols"], "all");
+        assert_eq!(v4["inet_protocols"], "ipv4");
+        assert!(!v4["mynetworks"].contains("::1"));
+        // On 25, nobody but a mailbox's own login sends as that mailbox.
+        assert!(v6["smtpd_sender_restrictions"]
+            .contains("reject_unauthenticated_sender_login_mismatch"));
+        // On submission, the null sender is refused before the login check.
+        for (_, entry) in master_entries() {
+            assert!(
+                entry.contains("smtpd_sender_restrictions=check_sender_access,inline:{<>=REJECT},reject_sender_login_mismatch"),
+                "{entry}"
+            );
+        }
     }
 }

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod certs;
 pub mod dovecot;
+pub mod net;
 pub mod os;
 pub mod packages;
 pub mod postconf;
@@ -18,6 +19,7 @@ pub mod ufw;
 pub use accounts::Accounts;
 pub use certs::Certificates;
 pub use dovecot::DovecotVersion;
+pub use net::Ipv6;
 pub use os::OsRelease;
 pub use packages::Packages;
 pub use postconf::{PostconfMain, PostconfMaster};
