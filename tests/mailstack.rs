@@ -179,6 +179,43 @@ fn mail_stack(release: &str) {
         .is_err(),
         "a wrong password was accepted on 587"
     );
+    // Sender checks: nobody on the internet sends as one of our mailboxes on 25, and the
+    // null sender (which skips the login check) is refused on submission.
+    assert!(
+        bed.smtp_deliver_from("alice@example.test", "alice@example.test", "forged-alice")
+            .is_err(),
+        "on 25, an unauthenticated client was let through claiming alice@ as sender"
+    );
+    for (port, tls) in [(587, Security::StartTls), (465, Security::Implicit)] {
+        assert!(
+            bed.smtp_submit_from(
+                port,
+                "alice@example.test",
+                ALICE_PASSWORD,
+                tls,
+                "<>",
+                "alice@example.test",
+                "null-sender",
+            )
+            .is_err(),
+            "the null sender was accepted on {port}"
+        );
+    }
+    // Only mailstead's users can log in: a Unix account with a password cannot (Debian's
+    // PAM passdb is switched off), on submission or IMAP.
+    bed.sh_ok("useradd -m bob && echo 'bob:Unix password 12345' | chpasswd");
+    for (port, tls) in [(587, Security::StartTls), (465, Security::Implicit)] {
+        assert!(
+            bed.smtp_auth(port, "bob", "Unix password 12345", tls)
+                .is_err(),
+            "a Unix account logged in to SMTP AUTH on {port}"
+        );
+    }
+    assert!(
+        bed.imaps_fetch("bob", "Unix password 12345", None, 0)
+            .is_err(),
+        "a Unix account logged in over IMAPS"
+    );
     // Refusals.
     ok(&bed, "relay without AUTH refused", bed.relay_check());
     ok(
@@ -414,6 +451,18 @@ fn fault_per_step(release: &str) {
     let bed = Bed::up(&format!("faults-{release}"), release);
     bed.install_mailstead();
     bed.write_answers(&bed.default_answers());
+    // A hostile start: Postfix already installed as Debian's "Local only" (loopback only,
+    // `error` transports that bounce all outgoing mail), and a host without IPv6 (Dovecot's
+    // default `listen = *, ::` does not start there). mailstead must write what it relies on.
+    bed.sh_ok(
+        "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
+         net.ipv6.conf.lo.disable_ipv6=1 && ! test -s /proc/net/if_inet6 && \
+         printf 'postfix postfix/main_mailer_type select Local only\\npostfix postfix/mailname string mail.example.test\\n' \
+           | debconf-set-selections && \
+         apt-get update -q >/dev/null && \
+         DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postfix >/dev/null && \
+         postconf -h inet_interfaces | grep -qx loopback-only",
+    );
     let steps = [
         "preflight",
         "packages",
@@ -496,6 +545,21 @@ fn fault_per_step(release: &str) {
             Some("after-faults"),
             30,
         ),
+    );
+    // What the "Local only" install had set is overwritten; every check passes without IPv6.
+    let settings =
+        bed.sh_ok("postconf -h inet_interfaces default_transport relay_transport inet_protocols");
+    assert_eq!(
+        settings.split_whitespace().collect::<Vec<_>>(),
+        ["all", "smtp", "relay", "ipv4"],
+        "{release}: Postfix settings after a Local-only start"
+    );
+    let check = bed.mailstead(&["check"]);
+    assert_eq!(
+        check.code,
+        0,
+        "check after a hostile start:\n{}",
+        check.text()
     );
 }
 

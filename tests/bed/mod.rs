@@ -397,6 +397,11 @@ firewall:
         check(self.bed("smtp-deliver", &[to, "--subject", subject]))
     }
 
+    /// Like [`Bed::smtp_deliver`], with the envelope sender `from`.
+    pub fn smtp_deliver_from(&self, to: &str, from: &str, subject: &str) -> Check {
+        check(self.bed("smtp-deliver", &[to, "--from", from, "--subject", subject]))
+    }
+
     /// Relay attempt to an outside domain without AUTH. Ok only for a permanent refusal
     /// (5xx); Err("open relay detected (250)") or Err("relay deferred ... (454)").
     pub fn relay_check(&self) -> Check {
@@ -436,6 +441,37 @@ firewall:
         check(self.bed_env(
             "smtp-auth",
             &[&port, user, tls.flag(), "--to", to, "--subject", subject],
+            &[("BED_PASS", pass)],
+            None,
+        ))
+    }
+
+    /// Like [`Bed::smtp_submit`], with the envelope sender `from` (`<>`: the null sender).
+    #[allow(clippy::too_many_arguments)]
+    pub fn smtp_submit_from(
+        &self,
+        port: u16,
+        user: &str,
+        pass: &str,
+        tls: Security,
+        from: &str,
+        to: &str,
+        subject: &str,
+    ) -> Check {
+        let port = port.to_string();
+        check(self.bed_env(
+            "smtp-auth",
+            &[
+                &port,
+                user,
+                tls.flag(),
+                "--from",
+                from,
+                "--to",
+                to,
+                "--subject",
+                subject,
+            ],
             &[("BED_PASS", pass)],
             None,
         ))
