@@ -24,7 +24,8 @@
 //!   exist and bounces ("User unknown in virtual mailbox table"). Refused, with that reason;
 //!   the fix is to list the mailbox that should keep the copy.
 //! - **Targets in our own domains** must be a mailbox or an alias (after the tag is stripped),
-//!   or mail to them bounces. Any other domain is an outside address, delivered by SMTP.
+//!   or mail to them bounces. An address in any other domain is an outside address: Postfix
+//!   delivers it elsewhere (over SMTP, or locally for the host's own name), and it is no login.
 //! - Every alias must finally reach at least one mailbox or outside address.
 //!
 //! Not modelled: `virtual_alias_recursion_limit` / `virtual_alias_expansion_limit` (1000 each
