@@ -10,7 +10,8 @@
 //!    missing required keys, wrong types — collecting all problems.
 //! 3. Typed deserialization into [`Answers`] (serde derive stays the source of truth; the schema
 //!    table is cross-checked against it in tests).
-//! 4. Meaning: [`validate`] (FQDNs, addresses, passwords, uniqueness, ...).
+//! 4. Meaning: [`validate`] (FQDNs, addresses, passwords, uniqueness, ...), and the alias graph
+//!    resolved once by [`resolve`] (chains, `+tag`, loops; see [`aliases`]).
 //!
 //! Decisions, written down:
 //! - Names are lowercase only. Uppercase in `hostname`, domain names and mailbox/alias addresses
@@ -292,11 +293,13 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+pub mod aliases;
 mod load;
 pub mod rules;
 mod shape;
 mod validate;
 
+pub use aliases::{resolve, AliasGraph, Reach};
 pub use load::{check_file_mode, load, parse, to_yaml};
 pub use validate::validate;
 

@@ -1,7 +1,7 @@
 //! Stage 4: meaning. Every problem at once, each naming its field, its value and the fix.
 use crate::*;
 use crate::{rules::*, shape::*};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// Check what the answers mean: names, addresses, passwords, uniqueness, ranges. Collects
 /// every problem. [`parse`] calls this; call it again after changing answers in code.
@@ -34,7 +34,6 @@ pub fn validate(a: &Answers) -> Result<(), ConfigError> {
     // First field path of each domain name / address, for duplicate reports.
     let mut domain_seen: HashMap<String, String> = HashMap::new();
     let mut addr_seen: HashMap<String, String> = HashMap::new();
-    let configured: HashSet<String> = a.domains.iter().map(|d| d.name.to_lowercase()).collect();
     let mut claim = |addr: &str, path: &str, out: &mut Vec<Problem>| {
         let key = addr.to_lowercase();
         if let Some(first) = addr_seen.get(&key) {
@@ -145,48 +144,15 @@ pub fn validate(a: &Answers) -> Result<(), ConfigError> {
             for t in &targets {
                 if let Err((msg, fix)) = check_address(t, false) {
                     out.push(Problem::new(&tp, format!("{} {msg}", show(t)), fix));
-                } else if t.eq_ignore_ascii_case(&al.from) {
-                    out.push(Problem::new(
-                        &tp,
-                        format!("{} points at itself", show(t)),
-                        "point the alias at a mailbox or another address",
-                    ));
                 }
             }
         }
     }
 
-    // Alias targets inside our own domains must exist, or mail to them bounces.
-    let local: HashSet<String> = a
-        .domains
-        .iter()
-        .flat_map(|d| {
-            d.mailboxes.iter().map(|m| m.address.to_lowercase()).chain(
-                d.effective_aliases()
-                    .into_iter()
-                    .map(|al| al.from.to_lowercase()),
-            )
-        })
-        .collect();
-    for (di, d) in a.domains.iter().enumerate() {
-        for (ai, al) in d.aliases.iter().enumerate() {
-            for t in split_targets(&al.to) {
-                let t = t.to_lowercase();
-                let in_our_domain = t
-                    .rsplit_once('@')
-                    .is_some_and(|(_, dom)| configured.contains(dom));
-                if in_our_domain && check_address(&t, false).is_ok() && !local.contains(&t) {
-                    out.push(Problem::new(
-                        format!("domains[{di}].aliases[{ai}].to"),
-                        format!(
-                            "{} is in a domain configured here but is no mailbox or alias",
-                            show(&t)
-                        ),
-                        "add that mailbox, or fix the address",
-                    ));
-                }
-            }
-        }
+    // Where the aliases lead, through chains and +tags: targets that exist, no loops, every
+    // alias reaching a mailbox or an outside address.
+    if let Err(problems) = crate::aliases::resolve(a) {
+        out.extend(problems);
     }
 
     if let Some(server) = &a.acme.server {

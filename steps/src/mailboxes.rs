@@ -9,8 +9,10 @@
 //! - `/etc/postfix/virtual_domains`, `virtual_mailboxes`, `virtual_aliases`, `virtual_senders`
 //!   (0644 root) and their `.db` files: `postmap` runs only for a source that changed or whose
 //!   `.db` is missing. `virtual_aliases` holds the explicit aliases plus postmaster@ and abuse@
-//!   per domain (see `Domain::effective_aliases`); `virtual_senders` is
-//!   `smtpd_sender_login_maps`: which logins may use which sender address.
+//!   per domain (see `Domain::effective_aliases`), one hop per line as written (Postfix expands
+//!   them recursively); `virtual_senders` is `smtpd_sender_login_maps`: which logins may use
+//!   which sender address, an alias's being the mailboxes it finally reaches (the resolved
+//!   alias graph, `mailstead_answers::aliases`).
 //! - queues a Postfix reload (Dovecot re-reads its passwd-file by itself).
 //!
 //! Removing a domain, mailbox or alias means leaving it out of the answers: it is dropped from
@@ -21,7 +23,7 @@
 //! before that configuration is loaded.
 pub use crate::layout::{ALIASES_MAP, DOMAINS_MAP, MAILBOXES_MAP, SENDERS_MAP, USERS_FILE, VHOSTS};
 use color_eyre::eyre::{eyre, Result};
-use mailstead_answers::{Answers, Mailbox};
+use mailstead_answers::{AliasGraph, Answers, Mailbox};
 use mailstead_engine::host::Cmd;
 use mailstead_engine::{Change, Ctx, Perms, Planned, Step};
 use sha_crypt::{PasswordHashRef, PasswordHasher, PasswordVerifier, ShaCrypt};
@@ -162,7 +164,11 @@ pub fn maps(a: &Answers) -> Vec<(&'static str, String)> {
     let mut domains = String::from(HEADER);
     let mut mailboxes = String::from(HEADER);
     let mut aliases = String::from(HEADER);
-    // Which logins may send as an address: a mailbox as itself, an alias as its targets.
+    // Which logins may send as an address: a mailbox as itself, an alias as the mailboxes it
+    // finally reaches (through other aliases and `+tag`s; see mailstead_answers::aliases).
+    // Intermediate aliases and outside addresses are no logins. Answers reaching a step are
+    // validated, so the graph has no problems; if it had, this is still its best answer.
+    let graph = AliasGraph::build(a).0;
     let mut senders: Vec<(String, Vec<String>)> = Vec::new();
     let mut allow = |addr: &str, login: &str| {
         match senders.iter_mut().find(|(a, _)| a == addr) {
@@ -189,8 +195,8 @@ pub fn maps(a: &Answers) -> Vec<(&'static str, String)> {
                 .filter(|t| !t.is_empty())
                 .collect();
             aliases.push_str(&format!("{} {}\n", al.from, targets.join(", ")));
-            for t in targets {
-                allow(&al.from, t);
+            for login in graph.logins(&al.from) {
+                allow(&al.from, login);
             }
         }
     }
@@ -281,6 +287,36 @@ mod tests {
         assert_eq!(
             body(3),
             "alice@example.test alice@example.test\nbob@example.test bob@example.test\ninfo@example.test alice@example.test, bob@example.test\npostmaster@example.test alice@example.test\nabuse@example.test alice@example.test\ncarol@other.test carol@other.test\n"
+        );
+    }
+
+    #[test]
+    fn sender_map_names_the_mailboxes_an_alias_finally_reaches() {
+        let mut a = answers();
+        let alias = |from: &str, to: &str| mailstead_answers::Alias {
+            from: from.into(),
+            to: to.into(),
+        };
+        a.domains[0].aliases = vec![
+            alias("sales@example.test", "info@example.test"),
+            alias("info@example.test", "alice@example.test"),
+            alias("lists@example.test", "bob+lists@example.test"),
+            alias("fwd@example.test", "someone@example.org"),
+        ];
+        // A graph `validate` accepts (the fixture's short hash aside).
+        mailstead_answers::resolve(&a).unwrap();
+        let m = maps(&a);
+        let body = |i: usize| m[i].1.strip_prefix(HEADER).unwrap().to_string();
+        // The alias map stays one hop per line, as written: Postfix expands it recursively.
+        assert_eq!(
+            body(2),
+            "sales@example.test info@example.test\ninfo@example.test alice@example.test\nlists@example.test bob+lists@example.test\nfwd@example.test someone@example.org\npostmaster@example.test alice@example.test\nabuse@example.test alice@example.test\n"
+        );
+        // Senders: the logins at the end of the chain, tags stripped; an alias reaching only
+        // outside addresses has no login that may send as it.
+        assert_eq!(
+            body(3),
+            "alice@example.test alice@example.test\nbob@example.test bob@example.test\nsales@example.test alice@example.test\ninfo@example.test alice@example.test\nlists@example.test bob@example.test\npostmaster@example.test alice@example.test\nabuse@example.test alice@example.test\ncarol@other.test carol@other.test\n"
         );
     }
 

@@ -70,7 +70,6 @@ pub fn main_settings(a: &Answers, ipv6: bool) -> Vec<(&'static str, String)> {
         ("default_transport", s("smtp")),
         ("relay_transport", s("relay")),
         ("relayhost", s("")),
-        ("recipient_delimiter", s("+")),
         ("smtpd_banner", s("$myhostname ESMTP")),
         ("smtpd_helo_required", s("yes")),
         (
@@ -83,6 +82,10 @@ pub fn main_settings(a: &Answers, ipv6: bool) -> Vec<(&'static str, String)> {
         ("virtual_mailbox_domains", format!("hash:{DOMAINS_MAP}")),
         ("virtual_mailbox_maps", format!("hash:{MAILBOXES_MAP}")),
         ("virtual_alias_maps", format!("hash:{ALIASES_MAP}")),
+        // Sub-addresses: `alice+lists@` reaches `alice@` (in the alias, mailbox and sender map
+        // lookups; Dovecot's LMTP strips the same `+`). Postfix's default is none; the alias
+        // graph (mailstead_answers::aliases) resolves `+tag` targets the same way.
+        ("recipient_delimiter", s("+")),
         ("virtual_transport", s("lmtp:unix:private/dovecot-lmtp")),
         // TLS: the certificate from certbot; opportunistic on 25, TLS 1.2 or newer.
         (
@@ -558,6 +561,15 @@ mod tests {
             "$myhostname, localhost.$mydomain, localhost"
         );
         assert!(!s["mydestination"].contains("example.test"));
+    }
+
+    #[test]
+    fn sub_addresses_use_plus_as_the_alias_graph_does() {
+        let s: BTreeMap<_, _> = main_settings(&answers(), true).into_iter().collect();
+        assert_eq!(
+            s["recipient_delimiter"],
+            mailstead_answers::aliases::RECIPIENT_DELIMITER.to_string()
+        );
     }
 
     #[test]
