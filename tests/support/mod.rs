@@ -197,7 +197,11 @@ impl Tree {
     }
 
     fn command(&self, args: &[&str], env: &[(&str, String)]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_mailstead"));
+        // Another build of mailstead to compare with (the engine benchmark against an
+        // earlier commit's binary); this build's by default.
+        let bin = std::env::var_os("MAILSTEAD_TREE_BIN")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_mailstead").into());
+        let mut c = Command::new(bin);
         c.arg("--root").arg(&self.root).args(args);
         c.stdin(Stdio::null());
         c.env_remove("FAILPOINTS");
