@@ -444,6 +444,8 @@ fn apply(
     let mut obs = s.observer();
     // Bad input and refusals change nothing, not even mailstead's own state directory.
     let state_existed = s.host.exists(&s.state_dir);
+    // Tests widen the window before the lock here (`cli.before_lock=sleep(MS)`).
+    fail::fail_point!("cli.before_lock");
     let lock = Engine::new(&s.host, obs.as_mut(), s.options()).lock()?;
     let (answers, extra) = match load() {
         Ok(loaded) => loaded,

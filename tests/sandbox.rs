@@ -365,6 +365,29 @@ mod faults {
         assert!(!answers.contains("example.org"), "{answers}");
     }
 
+    /// Two add-* commands close together: the second reads the answers file once it holds
+    /// the lock, so it never writes back answers from before the first one's change.
+    #[test]
+    fn answers_are_read_under_the_lock() {
+        let Some(t) = Tree::new() else { return };
+        let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        // The second command waits just before taking the lock; the first runs meanwhile.
+        let mut late = t.spawn_env(
+            &["--demo", "--yes", "--plain", "add-domain", "example.net"],
+            &[("FAILPOINTS", "cli.before_lock=sleep(3000)".to_string())],
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let out = t.mailstead(&["--demo", "--yes", "--plain", "add-domain", "example.org"]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert!(late.wait().unwrap().success());
+        let answers = fs::read_to_string(t.path("etc/mailstead/mailstead.yaml")).unwrap();
+        assert!(
+            answers.contains("example.org") && answers.contains("example.net"),
+            "one add-domain undid the other: {answers}"
+        );
+    }
+
     #[test]
     fn a_second_run_waits_for_no_one_and_changes_nothing() {
         let Some(t) = Tree::new() else { return };
@@ -614,6 +637,29 @@ fn run_dir_without_journal_breaks_nothing() {
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(out.stdout.contains("no journal"), "{}", out.all());
     let out = t.mailstead(&["--demo", "--yes", "--plain", "rollback"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(t.snapshot(), before);
+}
+
+/// `rollback` applies a run's drift guard: a file changed since the run is named, and
+/// with --yes the rollback is refused (exit 2, nothing changed) unless --force.
+#[test]
+fn rollback_refuses_over_hand_edits_with_yes() {
+    let Some(t) = Tree::new() else { return };
+    let before = t.snapshot();
+    let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    fs::write(t.path("etc/demo/app.conf"), "hostname = my-own-edit\n").unwrap();
+    let edited = t.snapshot_all();
+    let out = t.mailstead(&["--demo", "--yes", "--plain", "rollback"]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.all().contains("/etc/demo/app.conf"), "{}", out.all());
+    assert_eq!(
+        t.snapshot_all(),
+        edited,
+        "a refused rollback changed the tree"
+    );
+    let out = t.mailstead(&["--demo", "--yes", "--force", "--plain", "rollback"]);
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(t.snapshot(), before);
 }

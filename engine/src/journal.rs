@@ -189,6 +189,9 @@ pub struct RunDir<'h> {
     pub dir: PathBuf,
     blob_count: usize,
     started: std::time::Instant,
+    /// An append failed (a full disk may have left part of it): the next record starts on a
+    /// line of its own, so it is not glued to the torn one.
+    torn: std::cell::Cell<bool>,
 }
 
 pub fn runs_dir(state_dir: &Path) -> PathBuf {
@@ -219,6 +222,7 @@ impl<'h> RunDir<'h> {
             dir,
             blob_count: 0,
             started: std::time::Instant::now(),
+            torn: std::cell::Cell::new(false),
         })
     }
 
@@ -237,6 +241,7 @@ impl<'h> RunDir<'h> {
             dir,
             blob_count,
             started: std::time::Instant::now(),
+            torn: std::cell::Cell::new(false),
         })
     }
 
@@ -245,11 +250,12 @@ impl<'h> RunDir<'h> {
     }
 
     pub fn record(&self, rec: &Record) -> Result<()> {
-        let mut line = serde_json::to_vec(rec)?;
+        let mut line = if self.torn.get() { vec![b'\n'] } else { vec![] };
+        line.extend(serde_json::to_vec(rec)?);
         line.push(b'\n');
-        self.host
-            .append_sync(&self.journal_path(), &line)
-            .wrap_err("writing the run journal")
+        let written = self.host.append_sync(&self.journal_path(), &line);
+        self.torn.set(written.is_err());
+        written.wrap_err("writing the run journal")
     }
 
     /// The plain log: one line per event with the seconds since the run started.
