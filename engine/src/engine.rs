@@ -322,9 +322,25 @@ impl<'a> Engine<'a> {
                         StepError::Failed(e) => (format!("{e:#}"), interrupt::requested()),
                         StepError::Interrupted => ("interrupted".to_string(), true),
                         StepError::Refused(why) => {
-                            // Nothing of this step was touched; earlier steps stay applied.
+                            // Nothing of this step was touched; earlier steps stay applied,
+                            // unless the run is all or nothing.
                             self.note(&run, step.name(), &why);
-                            outcome = Outcome::Refused(why);
+                            outcome = if self.opts.atomic && !state.started.is_empty() {
+                                match self.fail_whole_run(
+                                    &mut run,
+                                    &mut state,
+                                    &steps[..i],
+                                    step.name(),
+                                    eyre!("{why}"),
+                                ) {
+                                    Outcome::Failed { problems, .. } if problems.is_empty() => {
+                                        Outcome::Refused(why)
+                                    }
+                                    other => other,
+                                }
+                            } else {
+                                Outcome::Refused(why)
+                            };
                             break;
                         }
                     };

@@ -739,6 +739,57 @@ fn rollback_refuses_to_discard_changes_made_since_the_run() {
         .unwrap();
     assert!(rb.problems.is_empty(), "{:?}", rb.problems);
     assert_eq!(tree(&s.host), before);
+    // Restoring files does not undo what commands did to live state: the report names them.
+    assert!(
+        rb.by_hand
+            .iter()
+            .any(|c| c.contains("`generate /etc/app/generated`")),
+        "{:?}",
+        rb.by_hand
+    );
+}
+
+/// Plans fine, then refuses when the run reaches it (a file edited by hand meanwhile).
+struct RefusesLate {
+    calls: std::sync::atomic::AtomicUsize,
+}
+impl Step<Answers> for RefusesLate {
+    fn name(&self) -> &'static str {
+        "refuses-late"
+    }
+    fn about(&self) -> &'static str {
+        "refuses at apply time"
+    }
+    fn plan(&self, _: &Ctx<Answers>) -> Result<Planned> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) > 0 {
+            return Err(
+                mailstead_engine::Refusal::new(vec!["edited by hand meanwhile".into()]).into(),
+            );
+        }
+        Ok(vec![Change::write("/etc/app/late", "x\n", Perms::root(0o644))].into())
+    }
+}
+
+/// All or nothing (add-*): a step refusing half-way leaves nothing of the run behind.
+#[test]
+fn atomic_run_refused_half_way_keeps_nothing() {
+    let _serial = fail::FailScenario::setup();
+    let s = setup();
+    let before = tree(&s.host);
+    let late = RefusesLate {
+        calls: Default::default(),
+    };
+    let steps: Vec<&dyn Step<Answers>> = vec![&Files, &late];
+    let mut rec = Recorder::default();
+    let opts = Options {
+        atomic: true,
+        ..yes()
+    };
+    let r = Engine::new(&s.host, &mut rec, opts)
+        .apply(&steps, NO_CHECKS, &answers())
+        .unwrap();
+    assert!(matches!(r.outcome, Outcome::Refused(_)), "{:?}", r.outcome);
+    assert_eq!(tree(&s.host), before);
 }
 
 /// A host whose disk fills up when the `generate` command fails: journal appends fail.
