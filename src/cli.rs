@@ -243,7 +243,7 @@ fn dispatch(s: &Session) -> CliResult {
         Some(Command::Recover) => {
             let mut obs = s.observer();
             let _lock = Engine::new(&s.host, obs.as_mut(), s.options()).lock()?;
-            if recover(s, obs.as_mut())? == 0 {
+            if recover(s, obs.as_mut())?.is_empty() {
                 println!("Nothing to recover.");
             }
             Ok(exit::DONE)
@@ -368,8 +368,8 @@ fn invoking_users() -> Vec<String> {
 }
 
 /// Rolls back what a killed run left half-done, before anything else is touched.
-/// `Ok(n)`: n runs recovered (0: none needed); `Err`: stop, with its exit code.
-fn recover(s: &Session, obs: &mut dyn Observer) -> std::result::Result<usize, CliError> {
+/// `Ok(ids)`: the runs recovered (none: none needed); `Err`: stop, with its exit code.
+fn recover(s: &Session, obs: &mut dyn Observer) -> std::result::Result<Vec<RunId>, CliError> {
     let mut engine = Engine::new(&s.host, obs, s.options());
     let reports = engine
         .recover()
@@ -378,12 +378,27 @@ fn recover(s: &Session, obs: &mut dyn Observer) -> std::result::Result<usize, Cl
         let id = r.id.as_ref().map(|i| i.0.as_str()).unwrap_or("?");
         println!("Recovered interrupted run {id}.");
         ui::print_rollback(r, ui::color_wanted());
+        print_by_hand(&r.by_hand);
         if !r.problems.is_empty() {
             // The rollback report above says what needs hand care.
             return Err(CliError::code(exit::ROLLBACK_FAILED));
         }
     }
-    Ok(reports.len())
+    Ok(reports.into_iter().filter_map(|r| r.id).collect())
+}
+
+/// The commands a rollback's restored steps ran: restoring files does not undo live state.
+fn print_by_hand(commands: &[String]) {
+    if commands.is_empty() {
+        return;
+    }
+    println!(
+        "Not undone by restoring files: these commands may have changed running state (a firewall \
+         enabled, the hostname set, a service started); check it by hand:"
+    );
+    for c in commands {
+        println!("  {c}");
+    }
 }
 
 /// Says so when a run was interrupted, without touching anything (read-only commands).
@@ -402,24 +417,47 @@ fn warn_interrupted(s: &Session) {
 }
 
 fn install(s: &Session, answers: Option<Answers>) -> CliResult {
-    let answers = match answers {
-        Some(a) => a,
-        None => s.load_answers()?,
-    };
-    apply(s, &answers, Vec::new(), false)
+    apply(
+        s,
+        || {
+            let answers = match answers {
+                Some(a) => a,
+                None => s.load_answers()?,
+            };
+            Ok((answers, Vec::new()))
+        },
+        false,
+    )
 }
 
-/// Applies the steps (after `extra` steps, e.g. saving the answers file) and reports.
+/// The answers to apply and the steps to run before the install steps (saving the answers
+/// file); read only once the lock is held.
+type Loaded = (Answers, Vec<Box<dyn Step<Answers>>>);
+
+/// Takes the lock, then loads the answers (and `extra` steps) with `load`: a run that ended
+/// just before is never undone by answers read before it ended. Applies and reports.
 fn apply(
     s: &Session,
-    answers: &Answers,
-    extra: Vec<Box<dyn Step<Answers>>>,
+    load: impl FnOnce() -> std::result::Result<Loaded, CliError>,
     atomic: bool,
 ) -> CliResult {
     let mut obs = s.observer();
     // Bad input and refusals change nothing, not even mailstead's own state directory.
     let state_existed = s.host.exists(&s.state_dir);
+    // Tests widen the window before the lock here (`cli.before_lock=sleep(MS)`).
+    fail::fail_point!("cli.before_lock");
     let lock = Engine::new(&s.host, obs.as_mut(), s.options()).lock()?;
+    let (answers, extra) = match load() {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            drop(lock);
+            if !state_existed {
+                let _ = s.host.remove_all(&s.state_dir);
+            }
+            return Err(e);
+        }
+    };
+    let answers = &answers;
     recover(s, obs.as_mut())?;
     let owned: Vec<Box<dyn Step<Answers>>> = extra.into_iter().chain(s.steps()).collect();
     let steps: Vec<&dyn Step<Answers>> = owned.iter().map(|b| b.as_ref()).collect();
@@ -498,9 +536,18 @@ fn runs(s: &Session) -> CliResult {
     if ids.is_empty() {
         println!("No runs yet.");
     }
-    for id in ids {
-        let run = RunDir::open(&s.host, &s.state_dir, &id)?;
-        let recs = run.records()?;
+    for id in journal::list_run_dirs(&s.host, &s.state_dir) {
+        if !ids.contains(&id) {
+            println!("{id}  no journal: not a run mailstead can read (ignored)");
+            continue;
+        }
+        let recs = match RunDir::open(&s.host, &s.state_dir, &id).and_then(|r| r.records()) {
+            Ok(r) => r,
+            Err(e) => {
+                println!("{id}  unreadable journal: {e:#}");
+                continue;
+            }
+        };
         let mut status = "in progress or interrupted".to_string();
         let mut changes = 0;
         let mut steps = Vec::new();
@@ -512,7 +559,7 @@ fn runs(s: &Session) -> CliResult {
                     changes += n;
                     steps.push(step.clone());
                 }
-                Record::RunEnd { status: st } => status = st.clone(),
+                Record::RunEnd { status: st, .. } => status = st.clone(),
                 Record::RunRolledBack { .. } => status = "rolled back".into(),
                 _ => {}
             }
@@ -532,7 +579,22 @@ fn runs(s: &Session) -> CliResult {
 fn rollback(s: &Session, id: Option<RunId>, purge: bool) -> CliResult {
     let mut obs = s.observer();
     let _lock = Engine::new(&s.host, obs.as_mut(), s.options()).lock()?;
-    recover(s, obs.as_mut())?;
+    let recovered = recover(s, obs.as_mut())?;
+    // `rollback` names the newest run: when that one was just recovered, its recovery is its
+    // rollback (with whatever steps it finished), and the run before it stays as it is.
+    let newest = journal::list_runs(&s.host, &s.state_dir).pop();
+    let id = match (id, newest) {
+        (None, Some(newest)) if recovered.contains(&newest) => {
+            let recs = RunDir::open(&s.host, &s.state_dir, &newest)?.records()?;
+            if !recs.iter().any(|r| matches!(r, Record::StepDone { .. })) {
+                // Nothing of it is left applied: it is rolled back.
+                println!("Run {newest} was interrupted and is now rolled back; no other run was touched.");
+                return Ok(exit::DONE);
+            }
+            Some(newest)
+        }
+        (id, _) => id,
+    };
     let report = match Engine::new(&s.host, obs.as_mut(), s.options()).rollback_run(id, purge) {
         Ok(r) => r,
         Err(e) => {
@@ -545,6 +607,7 @@ fn rollback(s: &Session, id: Option<RunId>, purge: bool) -> CliResult {
     };
     drop(obs);
     ui::print_rollback(&report, ui::color_wanted());
+    print_by_hand(&report.by_hand);
     if !report.problems.is_empty() {
         return Ok(exit::ROLLBACK_FAILED);
     }
@@ -553,21 +616,28 @@ fn rollback(s: &Session, id: Option<RunId>, purge: bool) -> CliResult {
 
 /// Changes the answers file, then applies: the file is written by a step of the same run,
 /// so a failure or `rollback` puts it back too.
+/// The answers file is read under the lock, so two edits never lose one another.
 fn edit_answers(s: &Session, edit: impl FnOnce(&mut Answers) -> Result<()>) -> CliResult {
-    let mut answers = s.load_answers()?;
-    if let Err(e) = edit(&mut answers) {
-        return Err(CliError::new(e, exit::BAD_INPUT).nothing_changed());
-    }
-    if let Err(e) = config::validate(&answers) {
-        return Err(CliError::bad_input(format!(
-            "the change would make the answers invalid; nothing was changed:\n{e}"
-        )));
-    }
-    let save = mailstead_steps::answers::SaveAnswers {
-        path: s.config_system_path()?,
-        yaml: config::to_yaml(&answers),
-    };
-    apply(s, &answers, vec![Box::new(save)], true)
+    apply(
+        s,
+        || {
+            let mut answers = s.load_answers()?;
+            if let Err(e) = edit(&mut answers) {
+                return Err(CliError::new(e, exit::BAD_INPUT).nothing_changed());
+            }
+            if let Err(e) = config::validate(&answers) {
+                return Err(CliError::bad_input(format!(
+                    "the change would make the answers invalid; nothing was changed:\n{e}"
+                )));
+            }
+            let save = mailstead_steps::answers::SaveAnswers {
+                path: s.config_system_path()?,
+                yaml: config::to_yaml(&answers),
+            };
+            Ok((answers, vec![Box::new(save) as Box<dyn Step<Answers>>]))
+        },
+        true,
+    )
 }
 
 /// One input rule from `mailstead_answers::rules`, as an error for `edit_answers`.
@@ -733,7 +803,11 @@ fn interactive_start(s: &Session) -> CliResult {
             println!("Nothing was changed.");
             return Ok(exit::BAD_INPUT);
         }
-        return apply(s, &answers, vec![Box::new(save)], false);
+        return apply(
+            s,
+            move || Ok((answers, vec![Box::new(save) as Box<dyn Step<Answers>>])),
+            false,
+        );
     }
     use ui::menu::MenuChoice;
     match ui::menu::main_menu()? {

@@ -279,6 +279,115 @@ mod faults {
         assert!(rerun.stdout.contains("0 changes"), "{}", rerun.all());
     }
 
+    /// `rollback` right after a killed run: the killed run is recovered, and that counts as
+    /// its rollback; the run before it stays applied.
+    #[test]
+    fn rollback_after_a_killed_run_undoes_that_run_and_no_more() {
+        let Some(t) = Tree::new() else { return };
+        let out = t.mailstead(&[
+            "--demo",
+            "--yes",
+            "--plain",
+            "--only",
+            "demo-files",
+            "install",
+        ]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        let after_first = t.snapshot();
+        let out = t.mailstead_env(
+            &["--demo", "--yes", "--plain", "install"],
+            &[("FAILPOINTS", "demo-command.mid=return(kill)".to_string())],
+        );
+        assert!(out.code == -9 || out.code == 137, "{}", out.all());
+        let out = t.mailstead(&["--demo", "--yes", "--plain", "rollback"]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert!(
+            out.stdout.contains("Recovered interrupted run"),
+            "{}",
+            out.all()
+        );
+        assert_eq!(
+            t.snapshot(),
+            after_first,
+            "rollback undid the run before the killed one too"
+        );
+    }
+
+    /// SIGTERM in the middle of an add-* run: all or nothing, the answers file included.
+    #[test]
+    fn add_command_interrupted_by_sigterm_keeps_nothing() {
+        let Some(t) = Tree::new() else { return };
+        let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        let before = t.snapshot();
+        let runs = t.path("var/lib/mailstead/runs");
+        let earlier: Vec<_> = fs::read_dir(&runs)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        let mut child = t.spawn_env(
+            &["--demo", "--yes", "--plain", "add-domain", "example.org"],
+            &[("FAILPOINTS", "demo-files.mid=sleep(5000)".to_string())],
+        );
+        // Wait until the run is inside demo-files (the answers file already saved).
+        let started = std::time::Instant::now();
+        let inside = || {
+            fs::read_dir(&runs)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|e| {
+                    !earlier.contains(&e.path())
+                        && fs::read_to_string(e.path().join("log.txt"))
+                            .is_ok_and(|l| l.contains("[demo-files] done:"))
+                })
+        };
+        while !inside() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "the run never reached demo-files"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // SAFETY: signalling our own child.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(4), "{status:?}");
+        assert_eq!(
+            t.snapshot(),
+            before,
+            "an interrupted add-domain left changes (the answers file?) behind"
+        );
+        let answers = fs::read_to_string(t.path("etc/mailstead/mailstead.yaml")).unwrap();
+        assert!(!answers.contains("example.org"), "{answers}");
+    }
+
+    /// Two add-* commands close together: the second reads the answers file once it holds
+    /// the lock, so it never writes back answers from before the first one's change.
+    #[test]
+    fn answers_are_read_under_the_lock() {
+        let Some(t) = Tree::new() else { return };
+        let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        // The second command waits just before taking the lock; the first runs meanwhile.
+        let mut late = t.spawn_env(
+            &["--demo", "--yes", "--plain", "add-domain", "example.net"],
+            &[("FAILPOINTS", "cli.before_lock=sleep(3000)".to_string())],
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let out = t.mailstead(&["--demo", "--yes", "--plain", "add-domain", "example.org"]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert!(late.wait().unwrap().success());
+        let answers = fs::read_to_string(t.path("etc/mailstead/mailstead.yaml")).unwrap();
+        assert!(
+            answers.contains("example.org") && answers.contains("example.net"),
+            "one add-domain undid the other: {answers}"
+        );
+    }
+
     #[test]
     fn a_second_run_waits_for_no_one_and_changes_nothing() {
         let Some(t) = Tree::new() else { return };
@@ -513,4 +622,44 @@ fn closed_pipe_is_no_panic() {
     let (code, stderr) = t.mailstead_head1(&["--demo", "runs"]);
     assert!(code == 0 || code == -libc::SIGPIPE, "exit {code}\n{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// A run directory without a journal (a run that died before its first record, a stray
+/// copy) is named by `runs` and breaks neither `runs` nor `rollback`.
+#[test]
+fn run_dir_without_journal_breaks_nothing() {
+    let Some(t) = Tree::new() else { return };
+    let before = t.snapshot();
+    let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    fs::create_dir(t.path("var/lib/mailstead/runs/29991231T235959Z-7")).unwrap();
+    let out = t.mailstead(&["--demo", "runs"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("no journal"), "{}", out.all());
+    let out = t.mailstead(&["--demo", "--yes", "--plain", "rollback"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(t.snapshot(), before);
+}
+
+/// `rollback` applies a run's drift guard: a file changed since the run is named, and
+/// with --yes the rollback is refused (exit 2, nothing changed) unless --force.
+#[test]
+fn rollback_refuses_over_hand_edits_with_yes() {
+    let Some(t) = Tree::new() else { return };
+    let before = t.snapshot();
+    let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    fs::write(t.path("etc/demo/app.conf"), "hostname = my-own-edit\n").unwrap();
+    let edited = t.snapshot_all();
+    let out = t.mailstead(&["--demo", "--yes", "--plain", "rollback"]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.all().contains("/etc/demo/app.conf"), "{}", out.all());
+    assert_eq!(
+        t.snapshot_all(),
+        edited,
+        "a refused rollback changed the tree"
+    );
+    let out = t.mailstead(&["--demo", "--yes", "--force", "--plain", "rollback"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(t.snapshot(), before);
 }

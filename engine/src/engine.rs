@@ -116,6 +116,9 @@ pub struct RollbackReport {
     pub problems: Vec<String>,
     pub installed: Vec<String>,
     pub purged: Vec<String>,
+    /// Commands of the restored steps: restoring files does not undo what they did to live
+    /// state (a firewall enabled, the running hostname, a service started); a person checks.
+    pub by_hand: Vec<String>,
 }
 
 enum StepError {
@@ -319,24 +322,45 @@ impl<'a> Engine<'a> {
                         StepError::Failed(e) => (format!("{e:#}"), interrupt::requested()),
                         StepError::Interrupted => ("interrupted".to_string(), true),
                         StepError::Refused(why) => {
-                            // Nothing of this step was touched; earlier steps stay applied.
+                            // Nothing of this step was touched; earlier steps stay applied,
+                            // unless the run is all or nothing.
                             self.note(&run, step.name(), &why);
-                            outcome = Outcome::Refused(why);
+                            outcome = if self.opts.atomic && !state.started.is_empty() {
+                                match self.fail_whole_run(
+                                    &mut run,
+                                    &mut state,
+                                    &steps[..i],
+                                    step.name(),
+                                    eyre!("{why}"),
+                                ) {
+                                    Outcome::Failed { problems, .. } if problems.is_empty() => {
+                                        Outcome::Refused(why)
+                                    }
+                                    other => other,
+                                }
+                            } else {
+                                Outcome::Refused(why)
+                            };
                             break;
                         }
                     };
-                    outcome = if self.opts.atomic && !interrupted {
-                        // Services already run the new configuration: undo the whole run.
-                        self.fail_whole_run(
+                    outcome = if self.opts.atomic {
+                        // All or nothing, under every interruption too: undo the whole run.
+                        match self.fail_whole_run(
                             &mut run,
                             &mut state,
                             &steps[..=i],
                             step.name(),
                             eyre!(error),
-                        )
+                        ) {
+                            Outcome::Failed { step, problems, .. } if interrupted => {
+                                Outcome::Interrupted { step, problems }
+                            }
+                            other => other,
+                        }
                     } else {
                         let problems =
-                            self.rollback_failed_step(&run, &mut state, step.name(), &error)?;
+                            self.rollback_failed_step(&run, &mut state, step.name(), &error);
                         // Steps before stay applied and consistent: load what they wrote.
                         let mut problems = problems;
                         if let Err(e) = self.flush_reloads(&run, &mut state) {
@@ -394,9 +418,31 @@ impl<'a> Engine<'a> {
             Outcome::Failed { .. } => "failed",
             Outcome::Interrupted { .. } => "interrupted",
         };
-        run.record(&Record::RunEnd {
+        let end = Record::RunEnd {
             status: status.to_string(),
-        })?;
+            left: left_behind(self.host, &run, &self.managed_path()),
+        };
+        if let Err(e) = run.record(&end) {
+            let problem = format!(
+                "{e:#}: the run's end is not in its journal; the next start will offer to recover it"
+            );
+            match &mut outcome {
+                Outcome::Failed { problems, .. } | Outcome::Interrupted { problems, .. } => {
+                    problems.push(problem)
+                }
+                _ => {
+                    let why = problem.clone();
+                    self.emit(
+                        &run,
+                        Event::Note {
+                            step: "run".into(),
+                            level: Level::Warning,
+                            text: why,
+                        },
+                    );
+                }
+            }
+        }
         let ok = matches!(outcome, Outcome::Done);
         self.emit(
             &run,
@@ -579,6 +625,10 @@ impl<'a> Engine<'a> {
             run.record(&Record::Change {
                 step: name.to_string(),
                 summary: change.summary(),
+                command: match change {
+                    Change::Run { cmd, .. } => Some(cmd.to_string()),
+                    _ => None,
+                },
             })?;
             self.emit(
                 run,
@@ -687,17 +737,22 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
+    /// Rolls `step` back. Never gives up half-way: what could not be done or recorded (a
+    /// full disk) comes back as problems, so the exit code says the rollback needs a hand.
     fn rollback_failed_step(
         &mut self,
         run: &RunDir,
         state: &mut RunState,
         step: &str,
         error: &str,
-    ) -> Result<Vec<String>> {
-        run.record(&Record::StepFailed {
+    ) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Err(e) = run.record(&Record::StepFailed {
             step: step.to_string(),
             error: error.to_string(),
-        })?;
+        }) {
+            problems.push(format!("recording the failure of step {step}: {e:#}"));
+        }
         self.emit(
             run,
             Event::StepFinished {
@@ -705,11 +760,19 @@ impl<'a> Engine<'a> {
                 outcome: StepOutcome::Failed(error.to_string()),
             },
         );
-        let mut problems = restore_step(run, step)?;
-        run.record(&Record::StepRolledBack {
+        let restored = match restore_step(run, step) {
+            Ok(p) => p,
+            Err(e) => vec![format!("rolling back step {step}: {e:#}")],
+        };
+        problems.extend(restored.iter().cloned());
+        if let Err(e) = run.record(&Record::StepRolledBack {
             step: step.to_string(),
-            problems: problems.clone(),
-        })?;
+            problems: restored,
+        }) {
+            problems.push(format!(
+                "recording the rollback of step {step}: {e:#} (the next start may roll it back again)"
+            ));
+        }
         problems.extend(self.unqueue(run, state, step));
         self.emit(
             run,
@@ -720,7 +783,7 @@ impl<'a> Engine<'a> {
                 },
             },
         );
-        Ok(problems)
+        problems
     }
 
     /// Drops a rolled-back step's reload requests; services already reloaded with its
@@ -757,22 +820,29 @@ impl<'a> Engine<'a> {
         error: color_eyre::Report,
     ) -> Outcome {
         let error = format!("{error:#}");
-        let _ = run.record(&Record::StepFailed {
+        let mut problems = Vec::new();
+        if let Err(e) = run.record(&Record::StepFailed {
             step: at.to_string(),
             error: error.clone(),
-        });
+        }) {
+            problems.push(format!("recording the failure of {at}: {e:#}"));
+        }
         self.note(run, at, &format!("{error}; rolling back the whole run"));
-        let mut problems = Vec::new();
         for step in steps.iter().rev() {
             if !state.started.iter().any(|s| s == step.name()) {
                 continue;
             }
             match restore_step(run, step.name()) {
                 Ok(p) => {
-                    let _ = run.record(&Record::StepRolledBack {
+                    if let Err(e) = run.record(&Record::StepRolledBack {
                         step: step.name().to_string(),
                         problems: p.clone(),
-                    });
+                    }) {
+                        problems.push(format!(
+                            "recording the rollback of step {}: {e:#}",
+                            step.name()
+                        ));
+                    }
                     problems.extend(p);
                 }
                 Err(e) => problems.push(format!("{}: {e:#}", step.name())),
@@ -832,10 +902,13 @@ impl<'a> Engine<'a> {
     }
 
     /// Finds runs that never ended (killed, power cut) and rolls back the step they were in.
+    /// A torn journal is repaired first and the result recorded durably, so a second start
+    /// finds nothing to do. A run that later runs came after is never restored over them.
     pub fn recover(&mut self) -> Result<Vec<RollbackReport>> {
         let mut reports = Vec::new();
-        for id in journal::list_runs(self.host, &self.opts.state_dir) {
-            let run = match RunDir::open(self.host, &self.opts.state_dir, &id) {
+        let runs = journal::list_runs(self.host, &self.opts.state_dir);
+        for id in &runs {
+            let run = match RunDir::open(self.host, &self.opts.state_dir, id) {
                 Ok(r) => r,
                 Err(_) => continue,
             };
@@ -844,6 +917,7 @@ impl<'a> Engine<'a> {
                 continue;
             }
             let open: Vec<String> = open_steps(&records);
+            let later: Vec<&RunId> = runs.iter().filter(|r| *r > id).collect();
             let detail = format!(
                 "Run {id} was interrupted{}.",
                 if open.is_empty() {
@@ -852,7 +926,8 @@ impl<'a> Engine<'a> {
                     format!(" in step {}", open.join(", "))
                 }
             );
-            if !self.opts.yes
+            if later.is_empty()
+                && !self.opts.yes
                 && !self.obs.confirm(
                     &format!("{detail} Roll the interrupted step back now?"),
                     &detail,
@@ -866,14 +941,51 @@ impl<'a> Engine<'a> {
                 id: Some(id.clone()),
                 ..Default::default()
             };
+            if let Err(e) = run.repair() {
+                report.problems.push(format!(
+                    "run {id}: its journal has a torn record and could not be repaired: {e:#}; nothing was rolled back"
+                ));
+                reports.push(report);
+                continue;
+            }
+            if let Some(newest) = later.last() {
+                // Its snapshots are older than what later runs wrote: restoring them would
+                // undo those runs. Close it, restore nothing.
+                report.problems.push(format!(
+                    "run {id} was interrupted{} but later runs ({newest} the newest) changed the server since; \
+                     its snapshots were not restored over them (see {}/log.txt)",
+                    if open.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" in step {}", open.join(", "))
+                    },
+                    run.dir.display()
+                ));
+                if let Err(e) = run.record(&Record::RunEnd {
+                    status: "interrupted; not recovered (later runs)".to_string(),
+                    left: BTreeMap::new(),
+                }) {
+                    report.problems.push(format!("recording it: {e:#}"));
+                }
+                reports.push(report);
+                continue;
+            }
             for step in open.iter().rev() {
-                let problems = restore_step(&run, step)?;
-                run.record(&Record::StepRolledBack {
+                let problems = match restore_step(&run, step) {
+                    Ok(p) => p,
+                    Err(e) => vec![format!("rolling back step {step}: {e:#}")],
+                };
+                if let Err(e) = run.record(&Record::StepRolledBack {
                     step: step.clone(),
                     problems: problems.clone(),
-                })?;
+                }) {
+                    report
+                        .problems
+                        .push(format!("recording the rollback of step {step}: {e:#}"));
+                }
                 report.problems.extend(problems);
                 report.restored_steps.push(step.clone());
+                report.by_hand.extend(commands_of(&records, step));
             }
             // Steps that finished wrote configuration nobody loaded yet; the rolled-back step
             // may have been loaded: reload both.
@@ -883,16 +995,24 @@ impl<'a> Engine<'a> {
                 }
             }
             report.installed = installed(&records);
-            run.record(&Record::RunEnd {
+            if let Err(e) = run.record(&Record::RunEnd {
                 status: "interrupted; recovered".to_string(),
-            })?;
+                left: left_behind(self.host, &run, &self.managed_path()),
+            }) {
+                report.problems.push(format!(
+                    "recording the recovery of run {id}: {e:#} (the next start will offer it again)"
+                ));
+            }
             run.log(&format!("recovered: rolled back {}", open.join(", ")));
             reports.push(report);
         }
         Ok(reports)
     }
 
-    /// Undoes a whole run, newest step first. Refuses while a later run changed the same paths.
+    /// Undoes a whole run, newest step first. Refuses while a later run changed the same paths,
+    /// and asks (refuses with `yes` unless `force`) when a path changed since the run left it.
+    /// Once it starts restoring it never gives up half-way: what could not be done or
+    /// recorded comes back as problems.
     pub fn rollback_run(
         &mut self,
         id: Option<RunId>,
@@ -950,24 +1070,32 @@ impl<'a> Engine<'a> {
                 ));
             }
         }
-        let mut report = RollbackReport {
-            id: Some(id.clone()),
-            ..Default::default()
-        };
         let mut steps: Vec<String> = Vec::new();
         for r in &records {
             if let Record::StepStart { step } = r {
                 let rolled = records
                     .iter()
                     .any(|x| matches!(x, Record::StepRolledBack { step: s, .. } if s == step));
-                if !rolled {
+                if !rolled && !steps.contains(step) {
                     steps.push(step.clone());
                 }
             }
         }
+        self.approve_rollback(&id, &records, &steps)?;
+        run.repair()?;
+        let mut report = RollbackReport {
+            id: Some(id.clone()),
+            ..Default::default()
+        };
         for step in steps.iter().rev() {
-            report.problems.extend(restore_step(&run, step)?);
+            match restore_step(&run, step) {
+                Ok(p) => report.problems.extend(p),
+                Err(e) => report
+                    .problems
+                    .push(format!("rolling back step {step}: {e:#}")),
+            }
             report.restored_steps.push(step.clone());
+            report.by_hand.extend(commands_of(&records, step));
             self.obs.event(&Event::StepFinished {
                 step: step.clone(),
                 outcome: StepOutcome::RolledBack { ok: true },
@@ -981,19 +1109,80 @@ impl<'a> Engine<'a> {
         report.installed = installed(&records);
         if purge_packages && !report.installed.is_empty() {
             let cmd = system::apt_purge_cmd(&report.installed);
-            let out = self.host.run(&cmd)?;
-            if out.success() {
-                report.purged = report.installed.clone();
-            } else {
-                report.problems.push(system::failure(&cmd, &out));
+            match self.host.run(&cmd) {
+                Ok(out) if out.success() => report.purged = report.installed.clone(),
+                Ok(out) => report.problems.push(system::failure(&cmd, &out)),
+                Err(e) => report.problems.push(format!("`{cmd}`: {e}")),
             }
         }
-        run.record(&Record::RunRolledBack {
+        if let Err(e) = run.record(&Record::RunRolledBack {
             problems: report.problems.clone(),
             purged: report.purged.clone(),
-        })?;
+        }) {
+            report.problems.push(format!(
+                "recording the rollback of run {id}: {e:#} (`mailstead runs` will not show it as rolled back)"
+            ));
+        }
         run.log(&format!("rolled back by `{}`", self.opts.command_line));
         Ok(report)
+    }
+
+    /// The drift guard of a run, for a rollback: paths that changed since the run left them
+    /// (hand edits, renewed certificates, users added) are shown and asked about; with `yes`
+    /// the rollback is refused unless `force`. `Err`: nothing may be restored.
+    fn approve_rollback(&mut self, id: &RunId, records: &[Record], steps: &[String]) -> Result<()> {
+        let left = records.iter().rev().find_map(|r| match r {
+            Record::RunEnd { left, .. } if !left.is_empty() => Some(left),
+            _ => None,
+        });
+        let managed = self.managed(self.host);
+        let own = self.managed_path();
+        let mut changed: Vec<String> = Vec::new();
+        for (path, deep) in snapshot_targets(records, steps) {
+            if path == own {
+                continue;
+            }
+            let edited = match left {
+                Some(left) => left
+                    .get(&path)
+                    .is_some_and(|was| journal::fingerprint(self.host, &path, deep) != *was),
+                // A journal from before fingerprints were recorded: what mailstead last wrote.
+                None => managed.get(&path).is_some_and(|was| {
+                    self.host.read(&path).ok().flatten().map(|b| sha256_hex(&b))
+                        != Some(was.clone())
+                }),
+            };
+            if edited {
+                changed.push(path.display().to_string());
+            }
+        }
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let why = format!(
+            "changed since run {id} made them: {} (edited by hand, renewed, or changed by a command)",
+            changed.join(", ")
+        );
+        let detail = format!(
+            "Rolling back run {id} puts these back as they were before it, discarding what changed since:\n{}",
+            changed.join("\n")
+        );
+        if self.opts.yes {
+            if self.opts.force {
+                return Ok(());
+            }
+            return Err(eyre!(
+                "{why}; refusing to roll back over them with --yes (look at them, then re-run with --force to discard the changes)"
+            ));
+        }
+        if self.obs.confirm(
+            &format!("{why}. Roll back anyway, discarding those changes?"),
+            &detail,
+        ) {
+            Ok(())
+        } else {
+            Err(eyre!("{why}; left as they are"))
+        }
     }
 }
 
@@ -1304,6 +1493,61 @@ fn restore_step(run: &RunDir, step: &str) -> Result<Vec<String>> {
     }
     run.log(&format!("rolled back step {step}"));
     Ok(problems)
+}
+
+/// Each path the run snapshotted, with whether as a whole tree.
+fn snapshot_targets(records: &[Record], steps: &[String]) -> BTreeMap<PathBuf, bool> {
+    let mut out: BTreeMap<PathBuf, bool> = BTreeMap::new();
+    for r in records {
+        if let Record::Snapshot {
+            step, path, deep, ..
+        } = r
+        {
+            if steps.contains(step) {
+                *out.entry(path.clone()).or_default() |= *deep;
+            }
+        }
+    }
+    out
+}
+
+/// What the run leaves at every path it snapshotted (not the engine's own fingerprints):
+/// recorded at its end, so a rollback can tell what changed since.
+fn left_behind(host: &dyn Host, run: &RunDir, own: &Path) -> BTreeMap<PathBuf, String> {
+    let Ok(records) = run.records() else {
+        return BTreeMap::new();
+    };
+    let mut steps: Vec<String> = Vec::new();
+    for r in &records {
+        if let Record::Snapshot { step, .. } = r {
+            if !steps.contains(step) {
+                steps.push(step.clone());
+            }
+        }
+    }
+    snapshot_targets(&records, &steps)
+        .into_iter()
+        .filter(|(p, _)| p != own)
+        .map(|(p, deep)| {
+            let f = journal::fingerprint(host, &p, deep);
+            (p, f)
+        })
+        .collect()
+}
+
+/// The commands `step` ran (or began), as `summary: command line`.
+fn commands_of(records: &[Record], step: &str) -> Vec<String> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Change {
+                step: s,
+                summary,
+                command: Some(cmd),
+            } if s == step => Some(format!("{summary}: `{cmd}`")),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Steps a journal started but never finished nor rolled back.

@@ -5,13 +5,46 @@ use crate::host::{Host, Kind, Meta};
 use color_eyre::eyre::{eyre, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub const STATE_DIR: &str = "/var/lib/mailstead";
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunId(pub String);
+
+impl RunId {
+    /// `(time, pid, seq)` parsed from `20261124T211500Z-1234[.N]`: pids and sequence numbers
+    /// of different widths sort as numbers, not as text. `None` for a name of another shape.
+    fn key(&self) -> Option<(&str, u64, u64)> {
+        let (time, rest) = self.0.split_once('-')?;
+        let (pid, seq) = match rest.split_once('.') {
+            Some((p, s)) => (p, s.parse().ok()?),
+            None => (rest, 0),
+        };
+        Some((time, pid.parse().ok()?, seq))
+    }
+}
+
+/// Oldest first: by start time, then process id, then sequence number. Names that are not
+/// run ids sort before all run ids, as text among themselves.
+impl Ord for RunId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        match (self.key(), other.key()) {
+            (Some(a), Some(b)) => a.cmp(&b).then_with(|| self.0.cmp(&other.0)),
+            (None, Some(_)) => std::cmp::Ordering::Less,
+            (Some(_), None) => std::cmp::Ordering::Greater,
+            (None, None) => self.0.cmp(&other.0),
+        }
+    }
+}
+
+impl PartialOrd for RunId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl fmt::Display for RunId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -101,6 +134,9 @@ pub enum Record {
     Change {
         step: String,
         summary: String,
+        /// For a command: its command line (what a rollback cannot undo by restoring files).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        command: Option<String>,
     },
     ChangeDone {
         step: String,
@@ -130,6 +166,10 @@ pub enum Record {
     },
     RunEnd {
         status: String,
+        /// What the run left at each path it snapshotted ([`fingerprint`]): a rollback
+        /// compares against it to find what changed since.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        left: BTreeMap<PathBuf, String>,
     },
     RunRolledBack {
         problems: Vec<String>,
@@ -149,6 +189,9 @@ pub struct RunDir<'h> {
     pub dir: PathBuf,
     blob_count: usize,
     started: std::time::Instant,
+    /// An append failed (a full disk may have left part of it): the next record starts on a
+    /// line of its own, so it is not glued to the torn one.
+    torn: std::cell::Cell<bool>,
 }
 
 pub fn runs_dir(state_dir: &Path) -> PathBuf {
@@ -179,6 +222,7 @@ impl<'h> RunDir<'h> {
             dir,
             blob_count: 0,
             started: std::time::Instant::now(),
+            torn: std::cell::Cell::new(false),
         })
     }
 
@@ -197,6 +241,7 @@ impl<'h> RunDir<'h> {
             dir,
             blob_count,
             started: std::time::Instant::now(),
+            torn: std::cell::Cell::new(false),
         })
     }
 
@@ -205,11 +250,12 @@ impl<'h> RunDir<'h> {
     }
 
     pub fn record(&self, rec: &Record) -> Result<()> {
-        let mut line = serde_json::to_vec(rec)?;
+        let mut line = if self.torn.get() { vec![b'\n'] } else { vec![] };
+        line.extend(serde_json::to_vec(rec)?);
         line.push(b'\n');
-        self.host
-            .append_sync(&self.journal_path(), &line)
-            .wrap_err("writing the run journal")
+        let written = self.host.append_sync(&self.journal_path(), &line);
+        self.torn.set(written.is_err());
+        written.wrap_err("writing the run journal")
     }
 
     /// The plain log: one line per event with the seconds since the run started.
@@ -223,6 +269,36 @@ impl<'h> RunDir<'h> {
 
     pub fn records(&self) -> Result<Vec<Record>> {
         read_journal(self.host, &self.journal_path())
+    }
+
+    /// Makes a journal with a torn line whole again before anything is appended to it: the
+    /// intact records are rewritten (atomically) without it, the torn bytes kept in
+    /// `journal.torn` for a person to read. Without this, the next record would be glued to
+    /// the torn line and lost, and every start would recover the same run again.
+    /// Returns whether anything was repaired.
+    pub fn repair(&self) -> Result<bool> {
+        let path = self.journal_path();
+        let Some(bytes) = self.host.read(&path)? else {
+            return Ok(false);
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let (records, torn) = parse_journal(&text);
+        if !torn {
+            return Ok(false);
+        }
+        let mut kept = Vec::new();
+        for r in &records {
+            kept.extend(serde_json::to_vec(r)?);
+            kept.push(b'\n');
+        }
+        self.host
+            .write_atomic(&self.dir.join("journal.torn"), &bytes, Meta::root(0o600))
+            .wrap_err("keeping the torn journal")?;
+        self.host
+            .write_atomic(&path, &kept, Meta::root(0o600))
+            .wrap_err("repairing the run journal")?;
+        self.log("journal repaired: a torn record was dropped (kept in journal.torn)");
+        Ok(true)
     }
 
     fn store_blob(&mut self, content: &[u8]) -> Result<String> {
@@ -444,31 +520,107 @@ fn only_empty_dirs(host: &dyn Host, path: &Path) -> Result<bool> {
     Ok(nodes.iter().all(|(_, k)| *k == Kind::Dir))
 }
 
+/// The records of a journal. A line torn by a power cut or a full disk (no newline, or not
+/// JSON) is skipped: nothing was done after a record that never made it to disk. A record an
+/// older mailstead appended right after a torn line (glued to it) is still read.
 pub fn read_journal(host: &dyn Host, path: &Path) -> Result<Vec<Record>> {
     let text = host
-        .read_string(path)?
+        .read(path)?
         .ok_or_else(|| eyre!("{} is missing", path.display()))?;
+    Ok(parse_journal(&String::from_utf8_lossy(&text)).0)
+}
+
+/// The records, and whether the text holds a torn line.
+fn parse_journal(text: &str) -> (Vec<Record>, bool) {
     let mut out = Vec::new();
+    let mut torn = !text.is_empty() && !text.ends_with('\n');
     for line in text.lines() {
         if line.trim().is_empty() {
             continue;
         }
         match serde_json::from_str(line) {
             Ok(r) => out.push(r),
-            // A torn last line from a power cut: everything before it is intact.
-            Err(_) => break,
+            Err(_) => {
+                torn = true;
+                // `{"t":"chan{"t":"step_rolled_back",...}`: the glued record is whole.
+                if let Some(r) = line
+                    .match_indices("{\"t\":")
+                    .skip_while(|(i, _)| *i == 0)
+                    .find_map(|(i, _)| serde_json::from_str(&line[i..]).ok())
+                {
+                    out.push(r);
+                }
+            }
         }
     }
-    Ok(out)
+    (out, torn)
 }
 
-/// Ids of all runs, oldest first.
-pub fn list_runs(host: &dyn Host, state_dir: &Path) -> Vec<RunId> {
-    host.list_dir(&runs_dir(state_dir))
+/// A fingerprint of what is at `path` now (the whole tree below it when `deep`): kinds,
+/// modes, owners, contents and link targets. Equal fingerprints: nothing changed.
+pub fn fingerprint(host: &dyn Host, path: &Path, deep: bool) -> String {
+    let mut text = String::new();
+    let mut nodes = Vec::new();
+    if deep {
+        if walk(host, path, "", &mut nodes).is_err() {
+            return "unreadable".into();
+        }
+    } else {
+        match host.stat(path) {
+            Ok(Some(st)) => nodes.push((String::new(), st.kind)),
+            Ok(None) => {}
+            Err(_) => return "unreadable".into(),
+        }
+    }
+    for (rel, _) in nodes {
+        let p = join_rel(path, &rel);
+        let Ok(Some(st)) = host.stat(&p) else {
+            continue;
+        };
+        let what = match st.kind {
+            Kind::File => host
+                .read(&p)
+                .ok()
+                .flatten()
+                .map(|b| sha256_hex(&b))
+                .unwrap_or_default(),
+            Kind::Symlink => host
+                .read_link(&p)
+                .map(|t| t.display().to_string())
+                .unwrap_or_default(),
+            Kind::Dir | Kind::Other => String::new(),
+        };
+        text.push_str(&format!(
+            "{rel}\0{:?}\0{:o}\0{}\0{}\0{what}\n",
+            st.kind, st.meta.mode, st.meta.uid, st.meta.gid
+        ));
+    }
+    if text.is_empty() {
+        "absent".into()
+    } else {
+        sha256_hex(text.as_bytes())
+    }
+}
+
+/// Every directory in `runs/`, oldest first (by [`RunId`]'s order), journal or not.
+pub fn list_run_dirs(host: &dyn Host, state_dir: &Path) -> Vec<RunId> {
+    let mut ids: Vec<RunId> = host
+        .list_dir(&runs_dir(state_dir))
         .unwrap_or_default()
         .into_iter()
         .filter(|n| !n.starts_with('.'))
         .map(RunId)
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Ids of all runs that have a journal, oldest first. A directory without one (a run that
+/// died before its first record, a stray copy) is no run: `mailstead runs` names it.
+pub fn list_runs(host: &dyn Host, state_dir: &Path) -> Vec<RunId> {
+    list_run_dirs(host, state_dir)
+        .into_iter()
+        .filter(|id| host.exists(&runs_dir(state_dir).join(&id.0).join("journal.jsonl")))
         .collect()
 }
 
@@ -491,5 +643,44 @@ mod tests {
         assert!(year >= 2025, "{id}");
         // A second id in the same process gets a sequence number.
         assert!(RunId::new().0.contains('.'));
+    }
+
+    #[test]
+    fn run_ids_sort_by_time_then_pid_then_seq_as_numbers() {
+        let id = |s: &str| RunId(s.to_string());
+        let mut ids = [
+            id("20261124T211500Z-1000"),
+            id("20261124T211500Z-999.10"),
+            id("20261124T211500Z-999.9"),
+            id("20261124T211459Z-70000"),
+            id("20261124T211500Z-999"),
+        ];
+        ids.sort();
+        let names: Vec<&str> = ids.iter().map(|i| i.0.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "20261124T211459Z-70000",
+                "20261124T211500Z-999",
+                "20261124T211500Z-999.9",
+                "20261124T211500Z-999.10",
+                "20261124T211500Z-1000",
+            ]
+        );
+        assert!(id("20261124T211500Z-1000") > id("20261124T211500Z-999"));
+    }
+
+    #[test]
+    fn torn_line_is_skipped_and_glued_record_read() {
+        let good = r#"{"t":"step_start","step":"a"}"#;
+        let glued = r#"{"t":"change_d{"t":"run_end","status":"x"}"#;
+        let (recs, torn) = super::parse_journal(&format!("{good}\n{glued}\n"));
+        assert!(torn);
+        assert_eq!(recs.len(), 2, "{recs:?}");
+        let (recs, torn) = super::parse_journal(&format!("{good}\n{{\"t\":\"ste"));
+        assert!(torn);
+        assert_eq!(recs.len(), 1);
+        let (_, torn) = super::parse_journal(&format!("{good}\n"));
+        assert!(!torn);
     }
 }

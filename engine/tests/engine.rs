@@ -616,3 +616,306 @@ fn engine_knows_no_mail() {
         }
     }
 }
+
+fn run_dirs(h: &MemHost) -> Vec<PathBuf> {
+    h.list_dir("/var/lib/mailstead/runs".as_ref())
+        .unwrap()
+        .into_iter()
+        .map(|n| PathBuf::from("/var/lib/mailstead/runs").join(n))
+        .collect()
+}
+
+/// A journal line torn by a full disk or a power cut: recovery repairs the journal and
+/// records its result, so a later start recovers nothing again; a newer run's files survive.
+#[cfg(feature = "failpoints")]
+#[test]
+fn torn_journal_is_recovered_once_and_never_over_newer_runs() {
+    let scenario = fail::FailScenario::setup();
+    let s = setup();
+    let before = tree(&s.host);
+    fail::cfg("files.mid", "panic").unwrap();
+    let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&s, true, false)));
+    fail::remove("files.mid");
+    scenario.teardown();
+    assert!(crashed.is_err());
+    // Tear the last record in the middle of its JSON.
+    let journal = run_dirs(&s.host)[0].join("journal.jsonl");
+    let text = s.host.read_string(&journal).unwrap().unwrap();
+    let last_start = text.trim_end().rfind('\n').unwrap() + 1;
+    let cut = last_start + (text.len() - last_start) / 2;
+    s.host
+        .write_atomic(&journal, &text.as_bytes()[..cut], Meta::root(0o600))
+        .unwrap();
+
+    let mut rec = Recorder::default();
+    let reports = Engine::new(&s.host, &mut rec, yes()).recover().unwrap();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].restored_steps, vec!["files".to_string()]);
+    assert!(reports[0].problems.is_empty(), "{:?}", reports[0].problems);
+    assert_eq!(tree(&s.host), before);
+    // Repaired: the torn bytes set aside, every line whole again, the recovery recorded.
+    assert!(s.host.exists(&journal.with_file_name("journal.torn")));
+    let repaired = s.host.read_string(&journal).unwrap().unwrap();
+    assert!(repaired.ends_with('\n'));
+    assert!(repaired
+        .lines()
+        .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+    assert!(repaired.contains("interrupted; recovered"), "{repaired}");
+
+    // A newer run changes the same files.
+    let (r, _) = run(&s, true, false);
+    assert_eq!(r.outcome, Outcome::Done);
+    let after = tree(&s.host);
+    assert_eq!(
+        s.host
+            .read_string("/etc/app/existing.conf".as_ref())
+            .unwrap()
+            .unwrap(),
+        "new = 2\n"
+    );
+
+    // The next start finds nothing to recover and leaves the newer run's files alone.
+    let mut rec = Recorder::default();
+    let again = Engine::new(&s.host, &mut rec, yes()).recover().unwrap();
+    assert!(again.is_empty(), "recovered again: {again:?}");
+    assert_eq!(tree(&s.host), after, "recovery restored over a newer run");
+}
+
+/// `rollback` applies the drift guard of a run: a path changed since the run made it is
+/// named and asked about; with --yes it is refused (nothing changes) unless --force.
+#[test]
+fn rollback_refuses_to_discard_changes_made_since_the_run() {
+    let _serial = fail::FailScenario::setup();
+    let s = setup();
+    let before = tree(&s.host);
+    let (r, _) = run(&s, true, false);
+    assert_eq!(r.outcome, Outcome::Done);
+    // A certificate renewed, a file edited: after the run.
+    s.host
+        .add_file("/etc/app/new.conf", "renewed since\n", Meta::root(0o640));
+    let edited = s.host.dump();
+
+    let mut rec = Recorder::default();
+    let err = Engine::new(&s.host, &mut rec, yes())
+        .rollback_run(None, false)
+        .unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("/etc/app/new.conf") && msg.contains("--force"),
+        "{msg}"
+    );
+    assert_eq!(
+        s.host.dump(),
+        edited,
+        "a refused rollback changed something"
+    );
+
+    // Asked and declined: the same.
+    let mut rec = Recorder {
+        answer: false,
+        ..Recorder::default()
+    };
+    assert!(Engine::new(&s.host, &mut rec, Options::default())
+        .rollback_run(None, false)
+        .is_err());
+    assert!(
+        rec.questions
+            .iter()
+            .any(|q| q.contains("/etc/app/new.conf")),
+        "{:?}",
+        rec.questions
+    );
+    assert_eq!(s.host.dump(), edited);
+
+    // --yes --force: rolled back.
+    let mut rec = Recorder::default();
+    let force = Options {
+        yes: true,
+        force: true,
+        ..Options::default()
+    };
+    let rb = Engine::new(&s.host, &mut rec, force)
+        .rollback_run(None, false)
+        .unwrap();
+    assert!(rb.problems.is_empty(), "{:?}", rb.problems);
+    assert_eq!(tree(&s.host), before);
+    // Restoring files does not undo what commands did to live state: the report names them.
+    assert!(
+        rb.by_hand
+            .iter()
+            .any(|c| c.contains("`generate /etc/app/generated`")),
+        "{:?}",
+        rb.by_hand
+    );
+}
+
+/// Plans fine, then refuses when the run reaches it (a file edited by hand meanwhile).
+struct RefusesLate {
+    calls: std::sync::atomic::AtomicUsize,
+}
+impl Step<Answers> for RefusesLate {
+    fn name(&self) -> &'static str {
+        "refuses-late"
+    }
+    fn about(&self) -> &'static str {
+        "refuses at apply time"
+    }
+    fn plan(&self, _: &Ctx<Answers>) -> Result<Planned> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) > 0 {
+            return Err(
+                mailstead_engine::Refusal::new(vec!["edited by hand meanwhile".into()]).into(),
+            );
+        }
+        Ok(vec![Change::write("/etc/app/late", "x\n", Perms::root(0o644))].into())
+    }
+}
+
+/// All or nothing (add-*): a step refusing half-way leaves nothing of the run behind.
+#[test]
+fn atomic_run_refused_half_way_keeps_nothing() {
+    let _serial = fail::FailScenario::setup();
+    let s = setup();
+    let before = tree(&s.host);
+    let late = RefusesLate {
+        calls: Default::default(),
+    };
+    let steps: Vec<&dyn Step<Answers>> = vec![&Files, &late];
+    let mut rec = Recorder::default();
+    let opts = Options {
+        atomic: true,
+        ..yes()
+    };
+    let r = Engine::new(&s.host, &mut rec, opts)
+        .apply(&steps, NO_CHECKS, &answers())
+        .unwrap();
+    assert!(matches!(r.outcome, Outcome::Refused(_)), "{:?}", r.outcome);
+    assert_eq!(tree(&s.host), before);
+}
+
+/// A host whose disk fills up when the `generate` command fails: journal appends fail.
+struct DiskFull<'h> {
+    inner: &'h MemHost<'static>,
+    full: AtomicBool,
+}
+impl Host for DiskFull<'_> {
+    fn root(&self) -> &std::path::Path {
+        self.inner.root()
+    }
+    fn stat(&self, p: &std::path::Path) -> std::io::Result<Option<mailstead_engine::host::Stat>> {
+        self.inner.stat(p)
+    }
+    fn read(&self, p: &std::path::Path) -> std::io::Result<Option<Vec<u8>>> {
+        self.inner.read(p)
+    }
+    fn read_link(&self, p: &std::path::Path) -> std::io::Result<PathBuf> {
+        self.inner.read_link(p)
+    }
+    fn list_dir(&self, p: &std::path::Path) -> std::io::Result<Vec<String>> {
+        self.inner.list_dir(p)
+    }
+    fn write_atomic(&self, p: &std::path::Path, c: &[u8], m: Meta) -> std::io::Result<()> {
+        self.inner.write_atomic(p, c, m)
+    }
+    fn append_sync(&self, p: &std::path::Path, c: &[u8]) -> std::io::Result<()> {
+        if self.full.load(Ordering::SeqCst) && p.ends_with("journal.jsonl") {
+            return Err(std::io::Error::other("no space left on device"));
+        }
+        self.inner.append_sync(p, c)
+    }
+    fn create_dir(&self, p: &std::path::Path, m: Meta) -> std::io::Result<()> {
+        self.inner.create_dir(p, m)
+    }
+    fn symlink(
+        &self,
+        t: &std::path::Path,
+        p: &std::path::Path,
+        u: u32,
+        g: u32,
+    ) -> std::io::Result<()> {
+        self.inner.symlink(t, p, u, g)
+    }
+    fn set_meta(&self, p: &std::path::Path, m: Meta) -> std::io::Result<()> {
+        self.inner.set_meta(p, m)
+    }
+    fn remove(&self, p: &std::path::Path) -> std::io::Result<()> {
+        self.inner.remove(p)
+    }
+    fn run(&self, cmd: &Cmd) -> std::io::Result<Output> {
+        let out = self.inner.run(cmd)?;
+        if cmd.program == "generate" && !out.success() {
+            self.full.store(true, Ordering::SeqCst);
+        }
+        Ok(out)
+    }
+    fn lock(
+        &self,
+        p: &std::path::Path,
+    ) -> std::io::Result<Box<dyn mailstead_engine::host::LockGuard>> {
+        self.inner.lock(p)
+    }
+}
+
+/// The journal cannot be written when a step fails (disk full): the step is still rolled
+/// back, and the outcome names the problem (the "needs hand care" exit), never a clean
+/// "rolled back".
+#[test]
+fn journal_write_failing_with_the_step_still_rolls_back_and_says_so() {
+    let _serial = fail::FailScenario::setup();
+    let s = setup();
+    let before = tree(&s.host);
+    s.fail_cmd.store(true, Ordering::SeqCst);
+    let host = DiskFull {
+        inner: &s.host,
+        full: AtomicBool::new(false),
+    };
+    let files = Files;
+    let command = Command {
+        fail: s.fail_cmd.clone(),
+    };
+    let steps: Vec<&dyn Step<Answers>> = vec![&files, &command];
+    let mut rec = Recorder::default();
+    let r = Engine::new(&host, &mut rec, yes())
+        .apply(&steps, NO_CHECKS, &answers())
+        .expect("a full disk must not skip the rollback");
+    match &r.outcome {
+        Outcome::Failed { step, problems, .. } => {
+            assert_eq!(step, "command");
+            assert!(
+                problems.iter().any(|p| p.contains("no space left")),
+                "{problems:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // The failed step is undone; the step before it stays applied.
+    assert!(!s.host.exists("/etc/app/before-command".as_ref()));
+    assert!(s.host.exists("/etc/app/new.conf".as_ref()));
+    assert_ne!(tree(&s.host), before);
+}
+
+/// A run directory without a journal is no run: rollback and recovery pass it by.
+#[test]
+fn run_dir_without_journal_breaks_nothing() {
+    let _serial = fail::FailScenario::setup();
+    let s = setup();
+    let before = tree(&s.host);
+    let (r, _) = run(&s, true, false);
+    assert_eq!(r.outcome, Outcome::Done);
+    // Newer than the run, by time and by a wider pid.
+    s.host
+        .create_dir_all(
+            "/var/lib/mailstead/runs/29991231T235959Z-1234567".as_ref(),
+            Meta::root(0o700),
+        )
+        .unwrap();
+    let mut rec = Recorder::default();
+    assert!(Engine::new(&s.host, &mut rec, yes())
+        .recover()
+        .unwrap()
+        .is_empty());
+    let rb = Engine::new(&s.host, &mut rec, yes())
+        .rollback_run(None, false)
+        .unwrap();
+    assert_eq!(rb.id, r.id);
+    assert_eq!(tree(&s.host), before);
+}

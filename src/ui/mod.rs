@@ -585,6 +585,7 @@ mod tests {
             problems: vec![],
             installed: vec!["postfix".into(), "dovecot-core".into()],
             purged: vec!["dovecot-core".into()],
+            ..Default::default()
         };
         let t = render_rollback(&r, false);
         assert!(
