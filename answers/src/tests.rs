@@ -1,3 +1,4 @@
+use crate::rules::{MAX_DOMAIN, MAX_LOCAL_PART};
 use crate::shape::*;
 use crate::*;
 use serde::de::{self, Deserializer, Visitor};
@@ -740,4 +741,160 @@ fn passwords_never_in_messages() {
         let s = format!("{e}\n{e:?}");
         assert!(!s.contains("SECRET"), "leaked in:\n{s}");
     }
+}
+
+// --- Values that would change the meaning of the file they land in ----------------------
+
+#[test]
+fn password_hash_cannot_smuggle_lines_or_fields_into_the_users_file() {
+    let set = |h: &str| {
+        let h = h.to_string();
+        problems(move |a| {
+            let m = &mut a.domains[0].mailboxes[0];
+            m.password = None;
+            m.password_hash = Some(h);
+        })
+    };
+    let bare = HASH.trim_start_matches("{SHA512-CRYPT}");
+    let argon = "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$c2FsdHNhbHQ$3Jzh1qJTt3WmyWk0bkEY9wWtpVHuIwHLLxmvlIpoSBA";
+    let evil = "\nmallory@example.test:{PLAIN}known-password";
+    let hostile = [
+        // Inside the rounds= parameter: once accepted as "starts with rounds=".
+        HASH.replace("$6$", &format!("$6$rounds=5000{evil}$")),
+        bare.replace("$6$", &format!("$6$rounds=5000{evil}$")),
+        // Inside Argon2's parameters: once accepted because they "contained" m=, t= and p=.
+        argon.replace("p=1", &format!("p=1{evil}")),
+        argon.replace("m=65536", &format!("m=65536{evil},x=1")),
+        // At the end, as a field, with a carriage return, a tab, a space.
+        format!("{HASH}{evil}"),
+        format!("{HASH}:extra"),
+        format!("{HASH}\r"),
+        HASH.replace("saltsalt", "salt\tsalt"),
+        HASH.replace("saltsalt", "salt salt"),
+        argon.replace("c2FsdHNhbHQ", "c2Fsd:HNhbHQ"),
+        // Parameters the formats do not have, rounds out of range.
+        HASH.replace("$6$", "$6$rounds=12$"),
+        HASH.replace("$6$", "$6$rounds=5000x$"),
+        HASH.replace("$6$", "$6$rounds=5000$rounds=5000$"),
+        argon.replace("p=1", "p=1,q=2"),
+        argon.replace("p=1", "p=x"),
+        argon.replace("$v=19", ""),
+    ];
+    for h in &hostile {
+        let p = set(h);
+        assert!(!p.is_empty(), "accepted {h:?}");
+        assert!(
+            p.iter()
+                .all(|l| !l.contains("mallory") && !l.contains("saltsalt")),
+            "hash echoed: {p:?}"
+        );
+    }
+    assert_one(&set(&hostile[0]), "line break would start another account");
+    assert_one(&set(&hostile[5]), "contains `:`");
+    // Real hashes still pass: glibc's own test vector with rounds=, Argon2id from Dovecot.
+    assert!(set(&HASH.replace("$6$", "$6$rounds=10000$")).is_empty());
+    assert!(set(argon).is_empty());
+}
+
+#[test]
+fn every_value_that_reaches_a_file_refuses_line_breaks_and_spaces() {
+    for bad in ["\n", "\r", "\t", " ", "\u{0}", "\u{85}", "\u{2028}"] {
+        let p = problems(|a| {
+            a.hostname = format!("mail.example.test{bad}");
+            a.admin_email = format!("admin@example.test{bad}x");
+            a.domains[0].name = format!("example.test{bad}");
+            a.domains[0].mailboxes[0].address = format!("alice{bad}@example.test");
+            a.domains[0].aliases.push(Alias {
+                from: format!("info@example.test{bad}"),
+                to: format!("alice@example.test{bad}bob@example.test"),
+            });
+            a.acme.server = Some(format!("https://acme.example/dir{bad}x"));
+            a.acme.ca_bundle = Some(format!("/root/ca{bad}.pem").into());
+            a.ssh.allow_users = vec![format!("root{bad}x")];
+        });
+        for field in [
+            "hostname:",
+            "admin_email:",
+            "domains[0].name:",
+            "domains[0].mailboxes[0].address:",
+            "domains[0].aliases[0].from:",
+            "domains[0].aliases[0].to:",
+            "acme.server:",
+            "acme.ca_bundle:",
+            "ssh.allow_users[0]:",
+        ] {
+            assert!(
+                p.iter().any(|l| l.starts_with(field)),
+                "{bad:?} not refused in {field} {p:#?}"
+            );
+        }
+    }
+}
+
+// --- Internationalised names and RFC 5321 lengths ------------------------------------
+
+#[test]
+fn internationalised_domains_are_refused_naming_their_xn_form() {
+    let p = problems(|a| a.domains[0].name = "bücher.example".into());
+    assert_one(
+        &p,
+        "domains[0].name: \"bücher.example\" is an internationalised name",
+    );
+    assert_one(&p, "write it as xn--bcher-kva.example");
+    let p = problems(|a| a.hostname = "mail.bücher.example".into());
+    assert_one(&p, "write it as mail.xn--bcher-kva.example");
+    let p = problems(|a| a.admin_email = "admin@bücher.example".into());
+    assert_one(&p, "write it as admin@xn--bcher-kva.example");
+    // The one copy of the rule: the CLI and wizard get the same words.
+    let e = rules::domain("DOMAIN", "Bücher.example").unwrap_err();
+    assert_eq!(e.fix, "write it as xn--bcher-kva.example");
+    // The xn-- form itself is fine; a broken one is not.
+    assert!(problems(|a| {
+        a.domains[0].name = "xn--bcher-kva.example".into();
+        a.domains[0].mailboxes[0].address = "alice@xn--bcher-kva.example".into();
+    })
+    .is_empty());
+    for broken in ["xn--a.example", "xn--bcher-kvb9.example", "xn--ab-.example"] {
+        let p = problems(|a| a.hostname = format!("mail.{broken}"));
+        assert!(
+            p.iter().any(|l| l.starts_with("hostname:")),
+            "{broken} accepted"
+        );
+    }
+}
+
+#[test]
+fn rfc5321_length_limits_name_the_field() {
+    let long_local = "a".repeat(MAX_LOCAL_PART + 1);
+    let p = problems(|a| a.domains[0].mailboxes[0].address = format!("{long_local}@example.test"));
+    assert_one(&p, "domains[0].mailboxes[0].address: \"aaaa");
+    assert_one(&p, "longer than 64 octets (RFC 5321 §4.5.3.1.1)");
+    assert!(problems(|a| {
+        a.domains[0].mailboxes[0].address = format!("{}@example.test", &long_local[1..]);
+    })
+    .is_empty());
+    // 64 + 1 + 190 = 255 octets: every part fits alone, the whole path does not.
+    let domain = format!(
+        "{}.{}.{}.test",
+        "b".repeat(62),
+        "c".repeat(62),
+        "d".repeat(59)
+    );
+    assert_eq!(domain.len(), 190);
+    let addr = format!("{}@{domain}", &long_local[1..]);
+    assert_eq!(addr.len(), 255);
+    let p = problems(|a| a.admin_email = addr.clone());
+    assert_one(&p, "admin_email:");
+    assert_one(&p, "longer than 254 octets");
+    assert!(problems(|a| a.admin_email = addr[1..].to_string()).is_empty());
+    let long_domain = format!("{}.{domain}", "e".repeat(63));
+    assert_eq!(long_domain.len(), MAX_DOMAIN + 1);
+    assert_one(
+        &problems(|a| a.hostname = long_domain.clone()),
+        "hostname: \"eee",
+    );
+    assert_one(
+        &problems(|a| a.hostname = long_domain.clone()),
+        "longer than 253 characters",
+    );
 }
