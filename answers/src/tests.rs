@@ -898,3 +898,150 @@ fn rfc5321_length_limits_name_the_field() {
         "longer than 253 characters",
     );
 }
+
+// --- Secrets that YAML would silently change, and never echoing them -----------------------
+
+#[test]
+fn secrets_must_be_quoted_strings() {
+    let with = |value: &str| base().replace(&format!("\"{PW}\""), value);
+    // What YAML would have stored instead of what was typed.
+    for (value, why) in [
+        ("correct horse #battery staple", "is not in quotes"),
+        ("!secret \"correct horse battery\"", "has a YAML tag"),
+        ("!!str \"correct horse battery\"", "has a YAML tag"),
+        ("&pw \"correct horse battery\"", "or anchor (`&...`)"),
+        ("&pw correct horse battery", "is not in quotes"),
+        ("123456789012345", "is not in quotes"),
+        ("1.5e300", "is not in quotes"),
+        ("true", "is not in quotes"),
+        ("|\n          correct horse battery", "is not in quotes"),
+    ] {
+        let e = parse_err(&with(value));
+        let s = format!("{e}\n{e:?}");
+        assert!(
+            s.contains("domains[0].mailboxes[0].password: ") && s.contains(why),
+            "{value:?}: {s}"
+        );
+        assert!(s.contains("write it in single quotes"), "{s}");
+        for leak in ["horse", "battery", "123456789012345", "1.5e300"] {
+            assert!(!s.contains(leak), "{value:?} leaked {leak}: {s}");
+        }
+    }
+    // An alias to an anchored quoted value is not quoted where it is used.
+    let aliased = base()
+        .replace(
+            "admin_email: admin@example.test",
+            "admin_email: &pw \"admin@example.test\"",
+        )
+        .replace(&format!("\"{PW}\""), "*pw");
+    assert_one(
+        &parse_err(&aliased)
+            .problems
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>(),
+        "password: is not in quotes",
+    );
+    // Quoted either way, on the key's line or the next, in flow style: accepted as typed.
+    for ok in [
+        format!("'{PW} #not a comment'"),
+        format!("\"{PW} #not a comment\""),
+        format!("\n          '{PW} #not a comment'"),
+    ] {
+        let a = parse(&with(&ok), "t.yaml").unwrap_or_else(|e| panic!("{ok}: {e}"));
+        assert_eq!(
+            a.domains[0].mailboxes[0]
+                .password
+                .as_ref()
+                .unwrap()
+                .expose(),
+            format!("{PW} #not a comment")
+        );
+    }
+    let flow = base().replace(
+        &format!("- address: alice@example.test\n        password: \"{PW}\""),
+        &format!("- {{address: alice@example.test, password: '{PW}'}}"),
+    );
+    parse(&flow, "t.yaml").expect("flow style, quoted");
+    let hash = base().replace(
+        &format!("password: \"{PW}\""),
+        &format!("password_hash: {}", &HASH[14..]),
+    );
+    assert_one(
+        &parse_err(&hash)
+            .problems
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>(),
+        "password_hash: is not in quotes",
+    );
+}
+
+#[test]
+fn to_yaml_quotes_secrets() {
+    let mut a = answers();
+    a.domains[0].mailboxes.push(Mailbox {
+        address: "bob@example.test".into(),
+        password: None,
+        password_hash: Some(HASH[14..].to_string()),
+    });
+    let yaml = to_yaml(&a);
+    assert!(yaml.contains(&format!("password: \"{PW}\"")), "{yaml}");
+    assert!(
+        yaml.contains(&format!("password_hash: \"{}\"", &HASH[14..])),
+        "{yaml}"
+    );
+    assert_eq!(parse(&yaml, "x").expect("round trip"), a);
+}
+
+#[test]
+fn snippets_hide_every_line_of_a_multi_line_secret() {
+    // A quoted password running over lines, then a syntax error right after it.
+    let text = base().replace(
+        &format!("\"{PW}\""),
+        "\"first line SECRET\n          second line SECRET\n          third SECRET\"\n      bad: [}",
+    );
+    let e = parse_err(&text);
+    let s = format!("{e}\n{e:?}");
+    assert!(!s.contains("SECRET"), "{s}");
+    // A block scalar, tags and anchors on the key's line.
+    for value in [
+        "|\n          SECRET one\n          SECRET two\n      bad: [}",
+        "!tag SECRET value\n      bad: [}",
+        "&anchor SECRET value\n      bad: [}",
+    ] {
+        let e = parse_err(&base().replace(&format!("\"{PW}\""), value));
+        let s = format!("{e}\n{e:?}");
+        assert!(!s.contains("SECRET"), "{value:?}: {s}");
+    }
+    // The lines after the secret are shown again.
+    let lines = crate::load::redacted_lines(
+        "      - address: a@b.test\n        password: \"x\n          y\"\n      - address: c@b.test\n",
+    );
+    assert_eq!(
+        lines,
+        [
+            "      - address: a@b.test",
+            "        password: ***",
+            "*** (line hidden: it continues a password)",
+            "      - address: c@b.test",
+        ]
+    );
+}
+
+#[test]
+fn secret_paths_and_scrubbing() {
+    use crate::load::{is_secret_path, scrub_secrets};
+    for p in [
+        "domains[0].mailboxes[0].password",
+        "domains[0].mailboxes[0].password_hash",
+        "domains[0].mailboxes[0].password[1]",
+        "domains[0].mailboxes[0].password.x",
+    ] {
+        assert!(is_secret_path(p), "{p}");
+    }
+    assert!(!is_secret_path("domains[0].mailboxes[0].address"));
+    let text = "x:\n  password: !t \"hunter2hunter2 xyzzy\"\n";
+    let m = scrub_secrets("invalid value `hunter2hunter2` near xyzzy".into(), text);
+    assert!(!m.contains("hunter2") && !m.contains("xyzzy"), "{m}");
+}
