@@ -131,8 +131,9 @@ fn is_field(s: &str) -> bool {
 /// control character (a space ends the key, a line break starts an entry), no `,` (which
 /// separates a value's words); a key does not start with `#` (that line is a comment).
 fn is_map_word(s: &str, key: bool) -> bool {
+    let comment = key && s.starts_with('#');
     !s.is_empty()
-        && !(key && s.starts_with('#'))
+        && !comment
         && !s
             .chars()
             .any(|c| c == ',' || c.is_whitespace() || c.is_control())
