@@ -927,6 +927,15 @@ fn secrets_must_be_quoted_strings() {
             assert!(!s.contains(leak), "{value:?} leaked {leak}: {s}");
         }
     }
+    // Values YAML refuses before the shape check (a non-finite float) are not echoed either.
+    for value in [".inf", "-.Inf", ".NaN"] {
+        let e = parse_err(&with(value));
+        let s = format!("{e}\n{e:?}");
+        assert!(
+            !s.to_lowercase().contains("inf") && !s.to_lowercase().contains("nan"),
+            "{value}: {s}"
+        );
+    }
     // An alias to an anchored quoted value is not quoted where it is used.
     let aliased = base()
         .replace(
