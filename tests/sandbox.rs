@@ -156,6 +156,38 @@ fn bad_answers_exit_2_name_the_field_and_change_nothing() {
 }
 
 #[test]
+fn hash_with_a_line_break_in_its_parameters_is_refused_and_changes_nothing() {
+    let Some(t) = Tree::new() else { return };
+    // A newline inside `rounds=` (SHA512-CRYPT) or Argon2's parameters once passed validation
+    // and was written to /etc/dovecot/users as is, adding an account with a known password.
+    let sha = "{SHA512-CRYPT}$6$rounds=5000\\nmallory@example.test:{PLAIN}known-password-123$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/";
+    let argon = "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1\\nmallory@example.test:{PLAIN}known-password-123$c2FsdHNhbHQ$3Jzh1qJTt3WmyWk0bkEY9wWtpVHuIwHLLxmvlIpoSBA";
+    let before = t.snapshot_all();
+    for hash in [sha, argon] {
+        t.write_answers(&format!(
+            "hostname: mail.example.test\nadmin_email: admin@example.test\ndomains:\n  - name: example.test\n    mailboxes:\n      - address: alice@example.test\n        password_hash: \"{hash}\"\n"
+        ));
+        let snapshot = t.snapshot_all();
+        let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+        assert_eq!(out.code, 2, "{}", out.all());
+        assert!(
+            out.stderr
+                .contains("domains[0].mailboxes[0].password_hash: contains a space, line break"),
+            "{}",
+            out.all()
+        );
+        assert!(!out.all().contains("mallory"), "hash echoed: {}", out.all());
+        assert_eq!(
+            t.snapshot_all(),
+            snapshot,
+            "a refused install changed the tree"
+        );
+    }
+    t.write_answers(ANSWERS);
+    assert_eq!(t.snapshot_all(), before);
+}
+
+#[test]
 fn no_command_without_a_terminal_exits_2() {
     let Some(t) = Tree::new() else { return };
     let out = t.mailstead(&[]);

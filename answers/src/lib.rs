@@ -27,6 +27,10 @@
 //!   Dovecot user names and directory names; `+` is left out because it is the sub-address
 //!   delimiter (`alice+tag@` reaches `alice@`). Alias targets may be any ordinary address.
 //! - Password values never appear in any message: not in problems, not in YAML snippets.
+//! - `password` and `password_hash` must be quoted strings in the file: unquoted, YAML reads
+//!   ` #...` as a comment, a leading `!`/`&`/`*` as syntax and digits as a number, and would
+//!   store something other than what was typed. [`to_yaml`] writes them in double quotes.
+//! - Internationalised names are written in their ASCII (`xn--`) form; the error names it.
 pub use mailstead_engine::Secret;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Location;
@@ -95,10 +99,30 @@ pub struct Domain {
 #[serde(deny_unknown_fields)]
 pub struct Mailbox {
     pub address: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Written back in double quotes: [`parse`] refuses a secret that is not quoted.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "quoted_secret"
+    )]
     pub password: Option<Secret>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "quoted"
+    )]
     pub password_hash: Option<String>,
+}
+
+fn quoted_secret<S: serde::Serializer>(v: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
+    quoted(&v.as_ref().map(|p| p.expose().to_string()), s)
+}
+
+fn quoted<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.serialize_some(&serde_saphyr::DoubleQuoted(v.as_str())),
+        None => s.serialize_none(),
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

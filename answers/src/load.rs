@@ -150,9 +150,10 @@ pub fn parse(text: &str, origin: &str) -> Result<Answers, ConfigError> {
         ));
     }
 
-    // Stage 2: shape.
+    // Stage 2: shape, and secrets written so that YAML keeps them as they are.
     let mut problems = Vec::new();
     check_shape(&tree, &ANSWERS_SCHEMA, "", &mut problems);
+    check_secrets_quoted(&tree, text, "", &mut problems);
     if !problems.is_empty() {
         return Err(ConfigError::new(origin, problems));
     }
@@ -167,7 +168,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Answers, ConfigError> {
             let message = if is_secret_path(&field) {
                 "has a value that cannot be read".to_string()
             } else {
-                render_plain(&e)
+                scrub_secrets(render_plain(&e), text)
             };
             return Err(ConfigError::new(
                 origin,
@@ -211,7 +212,7 @@ pub(crate) fn render_plain(e: &serde_saphyr::Error) -> String {
 /// A YAML-level error (syntax, budget, duplicate key) as a problem with a redacted snippet.
 pub(crate) fn yaml_problem(e: &serde_saphyr::Error, text: &str) -> Problem {
     let loc = e.without_snippet().location();
-    let mut message = render_plain(e);
+    let mut message = scrub_secrets(render_plain(e), text);
     // The plain rendering ends with " at line L, column C"; the position is shown separately.
     if let Some(i) = message.rfind(" at line ") {
         message.truncate(i);
@@ -293,21 +294,63 @@ pub(crate) fn unbalanced_quote_line(text: &str, upto: u64) -> Option<usize> {
 }
 
 /// The lines up to `line` (two of context) with a caret under `column`, password values
-/// replaced by `***` so a syntax error cannot leak one.
+/// replaced by `***` so a syntax error cannot leak one (see [`redacted_lines`]).
 pub(crate) fn snippet(text: &str, line: u64, column: u64) -> String {
     let line = usize::try_from(line).unwrap_or(usize::MAX);
     let first = line.saturating_sub(2).max(1);
     let mut out = String::new();
-    for (i, l) in text
-        .lines()
+    for (i, l) in redacted_lines(text)
+        .into_iter()
         .enumerate()
         .skip(first - 1)
         .take(line + 1 - first)
     {
-        out.push_str(&format!("{:>4} | {}\n", i + 1, redact_line(l)));
+        out.push_str(&format!("{:>4} | {l}\n", i + 1));
     }
     let col = usize::try_from(column).unwrap_or(1).max(1);
     out.push_str(&format!("     | {}^", " ".repeat(col - 1)));
+    out
+}
+
+/// Where a line's key starts: its indentation, past any `- ` list markers.
+fn key_column(line: &str) -> usize {
+    let mut rest = line;
+    loop {
+        let trimmed = rest.trim_start();
+        match trimmed.strip_prefix('-') {
+            Some(after) if after.is_empty() || after.starts_with([' ', '\t']) => rest = after,
+            _ => return line.len() - trimmed.len(),
+        }
+    }
+}
+
+/// Every line of `text`, with what could be a password or password hash hidden: the value of a
+/// `password:`/`password_hash:` key (whatever follows: quotes, tags, anchors, comments), any
+/// other line mentioning a password (flow mappings), and the lines that continue such a value
+/// (a multi-line quoted or block scalar: every line indented deeper than its key).
+pub(crate) fn redacted_lines(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    // The key column of the secret whose continuation lines are being hidden.
+    let mut hiding: Option<usize> = None;
+    for line in text.lines() {
+        if let Some(col) = hiding {
+            if line.trim().is_empty() {
+                out.push(String::new());
+                continue;
+            }
+            let indent = line.len() - line.trim_start().len();
+            if indent > col {
+                out.push("*** (line hidden: it continues a password)".to_string());
+                continue;
+            }
+            hiding = None;
+        }
+        let shown = redact_line(line);
+        if shown != line {
+            hiding = Some(key_column(line));
+        }
+        out.push(shown);
+    }
     out
 }
 
@@ -328,6 +371,137 @@ pub(crate) fn redact_line(line: &str) -> String {
     line.to_string()
 }
 
+/// The text of the lines [`redacted_lines`] hides, as fragments that must not appear in a
+/// message (a parser error may quote the scalar it stopped at).
+fn secret_fragments(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (orig, shown) in text.lines().zip(redacted_lines(text)) {
+        if orig == shown {
+            continue;
+        }
+        let value = match orig.find("password") {
+            Some(i) => orig[i..]
+                .split_once(':')
+                .map_or(orig.trim(), |(_, v)| v.trim()),
+            None => orig.trim(),
+        };
+        for piece in [value, value.trim_matches(['"', '\'', ' ', '}', ','])] {
+            if piece.len() >= 3 {
+                out.push(piece.to_string());
+            }
+        }
+        // A quoted value's words may be quoted back one at a time, or its first line alone.
+        for word in value.split([' ', '"', '\'', ',', '}', '{', '[', ']', '#', '&', '!', '*']) {
+            if word.len() >= 4 {
+                out.push(word.to_string());
+            }
+        }
+    }
+    out.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    out
+}
+
+/// `message` with anything that came from a password line replaced by `***`.
+pub(crate) fn scrub_secrets(message: String, text: &str) -> String {
+    let mut message = message;
+    for fragment in secret_fragments(text) {
+        if message.contains(&fragment) {
+            message = message.replace(&fragment, "***");
+        }
+    }
+    message
+}
+
+/// A field path that holds a secret: `password` or `password_hash`, or anything under one.
 pub(crate) fn is_secret_path(field: &str) -> bool {
-    field.ends_with("password") || field.ends_with("password_hash")
+    field.split('.').any(|seg| {
+        let key = seg.split('[').next().unwrap_or_default();
+        key == "password" || key == "password_hash"
+    })
+}
+
+/// The secret keys, whose values must be quoted strings.
+const SECRET_KEYS: [&str; 2] = ["password", "password_hash"];
+
+/// Refuse a `password` or `password_hash` whose YAML form is not a quoted string. Unquoted,
+/// YAML changes what it reads without a word: ` #` starts a comment (`correct horse #battery`
+/// becomes `correct horse`), a leading `!tag`, `&anchor` or `*alias` is syntax, and digits,
+/// `true` or `null` are not text at all. The value is never shown, only where it is.
+pub(crate) fn check_secrets_quoted(
+    node: &Spanned<Node>,
+    text: &str,
+    path: &str,
+    out: &mut Vec<Problem>,
+) {
+    match &node.value {
+        Node::Map(entries) => {
+            for (key, value) in entries {
+                let name = match &key.value {
+                    Node::Str(s) => s.clone(),
+                    _ => continue,
+                };
+                let field = join(path, &name);
+                let scalar = matches!(
+                    value.value,
+                    Node::Str(_) | Node::Int(_) | Node::Float | Node::Bool(_)
+                );
+                if SECRET_KEYS.contains(&name.as_str()) && scalar {
+                    if let Err((message, fix)) = quoted_at(text, value.referenced, &name) {
+                        out.push(Problem::new(field, message, fix).at(Some(value.referenced)));
+                    }
+                } else {
+                    check_secrets_quoted(value, text, &field, out);
+                }
+            }
+        }
+        Node::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                check_secrets_quoted(item, text, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Byte offset of a location in `text`: the parser's, else from line and column.
+fn offset_of(text: &str, loc: Location) -> Option<usize> {
+    if let Some(o) = loc.span().byte_offset() {
+        return usize::try_from(o).ok().filter(|o| *o <= text.len());
+    }
+    let line = usize::try_from(loc.line()).ok()?.checked_sub(1)?;
+    let col = usize::try_from(loc.column()).ok()?.checked_sub(1)?;
+    let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+    let rest = text.get(start..)?;
+    Some(start + rest.char_indices().nth(col).map_or(rest.len(), |(i, _)| i))
+}
+
+/// The scalar at `loc` starts with a quote and nothing but spaces stand between it and its
+/// key's `:` (no tag, no anchor).
+fn quoted_at(text: &str, loc: Location, key: &str) -> Result<(), (String, String)> {
+    let example = if key == "password" {
+        "'your long passphrase'"
+    } else {
+        "'{SHA512-CRYPT}$6$...'"
+    };
+    let fix = format!(
+        "write it in single quotes: `{key}: {example}`; a ' inside is written twice, as in 'it''s'"
+    );
+    let Some(at) = offset_of(text, loc) else {
+        return Ok(());
+    };
+    let value = &text[at..];
+    let before = text[..at].trim_end_matches([' ', '\t', '\n', '\r']);
+    if !value.starts_with(['"', '\'']) {
+        return Err((
+            "is not in quotes, so YAML may read it differently from what is written (` #` starts a comment, a leading `!`, `&` or `*` is YAML syntax, digits become a number)".into(),
+            fix,
+        ));
+    }
+    if !before.ends_with(':') {
+        return Err((
+            "has a YAML tag (`!...`) or anchor (`&...`) before its quotes, which YAML takes as syntax, not as part of the value".into(),
+            fix,
+        ));
+    }
+    Ok(())
 }

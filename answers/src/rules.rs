@@ -13,6 +13,24 @@ use crate::*;
 
 pub(crate) type Check = Result<(), (String, String)>;
 
+/// Longest local part (before the `@`): 64 octets, RFC 5321 §4.5.3.1.1.
+pub const MAX_LOCAL_PART: usize = 64;
+/// Longest domain name: RFC 5321 §4.5.3.1.2 allows 255 octets on the wire, which is 253
+/// characters written out (RFC 1035 §2.3.4: two octets go to the first length byte and the root).
+pub const MAX_DOMAIN: usize = 253;
+/// Longest address: a path (`<local@domain>`) is at most 256 octets, RFC 5321 §4.5.3.1.3, so
+/// the address inside the angle brackets is at most 254.
+pub const MAX_ADDRESS: usize = 254;
+
+/// A space, tab, line break or other control character: none of the files mailstead writes
+/// (Postfix maps and main.cf, Dovecot's passwd-file, sshd drop-ins) can hold one inside a value
+/// without it meaning something else (a new line is a new entry, a space ends a map key).
+pub(crate) fn has_space_or_control(s: &str) -> bool {
+    s.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+const SPACE_OR_CONTROL: &str = "contains a space, line break or control character";
+
 pub(crate) fn err(msg: impl Into<String>, fix: impl Into<String>) -> Check {
     Err((msg.into(), fix.into()))
 }
@@ -61,11 +79,28 @@ pub(crate) fn check_name(name: &str, fix_ex: &str) -> Check {
     if name.is_empty() {
         return err("is empty", fix_ex);
     }
+    if has_space_or_control(name) {
+        return err(SPACE_OR_CONTROL, fix_ex);
+    }
+    if !name.is_ascii() {
+        // Internationalised names: Postfix maps, Dovecot and certificates use the ASCII
+        // (xn--, RFC 5891) form, so the file must hold that form; name it in the fix.
+        return match idna::domain_to_ascii_strict(name) {
+            Ok(ascii) if ascii.is_ascii() && check_name(&ascii, fix_ex).is_ok() => err(
+                "is an internationalised name; mail maps, Dovecot and certificates need its ASCII (xn--) form",
+                format!("write it as {ascii}"),
+            ),
+            _ => err("has characters that a DNS name cannot have", fix_ex),
+        };
+    }
     if name.ends_with('.') {
         return err("ends with a dot", "drop the trailing dot");
     }
-    if name.len() > 253 {
-        return err("is longer than 253 characters", "use a shorter name");
+    if name.len() > MAX_DOMAIN {
+        return err(
+            format!("is longer than {MAX_DOMAIN} characters (RFC 5321 §4.5.3.1.2)"),
+            "use a shorter name",
+        );
     }
     let labels: Vec<&str> = name.split('.').collect();
     if labels.len() < 2 {
@@ -87,6 +122,21 @@ pub(crate) fn check_name(name: &str, fix_ex: &str) -> Check {
     {
         return err("looks like an IP address, not a name", fix_ex);
     }
+    // An A-label must be valid punycode that decodes to a name IDNA allows, and that is
+    // written the way IDNA would write it back (RFC 5891 §5.4).
+    for label in labels.iter().filter(|l| l.starts_with("xn--")) {
+        let (unicode, ok) = idna::domain_to_unicode(label);
+        let round_trip = idna::domain_to_ascii_strict(&unicode);
+        if ok.is_err() || round_trip.as_deref().ok() != Some(*label) {
+            return err(
+                format!(
+                    "has an xn-- label that is not valid punycode ({})",
+                    show(label)
+                ),
+                "write the name in its ASCII form as your registrar shows it, or the name itself",
+            );
+        }
+    }
     Ok(())
 }
 
@@ -96,16 +146,27 @@ pub(crate) fn check_name(name: &str, fix_ex: &str) -> Check {
 /// something in Postfix/Dovecot files (`,` `:` `|` `/` `"` `\` spaces).
 pub(crate) fn check_address(addr: &str, ours: bool) -> Check {
     let fix = "write it as user@example.test";
+    if has_space_or_control(addr) {
+        return err(SPACE_OR_CONTROL, fix);
+    }
     let Some((local, domain)) = addr.rsplit_once('@') else {
         return err("is not an email address", fix);
     };
     if local.is_empty() || domain.is_empty() || local.contains('@') {
         return err("is not an email address", fix);
     }
-    if local.len() > 64 {
+    if local.len() > MAX_LOCAL_PART {
         return err(
-            "has a part before @ longer than 64 characters",
+            format!(
+                "has a part before @ longer than {MAX_LOCAL_PART} octets (RFC 5321 §4.5.3.1.1)"
+            ),
             "use a shorter name",
+        );
+    }
+    if addr.len() > MAX_ADDRESS {
+        return err(
+            format!("is longer than {MAX_ADDRESS} octets, the most an address can be (RFC 5321 §4.5.3.1.3)"),
+            "use a shorter address",
         );
     }
     if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
@@ -139,7 +200,14 @@ pub(crate) fn check_address(addr: &str, ours: bool) -> Check {
             )
         };
     }
-    check_domain(domain).map_err(|(m, f)| (format!("has a bad domain: it {m}"), f))
+    check_domain(domain).map_err(|(m, f)| {
+        // An internationalised domain: name the whole address in its ASCII form.
+        let f = match f.strip_prefix("write it as ") {
+            Some(ascii) => format!("write it as {local}@{ascii}"),
+            None => f,
+        };
+        (format!("has a bad domain: it {m}"), f)
+    })
 }
 
 /// Alias targets: comma-separated, spaces around commas ignored.
@@ -175,37 +243,38 @@ pub(crate) fn is_crypt_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '.' || c == '/'
 }
 
-pub(crate) fn is_b64_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '+' || c == '/'
-}
-
 /// `{SHA512-CRYPT}$6$...`, bare `$6$...`, or `{ARGON2ID}$argon2id$...`. The value itself is
 /// never quoted back (a hash can be cracked offline), only its scheme.
+///
+/// The hash lands in `/etc/dovecot/users` as `address:hash`, one account per line, so first
+/// anything that would break that line is refused (a line break would add an account, a `:`
+/// would start the next field), then the hash is parsed by the crates that know its format:
+/// `sha-crypt` (Modular Crypt Format, `rounds=` parameters) and `phc` (the PHC string format
+/// Argon2 uses).
 pub(crate) fn check_password_hash(h: &str) -> Check {
     let fix = "generate one with `doveadm pw -s SHA512-CRYPT` and paste it whole, e.g. \"{SHA512-CRYPT}$6$salt$hash\"";
+    if has_space_or_control(h) {
+        return err(
+            format!("{SPACE_OR_CONTROL} (in /etc/dovecot/users a line break would start another account)"),
+            fix,
+        );
+    }
+    if h.contains(':') {
+        return err(
+            "contains `:`, which separates the fields of /etc/dovecot/users",
+            fix,
+        );
+    }
+    if !h.is_ascii() {
+        return err("contains characters that no password hash has", fix);
+    }
     // Show only the scheme part (`{MD5}`, `$1$`), never the hash itself.
     let scheme: String = match h.find('}') {
         Some(end) if h.starts_with('{') && end < 24 => h[..=end].to_string(),
         _ => h.chars().take(3).collect(),
     };
-    let bad = || {
-        err(
-            format!(
-                "is not a supported password hash (starts with {})",
-                show(&scheme)
-            ),
-            fix,
-        )
-    };
-    if let Some(rest) = h.strip_prefix("{ARGON2ID}$argon2id$") {
-        let parts: Vec<&str> = rest.split('$').collect();
-        let ok = parts.len() == 4
-            && parts[0].starts_with("v=")
-            && ["m=", "t=", "p="].iter().all(|k| parts[1].contains(k))
-            && [parts[2], parts[3]]
-                .iter()
-                .all(|p| !p.is_empty() && p.chars().all(is_b64_char));
-        return if ok {
+    if let Some(phc) = h.strip_prefix("{ARGON2ID}") {
+        return if is_argon2id(phc) {
             Ok(())
         } else {
             err(
@@ -214,29 +283,84 @@ pub(crate) fn check_password_hash(h: &str) -> Check {
             )
         };
     }
-    let Some(rest) = h
-        .strip_prefix("{SHA512-CRYPT}$6$")
-        .or_else(|| h.strip_prefix("$6$"))
-    else {
-        return bad();
+    let mcf = match h.strip_prefix("{SHA512-CRYPT}") {
+        Some(rest) => rest,
+        None if h.starts_with("$6$") => h,
+        None => {
+            return err(
+                format!(
+                    "is not a supported password hash (starts with {})",
+                    show(&scheme)
+                ),
+                fix,
+            )
+        }
     };
-    let mut parts: Vec<&str> = rest.split('$').collect();
-    if parts.first().is_some_and(|p| p.starts_with("rounds=")) {
-        parts.remove(0);
-    }
-    let ok = parts.len() == 2
-        && (1..=16).contains(&parts[0].len())
-        && parts[0].chars().all(is_crypt_char)
-        && parts[1].len() == 86
-        && parts[1].chars().all(is_crypt_char);
-    if ok {
+    if is_sha512_crypt(mcf) {
         Ok(())
     } else {
         err(
-            "is not a complete SHA512-CRYPT hash ($6$salt$ and 86 characters)",
+            "is not a complete SHA512-CRYPT hash ($6$, optional rounds=N$, salt$ and 86 characters)",
             fix,
         )
     }
+}
+
+/// `$6$[rounds=N$]salt$hash` as the `sha-crypt` crate reads it: a valid MCF string with id `6`,
+/// rounds (if any) in 1,000..=999,999,999, a salt of 1..=16 crypt characters and a hash that
+/// decodes to the 64 bytes of SHA-512.
+fn is_sha512_crypt(mcf: &str) -> bool {
+    use std::str::FromStr;
+    let Ok(parsed) = sha_crypt::PasswordHashRef::new(mcf) else {
+        return false;
+    };
+    if parsed.id() != "6" {
+        return false;
+    }
+    let mut fields = parsed.fields();
+    let Some(mut next) = fields.next() else {
+        return false;
+    };
+    if next.as_str().starts_with("rounds=") {
+        if sha_crypt::Params::from_str(next.as_str()).is_err() {
+            return false;
+        }
+        match fields.next() {
+            Some(f) => next = f,
+            None => return false,
+        }
+    }
+    let salt = next.as_str();
+    if !(1..=16).contains(&salt.len()) || !salt.chars().all(is_crypt_char) {
+        return false;
+    }
+    let Some(hash) = fields.next() else {
+        return false;
+    };
+    let mut buf = [0u8; 64];
+    hash.as_str().len() == 86
+        && hash.as_str().chars().all(is_crypt_char)
+        && hash
+            .decode_base64_into(mcf::Base64::Crypt, &mut buf)
+            .is_ok_and(|out| out.len() == 64)
+        && fields.next().is_none()
+}
+
+/// `$argon2id$v=19$m=...,t=...,p=...$salt$hash` as the `phc` crate reads it (the PHC string
+/// format): algorithm `argon2id`, a version, exactly the numeric parameters m, t and p, a salt
+/// and a hash.
+fn is_argon2id(s: &str) -> bool {
+    let Ok(parsed) = phc::PasswordHash::new(s) else {
+        return false;
+    };
+    parsed.algorithm.as_str() == "argon2id"
+        && parsed.version.is_some()
+        && parsed.params.iter().count() == 3
+        && ["m", "t", "p"]
+            .iter()
+            .all(|k| parsed.params.get_decimal(*k).is_some())
+        && parsed.salt.is_some()
+        && parsed.hash.is_some()
 }
 
 pub(crate) fn check_https_url(text: &str) -> Check {
@@ -265,6 +389,20 @@ pub(crate) fn check_https_url(text: &str) -> Check {
         || text.chars().any(|c| c.is_whitespace() || c.is_control())
     {
         return err("is not a valid URL", fix);
+    }
+    Ok(())
+}
+
+/// A file path mailstead passes on (`acme.ca_bundle`): absolute, and free of spaces, line
+/// breaks and control characters, which would split or end it in the files and command lines
+/// it lands in.
+pub(crate) fn check_abs_path(p: &str) -> Check {
+    let fix = "write the full path, e.g. /root/test-ca.pem";
+    if has_space_or_control(p) {
+        return err(SPACE_OR_CONTROL, fix);
+    }
+    if !p.starts_with('/') {
+        return err("is not an absolute path", fix);
     }
     Ok(())
 }
@@ -328,6 +466,11 @@ pub fn password_hash(field: &str, value: &str) -> Result<(), Problem> {
 /// An `https://` URL with a host (an ACME directory; RFC 8555 requires TLS).
 pub fn https_url(field: &str, value: &str) -> Result<(), Problem> {
     problem(field, Some(value), check_https_url(value))
+}
+
+/// An absolute file path without spaces, line breaks or control characters (`acme.ca_bundle`).
+pub fn absolute_path(field: &str, value: &str) -> Result<(), Problem> {
+    problem(field, Some(value), check_abs_path(value))
 }
 
 /// A Unix user name as Debian's `adduser` accepts it (`NAME_REGEX`

@@ -1,3 +1,4 @@
+use crate::rules::{MAX_DOMAIN, MAX_LOCAL_PART};
 use crate::shape::*;
 use crate::*;
 use serde::de::{self, Deserializer, Visitor};
@@ -740,4 +741,316 @@ fn passwords_never_in_messages() {
         let s = format!("{e}\n{e:?}");
         assert!(!s.contains("SECRET"), "leaked in:\n{s}");
     }
+}
+
+// --- Values that would change the meaning of the file they land in ----------------------
+
+#[test]
+fn password_hash_cannot_smuggle_lines_or_fields_into_the_users_file() {
+    let set = |h: &str| {
+        let h = h.to_string();
+        problems(move |a| {
+            let m = &mut a.domains[0].mailboxes[0];
+            m.password = None;
+            m.password_hash = Some(h);
+        })
+    };
+    let bare = HASH.trim_start_matches("{SHA512-CRYPT}");
+    let argon = "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$c2FsdHNhbHQ$3Jzh1qJTt3WmyWk0bkEY9wWtpVHuIwHLLxmvlIpoSBA";
+    let evil = "\nmallory@example.test:{PLAIN}known-password";
+    let hostile = [
+        // Inside the rounds= parameter: once accepted as "starts with rounds=".
+        HASH.replace("$6$", &format!("$6$rounds=5000{evil}$")),
+        bare.replace("$6$", &format!("$6$rounds=5000{evil}$")),
+        // Inside Argon2's parameters: once accepted because they "contained" m=, t= and p=.
+        argon.replace("p=1", &format!("p=1{evil}")),
+        argon.replace("m=65536", &format!("m=65536{evil},x=1")),
+        // At the end, as a field, with a carriage return, a tab, a space.
+        format!("{HASH}{evil}"),
+        format!("{HASH}:extra"),
+        format!("{HASH}\r"),
+        HASH.replace("saltsalt", "salt\tsalt"),
+        HASH.replace("saltsalt", "salt salt"),
+        argon.replace("c2FsdHNhbHQ", "c2Fsd:HNhbHQ"),
+        // Parameters the formats do not have, rounds out of range.
+        HASH.replace("$6$", "$6$rounds=12$"),
+        HASH.replace("$6$", "$6$rounds=5000x$"),
+        HASH.replace("$6$", "$6$rounds=5000$rounds=5000$"),
+        argon.replace("p=1", "p=1,q=2"),
+        argon.replace("p=1", "p=x"),
+        argon.replace("$v=19", ""),
+    ];
+    for h in &hostile {
+        let p = set(h);
+        assert!(!p.is_empty(), "accepted {h:?}");
+        assert!(
+            p.iter()
+                .all(|l| !l.contains("mallory") && !l.contains("saltsalt")),
+            "hash echoed: {p:?}"
+        );
+    }
+    assert_one(&set(&hostile[0]), "line break would start another account");
+    assert_one(&set(&hostile[5]), "contains `:`");
+    // Real hashes still pass: glibc's own test vector with rounds=, Argon2id from Dovecot.
+    assert!(set(&HASH.replace("$6$", "$6$rounds=10000$")).is_empty());
+    assert!(set(argon).is_empty());
+}
+
+#[test]
+fn every_value_that_reaches_a_file_refuses_line_breaks_and_spaces() {
+    for bad in ["\n", "\r", "\t", " ", "\u{0}", "\u{85}", "\u{2028}"] {
+        let p = problems(|a| {
+            a.hostname = format!("mail.example.test{bad}");
+            a.admin_email = format!("admin@example.test{bad}x");
+            a.domains[0].name = format!("example.test{bad}");
+            a.domains[0].mailboxes[0].address = format!("alice{bad}@example.test");
+            a.domains[0].aliases.push(Alias {
+                from: format!("info@example.test{bad}"),
+                to: format!("alice@example.test{bad}bob@example.test"),
+            });
+            a.acme.server = Some(format!("https://acme.example/dir{bad}x"));
+            a.acme.ca_bundle = Some(format!("/root/ca{bad}.pem").into());
+            a.ssh.allow_users = vec![format!("root{bad}x")];
+        });
+        for field in [
+            "hostname:",
+            "admin_email:",
+            "domains[0].name:",
+            "domains[0].mailboxes[0].address:",
+            "domains[0].aliases[0].from:",
+            "domains[0].aliases[0].to:",
+            "acme.server:",
+            "acme.ca_bundle:",
+            "ssh.allow_users[0]:",
+        ] {
+            assert!(
+                p.iter().any(|l| l.starts_with(field)),
+                "{bad:?} not refused in {field} {p:#?}"
+            );
+        }
+    }
+}
+
+// --- Internationalised names and RFC 5321 lengths ------------------------------------
+
+#[test]
+fn internationalised_domains_are_refused_naming_their_xn_form() {
+    let p = problems(|a| a.domains[0].name = "bücher.example".into());
+    assert_one(
+        &p,
+        "domains[0].name: \"bücher.example\" is an internationalised name",
+    );
+    assert_one(&p, "write it as xn--bcher-kva.example");
+    let p = problems(|a| a.hostname = "mail.bücher.example".into());
+    assert_one(&p, "write it as mail.xn--bcher-kva.example");
+    let p = problems(|a| a.admin_email = "admin@bücher.example".into());
+    assert_one(&p, "write it as admin@xn--bcher-kva.example");
+    // The one copy of the rule: the CLI and wizard get the same words.
+    let e = rules::domain("DOMAIN", "Bücher.example").unwrap_err();
+    assert_eq!(e.fix, "write it as xn--bcher-kva.example");
+    // The xn-- form itself is fine; a broken one is not.
+    assert!(problems(|a| {
+        a.domains[0].name = "xn--bcher-kva.example".into();
+        a.domains[0].mailboxes[0].address = "alice@xn--bcher-kva.example".into();
+    })
+    .is_empty());
+    for broken in ["xn--a.example", "xn--bcher-kvb9.example", "xn--ab-.example"] {
+        let p = problems(|a| a.hostname = format!("mail.{broken}"));
+        assert!(
+            p.iter().any(|l| l.starts_with("hostname:")),
+            "{broken} accepted"
+        );
+    }
+}
+
+#[test]
+fn rfc5321_length_limits_name_the_field() {
+    let long_local = "a".repeat(MAX_LOCAL_PART + 1);
+    let p = problems(|a| a.domains[0].mailboxes[0].address = format!("{long_local}@example.test"));
+    assert_one(&p, "domains[0].mailboxes[0].address: \"aaaa");
+    assert_one(&p, "longer than 64 octets (RFC 5321 §4.5.3.1.1)");
+    assert!(problems(|a| {
+        a.domains[0].mailboxes[0].address = format!("{}@example.test", &long_local[1..]);
+    })
+    .is_empty());
+    // 64 + 1 + 190 = 255 octets: every part fits alone, the whole path does not.
+    let domain = format!(
+        "{}.{}.{}.test",
+        "b".repeat(62),
+        "c".repeat(62),
+        "d".repeat(59)
+    );
+    assert_eq!(domain.len(), 190);
+    let addr = format!("{}@{domain}", &long_local[1..]);
+    assert_eq!(addr.len(), 255);
+    let p = problems(|a| a.admin_email = addr.clone());
+    assert_one(&p, "admin_email:");
+    assert_one(&p, "longer than 254 octets");
+    assert!(problems(|a| a.admin_email = addr[1..].to_string()).is_empty());
+    let long_domain = format!("{}.{domain}", "e".repeat(63));
+    assert_eq!(long_domain.len(), MAX_DOMAIN + 1);
+    assert_one(
+        &problems(|a| a.hostname = long_domain.clone()),
+        "hostname: \"eee",
+    );
+    assert_one(
+        &problems(|a| a.hostname = long_domain.clone()),
+        "longer than 253 characters",
+    );
+}
+
+// --- Secrets that YAML would silently change, and never echoing them -----------------------
+
+#[test]
+fn secrets_must_be_quoted_strings() {
+    let with = |value: &str| base().replace(&format!("\"{PW}\""), value);
+    // What YAML would have stored instead of what was typed.
+    for (value, why) in [
+        ("correct horse #battery staple", "is not in quotes"),
+        ("!secret \"correct horse battery\"", "has a YAML tag"),
+        ("!!str \"correct horse battery\"", "has a YAML tag"),
+        ("&pw \"correct horse battery\"", "or anchor (`&...`)"),
+        ("&pw correct horse battery", "is not in quotes"),
+        ("123456789012345", "is not in quotes"),
+        ("1.5e300", "is not in quotes"),
+        ("true", "is not in quotes"),
+        ("|\n          correct horse battery", "is not in quotes"),
+    ] {
+        let e = parse_err(&with(value));
+        let s = format!("{e}\n{e:?}");
+        assert!(
+            s.contains("domains[0].mailboxes[0].password: ") && s.contains(why),
+            "{value:?}: {s}"
+        );
+        assert!(s.contains("write it in single quotes"), "{s}");
+        for leak in ["horse", "battery", "123456789012345", "1.5e300"] {
+            assert!(!s.contains(leak), "{value:?} leaked {leak}: {s}");
+        }
+    }
+    // Values YAML refuses before the shape check (a non-finite float) are not echoed either.
+    for value in [".inf", "-.Inf", ".NaN"] {
+        let e = parse_err(&with(value));
+        let s = format!("{e}\n{e:?}");
+        assert!(
+            !s.to_lowercase().contains("inf") && !s.to_lowercase().contains("nan"),
+            "{value}: {s}"
+        );
+    }
+    // An alias to an anchored quoted value is not quoted where it is used.
+    let aliased = base()
+        .replace(
+            "admin_email: admin@example.test",
+            "admin_email: &pw \"admin@example.test\"",
+        )
+        .replace(&format!("\"{PW}\""), "*pw");
+    assert_one(
+        &parse_err(&aliased)
+            .problems
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>(),
+        "password: is not in quotes",
+    );
+    // Quoted either way, on the key's line or the next, in flow style: accepted as typed.
+    for ok in [
+        format!("'{PW} #not a comment'"),
+        format!("\"{PW} #not a comment\""),
+        format!("\n          '{PW} #not a comment'"),
+    ] {
+        let a = parse(&with(&ok), "t.yaml").unwrap_or_else(|e| panic!("{ok}: {e}"));
+        assert_eq!(
+            a.domains[0].mailboxes[0]
+                .password
+                .as_ref()
+                .unwrap()
+                .expose(),
+            format!("{PW} #not a comment")
+        );
+    }
+    let flow = base().replace(
+        &format!("- address: alice@example.test\n        password: \"{PW}\""),
+        &format!("- {{address: alice@example.test, password: '{PW}'}}"),
+    );
+    parse(&flow, "t.yaml").expect("flow style, quoted");
+    let hash = base().replace(
+        &format!("password: \"{PW}\""),
+        &format!("password_hash: {}", &HASH[14..]),
+    );
+    assert_one(
+        &parse_err(&hash)
+            .problems
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>(),
+        "password_hash: is not in quotes",
+    );
+}
+
+#[test]
+fn to_yaml_quotes_secrets() {
+    let mut a = answers();
+    a.domains[0].mailboxes.push(Mailbox {
+        address: "bob@example.test".into(),
+        password: None,
+        password_hash: Some(HASH[14..].to_string()),
+    });
+    let yaml = to_yaml(&a);
+    assert!(yaml.contains(&format!("password: \"{PW}\"")), "{yaml}");
+    assert!(
+        yaml.contains(&format!("password_hash: \"{}\"", &HASH[14..])),
+        "{yaml}"
+    );
+    assert_eq!(parse(&yaml, "x").expect("round trip"), a);
+}
+
+#[test]
+fn snippets_hide_every_line_of_a_multi_line_secret() {
+    // A quoted password running over lines, then a syntax error right after it.
+    let text = base().replace(
+        &format!("\"{PW}\""),
+        "\"first line SECRET\n          second line SECRET\n          third SECRET\"\n      bad: [}",
+    );
+    let e = parse_err(&text);
+    let s = format!("{e}\n{e:?}");
+    assert!(!s.contains("SECRET"), "{s}");
+    // A block scalar, tags and anchors on the key's line.
+    for value in [
+        "|\n          SECRET one\n          SECRET two\n      bad: [}",
+        "!tag SECRET value\n      bad: [}",
+        "&anchor SECRET value\n      bad: [}",
+    ] {
+        let e = parse_err(&base().replace(&format!("\"{PW}\""), value));
+        let s = format!("{e}\n{e:?}");
+        assert!(!s.contains("SECRET"), "{value:?}: {s}");
+    }
+    // The lines after the secret are shown again.
+    let lines = crate::load::redacted_lines(
+        "      - address: a@b.test\n        password: \"x\n          y\"\n      - address: c@b.test\n",
+    );
+    assert_eq!(
+        lines,
+        [
+            "      - address: a@b.test",
+            "        password: ***",
+            "*** (line hidden: it continues a password)",
+            "      - address: c@b.test",
+        ]
+    );
+}
+
+#[test]
+fn secret_paths_and_scrubbing() {
+    use crate::load::{is_secret_path, scrub_secrets};
+    for p in [
+        "domains[0].mailboxes[0].password",
+        "domains[0].mailboxes[0].password_hash",
+        "domains[0].mailboxes[0].password[1]",
+        "domains[0].mailboxes[0].password.x",
+    ] {
+        assert!(is_secret_path(p), "{p}");
+    }
+    assert!(!is_secret_path("domains[0].mailboxes[0].address"));
+    let text = "x:\n  password: !t \"hunter2hunter2 xyzzy\"\n";
+    let m = scrub_secrets("invalid value `hunter2hunter2` near xyzzy".into(), text);
+    assert!(!m.contains("hunter2") && !m.contains("xyzzy"), "{m}");
 }

@@ -171,15 +171,8 @@ pub fn validate(a: &Answers) -> Result<(), ConfigError> {
         }
     }
     if let Some(bundle) = &a.acme.ca_bundle {
-        if !bundle.is_absolute() {
-            out.push(Problem::new(
-                "acme.ca_bundle",
-                format!(
-                    "{} is not an absolute path",
-                    show(&bundle.display().to_string())
-                ),
-                "write the full path, e.g. /root/test-ca.pem",
-            ));
+        if let Err(p) = absolute_path("acme.ca_bundle", &bundle.to_string_lossy()) {
+            out.push(p);
         }
     }
     for (i, user) in a.ssh.allow_users.iter().enumerate() {

@@ -55,7 +55,7 @@ impl Step<Answers> for Mailboxes {
             users,
             Perms::new(0o640, "root", "dovecot"),
         )];
-        let maps = maps(a);
+        let maps = maps(a)?;
         for (path, content) in &maps {
             changes.push(Change::write(path, content.clone(), Perms::root(0o644)));
         }
@@ -77,7 +77,7 @@ impl Step<Answers> for Mailboxes {
     }
 
     fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
-        for (path, _) in maps(ctx.answers) {
+        for (path, _) in maps(ctx.answers)? {
             let db = format!("{path}.db");
             if !ctx.host.exists(Path::new(&db)) {
                 return Err(eyre!("{db} is missing: postmap did not build it"));
@@ -101,9 +101,66 @@ pub fn users_file(a: &Answers, current: &str) -> Result<String> {
     let mut out = String::from(HEADER);
     for m in a.all_mailboxes() {
         let hash = mailbox_hash(m, existing.get(m.address.as_str()).copied())?;
+        // Validation refuses these; the generator refuses them again rather than write a line
+        // that means something else (a line break adds an account, a `:` starts a field).
+        if !is_field(&m.address) || m.address.starts_with('#') {
+            return Err(eyre!(
+                "mailbox {:?} cannot be written to {USERS_FILE}: it contains a space, `:` or a control character",
+                m.address
+            ));
+        }
+        if !is_field(&hash) {
+            return Err(eyre!(
+                "the password hash of {} cannot be written to {USERS_FILE}: it contains a space, `:` or a control character",
+                m.address
+            ));
+        }
         out.push_str(&format!("{}:{hash}\n", m.address));
     }
     Ok(out)
+}
+
+/// One passwd-file field: not empty, no `:` (the field separator), no space, line break or
+/// other control character.
+fn is_field(s: &str) -> bool {
+    !s.is_empty()
+        && !s
+            .chars()
+            .any(|c| c == ':' || c.is_whitespace() || c.is_control())
+}
+
+/// One Postfix lookup-table key or value word: not empty, no space, line break or other
+/// control character (a space ends the key, a line break starts an entry), no `,` (which
+/// separates a value's words); a key does not start with `#` (that line is a comment).
+fn is_map_word(s: &str, key: bool) -> bool {
+    let comment = key && s.starts_with('#');
+    !s.is_empty()
+        && !comment
+        && !s
+            .chars()
+            .any(|c| c == ',' || c.is_whitespace() || c.is_control())
+}
+
+/// A key of a Postfix map, or the error saying why it cannot be one.
+fn map_key<'a>(s: &'a str, what: &str) -> Result<&'a str> {
+    if is_map_word(s, true) {
+        Ok(s)
+    } else {
+        Err(eyre!(
+            "{what} {s:?} cannot be a Postfix map key: it is empty, starts with `#`, or contains a space, `,` or a control character"
+        ))
+    }
+}
+
+/// A word of a Postfix map's value, or the error saying why it cannot be one.
+fn map_value<'a>(s: &'a str, what: &str) -> Result<&'a str> {
+    if is_map_word(s, false) {
+        Ok(s)
+    } else {
+        Err(eyre!(
+            "{what} {s:?} cannot be written to a Postfix map: it is empty or contains a space, `,` or a control character"
+        ))
+    }
 }
 
 fn mailbox_hash(m: &Mailbox, existing: Option<&str>) -> Result<String> {
@@ -159,8 +216,9 @@ pub fn hash_password(password: &str) -> Result<String> {
     Ok(format!("{SCHEME}{}", h.as_str()))
 }
 
-/// The four Postfix maps, as (path, content).
-pub fn maps(a: &Answers) -> Vec<(&'static str, String)> {
+/// The four Postfix maps, as (path, content). Refuses (rather than writes) a key or value that
+/// would change the map's meaning; validation has refused those already.
+pub fn maps(a: &Answers) -> Result<Vec<(&'static str, String)>> {
     let mut domains = String::from(HEADER);
     let mut mailboxes = String::from(HEADER);
     let mut aliases = String::from(HEADER);
@@ -181,11 +239,17 @@ pub fn maps(a: &Answers) -> Vec<(&'static str, String)> {
         };
     };
     for d in &a.domains {
-        domains.push_str(&format!("{} OK\n", d.name));
+        domains.push_str(&format!("{} OK\n", map_key(&d.name, "domain")?));
         for m in &d.mailboxes {
-            let (user, domain) = m.address.rsplit_once('@').unwrap_or((&m.address, &d.name));
-            mailboxes.push_str(&format!("{} {domain}/{user}/\n", m.address));
-            allow(&m.address, &m.address);
+            let address = map_key(&m.address, "mailbox")?;
+            let (user, domain) = address.rsplit_once('@').unwrap_or((address, &d.name));
+            if user.contains('/') || domain.contains('/') || user.starts_with('.') {
+                return Err(eyre!(
+                    "mailbox {address:?} cannot name a mail directory: it contains `/` or starts with `.`"
+                ));
+            }
+            mailboxes.push_str(&format!("{address} {domain}/{user}/\n"));
+            allow(address, address);
         }
         for al in d.effective_aliases() {
             let targets: Vec<&str> = al
@@ -193,8 +257,13 @@ pub fn maps(a: &Answers) -> Vec<(&'static str, String)> {
                 .split(',')
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
-                .collect();
-            aliases.push_str(&format!("{} {}\n", al.from, targets.join(", ")));
+                .map(|t| map_value(t, "alias target"))
+                .collect::<Result<_>>()?;
+            let from = map_key(&al.from, "alias")?;
+            if targets.is_empty() {
+                return Err(eyre!("alias {from:?} has no target"));
+            }
+            aliases.push_str(&format!("{from} {}\n", targets.join(", ")));
             for login in graph.logins(&al.from) {
                 allow(&al.from, login);
             }
@@ -204,17 +273,18 @@ pub fn maps(a: &Answers) -> Vec<(&'static str, String)> {
     for (addr, logins) in senders {
         senders_file.push_str(&format!("{addr} {}\n", logins.join(", ")));
     }
-    vec![
+    Ok(vec![
         (DOMAINS_MAP, domains),
         (MAILBOXES_MAP, mailboxes),
         (ALIASES_MAP, aliases),
         (SENDERS_MAP, senders_file),
-    ]
+    ])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mailstead_answers::Alias;
     use mailstead_engine::{Host, MemHost, Meta, Output, Secret, When};
     use std::path::PathBuf;
 
@@ -272,7 +342,7 @@ mod tests {
 
     #[test]
     fn map_contents() {
-        let m = maps(&answers());
+        let m = maps(&answers()).unwrap();
         let body = |i: usize| m[i].1.strip_prefix(HEADER).unwrap().to_string();
         assert_eq!(body(0), "example.test OK\nother.test OK\n");
         assert_eq!(
@@ -305,7 +375,7 @@ mod tests {
         ];
         // A graph `validate` accepts (the fixture's short hash aside).
         mailstead_answers::resolve(&a).unwrap();
-        let m = maps(&a);
+        let m = maps(&a).unwrap();
         let body = |i: usize| m[i].1.strip_prefix(HEADER).unwrap().to_string();
         // The alias map stays one hop per line, as written: Postfix expands it recursively.
         assert_eq!(
@@ -329,7 +399,7 @@ mod tests {
         let first = effective(&h, Mailboxes.plan(&ctx(&h, &a)).unwrap());
         apply(&h, &first);
         // The fake's postmap does not write; the .db files exist on a real host.
-        for (p, _) in maps(&a) {
+        for (p, _) in maps(&a).unwrap() {
             h.add_file(&format!("{p}.db"), "db", Meta::root(0o644));
         }
         let before = h.read_string(Path::new(USERS_FILE)).unwrap().unwrap();
@@ -367,6 +437,48 @@ mod tests {
     }
 
     #[test]
+    fn generators_refuse_values_that_would_change_their_file() {
+        // Validation refuses all of these; the generators refuse them again instead of writing.
+        let evil = "\nmallory@example.test:{PLAIN}known";
+        let mut a = answers();
+        a.domains[0].mailboxes[1].password_hash = Some(format!("$6$rounds=5000{evil}$s$h"));
+        let e = users_file(&a, "").unwrap_err().to_string();
+        assert!(
+            e.contains("bob@example.test") && !e.contains("mallory"),
+            "{e}"
+        );
+        for bad in [
+            "x:y@example.test",
+            "x\ny@example.test",
+            "x y@example.test",
+            "#x@example.test",
+        ] {
+            let mut a = answers();
+            a.domains[0].mailboxes[1].address = bad.into();
+            assert!(users_file(&a, "").is_err(), "{bad:?} written to users");
+            // `:` means nothing in a Postfix map; the rest ends a key or starts a line.
+            assert_eq!(maps(&a).is_err(), !bad.contains(':'), "{bad:?} in maps");
+        }
+        for (from, to) in [
+            ("info@example.test", "alice@example.test bob@example.test"),
+            ("info@example.test", "alice@example.test\nevil@x.test OK"),
+            ("info@example.test\nevil@x.test", "alice@example.test"),
+            ("info example.test", "alice@example.test"),
+            ("info@example.test", ","),
+        ] {
+            let mut a = answers();
+            a.domains[0].aliases[0] = Alias {
+                from: from.into(),
+                to: to.into(),
+            };
+            assert!(maps(&a).is_err(), "{from:?} -> {to:?} written");
+        }
+        let mut a = answers();
+        a.domains[0].name = "example.test OK\nevil.test".into();
+        assert!(maps(&a).is_err());
+    }
+
+    #[test]
     fn verifies_hashes_made_by_glibc_and_doveadm() {
         // `doveadm pw -s SHA512-CRYPT` style, default rounds (no rounds= field).
         let glibc = "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1";
@@ -383,7 +495,7 @@ mod tests {
         fake_postmap(&h);
         let a = answers();
         apply(&h, &effective(&h, Mailboxes.plan(&ctx(&h, &a)).unwrap()));
-        for (p, _) in maps(&a) {
+        for (p, _) in maps(&a).unwrap() {
             h.add_file(&format!("{p}.db"), "db", Meta::root(0o644));
         }
         let mut b = a.clone();
@@ -416,7 +528,7 @@ mod tests {
         fake_postmap(&h);
         let a = answers();
         apply(&h, &effective(&h, Mailboxes.plan(&ctx(&h, &a)).unwrap()));
-        for (p, _) in maps(&a).into_iter().skip(1) {
+        for (p, _) in maps(&a).unwrap().into_iter().skip(1) {
             h.add_file(&format!("{p}.db"), "db", Meta::root(0o644));
         }
         let changes = effective(&h, Mailboxes.plan(&ctx(&h, &a)).unwrap());
