@@ -172,6 +172,11 @@ pub trait Host: Send + Sync {
     fn write_atomic(&self, path: &Path, content: &[u8], meta: Meta) -> io::Result<()>;
     /// Appends and fsyncs (journals): the record is on disk before the change it describes.
     fn append_sync(&self, path: &Path, content: &[u8]) -> io::Result<()>;
+    /// Appends without waiting for the disk: for logs people read, whose last lines may be
+    /// lost in a power cut (the journal, appended with [`Host::append_sync`], is what counts).
+    fn append(&self, path: &Path, content: &[u8]) -> io::Result<()> {
+        self.append_sync(path, content)
+    }
     fn create_dir(&self, path: &Path, meta: Meta) -> io::Result<()>;
     fn symlink(&self, target: &Path, path: &Path, uid: u32, gid: u32) -> io::Result<()>;
     fn set_meta(&self, path: &Path, meta: Meta) -> io::Result<()>;
@@ -468,6 +473,15 @@ impl Host for RealHost {
             .open(self.real(path))?;
         f.write_all(content)?;
         f.sync_data()
+    }
+
+    fn append(&self, path: &Path, content: &[u8]) -> io::Result<()> {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode_0600()
+            .open(self.real(path))?
+            .write_all(content)
     }
 
     fn create_dir(&self, path: &Path, meta: Meta) -> io::Result<()> {
