@@ -699,7 +699,7 @@ fn add_mailbox(a: &mut Answers, address: &str, password: &Secret) -> Result<()> 
 
 fn add_alias(a: &mut Answers, from: &str, to: &str) -> Result<()> {
     rule(rules::mailbox_address("FROM", from))?;
-    rule(rules::address("TO", to))?;
+    rule(rules::alias_targets("TO", to))?;
     let domain = find_domain(a, domain_of(from)?)?;
     if domain
         .aliases

@@ -450,6 +450,18 @@ fn add_commands_update_answers_and_undo_them_on_failure() {
     assert!(t.path("etc/demo/domains/example.org.conf").exists());
     let answers = fs::read_to_string(t.path("etc/mailstead/mailstead.yaml")).unwrap();
     assert!(answers.contains("example.org"), "{answers}");
+    // An alias to several addresses, as the answers file, --help and the man page show it.
+    let out = t.mailstead(&[
+        "--demo",
+        "--yes",
+        "--plain",
+        "add-alias",
+        "team@example.test",
+        "alice@example.test, someone@elsewhere.org",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let answers = fs::read_to_string(t.path("etc/mailstead/mailstead.yaml")).unwrap();
+    assert!(answers.contains("someone@elsewhere.org"), "{answers}");
 
     // A failing step undoes the whole add, answers file included.
     let before = t.snapshot();

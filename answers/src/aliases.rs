@@ -142,7 +142,7 @@ impl Builder {
         let mut raw = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         for (di, d) in a.domains.iter().enumerate() {
-            for (ai, al) in d.effective_aliases().into_iter().enumerate() {
+            for (ai, al) in a.aliases_of(d).into_iter().enumerate() {
                 // A catch-all or non-address `from` is validate's to report; it is no key here.
                 if al.from.starts_with('@') || !al.from.contains('@') {
                     continue;

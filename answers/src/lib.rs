@@ -192,6 +192,47 @@ impl Answers {
     }
 }
 
+impl Answers {
+    /// The aliases to install for `d`: [`Domain::effective_aliases`], and for a domain without
+    /// any mailbox (with `default_aliases`), postmaster@ and abuse@ to `admin_email` when it
+    /// can receive (outside this server, or a mailbox or alias here), else to the server's
+    /// first mailbox: every mail domain must accept mail for postmaster (RFC 5321 §4.5.1,
+    /// RFC 2142).
+    pub fn aliases_of(&self, d: &Domain) -> Vec<Alias> {
+        let mut out = d.effective_aliases();
+        if d.mailboxes.is_empty() && d.default_aliases {
+            let admin = self.admin_email.to_lowercase();
+            let ours = admin
+                .rsplit_once('@')
+                .is_some_and(|(_, dom)| self.domains.iter().any(|x| x.name == dom));
+            let here = self.all_mailboxes().any(|m| m.address == admin)
+                || self
+                    .domains
+                    .iter()
+                    .flat_map(|x| &x.aliases)
+                    .any(|x| x.from == admin);
+            let to = if !ours || here {
+                Some(self.admin_email.clone())
+            } else {
+                self.all_mailboxes().next().map(|m| m.address.clone())
+            };
+            let Some(to) = to else {
+                return out;
+            };
+            for local in ["postmaster", "abuse"] {
+                let addr = format!("{local}@{}", d.name);
+                if !d.aliases.iter().any(|a| a.from == addr) {
+                    out.push(Alias {
+                        from: addr,
+                        to: to.clone(),
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
 impl Domain {
     /// The aliases to install: the explicit ones, plus (when `default_aliases`) postmaster@ and
     /// abuse@ pointing at the first mailbox, unless that address is already a mailbox or an

@@ -490,3 +490,22 @@ pub fn unix_user(field: &str, value: &str) -> Result<(), Problem> {
         },
     )
 }
+
+/// An alias's targets: one [`address`] or a comma-separated list of them (spaces around the
+/// commas ignored), as the answers file's `to` takes them. Each is checked on its own.
+pub fn alias_targets(field: &str, value: &str) -> Result<(), Problem> {
+    if value.trim().is_empty() {
+        return problem(
+            field,
+            Some(value),
+            err(
+                "is empty",
+                "write one address, or several separated by commas",
+            ),
+        );
+    }
+    for t in split_targets(value) {
+        address(field, t)?;
+    }
+    Ok(())
+}

@@ -1054,3 +1054,40 @@ fn secret_paths_and_scrubbing() {
     let m = scrub_secrets("invalid value `hunter2hunter2` near xyzzy".into(), text);
     assert!(!m.contains("hunter2") && !m.contains("xyzzy"), "{m}");
 }
+
+/// Every mail domain accepts mail for postmaster (RFC 5321 §4.5.1): a domain without any
+/// mailbox sends postmaster@ and abuse@ to admin_email.
+#[test]
+fn domain_without_mailboxes_sends_postmaster_to_admin() {
+    let mut a = answers();
+    a.domains.push(Domain {
+        name: "example.org".into(),
+        mailboxes: vec![],
+        aliases: vec![],
+        default_aliases: true,
+    });
+    let d = a.domains.last().unwrap();
+    let got: Vec<(String, String)> = a
+        .aliases_of(d)
+        .into_iter()
+        .map(|x| (x.from, x.to))
+        .collect();
+    let first = "alice@example.test".to_string();
+    assert_eq!(
+        got,
+        vec![
+            ("postmaster@example.org".to_string(), first.clone()),
+            ("abuse@example.org".to_string(), first),
+        ]
+    );
+    // admin@example.test is no mailbox here: the server's first mailbox gets them instead,
+    // so adding a bare domain is never refused for it.
+    validate(&a).expect("defaults reach a mailbox");
+    a.admin_email = "admin@elsewhere.org".into();
+    let d = a.domains.last().unwrap();
+    assert!(a
+        .aliases_of(d)
+        .iter()
+        .all(|x| x.to == "admin@elsewhere.org"));
+    validate(&a).expect("admin_email is an address on another server");
+}

@@ -121,7 +121,7 @@ pub fn ask_alias() -> Result<(String, String), WizardError> {
     let to = Text::new("…is delivered to:")
         .with_help_message("a mailbox here or any address elsewhere")
         .with_validator(check(move |s: &str| {
-            rule_message(rules::address("TO", s))?;
+            rule_message(rules::alias_targets("TO", s))?;
             if s.eq_ignore_ascii_case(&own) {
                 return Err("an alias cannot point at itself".into());
             }

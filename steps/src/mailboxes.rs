@@ -251,7 +251,7 @@ pub fn maps(a: &Answers) -> Result<Vec<(&'static str, String)>> {
             mailboxes.push_str(&format!("{address} {domain}/{user}/\n"));
             allow(address, address);
         }
-        for al in d.effective_aliases() {
+        for al in a.aliases_of(d) {
             let targets: Vec<&str> = al
                 .to
                 .split(',')

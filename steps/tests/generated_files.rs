@@ -307,13 +307,34 @@ fn generated_users_file_and_maps_hold_exactly_what_was_asked_2000_cases() {
             for al in &d.aliases {
                 want.push((al.from.clone(), targets(&al.to)));
             }
-            if let (true, Some(first)) = (d.default_aliases, d.mailboxes.first()) {
+            if d.default_aliases {
+                // To the first mailbox; a domain without one: to admin_email.
+                let to = match d.mailboxes.first() {
+                    Some(m) => m.address.clone(),
+                    None => {
+                        // A domain without mailboxes: admin_email when it can receive,
+                        // else the server's first mailbox; none at all: no defaults.
+                        let admin_dom = a.admin_email.rsplit_once('@').map(|(_, d)| d);
+                        let ours = a.domains.iter().any(|x| Some(x.name.as_str()) == admin_dom);
+                        let here = a.domains.iter().any(|x| {
+                            x.mailboxes.iter().any(|m| m.address == a.admin_email)
+                                || x.aliases.iter().any(|al| al.from == a.admin_email)
+                        });
+                        if !ours || here {
+                            a.admin_email.clone()
+                        } else if let Some(m) = a.domains.iter().flat_map(|x| &x.mailboxes).next() {
+                            m.address.clone()
+                        } else {
+                            continue;
+                        }
+                    }
+                };
                 for l in ["postmaster", "abuse"] {
                     let from = format!("{l}@{}", d.name);
                     let taken = d.mailboxes.iter().any(|m| m.address == from)
                         || d.aliases.iter().any(|x| x.from == from);
                     if !taken {
-                        want.push((from, vec![first.address.clone()]));
+                        want.push((from, vec![to.clone()]));
                     }
                 }
             }
