@@ -78,7 +78,7 @@ pub enum Command {
     #[command(after_help = "Examples:
   mailstead add-domain example.org")]
     AddDomain {
-        /// The domain name, e.g. example.org (a DNS name; stored in lowercase).
+        /// The domain name, e.g. example.org (a DNS name, in lowercase).
         #[arg(value_name = "NAME")]
         name: String,
     },
