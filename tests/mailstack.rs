@@ -36,6 +36,17 @@ fn ufw_ports(status: &str) -> BTreeSet<u16> {
 fn install(bed: &Bed) {
     bed.install_mailstead();
     bed.write_answers(&bed.default_answers());
+    // Another apt holds dpkg's lock for 20 s, as unattended-upgrades does on a new server:
+    // the run waits for it, says who holds it, and finishes.
+    // apt takes fcntl locks (flock(1) would not stop it); perl-base is in every Debian.
+    bed.write_file(
+        "/root/hold-dpkg-lock.pl",
+        0o644,
+        b"use Fcntl;\nopen(my $f, '>>', '/var/lib/dpkg/lock-frontend') or die $!;\n\
+          fcntl($f, F_SETLKW, pack('s s x4 q q l x4', F_WRLCK, 0, 0, 0, 0)) or die $!;\n\
+          $0 = 'unattended-upgr';\nsleep 20;\n",
+    );
+    bed.sh_ok("setsid perl /root/hold-dpkg-lock.pl </dev/null >/dev/null 2>&1 & sleep 1");
     // Through a pipe, each line stamped as it arrives: the plain log of a long apt-get install
     // must never stay silent for long (a "still running" line every 5 s, with apt's percent).
     let script = format!(
@@ -53,6 +64,11 @@ fn install(bed: &Bed) {
         logs(bed)
     );
     println!("{}: fresh install took {:.1} s", bed.release, run.secs);
+    assert!(
+        run.stdout.contains("Waiting for cache lock") && run.stdout.contains("(unattended-upgr)"),
+        "the wait for dpkg's lock and its holder are not shown:\n{}",
+        run.stdout
+    );
     let stamped: Vec<(f64, &str)> = run
         .stdout
         .lines()

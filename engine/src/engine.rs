@@ -1300,6 +1300,15 @@ fn apt_feed<'f>(feed: &'f mut dyn FnMut(Feed)) -> impl FnMut(&str) + 'f {
                 what: st.what,
             });
         }
+        // Waiting for another apt's lock (DPkg::Lock::Timeout): shown as progress, so the
+        // plain log's "still running" lines and the dashboard say who holds it.
+        None if line.starts_with("Waiting for cache lock") => {
+            feed(Feed::Line(line));
+            feed(Feed::Progress {
+                percent: 0.0,
+                what: line,
+            });
+        }
         None => feed(Feed::Line(line)),
     }
 }

@@ -51,12 +51,19 @@ pub fn debconf_cmd(lines: &[String]) -> Cmd {
         .stdin(Secret::new(lines.join("\n") + "\n"))
 }
 
+/// How long apt waits for another apt or dpkg to release its lock (seconds).
+pub const LOCK_WAIT_SECS: u32 = 600;
+
 pub fn apt_install_cmd(packages: &[String]) -> Cmd {
     let mut args = vec![
         "install".to_string(),
         "-y".into(),
         "-q".into(),
         "--no-install-recommends".into(),
+        // Another apt (unattended-upgrades on a new server) may hold the lock: wait for it,
+        // apt saying "Waiting for cache lock ... held by process N (NAME)" as it does.
+        "-o".into(),
+        format!("DPkg::Lock::Timeout={}", LOCK_WAIT_SECS),
         // Keep any config file the admin already has.
         "-o".into(),
         "Dpkg::Options::=--force-confdef".into(),

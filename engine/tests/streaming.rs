@@ -41,6 +41,7 @@ impl Step<Answers> for Install {
 
 const APT: &str = "\
 Reading package lists...
+Waiting for cache lock: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 777 (unattended-upgr)
 dlstatus:1:0:Retrieving file 1 of 1
 Get:1 http://deb.debian.org/debian bookworm/main amd64 adm-core amd64 [3,347 kB]
 pmstatus:adm-core:42.8571:Installing adm-core (amd64)
@@ -113,6 +114,9 @@ fn command_output_and_apt_progress_are_events() {
         vec![
             "start 1/2 apt-get install adm-core",
             "packages| Reading package lists...",
+            // Another apt holds the lock: said as progress too, so plain mode shows it.
+            "packages| Waiting for cache lock: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 777 (unattended-upgr)",
+            "0% Waiting for cache lock: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 777 (unattended-upgr)",
             "0% Retrieving file 1 of 1",
             "packages| Get:1 http://deb.debian.org/debian bookworm/main amd64 adm-core amd64 [3,347 kB]",
             "43% Installing adm-core (amd64)",

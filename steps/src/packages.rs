@@ -71,7 +71,11 @@ pub fn lists_stale(host: &dyn Host) -> bool {
 }
 
 fn apt_update() -> Cmd {
-    Cmd::new("apt-get", ["update", "-q"])
+    let wait = format!(
+        "DPkg::Lock::Timeout={}",
+        mailstead_engine::system::LOCK_WAIT_SECS
+    );
+    Cmd::new("apt-get", ["update", "-q", "-o", &wait])
         .env("DEBIAN_FRONTEND", "noninteractive")
         .timeout(Duration::from_secs(600))
 }
