@@ -22,9 +22,37 @@ use crate::facts::{Listeners, Sshd, Ufw};
 use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::Answers;
 use mailstead_engine::host::Cmd;
-use mailstead_engine::{Change, Ctx, Planned, Step};
+use mailstead_engine::{Change, Ctx, Note, Planned, Step};
 
 pub struct Firewall;
+
+/// Comment of a rule kept for a service that already listened publicly: never removed by
+/// mailstead (it is the admin's service, not an option of mailstead's).
+const KEPT_PREFIX: &str = "mailstead-kept: ";
+
+/// Ports other services listen on publicly (not loopback), with what listens, that `wanted`
+/// does not cover already.
+pub fn kept_ports(listeners: &Listeners, wanted: &[(u16, String)]) -> Vec<(u16, String)> {
+    let mut out: Vec<(u16, String)> = Vec::new();
+    // The daemons mailstead configures: their ports are the mail ports it opens (Dovecot's
+    // package defaults, 143 and 110, close when its configuration is loaded).
+    const OURS: &[&str] = &["master", "postfix", "dovecot", "sshd"];
+    for l in listeners
+        .0
+        .iter()
+        .filter(|l| l.public && !l.process.as_deref().is_some_and(|p| OURS.contains(&p)))
+    {
+        if wanted.iter().any(|(p, _)| *p == l.port) || out.iter().any(|(p, _)| *p == l.port) {
+            continue;
+        }
+        out.push((
+            l.port,
+            l.process.clone().unwrap_or_else(|| "a service".into()),
+        ));
+    }
+    out.sort();
+    out
+}
 
 /// The ports to open, SSH first, with the comment ufw stores for each rule.
 pub fn wanted_ports(ctx: &Ctx<Answers>) -> Result<Vec<(u16, &'static str)>> {
@@ -87,8 +115,47 @@ impl Step<Answers> for Firewall {
         let ufw = ctx.fact::<Ufw>()?;
         let active = ufw.active;
         let mut changes = Vec::new();
+        let mut notes = Vec::new();
         let mut ssh = Vec::new();
-        for (port, comment) in wanted_ports(ctx)? {
+        let mut wanted: Vec<(u16, String)> = wanted_ports(ctx)?
+            .into_iter()
+            .map(|(p, c)| (p, c.to_string()))
+            .collect();
+        if !active {
+            // Enabling ufw closes every port it does not allow: keep those that services
+            // already serve to the network (a web server's 443), and say so.
+            for (port, what) in kept_ports(&*ctx.fact::<Listeners>()?, &wanted) {
+                notes.push(Note::info(format!(
+                    "ufw: keeping port {port} open, {what} listens on it (enabling ufw would close it)"
+                )));
+                wanted.push((port, format!("{KEPT_PREFIX}{what}")));
+            }
+        }
+        // Rules mailstead added for an option now off (995 after `pop3: false`) go; SSH rules
+        // are never taken away.
+        for rule in &ufw.rules {
+            let Some(comment) = rule.comment.as_deref() else {
+                continue;
+            };
+            let Ok(port) = rule.dports.parse::<u16>() else {
+                continue;
+            };
+            if comment.starts_with("mailstead: ")
+                && comment != "mailstead: ssh"
+                && !wanted.iter().any(|(p, _)| *p == port)
+            {
+                let spec = format!("{port}/{}", rule.proto);
+                if !changes.iter().any(|c: &Change| c.summary().contains(&spec)) {
+                    changes.push(Change::run(
+                        format!("ufw: delete allow {spec} ({comment}; no longer asked for)"),
+                        Cmd::new("ufw", ["delete", "allow", &spec]),
+                        &["/etc/ufw"],
+                    ));
+                }
+            }
+        }
+        for (port, comment) in &wanted {
+            let (port, comment) = (*port, comment.as_str());
             if comment == "mailstead: ssh" {
                 ssh.push(port.to_string());
             }
@@ -111,7 +178,7 @@ impl Step<Answers> for Firewall {
                 &["/etc/ufw"],
             ));
         }
-        Ok(changes.into())
+        Ok(Planned { changes, notes })
     }
 
     fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
@@ -277,5 +344,116 @@ mod tests {
         assert!(Firewall.plan(&ctx(&h, &a)).unwrap().changes.is_empty());
         assert!(h.commands().is_empty());
         Firewall.verify(&ctx(&h, &a)).unwrap();
+    }
+
+    /// Enabling ufw keeps open what other services already serve to the network (a web
+    /// server's 443), never loopback-only ports or the package defaults of the mail daemons
+    /// mailstead configures itself (Dovecot's 143 before its reload).
+    #[test]
+    fn enabling_keeps_ports_other_services_serve_publicly() {
+        let h = host(
+            false,
+            "LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:((\"sshd\",pid=3,fd=3))\n\
+             LISTEN 0 511 0.0.0.0:443 0.0.0.0:* users:((\"nginx\",pid=9,fd=6))\n\
+             LISTEN 0 511 [::]:443 [::]:* users:((\"nginx\",pid=9,fd=7))\n\
+             LISTEN 0 5 127.0.0.1:631 0.0.0.0:* users:((\"cupsd\",pid=5,fd=7))\n\
+             LISTEN 0 100 0.0.0.0:143 0.0.0.0:* users:((\"dovecot\",pid=7,fd=30))\n",
+        );
+        let a = answers();
+        let planned = Firewall.plan(&ctx(&h, &a)).unwrap();
+        let cmds: Vec<String> = planned
+            .changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Run { cmd, .. } => Some(cmd.to_string()),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            cmds.contains(&"ufw allow 443/tcp comment 'mailstead-kept: nginx'".to_string()),
+            "{cmds:?}"
+        );
+        assert_eq!(
+            cmds.iter().filter(|c| c.contains("443")).count(),
+            1,
+            "{cmds:?}"
+        );
+        assert!(
+            !cmds.iter().any(|c| c.contains("631") || c.contains("143")),
+            "{cmds:?}"
+        );
+        assert!(
+            planned
+                .notes
+                .iter()
+                .any(|n| n.text.contains("443") && n.text.contains("nginx")),
+            "{:?}",
+            planned.notes
+        );
+        // ufw already active: the admin manages it; nothing is kept on their behalf.
+        let h = host(
+            true,
+            "LISTEN 0 511 0.0.0.0:443 0.0.0.0:* users:((\"nginx\",pid=9,fd=6))\n",
+        );
+        h.add_file(USER_RULES, RULES_ALL, Meta::root(0o640));
+        let planned = Firewall.plan(&ctx(&h, &a)).unwrap();
+        assert!(planned.changes.iter().all(|c| !c.summary().contains("443")));
+    }
+
+    /// A rule mailstead added for an option now off goes; SSH rules and the admin's own
+    /// rules never do.
+    #[test]
+    fn rules_for_options_turned_off_are_removed() {
+        let h = host(
+            true,
+            "LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:((\"sshd\",pid=3,fd=3))\n",
+        );
+        let rules = format!(
+            "{RULES_ALL}### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=6d61696c73746561643a20737368\n\
+             ### tuple ### allow tcp 995 0.0.0.0/0 any 0.0.0.0/0 in comment=6d61696c73746561643a20706f703373\n\
+             ### tuple ### allow tcp 4444 0.0.0.0/0 any 0.0.0.0/0 in comment=6d61696c73746561643a20737368\n\
+             ### tuple ### allow tcp 8080 0.0.0.0/0 any 0.0.0.0/0 in comment=776562\n"
+        );
+        assert_eq!(
+            parse_rules(&rules)
+                .iter()
+                .filter_map(|r| r.comment.as_deref())
+                .collect::<Vec<_>>(),
+            [
+                "ma",
+                "mailstead: ssh",
+                "mailstead: pop3s",
+                "mailstead: ssh",
+                "web"
+            ]
+        );
+        h.add_file(USER_RULES, &rules, Meta::root(0o640));
+        let a = answers(); // pop3: false
+        let summaries: Vec<String> = Firewall
+            .plan(&ctx(&h, &a))
+            .unwrap()
+            .changes
+            .iter()
+            .map(Change::summary)
+            .collect();
+        assert!(
+            summaries
+                .iter()
+                .any(|s| s.starts_with("ufw: delete allow 995/tcp")),
+            "{summaries:?}"
+        );
+        assert!(
+            !summaries
+                .iter()
+                .any(|s| s.contains("4444") || s.contains("8080")),
+            "{summaries:?}"
+        );
+        let mut pop = a.clone();
+        pop.pop3 = true;
+        let again = Firewall.plan(&ctx(&h, &pop)).unwrap().changes;
+        assert!(
+            again.iter().all(|c| !c.summary().contains("delete")),
+            "{again:?}"
+        );
     }
 }

@@ -15,6 +15,8 @@ pub struct Listener {
     pub port: u16,
     pub process: Option<String>,
     pub pid: Option<u32>,
+    /// Listens on an address other machines can reach (not loopback only).
+    pub public: bool,
 }
 
 impl Listener {
@@ -66,7 +68,14 @@ pub fn parse_ss(text: &str) -> Vec<Listener> {
             .split_once("pid=")
             .and_then(|(_, r)| r.split(|c: char| !c.is_ascii_digit()).next())
             .and_then(|p| p.parse().ok());
-        out.push(Listener { port, process, pid });
+        let host = cols[3].rsplit_once(':').map_or("", |(h, _)| h);
+        let public = !(host.starts_with("127.") || host == "[::1]" || host == "::1");
+        out.push(Listener {
+            port,
+            process,
+            pid,
+            public,
+        });
     }
     out
 }
@@ -79,11 +88,16 @@ pub fn parse_proc_net_tcp(text: &str) -> Vec<Listener> {
             if cols.get(3) != Some(&"0A") {
                 return None;
             }
-            let port = u16::from_str_radix(cols.get(1)?.rsplit(':').next()?, 16).ok()?;
+            let (addr, port) = cols.get(1)?.rsplit_once(':')?;
+            let port = u16::from_str_radix(port, 16).ok()?;
+            // Little-endian hex: 127.x.x.x ends in 7F; ::1 is 0..0 01000000.
+            let loopback = (addr.len() == 8 && addr.ends_with("7F"))
+                || addr == "00000000000000000000000001000000";
             Some(Listener {
                 port,
                 process: None,
                 pid: None,
+                public: !loopback,
             })
         })
         .collect()

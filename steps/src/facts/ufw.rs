@@ -14,6 +14,17 @@ pub struct Rule {
     pub dports: String,
     /// From anywhere (not restricted to some source addresses).
     pub anywhere: bool,
+    /// The rule's comment (ufw stores it hex-encoded), e.g. `mailstead: pop3s`.
+    pub comment: Option<String>,
+}
+
+/// ufw's `comment=HEX`, decoded.
+fn decode_comment(hex: &str) -> Option<String> {
+    let bytes: Option<Vec<u8>> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -38,10 +49,15 @@ pub fn parse_rules(text: &str) -> Vec<Rule> {
             } else {
                 t[6]
             };
+            let comment = t
+                .iter()
+                .find_map(|w| w.strip_prefix("comment="))
+                .and_then(decode_comment);
             (direction == "in").then(|| Rule {
                 proto: t[1].to_string(),
                 dports: t[2].to_string(),
                 anywhere: t[5] == "0.0.0.0/0" || t[5] == "::/0",
+                comment,
             })
         })
         .collect()
