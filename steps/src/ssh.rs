@@ -11,7 +11,7 @@
 //! After writing, `sshd -t` validates the whole configuration (a failure fails the step and
 //! the engine restores the drop-in), then sshd is reloaded once (service `ssh`). `/run/sshd`
 //! is created first when missing, as sshd's unit would, since `sshd -t` needs it.
-use crate::facts::Sshd;
+use crate::facts::{KeyLogins, Sshd};
 use crate::layout::SSH_DROP_IN as DROP_IN;
 use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::Answers;
@@ -41,7 +41,10 @@ pub fn skip_reason(sshd: &Sshd) -> Option<String> {
 }
 
 /// The answers' users plus the invoking users, in order, without duplicates.
-pub fn allowed_users(ctx: &Ctx<Answers>) -> Vec<String> {
+/// Plus (`key_logins`) every account that can really log in by key: on a cloud image the
+/// admin logs in as `debian` while root holds only a "please log in as debian" stub, so
+/// `AllowUsers root` alone would lock everyone out.
+pub fn allowed_users(ctx: &Ctx<Answers>, key_logins: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for u in ctx
         .answers
@@ -49,6 +52,7 @@ pub fn allowed_users(ctx: &Ctx<Answers>) -> Vec<String> {
         .allow_users
         .iter()
         .chain(&ctx.invoking_users)
+        .chain(key_logins)
     {
         let u = u.trim().to_string();
         if !u.is_empty() && !out.contains(&u) {
@@ -109,7 +113,20 @@ impl Step<Answers> for Ssh {
             ])
             .note(note));
         }
-        let users = allowed_users(ctx);
+        let key_logins = ctx.fact::<KeyLogins>()?;
+        let users = allowed_users(ctx, &key_logins.0);
+        let mut notes = Vec::new();
+        let kept: Vec<&String> = key_logins
+            .0
+            .iter()
+            .filter(|u| !ctx.answers.ssh.allow_users.contains(u) && !ctx.invoking_users.contains(u))
+            .collect();
+        if !kept.is_empty() {
+            notes.push(Note::info(format!(
+                "AllowUsers keeps {} too: they log in by SSH key (add them to ssh.allow_users to say so, or remove their keys)",
+                kept.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            )));
+        }
         if let Some(bad) = users.iter().find(|u| !valid_user(u)) {
             return Err(eyre!(
                 "ssh.allow_users has `{bad}`, which is not a user name; fix: list plain login \
@@ -128,12 +145,14 @@ impl Step<Answers> for Ssh {
         if let Change::Run { detail, .. } = &mut validate_change {
             detail.push(format!("AllowUsers {}", users.join(" ")));
         }
-        Ok(vec![
-            Change::write(DROP_IN, want, Perms::root(0o644)),
-            validate_change,
-            Change::reload("ssh"),
-        ]
-        .into())
+        Ok(Planned {
+            changes: vec![
+                Change::write(DROP_IN, want, Perms::root(0o644)),
+                validate_change,
+                Change::reload("ssh"),
+            ],
+            notes,
+        })
     }
 
     fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
@@ -231,7 +250,7 @@ mod tests {
         let mut a = answers();
         a.ssh.allow_users = vec!["alice".into()];
         let c = ctx(&h, &a, &["deploy"]);
-        assert_eq!(allowed_users(&c), ["alice", "deploy"]);
+        assert_eq!(allowed_users(&c, &[]), ["alice", "deploy"]);
     }
 
     #[test]
@@ -304,5 +323,45 @@ mod tests {
         let mut a = answers();
         a.ssh.allow_users = vec!["alice\nPermitRootLogin yes".into()];
         assert!(Ssh.plan(&ctx(&h, &a, &["root"])).is_err());
+    }
+
+    /// Cloud image: root holds only a "please log in as debian" stub, `debian` logs in by
+    /// key; `allow_users: [root]` run by root must not lock `debian` out.
+    #[test]
+    fn accounts_with_real_keys_are_kept() {
+        let h = host(DEBIAN_CONFIG);
+        h.add_file(
+            "/etc/passwd",
+            "root:x:0:0:root:/root:/bin/bash\ndebian:x:1000:1000::/home/debian:/bin/bash\nwww:x:33:33::/var/www:/usr/sbin/nologin\n",
+            Meta::root(0o644),
+        );
+        h.add_file(
+            "/root/.ssh/authorized_keys",
+            "no-port-forwarding,command=\"echo 'Please login as the user \\\"debian\\\" rather than root';sleep 10\" ssh-ed25519 AAAA admin\n",
+            Meta::root(0o600),
+        );
+        h.add_file(
+            "/home/debian/.ssh/authorized_keys",
+            "ssh-ed25519 AAAA admin\n",
+            Meta::root(0o600),
+        );
+        h.add_file(
+            "/var/www/.ssh/authorized_keys",
+            "ssh-ed25519 AAAA deploy\n",
+            Meta::root(0o600),
+        );
+        let mut a = answers();
+        a.ssh.allow_users = vec!["root".into()];
+        let planned = Ssh.plan(&ctx(&h, &a, &["root"])).unwrap();
+        let Some(Change::WriteFile { content, .. }) = planned.changes.first() else {
+            panic!("{:?}", planned.changes)
+        };
+        let text = String::from_utf8_lossy(content);
+        assert!(text.contains("AllowUsers root debian\n"), "{text}");
+        assert!(
+            planned.notes.iter().any(|n| n.text.contains("debian")),
+            "{:?}",
+            planned.notes
+        );
     }
 }

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod certs;
 pub mod dovecot;
+pub mod keys;
 pub mod net;
 pub mod os;
 pub mod packages;
@@ -19,6 +20,7 @@ pub mod ufw;
 pub use accounts::Accounts;
 pub use certs::Certificates;
 pub use dovecot::DovecotVersion;
+pub use keys::KeyLogins;
 pub use net::Ipv6;
 pub use os::OsRelease;
 pub use packages::Packages;
