@@ -109,6 +109,10 @@ pub enum Change {
         /// Extra lines for the plan (e.g. `postconf` keys old → new).
         detail: Vec<String>,
         when: When,
+        /// What it makes is kept when the run is rolled back: its `touches` are not
+        /// snapshotted (an issued certificate: re-issuing it on every retry would hit the
+        /// CA's duplicate-certificate limit). Only for results that are harmless unused.
+        keep: bool,
     },
     /// Install packages with apt (debconf answers first). Recorded in the journal; never
     /// removed by a rollback unless asked (`--purge-packages`).
@@ -146,7 +150,16 @@ impl Change {
             touches: touches.iter().map(PathBuf::from).collect(),
             detail: Vec::new(),
             when: When::Always,
+            keep: false,
         }
+    }
+
+    /// See [`Change::Run`]'s `keep`.
+    pub fn kept_on_rollback(mut self) -> Change {
+        if let Change::Run { keep, .. } = &mut self {
+            *keep = true;
+        }
+        self
     }
 
     /// A command that runs only when an earlier change of this run writes one of `changed`,

@@ -610,7 +610,8 @@ impl<'a> Engine<'a> {
         let mid = changes.len().div_ceil(2) - 1;
         let mut applied = 0;
         for (i, change) in changes.iter().enumerate() {
-            for p in change.paths() {
+            let kept = matches!(change, Change::Run { keep: true, .. });
+            for p in change.paths().into_iter().filter(|_| !kept) {
                 let (deep, keep) = match change {
                     Change::Run { .. } => (true, false),
                     Change::EnsureDir { .. } => (false, true),

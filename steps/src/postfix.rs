@@ -220,6 +220,7 @@ impl Step<Answers> for Postfix {
                 touches: vec![MAIN_CF.into()],
                 detail,
                 when: When::Always,
+                keep: false,
             });
         }
         let (mut args, detail) = master_diff(&*ctx.fact::<PostconfMaster>()?);
@@ -236,6 +237,7 @@ impl Step<Answers> for Postfix {
                 touches: vec![MASTER_CF.into()],
                 detail,
                 when: When::Always,
+                keep: false,
             });
         }
         changes.push(Change::reload("postfix"));

@@ -87,7 +87,10 @@ impl Step<Answers> for Tls {
         let host = ctx.host;
         let fqdn = ctx.answers.hostname.trim().to_ascii_lowercase();
         let mut changes = Vec::new();
-        let problem = ctx.fact::<Certificates>()?.problem(&fqdn);
+        let certs = ctx.fact::<Certificates>()?;
+        let problem = certs
+            .problem(&fqdn)
+            .or_else(|| certs.other_server(&fqdn, ctx.answers.acme_server_url()));
         if problem.is_some() {
             let challenge =
                 challenge_for(&*ctx.fact::<Listeners>()?).map_err(|e| Refusal::new(vec![e]))?;
@@ -101,11 +104,14 @@ impl Step<Answers> for Tls {
                 }
             }
             let renew = host.exists(&cert_paths(&fqdn).0);
+            // A certificate, once issued, outlives a rollback: issuing it again on every retry
+            // would run into the CA's duplicate-certificate limit, and unused it is harmless.
             let mut change = Change::run(
                 format!("certbot: certificate for {fqdn}"),
                 certbot_cmd(ctx, &fqdn, &challenge, renew),
                 &["/etc/letsencrypt"],
-            );
+            )
+            .kept_on_rollback();
             if let (Change::Run { detail, .. }, Some(why)) = (&mut change, &problem) {
                 detail.push(why.clone());
             }
@@ -286,5 +292,35 @@ mod tests {
         assert!(HOOK_SCRIPT.starts_with("#!/bin/sh"));
         assert!(HOOK_SCRIPT.contains("for service in postfix dovecot"));
         assert!(HOOK_SCRIPT.contains("try-reload-or-restart"));
+    }
+
+    /// A changed `acme.server` issues the certificate again from the new CA; the issued
+    /// certificate is kept if the run is rolled back (no snapshot of what certbot makes).
+    #[test]
+    fn changed_acme_server_reissues_and_the_certificate_outlives_a_rollback() {
+        let h = with_cert(true, "DNS:mail.example.test");
+        h.add_file(
+            "/etc/letsencrypt/renewal/mail.example.test.conf",
+            "version = 2.1.0\narchive_dir = /etc/letsencrypt/archive/mail.example.test\n[renewalparams]\nserver = https://acme-staging-v02.api.letsencrypt.org/directory\n",
+            Meta::root(0o644),
+        );
+        let a = answers(); // Let's Encrypt production
+        let changes = Tls.plan(&ctx(&h, &a)).unwrap().changes;
+        let Change::Run {
+            cmd, detail, keep, ..
+        } = &changes[0]
+        else {
+            panic!("{changes:?}")
+        };
+        assert!(cmd.args.contains(&"--force-renewal".to_string()), "{cmd}");
+        assert!(
+            detail.iter().any(|d| d.contains("acme-staging")),
+            "{detail:?}"
+        );
+        assert!(*keep, "certbot's result must outlive a rollback");
+        // Same server: nothing to do.
+        let mut staging = a.clone();
+        staging.acme.staging = true;
+        assert!(effective(&h, Tls.plan(&ctx(&h, &staging)).unwrap()).is_empty());
     }
 }

@@ -625,6 +625,33 @@ impl EtcSnapshot {
         out
     }
 
+    /// Like [`EtcSnapshot::assert_same`], but differences below `kept` (what a run keeps on
+    /// purpose across a rollback, e.g. an issued certificate) are allowed, except at
+    /// `restored` paths below it, which must be as before.
+    pub fn assert_same_but(&self, after: &EtcSnapshot, what: &str, kept: &str, restored: &[&str]) {
+        let path_of = |line: &str| {
+            line.trim_start_matches(['+', '-', '~', ' '])
+                .split([' ', ':'])
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
+        let d: Vec<String> = self
+            .diff(after)
+            .into_iter()
+            .filter(|l| {
+                let p = path_of(l);
+                !p.starts_with(kept) || restored.iter().any(|r| p.starts_with(r))
+            })
+            .collect();
+        assert!(
+            d.is_empty(),
+            "{what}: /etc changed outside {kept} ({} entries):\n{}",
+            d.len(),
+            d.join("\n")
+        );
+    }
+
     /// Panics listing every difference unless `after` is identical.
     pub fn assert_same(&self, after: &EtcSnapshot, what: &str) {
         let d = self.diff(after);

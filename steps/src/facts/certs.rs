@@ -19,6 +19,17 @@ pub struct Certificate {
     pub names: Vec<String>,
     /// Valid for at least 30 more days (and readable).
     pub valid_30_days: bool,
+    /// The ACME directory that issued it (`server = ` in certbot's
+    /// `/etc/letsencrypt/renewal/NAME.conf`), when certbot recorded one.
+    pub server: Option<String>,
+}
+
+/// `server = URL` of a certbot renewal configuration.
+pub fn parse_renewal_server(text: &str) -> Option<String> {
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        (k.trim() == "server").then(|| v.trim().to_string())
+    })
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -50,6 +61,15 @@ impl Certificates {
             )),
             Some(_) => None,
         }
+    }
+
+    /// The certificate for `fqdn` was issued by another ACME server than `wanted` (the
+    /// answers' `acme.server` changed): it must be issued again.
+    pub fn other_server(&self, fqdn: &str, wanted: &str) -> Option<String> {
+        let issued_by = self.0.get(fqdn)?.server.as_deref()?;
+        (issued_by.trim_end_matches('/') != wanted.trim_end_matches('/')).then(|| {
+            format!("the certificate for {fqdn} was issued by {issued_by}, the answers ask for {wanted}")
+        })
     }
 
     /// Chain and key files exist (what Postfix and Dovecot configurations name).
@@ -98,12 +118,18 @@ impl Fact for Certificates {
                 Ok(o) => (o.success(), parse_san(&o.stdout)),
                 Err(_) => (false, Vec::new()),
             };
+            let server = host
+                .read_string(&Path::new("/etc/letsencrypt/renewal").join(format!("{name}.conf")))
+                .ok()
+                .flatten()
+                .and_then(|t| parse_renewal_server(&t));
             out.insert(
                 name,
                 Certificate {
                     complete,
                     names,
                     valid_30_days: valid,
+                    server,
                 },
             );
         }
@@ -133,8 +159,22 @@ mod tests {
                 complete: true,
                 names: parse_san(san),
                 valid_30_days: true,
+                server: parse_renewal_server(
+                    "version = 2.1.0\nserver = https://acme.example/dir\n",
+                ),
             },
         );
+        assert_eq!(
+            c.other_server("mail.example.test", "https://acme.example/dir/"),
+            None
+        );
+        assert!(c
+            .other_server(
+                "mail.example.test",
+                "https://acme-v02.api.letsencrypt.org/directory"
+            )
+            .unwrap()
+            .contains("issued by https://acme.example/dir"));
         assert_eq!(c.problem("mail.example.test"), None);
         c.0.get_mut("mail.example.test").unwrap().valid_30_days = false;
         assert!(c.problem("mail.example.test").unwrap().contains("30 days"));
