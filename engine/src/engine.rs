@@ -2,7 +2,7 @@
 //! they want; observers only watch.
 use crate::change::{unified_diff, Change, Perms, When};
 use crate::event::{Event, Observer, StepOutcome};
-use crate::host::{Host, Kind, Meta};
+use crate::host::{Cmd, Host, Kind, Meta};
 use crate::journal::{self, sha256_hex, Record, RunDir, RunId};
 use crate::memhost::MemHost;
 use crate::step::{Check, Ctx, Facts, Finding, Level, Note, Refusal, Status, Step};
@@ -628,6 +628,14 @@ impl<'a> Engine<'a> {
                 summary: change.summary(),
                 command: match change {
                     Change::Run { cmd, .. } => Some(cmd.to_string()),
+                    _ => None,
+                },
+                undo: match change {
+                    Change::Run { cmd, .. } => cmd.undo.as_ref().map(|u| {
+                        std::iter::once(u.program.clone())
+                            .chain(u.args.iter().cloned())
+                            .collect()
+                    }),
                     _ => None,
                 },
             })?;
@@ -1488,6 +1496,38 @@ fn topmost_missing_parent(host: &dyn Host, path: &Path) -> Option<PathBuf> {
 fn restore_step(run: &RunDir, step: &str) -> Result<Vec<String>> {
     let records = run.records()?;
     let mut problems = Vec::new();
+    // First the inverses of the step's finished commands, newest first: live state that files
+    // cannot hold (a firewall enabled, a user created). Before the files, so that what an
+    // inverse rewrites on its way (`userdel` refreshes /etc/passwd-) is then restored too.
+    let mut undos: Vec<(&String, &Vec<String>)> = Vec::new();
+    let mut pending: Option<(&String, &Vec<String>)> = None;
+    for r in &records {
+        match r {
+            Record::Change {
+                step: s,
+                summary,
+                undo,
+                ..
+            } if s == step => pending = undo.as_ref().map(|u| (summary, u)),
+            Record::ChangeDone { step: s } if s == step => undos.extend(pending.take()),
+            _ => {}
+        }
+    }
+    for (summary, argv) in undos.into_iter().rev() {
+        let Some((program, args)) = argv.split_first() else {
+            continue;
+        };
+        let cmd =
+            Cmd::new(program, args.iter().cloned()).timeout(std::time::Duration::from_secs(120));
+        match run.host.run(&cmd) {
+            Ok(out) if out.success() => run.log(&format!("[{step}] undone: {summary} (`{cmd}`)")),
+            Ok(out) => problems.push(format!(
+                "undoing `{summary}`: {}",
+                system::failure(&cmd, &out)
+            )),
+            Err(e) => problems.push(format!("undoing `{summary}`: cannot run `{cmd}`: {e}")),
+        }
+    }
     for r in records.iter().rev() {
         if let Record::Snapshot {
             step: s,
@@ -1554,6 +1594,7 @@ fn commands_of(records: &[Record], step: &str) -> Vec<String> {
                 step: s,
                 summary,
                 command: Some(cmd),
+                undo: None,
             } if s == step => Some(format!("{summary}: `{cmd}`")),
             _ => None,
         })

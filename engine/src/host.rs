@@ -59,6 +59,10 @@ pub struct Cmd {
     pub timeout: Option<Duration>,
     /// A read-only probe: safe to run while planning. Anything else runs only on apply.
     pub probe: bool,
+    /// The command that takes back what this one did to running state (`ufw --force
+    /// disable` for `ufw --force enable`, `userdel` for `useradd`). A rollback runs it after
+    /// restoring files, newest first. Never given stdin.
+    pub undo: Option<Box<Cmd>>,
     /// An extra descriptor the program writes status lines to (apt's `APT::Status-Fd`): it
     /// gets a pipe of its own, whose lines are streamed like output. Never the output pipe
     /// itself: apt makes its status descriptor non-blocking, and maintainer scripts writing
@@ -99,6 +103,11 @@ impl Cmd {
     }
     pub fn timeout(mut self, t: Duration) -> Cmd {
         self.timeout = Some(t);
+        self
+    }
+    /// See [`Cmd::undo`].
+    pub fn undo(mut self, undo: Cmd) -> Cmd {
+        self.undo = Some(Box::new(undo));
         self
     }
     /// See [`Cmd::status_fd`].

@@ -137,6 +137,10 @@ pub enum Record {
         /// For a command: its command line (what a rollback cannot undo by restoring files).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         command: Option<String>,
+        /// For a command with an inverse ([`crate::Cmd::undo`]): the inverse's program and
+        /// arguments, run by a rollback after the files are restored.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        undo: Option<Vec<String>>,
     },
     ChangeDone {
         step: String,

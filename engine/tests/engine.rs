@@ -919,3 +919,58 @@ fn run_dir_without_journal_breaks_nothing() {
     assert_eq!(rb.id, r.id);
     assert_eq!(tree(&s.host), before);
 }
+
+/// Enables a firewall (live state no file restores) and writes a file; its inverse runs on
+/// rollback, before the files are restored, and only for commands that finished.
+struct LiveState;
+impl Step<Answers> for LiveState {
+    fn name(&self) -> &'static str {
+        "live"
+    }
+    fn about(&self) -> &'static str {
+        "changes running state"
+    }
+    fn plan(&self, _: &Ctx<Answers>) -> Result<Planned> {
+        Ok(vec![
+            Change::run(
+                "enable the firewall",
+                Cmd::new("fw", ["enable"]).undo(Cmd::new("fw", ["disable"])),
+                &[],
+            ),
+            Change::write("/etc/live.conf", "on\n", Perms::root(0o644)),
+        ]
+        .into())
+    }
+}
+
+#[cfg(feature = "failpoints")]
+#[test]
+fn rollback_runs_the_inverse_of_finished_commands() {
+    let scenario = fail::FailScenario::setup();
+    let s = setup();
+    s.host
+        .on_command(|c: &Cmd| (c.program == "fw").then(Output::default));
+    fail::cfg("live.after", "return").unwrap();
+    let mut rec = Recorder::default();
+    let r = Engine::new(&s.host, &mut rec, yes())
+        .apply(&[&LiveState], NO_CHECKS, &answers())
+        .unwrap();
+    fail::remove("live.after");
+    scenario.teardown();
+    assert!(
+        matches!(r.outcome, Outcome::Failed { ref problems, .. } if problems.is_empty()),
+        "{:?}",
+        r.outcome
+    );
+    let ran: Vec<String> = s
+        .host
+        .commands()
+        .into_iter()
+        .filter(|c| c.starts_with("fw"))
+        .collect();
+    assert_eq!(ran, ["fw enable", "fw disable"]);
+    assert!(
+        !s.host.exists("/etc/live.conf".as_ref()),
+        "the file is restored too"
+    );
+}

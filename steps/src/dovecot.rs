@@ -27,12 +27,11 @@ pub const LOCAL_CONF: &str = crate::layout::DOVECOT_LOCAL;
 const TEMPLATE_23: &str = include_str!("../../assets/dovecot/local-2.3.conf");
 const TEMPLATE_24: &str = include_str!("../../assets/dovecot/local-2.4.conf");
 const POP3: &str = include_str!("../../assets/dovecot/pop3.conf");
-/// What groupadd/useradd rewrite, backups (`passwd-` ...) included, so a rollback restores all.
-const DB_FILES: [&str; 8] = [
-    "/etc/passwd",
-    "/etc/group",
-    "/etc/shadow",
-    "/etc/gshadow",
+/// The backups groupadd/useradd (and userdel/groupdel) rewrite. The databases themselves are
+/// not snapshotted: a rollback removes the user and group with userdel/groupdel (their
+/// inverses) and so keeps every account added since; restoring these backups afterwards
+/// leaves /etc as it was.
+const DB_FILES: [&str; 4] = [
     "/etc/passwd-",
     "/etc/group-",
     "/etc/shadow-",
@@ -164,7 +163,13 @@ impl Step<Answers> for Dovecot {
                         let id = accounts.free_system_id().ok_or_else(no_id)?;
                         changes.push(Change::run(
                             format!("create group vmail (gid {id})"),
-                            Cmd::new("groupadd", ["--system", "--gid", &id.to_string(), "vmail"]),
+                            Cmd::new("groupadd", ["--system", "--gid", &id.to_string(), "vmail"])
+                                // userdel (run first) may have taken the group with the
+                                // user (login.defs USERGROUPS_ENAB): then there is nothing left.
+                                .undo(Cmd::new(
+                                    "sh",
+                                    ["-c", "! getent group vmail >/dev/null || groupdel vmail"],
+                                )),
                             &DB_FILES,
                         ));
                         id
@@ -194,7 +199,9 @@ impl Step<Answers> for Dovecot {
                             "mailstead virtual mail",
                             "vmail",
                         ],
-                    ),
+                    )
+                    // The mail on disk stays owned by its uid.
+                    .undo(Cmd::new("userdel", ["vmail"])),
                     &DB_FILES,
                 ));
                 uid
@@ -385,7 +392,10 @@ mod tests {
             cmd.to_string(),
             "useradd --system --uid 990 --gid 990 --home-dir /var/mail/vhosts --no-create-home --shell /usr/sbin/nologin --comment 'mailstead virtual mail' vmail"
         );
-        assert_eq!(touches.len(), 8);
+        // Only the backups are snapshotted; the user goes again with its inverse.
+        assert_eq!(touches.len(), 4);
+        assert!(touches.iter().all(|t| t.to_string_lossy().ends_with('-')));
+        assert_eq!(cmd.undo.as_ref().unwrap().to_string(), "userdel vmail");
     }
 
     #[test]

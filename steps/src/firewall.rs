@@ -174,7 +174,10 @@ impl Step<Answers> for Firewall {
         if !active {
             changes.push(Change::run(
                 format!("ufw: enable (SSH on {} allowed first)", ssh.join(", ")),
-                Cmd::new("ufw", ["--force", "enable"]),
+                // A rollback switches it off again (restoring /etc/ufw alone would leave the
+                // live firewall on until the next boot).
+                Cmd::new("ufw", ["--force", "enable"])
+                    .undo(Cmd::new("ufw", ["--force", "disable"])),
                 &["/etc/ufw"],
             ));
         }

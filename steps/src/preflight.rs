@@ -367,19 +367,35 @@ fn hostname_changes(host: &dyn Host, current: Option<&str>, fqdn: &str) -> Vec<C
     // The running name: only on the real system (under --root it would rename the machine
     // running the tests).
     if host.root() == Path::new("/") {
-        let cmd = if system::systemd_running(host) {
-            Cmd::new(
-                "sh",
-                [
-                    "-c",
-                    "hostnamectl set-hostname --static --transient \"$1\" 2>/dev/null || hostname \"$1\"",
+        let systemd = system::systemd_running(host);
+        let set = |name: &str| {
+            if systemd {
+                Cmd::new(
                     "sh",
-                    fqdn,
-                ],
-            )
-        } else {
-            Cmd::new("hostname", [fqdn])
+                    [
+                        "-c",
+                        "hostnamectl set-hostname --static --transient \"$1\" 2>/dev/null || hostname \"$1\"",
+                        "sh",
+                        name,
+                    ],
+                )
+            } else {
+                Cmd::new("hostname", [name])
+            }
         };
+        // A rollback gives the running system its old name back (the files alone would only
+        // take effect at the next boot).
+        let old = current.map(str::to_string).or_else(|| {
+            host.read_string(Path::new("/etc/hostname"))
+                .ok()
+                .flatten()
+                .and_then(|t| t.lines().next().map(|l| l.trim().to_string()))
+                .filter(|l| !l.is_empty())
+        });
+        let mut cmd = set(fqdn);
+        if let Some(old) = old {
+            cmd = cmd.undo(set(&old));
+        }
         changes.push(Change::run(
             format!("set the running hostname to {fqdn}"),
             cmd,
