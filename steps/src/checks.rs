@@ -137,7 +137,9 @@ impl Check<Answers> for Ports {
         };
         let missing: Vec<(u16, &str)> = mail_ports(ctx.answers.pop3)
             .into_iter()
-            .filter(|(p, _)| !listeners.listening(*p))
+            // On an address other machines reach: loopback only is how a "Local only"
+            // Postfix listens, and it receives nothing from outside.
+            .filter(|(p, _)| !listeners.on(*p).any(|l| l.public))
             .collect();
         if missing.is_empty() {
             return Finding::pass("25, 465, 587 and 993 are listening");
@@ -145,7 +147,7 @@ impl Check<Answers> for Ports {
         let postfix = missing.iter().any(|(_, w)| w.starts_with("Postfix"));
         Finding::fail(
             format!(
-                "nothing listens on {}",
+                "nothing listens on a public address on {}",
                 missing
                     .iter()
                     .map(|(p, w)| format!("port {p} ({w})"))
@@ -494,5 +496,26 @@ LISTEN 0 100 0.0.0.0:993 0.0.0.0:* users:((\"dovecot\",pid=2,fd=1))\n";
                 String::from_utf8_lossy(&out.stderr)
             );
         }
+    }
+
+    /// Listening on 127.0.0.1 only (Debian's "Local only" Postfix) is not listening for mail.
+    #[test]
+    fn loopback_only_fails_the_ports_check() {
+        let h = mailstead_engine::MemHost::fake();
+        h.on_command(|c| {
+            (c.program == "ss").then(|| mailstead_engine::Output {
+                status: 0,
+                stdout: "LISTEN 0 100 127.0.0.1:25 0.0.0.0:* users:((\"master\",pid=1,fd=13))\n\
+                         LISTEN 0 100 0.0.0.0:465 0.0.0.0:* users:((\"master\",pid=1,fd=14))\n\
+                         LISTEN 0 100 0.0.0.0:587 0.0.0.0:* users:((\"master\",pid=1,fd=15))\n\
+                         LISTEN 0 100 [::]:993 [::]:* users:((\"dovecot\",pid=2,fd=30))\n"
+                    .into(),
+                stderr: String::new(),
+            })
+        });
+        let a = crate::testing::answers();
+        let f = Ports.run(&crate::testing::ctx(&h, &a));
+        assert_eq!(f.status, mailstead_engine::Status::Fail, "{f:?}");
+        assert!(f.detail.contains("port 25"), "{f:?}");
     }
 }
