@@ -470,6 +470,9 @@ fn fault_per_step(release: &str) {
     // A hostile start: Postfix already installed as Debian's "Local only" (loopback only,
     // `error` transports that bounce all outgoing mail), and a host without IPv6 (Dovecot's
     // default `listen = *, ::` does not start there). mailstead must write what it relies on.
+    // The package lists are made old again, so the packages step still updates them first and
+    // its failpoint falls between the update and the install (packages are never removed by a
+    // rollback).
     bed.sh_ok(
         "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
          net.ipv6.conf.lo.disable_ipv6=1 && ! test -s /proc/net/if_inet6 && \
@@ -477,7 +480,8 @@ fn fault_per_step(release: &str) {
            | debconf-set-selections && \
          apt-get update -q >/dev/null && \
          DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postfix >/dev/null && \
-         postconf -h inet_interfaces | grep -qx loopback-only",
+         postconf -h inet_interfaces | grep -qx loopback-only && \
+         find /var/lib/apt/lists -maxdepth 1 -type f -exec touch -d '2 days ago' {} +",
     );
     let steps = [
         "preflight",
