@@ -43,10 +43,15 @@ fn install(bed: &Bed) {
         "/root/hold-dpkg-lock.pl",
         0o644,
         b"use Fcntl;\nopen(my $f, '>>', '/var/lib/dpkg/lock-frontend') or die $!;\n\
-          fcntl($f, F_SETLKW, pack('s s x4 q q l x4', F_WRLCK, 0, 0, 0, 0)) or die $!;\n\
+          my $lk = pack('s s x4 q q l x4', F_WRLCK, 0, 0, 0, 0);\n\
+          fcntl($f, F_SETLKW, $lk) or die $!;\n\
           $0 = 'unattended-upgr';\nsleep 20;\n",
     );
-    bed.sh_ok("setsid perl /root/hold-dpkg-lock.pl </dev/null >/dev/null 2>&1 & sleep 1");
+    // It must really hold the lock (a holder that died would make this test prove nothing).
+    bed.sh_ok(
+        "setsid perl /root/hold-dpkg-lock.pl </dev/null >/dev/null 2>&1 & sleep 1; \
+         ps -eo comm | grep -qx unattended-upgr",
+    );
     // Through a pipe, each line stamped as it arrives: the plain log of a long apt-get install
     // must never stay silent for long (a "still running" line every 5 s, with apt's percent).
     let script = format!(

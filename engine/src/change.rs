@@ -121,7 +121,9 @@ pub enum Change {
         debconf: Vec<String>,
     },
     /// Reload a service once, after the steps that need it (never more than once a run).
-    Reload { service: String },
+    /// `restart`: a settings change the service reads only at start (Postfix's
+    /// `inet_interfaces`) wants a restart instead; one restart then replaces the reload.
+    Reload { service: String, restart: bool },
 }
 
 impl Change {
@@ -184,6 +186,15 @@ impl Change {
     pub fn reload(service: &str) -> Change {
         Change::Reload {
             service: service.to_string(),
+            restart: false,
+        }
+    }
+
+    /// See [`Change::Reload`]'s `restart`.
+    pub fn restart(service: &str) -> Change {
+        Change::Reload {
+            service: service.to_string(),
+            restart: true,
         }
     }
 
@@ -195,7 +206,11 @@ impl Change {
             Change::EnsureDir { path, meta } => format!("directory {} ({meta})", path.display()),
             Change::Run { summary, .. } => summary.clone(),
             Change::Install { packages, .. } => format!("apt-get install {}", packages.join(" ")),
-            Change::Reload { service } => format!("reload {service}"),
+            Change::Reload {
+                service,
+                restart: false,
+            } => format!("reload {service}"),
+            Change::Reload { service, .. } => format!("restart {service}"),
         }
     }
 

@@ -648,12 +648,15 @@ impl<'a> Engine<'a> {
                     of: changes.len(),
                 },
             );
-            if let Change::Reload { service } = change {
+            if let Change::Reload { service, restart } = change {
                 run.record(&Record::ReloadQueued {
                     step: name.to_string(),
                     service: service.clone(),
                 })?;
                 state.queue(service, name);
+                if *restart {
+                    state.restart.insert(service.clone());
+                }
             } else {
                 let installed = apply_change_fed(host, change, &mut |fed| {
                     let step = name.to_string();
@@ -882,13 +885,20 @@ impl<'a> Engine<'a> {
             return Ok(());
         }
         for svc in &services {
-            match system::reload_cmd(self.host, svc) {
+            let restart = state.restart.remove(svc);
+            let cmd = if restart {
+                system::restart_cmd(self.host, svc)
+            } else {
+                system::reload_cmd(self.host, svc)
+            };
+            match cmd {
                 Some(cmd) => {
                     let out = self.host.run(&cmd)?;
                     if !out.success() {
                         return Err(eyre!(system::failure(&cmd, &out)));
                     }
-                    self.note(run, "reload", &format!("reloaded {svc}"));
+                    let done = if restart { "restarted" } else { "reloaded" };
+                    self.note(run, "reload", &format!("{done} {svc}"));
                 }
                 None => self.note(
                     run,
@@ -1205,6 +1215,8 @@ struct RunState {
     installed: Vec<String>,
     /// Paths written so far: what [`When::Changed`] commands look at.
     written: BTreeSet<PathBuf>,
+    /// Queued services that want a restart, not a reload.
+    restart: BTreeSet<String>,
 }
 
 impl RunState {

@@ -29,6 +29,17 @@ pub fn reload_cmd(host: &dyn Host, service: &str) -> Option<Cmd> {
     }
 }
 
+/// The command that restarts a service (starting it when stopped).
+pub fn restart_cmd(host: &dyn Host, service: &str) -> Option<Cmd> {
+    if systemd_running(host) {
+        Some(Cmd::new("systemctl", ["restart", service]).timeout(Duration::from_secs(120)))
+    } else if host.exists(&Path::new("/etc/init.d").join(service)) {
+        Some(Cmd::new("service", [service, "restart"]).timeout(Duration::from_secs(120)))
+    } else {
+        None
+    }
+}
+
 pub fn service_active(host: &dyn Host, service: &str) -> bool {
     if systemd_running(host) {
         matches!(host.run(&Cmd::probe("systemctl", ["is-active", "--quiet", service])), Ok(o) if o.success())

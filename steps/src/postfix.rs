@@ -211,6 +211,11 @@ impl Step<Answers> for Postfix {
         let mut changes = Vec::new();
         let ipv6 = ctx.fact::<Ipv6>()?.available;
         let (mut args, detail) = main_diff(&*ctx.fact::<PostconfMain>()?, ctx.answers, ipv6);
+        // Postfix reads these only when it starts: a reload keeps the old listeners
+        // (postconf(5): "specify postfix stop; postfix start" after changing them).
+        let restart = args
+            .iter()
+            .any(|a| a.starts_with("inet_interfaces=") || a.starts_with("inet_protocols="));
         if !args.is_empty() {
             let n = args.len();
             args.insert(0, "-e".into());
@@ -240,7 +245,11 @@ impl Step<Answers> for Postfix {
                 keep: false,
             });
         }
-        changes.push(Change::reload("postfix"));
+        changes.push(if restart {
+            Change::restart("postfix")
+        } else {
+            Change::reload("postfix")
+        });
         Ok(changes.into())
     }
 
@@ -307,6 +316,9 @@ mod tests {
                     ("myorigin", "/etc/mailname"),
                     ("mydestination", "$myhostname, mail.example.test, localhost, localhost.localdomain, localhost"),
                     ("mynetworks", "127.0.0.0/8 [::ffff:127.0.0.0]/104 [::1]/128"),
+                    // What Debian's "Internet Site" sets.
+                    ("inet_interfaces", "all"),
+                    ("inet_protocols", "all"),
                     ("smtpd_banner", "$myhostname ESMTP $mail_name (Debian/GNU)"),
                     ("smtpd_helo_required", "no"),
                     ("smtpd_helo_restrictions", ""),
@@ -648,5 +660,22 @@ mod tests {
                 "{entry}"
             );
         }
+    }
+
+    /// A change of `inet_interfaces` (a "Local only" Postfix listens on loopback) asks for a
+    /// restart: a reload would keep the old listeners.
+    #[test]
+    fn listener_settings_restart_postfix() {
+        let local_only = FakePostconf::debian();
+        local_only
+            .main
+            .lock()
+            .unwrap()
+            .insert("inet_interfaces".into(), "loopback-only".into());
+        let h = MemHost::fake();
+        local_only.install(&h);
+        let a = answers();
+        let changes = Postfix.plan(&ctx(&h, &a)).unwrap().changes;
+        assert_eq!(changes.last().unwrap().summary(), "restart postfix");
     }
 }
