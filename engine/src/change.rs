@@ -121,7 +121,7 @@ pub enum Change {
         debconf: Vec<String>,
     },
     /// Reload a service once, after the steps that need it (never more than once a run).
-    /// `restart`: a settings change the service reads only at start (Postfix's
+    /// `restart`: a settings change the service reads only at start (a daemon's
     /// `inet_interfaces`) wants a restart instead; one restart then replaces the reload.
     Reload { service: String, restart: bool },
 }
