@@ -442,6 +442,28 @@ fn mail_stack(release: &str) {
         .unwrap()
         .contains("sales@"));
     ok(&bed, "SSH still answers at the end", bed.ssh_banner());
+
+    // A cloud image: the admin logs in as `debian` by key, root holds only a "please log in
+    // as debian" stub. `allow_users: [root]` run as root must keep `debian`.
+    bed.sh_ok(
+        "useradd -m -s /bin/bash debian && install -d -m 700 -o debian /home/debian/.ssh && \
+         echo 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB admin@laptop' > /home/debian/.ssh/authorized_keys && \
+         install -d -m 700 /root/.ssh && \
+         echo 'no-port-forwarding,command=\"echo Please login as the user debian rather than root;sleep 10\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB admin@laptop' > /root/.ssh/authorized_keys",
+    );
+    let run = bed.mailstead(&["install", "--yes", "--plain"]);
+    assert_eq!(
+        run.code,
+        0,
+        "install with a key-only admin:\n{}",
+        run.text()
+    );
+    let allow = bed.sh_ok("sshd -T | grep -i '^allowusers'");
+    assert!(
+        allow.split_whitespace().any(|u| u == "debian"),
+        "AllowUsers would lock out the key-only admin: {allow}\n{}",
+        run.text()
+    );
 }
 
 #[test]

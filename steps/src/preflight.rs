@@ -21,6 +21,16 @@ use std::path::Path;
 
 pub struct Preflight;
 
+const CLOUD_CFG: &str = "/etc/cloud/cloud.cfg";
+const CLOUD_HOSTNAME_DROP_IN: &str = "/etc/cloud/cloud.cfg.d/99-mailstead-hostname.cfg";
+/// cloud-init's `preserve_hostname` and `manage_etc_hosts` (cloud-init docs, "Set Hostname"
+/// and "Update Etc Hosts" modules).
+const CLOUD_HOSTNAME_CFG: &str =
+    "# Written by mailstead: the mail server keeps its hostname across reboots\n\
+# (cloud-init would set it, and /etc/hosts, from the provider's metadata).\n\
+preserve_hostname: true\n\
+manage_etc_hosts: false\n";
+
 /// 1 GiB free on the filesystem holding /var (packages, queue, mail, logs).
 const MIN_FREE_KIB: u64 = 1024 * 1024;
 /// "512 MiB" machines report a little less as MemTotal (the kernel keeps some): accept them.
@@ -74,6 +84,15 @@ impl Step<Answers> for Preflight {
         }
         let current = ctx.fact::<Hostname>()?;
         let mut planned = Planned::changes(hostname_changes(host, current.fqdn.as_deref(), &fqdn));
+        // Cloud images: cloud-init sets the hostname (and /etc/hosts) from the provider's
+        // metadata at every boot. Its own settings keep ours.
+        if host.exists(Path::new(CLOUD_CFG)) {
+            planned.changes.push(Change::write(
+                CLOUD_HOSTNAME_DROP_IN,
+                CLOUD_HOSTNAME_CFG,
+                Perms::root(0o644),
+            ));
+        }
         if let Some(web) = facts::web_server_on_80(&listeners) {
             planned.notes.push(Note::info(format!(
                 "{web} holds port 80: certificates are requested with certbot --webroot {} \
@@ -599,5 +618,29 @@ mod tests {
         assert!(e.contains("97 MiB free"), "{e}");
         assert!(e.contains("256 MiB of memory"), "{e}");
         assert!(e.contains("Bogus") && e.contains("sshd -t"), "{e}");
+    }
+
+    /// On a cloud image, cloud-init's own settings keep the hostname at the next boot.
+    #[test]
+    fn cloud_init_keeps_the_hostname() {
+        let h = fresh();
+        let a = answers();
+        assert!(Preflight
+            .plan(&ctx(&h, &a))
+            .unwrap()
+            .changes
+            .iter()
+            .all(|c| !c.summary().contains("cloud")));
+        h.add_file(
+            "/etc/cloud/cloud.cfg",
+            "preserve_hostname: false\n",
+            Meta::root(0o644),
+        );
+        let changes = Preflight.plan(&ctx(&h, &a)).unwrap().changes;
+        let Some(Change::WriteFile { path, content, .. }) = changes.first() else {
+            panic!("{changes:?}")
+        };
+        assert_eq!(path.to_string_lossy(), CLOUD_HOSTNAME_DROP_IN);
+        assert!(String::from_utf8_lossy(content).contains("preserve_hostname: true\n"));
     }
 }
