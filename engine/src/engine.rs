@@ -1413,7 +1413,23 @@ fn apply_change_as(
             let cmd = system::apt_install_cmd(&missing);
             let out = host.run_streaming(&cmd, &mut apt_feed(feed))?;
             if !out.success() {
-                return Err(eyre!(system::failure(&cmd, &out)));
+                // Restoring files does not take packages back: say what state dpkg left them
+                // in, so nobody reads "rolled back" as "as it was".
+                let state = system::package_states(host, &missing);
+                let left: Vec<String> = state
+                    .iter()
+                    .filter(|(_, s)| s != "install ok installed" && s != "not installed")
+                    .map(|(p, s)| format!("{p} ({s})"))
+                    .collect();
+                let mut msg = system::failure(&cmd, &out);
+                if !left.is_empty() {
+                    msg.push_str(&format!(
+                        "\npackages left half-installed by dpkg: {}; fix: `dpkg --configure -a` \
+                         then `apt-get -f install`, or remove them with `apt-get purge`",
+                        left.join(", ")
+                    ));
+                }
+                return Err(eyre!(msg));
             }
             return Ok(missing);
         }

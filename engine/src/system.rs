@@ -56,6 +56,30 @@ pub fn package_installed(host: &dyn Host, name: &str) -> bool {
     )
 }
 
+/// dpkg's status of each package (`install ok installed`, `install ok half-configured`,
+/// `install ok unpacked`, ...), or `not installed`. One `dpkg-query` for all.
+pub fn package_states(host: &dyn Host, names: &[String]) -> Vec<(String, String)> {
+    let mut args = vec!["-W".to_string(), "-f=${Package}\t${Status}\n".to_string()];
+    args.extend(names.iter().cloned());
+    let out = host.run(&Cmd::probe("dpkg-query", args)).ok();
+    names
+        .iter()
+        .map(|n| {
+            let status = out
+                .as_ref()
+                .and_then(|o| {
+                    o.stdout.lines().find_map(|l| {
+                        let (p, s) = l.split_once('\t')?;
+                        (p.split(':').next() == Some(n.as_str())).then(|| s.trim().to_string())
+                    })
+                })
+                .filter(|s| !s.ends_with("not-installed"))
+                .unwrap_or_else(|| "not installed".to_string());
+            (n.clone(), status)
+        })
+        .collect()
+}
+
 /// debconf answers go on stdin: nothing in argv.
 pub fn debconf_cmd(lines: &[String]) -> Cmd {
     Cmd::new("debconf-set-selections", Vec::<String>::new())
@@ -218,5 +242,34 @@ pmstatus:nginx-core:100:Installed nginx-core (amd64)
             "{args}"
         );
         assert_eq!(cmd.args.last().unwrap(), "curl");
+    }
+
+    /// After a half-way dpkg failure the states are read back, one query for all.
+    #[test]
+    fn package_states_name_what_dpkg_left() {
+        let h = crate::memhost::MemHost::fake();
+        h.on_command(|c| {
+            (c.program == "dpkg-query").then(|| Output {
+                status: 1,
+                stdout: "curl\tinstall ok installed\nnginx-core\tinstall ok half-configured\nzstd:amd64\tunknown ok not-installed\n".into(),
+                stderr: String::new(),
+            })
+        });
+        let names: Vec<String> = ["curl", "nginx-core", "zstd", "jq"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            package_states(&h, &names),
+            [
+                ("curl".to_string(), "install ok installed".to_string()),
+                (
+                    "nginx-core".to_string(),
+                    "install ok half-configured".to_string()
+                ),
+                ("zstd".to_string(), "not installed".to_string()),
+                ("jq".to_string(), "not installed".to_string()),
+            ]
+        );
+        assert_eq!(h.commands().len(), 1, "one query");
     }
 }
