@@ -1271,6 +1271,9 @@ pub fn effective(
                 changed.iter().any(|p| written.contains(p))
                     || missing.iter().any(|p| !host.exists(p))
             }
+            // A file written earlier in this run exists by the time this runs, whatever the
+            // host says now.
+            Change::RemoveFile { path } if written.contains(path) => true,
             other => !other.is_noop(host),
         };
         if keep {

@@ -15,13 +15,16 @@ use crate::facts::Packages as Installed;
 use color_eyre::eyre::Result;
 use mailstead_answers::Answers;
 use mailstead_engine::host::{Cmd, Host};
-use mailstead_engine::{Change, Ctx, Planned, Step};
+use mailstead_engine::{Change, Ctx, Perms, Planned, Step};
 use std::path::Path;
 use std::time::Duration;
 
 pub struct Packages;
 
 const LISTS: &str = "/var/lib/apt/lists";
+const POLICY_RC_D: &str = "/usr/sbin/policy-rc.d";
+/// Exit 101: "action forbidden by policy" (Debian policy-rc.d interface).
+const POLICY_DENY: &str = "#!/bin/sh\n# mailstead: no service starts while its packages install; removed right after.\nexit 101\n";
 
 /// Every package the answers ask for, in install order.
 pub fn wanted(ctx: &Ctx<Answers>) -> Vec<String> {
@@ -110,10 +113,24 @@ impl Step<Answers> for Packages {
         } else {
             Vec::new()
         };
+        // The new daemons must not start on Debian's defaults (Dovecot with PAM on 143): a
+        // policy-rc.d that forbids starts (invoke-rc.d(8), deb-systemd-invoke) holds them
+        // until the run's reload starts them with mailstead's configuration. A run that stops
+        // half-way leaves them stopped. Only when the server has no policy of its own; it is
+        // a snapshotted write, so a rollback or a recovery after a kill removes it too.
+        let hold = !ctx.host.exists(Path::new(POLICY_RC_D));
+        if hold {
+            changes.push(Change::write(POLICY_RC_D, POLICY_DENY, Perms::root(0o755)));
+        }
         changes.push(Change::Install {
             packages: missing,
             debconf,
         });
+        if hold {
+            changes.push(Change::RemoveFile {
+                path: POLICY_RC_D.into(),
+            });
+        }
         Ok(changes.into())
     }
 
@@ -157,9 +174,21 @@ mod tests {
         let h = host(&["openssl"], false);
         let a = answers();
         let changes = Packages.plan(&ctx(&h, &a)).unwrap().changes;
-        assert_eq!(changes.len(), 2);
-        assert!(changes[0].summary().starts_with("apt-get update"));
-        let Change::Install { packages, debconf } = &changes[1] else {
+        let s: Vec<String> = changes.iter().map(Change::summary).collect();
+        assert_eq!(s.len(), 4, "{s:?}");
+        assert!(s[0].starts_with("apt-get update"));
+        // No service starts on Debian's defaults while the packages install.
+        assert_eq!(s[1], "write /usr/sbin/policy-rc.d (0755 root:root)");
+        assert_eq!(s[3], "remove /usr/sbin/policy-rc.d");
+        // The engine keeps the removal though the file does not exist yet: it is written
+        // earlier in the same step.
+        let kept = crate::testing::effective(&h, Packages.plan(&ctx(&h, &a)).unwrap());
+        assert!(
+            kept.iter()
+                .any(|c| c.summary() == "remove /usr/sbin/policy-rc.d"),
+            "{kept:?}"
+        );
+        let Change::Install { packages, debconf } = &changes[2] else {
             panic!("{changes:?}")
         };
         assert_eq!(
@@ -194,8 +223,14 @@ mod tests {
         let mut a = answers();
         a.pop3 = true;
         a.firewall.enabled = false;
+        // A policy-rc.d of the server's own is left alone (and used as it is).
+        h.add_file(
+            "/usr/sbin/policy-rc.d",
+            "#!/bin/sh\nexit 0\n",
+            Meta::root(0o755),
+        );
         let changes = Packages.plan(&ctx(&h, &a)).unwrap().changes;
-        assert_eq!(changes.len(), 1, "fresh lists: no update");
+        assert_eq!(changes.len(), 1, "fresh lists: no update; {changes:?}");
         let Change::Install { packages, .. } = &changes[0] else {
             panic!()
         };
