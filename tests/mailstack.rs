@@ -71,6 +71,8 @@ fn install(bed: &Bed) {
     println!("{}: fresh install took {:.1} s", bed.release, run.secs);
     // The hold on service starts during the package install is gone again.
     bed.sh_ok("! test -e /usr/sbin/policy-rc.d");
+    // ... and held only the mail daemons: certbot's renewal timer runs.
+    bed.sh_ok("systemctl is-active --quiet certbot.timer");
     assert!(
         run.stdout.contains("Waiting for cache lock") && run.stdout.contains("(unattended-upgr)"),
         "the wait for dpkg's lock and its holder are not shown:\n{}",

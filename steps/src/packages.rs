@@ -23,8 +23,14 @@ pub struct Packages;
 
 const LISTS: &str = "/var/lib/apt/lists";
 const POLICY_RC_D: &str = "/usr/sbin/policy-rc.d";
-/// Exit 101: "action forbidden by policy" (Debian policy-rc.d interface).
-const POLICY_DENY: &str = "#!/bin/sh\n# mailstead: no service starts while its packages install; removed right after.\nexit 101\n";
+/// Exit 101, "action forbidden by policy" (Debian's policy-rc.d interface), for the two
+/// daemons mailstead configures only; everything else (certbot's renewal timer) starts as
+/// usual. invoke-rc.d passes `ID ACTIONS`, deb-systemd-invoke may pass options and `NAME.service`.
+const POLICY_DENY: &str = "#!/bin/sh\n\
+# mailstead: Postfix and Dovecot start only once configured; removed right after the install.\n\
+while [ \"${1#-}\" != \"$1\" ]; do shift; done\n\
+case \"$1\" in dovecot|dovecot.*|postfix|postfix.*|postfix@*) exit 101 ;; esac\n\
+exit 0\n";
 
 /// Every package the answers ask for, in install order.
 pub fn wanted(ctx: &Ctx<Answers>) -> Vec<String> {
@@ -257,5 +263,26 @@ mod tests {
         assert!(Packages.plan(&ctx(&h, &a)).unwrap().changes.is_empty());
         assert!(!h.commands().iter().any(|c| c.starts_with("find")));
         Packages.verify(&ctx(&h, &a)).unwrap();
+    }
+
+    /// The held services are exactly Postfix and Dovecot, whatever form the name comes in.
+    #[test]
+    fn policy_holds_only_the_mail_daemons() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("policy-rc.d");
+        std::fs::write(&f, POLICY_DENY).unwrap();
+        let code = |args: &[&str]| {
+            std::process::Command::new("sh")
+                .arg(&f)
+                .args(args)
+                .status()
+                .unwrap()
+                .code()
+        };
+        assert_eq!(code(&["dovecot", "start"]), Some(101));
+        assert_eq!(code(&["--quiet", "postfix.service", "start"]), Some(101));
+        assert_eq!(code(&["postfix@-.service", "restart"]), Some(101));
+        assert_eq!(code(&["certbot.timer", "start"]), Some(0));
+        assert_eq!(code(&["ssh", "restart"]), Some(0));
     }
 }
