@@ -6,14 +6,15 @@
 //! - `ports`: 25, 465, 587, 993 (and 995 with `pop3: true`) are listening (`ss -ltn`);
 //! - `config`: `postfix check` and `doveconf -n` pass;
 //! - `delivery`: a message is delivered into a mailbox: sent over SMTP to Postfix on
-//!   127.0.0.1:25 (by python3's smtplib, which certbot already brings, run through the Host so
+//!   the server's public address, port 25, as a stranger would (127.0.0.1 where it has none;
+//!   by python3's smtplib, which certbot already brings, run through the Host so
 //!   it happens on the server, whatever `--root` or namespace mailstead runs in), from the null
 //!   sender to the first mailbox of the answers, with a unique `X-Mailstead-Verify` header. It
 //!   is looked for with `doveadm search` (so it went smtpd → cleanup → qmgr → LMTP → Dovecot →
 //!   Maildir) and expunged at once with `doveadm expunge`: nobody finds test mail in their
 //!   inbox, however often mailstead runs. With no mailbox in the answers it is skipped.
 use crate::facts::dovecot::passdb_drivers;
-use crate::facts::Listeners;
+use crate::facts::{Listeners, PublicAddresses};
 use crate::layout::mail_ports;
 use mailstead_answers::Answers;
 use mailstead_engine::host::{Cmd, Host};
@@ -250,9 +251,16 @@ fn check_delivery(
     let host = ctx.host;
     let helo = ctx.answers.hostname.trim().to_ascii_lowercase();
     let token = token();
+    // From the address other servers reach, as they would (not trusted as 127.0.0.1 is:
+    // mynetworks); loopback only where the host has no global address.
+    let target = ctx
+        .fact::<PublicAddresses>()
+        .ok()
+        .and_then(|a| a.0.first().cloned())
+        .unwrap_or_else(|| "127.0.0.1".to_string());
     let send = Cmd::new(
         "python3",
-        ["-c", SEND_SCRIPT, "127.0.0.1", "25", &helo, rcpt, &token],
+        ["-c", SEND_SCRIPT, &target, "25", &helo, rcpt, &token],
     )
     .timeout(Duration::from_secs(60));
     let out = host.run(&send).map_err(|e| {
@@ -264,7 +272,7 @@ fn check_delivery(
     if !out.success() {
         return Err((
             format!(
-                "Postfix on 127.0.0.1:25 did not accept a test message to {rcpt}: {}",
+                "Postfix on {target}:25 did not accept a test message to {rcpt}: {}",
                 out.tail(3)
             ),
             "look at `journalctl -u postfix -n 50` (or /var/log/mail.log)".to_string(),
@@ -417,6 +425,27 @@ LISTEN 0 100 0.0.0.0:993 0.0.0.0:* users:((\"dovecot\",pid=2,fd=1))\n";
             .unwrap();
         assert!(expunge.contains("-u alice@example.test mailbox INBOX header X-Mailstead-Verify"));
         assert_eq!(*n.lock().unwrap(), 2);
+    }
+
+    /// With a global address, the test message comes in there, as a stranger's would.
+    #[test]
+    fn delivery_is_tried_from_the_public_address() {
+        let n = Arc::new(Mutex::new(0));
+        let h = working(n);
+        h.on_command(|c| {
+            (c.program == "ip")
+                .then(|| ok("2: eth0    inet 203.0.113.5/24 brd 203.0.113.255 scope global eth0\n"))
+                .flatten()
+        });
+        let a = with_mailbox();
+        let f = Delivery {
+            timeout: Duration::from_secs(5),
+        }
+        .run(&ctx(&h, &a));
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        let cmds = h.commands();
+        let send = cmds.iter().find(|c| c.starts_with("python3")).unwrap();
+        assert!(send.contains("203.0.113.5 25 mail.example.test"), "{send}");
     }
 
     #[test]

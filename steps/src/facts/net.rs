@@ -39,3 +39,42 @@ mod tests {
         assert!(!super::parse_if_inet6(None));
     }
 }
+
+/// The host's global IPv4 addresses (`ip -o -4 addr show scope global`, ip(8)), in order:
+/// where other servers reach it. Checks probe from there, not from 127.0.0.1, so they see
+/// what the internet sees (a loopback-only listener, a sender rule for strangers).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PublicAddresses(pub Vec<String>);
+
+/// `2: eth0    inet 10.213.1.2/24 brd 10.213.1.255 scope global eth0 ...` lines.
+pub fn parse_ip_addr(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            w.find(|t| *t == "inet")?;
+            Some(w.next()?.split('/').next()?.to_string())
+        })
+        .collect()
+}
+
+impl Fact for PublicAddresses {
+    const READS: &'static [&'static str] = &[mailstead_engine::step::reads::SERVICES];
+    fn probe(host: &dyn Host) -> Result<Self> {
+        Ok(PublicAddresses(
+            super::probe(host, "ip", &["-o", "-4", "addr", "show", "scope", "global"])
+                .filter(|o| o.success())
+                .map(|o| parse_ip_addr(&o.stdout))
+                .unwrap_or_default(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod address_tests {
+    #[test]
+    fn global_addresses() {
+        let text = "2: eth0    inet 10.213.1.2/24 brd 10.213.1.255 scope global eth0\\       valid_lft forever preferred_lft forever\n3: eth1    inet 192.0.2.7/32 scope global eth1\\       valid_lft forever\n";
+        assert_eq!(super::parse_ip_addr(text), ["10.213.1.2", "192.0.2.7"]);
+        assert!(super::parse_ip_addr("").is_empty());
+    }
+}
