@@ -11,6 +11,8 @@ pub const DOMAINS_MAP: &str = "/etc/postfix/virtual_domains";
 pub const MAILBOXES_MAP: &str = "/etc/postfix/virtual_mailboxes";
 pub const ALIASES_MAP: &str = "/etc/postfix/virtual_aliases";
 pub const SENDERS_MAP: &str = "/etc/postfix/virtual_senders";
+/// Port 25's `check_sender_access`: our own domains as senders are refused there.
+pub const SENDER_ACCESS_MAP: &str = "/etc/postfix/sender_access";
 pub const MAIN_CF: &str = "/etc/postfix/main.cf";
 pub const MASTER_CF: &str = "/etc/postfix/master.cf";
 /// Where the mail lives: `<domain>/<user>/Maildir`.

@@ -21,7 +21,9 @@
 //!
 //! Runs before `dovecot` and `postfix`, so the files their configuration points at exist
 //! before that configuration is loaded.
-pub use crate::layout::{ALIASES_MAP, DOMAINS_MAP, MAILBOXES_MAP, SENDERS_MAP, USERS_FILE, VHOSTS};
+pub use crate::layout::{
+    ALIASES_MAP, DOMAINS_MAP, MAILBOXES_MAP, SENDERS_MAP, SENDER_ACCESS_MAP, USERS_FILE, VHOSTS,
+};
 use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::{AliasGraph, Answers, Mailbox};
 use mailstead_engine::host::Cmd;
@@ -55,7 +57,7 @@ impl Step<Answers> for Mailboxes {
             users,
             Perms::new(0o640, "root", "dovecot"),
         )];
-        let maps = maps(a)?;
+        let maps = all_maps(a)?;
         for (path, content) in &maps {
             changes.push(Change::write(path, content.clone(), Perms::root(0o644)));
         }
@@ -150,6 +152,28 @@ fn map_key<'a>(s: &'a str, what: &str) -> Result<&'a str> {
             "{what} {s:?} cannot be a Postfix map key: it is empty, starts with `#`, or contains a space, `,` or a control character"
         ))
     }
+}
+
+/// Every Postfix map this step writes: [`maps`] and [`sender_access`].
+pub fn all_maps(a: &Answers) -> Result<Vec<(&'static str, String)>> {
+    let mut m = maps(a)?;
+    m.push(sender_access(a)?);
+    Ok(m)
+}
+
+/// `check_sender_access` for port 25: a sender address in one of our domains comes only from
+/// our own users, who send through 587/465 with a login (or from this host: mynetworks is
+/// checked first). On 25 it is forged. Postfix's sender-login checks do not work there (SASL
+/// is off on 25 on purpose), hence an access map (access(5)): `domain REJECT text`.
+pub fn sender_access(a: &Answers) -> Result<(&'static str, String)> {
+    let mut out = String::from(HEADER);
+    for d in &a.domains {
+        let domain = map_key(&d.name, "domain")?;
+        out.push_str(&format!(
+            "{domain} REJECT mail from {domain} is sent with a login on port 587 or 465\n"
+        ));
+    }
+    Ok((SENDER_ACCESS_MAP, out))
 }
 
 /// A word of a Postfix map's value, or the error saying why it cannot be one.
@@ -311,17 +335,19 @@ mod tests {
                 "write /etc/postfix/virtual_mailboxes (0644 root:root)",
                 "write /etc/postfix/virtual_aliases (0644 root:root)",
                 "write /etc/postfix/virtual_senders (0644 root:root)",
+                "write /etc/postfix/sender_access (0644 root:root)",
                 "postmap /etc/postfix/virtual_domains",
                 "postmap /etc/postfix/virtual_mailboxes",
                 "postmap /etc/postfix/virtual_aliases",
                 "postmap /etc/postfix/virtual_senders",
+                "postmap /etc/postfix/sender_access",
                 "reload postfix",
             ]
         );
         // One postmap per map, which writes only its .db, triggered by its map or a missing .db.
         let Change::Run {
             cmd, touches, when, ..
-        } = &changes[5]
+        } = &changes[6]
         else {
             panic!()
         };
@@ -399,7 +425,7 @@ mod tests {
         let first = effective(&h, Mailboxes.plan(&ctx(&h, &a)).unwrap());
         apply(&h, &first);
         // The fake's postmap does not write; the .db files exist on a real host.
-        for (p, _) in maps(&a).unwrap() {
+        for (p, _) in all_maps(&a).unwrap() {
             h.add_file(&format!("{p}.db"), "db", Meta::root(0o644));
         }
         let before = h.read_string(Path::new(USERS_FILE)).unwrap().unwrap();
@@ -495,7 +521,7 @@ mod tests {
         fake_postmap(&h);
         let a = answers();
         apply(&h, &effective(&h, Mailboxes.plan(&ctx(&h, &a)).unwrap()));
-        for (p, _) in maps(&a).unwrap() {
+        for (p, _) in all_maps(&a).unwrap() {
             h.add_file(&format!("{p}.db"), "db", Meta::root(0o644));
         }
         let mut b = a.clone();
@@ -509,9 +535,11 @@ mod tests {
                 "write /etc/postfix/virtual_domains (0644 root:root)",
                 "write /etc/postfix/virtual_mailboxes (0644 root:root)",
                 "write /etc/postfix/virtual_senders (0644 root:root)",
+                "write /etc/postfix/sender_access (0644 root:root)",
                 "postmap /etc/postfix/virtual_domains",
                 "postmap /etc/postfix/virtual_mailboxes",
                 "postmap /etc/postfix/virtual_senders",
+                "postmap /etc/postfix/sender_access",
                 "reload postfix",
             ]
         );
@@ -528,7 +556,7 @@ mod tests {
         fake_postmap(&h);
         let a = answers();
         apply(&h, &effective(&h, Mailboxes.plan(&ctx(&h, &a)).unwrap()));
-        for (p, _) in maps(&a).unwrap().into_iter().skip(1) {
+        for (p, _) in all_maps(&a).unwrap().into_iter().skip(1) {
             h.add_file(&format!("{p}.db"), "db", Meta::root(0o644));
         }
         let changes = effective(&h, Mailboxes.plan(&ctx(&h, &a)).unwrap());
@@ -577,5 +605,18 @@ mod tests {
         let changes = effective(&h, planned);
         let e = format!("{:#}", try_apply(&h, &changes).unwrap_err());
         assert!(e.contains("group `dovecot`"), "{e}");
+    }
+
+    /// Port 25's access map refuses our own domains as senders (our users send on 587/465).
+    #[test]
+    fn sender_access_refuses_our_domains_on_25() {
+        let (path, text) = sender_access(&answers()).unwrap();
+        assert_eq!(path, "/etc/postfix/sender_access");
+        let body = text.strip_prefix(HEADER).unwrap();
+        assert_eq!(
+            body,
+            "example.test REJECT mail from example.test is sent with a login on port 587 or 465\n\
+             other.test REJECT mail from other.test is sent with a login on port 587 or 465\n"
+        );
     }
 }

@@ -20,6 +20,7 @@ use crate::facts::postconf::squash;
 use crate::facts::{Certificates, Ipv6, PostconfMain, PostconfMaster};
 use crate::layout::{
     cert_paths, ALIASES_MAP, DOMAINS_MAP, MAILBOXES_MAP, MAIN_CF, MASTER_CF, SENDERS_MAP,
+    SENDER_ACCESS_MAP,
 };
 use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::Answers;
@@ -108,9 +109,11 @@ pub fn main_settings(a: &Answers, ipv6: bool) -> Vec<(&'static str, String)> {
         ("smtpd_sender_login_maps", format!("hash:{SENDERS_MAP}")),
         // On 25: mail that claims to come from one of our mailboxes must come from its
         // logged-in owner (submission), not from anyone on the internet.
+        // (reject_unauthenticated_sender_login_mismatch does nothing where SASL is off, as
+        // on 25: an access map of our own domains does it; see mailboxes::sender_access.)
         (
             "smtpd_sender_restrictions",
-            s("permit_mynetworks, reject_unauthenticated_sender_login_mismatch"),
+            format!("permit_mynetworks, check_sender_access hash:{SENDER_ACCESS_MAP}"),
         ),
         // Set once each; nothing here turns away an ordinary sender.
         ("smtpd_relay_restrictions", s(RELAY)),
@@ -652,7 +655,7 @@ mod tests {
         assert!(!v4["mynetworks"].contains("::1"));
         // On 25, nobody but a mailbox's own login sends as that mailbox.
         assert!(v6["smtpd_sender_restrictions"]
-            .contains("reject_unauthenticated_sender_login_mismatch"));
+            .contains("check_sender_access hash:/etc/postfix/sender_access"));
         // On submission, the null sender is refused before the login check.
         for (_, entry) in master_entries() {
             assert!(
