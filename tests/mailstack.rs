@@ -660,7 +660,7 @@ fn bench(release: &str) {
     assert_eq!(add.code, 0, "{}", add.text());
     let files = "etc/postfix/main.cf etc/postfix/master.cf etc/postfix/virtual_domains \
         etc/postfix/virtual_mailboxes etc/postfix/virtual_aliases etc/postfix/virtual_senders \
-        etc/dovecot/local.conf etc/dovecot/users \
+        etc/postfix/sender_access etc/dovecot/local.conf etc/dovecot/users \
         etc/letsencrypt/renewal-hooks/deploy/mailstead-reload etc/ssh/sshd_config.d/50-mailstead.conf";
     let vmail = a.sh_ok("id -u vmail").trim().to_string();
     // The floor gets the files of the fresh install (before add-domain changed the maps).
@@ -688,7 +688,7 @@ groupadd --system --gid {vmail} vmail
 useradd --system --uid {vmail} --gid {vmail} --home-dir /var/mail/vhosts --no-create-home --shell /usr/sbin/nologin vmail
 install -d -o vmail -g vmail -m 0770 /var/mail/vhosts
 tar -C / -xpf /root/floor.tar
-postmap /etc/postfix/virtual_domains /etc/postfix/virtual_mailboxes /etc/postfix/virtual_aliases /etc/postfix/virtual_senders
+postmap /etc/postfix/virtual_domains /etc/postfix/virtual_mailboxes /etc/postfix/virtual_aliases /etc/postfix/virtual_senders /etc/postfix/sender_access
 for p in 22 25 465 587 993 80; do ufw allow $p/tcp >/dev/null; done
 ufw --force enable >/dev/null
 sshd -t
