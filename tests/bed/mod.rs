@@ -514,6 +514,52 @@ firewall:
         assert!(r.ok(), "bed dns failed:\n{}", r.text());
     }
 
+    /// Serve DNS with ONLY these records (the ones added before are dropped).
+    pub fn dns_reset(&self, records: &[&str]) {
+        let mut args = vec!["--reset"];
+        args.extend_from_slice(records);
+        let r = self.bed("dns", &args);
+        assert!(r.ok(), "bed dns --reset failed:\n{}", r.text());
+    }
+
+    /// Start the outside world's SMTP server on `host_ip:port` (tests/bed/smtp-sink.py).
+    /// `auth`: `Some((user, password))` requires AUTH after STARTTLS (implies `tls`); `tls`
+    /// offers STARTTLS with a certificate for `relay.outside.test` signed by the bed's own CA
+    /// (its path in `bed info` as `SINK_CA`). Returns the directory where each accepted
+    /// message lands as `NNNN.eml` (raw) + `NNNN.json` (peer, envelope, tls, login).
+    pub fn sink_up(&self, port: u16, tls: bool, auth: Option<(&str, &str)>) -> PathBuf {
+        let port_s = port.to_string();
+        let mut args = vec!["--port", port_s.as_str()];
+        if tls || auth.is_some() {
+            args.push("--tls");
+        }
+        let mut env = vec![];
+        if let Some((user, pass)) = auth {
+            args.extend_from_slice(&["--auth", user]);
+            env.push(("BED_PASS", pass));
+        }
+        let r = self.bed_env("sink-up", &args, &env, None);
+        assert!(r.ok(), "bed sink-up failed:\n{}", r.text());
+        self.state("SINK_DIR").into()
+    }
+
+    /// Stop the outside SMTP server (its messages stay).
+    pub fn sink_down(&self) {
+        let r = self.bed("sink-down", &[]);
+        assert!(r.ok(), "bed sink-down failed:\n{}", r.text());
+    }
+
+    /// One KEY of `bed info`, read now (state set after `up`, such as SINK_DIR or SINK_CA).
+    pub fn state(&self, key: &str) -> String {
+        let r = self.bed("info", &[]);
+        r.stdout
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| unquote(v))
+            .unwrap_or_default()
+    }
+
     /// Take the bed down now (Drop does it otherwise).
     pub fn down(mut self) {
         self.take_down();
