@@ -158,6 +158,13 @@ pub enum Command {
     /// Hidden from --help, completions and the man page until it is built.
     #[command(hide = true)]
     Dns,
+    /// Try again to get the TLS certificate from the CA, while a temporary self-signed one is
+    /// served; once issued, switch Postfix and Dovecot to it (what mailstead-certificate.timer
+    /// runs every 15 minutes).
+    #[command(after_help = "Examples:
+  mailstead retry-certificate --yes --plain
+  systemctl start mailstead-certificate          (the same, as the timer runs it)")]
+    RetryCertificate,
     /// Print shell completions to stdout (prints only; changes nothing).
     #[command(after_help = "Examples:
   mailstead completions bash > /usr/share/bash-completion/completions/mailstead
@@ -248,6 +255,7 @@ fn dispatch(s: &Session) -> CliResult {
             }
             Ok(exit::DONE)
         }
+        Some(Command::RetryCertificate) => retry_certificate(s),
         Some(Command::Completions { shell }) => crate::help::completions(*shell),
         Some(Command::Man) => crate::help::man(),
         Some(Command::Dns) => Err(CliError::bad_input(
@@ -476,6 +484,35 @@ fn apply(
     }
     ui::print_outcome(&report, ui::color_wanted());
     Ok(exit::for_outcome(&report.outcome))
+}
+
+/// certbot alone first (no run is recorded for an attempt that fails: the timer tries every
+/// 15 minutes); once the certificate exists, the install again, which switches Postfix and
+/// Dovecot to it (one reload each) and removes the timer.
+fn retry_certificate(s: &Session) -> CliResult {
+    use mailstead_engine::Fact;
+    use mailstead_steps::facts::{challenge_for, Certificates, Listeners};
+    let answers = s.load_answers()?;
+    let fqdn = answers.hostname.trim().to_ascii_lowercase();
+    if !Certificates::probe(&s.host)?.present(&fqdn) {
+        let challenge = challenge_for(&Listeners::probe(&s.host)?)
+            .map_err(|why| CliError::bad_input(why).nothing_changed())?;
+        let cmd = mailstead_steps::tls::certbot_cmd(&answers, &fqdn, &challenge, false);
+        println!("{cmd}");
+        let out = s
+            .host
+            .run_streaming(&cmd, &mut |line| println!("  | {line}"))
+            .wrap_err_with(|| format!("starting `{cmd}`"))?;
+        if !out.success() {
+            return Err(CliError::new(
+                eyre!("{}", mailstead_steps::tls::explain_certbot(&out)),
+                exit::FAILED_ROLLED_BACK,
+            )
+            .nothing_changed());
+        }
+        println!("certificate issued for {fqdn}: switching Postfix and Dovecot to it");
+    }
+    install(s, Some(answers))
 }
 
 fn plan(s: &Session) -> CliResult {

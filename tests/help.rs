@@ -21,6 +21,7 @@ const BUILT: &[&str] = &[
     "rollback",
     "recover",
     "check",
+    "retry-certificate",
     "completions",
     "man",
     "help",

@@ -670,6 +670,11 @@ impl<'a> Engine<'a> {
                             percent,
                             what: what.to_string(),
                         },
+                        Feed::Tolerated(text) => Event::Note {
+                            step,
+                            level: Level::Warning,
+                            text: text.to_string(),
+                        },
                     };
                     self.emit(run, ev);
                 })
@@ -1296,6 +1301,8 @@ pub enum Feed<'a> {
     Line(&'a str),
     /// apt's own progress (see [`system::apt_status`]), 0..=100.
     Progress { percent: f32, what: &'a str },
+    /// A tolerated command failed ([`Cmd::tolerated`]): this explains it, the run goes on.
+    Tolerated(&'a str),
 }
 
 /// Applies one change. Returns the packages it newly installed.
@@ -1394,7 +1401,10 @@ fn apply_change_as(
                 .run_streaming(cmd, &mut |line| feed(Feed::Line(line)))
                 .wrap_err_with(|| format!("starting `{cmd}`"))?;
             if !out.success() {
-                return Err(eyre!(system::failure(cmd, &out)));
+                match cmd.tolerated {
+                    Some(explain) => feed(Feed::Tolerated(&explain(&out))),
+                    None => return Err(eyre!(system::failure(cmd, &out))),
+                }
             }
         }
         Change::Install { packages, debconf } => {

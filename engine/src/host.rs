@@ -68,7 +68,14 @@ pub struct Cmd {
     /// itself: apt makes its status descriptor non-blocking, and maintainer scripts writing
     /// to a shared, full pipe then fail (`echo: I/O error` in a package's postinst).
     pub status_fd: Option<i32>,
+    /// Its failure does not fail the step: the engine reports it as a warning made of this
+    /// explanation (`explain(output)`), and the run goes on. For an attempt whose failure has a
+    /// fallback planned by a later step (a certificate the CA cannot issue yet).
+    pub tolerated: Option<Explain>,
 }
+
+/// Turns a tolerated command's failed output into the warning a user reads.
+pub type Explain = fn(&Output) -> String;
 
 impl Cmd {
     pub fn new<I, S>(program: &str, args: I) -> Cmd
@@ -113,6 +120,11 @@ impl Cmd {
     /// See [`Cmd::status_fd`].
     pub fn status_fd(mut self, fd: i32) -> Cmd {
         self.status_fd = Some(fd);
+        self
+    }
+    /// See [`Cmd::tolerated`].
+    pub fn tolerate_failure(mut self, explain: Explain) -> Cmd {
+        self.tolerated = Some(explain);
         self
     }
 }

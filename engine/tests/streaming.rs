@@ -286,3 +286,63 @@ fn real_host_status_descriptor_is_its_own_pipe() {
     assert_eq!(out.status, 0);
     assert!(out.stdout.contains("out"));
 }
+
+/// An attempt whose failure has a fallback: the step goes on to its next change, the run ends
+/// done, and the explanation reaches observers as a warning (not the raw failure).
+#[test]
+fn a_tolerated_failure_is_a_warning_and_the_run_goes_on() {
+    struct Attempt;
+    impl Step<Answers> for Attempt {
+        fn name(&self) -> &'static str {
+            "tls"
+        }
+        fn about(&self) -> &'static str {
+            "tries to get a certificate"
+        }
+        fn plan(&self, _ctx: &Ctx<Answers>) -> Result<Planned> {
+            let explain: mailstead_engine::host::Explain =
+                |out| format!("the CA said: {}", out.stderr.trim());
+            Ok(Planned {
+                changes: vec![
+                    Change::run(
+                        "ask the CA",
+                        Cmd::new("issue", ["now"]).tolerate_failure(explain),
+                        &[],
+                    ),
+                    Change::write("/etc/after", "x", mailstead_engine::Perms::root(0o644)),
+                ],
+                notes: vec![],
+            })
+        }
+    }
+    let h = MemHost::fake();
+    let root = mailstead_engine::Meta::root(0o644);
+    h.add_file("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", root);
+    h.add_file("/etc/group", "root:x:0:\n", root);
+    h.on_command(|c: &Cmd| {
+        (c.program == "issue").then(|| Output {
+            status: 1,
+            stdout: String::new(),
+            stderr: "connection refused\n".into(),
+        })
+    });
+    let mut rec = Recorder::default();
+    let opts = Options {
+        yes: true,
+        ..Options::default()
+    };
+    let report = Engine::new(&h, &mut rec, opts)
+        .apply(&[&Attempt], &[], &Answers)
+        .unwrap();
+    assert!(
+        matches!(report.outcome, mailstead_engine::Outcome::Done),
+        "{:?}",
+        report.outcome
+    );
+    assert!(h.exists(std::path::Path::new("/etc/after")));
+    let warned = rec.events.iter().any(|e| {
+        matches!(e, Event::Note { level: mailstead_engine::Level::Warning, text, .. }
+            if text == "the CA said: connection refused")
+    });
+    assert!(warned, "{:?}", rec.events);
+}

@@ -27,6 +27,7 @@ pub fn all() -> Vec<Box<dyn Check<Answers>>> {
         Box::new(Services),
         Box::new(Ports),
         Box::new(Config),
+        Box::new(Certificate),
         Box::new(Delivery {
             timeout: DELIVERY_TIMEOUT,
         }),
@@ -36,6 +37,9 @@ pub fn all() -> Vec<Box<dyn Check<Answers>>> {
 pub struct Services;
 pub struct Ports;
 pub struct Config;
+/// Which certificate is live: the CA's, or the interim self-signed one (a warning: clients
+/// warn, and the retry timer has not succeeded yet).
+pub struct Certificate;
 pub struct Delivery {
     pub timeout: Duration,
 }
@@ -96,6 +100,47 @@ fn probe(
     args: &[&str],
 ) -> std::io::Result<mailstead_engine::Output> {
     host.run(&Cmd::probe(program, args.iter().copied()).timeout(Duration::from_secs(30)))
+}
+
+impl Check<Answers> for Certificate {
+    fn name(&self) -> &'static str {
+        "certificate"
+    }
+    fn run(&self, ctx: &Ctx<Answers>) -> Finding {
+        use crate::facts::Certificates;
+        let fqdn = ctx.answers.hostname.trim().to_ascii_lowercase();
+        let certs = match ctx.fact::<Certificates>() {
+            Ok(c) => c,
+            Err(e) => {
+                return Finding::fail(
+                    format!("cannot read the certificates: {e:#}"),
+                    "look at `certbot certificates`",
+                )
+            }
+        };
+        let (chain, _) = certs.serving(ctx.host, &fqdn);
+        if certs.present(&fqdn) {
+            return Finding::pass(format!(
+                "the CA's certificate for {fqdn} is live ({})",
+                chain.display()
+            ));
+        }
+        if let Err(e) = certs.require(ctx.host, &fqdn) {
+            return Finding::fail(
+                format!("no certificate for {fqdn}: {e:#}"),
+                "run `mailstead install` again",
+            );
+        }
+        Finding::warn(
+            format!(
+                "a temporary self-signed certificate is live for {fqdn} ({}): the CA has not issued one yet",
+                chain.display()
+            ),
+            "publish the DNS records (`mailstead dns`) and open port 80; the timer retries every 15 \
+             minutes (`journalctl -u mailstead-certificate` says why it failed; \
+             `systemctl start mailstead-certificate` tries now)",
+        )
+    }
 }
 
 impl Check<Answers> for Services {
@@ -377,7 +422,33 @@ LISTEN 0 100 0.0.0.0:993 0.0.0.0:* users:((\"dovecot\",pid=2,fd=1))\n";
     #[test]
     fn every_check_runs_in_order() {
         let names: Vec<&str> = all().iter().map(|c| c.name()).collect();
-        assert_eq!(names, ["services", "ports", "config", "delivery"]);
+        assert_eq!(
+            names,
+            ["services", "ports", "config", "certificate", "delivery"]
+        );
+    }
+
+    /// The CA's certificate passes; the interim self-signed one is a warning naming it; with
+    /// neither, a failure.
+    #[test]
+    fn the_live_certificate_is_named() {
+        use crate::layout::{SELF_SIGNED_CHAIN, SELF_SIGNED_KEY};
+        use crate::testing::add_cert;
+        let a = answers();
+        let h = MemHost::fake();
+        assert_eq!(Certificate.run(&ctx(&h, &a)).status, Status::Fail);
+        h.add_file(SELF_SIGNED_CHAIN, "C", mailstead_engine::Meta::root(0o644));
+        h.add_file(SELF_SIGNED_KEY, "K", mailstead_engine::Meta::root(0o600));
+        let f = Certificate.run(&ctx(&h, &a));
+        assert_eq!(f.status, Status::Warn, "{f:?}");
+        assert!(f.detail.contains("self-signed") && f.detail.contains(SELF_SIGNED_CHAIN));
+        let h = MemHost::fake();
+        add_cert(&h);
+        let f = Certificate.run(&ctx(&h, &a));
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        assert!(f
+            .detail
+            .contains("/etc/letsencrypt/live/mail.example.test/fullchain.pem"));
     }
 
     #[test]

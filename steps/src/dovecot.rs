@@ -78,7 +78,19 @@ pub fn from_version(v: &str) -> Option<Version> {
 /// The whole of `/etc/dovecot/local.conf`.
 /// `ipv6`: the host has IPv6 ([`crate::facts::Ipv6`]): `listen = *, ::`, else `*`.
 pub fn render(a: &Answers, version: Version, vmail_uid: u32, ipv6: bool) -> String {
-    let (fullchain, privkey) = cert_paths(&a.hostname);
+    render_serving(a, version, vmail_uid, ipv6, &cert_paths(&a.hostname))
+}
+
+/// [`render`], serving the chain and key `cert` (certbot's, or the interim self-signed pair:
+/// [`crate::facts::Certificates::serving`]).
+pub fn render_serving(
+    a: &Answers,
+    version: Version,
+    vmail_uid: u32,
+    ipv6: bool,
+    cert: &(std::path::PathBuf, std::path::PathBuf),
+) -> String {
+    let (fullchain, privkey) = cert;
     let protocols = if a.pop3 {
         "imap lmtp pop3"
     } else {
@@ -222,7 +234,14 @@ impl Step<Answers> for Dovecot {
         let ipv6 = ctx.fact::<Ipv6>()?.available;
         changes.push(Change::write(
             LOCAL_CONF,
-            render(ctx.answers, version, uid, ipv6),
+            render_serving(
+                ctx.answers,
+                version,
+                uid,
+                ipv6,
+                &ctx.fact::<Certificates>()?
+                    .serving(ctx.host, &ctx.answers.hostname),
+            ),
             Perms::root(0o644),
         ));
         changes.push(Change::reload("dovecot"));
@@ -232,7 +251,8 @@ impl Step<Answers> for Dovecot {
     /// The certificate is in place and `doveconf -n` accepts the whole configuration, before
     /// Dovecot is reloaded. (Dovecot 2.3's `doveconf -n` does not open `ssl_cert = <file`.)
     fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
-        ctx.fact::<Certificates>()?.require(&ctx.answers.hostname)?;
+        ctx.fact::<Certificates>()?
+            .require(ctx.host, &ctx.answers.hostname)?;
         let cmd = Cmd::probe("doveconf", ["-n"]);
         let out = ctx.host.run(&cmd)?;
         if !out.success() {

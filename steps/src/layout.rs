@@ -32,6 +32,25 @@ pub fn cert_paths(hostname: &str) -> (PathBuf, PathBuf) {
     (live.join("fullchain.pem"), live.join("privkey.pem"))
 }
 
+/// The interim self-signed certificate, served while the CA cannot issue the real one yet
+/// (the name does not resolve here yet, port 80 is filtered, the CA is unreachable).
+pub const SELF_SIGNED_CHAIN: &str = "/etc/mailstead/tls/self-signed.pem";
+pub const SELF_SIGNED_KEY: &str = "/etc/mailstead/tls/self-signed.key";
+/// The systemd timer (and its service) that retries issuing the real certificate.
+pub const CERT_RETRY_TIMER: &str = "/etc/systemd/system/mailstead-certificate.timer";
+pub const CERT_RETRY_SERVICE: &str = "/etc/systemd/system/mailstead-certificate.service";
+
+/// The chain and key Postfix and Dovecot serve: certbot's when it has issued one for
+/// `hostname` (`issued`: [`crate::facts::Certificates::present`]), else the interim
+/// self-signed pair.
+pub fn serving_cert(hostname: &str, issued: bool) -> (PathBuf, PathBuf) {
+    if issued {
+        cert_paths(hostname)
+    } else {
+        (SELF_SIGNED_CHAIN.into(), SELF_SIGNED_KEY.into())
+    }
+}
+
 /// The ports mail clients and servers reach, with what serves them (`pop3`: 995 too).
 pub fn mail_ports(pop3: bool) -> Vec<(u16, &'static str)> {
     let mut p = vec![

@@ -21,6 +21,7 @@ pub mod ssh;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod tls;
+pub mod tls_interim;
 
 use mailstead_answers::Answers;
 use mailstead_engine::{Check, Step};
@@ -32,6 +33,7 @@ pub fn install_steps() -> Vec<Box<dyn Step<Answers>>> {
         Box::new(preflight::Preflight),
         Box::new(packages::Packages),
         Box::new(tls::Tls),
+        Box::new(tls_interim::TlsInterim),
         // Maps and the users file first, so the configurations never point at missing files.
         Box::new(mailboxes::Mailboxes),
         Box::new(dovecot::Dovecot),
@@ -58,6 +60,7 @@ pub const STEP_MODULES: &[&str] = &[
     "preflight",
     "ssh",
     "tls",
+    "tls_interim",
 ];
 
 #[cfg(test)]

@@ -164,8 +164,21 @@ pub fn master_entries() -> Vec<(&'static str, String)> {
 }
 
 /// The settings that differ, as `key=value` arguments and `key: old -> new` lines.
-fn main_diff(now: &PostconfMain, a: &Answers, ipv6: bool) -> (Vec<String>, Vec<String>) {
-    let want = main_settings(a, ipv6);
+/// `cert`: the chain and key to serve ([`Certificates::serving`]), in place of certbot's.
+fn main_diff(
+    now: &PostconfMain,
+    a: &Answers,
+    ipv6: bool,
+    cert: &(std::path::PathBuf, std::path::PathBuf),
+) -> (Vec<String>, Vec<String>) {
+    let mut want = main_settings(a, ipv6);
+    for (k, v) in want.iter_mut() {
+        match *k {
+            "smtpd_tls_cert_file" => *v = cert.0.to_string_lossy().into_owned(),
+            "smtpd_tls_key_file" => *v = cert.1.to_string_lossy().into_owned(),
+            _ => {}
+        }
+    }
     let mut args = Vec::new();
     let mut detail = Vec::new();
     for (k, v) in &want {
@@ -213,7 +226,10 @@ impl Step<Answers> for Postfix {
     fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         let mut changes = Vec::new();
         let ipv6 = ctx.fact::<Ipv6>()?.available;
-        let (mut args, detail) = main_diff(&*ctx.fact::<PostconfMain>()?, ctx.answers, ipv6);
+        let cert = ctx
+            .fact::<Certificates>()?
+            .serving(ctx.host, &ctx.answers.hostname);
+        let (mut args, detail) = main_diff(&*ctx.fact::<PostconfMain>()?, ctx.answers, ipv6, &cert);
         // Postfix reads these only when it starts: a reload keeps the old listeners
         // (postconf(5): "specify postfix stop; postfix start" after changing them).
         let restart = args
@@ -259,7 +275,8 @@ impl Step<Answers> for Postfix {
     /// The certificate is in place, `postfix check` passes, and every setting reads back as
     /// written (Postfix reads the certificate only when a TLS session starts).
     fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
-        ctx.fact::<Certificates>()?.require(&ctx.answers.hostname)?;
+        ctx.fact::<Certificates>()?
+            .require(ctx.host, &ctx.answers.hostname)?;
         let cmd = Cmd::new("postfix", ["check"]);
         let out = ctx.host.run(&cmd)?;
         if !out.success() {
@@ -269,7 +286,10 @@ impl Step<Answers> for Postfix {
             ));
         }
         let ipv6 = ctx.fact::<Ipv6>()?.available;
-        let (main, _) = main_diff(&*ctx.fact::<PostconfMain>()?, ctx.answers, ipv6);
+        let cert = ctx
+            .fact::<Certificates>()?
+            .serving(ctx.host, &ctx.answers.hostname);
+        let (main, _) = main_diff(&*ctx.fact::<PostconfMain>()?, ctx.answers, ipv6, &cert);
         let (master, _) = master_diff(&*ctx.fact::<PostconfMaster>()?);
         if !main.is_empty() || !master.is_empty() {
             return Err(eyre!(

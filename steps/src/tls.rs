@@ -9,7 +9,10 @@
 //! - `--server` and the CA bundle (`REQUESTS_CA_BUNDLE`) for a private ACME server, `--staging`;
 //! - never re-issues a certificate that covers the hostname and is valid for 30 more days;
 //! - keys stay root-only: `live/` and `archive/` are 0700 (certbot's own modes, enforced);
-//! - reloads Postfix and Dovecot when the certificate changed.
+//! - reloads Postfix and Dovecot when the certificate changed;
+//! - a failed issuance does not stop the run (DNS is often published after the install): the
+//!   failure is explained in plain words ([`explain_certbot`]) and the `tls-interim` step
+//!   serves a self-signed certificate and retries on a timer until the CA issues the real one.
 use crate::facts::{challenge_for, Certificates, Challenge, Listeners};
 use crate::layout::{cert_paths, DEPLOY_HOOK, WEBROOT};
 use color_eyre::eyre::{eyre, Result};
@@ -23,8 +26,9 @@ pub struct Tls;
 
 const HOOK_SCRIPT: &str = include_str!("../../assets/tls/mailstead-reload");
 
-fn certbot_cmd(ctx: &Ctx<Answers>, fqdn: &str, challenge: &Challenge, renew: bool) -> Cmd {
-    let a = ctx.answers;
+/// certbot's command for `fqdn`, as the step runs it and as `mailstead retry-certificate` (the
+/// timer) runs it again.
+pub fn certbot_cmd(a: &Answers, fqdn: &str, challenge: &Challenge, renew: bool) -> Cmd {
     let mut args: Vec<String> = [
         "certonly",
         "--non-interactive",
@@ -55,13 +59,72 @@ fn certbot_cmd(ctx: &Ctx<Answers>, fqdn: &str, challenge: &Challenge, renew: boo
     if renew {
         args.push("--force-renewal".into());
     }
-    let mut cmd = Cmd::new("certbot", args).timeout(Duration::from_secs(600));
+    let mut cmd = Cmd::new("certbot", args)
+        .timeout(Duration::from_secs(600))
+        .tolerate_failure(explain_certbot);
     if let Some(bundle) = &a.acme.ca_bundle {
         // Trust for a private ACME server (the bed's pebble). certbot's renewals from its
         // timer do not get it: fine for a test CA, irrelevant for Let's Encrypt.
         cmd = cmd.env("REQUESTS_CA_BUNDLE", &bundle.to_string_lossy());
     }
     cmd
+}
+
+/// Why the CA could not issue the certificate, in plain words, from certbot's output, with what
+/// happens meanwhile. certbot's messages (certbot 2.x/4.x, ACME problem types of RFC 8555 §6.7):
+/// `DNS problem: NXDOMAIN looking up A for NAME`, `Timeout during connect (likely firewall
+/// problem)`, `Connection refused` / `Invalid response from` (the name points at another
+/// server), `Failed to establish a new connection` (the ACME server itself is unreachable).
+pub fn explain_certbot(out: &mailstead_engine::Output) -> String {
+    let text = format!("{}\n{}", out.stdout, out.stderr);
+    let detail = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("Detail:"))
+        .map(|l| l.trim_start_matches("Detail:").trim().to_string());
+    let has = |s: &str| text.contains(s);
+    let why = if has("NXDOMAIN") || has("DNS problem") {
+        "the hostname does not resolve yet: publish its A/AAAA records (`mailstead dns`)"
+            .to_string()
+    } else if has("Timeout during connect") || has("likely firewall problem") {
+        "the CA could not reach port 80 of this server: open port 80 in the provider's firewall"
+            .to_string()
+    } else if has("Invalid response from") || has("unauthorized") {
+        let addr = detail
+            .as_deref()
+            .and_then(|d| d.split(':').next())
+            .filter(|a| a.parse::<std::net::IpAddr>().is_ok());
+        match addr {
+            Some(a) => format!(
+                "the hostname resolves to {a}, which did not answer the challenge: point its \
+                 A/AAAA records at this server (`mailstead dns`)"
+            ),
+            None => "the hostname points at a server that did not answer the challenge: point \
+                     its A/AAAA records at this server (`mailstead dns`)"
+                .to_string(),
+        }
+    } else if has("Failed to establish a new connection")
+        || has("Max retries exceeded")
+        || has("Connection refused")
+    {
+        "the ACME server cannot be reached from this server (network, proxy or firewall)"
+            .to_string()
+    } else if has("too many certificates") || has("rateLimited") {
+        "the CA's rate limit was hit: it lifts by itself (Let's Encrypt: within a week)".to_string()
+    } else {
+        format!(
+            "certbot failed (exit {}): {}",
+            out.status,
+            out.tail(2).replace('\n', " / ")
+        )
+    };
+    let detail = detail.map(|d| format!(" (CA: {d})")).unwrap_or_default();
+    format!(
+        "no certificate from the CA yet: {why}{detail}. Mail works meanwhile on a temporary \
+         self-signed certificate (clients will warn once); a timer retries every 15 minutes and \
+         switches to the real certificate with one reload. `mailstead check` shows which one is \
+         live; certbot's log: /var/log/letsencrypt/letsencrypt.log"
+    )
 }
 
 /// `live/` and `archive/` must not be readable by anyone but root (they hold the keys).
@@ -108,7 +171,7 @@ impl Step<Answers> for Tls {
             // would run into the CA's duplicate-certificate limit, and unused it is harmless.
             let mut change = Change::run(
                 format!("certbot: certificate for {fqdn}"),
-                certbot_cmd(ctx, &fqdn, &challenge, renew),
+                certbot_cmd(ctx.answers, &fqdn, &challenge, renew),
                 &["/etc/letsencrypt"],
             )
             .kept_on_rollback();
@@ -134,13 +197,9 @@ impl Step<Answers> for Tls {
         Ok(changes.into())
     }
 
+    /// A missing certificate is not an error here (the CA may not be able to issue it yet:
+    /// `tls-interim` covers that); keys readable by others and a missing hook are.
     fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
-        let fqdn = ctx.answers.hostname.trim().to_ascii_lowercase();
-        if let Some(why) = ctx.fact::<Certificates>()?.problem(&fqdn) {
-            return Err(eyre!(
-                "{why}; look at /var/log/letsencrypt/letsencrypt.log and `certbot certificates`"
-            ));
-        }
         for (dir, meta) in private_dirs(ctx.host) {
             if meta.mode & 0o077 != 0 {
                 return Err(eyre!(
@@ -267,7 +326,12 @@ mod tests {
         let h = with_cert(false, "");
         let changes = Tls.plan(&ctx(&h, &a)).unwrap().changes;
         assert!(changes[0].render(&h).contains("--force-renewal"));
-        assert!(Tls.verify(&ctx(&h, &a)).is_err());
+        // certbot failing is tolerated (tls-interim covers it): the step itself verifies.
+        let Change::Run { cmd, .. } = &changes[0] else {
+            panic!()
+        };
+        assert!(cmd.tolerated.is_some());
+        Tls.verify(&ctx(&h, &a)).unwrap();
         let h = with_cert(true, "DNS:www.example.test");
         let changes = Tls.plan(&ctx(&h, &a)).unwrap().changes;
         assert!(changes[0].summary().starts_with("certbot"));
@@ -285,6 +349,47 @@ mod tests {
             .any(|c| c.summary() == "directory /etc/letsencrypt/archive (0700 root:root)"));
         assert!(!changes.iter().any(|c| matches!(c, Change::Reload { .. })));
         assert!(Tls.verify(&ctx(&h, &a)).is_err());
+    }
+
+    fn certbot(status: i32, stdout: &str, stderr: &str) -> mailstead_engine::Output {
+        mailstead_engine::Output {
+            status,
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+        }
+    }
+
+    /// certbot's own words (2.x and 4.x) for the ways issuance fails before DNS is ready.
+    #[test]
+    fn certbot_failures_are_explained_with_the_way_forward() {
+        let cases = [
+            (
+                "Certbot failed to authenticate some domains (authenticator: standalone). The Certificate Authority reported these problems:\n  Domain: mail.example.org\n  Type:   dns\n  Detail: DNS problem: NXDOMAIN looking up A for mail.example.org - check that a DNS record exists for this domain\n",
+                "does not resolve yet",
+            ),
+            (
+                "  Domain: mail.example.org\n  Type:   connection\n  Detail: 203.0.113.9: Fetching http://mail.example.org/.well-known/acme-challenge/x: Timeout during connect (likely firewall problem)\n",
+                "port 80",
+            ),
+            (
+                "  Domain: mail.example.org\n  Type:   unauthorized\n  Detail: 198.51.100.7: Invalid response from http://mail.example.org/.well-known/acme-challenge/x: 404\n",
+                "resolves to 198.51.100.7",
+            ),
+            (
+                "An unexpected error occurred:\nrequests.exceptions.ConnectionError: HTTPSConnectionPool(host='10.213.1.1', port=14000): Max retries exceeded with url: /dir (Caused by NewConnectionError('<urllib3.connection.HTTPSConnection object>: Failed to establish a new connection: [Errno 111] Connection refused'))\n",
+                "ACME server cannot be reached",
+            ),
+        ];
+        for (stderr, want) in cases {
+            let text = explain_certbot(&certbot(1, "", stderr));
+            assert!(text.contains(want), "{want}: {text}");
+            assert!(text.contains("self-signed") && text.contains("mailstead check"));
+        }
+        let other = explain_certbot(&certbot(2, "", "something new\nand odd\n"));
+        assert!(
+            other.contains("exit 2") && other.contains("and odd"),
+            "{other}"
+        );
     }
 
     #[test]

@@ -114,6 +114,13 @@ pub fn bed_cmd(args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Run
     run_cmd(cmd, stdin)
 }
 
+/// Run a bash script on the host (an outside client against a bed: openssl, swaks...).
+pub fn host_sh(script: &str) -> Run {
+    let mut cmd = Command::new("bash");
+    cmd.args(["-c", script]);
+    run_cmd(cmd, None)
+}
+
 /// Panics (a test failure, never a skip) unless beds can run here: root, Linux namespaces.
 pub fn require_bed() {
     let r = bed_cmd(&["check"], &[], None);

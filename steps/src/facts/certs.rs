@@ -77,13 +77,24 @@ impl Certificates {
         self.0.get(fqdn).is_some_and(|c| c.complete)
     }
 
-    /// [`Certificates::present`], or an error naming the missing chain: a configuration must
-    /// never name a certificate that is not there.
-    pub fn require(&self, fqdn: &str) -> color_eyre::eyre::Result<()> {
-        if self.present(fqdn) {
+    /// What Postfix and Dovecot serve for `fqdn`: certbot's chain and key once issued; the
+    /// interim self-signed pair while it is not and that pair exists (`tls-interim` makes it
+    /// only after certbot failed). A plan (where certbot has not run) therefore shows
+    /// certbot's paths, as a successful run writes them.
+    pub fn serving(&self, host: &dyn Host, fqdn: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let interim = !self.present(fqdn)
+            && host.exists(Path::new(crate::layout::SELF_SIGNED_CHAIN))
+            && host.exists(Path::new(crate::layout::SELF_SIGNED_KEY));
+        crate::layout::serving_cert(fqdn, !interim)
+    }
+
+    /// The certificate [`Certificates::serving`] names exists, or an error naming the missing
+    /// chain: a configuration must never name a certificate that is not there.
+    pub fn require(&self, host: &dyn Host, fqdn: &str) -> color_eyre::eyre::Result<()> {
+        let (chain, key) = self.serving(host, fqdn);
+        if host.exists(&chain) && host.exists(&key) {
             return Ok(());
         }
-        let (chain, _) = cert_paths(fqdn);
         Err(color_eyre::eyre::eyre!(
             "{} does not exist: the configuration would name a certificate that is not there",
             chain.display()
