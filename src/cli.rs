@@ -819,17 +819,21 @@ fn interactive_start(s: &Session) -> CliResult {
             println!("Nothing was changed.");
             return Ok(exit::BAD_INPUT);
         }
-        return apply(
+        let code = apply(
             s,
             move || Ok((answers, vec![Box::new(save) as Box<dyn Step<Answers>>])),
             false,
-        );
+        )?;
+        show_dns_after(s, code, None);
+        return Ok(code);
     }
     use ui::menu::MenuChoice;
     match ui::menu::main_menu()? {
         MenuChoice::AddDomain => {
             let d = ui::menu::ask_domain()?;
-            edit_answers(s, |a| add_domain(a, &d))
+            let code = edit_answers(s, |a| add_domain(a, &d))?;
+            show_dns_after(s, code, Some(&d));
+            Ok(code)
         }
         MenuChoice::AddMailbox => {
             let domains: Vec<String> = s
