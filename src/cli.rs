@@ -154,10 +154,23 @@ pub enum Command {
     Recover,
     /// Check the server: pending changes, hand edits, services, ports, delivery.
     Check,
-    /// DNS checks for the domains (MX, A, PTR, SPF): not built yet; says so and exits 2.
-    /// Hidden from --help, completions and the man page until it is built.
-    #[command(hide = true)]
-    Dns,
+    /// Print every DNS record to publish for the mail domains (MX, SPF, DKIM, DMARC,
+    /// TLS-RPT, SRV, the hostname's A/AAAA and CAA) and the reverse DNS to ask for. Reads only.
+    #[command(after_help = "Examples:
+  mailstead dns                               every domain, for reading
+  mailstead dns example.org --format zone     zone-file lines to paste into a zone
+  mailstead dns --format json                 for scripts: {records, ptr, notes}")]
+    Dns {
+        /// Only this mail domain's records (and the server's own, which every domain needs)
+        /// [default: every configured domain].
+        #[arg(value_name = "DOMAIN")]
+        domain: Option<String>,
+        /// zone: RFC 1035 zone-file lines (long TXT split into 255-byte strings);
+        /// table: for reading (values whole on one line, for web forms);
+        /// json: for scripts.
+        #[arg(long, value_enum, default_value_t = DnsFormat::Table)]
+        format: DnsFormat,
+    },
     /// Try again to get the TLS certificate from the CA, while a temporary self-signed one is
     /// served; once issued, switch Postfix and Dovecot to it (what mailstead-certificate.timer
     /// runs every 15 minutes).
@@ -214,7 +227,7 @@ impl Command {
     pub fn only_reads(&self) -> bool {
         matches!(
             self,
-            Command::Plan | Command::Runs | Command::Check | Command::Dns
+            Command::Plan | Command::Runs | Command::Check | Command::Dns { .. }
         )
     }
 }
@@ -229,7 +242,11 @@ fn dispatch(s: &Session) -> CliResult {
         )),
         Some(Command::Install) => install(s, None),
         Some(Command::Plan) => plan(s),
-        Some(Command::AddDomain { name }) => edit_answers(s, |a| add_domain(a, name)),
+        Some(Command::AddDomain { name }) => {
+            let code = edit_answers(s, |a| add_domain(a, name))?;
+            show_dns_after(s, code, Some(name));
+            Ok(code)
+        }
         Some(Command::AddMailbox {
             address,
             password_stdin,
@@ -258,10 +275,7 @@ fn dispatch(s: &Session) -> CliResult {
         Some(Command::RetryCertificate) => retry_certificate(s),
         Some(Command::Completions { shell }) => crate::help::completions(*shell),
         Some(Command::Man) => crate::help::man(),
-        Some(Command::Dns) => Err(CliError::bad_input(
-            "`mailstead dns` is not built yet (DNS checks are planned in their own issue); \
-             nothing was checked or changed",
-        )),
+        Some(Command::Dns { domain, format }) => dns(s, domain.as_deref(), *format),
     }
 }
 
@@ -425,7 +439,7 @@ fn warn_interrupted(s: &Session) {
 }
 
 fn install(s: &Session, answers: Option<Answers>) -> CliResult {
-    apply(
+    let code = apply(
         s,
         || {
             let answers = match answers {
@@ -435,7 +449,9 @@ fn install(s: &Session, answers: Option<Answers>) -> CliResult {
             Ok((answers, Vec::new()))
         },
         false,
-    )
+    )?;
+    show_dns_after(s, code, None);
+    Ok(code)
 }
 
 /// The answers to apply and the steps to run before the install steps (saving the answers
@@ -840,17 +856,21 @@ fn interactive_start(s: &Session) -> CliResult {
             println!("Nothing was changed.");
             return Ok(exit::BAD_INPUT);
         }
-        return apply(
+        let code = apply(
             s,
             move || Ok((answers, vec![Box::new(save) as Box<dyn Step<Answers>>])),
             false,
-        );
+        )?;
+        show_dns_after(s, code, None);
+        return Ok(code);
     }
     use ui::menu::MenuChoice;
     match ui::menu::main_menu()? {
         MenuChoice::AddDomain => {
             let d = ui::menu::ask_domain()?;
-            edit_answers(s, |a| add_domain(a, &d))
+            let code = edit_answers(s, |a| add_domain(a, &d))?;
+            show_dns_after(s, code, Some(&d));
+            Ok(code)
         }
         MenuChoice::AddMailbox => {
             let domains: Vec<String> = s
@@ -872,4 +892,111 @@ fn interactive_start(s: &Session) -> CliResult {
         MenuChoice::Runs => runs(s),
         MenuChoice::Quit => Ok(exit::DONE),
     }
+}
+
+// ---- `mailstead dns`: the records to publish (steps/src/dns.rs builds and renders them) ----
+
+/// How `mailstead dns` prints the records.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DnsFormat {
+    Zone,
+    Table,
+    Json,
+}
+
+/// The published DKIM keys by domain, every key (a rotation lists old and new).
+// GLUE(signer): the lead wires this to the DKIM fact (`facts::dkim::DkimKeys`, every key of
+// `by_domain` as `DkimPublic { selector, public_key, signing }`) when merging the signer.
+fn dkim_published(
+    _host: &dyn Host,
+    _facts: &mailstead_engine::Facts,
+    _answers: &Answers,
+) -> std::collections::BTreeMap<String, Vec<mailstead_steps::dns::DkimPublic>> {
+    std::collections::BTreeMap::new()
+}
+
+/// What the records are derived from: the answers, the host's global addresses, its keys.
+fn dns_published(s: &Session, answers: &Answers) -> mailstead_steps::dns::Published {
+    use mailstead_steps::facts::{PublicAddresses, PublicAddressesV6};
+    let facts = mailstead_engine::Facts::default();
+    let public_v4 = facts
+        .get::<PublicAddresses>(&s.host)
+        .map(|f| f.0.iter().filter_map(|a| a.parse().ok()).collect())
+        .unwrap_or_default();
+    let public_v6 = facts
+        .get::<PublicAddressesV6>(&s.host)
+        .map(|f| f.0.iter().filter_map(|a| a.parse().ok()).collect())
+        .unwrap_or_default();
+    mailstead_steps::dns::published(&mailstead_steps::dns::DnsInputs {
+        hostname: answers.hostname.clone(),
+        domains: answers.domains.iter().map(|d| d.name.clone()).collect(),
+        public_v4,
+        public_v6,
+        dkim: dkim_published(&s.host, &facts, answers),
+        acme_server: answers.acme_server_url().to_string(),
+        // GLUE(relay): `answers.relay_host.as_ref().map(|r| r.host.clone())` once the relay
+        // host field is merged.
+        relay_host: None,
+        pop3: answers.pop3,
+    })
+}
+
+/// `mailstead dns [DOMAIN] [--format zone|table|json]`: prints, changes nothing.
+fn dns(s: &Session, domain: Option<&str>, format: DnsFormat) -> CliResult {
+    let answers = s.load_answers()?;
+    let all = dns_published(s, &answers);
+    let p = match domain {
+        None => all,
+        Some(d) => all.for_domain(d).ok_or_else(|| {
+            CliError::bad_input(format!(
+                "DOMAIN: {d:?} is not a configured mail domain (configured: {})",
+                answers
+                    .domains
+                    .iter()
+                    .map(|d| d.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .with_fix(format!(
+                "name one of them, or add it first: `mailstead add-domain {d}`"
+            ))
+        })?,
+    };
+    if format != DnsFormat::Table {
+        for d in &p.missing_dkim {
+            error::warn(format_args!(
+                "{d}: no DKIM key yet, so its DKIM record is left out (run `mailstead install`)"
+            ));
+        }
+    }
+    let text = match format {
+        DnsFormat::Zone => mailstead_steps::dns::render_zone(&p),
+        DnsFormat::Table => mailstead_steps::dns::render_table(&p, ui::dns_width()),
+        DnsFormat::Json => mailstead_steps::dns::render_json(&p),
+    };
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+    Ok(exit::DONE)
+}
+
+/// After a successful install (all domains) or add-domain (`only`: that domain), the records
+/// to publish. Not for the engine's demo steps or a partial (`--only`) run.
+fn show_dns_after(s: &Session, code: i32, only: Option<&str>) {
+    if code != exit::DONE || s.args.demo || !s.args.only.is_empty() {
+        return;
+    }
+    let Ok(answers) = s.load_answers() else {
+        return;
+    };
+    let all = dns_published(s, &answers);
+    let p = match only {
+        Some(d) => match all.for_domain(d) {
+            Some(p) => p,
+            None => return,
+        },
+        None => all,
+    };
+    ui::print_dns_block(&p);
 }

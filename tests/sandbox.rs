@@ -192,8 +192,73 @@ fn no_command_without_a_terminal_exits_2() {
     let Some(t) = Tree::new() else { return };
     let out = t.mailstead(&[]);
     assert_eq!(out.code, 2, "{}", out.all());
+}
+
+// ---- `mailstead dns` on a tree: prints the records from the answers, changes nothing ----
+
+#[test]
+fn dns_prints_records_and_changes_nothing() {
+    let Some(t) = Tree::new() else { return };
+    // No answers file: bad input.
+    let _ = fs::remove_file(t.path("etc/mailstead/mailstead.yaml"));
     let out = t.mailstead(&["dns"]);
-    assert_eq!(out.code, 2, "unbuilt commands must say so: {}", out.all());
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.stderr.contains("no answers file"), "{}", out.all());
+    t.write_answers(ANSWERS);
+    let before = t.snapshot_all();
+    let out = t.mailstead(&["dns"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("Records for example.test"),
+        "{}",
+        out.all()
+    );
+    assert!(
+        out.stdout.contains("10 mail.example.test."),
+        "{}",
+        out.all()
+    );
+    // No DKIM key on a tree: a placeholder in the table, said on stderr for zone and JSON.
+    assert!(
+        out.stdout.contains("(no key yet: run mailstead install)"),
+        "{}",
+        out.all()
+    );
+    let out = t.mailstead(&["dns", "--format", "json", "example.test"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stderr.contains("example.test: no DKIM key yet"),
+        "{}",
+        out.all()
+    );
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    let mx: Vec<&serde_json::Value> = v["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["type"] == "MX")
+        .collect();
+    assert_eq!(mx.len(), 1, "{}", out.stdout);
+    assert_eq!(mx[0]["value"], "10 mail.example.test.");
+    let out = t.mailstead(&["dns", "--format", "zone"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("_dmarc.example.test.\t3600\tIN\tTXT\t\"v=DMARC1; p=quarantine;"),
+        "{}",
+        out.all()
+    );
+    // An unknown domain: exit 2 naming it and the configured ones.
+    let out = t.mailstead(&["dns", "other.test"]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("\"other.test\" is not a configured mail domain (configured: example.test)"),
+        "{}",
+        out.all()
+    );
+    assert!(out.stdout.is_empty(), "{}", out.all());
+    assert_eq!(t.snapshot_all(), before, "dns changed the tree");
 }
 
 #[test]

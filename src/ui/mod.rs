@@ -442,6 +442,26 @@ pub fn render_rollback(report: &RollbackReport, color: bool) -> String {
     out
 }
 
+// ---- `mailstead dns`: the records block after an install or add-domain ----
+
+/// Columns to wrap `mailstead dns`'s table at: the terminal's width, else 80.
+pub fn dns_width() -> usize {
+    if std::io::stdout().is_terminal() {
+        if let Ok((cols, _)) = crossterm::terminal::size() {
+            return usize::from(cols).clamp(40, 200);
+        }
+    }
+    80
+}
+
+/// The DNS records to publish, after a run's outcome (plain log and dashboard alike: the
+/// dashboard has ended by then). One domain: its records; several: one line each and the
+/// command that prints them. The lead may reuse it in a "what next" block.
+pub fn print_dns_block(p: &mailstead_steps::dns::Published) {
+    let text = format!("\n{}", mailstead_steps::dns::render_summary(p, dns_width()));
+    emit(&text, true);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

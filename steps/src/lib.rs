@@ -9,6 +9,8 @@
 pub mod answers;
 pub mod checks;
 pub mod demo;
+// `mailstead dns`: the records to publish (a plain module, not a step).
+pub mod dns;
 pub mod dovecot;
 pub mod facts;
 pub mod firewall;

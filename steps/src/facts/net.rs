@@ -78,3 +78,47 @@ mod address_tests {
         assert!(super::parse_ip_addr("").is_empty());
     }
 }
+
+// ---- `mailstead dns`: the host's global IPv6 addresses (for AAAA and PTR) ----
+
+/// The host's global IPv6 addresses (`ip -o -6 addr show scope global`, ip(8)), in order,
+/// without temporary (privacy, RFC 8981) or deprecated ones: those are not where other
+/// servers should reach it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PublicAddressesV6(pub Vec<String>);
+
+/// `2: eth0    inet6 2001:db8::25/64 scope global \       valid_lft forever ...` lines.
+pub fn parse_ip6_addr(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.contains(" temporary") && !l.contains(" deprecated"))
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            w.find(|t| *t == "inet6")?;
+            Some(w.next()?.split('/').next()?.to_string())
+        })
+        .collect()
+}
+
+impl Fact for PublicAddressesV6 {
+    const READS: &'static [&'static str] = &[mailstead_engine::step::reads::SERVICES];
+    fn probe(host: &dyn Host) -> Result<Self> {
+        Ok(PublicAddressesV6(
+            super::probe(host, "ip", &["-o", "-6", "addr", "show", "scope", "global"])
+                .filter(|o| o.success())
+                .map(|o| parse_ip6_addr(&o.stdout))
+                .unwrap_or_default(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod address6_tests {
+    #[test]
+    fn global_v6_addresses() {
+        let text = "2: eth0    inet6 2001:db8::25/64 scope global \\       valid_lft forever preferred_lft forever\n\
+                    2: eth0    inet6 2001:db8::a1b2/64 scope global temporary dynamic \\       valid_lft 86000sec\n\
+                    2: eth0    inet6 2001:db8::99/64 scope global deprecated dynamic \\       valid_lft 100sec\n";
+        assert_eq!(super::parse_ip6_addr(text), ["2001:db8::25"]);
+        assert!(super::parse_ip6_addr("").is_empty());
+    }
+}
