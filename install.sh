@@ -264,7 +264,7 @@ no_terminal() {
     fi
     say "no terminal to ask on (stdout is not a terminal or /dev/tty cannot be opened)." >&2
     say "nothing was installed or changed. To install unattended, write the answers file" >&2
-    say "$ANSWERS (see README, 'Unattended') and run:" >&2
+    say "$ANSWERS (its format: README, 'The answers file') and run:" >&2
     printf '\n    %s\n\n' "$how" >&2
     exit 1
 }
