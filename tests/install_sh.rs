@@ -429,7 +429,7 @@ fn a_truncated_script_runs_nothing() {
             .stdin
             .take()
             .unwrap()
-            .write_all(script[..cut].as_bytes())
+            .write_all(&script.as_bytes()[..cut])
             .unwrap();
         let out = child.wait_with_output().unwrap();
         assert!(out.stdout.is_empty(), "cut at {cut}: {}", text(&out));
@@ -457,4 +457,33 @@ fn scripts_are_shellcheck_clean() {
             .unwrap();
         assert!(out.status.success(), "shellcheck {s}: {}", text(&out));
     }
+}
+
+/// Everything is staged before anything is renamed into place: a binary that fails to write
+/// its man page leaves no binary, no completion and no `.new` file behind.
+#[test]
+fn a_failure_while_staging_installs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("mailstead");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\ncase \"$1\" in --version) echo 'mailstead 9';; completions) echo c;; *) exit 3;; esac\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let out = Command::new("sh")
+        .arg(repo().join("install.sh"))
+        .env("DESTDIR", dest.path())
+        .env("MAILSTEAD_BINARY", &fake)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("command failed: "),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(staged_files(dest.path()), Vec::<String>::new());
 }
