@@ -487,3 +487,50 @@ fn a_failure_while_staging_installs_nothing() {
     );
     assert_eq!(staged_files(dest.path()), Vec::<String>::new());
 }
+
+/// `dist/release --base-url` stamps the installers' default (https only); the default is what
+/// `--help` and the unattended command show.
+#[test]
+fn release_base_url_is_stamped_and_must_be_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let release = |url: &str| {
+        Command::new(repo().join("dist/release"))
+            .arg("--out")
+            .arg(dir.path())
+            .args(["--binary", BIN, "--base-url", url])
+            .output()
+            .unwrap()
+    };
+    let out = release("http://mirror.example/m");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--base-url must be an https:// URL"),
+        "{}",
+        text(&out)
+    );
+    let out = release("https://mirror.example/m/");
+    assert!(out.status.success(), "{}", text(&out));
+    for script in [
+        "install.sh",
+        "latest/install.sh",
+        &format!("{}/install.sh", version()),
+    ] {
+        let s = std::fs::read_to_string(dir.path().join(script)).unwrap();
+        assert!(
+            s.lines()
+                .any(|l| l == "DEFAULT_BASE_URL=https://mirror.example/m"),
+            "{script} is not stamped"
+        );
+        let help = Command::new("sh")
+            .arg(dir.path().join(script))
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&help.stdout)
+                .contains("curl -fsSL https://mirror.example/m/install.sh | sh"),
+            "{}",
+            text(&help)
+        );
+    }
+}
