@@ -191,6 +191,31 @@ fn one_liner(release: &str) {
     absent(&bed, &installed);
     before.assert_same(&bed.etc_snapshot(), "install.sh with no terminal");
 
+    // Not root, or not Debian 12/13: refused before any download, even with `--no-run`
+    // (which would otherwise install). Another OS is faked with a bind mount over
+    // os-release in a mount namespace of its own.
+    let r = bed.sh(&format!(
+        "wget -qO- {base}/good/install.sh | setpriv --reuid=nobody --regid=nogroup --clear-groups \
+         env MAILSTEAD_BASE_URL={base}/good sh -s -- --no-run"
+    ));
+    assert_eq!(r.code, 1, "{release}: as nobody: {}", r.text());
+    assert!(r.stderr.contains("run as root"), "{}", r.text());
+    let r = bed.sh(&format!(
+        "printf 'ID=ubuntu\nVERSION_ID=\"24.04\"\nPRETTY_NAME=\"Ubuntu 24.04 LTS\"\n' >/root/os-release && \
+         unshare -m sh -c 'mount --bind /root/os-release /etc/os-release && \
+         wget -qO- {base}/good/install.sh | MAILSTEAD_BASE_URL={base}/good sh -s -- --no-run'; \
+         rc=$?; rm -f /root/os-release; exit $rc"
+    ));
+    assert_eq!(r.code, 1, "{release}: on another OS: {}", r.text());
+    assert!(
+        r.stderr.contains(
+            "supports Debian 12 (bookworm) and Debian 13 (trixie); this is Ubuntu 24.04 LTS"
+        ),
+        "{}",
+        r.text()
+    );
+    absent(&bed, &installed);
+
     // A tampered binary (unattended form, so it gets as far as the download): both sums, exit 1.
     let r = bed.sh(&format!(
         "wget -qO- {base}/bad/install.sh | MAILSTEAD_BASE_URL={base}/bad sh -s -- install --config {ANSWERS} --yes"
