@@ -1,0 +1,325 @@
+//! The one-line install on booted Debian servers (the bed: tests/bed/README.md): a release tree
+//! served over HTTP from the host end, and inside a fresh bed
+//! `curl -fsSL http://HOST:PORT/install.sh | sh` on a terminal (tmux inside the bed) installs
+//! mailstead and starts the wizard, whose screens are captured. Before that, with no terminal
+//! the script prints the unattended command, exits non-zero and changes nothing (/etc
+//! identical, no binary), and a tampered binary is refused with both sums shown and nothing
+//! installed (both through wget, the bed having no curl yet: the script uses either).
+//!
+//! The tree: `$MAILSTEAD_RELEASE_TREE` when set (one made by `dist/release`, the real release
+//! build), else one made here by `dist/release --binary $MAILSTEAD_BIN` (see bed/mod.rs).
+//! Root only, Linux namespaces; run explicitly:
+//! `cargo test -p mailstead --test release -- --ignored --test-threads=1 --nocapture`
+mod bed;
+
+use bed::{mailstead_bin, Bed};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PORT: u16 = 8047;
+const ANSWERS: &str = "/etc/mailstead/mailstead.yaml";
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The release tree to serve: `good/` as built, `bad/` the same with the binary altered after
+/// its .sha256 was written.
+fn trees(into: &Path) -> PathBuf {
+    let good = into.join("good");
+    match std::env::var_os("MAILSTEAD_RELEASE_TREE") {
+        Some(t) => {
+            let r = Command::new("cp")
+                .arg("-R")
+                .arg(&t)
+                .arg(&good)
+                .status()
+                .unwrap();
+            assert!(r.success(), "copy of {t:?}");
+        }
+        None => {
+            let out = Command::new(repo().join("dist/release"))
+                .arg("--out")
+                .arg(&good)
+                .arg("--binary")
+                .arg(mailstead_bin())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "dist/release --binary: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    let bad = into.join("bad");
+    assert!(Command::new("cp")
+        .arg("-R")
+        .arg(&good)
+        .arg(&bad)
+        .status()
+        .unwrap()
+        .success());
+    let bin = bad.join("latest/mailstead-x86_64-linux");
+    let mut bytes = std::fs::read(&bin).unwrap();
+    bytes.extend_from_slice(b"\0tampered");
+    std::fs::write(&bin, bytes).unwrap();
+    good
+}
+
+/// `/usr/bin/python3 -m http.server` on the bed's host end; killed on drop.
+struct Server(Child);
+
+impl Server {
+    fn start(host_ip: &str, dir: &Path) -> Server {
+        let child = Command::new("/usr/bin/python3")
+            .args(["-m", "http.server", "--bind", host_ip, &PORT.to_string()])
+            .arg("--directory")
+            .arg(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 http.server");
+        let t0 = Instant::now();
+        while std::net::TcpStream::connect((host_ip, PORT)).is_err() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "http.server not up on {host_ip}:{PORT}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Server(child)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn sha256_file(path: &Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// The tmux pane's screen, as text.
+fn screen(bed: &Bed) -> String {
+    bed.exec(&["tmux", "capture-pane", "-p", "-t", "inst"])
+        .stdout
+}
+
+/// Waits (up to `secs`) for `want` on the tmux screen; returns the screen.
+fn wait_screen(bed: &Bed, want: &str, secs: u64) -> String {
+    let t0 = Instant::now();
+    loop {
+        let s = screen(bed);
+        if s.contains(want) {
+            return s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(secs),
+            "{}: no {want:?} on the screen after {secs} s:\n{s}",
+            bed.release
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn absent(bed: &Bed, paths: &[&str]) {
+    for p in paths {
+        let r = bed.exec(&["test", "-e", p]);
+        assert!(
+            !r.ok(),
+            "{}: {p} exists, but nothing was to be installed",
+            bed.release
+        );
+    }
+}
+
+fn one_liner(release: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = trees(tmp.path());
+    let sum = std::fs::read_to_string(good.join("latest/mailstead-x86_64-linux.sha256")).unwrap();
+    let sum = sum.split_whitespace().next().unwrap().to_string();
+    let bad_sum = sha256_file(&tmp.path().join("bad/latest/mailstead-x86_64-linux"));
+
+    let bed = Bed::up(&format!("release-{release}"), release);
+    let _server = Server::start(&bed.host_ip, tmp.path());
+    let base = format!("http://{}:{PORT}", bed.host_ip);
+    // Test setup: tmux for a terminal, wget to download with (no curl yet). The base root has
+    // neither (debootstrap minbase + ca-certificates).
+    let apt = bed.sh(
+        "export DEBIAN_FRONTEND=noninteractive; apt-get update -q >/dev/null && \
+         apt-get install -y -q --no-install-recommends tmux wget >/tmp/apt.log 2>&1 || \
+         { tail -n 30 /tmp/apt.log; exit 1; }",
+    );
+    assert!(apt.ok(), "{release}: apt setup: {}", apt.text());
+    assert!(!bed.exec(&["sh", "-c", "command -v curl"]).ok());
+    let installed = [
+        "/usr/local/sbin/mailstead",
+        "/usr/share/man/man1/mailstead.1",
+        "/usr/share/bash-completion/completions/mailstead",
+    ];
+    let before = bed.etc_snapshot();
+
+    // No terminal (stdout a pipe, no controlling terminal): the unattended command, exit 1.
+    let r = bed.sh(&format!(
+        "wget -qO- {base}/good/install.sh | MAILSTEAD_BASE_URL={base}/good sh"
+    ));
+    eprintln!("{release}: no terminal:\n{}", r.text());
+    assert_eq!(r.code, 1, "{release}: no terminal: {}", r.text());
+    assert!(
+        r.stderr.contains(&format!(
+            "curl -fsSL {base}/good/install.sh | MAILSTEAD_BASE_URL={base}/good sh -s -- install --config {ANSWERS} --yes"
+        )),
+        "{release}: the unattended command is not shown: {}",
+        r.text()
+    );
+    assert!(
+        r.stderr.contains("nothing was installed or changed"),
+        "{}",
+        r.text()
+    );
+    absent(&bed, &installed);
+    before.assert_same(&bed.etc_snapshot(), "install.sh with no terminal");
+
+    // Not root, or not Debian 12/13: refused before any download, even with `--no-run`
+    // (which would otherwise install). Another OS is faked with a bind mount over
+    // os-release in a mount namespace of its own.
+    let r = bed.sh(&format!(
+        "wget -qO- {base}/good/install.sh | setpriv --reuid=nobody --regid=nogroup --clear-groups \
+         env MAILSTEAD_BASE_URL={base}/good sh -s -- --no-run"
+    ));
+    assert_eq!(r.code, 1, "{release}: as nobody: {}", r.text());
+    assert!(r.stderr.contains("run as root"), "{}", r.text());
+    let r = bed.sh(&format!(
+        "printf 'ID=ubuntu\nVERSION_ID=\"24.04\"\nPRETTY_NAME=\"Ubuntu 24.04 LTS\"\n' >/root/os-release && \
+         unshare -m sh -c 'mount --bind /root/os-release /etc/os-release && \
+         wget -qO- {base}/good/install.sh | MAILSTEAD_BASE_URL={base}/good sh -s -- --no-run'; \
+         rc=$?; rm -f /root/os-release; exit $rc"
+    ));
+    assert_eq!(r.code, 1, "{release}: on another OS: {}", r.text());
+    assert!(
+        r.stderr.contains(
+            "supports Debian 12 (bookworm) and Debian 13 (trixie); this is Ubuntu 24.04 LTS"
+        ),
+        "{}",
+        r.text()
+    );
+    absent(&bed, &installed);
+
+    // A tampered binary (unattended form, so it gets as far as the download): both sums, exit 1.
+    let r = bed.sh(&format!(
+        "wget -qO- {base}/bad/install.sh | MAILSTEAD_BASE_URL={base}/bad sh -s -- install --config {ANSWERS} --yes"
+    ));
+    eprintln!("{release}: tampered binary:\n{}", r.text());
+    assert_eq!(r.code, 1, "{release}: tampered: {}", r.text());
+    assert!(r.stdout.contains("(wget)"), "{}", r.text());
+    assert!(r.stderr.contains("SHA-256 mismatch"), "{}", r.text());
+    assert!(
+        r.stderr.contains(&format!("expected {sum}")),
+        "{}",
+        r.text()
+    );
+    assert!(
+        r.stderr.contains(&format!("got      {bad_sum}")),
+        "{}",
+        r.text()
+    );
+    assert!(r.stderr.contains("nothing was installed"), "{}", r.text());
+    absent(&bed, &installed);
+    before.assert_same(&bed.etc_snapshot(), "install.sh with a tampered binary");
+    let leftovers = bed.sh_ok("ls /tmp | grep '^tmp\\.' || true");
+    assert!(
+        leftovers.trim().is_empty(),
+        "temporary files left: {leftovers}"
+    );
+
+    // The one-liner on a terminal: curl, then the wizard.
+    let apt = bed.sh(
+        "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends curl \
+         >/tmp/apt.log 2>&1 || { tail -n 30 /tmp/apt.log; exit 1; }",
+    );
+    assert!(apt.ok(), "{release}: apt curl: {}", apt.text());
+    let line = format!("curl -fsSL {base}/good/install.sh | MAILSTEAD_BASE_URL={base}/good sh");
+    let t0 = Instant::now();
+    let r = bed.exec(&[
+        "env",
+        "TERM=xterm-256color",
+        "tmux",
+        "new-session",
+        "-d",
+        "-s",
+        "inst",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        &format!("{line}; echo \"EXIT=$?\"; sleep 600"),
+    ]);
+    assert!(r.ok(), "{release}: tmux: {}", r.text());
+    let s1 = wait_screen(&bed, "Server hostname:", 90);
+    let secs = t0.elapsed().as_secs_f64();
+    eprintln!("{release}: screen 1, after {secs:.1} s (`{line}`):\n{s1}");
+    assert!(s1.contains(&format!("SHA-256 verified: {sum}")), "{s1}");
+    assert!(s1.contains("installed /usr/local/sbin/mailstead"), "{s1}");
+    assert!(
+        s1.contains("mail.example.test"),
+        "{release}: hostname default: {s1}"
+    );
+    // Enter takes the default hostname; the next question appears.
+    bed.exec(&["tmux", "send-keys", "-t", "inst", "Enter"]);
+    let s2 = wait_screen(&bed, "First mail domain:", 20);
+    eprintln!("{release}: screen 2 (after Enter):\n{s2}");
+    assert!(s2.contains("example.test"), "{s2}");
+    // Esc cancels: nothing changed, mailstead exits 2 (and so does the pipeline).
+    bed.exec(&["tmux", "send-keys", "-t", "inst", "Escape"]);
+    let s3 = wait_screen(&bed, "EXIT=", 20);
+    eprintln!("{release}: screen 3 (after Esc):\n{s3}");
+    assert!(s3.contains("nothing was changed"), "{s3}");
+    assert!(s3.contains("EXIT=2"), "{s3}");
+    bed.exec(&["tmux", "kill-server"]);
+
+    // What it installed: the served binary, running, with completions and the man page.
+    let got = bed.sh_ok("sha256sum /usr/local/sbin/mailstead");
+    assert!(
+        got.starts_with(&sum),
+        "{release}: installed binary {got} is not {sum}"
+    );
+    let v = bed.sh_ok("/usr/local/sbin/mailstead --version; stat -c %a /usr/local/sbin/mailstead");
+    eprintln!("{release}: {}", v.trim());
+    assert!(v.contains("mailstead ") && v.ends_with("755\n"), "{v}");
+    bed.sh_ok(&format!("test -s {}", installed[1..].join(" && test -s ")));
+
+    // Again, unattended install only: upgraded in place, same file.
+    let r = bed.sh(&format!("{line} -s -- --no-run"));
+    assert!(r.ok(), "{release}: re-run: {}", r.text());
+    assert!(
+        r.stdout.contains("upgraded /usr/local/sbin/mailstead"),
+        "{}",
+        r.text()
+    );
+    let got = bed.sh_ok("sha256sum /usr/local/sbin/mailstead");
+    assert!(got.starts_with(&sum), "{got}");
+    bed.sh_ok("test ! -e /usr/local/sbin/mailstead.new");
+}
+
+#[test]
+#[ignore = "booted-Debian bed: root + namespaces; run with --ignored"]
+fn one_liner_install_bookworm() {
+    one_liner("bookworm");
+}
+
+#[test]
+#[ignore = "booted-Debian bed: root + namespaces; run with --ignored"]
+fn one_liner_install_trixie() {
+    one_liner("trixie");
+}
