@@ -338,6 +338,7 @@ fn ask_all(defaults: Option<&Answers>) -> Result<Answers, WizardError> {
             firewall: Firewall::default(),
             pop3: false,
             message_size_limit: mailstead_answers::default_message_size_limit(),
+            relay_host: None,
         },
     };
     answers.hostname = hostname;
