@@ -548,7 +548,10 @@ pub(crate) fn check_relay_port(port: u16) -> Check {
 pub(crate) fn check_relay_username(user: &str) -> Check {
     let fix = "write the login your relay provider gave you";
     if user.is_empty() {
-        return err("is empty (the relay must require a login: AUTH is how it knows you)", fix);
+        return err(
+            "is empty (the relay must require a login: AUTH is how it knows you)",
+            fix,
+        );
     }
     if has_space_or_control(user) {
         return err(SPACE_OR_CONTROL, fix);

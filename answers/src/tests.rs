@@ -1137,10 +1137,22 @@ fn relay_host_rules_name_field_value_and_fix_never_the_password() {
         &with_relay("[2001:db8::1]", 587, "me", RELAY_PW),
         "is an IP address",
     );
-    assert_one(&with_relay("Smtp.Relay.example", 587, "me", RELAY_PW), "lowercase");
-    assert_one(&with_relay("smtp.relay.example", 0, "me", RELAY_PW), "relay_host.port");
-    assert_one(&with_relay("smtp.relay.example", 587, "", RELAY_PW), "relay_host.username: \"\" is empty");
-    assert_one(&with_relay("smtp.relay.example", 587, "a b", RELAY_PW), "contains a space");
+    assert_one(
+        &with_relay("Smtp.Relay.example", 587, "me", RELAY_PW),
+        "lowercase",
+    );
+    assert_one(
+        &with_relay("smtp.relay.example", 0, "me", RELAY_PW),
+        "relay_host.port",
+    );
+    assert_one(
+        &with_relay("smtp.relay.example", 587, "", RELAY_PW),
+        "relay_host.username: \"\" is empty",
+    );
+    assert_one(
+        &with_relay("smtp.relay.example", 587, "a b", RELAY_PW),
+        "contains a space",
+    );
     for bad in ["", " padded", "two\nlines"] {
         let p = with_relay("smtp.relay.example", 587, "me", bad);
         assert_one(&p, "relay_host.password: ");

@@ -596,6 +596,7 @@ mod tests {
             firewall: Firewall { enabled: true },
             pop3: false,
             message_size_limit: 1,
+            relay_host: None,
         };
         let s = summarize(&a);
         assert!(s.contains("alice@example.test (password set)"), "{s}");
