@@ -232,9 +232,11 @@ pub fn relay_password_map(a: &Answers) -> Result<Option<Vec<u8>>> {
 /// (after main.cf stops naming it): `(before, after)`.
 ///
 /// The map and its `.db` are 0600 root:root. `postmap` runs only when the map changed or the
-/// `.db` is missing, under `umask 077` and followed by `chmod 0600`, because postmap creates
-/// a new `.db` with mode 0644 (less the umask), and the `.db` holds the password too. The map is
-/// a secret `WriteFile`: plans, diffs and logs never show its content.
+/// `.db` is missing. The `.db` holds the password too: postmap gives a new one the map's mode
+/// (measured in the bed: 0600 from a 0600 map under umask 022), and the `umask 077` and
+/// `chmod 0600` around it keep that true whatever an older `.db` or the umask say (`verify`
+/// refuses a `.db` others can read). The map is a secret `WriteFile`: plans, diffs and logs
+/// never show its content.
 fn relay_map_changes(a: &Answers, host: &dyn Host) -> Result<(Vec<Change>, Vec<Change>)> {
     let db = format!("{RELAY_PASSWORD_MAP}.db");
     match relay_password_map(a)? {

@@ -140,8 +140,8 @@ pub fn scenario(bed: &Bed) {
         assert!(l.starts_with("600 root:root "), "{r}: {l}");
     }
     assert_eq!(modes.lines().count(), 2, "{r}: {modes}");
-    // Why mailstead runs postmap under umask 077 and chmods the .db: what postmap alone makes
-    // from a 0600 map (measured, shown; the assertion above is on mailstead's own files).
+    // What postmap alone makes from a 0600 map (shown, for the record: mailstead also runs it
+    // under umask 077 and chmods the .db, asserted above).
     let plain = bed.sh_ok(
         "cd /tmp && umask 022 && printf 'k v\\n' > m && chmod 600 m && postmap hash:/tmp/m && stat -c %a m.db && rm -f m m.db",
     );
