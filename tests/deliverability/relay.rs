@@ -117,6 +117,22 @@ pub fn scenario(bed: &Bed) {
     let answers = format!("{}{}", bed.default_answers(), relay_block());
     bed.write_answers(&answers);
 
+    // The plan names the password map but never shows what is in it.
+    let plan = bed.mailstead(&["plan", "--plain"]);
+    assert!(
+        plan.stdout.contains(&format!("+ {MAP} (0600 root:root)"))
+            && plan.stdout.contains("(contents hidden: holds secrets)")
+            && plan
+                .stdout
+                .contains("relayhost: (empty) -> [relay.outside.test]:587"),
+        "{r}: plan:\n{}",
+        plan.text()
+    );
+    assert!(
+        !plan.text().contains(RELAY_PASS),
+        "{r}: password in the plan"
+    );
+
     let t = Instant::now();
     let run = bed.mailstead(&["install", "--yes", "--plain"]);
     assert_eq!(run.code, 0, "{r}: install with relay_host:\n{}", run.text());
@@ -268,7 +284,12 @@ pub fn scenario(bed: &Bed) {
     });
     assert_eq!(json_field(&m, "login"), serde_json::Value::Null, "{r}: {m}");
     // The removal's snapshots (for rollback) are the only copies: root-only blobs, no journal.
-    for f in password_leaks(bed, "after removing the relay") {
+    let blobs = password_leaks(bed, "after removing the relay");
+    println!(
+        "{r}: after removal the password is in {} snapshot blob(s) (for rollback), nowhere else",
+        blobs.len()
+    );
+    for f in blobs {
         assert!(f.contains("/blobs/"), "{r}: the relay password is in {f}");
         let mode = bed.sh_ok(&format!(
             "stat -c %a {f} $(dirname {f}) $(dirname $(dirname {f}))"
@@ -279,6 +300,22 @@ pub fn scenario(bed: &Bed) {
             "{r}: {f}"
         );
     }
-    bed.sink_down();
     println!("{r}: relay removed: map gone, direct delivery to the outside MX works");
+
+    // --- 5. a relay install rolled back leaves no relay behind ---------------------------------
+    bed.write_answers(&answers);
+    let run = bed.mailstead(&["install", "--yes", "--plain"]);
+    assert_eq!(run.code, 0, "{r}: relay again:\n{}", run.text());
+    bed.sh_ok(&format!("test -e {MAP}.db"));
+    let back = bed.mailstead(&["rollback", "--yes", "--plain"]);
+    assert_eq!(back.code, 0, "{r}: rollback:\n{}", back.text());
+    assert!(!back.text().contains(RELAY_PASS));
+    bed.sh_ok(&format!("! test -e {MAP} && ! test -e {MAP}.db"));
+    assert_eq!(bed.sh_ok("postconf -h relayhost").trim(), "", "{r}");
+    // Leave the bed as the scenario found it: default answers, and nothing left to change.
+    bed.write_answers(&bed.default_answers());
+    let rerun = bed.mailstead(&["install", "--yes", "--plain"]);
+    assert!(rerun.stdout.contains("0 changes"), "{r}: {}", rerun.text());
+    bed.sink_down();
+    println!("{r}: relay install rolled back: map, .db and relayhost gone; 0 changes after");
 }
