@@ -13,6 +13,7 @@
 //!    there is no fallback to clear text or to an unverified session);
 //! 2. once trusted, the held mail and new mail go through the relay, over TLS, authenticated as
 //!    the relay user (the sink requires AUTH after STARTTLS and records both);
+//!    `mailstead check` warns that mail waits for the relay, with Postfix's reason;
 //! 3. the password map and its `.db` are 0600 root:root; the password appears in no mailstead
 //!    output, no log (`journalctl`, /var/log), no journal or snapshot of mailstead's state dir;
 //!    a re-run makes 0 changes;
@@ -208,6 +209,18 @@ pub fn scenario(bed: &Bed) {
         sink_messages(&sink).len()
     );
 
+    // `mailstead check` says mail waits for the relay, with Postfix's reason.
+    println!("{r}: postqueue -j: {}", bed.sh_ok("postqueue -j").trim());
+    let check = bed.mailstead(&["check", "--plain"]);
+    assert!(
+        check.stdout.contains(&format!(
+            "1 outgoing message(s) wait for the relay [relay.outside.test]:587: {}",
+            reason.trim_matches(['(', ')'])
+        )),
+        "{r}: check does not warn about the waiting mail:\n{}",
+        check.text()
+    );
+
     // --- 2. trusted: the held mail and new mail go through, TLS + AUTH -------------------------
     bed.cp_in(
         Path::new(&bed.state("SINK_CA")),
@@ -246,6 +259,15 @@ pub fn scenario(bed: &Bed) {
         again.text()
     );
     assert!(!again.text().contains(RELAY_PASS));
+    let check = bed.mailstead(&["check", "--plain"]);
+    assert!(
+        check
+            .stdout
+            .contains("outgoing mail goes through [relay.outside.test]:587 as relayuser"),
+        "{r}: check:\n{}",
+        check.text()
+    );
+    assert!(!check.text().contains(RELAY_PASS));
     let found = password_leaks(bed, "after the relay install");
     assert!(
         found.is_empty(),
