@@ -17,6 +17,8 @@
 //! 3. the password map and its `.db` are 0600 root:root; the password appears in no mailstead
 //!    output, no log (`journalctl`, /var/log), no journal or snapshot of mailstead's state dir;
 //!    a re-run makes 0 changes;
+//!    a wrong password is refused by the relay, the mail waits and `check` names the failed
+//!    login; the corrected password is postmap'd again and the held mail goes out;
 //! 4. removing `relay_host` from the answers removes the map, its `.db` and the settings, and
 //!    mail goes out directly again (to the outside MX on port 25).
 //!
@@ -276,6 +278,44 @@ pub fn scenario(bed: &Bed) {
     println!(
         "{r}: relay password absent from the journal, /var/log, /var/lib/mailstead and the output"
     );
+
+    // --- 3b. a wrong password: the relay refuses it, mail waits and `check` says why; the
+    // corrected password is postmap'd again (the map changed) and the held mail goes out.
+    let wrong = answers.replace(RELAY_PASS, "not the relay password");
+    bed.write_answers(&wrong);
+    let run = bed.mailstead(&["install", "--yes", "--plain"]);
+    assert_eq!(run.code, 0, "{r}: wrong password install:\n{}", run.text());
+    assert!(
+        run.stdout.contains("postmap"),
+        "{r}: the changed map was not postmap'd:\n{}",
+        run.text()
+    );
+    submit("relay-wrong-password");
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(
+        wait_for(&sink, "relay-wrong-password", 0).is_none(),
+        "{r}: the relay took mail with a wrong password"
+    );
+    let check = bed.mailstead(&["check", "--plain"]);
+    assert!(
+        check.stdout.contains("wait for the relay")
+            && check.stdout.contains("authentication failed"),
+        "{r}: check does not say the login failed:\n{}\n{}",
+        check.text(),
+        bed.sh_ok("mailq")
+    );
+    bed.write_answers(&answers);
+    let run = bed.mailstead(&["install", "--yes", "--plain"]);
+    assert_eq!(run.code, 0, "{r}: corrected password:\n{}", run.text());
+    bed.sh_ok("postqueue -f");
+    let (_, m) = wait_for(&sink, "relay-wrong-password", 60).unwrap_or_else(|| {
+        panic!(
+            "{r}: held mail not relayed after the password was fixed\n{}",
+            postfix_log(bed)
+        )
+    });
+    assert_eq!(json_field(&m, "login"), RELAY_USER, "{r}: {m}");
+    println!("{r}: wrong relay password: mail held, `check` warns \"authentication failed\"; fixed: relayed");
 
     // --- 4. remove relay_host: direct delivery again -------------------------------------------
     bed.sink_down();
