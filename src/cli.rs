@@ -934,9 +934,7 @@ fn dns_published(s: &Session, answers: &Answers) -> mailstead_steps::dns::Publis
         public_v6,
         dkim: dkim_published(&s.host, &facts, answers),
         acme_server: answers.acme_server_url().to_string(),
-        // GLUE(relay): `answers.relay_host.as_ref().map(|r| r.host.clone())` once the relay
-        // host field is merged.
-        relay_host: None,
+        relay_host: answers.relay_host.as_ref().map(|r| r.host.clone()),
         pop3: answers.pop3,
     })
 }

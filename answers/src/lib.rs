@@ -76,6 +76,10 @@ pub struct Answers {
     /// Largest message accepted, in bytes.
     #[serde(default = "default_message_size_limit")]
     pub message_size_limit: u64,
+    /// Send all outgoing mail through this relay host (smarthost) instead of delivering it
+    /// directly; see [`RelayHost`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_host: Option<RelayHost>,
 }
 
 pub fn default_message_size_limit() -> u64 {
@@ -112,6 +116,52 @@ pub struct Mailbox {
         serialize_with = "quoted"
     )]
     pub password_hash: Option<String>,
+}
+
+/// A relay host (smarthost, Postfix's `relayhost`): every outgoing message goes to it, over TLS
+/// that must encrypt and verify its certificate, with SMTP AUTH (RFC 4954). For servers whose
+/// provider blocks outbound port 25.
+///
+/// Decisions, written down (rules in [`rules`]):
+/// - `host` is a DNS name (the same rules as `hostname`), never an IP address: the relay's
+///   certificate is verified against this name, and a certificate names a host, not an address.
+/// - `port` is 587 (submission, STARTTLS, RFC 6409) unless set; 465 means implicit TLS
+///   (submissions, RFC 8314); any other port (25, 2525) speaks STARTTLS. Whatever the port, TLS
+///   is required and verified, so the password never crosses the network in clear.
+/// - `username` and `password` are both required: a relay that accepts mail without AUTH would
+///   be an open relay, and mailstead never sends through one; AUTH is what the relay bills and
+///   limits by. The password is the provider's, so mailstead's minimum length does not apply.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RelayHost {
+    pub host: String,
+    /// TCP port; 465 is implicit TLS, anything else STARTTLS.
+    #[serde(default = "default_relay_port")]
+    pub port: u16,
+    pub username: String,
+    /// Written back in double quotes: [`parse`] refuses a secret that is not quoted.
+    #[serde(serialize_with = "quoted_secret_required")]
+    pub password: Secret,
+}
+
+/// The submission port (RFC 6409), where relays take authenticated mail.
+pub const DEFAULT_RELAY_PORT: u16 = 587;
+/// The port that means implicit TLS (RFC 8314 "submissions").
+pub const IMPLICIT_TLS_PORT: u16 = 465;
+
+pub fn default_relay_port() -> u16 {
+    DEFAULT_RELAY_PORT
+}
+
+impl RelayHost {
+    /// Postfix's next-hop form: `[host]:port` (brackets: no MX lookup, the name is the host).
+    pub fn nexthop(&self) -> String {
+        format!("[{}]:{}", self.host, self.port)
+    }
+}
+
+fn quoted_secret_required<S: serde::Serializer>(v: &Secret, s: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&serde_saphyr::DoubleQuoted(v.expose()), s)
 }
 
 fn quoted_secret<S: serde::Serializer>(v: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
@@ -179,7 +229,7 @@ impl Answers {
 
     /// Whether any mailbox carries a plaintext password (decides how private the file must be).
     pub fn has_plaintext_password(&self) -> bool {
-        self.all_mailboxes().any(|m| m.password.is_some())
+        self.all_mailboxes().any(|m| m.password.is_some()) || self.relay_host.is_some()
     }
 
     /// The ACME directory to use: `acme.server`, else Let's Encrypt (staging if asked).

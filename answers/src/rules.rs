@@ -509,3 +509,123 @@ pub fn alias_targets(field: &str, value: &str) -> Result<(), Problem> {
     }
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------------
+// relay_host: sending through a smarthost (see `RelayHost` for the decisions)
+// ---------------------------------------------------------------------------------------------
+
+/// Longest relay user name or password: Postfix reads one map line of `user:password`, and
+/// SASL PLAIN (RFC 4616) allows 255 octets for each part.
+pub const MAX_RELAY_CREDENTIAL: usize = 255;
+
+pub(crate) fn check_relay_host(host: &str) -> Check {
+    let fix = "write the relay's DNS name, as its certificate names it, e.g. smtp.relay.example";
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if bare.parse::<std::net::IpAddr>().is_ok() {
+        return err(
+            "is an IP address; the relay's TLS certificate is verified against a host name",
+            fix,
+        );
+    }
+    if host.contains(':') {
+        return err("contains `:`", "put the port in `port:`, e.g. `port: 587`");
+    }
+    check_name(host, fix)
+}
+
+pub(crate) fn check_relay_port(port: u16) -> Check {
+    if port == 0 {
+        return err(
+            "is 0, which is no port",
+            "write 587 (submission, STARTTLS) or 465 (implicit TLS)",
+        );
+    }
+    Ok(())
+}
+
+/// The relay login: one word of printable characters, no `:` (the map line is
+/// `user:password`, split at the first `:`).
+pub(crate) fn check_relay_username(user: &str) -> Check {
+    let fix = "write the login your relay provider gave you";
+    if user.is_empty() {
+        return err(
+            "is empty (the relay must require a login: AUTH is how it knows you)",
+            fix,
+        );
+    }
+    if has_space_or_control(user) {
+        return err(SPACE_OR_CONTROL, fix);
+    }
+    if user.contains(':') {
+        return err(
+            "contains `:`, which separates the login from the password in Postfix's password map",
+            fix,
+        );
+    }
+    if user.len() > MAX_RELAY_CREDENTIAL {
+        return err(format!("is longer than {MAX_RELAY_CREDENTIAL} bytes"), fix);
+    }
+    Ok(())
+}
+
+/// The relay password: the provider's, so no minimum length; one line, no control characters,
+/// no spaces at either end (Postfix trims them from a map value).
+pub(crate) fn check_relay_password(pw: &Secret) -> Check {
+    let s = pw.expose();
+    let fix = "write the password your relay provider gave you, in quotes";
+    if s.is_empty() {
+        return err("is empty", fix);
+    }
+    if s.chars().any(char::is_control) {
+        return err(
+            "contains a line break or control character, which would end the line of Postfix's password map",
+            fix,
+        );
+    }
+    if s.trim() != s {
+        return err(
+            "starts or ends with spaces, which Postfix would drop from its password map",
+            "remove the spaces inside the quotes",
+        );
+    }
+    if s.len() > MAX_RELAY_CREDENTIAL {
+        return err(format!("is longer than {MAX_RELAY_CREDENTIAL} bytes"), fix);
+    }
+    Ok(())
+}
+
+/// `relay_host.host`: a DNS name by the [`hostname`] rules, not an IP address (the relay's
+/// certificate is verified against the name: postconf(5) `smtp_tls_security_level = secure`).
+pub fn relay_host(field: &str, value: &str) -> Result<(), Problem> {
+    problem(field, Some(value), check_relay_host(value))
+}
+
+/// `relay_host.port`: 1..=65535; 465 means implicit TLS (RFC 8314), others STARTTLS.
+pub fn relay_port(field: &str, value: u16) -> Result<(), Problem> {
+    problem(field, Some(&value.to_string()), check_relay_port(value))
+}
+
+/// `relay_host.username`: not empty, at most [`MAX_RELAY_CREDENTIAL`] bytes, no space, control
+/// character or `:` (smtp_sasl_password_maps values are `username:password`, postconf(5)).
+pub fn relay_username(field: &str, value: &str) -> Result<(), Problem> {
+    problem(field, Some(value), check_relay_username(value))
+}
+
+/// `relay_host.password`: not empty, one line, no spaces at either end, at most
+/// [`MAX_RELAY_CREDENTIAL`] bytes. The value is never shown.
+pub fn relay_password(field: &str, value: &Secret) -> Result<(), Problem> {
+    problem(field, None, check_relay_password(value))
+}
+
+/// Every rule of a `relay_host` block, each problem under `path.<key>`.
+pub fn relay(path: &str, r: &RelayHost) -> Vec<Problem> {
+    [
+        relay_host(&format!("{path}.host"), &r.host),
+        relay_port(&format!("{path}.port"), r.port),
+        relay_username(&format!("{path}.username"), &r.username),
+        relay_password(&format!("{path}.password"), &r.password),
+    ]
+    .into_iter()
+    .filter_map(Result::err)
+    .collect()
+}

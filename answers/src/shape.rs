@@ -114,6 +114,8 @@ pub(crate) enum Kind {
     Bool,
     /// A whole number of bytes.
     Bytes,
+    /// A TCP port number, 1..=65535.
+    Port,
     /// A list of single values.
     TextList,
     Block(&'static Schema),
@@ -175,6 +177,22 @@ pub(crate) static ANSWERS_SCHEMA: Schema = Schema {
         ),
         f("pop3", Kind::Bool, false, "false"),
         f("message_size_limit", Kind::Bytes, false, "52428800"),
+        f(
+            "relay_host",
+            Kind::Block(&RELAY_HOST_SCHEMA),
+            false,
+            "{host: smtp.relay.example, port: 587, username: me, password: \"...\"}",
+        ),
+    ],
+};
+/// `relay_host`: see `RelayHost` (all sending through a smarthost, AUTH over verified TLS).
+pub(crate) static RELAY_HOST_SCHEMA: Schema = Schema {
+    name: "RelayHost",
+    fields: &[
+        f("host", Kind::Text, true, "smtp.relay.example"),
+        f("port", Kind::Port, false, "587"),
+        f("username", Kind::Text, true, "me@example.test"),
+        f("password", Kind::Text, true, "\"the relay's password\""),
     ],
 };
 pub(crate) static DOMAIN_SCHEMA: Schema = Schema {
@@ -235,7 +253,7 @@ pub(crate) static FIREWALL_SCHEMA: Schema = Schema {
 
 /// Every schema, for the consistency test against the serde structs.
 #[cfg(test)]
-pub(crate) static SCHEMAS: [&Schema; 7] = [
+pub(crate) static SCHEMAS: [&Schema; 8] = [
     &ANSWERS_SCHEMA,
     &DOMAIN_SCHEMA,
     &MAILBOX_SCHEMA,
@@ -243,6 +261,7 @@ pub(crate) static SCHEMAS: [&Schema; 7] = [
     &ACME_SCHEMA,
     &SSH_SCHEMA,
     &FIREWALL_SCHEMA,
+    &RELAY_HOST_SCHEMA,
 ];
 
 impl Schema {
@@ -402,6 +421,14 @@ pub(crate) fn check_value(
             format!("write `{}: true` or `{}: false`", field.name, field.name),
         ),
         (Kind::Bytes, Node::Int(i)) if *i >= 0 => {}
+        (Kind::Port, Node::Int(i)) if (1..=65535).contains(i) => {}
+        (Kind::Port, v) => bad(
+            format!("expected a TCP port number from 1 to 65535, {}", found(v)),
+            format!(
+                "write `{}: 587` (submission, STARTTLS) or `{}: 465` (implicit TLS)",
+                field.name, field.name
+            ),
+        ),
         (Kind::Bytes, v) => bad(
             format!("expected a whole number of bytes, {}", found(v)),
             format!(

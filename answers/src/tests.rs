@@ -149,6 +149,7 @@ fn schema_matches_serde_structs() {
         serde_fields::<Acme>(),
         serde_fields::<Ssh>(),
         serde_fields::<Firewall>(),
+        serde_fields::<RelayHost>(),
     ];
     for (schema, (name, fields)) in SCHEMAS.iter().zip(serde) {
         assert_eq!(schema.name, name);
@@ -1090,4 +1091,75 @@ fn domain_without_mailboxes_sends_postmaster_to_admin() {
         .iter()
         .all(|x| x.to == "admin@elsewhere.org"));
     validate(&a).expect("admin_email is an address on another server");
+}
+
+// relay_host -----------------------------------------------------------------------------------
+
+const RELAY_PW: &str = "relay: p@ss #1 'x'";
+
+fn with_relay(host: &str, port: u16, user: &str, pw: &str) -> Vec<String> {
+    problems(|a| {
+        a.relay_host = Some(RelayHost {
+            host: host.into(),
+            port,
+            username: user.into(),
+            password: Secret::new(pw),
+        })
+    })
+}
+
+#[test]
+fn relay_host_port_defaults_to_submission_and_round_trips_its_password() {
+    let text = format!(
+        "{}relay_host:\n  host: smtp.relay.example\n  username: me\n  password: \"relay: p@ss #1 'x'\"\n",
+        base()
+    );
+    let a = parse(&text, "t").unwrap();
+    let r = a.relay_host.as_ref().unwrap();
+    assert_eq!(r.port, 587);
+    assert_eq!(r.nexthop(), "[smtp.relay.example]:587");
+    assert_eq!(r.password.expose(), RELAY_PW);
+    assert!(a.has_plaintext_password());
+    let again = parse(&to_yaml(&a), "round-trip").unwrap();
+    assert_eq!(a, again);
+    // Its Debug (logs, panics) never holds the password.
+    assert!(!format!("{a:?}").contains("p@ss"));
+}
+
+#[test]
+fn relay_host_rules_name_field_value_and_fix_never_the_password() {
+    assert!(with_relay("smtp.relay.example", 465, "me@example.test", RELAY_PW).is_empty());
+    assert_one(
+        &with_relay("192.0.2.1", 587, "me", RELAY_PW),
+        "relay_host.host: \"192.0.2.1\" is an IP address",
+    );
+    assert_one(
+        &with_relay("[2001:db8::1]", 587, "me", RELAY_PW),
+        "is an IP address",
+    );
+    assert_one(
+        &with_relay("Smtp.Relay.example", 587, "me", RELAY_PW),
+        "lowercase",
+    );
+    assert_one(
+        &with_relay("smtp.relay.example", 0, "me", RELAY_PW),
+        "relay_host.port",
+    );
+    assert_one(
+        &with_relay("smtp.relay.example", 587, "", RELAY_PW),
+        "relay_host.username: \"\" is empty",
+    );
+    assert_one(
+        &with_relay("smtp.relay.example", 587, "a b", RELAY_PW),
+        "contains a space",
+    );
+    for bad in ["", " padded", "two\nlines"] {
+        let p = with_relay("smtp.relay.example", 587, "me", bad);
+        assert_one(&p, "relay_host.password: ");
+        if !bad.is_empty() {
+            assert!(!p[0].contains(bad.trim()), "{p:?}");
+        }
+    }
+    // The provider's password: short is fine (not ours to judge).
+    assert!(with_relay("smtp.relay.example", 587, "me", "short").is_empty());
 }

@@ -187,6 +187,10 @@ pub fn validate(a: &Answers) -> Result<(), ConfigError> {
             format!("write a byte count between {MIN_MESSAGE_SIZE} and {MAX_MESSAGE_SIZE}, e.g. 52428800 (50 MiB)"),
         ));
     }
+    // relay_host: every rule lives in rules.rs.
+    if let Some(r) = &a.relay_host {
+        out.extend(relay("relay_host", r));
+    }
 
     if out.is_empty() {
         Ok(())

@@ -4,7 +4,7 @@
 //! ([`WizardError::NotTty`]) instead of hanging.
 use inquire::validator::Validation;
 use inquire::{Confirm, InquireError, Password, PasswordDisplayMode, Select, Text};
-use mailstead_answers::{Acme, Alias, Answers, Domain, Firewall, Mailbox, Ssh};
+use mailstead_answers::{Acme, Alias, Answers, Domain, Firewall, Mailbox, RelayHost, Ssh};
 use mailstead_engine::Secret;
 use std::fmt;
 
@@ -127,6 +127,35 @@ pub fn check_password(p: &str) -> Result<(), String> {
 /// An ACME directory URL.
 pub fn check_acme_url(s: &str) -> Result<(), String> {
     rule(rules::https_url("acme.server", s))
+}
+
+/// `relay_host.host`: the relay's DNS name (not an IP: its certificate is checked against it).
+pub fn check_relay_host(s: &str) -> Result<(), String> {
+    rule(rules::relay_host("relay_host.host", s))
+}
+
+/// `relay_host.port` as typed: a number 1..=65535.
+pub fn parse_relay_port(s: &str) -> Result<u16, String> {
+    let port: u16 = s.trim().parse().map_err(|_| {
+        format!(
+            "relay_host.port: {s:?} is not a port number (write 587 for STARTTLS or 465 for implicit TLS)"
+        )
+    })?;
+    rule(rules::relay_port("relay_host.port", port))?;
+    Ok(port)
+}
+
+/// `relay_host.username`: the login the relay provider gave.
+pub fn check_relay_username(s: &str) -> Result<(), String> {
+    rule(rules::relay_username("relay_host.username", s))
+}
+
+/// `relay_host.password` (never shown).
+pub fn check_relay_password(p: &str) -> Result<(), String> {
+    rule(rules::relay_password(
+        "relay_host.password",
+        &Secret::new(p),
+    ))
 }
 
 /// Login names, separated by commas or spaces.
@@ -325,6 +354,7 @@ fn ask_all(defaults: Option<&Answers>) -> Result<Answers, WizardError> {
         .prompt()?;
 
     let acme = ask_acme(defaults.map(|a| &a.acme))?;
+    let relay_host = ask_relay(defaults.and_then(|a| a.relay_host.as_ref()))?;
 
     // Keep everything the wizard did not ask about.
     let mut answers = match defaults {
@@ -338,6 +368,7 @@ fn ask_all(defaults: Option<&Answers>) -> Result<Answers, WizardError> {
             firewall: Firewall::default(),
             pop3: false,
             message_size_limit: mailstead_answers::default_message_size_limit(),
+            relay_host: None,
         },
     };
     answers.hostname = hostname;
@@ -345,6 +376,7 @@ fn ask_all(defaults: Option<&Answers>) -> Result<Answers, WizardError> {
     answers.ssh.allow_users = allow_users;
     answers.firewall.enabled = firewall;
     answers.acme = acme;
+    answers.relay_host = relay_host;
     match answers.domains.iter().position(|d| d.name == domain) {
         Some(i) => {
             let d = answers.domains.remove(i);
@@ -425,6 +457,67 @@ fn ask_acme(current: Option<&Acme>) -> Result<Acme, WizardError> {
     })
 }
 
+/// The relay host (smarthost): one yes/no, default No (or what the answers had), then its
+/// name, port, login and password (hidden, typed twice), each checked by the answers' rules.
+fn ask_relay(current: Option<&RelayHost>) -> Result<Option<RelayHost>, WizardError> {
+    let wanted = Confirm::new("Send outgoing mail through a relay host (smarthost)?")
+        .with_default(current.is_some())
+        .with_help_message(
+            "yes if your provider blocks outgoing port 25; you need the relay's name, port, login and password",
+        )
+        .prompt()?;
+    if !wanted {
+        return Ok(None);
+    }
+    let host = text(
+        "Relay host:",
+        "its DNS name, as its certificate names it, e.g. smtp.relay.example",
+        current.map(|r| r.host.as_str()),
+        check_relay_host,
+    )?;
+    let d_port = current
+        .map(|r| r.port)
+        .unwrap_or(mailstead_answers::DEFAULT_RELAY_PORT)
+        .to_string();
+    let port = text(
+        "Relay port:",
+        "587: STARTTLS (most relays); 465: TLS from the first byte",
+        Some(&d_port),
+        |s| parse_relay_port(s).map(|_| ()),
+    )?;
+    let port = parse_relay_port(&port).map_err(WizardError::Other)?;
+    let username = text(
+        "Relay login:",
+        "the user name your relay provider gave you",
+        current.map(|r| r.username.as_str()),
+        check_relay_username,
+    )?;
+    let keep = match current {
+        Some(_) => !Confirm::new("Change the relay password?")
+            .with_default(false)
+            .prompt()?,
+        None => false,
+    };
+    let password = match current {
+        Some(r) if keep => r.password.clone(),
+        _ => Secret::new(
+            Password::new("Relay password:")
+                .with_display_mode(PasswordDisplayMode::Hidden)
+                .with_custom_confirmation_message("Type it again:")
+                .with_custom_confirmation_error_message("The two do not match; once more.")
+                .with_help_message("not shown while you type")
+                .with_validator(validator(check_relay_password))
+                .prompt()?,
+        ),
+    };
+    Ok(Some(RelayHost {
+        host,
+        port,
+        username,
+        password,
+    }))
+}
+
 /// A readable summary of the answers; passwords show only as set or not.
 pub fn summarize(a: &Answers) -> String {
     use std::fmt::Write as _;
@@ -457,6 +550,11 @@ pub fn summarize(a: &Answers) -> String {
         (None, false) => "Let's Encrypt".into(),
     };
     let _ = writeln!(s, "certificates: {acme}");
+    let relay = match &a.relay_host {
+        Some(r) => format!("{}:{} as {} (password set)", r.host, r.port, r.username),
+        None => "none (mail goes out directly on port 25)".into(),
+    };
+    let _ = writeln!(s, "relay host:   {relay}");
     s
 }
 
@@ -573,6 +671,37 @@ mod tests {
         assert!(host.contains("lowercase"), "{host}");
     }
 
+    /// The relay questions use the answers file's rules, under the same field names.
+    #[test]
+    fn relay_questions_say_what_the_file_says() {
+        let yaml = |host: &str, user: &str, pw: &str| {
+            format!(
+                "hostname: mail.example.test\nadmin_email: admin@example.test\ndomains:\n  - name: example.test\n    mailboxes:\n      - address: alice@example.test\n        password: \"a long passphrase\"\nrelay_host:\n  host: \"{host}\"\n  username: \"{user}\"\n  password: \"{pw}\"\n"
+            )
+        };
+        let file = |y: String| mailstead_answers::parse(&y, "t").unwrap_err().to_string();
+        let e = check_relay_host("192.0.2.7").unwrap_err();
+        assert!(
+            file(yaml("192.0.2.7", "me", "pw zebra")).contains(&e),
+            "{e}"
+        );
+        let e = check_relay_username("a:b").unwrap_err();
+        assert!(
+            file(yaml("smtp.relay.example", "a:b", "pw zebra")).contains(&e),
+            "{e}"
+        );
+        let e = check_relay_password(" zebra").unwrap_err();
+        assert!(e.starts_with("relay_host.password: "), "{e}");
+        assert!(!e.contains("zebra"), "{e}");
+        assert!(check_relay_password("short").is_ok());
+        assert_eq!(parse_relay_port("465"), Ok(465));
+        assert!(parse_relay_port("0")
+            .unwrap_err()
+            .contains("relay_host.port"));
+        assert!(parse_relay_port("70000").is_err());
+        assert!(check_relay_host("smtp.relay.example").is_ok());
+    }
+
     #[test]
     fn summary_hides_passwords() {
         let a = Answers {
@@ -595,10 +724,21 @@ mod tests {
             firewall: Firewall { enabled: true },
             pop3: false,
             message_size_limit: 1,
+            relay_host: Some(RelayHost {
+                host: "smtp.relay.example".into(),
+                port: 587,
+                username: "me".into(),
+                password: Secret::new("relay pass zebra"),
+            }),
         };
         let s = summarize(&a);
         assert!(s.contains("alice@example.test (password set)"), "{s}");
         assert!(!s.contains("horse"));
+        assert!(
+            s.contains("relay host:   smtp.relay.example:587 as me (password set)"),
+            "{s}"
+        );
+        assert!(!s.contains("zebra"), "{s}");
     }
 
     #[test]

@@ -13,9 +13,13 @@
 //!   is looked for with `doveadm search` (so it went smtpd → cleanup → qmgr → LMTP → Dovecot →
 //!   Maildir) and expunged at once with `doveadm expunge`: nobody finds test mail in their
 //!   inbox, however often mailstead runs. With no mailbox in the answers it is skipped.
+//! - `relay`: with a `relay_host`, its password map and `.db` are 0600 root-only (fail
+//!   otherwise), and no outgoing mail waits in the deferred queue (warn with Postfix's reason:
+//!   a wrong login, an untrusted certificate). Without one it passes at once.
 use crate::facts::dovecot::passdb_drivers;
+use crate::facts::queue::deferred;
 use crate::facts::{Listeners, PublicAddresses};
-use crate::layout::mail_ports;
+use crate::layout::{mail_ports, RELAY_PASSWORD_MAP};
 use mailstead_answers::Answers;
 use mailstead_engine::host::{Cmd, Host};
 use mailstead_engine::{system, Check, Ctx, Finding};
@@ -31,6 +35,8 @@ pub fn all() -> Vec<Box<dyn Check<Answers>>> {
         Box::new(Delivery {
             timeout: DELIVERY_TIMEOUT,
         }),
+        // relay_host: its secrets stay private and nothing waits for it.
+        Box::new(Relay),
     ]
 }
 
@@ -370,6 +376,84 @@ fn check_delivery(
     ))
 }
 
+/// `relay`: see the module docs.
+pub struct Relay;
+
+impl Check<Answers> for Relay {
+    fn name(&self) -> &'static str {
+        "relay"
+    }
+    fn run(&self, ctx: &Ctx<Answers>) -> Finding {
+        let Some(r) = &ctx.answers.relay_host else {
+            return Finding::pass("no relay host: mail goes out directly");
+        };
+        let db = format!("{RELAY_PASSWORD_MAP}.db");
+        for path in [RELAY_PASSWORD_MAP, db.as_str()] {
+            match ctx.host.stat(std::path::Path::new(path)) {
+                Ok(Some(st)) if st.meta.mode & 0o077 == 0 && st.meta.uid == 0 => {}
+                Ok(Some(st)) => {
+                    return Finding::fail(
+                        format!(
+                            "{path} holds the relay password and is {:04o} owned by uid {}: others can read it",
+                            st.meta.mode & 0o7777,
+                            st.meta.uid
+                        ),
+                        format!("chown root:root {path} && chmod 600 {path}"),
+                    )
+                }
+                _ => {
+                    return Finding::fail(
+                        format!("{path} is missing: Postfix cannot log in to the relay"),
+                        "run `mailstead install` again",
+                    )
+                }
+            }
+        }
+        let out = match probe(ctx.host, "postqueue", &["-j"]) {
+            Ok(out) if out.success() => out,
+            Ok(out) => {
+                return Finding::warn(
+                    format!("cannot read the mail queue: {}", out.tail(3)),
+                    "look at `mailq` by hand",
+                )
+            }
+            Err(e) => {
+                return Finding::warn(
+                    format!("cannot run `postqueue -j`: {e}"),
+                    "look at `mailq` by hand",
+                )
+            }
+        };
+        // Outgoing = to a domain that is not ours: all of it goes through the relay.
+        let ours = |addr: &str| {
+            let domain = addr.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+            ctx.answers.domains.iter().any(|d| d.name == domain)
+        };
+        let waiting: Vec<_> = deferred(&out.stdout)
+            .into_iter()
+            .filter(|d| !ours(&d.address))
+            .collect();
+        match waiting.first() {
+            None => Finding::pass(format!(
+                "outgoing mail goes through {} as {}, over verified TLS; none waiting",
+                r.nexthop(),
+                r.username
+            )),
+            Some(first) => Finding::warn(
+                format!(
+                    "{} outgoing message(s) wait for the relay {}: {}",
+                    waiting.len(),
+                    r.nexthop(),
+                    first.reason
+                ),
+                "check relay_host (host, port, username, password) with your provider; a certificate \
+                 error means this server does not trust the relay's CA or the name differs; then \
+                 `postqueue -f` sends the queue",
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,7 +508,7 @@ LISTEN 0 100 0.0.0.0:993 0.0.0.0:* users:((\"dovecot\",pid=2,fd=1))\n";
         let names: Vec<&str> = all().iter().map(|c| c.name()).collect();
         assert_eq!(
             names,
-            ["services", "ports", "config", "certificate", "delivery"]
+            ["services", "ports", "config", "certificate", "delivery", "relay"]
         );
     }
 
@@ -617,5 +701,66 @@ LISTEN 0 100 0.0.0.0:993 0.0.0.0:* users:((\"dovecot\",pid=2,fd=1))\n";
         let f = Ports.run(&crate::testing::ctx(&h, &a));
         assert_eq!(f.status, mailstead_engine::Status::Fail, "{f:?}");
         assert!(f.detail.contains("port 25"), "{f:?}");
+    }
+
+    // ---- relay ----
+
+    fn relay_answers() -> Answers {
+        let mut a = with_mailbox();
+        a.relay_host = Some(mailstead_answers::RelayHost {
+            host: "relay.outside.test".into(),
+            port: 587,
+            username: "relayuser".into(),
+            password: mailstead_answers::Secret::new("relay pass zebra"),
+        });
+        a
+    }
+
+    fn relay_host(queue: &'static str, mode: u32) -> MemHost<'static> {
+        let h = MemHost::fake();
+        for p in [RELAY_PASSWORD_MAP, &format!("{RELAY_PASSWORD_MAP}.db")] {
+            h.add_file(p, "x", Meta::root(mode));
+        }
+        h.on_command(move |c| (c.program == "postqueue").then(|| ok(queue).unwrap()));
+        h
+    }
+
+    #[test]
+    fn relay_check_passes_without_a_relay_and_with_an_empty_queue() {
+        let h = MemHost::fake();
+        let f = Relay.run(&ctx(&h, &with_mailbox()));
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        let h = relay_host("", 0o600);
+        let f = Relay.run(&ctx(&h, &relay_answers()));
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        assert!(f.detail.contains("[relay.outside.test]:587 as relayuser"));
+        assert!(!f.detail.contains("zebra"));
+    }
+
+    /// Mail waiting for the relay is a warning with Postfix's own reason (captured output);
+    /// waiting local mail is not the relay's.
+    #[test]
+    fn relay_check_warns_with_the_reason_mail_waits() {
+        let q = r#"{"queue_name": "deferred", "queue_id": "4C1E0A1F2B", "sender": "alice@example.test", "recipients": [{"address": "bob@outside.test", "delay_reason": "Server certificate not verified"}]}
+{"queue_name": "deferred", "queue_id": "6A", "sender": "", "recipients": [{"address": "alice@example.test", "delay_reason": "lmtp down"}]}
+"#;
+        let h = relay_host(q, 0o600);
+        let f = Relay.run(&ctx(&h, &relay_answers()));
+        assert_eq!(f.status, Status::Warn, "{f:?}");
+        assert!(f.detail.starts_with("1 outgoing message(s) wait for the relay [relay.outside.test]:587: Server certificate not verified"), "{}", f.detail);
+        assert!(f.fix.unwrap().contains("postqueue -f"));
+    }
+
+    #[test]
+    fn relay_check_fails_on_a_readable_or_missing_map() {
+        let h = relay_host("", 0o644);
+        let f = Relay.run(&ctx(&h, &relay_answers()));
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert!(f.detail.contains("0644"), "{}", f.detail);
+        assert!(f.fix.unwrap().contains("chmod 600"));
+        let h = MemHost::fake();
+        let f = Relay.run(&ctx(&h, &relay_answers()));
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert!(f.detail.contains("missing"));
     }
 }

@@ -13,6 +13,12 @@ pub const ALIASES_MAP: &str = "/etc/postfix/virtual_aliases";
 pub const SENDERS_MAP: &str = "/etc/postfix/virtual_senders";
 /// Port 25's `check_sender_access`: our own domains as senders are refused there.
 pub const SENDER_ACCESS_MAP: &str = "/etc/postfix/sender_access";
+/// `smtp_sasl_password_maps` for the relay host: `[host]:port user:password`, 0600 root:root
+/// like its `.db` (Postfix reads both as root before its smtp client drops privileges).
+pub const RELAY_PASSWORD_MAP: &str = "/etc/postfix/mailstead_relay_password";
+/// The CA bundle the smtp client verifies the relay host with: a file, read before the chroot
+/// (Debian runs smtp chrooted in /var/spool/postfix, where a CApath directory is not there).
+pub const SYSTEM_CA_FILE: &str = "/etc/ssl/certs/ca-certificates.crt";
 pub const MAIN_CF: &str = "/etc/postfix/main.cf";
 pub const MASTER_CF: &str = "/etc/postfix/master.cf";
 /// Where the mail lives: `<domain>/<user>/Maildir`.

@@ -3,7 +3,7 @@
 //! Preseeds debconf (`postfix/mailname` = the hostname, `postfix/main_mailer_type` = `Internet
 //! Site`) so the install asks nothing, then installs what is missing of: postfix, dovecot-core,
 //! dovecot-imapd, dovecot-lmtpd, dovecot-pop3d (only with `pop3: true`), certbot, ufw (only with
-//! the firewall enabled), plus openssl and iproute2 (certificate checks, `ss`), which a Debian
+//! the firewall enabled), libsasl2-modules (only with a `relay_host`), plus openssl and iproute2 (certificate checks, `ss`), which a Debian
 //! server nearly always has. The engine records which packages this run installed.
 //!
 //! `apt-get update` runs first only when something is missing AND the package lists are stale:
@@ -43,6 +43,12 @@ pub fn wanted(ctx: &Ctx<Answers>) -> Vec<String> {
         p.push("ufw");
     }
     p.extend(["openssl", "iproute2"]);
+    // relay_host: Postfix's smtp client authenticates through Cyrus SASL, whose PLAIN and LOGIN
+    // mechanisms (what relays offer) are in libsasl2-modules, a Recommends that
+    // --no-install-recommends leaves out ("no worthy mechs found" without it).
+    if ctx.answers.relay_host.is_some() {
+        p.push("libsasl2-modules");
+    }
     p.into_iter().map(String::from).collect()
 }
 

@@ -6,6 +6,9 @@
 //!   value differs (read with one `postconf KEY...` probe).
 //! - `/etc/postfix/master.cf`, through ONE `postconf -M` holding only the `submission/inet`
 //!   and `submissions/inet` entries that differ (read with one `postconf -M` probe).
+//! - with `relay_host`: `/etc/postfix/mailstead_relay_password` and its `.db` (0600 root:root,
+//!   secret: never shown in plans or logs), written before main.cf names them and removed after
+//!   main.cf stops naming them when the relay host leaves the answers (see `relay_settings`).
 //! - queues a Postfix reload; `postfix check` and a re-read of every setting must pass first
 //!   (verify), so a configuration Postfix refuses is rolled back before any reload.
 //!
@@ -19,14 +22,15 @@
 use crate::facts::postconf::squash;
 use crate::facts::{Certificates, Ipv6, PostconfMain, PostconfMaster};
 use crate::layout::{
-    cert_paths, ALIASES_MAP, DOMAINS_MAP, MAILBOXES_MAP, MAIN_CF, MASTER_CF, SENDERS_MAP,
-    SENDER_ACCESS_MAP,
+    cert_paths, ALIASES_MAP, DOMAINS_MAP, MAILBOXES_MAP, MAIN_CF, MASTER_CF, RELAY_PASSWORD_MAP,
+    SENDERS_MAP, SENDER_ACCESS_MAP, SYSTEM_CA_FILE,
 };
 use color_eyre::eyre::{eyre, Result};
-use mailstead_answers::Answers;
-use mailstead_engine::host::Cmd;
+use mailstead_answers::{Answers, IMPLICIT_TLS_PORT};
+use mailstead_engine::host::{Cmd, Host};
 use mailstead_engine::system::failure;
-use mailstead_engine::{Change, Ctx, Planned, Step, When};
+use mailstead_engine::{Change, Ctx, Perms, Planned, Step, When};
+use std::path::Path;
 
 /// Relay only for the local machine and authenticated users; 554 for everyone else (Debian's
 /// default `defer_unauth_destination` answers 454, which senders keep retrying).
@@ -70,7 +74,8 @@ pub fn main_settings(a: &Answers, ipv6: bool) -> Vec<(&'static str, String)> {
         ("inet_protocols", s(if ipv6 { "all" } else { "ipv4" })),
         ("default_transport", s("smtp")),
         ("relay_transport", s("relay")),
-        ("relayhost", s("")),
+        // Empty unless the answers name a relay host: see the relay block at the end.
+        ("relayhost", relayhost(a)),
         ("smtpd_banner", s("$myhostname ESMTP")),
         ("smtpd_helo_required", s("yes")),
         (
@@ -119,6 +124,153 @@ pub fn main_settings(a: &Answers, ipv6: bool) -> Vec<(&'static str, String)> {
         ("smtpd_relay_restrictions", s(RELAY)),
         ("smtpd_recipient_restrictions", s(RELAY)),
     ]
+    .into_iter()
+    .chain(relay_settings(a))
+    .collect()
+}
+
+// ---- relay host (smarthost) -----------------------------------------------------------------
+// With `relay_host` in the answers, every outgoing message goes to it, over TLS that must
+// encrypt AND verify the relay's certificate against its name, with SMTP AUTH from a 0600
+// password map. Without it, the same keys hold Postfix's defaults (what a fresh Debian has), so
+// an install without a relay changes nothing here and removing the relay puts them back.
+// Sources: postconf(5), Postfix SASL_README ("Enabling SASL authentication in the Postfix SMTP
+// client") and TLS_README ("TLS policy table").
+
+/// `relayhost`: `[host]:port` (brackets: no MX lookup), or empty for direct delivery.
+pub fn relayhost(a: &Answers) -> String {
+    a.relay_host
+        .as_ref()
+        .map(|r| r.nexthop())
+        .unwrap_or_default()
+}
+
+/// The main.cf keys of the relay host, always all of them (defaults without a relay).
+///
+/// - `smtp_sasl_auth_enable`, `smtp_sasl_password_maps`: AUTH with the map's `user:password`
+///   for the `[host]:port` key.
+/// - `smtp_sasl_security_options = noplaintext, noanonymous` (Postfix's default, written so it
+///   cannot drift): outside TLS no password mechanism is ever used;
+///   `smtp_sasl_tls_security_options = noanonymous`: inside TLS, PLAIN/LOGIN are allowed (what
+///   relays offer), anonymous never.
+/// - `smtp_tls_policy_maps`: `secure match=hostname` for the relay's next hop only: TLS is
+///   required (no fallback to clear text) and the certificate must chain to a trusted CA and
+///   name the host; any other destination keeps `smtp_tls_security_level`.
+/// - `smtp_tls_CAfile`: the system bundle as one file, loaded before Debian's smtp chroot
+///   (a CApath directory is looked up inside the chroot, where it is missing).
+/// - `smtp_tls_wrappermode = yes` for port 465 (implicit TLS, RFC 8314), else STARTTLS.
+pub fn relay_settings(a: &Answers) -> Vec<(&'static str, String)> {
+    let s = |v: &str| v.to_string();
+    match &a.relay_host {
+        Some(r) => vec![
+            ("smtp_sasl_auth_enable", s("yes")),
+            (
+                "smtp_sasl_password_maps",
+                format!("hash:{RELAY_PASSWORD_MAP}"),
+            ),
+            ("smtp_sasl_security_options", s("noplaintext, noanonymous")),
+            ("smtp_sasl_tls_security_options", s("noanonymous")),
+            (
+                "smtp_tls_policy_maps",
+                format!("inline:{{ {{ {} = secure match=hostname }} }}", r.nexthop()),
+            ),
+            ("smtp_tls_CAfile", s(SYSTEM_CA_FILE)),
+            (
+                "smtp_tls_wrappermode",
+                s(if r.port == IMPLICIT_TLS_PORT {
+                    "yes"
+                } else {
+                    "no"
+                }),
+            ),
+        ],
+        None => vec![
+            ("smtp_sasl_auth_enable", s("no")),
+            ("smtp_sasl_password_maps", s("")),
+            ("smtp_sasl_security_options", s("noplaintext, noanonymous")),
+            (
+                "smtp_sasl_tls_security_options",
+                s("$smtp_sasl_security_options"),
+            ),
+            ("smtp_tls_policy_maps", s("")),
+            ("smtp_tls_CAfile", s("")),
+            ("smtp_tls_wrappermode", s("no")),
+        ],
+    }
+}
+
+/// The password map's content: one `[host]:port username:password` line (postconf(5)
+/// `smtp_sasl_password_maps`), or `None` without a relay host. Validation refused every value
+/// that would break the line (`mailstead_answers::rules::relay`); this refuses them again.
+pub fn relay_password_map(a: &Answers) -> Result<Option<Vec<u8>>> {
+    let Some(r) = &a.relay_host else {
+        return Ok(None);
+    };
+    let pw = r.password.expose();
+    let bad = |s: &str| s.is_empty() || s.chars().any(char::is_control);
+    if bad(&r.username)
+        || r.username.contains(':')
+        || r.username.contains(char::is_whitespace)
+        || bad(pw)
+        || pw.trim() != pw
+    {
+        return Err(eyre!(
+            "the relay host's username or password cannot be written to {RELAY_PASSWORD_MAP} (empty, a `:` in the username, a line break, or spaces at either end)"
+        ));
+    }
+    Ok(Some(
+        format!(
+            "# Managed by mailstead from its answers file (relay_host): edits here are overwritten.\n{} {}:{pw}\n",
+            r.nexthop(),
+            r.username
+        )
+        .into_bytes(),
+    ))
+}
+
+/// The changes that put the password map in place (before main.cf names it) or take it away
+/// (after main.cf stops naming it): `(before, after)`.
+///
+/// The map and its `.db` are 0600 root:root. `postmap` runs only when the map changed or the
+/// `.db` is missing. The `.db` holds the password too: postmap gives a new one the map's mode
+/// (measured in the bed: 0600 from a 0600 map under umask 022), and the `umask 077` and
+/// `chmod 0600` around it keep that true whatever an older `.db` or the umask say (`verify`
+/// refuses a `.db` others can read). The map is a secret `WriteFile`: plans, diffs and logs
+/// never show its content.
+fn relay_map_changes(a: &Answers, host: &dyn Host) -> Result<(Vec<Change>, Vec<Change>)> {
+    let db = format!("{RELAY_PASSWORD_MAP}.db");
+    match relay_password_map(a)? {
+        Some(content) => Ok((
+            vec![
+                Change::write_secret(RELAY_PASSWORD_MAP, content, Perms::root(0o600)),
+                Change::run_when_changed(
+                    format!("postmap {RELAY_PASSWORD_MAP} (0600)"),
+                    Cmd::new(
+                        "sh",
+                        [
+                            "-c".to_string(),
+                            format!(
+                                "umask 077 && postmap hash:{RELAY_PASSWORD_MAP} && chmod 0600 {db}"
+                            ),
+                        ],
+                    ),
+                    &[&db],
+                    &[RELAY_PASSWORD_MAP],
+                    &[&db],
+                ),
+            ],
+            vec![],
+        )),
+        // Only what is there: a server that never had a relay plans no removal.
+        None => Ok((
+            vec![],
+            [RELAY_PASSWORD_MAP, db.as_str()]
+                .into_iter()
+                .filter(|p| host.exists(Path::new(p)))
+                .map(|p| Change::RemoveFile { path: p.into() })
+                .collect(),
+        )),
+    }
 }
 
 /// The parent domain of the host name (`mail.example.org` → `example.org`); the name itself
@@ -224,7 +376,10 @@ impl Step<Answers> for Postfix {
     }
 
     fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
-        let mut changes = Vec::new();
+        // The relay's password map exists before main.cf names it, and goes after main.cf
+        // stops naming it.
+        let (relay_before, relay_after) = relay_map_changes(ctx.answers, ctx.host)?;
+        let mut changes = relay_before;
         let ipv6 = ctx.fact::<Ipv6>()?.available;
         let cert = ctx
             .fact::<Certificates>()?
@@ -264,6 +419,7 @@ impl Step<Answers> for Postfix {
                 keep: false,
             });
         }
+        changes.extend(relay_after);
         changes.push(if restart {
             Change::restart("postfix")
         } else {
@@ -277,6 +433,18 @@ impl Step<Answers> for Postfix {
     fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
         ctx.fact::<Certificates>()?
             .require(ctx.host, &ctx.answers.hostname)?;
+        if ctx.answers.relay_host.is_some() {
+            let db = format!("{RELAY_PASSWORD_MAP}.db");
+            match ctx.host.stat(Path::new(&db))? {
+                Some(st) if st.meta.mode & 0o077 == 0 => {}
+                Some(_) => {
+                    return Err(eyre!(
+                        "{db} holds the relay password but others can read it"
+                    ))
+                }
+                None => return Err(eyre!("{db} is missing: postmap did not build it")),
+            }
+        }
         let cmd = Cmd::new("postfix", ["check"]);
         let out = ctx.host.run(&cmd)?;
         if !out.success() {
@@ -358,6 +526,15 @@ mod tests {
                     ("smtp_tls_security_level", "may"),
                     ("smtpd_relay_restrictions", "permit_mynetworks permit_sasl_authenticated defer_unauth_destination"),
                     ("smtpd_recipient_restrictions", ""),
+                    // Postfix's defaults for the relay keys (postconf prints every default).
+                    ("relayhost", ""),
+                    ("smtp_sasl_auth_enable", "no"),
+                    ("smtp_sasl_password_maps", ""),
+                    ("smtp_sasl_security_options", "noplaintext, noanonymous"),
+                    ("smtp_sasl_tls_security_options", "$smtp_sasl_security_options"),
+                    ("smtp_tls_policy_maps", ""),
+                    ("smtp_tls_CAfile", ""),
+                    ("smtp_tls_wrappermode", "no"),
                 ] {
                     m.insert(k.into(), v.into());
                 }
@@ -700,5 +877,152 @@ mod tests {
         let a = answers();
         let changes = Postfix.plan(&ctx(&h, &a)).unwrap().changes;
         assert_eq!(changes.last().unwrap().summary(), "restart postfix");
+    }
+
+    // ---- relay host ----
+
+    const RELAY_PW: &str = "s3cret relay pass";
+
+    fn with_relay(port: u16) -> mailstead_answers::Answers {
+        let mut a = answers();
+        a.relay_host = Some(mailstead_answers::RelayHost {
+            host: "relay.outside.test".into(),
+            port,
+            username: "relayuser".into(),
+            password: mailstead_answers::Secret::new(RELAY_PW),
+        });
+        a
+    }
+
+    fn postconf_args(changes: &[Change]) -> Vec<String> {
+        changes
+            .iter()
+            .find_map(|c| match c {
+                Change::Run { cmd, .. } if cmd.args.first().map(String::as_str) == Some("-e") => {
+                    Some(cmd.args.clone())
+                }
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
+    /// Without a relay host the relay keys hold Postfix's defaults: a Debian Postfix (and an
+    /// install made before relay_host existed) gets no relay key in its postconf.
+    #[test]
+    fn no_relay_host_changes_no_relay_key() {
+        let h = MemHost::fake();
+        FakePostconf::debian().install(&h);
+        let changes = Postfix.plan(&ctx(&h, &answers())).unwrap().changes;
+        let args = postconf_args(&changes);
+        for (k, _) in relay_settings(&answers()) {
+            assert!(!args.iter().any(|a| a.starts_with(&format!("{k}="))), "{k}");
+        }
+        assert!(!args.iter().any(|a| a.starts_with("relayhost=")));
+        assert!(changes
+            .iter()
+            .all(|c| !c.paths().iter().any(|p| p.starts_with(RELAY_PASSWORD_MAP))));
+    }
+
+    #[test]
+    fn relay_host_is_sasl_over_verified_tls_with_a_secret_0600_map() {
+        let h = MemHost::fake();
+        FakePostconf::debian().install(&h);
+        let a = with_relay(587);
+        let changes = Postfix.plan(&ctx(&h, &a)).unwrap().changes;
+        // The map first (main.cf must never name a missing map), as a secret 0600 file.
+        let Change::WriteFile {
+            path,
+            content,
+            meta,
+            secret,
+        } = &changes[0]
+        else {
+            panic!("{changes:?}")
+        };
+        assert_eq!(path, std::path::Path::new(RELAY_PASSWORD_MAP));
+        assert!(*secret);
+        assert_eq!(meta, &mailstead_engine::Perms::root(0o600));
+        assert!(String::from_utf8_lossy(content).ends_with(&format!(
+            "\n[relay.outside.test]:587 relayuser:{RELAY_PW}\n"
+        )));
+        // postmap only when the map changed or its .db is missing; the .db ends 0600.
+        let Change::Run { cmd, when, .. } = &changes[1] else {
+            panic!()
+        };
+        assert!(cmd.args[1].contains("umask 077 && postmap hash:/etc/postfix/mailstead_relay_password && chmod 0600 /etc/postfix/mailstead_relay_password.db"));
+        assert!(matches!(when, When::Changed { .. }));
+        let args = postconf_args(&changes);
+        for want in [
+            "relayhost=[relay.outside.test]:587",
+            "smtp_sasl_auth_enable=yes",
+            "smtp_sasl_password_maps=hash:/etc/postfix/mailstead_relay_password",
+            "smtp_sasl_tls_security_options=noanonymous",
+            "smtp_tls_policy_maps=inline:{ { [relay.outside.test]:587 = secure match=hostname } }",
+            "smtp_tls_CAfile=/etc/ssl/certs/ca-certificates.crt",
+        ] {
+            assert!(args.contains(&want.to_string()), "{want} not in {args:?}");
+        }
+        // Unchanged from the defaults: no plaintext mechanism outside TLS, STARTTLS on 587,
+        // and every other destination keeps its opportunistic TLS.
+        for same in [
+            "smtp_sasl_security_options=",
+            "smtp_tls_wrappermode=",
+            "smtp_tls_security_level=",
+        ] {
+            assert!(!args.iter().any(|x| x.starts_with(same)), "{same}");
+        }
+        // Nothing a user sees holds the password: no argv, no summary, no rendered plan.
+        for c in &changes {
+            assert!(!c.render(&h).contains(RELAY_PW), "{}", c.render(&h));
+            assert!(!c.summary().contains(RELAY_PW));
+        }
+        assert!(changes[0].render(&h).contains("contents hidden"));
+    }
+
+    #[test]
+    fn port_465_is_implicit_tls() {
+        let s: BTreeMap<_, _> = relay_settings(&with_relay(465)).into_iter().collect();
+        assert_eq!(s["smtp_tls_wrappermode"], "yes");
+        let s: BTreeMap<_, _> = relay_settings(&with_relay(2525)).into_iter().collect();
+        assert_eq!(s["smtp_tls_wrappermode"], "no");
+    }
+
+    /// Re-running with the relay changes nothing; removing it from the answers puts the
+    /// defaults back and removes the map and its .db, after main.cf stops naming them.
+    #[test]
+    fn relay_rerun_is_quiet_and_removal_takes_everything_away() {
+        let h = MemHost::fake();
+        crate::testing::group_file(&h);
+        let fake = FakePostconf::debian();
+        fake.install(&h);
+        h.on_command(|c| (c.program == "sh").then(Output::default));
+        let a = with_relay(587);
+        let planned = Postfix.plan(&ctx(&h, &a)).unwrap();
+        apply(&h, &planned.changes);
+        h.add_file(&format!("{RELAY_PASSWORD_MAP}.db"), "DB", Meta::root(0o600));
+        let again = crate::testing::effective(&h, Postfix.plan(&ctx(&h, &a)).unwrap());
+        assert!(again.is_empty(), "{again:?}");
+
+        let b = answers();
+        let changes = Postfix.plan(&ctx(&h, &b)).unwrap().changes;
+        let args = postconf_args(&changes);
+        assert!(args.contains(&"relayhost=".to_string()), "{args:?}");
+        assert!(args.contains(&"smtp_sasl_auth_enable=no".to_string()));
+        assert!(args.contains(&"smtp_tls_policy_maps=".to_string()));
+        let n = changes.len();
+        assert_eq!(
+            changes[n - 3].summary(),
+            format!("remove {RELAY_PASSWORD_MAP}")
+        );
+        assert_eq!(
+            changes[n - 2].summary(),
+            format!("remove {RELAY_PASSWORD_MAP}.db")
+        );
+        apply(&h, &changes);
+        assert!(!mailstead_engine::Host::exists(
+            &h,
+            std::path::Path::new(RELAY_PASSWORD_MAP)
+        ));
+        assert!(crate::testing::effective(&h, Postfix.plan(&ctx(&h, &b)).unwrap()).is_empty());
     }
 }

@@ -35,6 +35,7 @@ pub fn answers() -> Answers {
         firewall: Default::default(),
         pop3: false,
         message_size_limit: 1 << 20,
+        relay_host: None,
     }
 }
 
@@ -82,6 +83,7 @@ pub fn mail_answers() -> Answers {
         firewall: Default::default(),
         pop3: false,
         message_size_limit: 10 * 1024 * 1024,
+        relay_host: None,
     }
 }
 

@@ -171,6 +171,7 @@ fn answers() -> impl Strategy<Value = Answers> {
             firewall: Firewall::default(),
             pop3: false,
             message_size_limit: 50 * 1024 * 1024,
+            relay_host: None,
         }
     })
 }

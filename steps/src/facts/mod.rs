@@ -12,6 +12,8 @@ pub mod net;
 pub mod os;
 pub mod packages;
 pub mod postconf;
+/// The mail queue (`postqueue -j`), for the relay host check.
+pub mod queue;
 pub mod sockets;
 pub mod sshd;
 pub mod system;
