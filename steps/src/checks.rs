@@ -508,7 +508,14 @@ LISTEN 0 100 0.0.0.0:993 0.0.0.0:* users:((\"dovecot\",pid=2,fd=1))\n";
         let names: Vec<&str> = all().iter().map(|c| c.name()).collect();
         assert_eq!(
             names,
-            ["services", "ports", "config", "certificate", "delivery", "relay"]
+            [
+                "services",
+                "ports",
+                "config",
+                "certificate",
+                "delivery",
+                "relay"
+            ]
         );
     }
 
