@@ -6,6 +6,10 @@
 //! certificate phase), so every later scenario also proves a server that started that way.
 #[path = "bed/mod.rs"]
 mod bed;
+#[path = "deliverability/dns.rs"]
+mod dns;
+#[path = "deliverability/relay.rs"]
+mod relay;
 
 use bed::Bed;
 
@@ -107,6 +111,8 @@ fn interim_certificate(bed: &Bed) {
 fn deliverability(release: &str) {
     let bed = Bed::up(&format!("deliver-{release}"), release);
     interim_certificate(&bed);
+    dns::scenario(&bed);
+    relay::scenario(&bed);
     bed.down();
 }
 
