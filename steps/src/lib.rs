@@ -17,6 +17,7 @@ pub mod mailboxes;
 pub mod packages;
 pub mod postfix;
 pub mod preflight;
+pub mod resolver;
 pub mod ssh;
 #[cfg(test)]
 pub(crate) mod testing;
