@@ -8,6 +8,7 @@
 //! - [`checks`]: proof after apply, and `mailstead check`.
 pub mod answers;
 pub mod checks;
+pub mod deliverability;
 pub mod demo;
 pub mod dovecot;
 pub mod facts;
