@@ -78,3 +78,46 @@ mod address_tests {
         assert!(super::parse_ip_addr("").is_empty());
     }
 }
+
+/// The host's global IPv6 addresses (`ip -o -6 addr show scope global`, ip(8)), without
+/// privacy (`temporary`) or `deprecated` ones: the addresses Postfix sends from. Unique-local
+/// fc00::/7 addresses are left out too (not reachable from the internet).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PublicAddresses6(pub Vec<String>);
+
+/// `2: eth0    inet6 2001:db8::7/64 scope global dynamic mngtmpaddr ...` lines.
+pub fn parse_ip6_addr(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.contains(" temporary") && !l.contains(" deprecated"))
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            w.find(|t| *t == "inet6")?;
+            let a = w.next()?.split('/').next()?.to_string();
+            let ip: std::net::Ipv6Addr = a.parse().ok()?;
+            ((ip.segments()[0] & 0xfe00) != 0xfc00).then_some(a)
+        })
+        .collect()
+}
+
+impl Fact for PublicAddresses6 {
+    const READS: &'static [&'static str] = &[mailstead_engine::step::reads::SERVICES];
+    fn probe(host: &dyn Host) -> Result<Self> {
+        Ok(PublicAddresses6(
+            super::probe(host, "ip", &["-o", "-6", "addr", "show", "scope", "global"])
+                .filter(|o| o.success())
+                .map(|o| parse_ip6_addr(&o.stdout))
+                .unwrap_or_default(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod address6_tests {
+    #[test]
+    fn global_v6_addresses() {
+        let text = "2: eth0    inet6 2001:db8::7/64 scope global dynamic mngtmpaddr \\       valid_lft 86000sec\n\
+2: eth0    inet6 2001:db8::abcd/64 scope global temporary dynamic \\       valid_lft 86000sec\n\
+2: eth0    inet6 fd00::5/64 scope global \\       valid_lft forever\n";
+        assert_eq!(super::parse_ip6_addr(text), ["2001:db8::7"]);
+    }
+}
