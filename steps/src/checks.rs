@@ -13,6 +13,10 @@
 //!   is looked for with `doveadm search` (so it went smtpd → cleanup → qmgr → LMTP → Dovecot →
 //!   Maildir) and expunged at once with `doveadm expunge`: nobody finds test mail in their
 //!   inbox, however often mailstead runs. With no mailbox in the answers it is skipped.
+// Deliverability checks (DNS, blocklists, served certificate, queue, disk): `mailstead check`
+// only, see `deliverability::all`.
+pub mod deliverability;
+
 use crate::facts::dovecot::passdb_drivers;
 use crate::facts::{Listeners, PublicAddresses};
 use crate::layout::mail_ports;

@@ -48,6 +48,16 @@ pub fn install_checks() -> Vec<Box<dyn Check<Answers>>> {
     checks::all()
 }
 
+/// The checks of `mailstead check`: [`install_checks`], then the deliverability checks
+/// (reverse DNS, blocklists, served certificate, renewal hook, queue, disk). Those do not run
+/// after an install: DNS is often published later, and a missing PTR must not undo an install
+/// (preflight warns about it instead).
+pub fn server_checks() -> Vec<Box<dyn Check<Answers>>> {
+    let mut all = install_checks();
+    all.extend(checks::deliverability::all());
+    all
+}
+
 /// The step modules (not facts, layout or checks).
 pub const STEP_MODULES: &[&str] = &[
     "answers",
