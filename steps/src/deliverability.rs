@@ -67,7 +67,10 @@ pub fn hostname_addresses(r: &dyn Resolve, fqdn: &str, ip: IpAddr) -> Outcome {
         Answer::Found(v) => problem(
             format!(
                 "{fqdn} resolves to {} ({t}), not to this server's address {ip}",
-                v.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(", ")
+                v.iter()
+                    .map(IpAddr::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             format!("{publish} (replacing the other {t} record)"),
         ),
@@ -97,7 +100,7 @@ pub fn reverse_dns(r: &dyn Resolve, fqdn: &str, ip: IpAddr) -> Outcome {
         }
         Answer::Unavailable(why) => return Outcome::Unknown(why),
     };
-    if !names.iter().any(|n| *n == fqdn) {
+    if !names.contains(&fqdn) {
         return problem(
             format!(
                 "the reverse DNS (PTR {}) of {ip} is {}, not {fqdn}",
@@ -300,7 +303,10 @@ pub fn outbound_25(
     // Whatever did not report in time timed out.
     for (name, addr) in &targets {
         if !failures.iter().any(|f| f.starts_with(&format!("{name} ("))) {
-            failures.push(format!("{name} ({addr}): no answer within {} s", timeout.as_secs()));
+            failures.push(format!(
+                "{name} ({addr}): no answer within {} s",
+                timeout.as_secs()
+            ));
         }
     }
     problem(
@@ -359,7 +365,10 @@ mod tests {
         let good = Fake::new()
             .with_ptr("192.0.2.7", FQDN)
             .with_ip(FQDN, "192.0.2.7");
-        assert!(matches!(reverse_dns(&good, FQDN, ip("192.0.2.7")), Outcome::Ok(_)));
+        assert!(matches!(
+            reverse_dns(&good, FQDN, ip("192.0.2.7")),
+            Outcome::Ok(_)
+        ));
 
         let other = Fake::new()
             .with_ptr("192.0.2.7", "other.example.test")
@@ -367,9 +376,14 @@ mod tests {
         let Outcome::Problem(p) = reverse_dns(&other, FQDN, ip("192.0.2.7")) else {
             panic!()
         };
-        assert!(p.detail.contains("is other.example.test, not mail.example.test"), "{p:?}");
         assert!(
-            p.fix.contains("`7.2.0.192.in-addr.arpa. IN PTR mail.example.test.`"),
+            p.detail
+                .contains("is other.example.test, not mail.example.test"),
+            "{p:?}"
+        );
+        assert!(
+            p.fix
+                .contains("`7.2.0.192.in-addr.arpa. IN PTR mail.example.test.`"),
             "{p:?}"
         );
 
@@ -380,7 +394,10 @@ mod tests {
             panic!()
         };
         assert!(p.detail.contains("not forward-confirmed"), "{p:?}");
-        assert!(p.fix.contains("`mail.example.test. IN A 192.0.2.7`"), "{p:?}");
+        assert!(
+            p.fix.contains("`mail.example.test. IN A 192.0.2.7`"),
+            "{p:?}"
+        );
 
         let none = Fake::new();
         let Outcome::Problem(p) = reverse_dns(&none, FQDN, ip("192.0.2.7")) else {
@@ -400,12 +417,18 @@ mod tests {
         let Outcome::Problem(p) = hostname_addresses(&f, FQDN, ip("192.0.2.7")) else {
             panic!()
         };
-        assert!(p.detail.contains("resolves to 198.51.100.1 (A), not to this server's address 192.0.2.7"), "{p:?}");
-        let Outcome::Problem(p) = hostname_addresses(&Fake::new(), FQDN, ip("2001:db8::7"))
-        else {
+        assert!(
+            p.detail
+                .contains("resolves to 198.51.100.1 (A), not to this server's address 192.0.2.7"),
+            "{p:?}"
+        );
+        let Outcome::Problem(p) = hostname_addresses(&Fake::new(), FQDN, ip("2001:db8::7")) else {
             panic!()
         };
-        assert!(p.fix.contains("`mail.example.test. IN AAAA 2001:db8::7`"), "{p:?}");
+        assert!(
+            p.fix.contains("`mail.example.test. IN AAAA 2001:db8::7`"),
+            "{p:?}"
+        );
     }
 
     #[test]
@@ -416,15 +439,16 @@ mod tests {
         );
         let listed = Fake::new().with_ip("7.2.0.192.zen.spamhaus.org", "127.0.0.2");
         let v = blocklists(&listed, ip("192.0.2.7"));
-        let Outcome::Problem(p) = &v[0].1 else { panic!("{v:?}") };
+        let Outcome::Problem(p) = &v[0].1 else {
+            panic!("{v:?}")
+        };
         assert!(p.detail.contains("listed on Spamhaus ZEN"), "{p:?}");
         assert!(p.fix.contains("https://check.spamhaus.org/"), "{p:?}");
         assert!(matches!(v[1].1, Outcome::Ok(_)) && matches!(v[2].1, Outcome::Ok(_)));
 
         // Spamhaus refusing a public resolver is not a listing.
         let refused = Fake::new().with_ip("7.2.0.192.zen.spamhaus.org", "127.255.255.254");
-        let Outcome::Unknown(why) = blocklisted(&refused, ip("192.0.2.7"), &BLOCKLISTS[0])
-        else {
+        let Outcome::Unknown(why) = blocklisted(&refused, ip("192.0.2.7"), &BLOCKLISTS[0]) else {
             panic!()
         };
         assert!(why.contains("refused"), "{why}");
@@ -455,29 +479,50 @@ mod tests {
 
     #[test]
     fn outbound_25_blocked_names_what_was_tried_and_the_relay() {
-        let o = outbound_25(&providers(), PROVIDERS, Duration::from_millis(300), |_, _| {
-            Err("connection refused".into())
-        });
-        let Outcome::Problem(p) = o else { panic!("{o:?}") };
+        let o = outbound_25(
+            &providers(),
+            PROVIDERS,
+            Duration::from_millis(300),
+            |_, _| Err("connection refused".into()),
+        );
+        let Outcome::Problem(p) = o else {
+            panic!("{o:?}")
+        };
         assert!(
-            p.detail.contains("mx.gmail.test (10.0.0.25:25): connection refused"),
+            p.detail
+                .contains("mx.gmail.test (10.0.0.25:25): connection refused"),
             "{p:?}"
         );
         assert!(p.fix.contains("relay_host"), "{p:?}");
         // A connect that hangs is cut at the total timeout.
         let t = Instant::now();
-        let o = outbound_25(&providers(), PROVIDERS, Duration::from_millis(300), |_, _| {
-            std::thread::sleep(Duration::from_secs(3));
-            Ok(())
-        });
+        let o = outbound_25(
+            &providers(),
+            PROVIDERS,
+            Duration::from_millis(300),
+            |_, _| {
+                std::thread::sleep(Duration::from_secs(3));
+                Ok(())
+            },
+        );
         assert!(t.elapsed() < Duration::from_secs(2));
-        let Outcome::Problem(p) = o else { panic!("{o:?}") };
+        let Outcome::Problem(p) = o else {
+            panic!("{o:?}")
+        };
         assert!(p.detail.contains("no answer within"), "{p:?}");
-        let o = outbound_25(&providers(), PROVIDERS, Duration::from_millis(300), |_, _| Ok(()));
+        let o = outbound_25(
+            &providers(),
+            PROVIDERS,
+            Duration::from_millis(300),
+            |_, _| Ok(()),
+        );
         assert!(matches!(o, Outcome::Ok(_)), "{o:?}");
-        let o = outbound_25(&Fake::silent(), PROVIDERS, Duration::from_millis(300), |_, _| {
-            Ok(())
-        });
+        let o = outbound_25(
+            &Fake::silent(),
+            PROVIDERS,
+            Duration::from_millis(300),
+            |_, _| Ok(()),
+        );
         assert!(matches!(o, Outcome::Unknown(_)), "{o:?}");
     }
 

@@ -18,11 +18,11 @@
 //! dovecot-lda, `smtpd_sasl_authenticated_header` (it publishes login names).
 use crate::facts::postconf::squash;
 use crate::facts::{Certificates, Ipv6, PostconfMain, PostconfMaster, PublicAddresses6};
-use crate::resolver::Dns;
 use crate::layout::{
     cert_paths, ALIASES_MAP, DOMAINS_MAP, MAILBOXES_MAP, MAIN_CF, MASTER_CF, SENDERS_MAP,
     SENDER_ACCESS_MAP,
 };
+use crate::resolver::Dns;
 use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::Answers;
 use mailstead_engine::host::Cmd;
@@ -490,14 +490,18 @@ mod tests {
             Meta::root(0o444),
         );
         let fake = FakePostconf::debian();
-        fake.master.lock().unwrap().insert(
-            "smtp/unix".into(),
-            "smtp unix - - y - - smtp".into(),
-        );
+        fake.master
+            .lock()
+            .unwrap()
+            .insert("smtp/unix".into(), "smtp unix - - y - - smtp".into());
         fake.install(&h);
         h.on_command(|c| {
             (c.program == "ip" && c.args.contains(&"-6".to_string()))
-                .then(|| crate::testing::ok("2: eth0    inet6 2001:db8::7/64 scope global \\ valid_lft forever\n"))
+                .then(|| {
+                    crate::testing::ok(
+                        "2: eth0    inet6 2001:db8::7/64 scope global \\ valid_lft forever\n",
+                    )
+                })
                 .flatten()
         });
         add_cert(&h);
@@ -536,8 +540,9 @@ mod tests {
             .any(|c| c.summary().contains("IPv")));
         // The PTR is published: back to IPv6.
         let c = ctx(&h, &a);
-        c.facts
-            .insert(Dns::with(no_ptr.with_ptr("2001:db8::7", "mail.example.test")));
+        c.facts.insert(Dns::with(
+            no_ptr.with_ptr("2001:db8::7", "mail.example.test"),
+        ));
         let planned = Postfix.plan(&c).unwrap();
         assert!(planned
             .changes

@@ -9,12 +9,12 @@
 //! Touches only when the hostname is not the answers' FQDN (the offered fix): `/etc/hostname`,
 //! `/etc/hosts` (the `127.0.1.1` line), `/etc/mailname`, and the running hostname
 //! (`hostnamectl` under systemd, `hostname` otherwise; never under `--root`).
+use crate::deliverability::{self, Outcome};
+use crate::facts::PublicAddresses6;
 use crate::facts::{
     self, Certificates, Hostname, Identity, Listeners, OsRelease, Packages, PublicAddresses,
     Resources, Sshd,
 };
-use crate::deliverability::{self, Outcome};
-use crate::facts::PublicAddresses6;
 use crate::layout;
 use crate::resolver::{Answer, Dns};
 use color_eyre::eyre::Result;
@@ -355,6 +355,33 @@ fn deliverability_notes(ctx: &Ctx<Answers>, fqdn: &str) -> Vec<Note> {
     if let Ok(v6) = ctx.fact::<PublicAddresses6>() {
         ips.extend(v6.0.iter().filter_map(|a| a.parse::<IpAddr>().ok()));
     }
+    // An install plans every step, then plans each again as it applies it: the same
+    // questions, seconds apart (a blocked port 25 costs its whole timeout). A real resolver's
+    // results are reused for a minute within the process.
+    let key = format!("{fqdn} {ips:?} {}", r.servers());
+    static MEMO: std::sync::Mutex<Option<(String, std::time::Instant, Vec<Note>)>> =
+        std::sync::Mutex::new(None);
+    if r.reusable() {
+        if let Some((k, at, notes)) = MEMO.lock().ok().as_deref().and_then(Option::as_ref) {
+            if *k == key && at.elapsed() < std::time::Duration::from_secs(60) {
+                return notes.clone();
+            }
+        }
+    }
+    let notes = deliverability_notes_now(r, fqdn, &ips);
+    if r.reusable() {
+        if let Ok(mut m) = MEMO.lock() {
+            *m = Some((key, std::time::Instant::now(), notes.clone()));
+        }
+    }
+    notes
+}
+
+fn deliverability_notes_now(
+    r: &dyn crate::resolver::Resolve,
+    fqdn: &str,
+    ips: &[IpAddr],
+) -> Vec<Note> {
     // One question first: a DNS that does not answer is reported once, not per check.
     if let Answer::Unavailable(why) = r.a(fqdn) {
         return vec![Note::warning(format!(
@@ -370,7 +397,7 @@ fn deliverability_notes(ctx: &Ctx<Answers>, fqdn: &str) -> Vec<Note> {
             p.detail, p.fix
         ))
     };
-    for ip in &ips {
+    for ip in ips {
         let forward = deliverability::hostname_addresses(r, fqdn, *ip);
         let forward_ok = matches!(forward, Outcome::Ok(_));
         match forward {
@@ -404,9 +431,7 @@ fn deliverability_notes(ctx: &Ctx<Answers>, fqdn: &str) -> Vec<Note> {
             "{}: this server cannot deliver mail to other servers itself; the way forward: {}",
             p.detail, p.fix
         ))),
-        Outcome::Unknown(w) => notes.push(Note::info(format!(
-            "outbound port 25 not tested: {w}"
-        ))),
+        Outcome::Unknown(w) => notes.push(Note::info(format!("outbound port 25 not tested: {w}"))),
         Outcome::Ok(_) => {}
     }
     if !unknown.is_empty() {
@@ -659,7 +684,8 @@ mod tests {
             .map(|n| n.text.as_str())
             .collect();
         assert!(
-            warnings.iter().any(|w| w.contains("of 192.0.2.7 is other.example.test, not mail.example.test")
+            warnings.iter().any(|w| w
+                .contains("of 192.0.2.7 is other.example.test, not mail.example.test")
                 && w.contains("fix: set the reverse DNS (PTR) of 192.0.2.7 to mail.example.test")),
             "{warnings:#?}"
         );

@@ -184,6 +184,13 @@ pub trait Resolve: Send + Sync {
     /// The server(s) asked, for messages ("10.0.0.1:53").
     fn servers(&self) -> String;
 
+    /// Whether results drawn from this resolver may be reused for a short while within the
+    /// process (a real DNS: its answers do not change between an install's plan and apply).
+    /// Fakes say no, so tests never see each other's answers.
+    fn reusable(&self) -> bool {
+        false
+    }
+
     fn a(&self, name: &str) -> Answer<Ipv4Addr> {
         self.lookup(name, Kind::A).map(|r| match r {
             Record::A(a) => Some(a),
@@ -409,6 +416,10 @@ impl Resolve for Hickory {
         }
     }
 
+    fn reusable(&self) -> bool {
+        true
+    }
+
     fn servers(&self) -> String {
         self.servers
             .iter()
@@ -623,7 +634,10 @@ mod tests {
 
     #[test]
     fn servers_from_env_and_resolv_conf() {
-        assert_eq!(parse_server("10.0.0.1"), Some("10.0.0.1:53".parse().unwrap()));
+        assert_eq!(
+            parse_server("10.0.0.1"),
+            Some("10.0.0.1:53".parse().unwrap())
+        );
         assert_eq!(
             parse_server("10.0.0.1:5353"),
             Some("10.0.0.1:5353".parse().unwrap())
@@ -641,7 +655,10 @@ mod tests {
         );
         assert!(parse_resolv_conf("search x\n").is_empty());
         let bad = Dns::from_config(Some("nope"), Some("nameserver 10.0.0.1\n"));
-        assert!(bad.resolver().unwrap_err().contains("MAILSTEAD_RESOLVER=nope"));
+        assert!(bad
+            .resolver()
+            .unwrap_err()
+            .contains("MAILSTEAD_RESOLVER=nope"));
         let none = Dns::from_config(None, Some("search x\n"));
         assert!(none.resolver().unwrap_err().contains("names no nameserver"));
         assert!(Dns::from_config(None, None)

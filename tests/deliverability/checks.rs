@@ -65,29 +65,41 @@ pub fn scenario(bed: &Bed) {
     // 1. PTR naming another host, outbound 25 going nowhere: warnings, and the install completes.
     bed.dns_reset(&[&a, &wrong_ptr, &gmail[0], &gmail[1]]);
     let run = bed.mailstead(&["install", "--yes", "--plain"]);
-    println!("{}: install with a wrong PTR took {:.1} s", bed.release, run.secs);
-    assert_eq!(run.code, 0, "install with a wrong PTR must complete:\n{}", run.text());
+    println!(
+        "{}: install with a wrong PTR took {:.1} s",
+        bed.release, run.secs
+    );
+    assert_eq!(
+        run.code,
+        0,
+        "install with a wrong PTR must complete:\n{}",
+        run.text()
+    );
     let out = run.stdout.clone();
     let ptr_warning = out
         .lines()
         .find(|l| l.contains("reverse DNS") && l.contains(ip))
         .unwrap_or_else(|| panic!("no reverse DNS warning naming {ip}:\n{out}"));
     assert!(
-        ptr_warning.contains(&format!("of {ip} is other.example.test, not mail.example.test"))
-            && ptr_warning.contains(&format!(
-                "fix: set the reverse DNS (PTR) of {ip} to mail.example.test"
-            ))
-            && ptr_warning.contains(&format!("`{ptr}. IN PTR mail.example.test.`")),
+        ptr_warning.contains(&format!(
+            "of {ip} is other.example.test, not mail.example.test"
+        )) && ptr_warning.contains(&format!(
+            "fix: set the reverse DNS (PTR) of {ip} to mail.example.test"
+        )) && ptr_warning.contains(&format!("`{ptr}. IN PTR mail.example.test.`")),
         "{ptr_warning}"
     );
+    println!("{}: the PTR warning: {ptr_warning}", bed.release);
     let blocked = out
         .lines()
         .find(|l| l.contains("outbound port 25"))
         .unwrap_or_else(|| panic!("no outbound port 25 warning:\n{out}"));
     assert!(
-        blocked.contains(&format!("mx.gmail.test ({host_ip}:25)")) && blocked.contains("relay_host"),
+        blocked.contains(&format!("mx.gmail.test ({host_ip}:25)"))
+            && blocked.contains("relay_host"),
         "{blocked}"
     );
+
+    println!("{}: the port 25 warning: {blocked}", bed.release);
 
     // 2. Something answers on the "gmail" MX's port 25: no port 25 warning any more.
     bed.sink_up(25, false, None);
@@ -104,7 +116,8 @@ pub fn scenario(bed: &Bed) {
         run.stdout
     );
     assert!(
-        run.stdout.contains("other.example.test, not mail.example.test"),
+        run.stdout
+            .contains("other.example.test, not mail.example.test"),
         "the PTR warning stays on a re-run:\n{}",
         run.stdout
     );
@@ -136,11 +149,16 @@ pub fn scenario(bed: &Bed) {
     assert_eq!(bl["status"], "fail", "{bl:#}");
     let detail = bl["detail"].as_str().unwrap();
     assert!(
-        detail.contains(&format!("{ip} is listed on Spamhaus ZEN ({rev}.zen.spamhaus.org = 127.0.0.2)")),
+        detail.contains(&format!(
+            "{ip} is listed on Spamhaus ZEN ({rev}.zen.spamhaus.org = 127.0.0.2)"
+        )),
         "{detail}"
     );
     assert!(
-        bl["fix"].as_str().unwrap().contains("https://check.spamhaus.org/"),
+        bl["fix"]
+            .as_str()
+            .unwrap()
+            .contains("https://check.spamhaus.org/"),
         "{bl:#}"
     );
     assert_eq!(code, 1);
@@ -158,7 +176,13 @@ pub fn scenario(bed: &Bed) {
     // 6. All fixed: the exit code is the worst of what is left.
     bed.dns_reset(&[&a, &good_ptr]);
     let (code, list) = check_json(bed);
-    for name in ["reverse-dns", "blocklists", "tls-served", "renewal-hook", "queue"] {
+    for name in [
+        "reverse-dns",
+        "blocklists",
+        "tls-served",
+        "renewal-hook",
+        "queue",
+    ] {
         assert_eq!(finding(&list, name)["status"], "pass", "{list:#?}");
     }
     assert_eq!(code, code_for(&list), "{list:#?}");
@@ -166,7 +190,11 @@ pub fn scenario(bed: &Bed) {
         "{}: check --json after the fixes: exit {code}; {}",
         bed.release,
         list.iter()
-            .map(|f| format!("{} {}", f["name"].as_str().unwrap(), f["status"].as_str().unwrap()))
+            .map(|f| format!(
+                "{} {}",
+                f["name"].as_str().unwrap(),
+                f["status"].as_str().unwrap()
+            ))
             .collect::<Vec<_>>()
             .join(", ")
     );

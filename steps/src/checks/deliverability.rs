@@ -493,10 +493,10 @@ impl Check<Answers> for Disk {
     }
     fn run(&self, ctx: &Ctx<Answers>) -> Finding {
         let dirs = ["/var/mail", "/var/spool/postfix"];
-        let out = match ctx.host.run(&Cmd::probe(
-            "df",
-            ["-P", "-k", dirs[0], dirs[1]],
-        )) {
+        let out = match ctx
+            .host
+            .run(&Cmd::probe("df", ["-P", "-k", dirs[0], dirs[1]]))
+        {
             Ok(o) if o.success() => o,
             Ok(o) => return Finding::warn(format!("df failed: {}", o.tail(2)), "look at `df -h`"),
             Err(e) => return Finding::warn(format!("cannot run df: {e}"), "install coreutils"),
@@ -505,7 +505,11 @@ impl Check<Answers> for Disk {
         let mut worst = mailstead_engine::Status::Pass;
         let mut lines = Vec::new();
         for (dir, (mount, total, avail)) in dirs.iter().zip(rows.iter()) {
-            let pct = if *total == 0 { 100 } else { avail * 100 / total };
+            let pct = if *total == 0 {
+                100
+            } else {
+                avail * 100 / total
+            };
             let status = if pct < DISK_FAIL_PERCENT {
                 mailstead_engine::Status::Fail
             } else if pct < DISK_WARN_PERCENT || *avail < DISK_WARN_KIB {
@@ -564,12 +568,15 @@ mod tests {
         ));
         let f = ReverseDns.run(&c);
         assert_eq!(f.status, Status::Fail, "{f:?}");
-        assert!(f.detail.contains("is other.example.test, not mail.example.test"), "{f:?}");
         assert!(
-            f.fix
-                .unwrap()
-                .contains("`7.2.0.192.in-addr.arpa. IN PTR mail.example.test.`"),
+            f.detail
+                .contains("is other.example.test, not mail.example.test"),
+            "{f:?}"
         );
+        assert!(f
+            .fix
+            .unwrap()
+            .contains("`7.2.0.192.in-addr.arpa. IN PTR mail.example.test.`"),);
         let c = ctx(&h, &a);
         c.facts.insert(Dns::with(
             Fake::new()
@@ -584,7 +591,8 @@ mod tests {
         assert_eq!(f.status, Status::Warn, "{f:?}");
         assert!(f.detail.contains("could not be checked"), "{f:?}");
         let c = ctx(&h, &a);
-        c.facts.insert(Dns::none("/etc/resolv.conf names no nameserver"));
+        c.facts
+            .insert(Dns::none("/etc/resolv.conf names no nameserver"));
         assert_eq!(ReverseDns.run(&c).status, Status::Warn);
     }
 
@@ -643,7 +651,11 @@ mod tests {
         let a = answers();
         let f = TlsServed.run(&ctx(&h, &a));
         assert_eq!(f.status, Status::Fail, "{f:?}");
-        assert!(f.detail.contains("port 993 serves another certificate (SHA-256 BB:BB)"), "{f:?}");
+        assert!(
+            f.detail
+                .contains("port 993 serves another certificate (SHA-256 BB:BB)"),
+            "{f:?}"
+        );
 
         let h = MemHost::fake();
         let d = date(soon);
@@ -664,7 +676,8 @@ mod tests {
         assert_eq!(RenewalHook.run(&ctx(&h, &a)).status, Status::Fail);
         h.add_file(DEPLOY_HOOK, "#!/bin/sh\n", Meta::root(0o644));
         assert_eq!(RenewalHook.run(&ctx(&h, &a)).status, Status::Fail);
-        h.set_meta(Path::new(DEPLOY_HOOK), Meta::root(0o755)).unwrap();
+        h.set_meta(Path::new(DEPLOY_HOOK), Meta::root(0o755))
+            .unwrap();
         assert_eq!(RenewalHook.run(&ctx(&h, &a)).status, Status::Pass);
     }
 
@@ -716,6 +729,9 @@ mod tests {
         h.on_command(move |c| (c.program == "df").then(|| ok(text)).flatten());
         let f = Disk.run(&ctx(&h, &a));
         assert_eq!(f.status, Status::Warn, "under 1 GiB: {f:?}");
-        assert!(f.detail.contains("/var/mail (/): 878 MiB free (45 %)"), "{f:?}");
+        assert!(
+            f.detail.contains("/var/mail (/): 878 MiB free (45 %)"),
+            "{f:?}"
+        );
     }
 }
