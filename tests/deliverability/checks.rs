@@ -198,4 +198,61 @@ pub fn scenario(bed: &Bed) {
             .collect::<Vec<_>>()
             .join(", ")
     );
+
+    // 7. Preflight stays bounded when nothing answers. An address in the bed's /24 where no
+    // machine is: packets go nowhere (no refusal comes back).
+    let nowhere = format!("{}.77", ip.rsplit_once('.').unwrap().0);
+    bed.dns_reset(&[
+        &a,
+        &good_ptr,
+        "mx-host=gmail.com,mx.gmail.test,5",
+        &format!("address=/mx.gmail.test/{nowhere}"),
+    ]);
+    let run = bed.mailstead(&["plan"]);
+    println!(
+        "{}: plan with port 25 going nowhere took {:.1} s",
+        bed.release, run.secs
+    );
+    assert_eq!(run.code, 0, "{}", run.text());
+    assert!(
+        run.stdout.contains(&format!(
+            "outbound port 25 looks blocked: could not connect to mx.gmail.test ({nowhere}:25)"
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(run.secs < 20.0, "plan took {:.1} s", run.secs);
+    // A DNS server that does not answer (MAILSTEAD_RESOLVER names it): one warning, bounded.
+    let run = bed.sh(&format!(
+        "MAILSTEAD_RESOLVER={nowhere}:53 {} plan",
+        super::bed::MAILSTEAD_IN_BED
+    ));
+    println!(
+        "{}: plan with a DNS server that never answers took {:.1} s",
+        bed.release, run.secs
+    );
+    assert_eq!(run.code, 0, "{}", run.text());
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.contains("DNS did not answer (") && l.contains(&format!("{nowhere}:53"))),
+        "{}",
+        run.stdout
+    );
+    assert!(run.secs < 20.0, "plan took {:.1} s", run.secs);
+    let (code, list) = {
+        let run = bed.sh(&format!(
+            "MAILSTEAD_RESOLVER={nowhere}:53 {} check --json",
+            super::bed::MAILSTEAD_IN_BED
+        ));
+        let list: Vec<serde_json::Value> = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("check --json is not JSON ({e}):\n{}", run.text()));
+        (run.code, list)
+    };
+    // "Could not check" is a warning, never a pass.
+    assert_eq!(finding(&list, "reverse-dns")["status"], "warn", "{list:#?}");
+    assert_eq!(finding(&list, "blocklists")["status"], "warn", "{list:#?}");
+    assert_eq!(code, 5, "{list:#?}");
+    // Leave the DNS as found after step 6.
+    bed.dns_reset(&[&a, &good_ptr]);
 }
