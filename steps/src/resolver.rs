@@ -705,6 +705,114 @@ mod tests {
         ));
     }
 
+    /// A one-zone DNS server on 127.0.0.1 (UDP) answering from hickory's own wire format:
+    /// `example.test` has TXT (two character-strings), MX, CAA; `_submission._tcp` an SRV;
+    /// `empty.example.test` exists without records; `broken.example.test` SERVFAILs; everything
+    /// else is NXDOMAIN.
+    fn tiny_dns() -> SocketAddr {
+        use hickory_resolver::proto::op::{Message, MessageType, ResponseCode};
+        use hickory_resolver::proto::rr::rdata::{CAA, MX, SRV, TXT};
+        use hickory_resolver::proto::rr::{Name, RData, Record as R, RecordType};
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = sock.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1500];
+            while let Ok((n, from)) = sock.recv_from(&mut buf) {
+                let Ok(q) = Message::from_vec(&buf[..n]) else {
+                    continue;
+                };
+                let mut m = Message::new();
+                m.set_id(q.id())
+                    .set_message_type(MessageType::Response)
+                    .set_recursion_available(true)
+                    .set_authoritative(true);
+                let query = q.queries()[0].clone();
+                let name = query.name().to_ascii().to_ascii_lowercase();
+                let n = |s: &str| Name::from_ascii(s).unwrap();
+                let answers: Vec<RData> = match (name.as_str(), query.query_type()) {
+                    ("example.test.", RecordType::TXT) => vec![RData::TXT(TXT::new(vec![
+                        "v=DKIM1; k=rsa; p=MIIB".into(),
+                        "IjANBgkq".into(),
+                    ]))],
+                    ("example.test.", RecordType::MX) => vec![
+                        RData::MX(MX::new(20, n("b.example.test."))),
+                        RData::MX(MX::new(10, n("A.Example.Test."))),
+                    ],
+                    ("example.test.", RecordType::CAA) => vec![RData::CAA(CAA::new_issue(
+                        false,
+                        Some(n("letsencrypt.org")),
+                        vec![],
+                    ))],
+                    ("_submission._tcp.example.test.", RecordType::SRV) => {
+                        vec![RData::SRV(SRV::new(0, 1, 587, n("mail.example.test.")))]
+                    }
+                    ("example.test.", _)
+                    | ("empty.example.test.", _)
+                    | ("_submission._tcp.example.test.", _) => vec![],
+                    ("broken.example.test.", _) => {
+                        m.set_response_code(ResponseCode::ServFail);
+                        vec![]
+                    }
+                    _ => {
+                        m.set_response_code(ResponseCode::NXDomain);
+                        vec![]
+                    }
+                };
+                m.add_query(query.clone());
+                for a in answers {
+                    m.add_answer(R::from_rdata(query.name().clone(), 60, a));
+                }
+                let _ = sock.send_to(&m.to_vec().unwrap(), from);
+            }
+        });
+        addr
+    }
+
+    /// Each record type read back through the real resolver, and the three kinds of "none".
+    #[test]
+    fn hickory_reads_every_record_type_and_tells_the_nones_apart() {
+        let h = Hickory::new(&[tiny_dns()]).unwrap();
+        assert_eq!(
+            h.txt("example.test"),
+            Answer::Found(vec!["v=DKIM1; k=rsa; p=MIIBIjANBgkq".into()]),
+            "character-strings joined"
+        );
+        assert_eq!(
+            h.mx("example.test").records().unwrap(),
+            [
+                Mx {
+                    preference: 10,
+                    exchange: "a.example.test".into()
+                },
+                Mx {
+                    preference: 20,
+                    exchange: "b.example.test".into()
+                }
+            ]
+        );
+        assert_eq!(
+            h.caa("example.test"),
+            Answer::Found(vec![Caa {
+                critical: false,
+                tag: "issue".into(),
+                value: "letsencrypt.org".into()
+            }])
+        );
+        assert_eq!(
+            h.srv("_submission._tcp.example.test"),
+            Answer::Found(vec![Srv {
+                priority: 0,
+                weight: 1,
+                port: 587,
+                target: "mail.example.test".into()
+            }])
+        );
+        assert_eq!(h.a("empty.example.test"), Answer::NoRecords);
+        assert_eq!(h.a("nowhere.example.test"), Answer::NxDomain);
+        let broken = h.a("broken.example.test");
+        assert!(matches!(broken, Answer::Unavailable(_)), "{broken:?}");
+    }
+
     /// The real resolver against a DNS server that never answers: `Unavailable` within the
     /// bounded time, not "missing".
     #[test]
