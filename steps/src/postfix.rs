@@ -17,7 +17,7 @@
 //! `reject_unknown_sender_domain` (they reject real senders), delivery through a pipe to
 //! dovecot-lda, `smtpd_sasl_authenticated_header` (it publishes login names).
 use crate::facts::postconf::squash;
-use crate::facts::{Certificates, Ipv6, PostconfMain, PostconfMaster, PublicAddresses6};
+use crate::facts::{Certificates, Ipv6, PostconfMain, PostconfMaster, PublicAddresses};
 use crate::layout::{
     cert_paths, ALIASES_MAP, DOMAINS_MAP, MAILBOXES_MAP, MAIN_CF, MASTER_CF, SENDERS_MAP,
     SENDER_ACCESS_MAP,
@@ -227,12 +227,7 @@ fn smtp_ipv4_only_change(ctx: &Ctx<Answers>) -> Result<Option<Change>> {
     if !ctx.fact::<Ipv6>()?.available {
         return Ok(None); // inet_protocols = ipv4 for all of Postfix already
     }
-    let v6: Vec<std::net::IpAddr> = ctx
-        .fact::<PublicAddresses6>()?
-        .0
-        .iter()
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let v6 = ctx.fact::<PublicAddresses>()?.v6();
     let master = ctx.fact::<PostconfMaster>()?;
     let Some(current) = master.get("smtp/unix") else {
         return Ok(None);
@@ -496,7 +491,7 @@ mod tests {
             .insert("smtp/unix".into(), "smtp unix - - y - - smtp".into());
         fake.install(&h);
         h.on_command(|c| {
-            (c.program == "ip" && c.args.contains(&"-6".to_string()))
+            (c.program == "ip")
                 .then(|| {
                     crate::testing::ok(
                         "2: eth0    inet6 2001:db8::7/64 scope global \\ valid_lft forever\n",

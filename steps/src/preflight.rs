@@ -10,7 +10,6 @@
 //! `/etc/hosts` (the `127.0.1.1` line), `/etc/mailname`, and the running hostname
 //! (`hostnamectl` under systemd, `hostname` otherwise; never under `--root`).
 use crate::deliverability::{self, Outcome};
-use crate::facts::PublicAddresses6;
 use crate::facts::{
     self, Certificates, Hostname, Identity, Listeners, OsRelease, Packages, PublicAddresses,
     Resources, Sshd,
@@ -348,13 +347,10 @@ fn deliverability_notes(ctx: &Ctx<Answers>, fqdn: &str) -> Vec<Note> {
             ))]
         }
     };
-    let mut ips: Vec<IpAddr> = Vec::new();
-    if let Ok(v4) = ctx.fact::<PublicAddresses>() {
-        ips.extend(v4.0.iter().filter_map(|a| a.parse::<IpAddr>().ok()));
-    }
-    if let Ok(v6) = ctx.fact::<PublicAddresses6>() {
-        ips.extend(v6.0.iter().filter_map(|a| a.parse::<IpAddr>().ok()));
-    }
+    let ips: Vec<IpAddr> = ctx
+        .fact::<PublicAddresses>()
+        .map(|a| a.ips())
+        .unwrap_or_default();
     // An install plans every step, then plans each again as it applies it: the same
     // questions, seconds apart (a blocked port 25 costs its whole timeout). A real resolver's
     // results are reused for a minute within the process.
@@ -664,7 +660,7 @@ mod tests {
         use crate::resolver::{Dns, Fake};
         let h = fresh();
         h.on_command(|c| {
-            (c.program == "ip" && c.args.contains(&"-4".to_string()))
+            (c.program == "ip")
                 .then(|| ok("2: eth0    inet 192.0.2.7/24 brd 192.0.2.255 scope global eth0\n"))
                 .flatten()
         });

@@ -16,7 +16,7 @@
 //! - `disk`: free space on /var/mail and /var/spool/postfix (warn under 10 % or 1 GiB, fail
 //!   under 2 %).
 use crate::deliverability::{self, Outcome};
-use crate::facts::{PublicAddresses, PublicAddresses6};
+use crate::facts::PublicAddresses;
 use crate::layout::{cert_paths, DEPLOY_HOOK};
 use crate::resolver::Dns;
 use mailstead_answers::Answers;
@@ -54,14 +54,9 @@ pub const QUEUE_AGE_SECS: i64 = 3600;
 
 /// The public addresses (IPv4, then IPv6).
 fn public_ips(ctx: &Ctx<Answers>) -> Vec<IpAddr> {
-    let mut ips: Vec<IpAddr> = Vec::new();
-    if let Ok(v4) = ctx.fact::<PublicAddresses>() {
-        ips.extend(v4.0.iter().filter_map(|a| a.parse::<IpAddr>().ok()));
-    }
-    if let Ok(v6) = ctx.fact::<PublicAddresses6>() {
-        ips.extend(v6.0.iter().filter_map(|a| a.parse::<IpAddr>().ok()));
-    }
-    ips
+    ctx.fact::<PublicAddresses>()
+        .map(|a| a.ips())
+        .unwrap_or_default()
 }
 
 fn fqdn(ctx: &Ctx<Answers>) -> String {
@@ -549,7 +544,7 @@ mod tests {
 
     fn with_address(h: &MemHost) {
         h.on_command(|c| {
-            (c.program == "ip" && c.args.contains(&"-4".to_string()))
+            (c.program == "ip")
                 .then(|| ok("2: eth0    inet 192.0.2.7/24 brd 192.0.2.255 scope global eth0\n"))
                 .flatten()
         });

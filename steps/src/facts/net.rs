@@ -40,11 +40,29 @@ mod tests {
     }
 }
 
-/// The host's global IPv4 addresses (`ip -o -4 addr show scope global`, ip(8)), in order:
-/// where other servers reach it. Checks probe from there, not from 127.0.0.1, so they see
-/// what the internet sees (a loopback-only listener, a sender rule for strangers).
+/// The host's global addresses (ONE `ip -o addr show scope global`, ip(8)), in order: where
+/// other servers reach it. `.0`: IPv4; `.1`: IPv6, without privacy (`temporary`) or
+/// `deprecated` addresses (Postfix does not send from those) and without unique-local
+/// fc00::/7 ones (not reachable from the internet). Checks probe from there, not from
+/// 127.0.0.1, so they see what the internet sees (a loopback-only listener, a sender rule
+/// for strangers).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct PublicAddresses(pub Vec<String>);
+pub struct PublicAddresses(pub Vec<String>, pub Vec<String>);
+
+impl PublicAddresses {
+    /// Every public address, IPv4 first.
+    pub fn ips(&self) -> Vec<std::net::IpAddr> {
+        self.0
+            .iter()
+            .chain(&self.1)
+            .filter_map(|a| a.parse().ok())
+            .collect()
+    }
+    /// The public IPv6 addresses.
+    pub fn v6(&self) -> Vec<std::net::IpAddr> {
+        self.1.iter().filter_map(|a| a.parse().ok()).collect()
+    }
+}
 
 /// `2: eth0    inet 10.213.1.2/24 brd 10.213.1.255 scope global eth0 ...` lines.
 pub fn parse_ip_addr(text: &str) -> Vec<String> {
@@ -56,34 +74,6 @@ pub fn parse_ip_addr(text: &str) -> Vec<String> {
         })
         .collect()
 }
-
-impl Fact for PublicAddresses {
-    const READS: &'static [&'static str] = &[mailstead_engine::step::reads::SERVICES];
-    fn probe(host: &dyn Host) -> Result<Self> {
-        Ok(PublicAddresses(
-            super::probe(host, "ip", &["-o", "-4", "addr", "show", "scope", "global"])
-                .filter(|o| o.success())
-                .map(|o| parse_ip_addr(&o.stdout))
-                .unwrap_or_default(),
-        ))
-    }
-}
-
-#[cfg(test)]
-mod address_tests {
-    #[test]
-    fn global_addresses() {
-        let text = "2: eth0    inet 10.213.1.2/24 brd 10.213.1.255 scope global eth0\\       valid_lft forever preferred_lft forever\n3: eth1    inet 192.0.2.7/32 scope global eth1\\       valid_lft forever\n";
-        assert_eq!(super::parse_ip_addr(text), ["10.213.1.2", "192.0.2.7"]);
-        assert!(super::parse_ip_addr("").is_empty());
-    }
-}
-
-/// The host's global IPv6 addresses (`ip -o -6 addr show scope global`, ip(8)), without
-/// privacy (`temporary`) or `deprecated` ones: the addresses Postfix sends from. Unique-local
-/// fc00::/7 addresses are left out too (not reachable from the internet).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PublicAddresses6(pub Vec<String>);
 
 /// `2: eth0    inet6 2001:db8::7/64 scope global dynamic mngtmpaddr ...` lines.
 pub fn parse_ip6_addr(text: &str) -> Vec<String> {
@@ -99,15 +89,24 @@ pub fn parse_ip6_addr(text: &str) -> Vec<String> {
         .collect()
 }
 
-impl Fact for PublicAddresses6 {
+impl Fact for PublicAddresses {
     const READS: &'static [&'static str] = &[mailstead_engine::step::reads::SERVICES];
     fn probe(host: &dyn Host) -> Result<Self> {
-        Ok(PublicAddresses6(
-            super::probe(host, "ip", &["-o", "-6", "addr", "show", "scope", "global"])
-                .filter(|o| o.success())
-                .map(|o| parse_ip6_addr(&o.stdout))
-                .unwrap_or_default(),
-        ))
+        let text = super::probe(host, "ip", &["-o", "addr", "show", "scope", "global"])
+            .filter(|o| o.success())
+            .map(|o| o.stdout)
+            .unwrap_or_default();
+        Ok(PublicAddresses(parse_ip_addr(&text), parse_ip6_addr(&text)))
+    }
+}
+
+#[cfg(test)]
+mod address_tests {
+    #[test]
+    fn global_addresses() {
+        let text = "2: eth0    inet 10.213.1.2/24 brd 10.213.1.255 scope global eth0\\       valid_lft forever preferred_lft forever\n3: eth1    inet 192.0.2.7/32 scope global eth1\\       valid_lft forever\n";
+        assert_eq!(super::parse_ip_addr(text), ["10.213.1.2", "192.0.2.7"]);
+        assert!(super::parse_ip_addr("").is_empty());
     }
 }
 
@@ -115,9 +114,11 @@ impl Fact for PublicAddresses6 {
 mod address6_tests {
     #[test]
     fn global_v6_addresses() {
-        let text = "2: eth0    inet6 2001:db8::7/64 scope global dynamic mngtmpaddr \\       valid_lft 86000sec\n\
+        let text = "2: eth0    inet 192.0.2.7/24 brd 192.0.2.255 scope global eth0\\       valid_lft forever\n\
+2: eth0    inet6 2001:db8::7/64 scope global dynamic mngtmpaddr \\       valid_lft 86000sec\n\
 2: eth0    inet6 2001:db8::abcd/64 scope global temporary dynamic \\       valid_lft 86000sec\n\
 2: eth0    inet6 fd00::5/64 scope global \\       valid_lft forever\n";
         assert_eq!(super::parse_ip6_addr(text), ["2001:db8::7"]);
+        assert_eq!(super::parse_ip_addr(text), ["192.0.2.7"]);
     }
 }
