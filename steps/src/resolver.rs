@@ -269,6 +269,66 @@ pub struct Hickory {
     resolver: hickory_resolver::TokioResolver,
     runtime: tokio::runtime::Runtime,
     servers: Vec<SocketAddr>,
+    /// Whether any server answers at all, asked once ([`reachable`]) before the first lookup.
+    reachable: std::sync::OnceLock<std::result::Result<(), String>>,
+}
+
+/// Whether any of `servers` answers a DNS query at all (any response, even an error, counts):
+/// one query for the root's NS over a *connected* UDP socket, so an ICMP "port unreachable"
+/// ends it at once (hickory's unconnected sockets never see it and wait for the timeout), or
+/// [`TIMEOUT`] × [`ATTEMPTS`] when packets vanish. Without it a server with no DNS would wait
+/// out every single lookup.
+pub fn reachable(servers: &[SocketAddr]) -> std::result::Result<(), String> {
+    use hickory_resolver::proto::op::{Message, Query};
+    use hickory_resolver::proto::rr::{Name, RecordType};
+    let mut m = Message::new();
+    m.set_id(std::process::id() as u16)
+        .set_recursion_desired(true)
+        .add_query(Query::query(Name::root(), RecordType::NS));
+    let query = m.to_vec().map_err(|e| e.to_string())?;
+    let mut why = Vec::new();
+    for s in servers {
+        let bind = if s.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
+        let sock = match std::net::UdpSocket::bind(bind) {
+            Ok(sock) => sock,
+            Err(e) => {
+                why.push(format!("{s}: {e}"));
+                continue;
+            }
+        };
+        let setup = sock
+            .connect(s)
+            .and_then(|_| sock.set_read_timeout(Some(TIMEOUT)));
+        if let Err(e) = setup {
+            why.push(format!("{s}: {e}"));
+            continue;
+        }
+        let mut buf = [0u8; 4096];
+        let mut failed = format!(
+            "{s}: no answer within {} s",
+            TIMEOUT.as_secs() * ATTEMPTS as u64
+        );
+        for _ in 0..ATTEMPTS {
+            if let Err(e) = sock.send(&query) {
+                failed = format!("{s}: {e}");
+                break;
+            }
+            match sock.recv(&mut buf) {
+                Ok(_) => return Ok(()),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(e) => {
+                    failed = format!("{s}: {e}");
+                    break;
+                }
+            }
+        }
+        why.push(failed);
+    }
+    Err(format!("no DNS server answers ({})", why.join("; ")))
 }
 
 impl Hickory {
@@ -309,6 +369,7 @@ impl Hickory {
             resolver,
             runtime,
             servers: servers.to_vec(),
+            reachable: std::sync::OnceLock::new(),
         })
     }
 }
@@ -373,6 +434,9 @@ impl Resolve for Hickory {
             Kind::Srv => RecordType::SRV,
             Kind::Caa => RecordType::CAA,
         };
+        if let Err(why) = self.reachable.get_or_init(|| reachable(&self.servers)) {
+            return Answer::Unavailable(why.clone());
+        }
         let fqdn = absolute(name);
         match self
             .runtime
@@ -811,6 +875,30 @@ mod tests {
         assert_eq!(h.a("nowhere.example.test"), Answer::NxDomain);
         let broken = h.a("broken.example.test");
         assert!(matches!(broken, Answer::Unavailable(_)), "{broken:?}");
+    }
+
+    /// Nothing listening on the DNS port (ICMP port unreachable): unavailable at once, for
+    /// every lookup, not after a timeout each.
+    #[test]
+    fn hickory_with_nothing_on_the_port_is_unavailable_at_once() {
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap(); // bound and dropped: nothing listens there now
+        let h = Hickory::new(&[port]).unwrap();
+        let t = std::time::Instant::now();
+        for _ in 0..5 {
+            let a = h.a("mail.example.test");
+            assert!(
+                matches!(&a, Answer::Unavailable(w) if w.contains("no DNS server answers")),
+                "{a:?}"
+            );
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(1),
+            "took {:?}",
+            t.elapsed()
+        );
     }
 
     /// The real resolver against a DNS server that never answers: `Unavailable` within the
