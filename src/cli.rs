@@ -33,7 +33,8 @@ wizard on a fresh server, a menu on a configured one.",
   mailstead man | man -l -
 
 Exit codes: 0 done, 1 a step failed and was rolled back, 2 bad input or refused (nothing \
-changed), 3 a rollback could not restore everything, 4 interrupted."
+changed), 3 a rollback could not restore everything, 4 interrupted; `check`: 0 all pass, \
+5 warnings only, 1 a failure."
 )]
 pub struct Args {
     /// Act on a directory tree instead of / (tests): every path lives under DIR and
@@ -152,8 +153,20 @@ pub enum Command {
     },
     /// Roll back what an interrupted run left half-done, and nothing else.
     Recover,
-    /// Check the server: pending changes, hand edits, services, ports, delivery.
-    Check,
+    /// Check the server: pending changes, hand edits, services, ports, delivery, and
+    /// deliverability (reverse DNS, blocklists, served certificate, renewal hook, queue, disk).
+    /// Exit 0 all pass, 5 warnings only, 1 a failure.
+    #[command(after_help = "Examples:
+  mailstead check
+  mailstead check --json | jq '.[] | select(.status != \"pass\")'
+
+DNS is asked of /etc/resolv.conf's nameservers, or of MAILSTEAD_RESOLVER=IP[:PORT] when set.")]
+    Check {
+        /// Print the results as a JSON array of {name, status, detail, fix} (status: pass,
+        /// warn or fail; fix: null when it passed), nothing else.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print every DNS record to publish for the mail domains (MX, SPF, DKIM, DMARC,
     /// TLS-RPT, SRV, the hostname's A/AAAA and CAA) and the reverse DNS to ask for. Reads only.
     #[command(after_help = "Examples:
@@ -227,7 +240,7 @@ impl Command {
     pub fn only_reads(&self) -> bool {
         matches!(
             self,
-            Command::Plan | Command::Runs | Command::Check | Command::Dns { .. }
+            Command::Plan | Command::Runs | Command::Check { .. } | Command::Dns { .. }
         )
     }
 }
@@ -263,7 +276,7 @@ fn dispatch(s: &Session) -> CliResult {
             run,
             purge_packages,
         }) => rollback(s, run.clone().map(RunId), *purge_packages),
-        Some(Command::Check) => check(s),
+        Some(Command::Check { json }) => check(s, *json),
         Some(Command::Recover) => {
             let mut obs = s.observer();
             let _lock = Engine::new(&s.host, obs.as_mut(), s.options()).lock()?;
@@ -545,43 +558,80 @@ fn plan(s: &Session) -> CliResult {
     Ok(exit::DONE)
 }
 
-fn check(s: &Session) -> CliResult {
-    warn_interrupted(s);
+fn check(s: &Session, json: bool) -> CliResult {
+    use mailstead_engine::{Finding, Status};
+    if !json {
+        warn_interrupted(s);
+    }
     let answers = s.load_answers()?;
     let owned = s.steps();
     let steps: Vec<&dyn Step<Answers>> = owned.iter().map(|b| b.as_ref()).collect();
     let mut obs = mailstead_engine::event::Recorder::default();
     let plan = Engine::new(&s.host, &mut obs, s.options()).plan(&steps, &answers)?;
-    let mut failed = 0;
+    let mut findings: Vec<(String, Finding)> = Vec::new();
     if plan.total() > 0 {
-        println!("! {} changes pending (see `mailstead plan`)", plan.total());
-        failed += 1;
+        findings.push((
+            "pending".into(),
+            Finding::fail(
+                format!("{} changes pending", plan.total()),
+                "see `mailstead plan`, then `mailstead install`",
+            ),
+        ));
     }
     for c in plan.drifted() {
-        println!("! edited by hand since mailstead wrote it: {}", c.summary);
+        findings.push((
+            "hand-edit".into(),
+            Finding::warn(
+                format!("edited by hand since mailstead wrote it: {}", c.summary),
+                "see `mailstead plan`",
+            ),
+        ));
     }
-    let owned_checks = mailstead_steps::install_checks();
+    // The install's checks, then deliverability (DNS, blocklists, served certificate, queue,
+    // disk), which only `check` runs.
+    let owned_checks = mailstead_steps::server_checks();
     let checks: Vec<&dyn Check<Answers>> = owned_checks.iter().map(|b| b.as_ref()).collect();
-    let findings = Engine::new(&s.host, &mut obs, s.options()).check(&checks, &answers);
-    for (name, f) in &findings {
-        let mark = match f.status {
-            mailstead_engine::Status::Pass => "✓",
-            mailstead_engine::Status::Warn => "!",
-            mailstead_engine::Status::Fail => "✗",
-        };
-        match &f.fix {
-            Some(fix) => println!("{mark} {name}: {}\n    fix: {fix}", f.detail),
-            None => println!("{mark} {name}: {}", f.detail),
-        }
-        if f.status == mailstead_engine::Status::Fail {
-            failed += 1;
+    findings.extend(Engine::new(&s.host, &mut obs, s.options()).check(&checks, &answers));
+    if json {
+        let list: Vec<serde_json::Value> = findings
+            .iter()
+            .map(|(name, f)| {
+                serde_json::json!({
+                    "name": name,
+                    "status": status_word(f.status),
+                    "detail": f.detail,
+                    "fix": f.fix,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&list).map_err(|e| eyre!(e))?
+        );
+    } else {
+        for (name, f) in &findings {
+            let mark = match f.status {
+                Status::Pass => "✓",
+                Status::Warn => "!",
+                Status::Fail => "✗",
+            };
+            match &f.fix {
+                Some(fix) => println!("{mark} {name}: {}\n    fix: {fix}", f.detail),
+                None => println!("{mark} {name}: {}", f.detail),
+            }
         }
     }
-    Ok(if failed == 0 {
-        exit::DONE
-    } else {
-        exit::FAILED_ROLLED_BACK
-    })
+    let worst = findings.iter().map(|(_, f)| f.status).max();
+    Ok(exit::for_check(worst))
+}
+
+/// `pass`, `warn` or `fail`: how `check --json` spells a status.
+fn status_word(s: mailstead_engine::Status) -> &'static str {
+    match s {
+        mailstead_engine::Status::Pass => "pass",
+        mailstead_engine::Status::Warn => "warn",
+        mailstead_engine::Status::Fail => "fail",
+    }
 }
 
 fn runs(s: &Session) -> CliResult {
@@ -886,7 +936,7 @@ fn interactive_start(s: &Session) -> CliResult {
             let (from, to) = ui::menu::ask_alias()?;
             edit_answers(s, |a| add_alias(a, &from, &to))
         }
-        MenuChoice::Check => check(s),
+        MenuChoice::Check => check(s, false),
         MenuChoice::Plan => plan(s),
         MenuChoice::Rollback => rollback(s, None, false),
         MenuChoice::Runs => runs(s),
@@ -917,15 +967,16 @@ fn dkim_published(
 
 /// What the records are derived from: the answers, the host's global addresses, its keys.
 fn dns_published(s: &Session, answers: &Answers) -> mailstead_steps::dns::Published {
-    use mailstead_steps::facts::{PublicAddresses, PublicAddressesV6};
+    use mailstead_steps::facts::PublicAddresses;
     let facts = mailstead_engine::Facts::default();
-    let public_v4 = facts
+    let (public_v4, public_v6) = facts
         .get::<PublicAddresses>(&s.host)
-        .map(|f| f.0.iter().filter_map(|a| a.parse().ok()).collect())
-        .unwrap_or_default();
-    let public_v6 = facts
-        .get::<PublicAddressesV6>(&s.host)
-        .map(|f| f.0.iter().filter_map(|a| a.parse().ok()).collect())
+        .map(|f| {
+            (
+                f.0.iter().filter_map(|a| a.parse().ok()).collect(),
+                f.1.iter().filter_map(|a| a.parse().ok()).collect(),
+            )
+        })
         .unwrap_or_default();
     mailstead_steps::dns::published(&mailstead_steps::dns::DnsInputs {
         hostname: answers.hostname.clone(),

@@ -325,9 +325,10 @@ fn mail_stack(release: &str) {
         "plan probes sockets and packages: {probes}"
     );
     let check = bed.mailstead(&["check"]);
-    assert_eq!(
-        check.code,
-        0,
+    // No failure. Warnings (exit 5) are expected here: this bed serves no DNS, so the
+    // deliverability checks say they could not run.
+    assert!(
+        matches!(check.code, 0 | 5) && !check.stdout.contains("✗ "),
         "check on a healthy server:\n{}",
         check.text()
     );
@@ -625,9 +626,9 @@ fn fault_per_step(release: &str) {
         "{release}: Postfix settings after a Local-only start"
     );
     let check = bed.mailstead(&["check"]);
-    assert_eq!(
-        check.code,
-        0,
+    // No failure; warnings (exit 5) from the deliverability checks without DNS.
+    assert!(
+        matches!(check.code, 0 | 5) && !check.stdout.contains("✗ "),
         "check after a hostile start:\n{}",
         check.text()
     );

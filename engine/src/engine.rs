@@ -271,6 +271,17 @@ impl<'a> Engine<'a> {
             },
         };
         if plan.total() == 0 {
+            // Nothing to change, but what the steps warn about still holds (a warning only
+            // shown while changes are made would vanish on the re-run meant to check it).
+            for step in &plan.steps {
+                for note in step.notes.iter().filter(|n| n.level == Level::Warning) {
+                    self.obs.event(&Event::Note {
+                        step: step.step.clone(),
+                        level: note.level,
+                        text: note.text.clone(),
+                    });
+                }
+            }
             return Ok(RunReport {
                 id: None,
                 changes: 0,

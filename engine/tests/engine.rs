@@ -974,3 +974,45 @@ fn rollback_runs_the_inverse_of_finished_commands() {
         "the file is restored too"
     );
 }
+
+/// A step with nothing to change that warns about something outside its reach.
+struct WarnsOnly;
+impl Step<Answers> for WarnsOnly {
+    fn name(&self) -> &'static str {
+        "warns-only"
+    }
+    fn about(&self) -> &'static str {
+        "nothing to change, one warning, one info"
+    }
+    fn plan(&self, _: &Ctx<Answers>) -> Result<Planned> {
+        Ok(Planned::default()
+            .note(mailstead_engine::Note::warning(
+                "the outside world is not ready",
+            ))
+            .note(mailstead_engine::Note::info("just progress")))
+    }
+}
+
+/// With nothing to change, a step's warnings still reach the admin (its infos do not), and
+/// nothing is recorded.
+#[test]
+fn nothing_to_do_still_shows_warnings() {
+    let _serial = fail::FailScenario::setup();
+    let h = MemHost::fake();
+    let before = tree(&h);
+    let mut rec = Recorder::default();
+    let r = Engine::new(&h, &mut rec, yes())
+        .apply(&[&WarnsOnly], NO_CHECKS, &answers())
+        .unwrap();
+    assert_eq!(r.outcome, Outcome::NothingToDo);
+    let notes: Vec<String> = rec
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            mailstead_engine::Event::Note { step, text, .. } => Some(format!("{step}: {text}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(notes, ["warns-only: the outside world is not ready"]);
+    assert_eq!(tree(&h), before);
+}

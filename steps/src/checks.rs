@@ -16,6 +16,10 @@
 //! - `relay`: with a `relay_host`, its password map and `.db` are 0600 root-only (fail
 //!   otherwise), and no outgoing mail waits in the deferred queue (warn with Postfix's reason:
 //!   a wrong login, an untrusted certificate). Without one it passes at once.
+// Deliverability checks (DNS, blocklists, served certificate, queue, disk): `mailstead check`
+// only, see `deliverability::all`.
+pub mod deliverability;
+
 use crate::facts::dovecot::passdb_drivers;
 use crate::facts::queue::deferred;
 use crate::facts::{Listeners, PublicAddresses};

@@ -8,6 +8,7 @@
 //! - [`checks`]: proof after apply, and `mailstead check`.
 pub mod answers;
 pub mod checks;
+pub mod deliverability;
 pub mod demo;
 // `mailstead dns`: the records to publish (a plain module, not a step).
 pub mod dns;
@@ -19,6 +20,7 @@ pub mod mailboxes;
 pub mod packages;
 pub mod postfix;
 pub mod preflight;
+pub mod resolver;
 pub mod ssh;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -48,6 +50,16 @@ pub fn install_steps() -> Vec<Box<dyn Step<Answers>>> {
 /// Every check, run after an install's reloads and by `mailstead check`.
 pub fn install_checks() -> Vec<Box<dyn Check<Answers>>> {
     checks::all()
+}
+
+/// The checks of `mailstead check`: [`install_checks`], then the deliverability checks
+/// (reverse DNS, blocklists, served certificate, renewal hook, queue, disk). Those do not run
+/// after an install: DNS is often published later, and a missing PTR must not undo an install
+/// (preflight warns about it instead).
+pub fn server_checks() -> Vec<Box<dyn Check<Answers>>> {
+    let mut all = install_checks();
+    all.extend(checks::deliverability::all());
+    all
 }
 
 /// The step modules (not facts, layout or checks).

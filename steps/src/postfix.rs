@@ -20,11 +20,12 @@
 //! `reject_unknown_sender_domain` (they reject real senders), delivery through a pipe to
 //! dovecot-lda, `smtpd_sasl_authenticated_header` (it publishes login names).
 use crate::facts::postconf::squash;
-use crate::facts::{Certificates, Ipv6, PostconfMain, PostconfMaster};
+use crate::facts::{Certificates, Ipv6, PostconfMain, PostconfMaster, PublicAddresses};
 use crate::layout::{
     cert_paths, ALIASES_MAP, DOMAINS_MAP, MAILBOXES_MAP, MAIN_CF, MASTER_CF, RELAY_PASSWORD_MAP,
     SENDERS_MAP, SENDER_ACCESS_MAP, SYSTEM_CA_FILE,
 };
+use crate::resolver::Dns;
 use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::{Answers, IMPLICIT_TLS_PORT};
 use mailstead_engine::host::{Cmd, Host};
@@ -364,6 +365,68 @@ fn master_diff(now: &PostconfMaster) -> (Vec<String>, Vec<String>) {
     (args, detail)
 }
 
+// ---- IPv6 without forward-confirmed reverse DNS: send over IPv4 only until it has one.
+// Receivers such as Gmail refuse mail over IPv6 from an address without FCrDNS.
+// `smtp_address_preference = ipv4` only orders the addresses tried and still falls back to
+// IPv6 (postconf(5)); the SMTP client's own `inet_protocols` (a master.cf `-o` on the
+// `smtp/unix` entry) keeps it on IPv4 while the server still receives over IPv6. Re-running
+// once the PTR is published takes the override away again. When DNS does not answer, the
+// entry is left as it is (no flip on a DNS hiccup).
+
+/// The `-o` mailstead adds to master.cf's `smtp/unix` entry while IPv6 lacks FCrDNS.
+pub const SMTP_IPV4_ONLY: &str = "-o inet_protocols=ipv4";
+
+/// The `smtp/unix` entry with or without [`SMTP_IPV4_ONLY`], the rest kept as it is.
+pub fn smtp_client_entry(current: &str, ipv4_only: bool) -> String {
+    let base = squash(&current.replace(SMTP_IPV4_ONLY, ""));
+    if ipv4_only {
+        format!("{base} {SMTP_IPV4_ONLY}")
+    } else {
+        base
+    }
+}
+
+/// The `postconf -M` that adds or removes the override, when the decision
+/// ([`crate::deliverability::ipv4_only`]) differs from master.cf.
+fn smtp_ipv4_only_change(ctx: &Ctx<Answers>) -> Result<Option<Change>> {
+    if !ctx.fact::<Ipv6>()?.available {
+        return Ok(None); // inet_protocols = ipv4 for all of Postfix already
+    }
+    let v6 = ctx.fact::<PublicAddresses>()?.v6();
+    let master = ctx.fact::<PostconfMaster>()?;
+    let Some(current) = master.get("smtp/unix") else {
+        return Ok(None);
+    };
+    let want_v4 = if v6.is_empty() {
+        Some(false)
+    } else {
+        let dns = ctx.fact::<Dns>()?;
+        match dns.resolver() {
+            Ok(r) => crate::deliverability::ipv4_only(r, &ctx.answers.hostname, &v6),
+            Err(_) => None,
+        }
+    };
+    let Some(want_v4) = want_v4 else {
+        return Ok(None);
+    };
+    let want = smtp_client_entry(current, want_v4);
+    if squash(current) == want {
+        return Ok(None);
+    }
+    Ok(Some(Change::Run {
+        summary: if want_v4 {
+            "postconf: send over IPv4 only (IPv6 has no matching reverse DNS yet)".into()
+        } else {
+            "postconf: send over IPv6 again (its reverse DNS matches now)".into()
+        },
+        cmd: Cmd::new("postconf", ["-M".to_string(), format!("smtp/unix={want}")]),
+        touches: vec![MASTER_CF.into()],
+        detail: vec![format!("smtp/unix: {current} -> {want}")],
+        when: When::Always,
+        keep: false,
+    }))
+}
+
 pub struct Postfix;
 
 impl Step<Answers> for Postfix {
@@ -420,6 +483,7 @@ impl Step<Answers> for Postfix {
             });
         }
         changes.extend(relay_after);
+        changes.extend(smtp_ipv4_only_change(ctx)?);
         changes.push(if restart {
             Change::restart("postfix")
         } else {
@@ -605,6 +669,82 @@ mod tests {
             });
             h.on_command(|c| (c.program == "postfix").then(Output::default));
         }
+    }
+
+    /// IPv6 without FCrDNS: the SMTP client goes IPv4 only; once the PTR is there, back.
+    #[test]
+    fn ipv6_without_reverse_dns_sends_over_ipv4_only_until_it_has() {
+        use crate::resolver::{Dns, Fake};
+        let h = MemHost::fake();
+        h.add_file(
+            "/proc/net/if_inet6",
+            "20010db8000000000000000000000007 02 40 00 80 eth0\n",
+            Meta::root(0o444),
+        );
+        let fake = FakePostconf::debian();
+        fake.master
+            .lock()
+            .unwrap()
+            .insert("smtp/unix".into(), "smtp unix - - y - - smtp".into());
+        fake.install(&h);
+        h.on_command(|c| {
+            (c.program == "ip")
+                .then(|| {
+                    crate::testing::ok(
+                        "2: eth0    inet6 2001:db8::7/64 scope global \\ valid_lft forever\n",
+                    )
+                })
+                .flatten()
+        });
+        add_cert(&h);
+        let a = answers();
+        let no_ptr = Fake::new().with_ip("mail.example.test", "2001:db8::7");
+        let c = ctx(&h, &a);
+        c.facts.insert(Dns::with(no_ptr.clone()));
+        let planned = Postfix.plan(&c).unwrap();
+        let summaries: Vec<String> = planned.changes.iter().map(|c| c.summary()).collect();
+        assert!(
+            summaries.iter().any(|s| s.contains("send over IPv4 only")),
+            "{summaries:?}"
+        );
+        apply(&h, &planned.changes);
+        assert_eq!(
+            fake.master.lock().unwrap()["smtp/unix"],
+            "smtp unix - - y - - smtp -o inet_protocols=ipv4"
+        );
+        // Same DNS again: nothing to do about it.
+        let c = ctx(&h, &a);
+        c.facts.insert(Dns::with(no_ptr.clone()));
+        assert!(!Postfix
+            .plan(&c)
+            .unwrap()
+            .changes
+            .iter()
+            .any(|c| c.summary().contains("IPv")));
+        // DNS silent: left as it is.
+        let c = ctx(&h, &a);
+        c.facts.insert(Dns::with(Fake::silent()));
+        assert!(!Postfix
+            .plan(&c)
+            .unwrap()
+            .changes
+            .iter()
+            .any(|c| c.summary().contains("IPv")));
+        // The PTR is published: back to IPv6.
+        let c = ctx(&h, &a);
+        c.facts.insert(Dns::with(
+            no_ptr.with_ptr("2001:db8::7", "mail.example.test"),
+        ));
+        let planned = Postfix.plan(&c).unwrap();
+        assert!(planned
+            .changes
+            .iter()
+            .any(|c| c.summary().contains("send over IPv6 again")));
+        apply(&h, &planned.changes);
+        assert_eq!(
+            fake.master.lock().unwrap()["smtp/unix"],
+            "smtp unix - - y - - smtp"
+        );
     }
 
     #[test]

@@ -9,14 +9,18 @@
 //! Touches only when the hostname is not the answers' FQDN (the offered fix): `/etc/hostname`,
 //! `/etc/hosts` (the `127.0.1.1` line), `/etc/mailname`, and the running hostname
 //! (`hostnamectl` under systemd, `hostname` otherwise; never under `--root`).
+use crate::deliverability::{self, Outcome};
 use crate::facts::{
-    self, Certificates, Hostname, Identity, Listeners, OsRelease, Packages, Resources, Sshd,
+    self, Certificates, Hostname, Identity, Listeners, OsRelease, Packages, PublicAddresses,
+    Resources, Sshd,
 };
 use crate::layout;
+use crate::resolver::{Answer, Dns};
 use color_eyre::eyre::Result;
 use mailstead_answers::Answers;
 use mailstead_engine::host::{Cmd, Host};
 use mailstead_engine::{system, Change, Ctx, Note, Perms, Planned, Refusal, Step};
+use std::net::IpAddr;
 use std::path::Path;
 
 pub struct Preflight;
@@ -101,6 +105,9 @@ impl Step<Answers> for Preflight {
                 ctx.answers.hostname
             )));
         }
+        // Deliverability: warnings with their fix, never refusals (DNS is often published
+        // after the install). The same functions back `mailstead check`.
+        planned.notes.extend(deliverability_notes(ctx, &fqdn));
         Ok(planned)
     }
 
@@ -318,6 +325,121 @@ fn sshd_problem(sshd: &Sshd) -> Option<String> {
     ))
 }
 
+// ---------------------------------------------------------------- deliverability
+
+/// Warnings about what will keep this server's mail from being accepted elsewhere: the
+/// hostname not pointing here, reverse DNS (FCrDNS), blocklists, outbound port 25. Each names
+/// the address, what was seen, what is expected and the fix. Bounded: one unanswered DNS
+/// query (about 6 s) skips the rest; outbound port 25 takes at most
+/// [`deliverability::OUTBOUND_TIMEOUT`].
+fn deliverability_notes(ctx: &Ctx<Answers>, fqdn: &str) -> Vec<Note> {
+    let dns = match ctx.fact::<Dns>() {
+        Ok(d) => d,
+        Err(e) => return vec![Note::warning(format!("DNS checks skipped: {e:#}"))],
+    };
+    let r = match dns.resolver() {
+        Ok(r) => r,
+        Err(why) => {
+            return vec![Note::warning(format!(
+                "DNS checks skipped (hostname, reverse DNS, blocklists, outbound port 25): \
+                 {why}; fix: give the server a working /etc/resolv.conf, then run \
+                 `mailstead check`"
+            ))]
+        }
+    };
+    let ips: Vec<IpAddr> = ctx
+        .fact::<PublicAddresses>()
+        .map(|a| a.ips())
+        .unwrap_or_default();
+    // An install plans every step, then plans each again as it applies it: the same
+    // questions, seconds apart (a blocked port 25 costs its whole timeout). A real resolver's
+    // results are reused for a minute within the process.
+    let key = format!("{fqdn} {ips:?} {}", r.servers());
+    static MEMO: std::sync::Mutex<Option<(String, std::time::Instant, Vec<Note>)>> =
+        std::sync::Mutex::new(None);
+    if r.reusable() {
+        if let Some((k, at, notes)) = MEMO.lock().ok().as_deref().and_then(Option::as_ref) {
+            if *k == key && at.elapsed() < std::time::Duration::from_secs(60) {
+                return notes.clone();
+            }
+        }
+    }
+    let notes = deliverability_notes_now(r, fqdn, &ips);
+    if r.reusable() {
+        if let Ok(mut m) = MEMO.lock() {
+            *m = Some((key, std::time::Instant::now(), notes.clone()));
+        }
+    }
+    notes
+}
+
+fn deliverability_notes_now(
+    r: &dyn crate::resolver::Resolve,
+    fqdn: &str,
+    ips: &[IpAddr],
+) -> Vec<Note> {
+    // One question first: a DNS that does not answer is reported once, not per check.
+    if let Answer::Unavailable(why) = r.a(fqdn) {
+        return vec![Note::warning(format!(
+            "DNS checks skipped (hostname, reverse DNS, blocklists, outbound port 25): DNS did \
+             not answer ({why}); fix: make DNS work on this server, then run `mailstead check`"
+        ))];
+    }
+    let mut notes = Vec::new();
+    let mut unknown: Vec<String> = Vec::new();
+    let warn = |p: deliverability::Problem| {
+        Note::warning(format!(
+            "{}: other mail servers may refuse or junk this server's mail; fix: {}",
+            p.detail, p.fix
+        ))
+    };
+    for ip in ips {
+        let forward = deliverability::hostname_addresses(r, fqdn, *ip);
+        let forward_ok = matches!(forward, Outcome::Ok(_));
+        match forward {
+            Outcome::Problem(p) => notes.push(warn(p)),
+            Outcome::Unknown(w) => unknown.push(w),
+            Outcome::Ok(_) => {}
+        }
+        match deliverability::reverse_dns(r, fqdn, *ip) {
+            // Its forward half is the problem reported just above.
+            Outcome::Problem(p) if forward_ok || !p.detail.contains("forward-confirmed") => {
+                notes.push(warn(p))
+            }
+            Outcome::Unknown(w) => unknown.push(w),
+            _ => {}
+        }
+        for (_, outcome) in deliverability::blocklists(r, *ip) {
+            match outcome {
+                Outcome::Problem(p) => notes.push(warn(p)),
+                Outcome::Unknown(w) => unknown.push(w),
+                Outcome::Ok(_) => {}
+            }
+        }
+    }
+    match deliverability::outbound_25(
+        r,
+        deliverability::PROVIDERS,
+        deliverability::OUTBOUND_TIMEOUT,
+        deliverability::tcp_connect,
+    ) {
+        Outcome::Problem(p) => notes.push(Note::warning(format!(
+            "{}: this server cannot deliver mail to other servers itself; the way forward: {}",
+            p.detail, p.fix
+        ))),
+        Outcome::Unknown(w) => notes.push(Note::info(format!("outbound port 25 not tested: {w}"))),
+        Outcome::Ok(_) => {}
+    }
+    if !unknown.is_empty() {
+        unknown.dedup();
+        notes.push(Note::warning(format!(
+            "some DNS checks could not run: {}; run `mailstead check` once DNS answers",
+            unknown.join("; ")
+        )));
+    }
+    notes
+}
+
 // ---------------------------------------------------------------- the hostname
 
 /// /etc/hosts with `127.0.1.1 FQDN SHORT` (Debian's line for the host's own name).
@@ -529,6 +651,58 @@ mod tests {
             String::from_utf8_lossy(content),
             "127.0.0.1\tlocalhost\n127.0.1.1\tmail.example.test mail\n\n::1 localhost ip6-localhost\n"
         );
+    }
+
+    /// A PTR naming another host and a listed address are warnings naming the address, the
+    /// record seen, the value to publish and where to go; the plan still goes ahead.
+    #[test]
+    fn deliverability_problems_are_warnings_not_refusals() {
+        use crate::resolver::{Dns, Fake};
+        let h = fresh();
+        h.on_command(|c| {
+            (c.program == "ip")
+                .then(|| ok("2: eth0    inet 192.0.2.7/24 brd 192.0.2.255 scope global eth0\n"))
+                .flatten()
+        });
+        let a = answers();
+        let c = ctx(&h, &a);
+        c.facts.insert(Dns::with(
+            Fake::new()
+                .with_ip("mail.example.test", "192.0.2.7")
+                .with_ptr("192.0.2.7", "other.example.test")
+                .with_ip("7.2.0.192.zen.spamhaus.org", "127.0.0.4"),
+        ));
+        let planned = Preflight.plan(&c).expect("warnings, not a refusal");
+        let warnings: Vec<&str> = planned
+            .notes
+            .iter()
+            .filter(|n| n.level == mailstead_engine::Level::Warning)
+            .map(|n| n.text.as_str())
+            .collect();
+        assert!(
+            warnings.iter().any(|w| w
+                .contains("of 192.0.2.7 is other.example.test, not mail.example.test")
+                && w.contains("fix: set the reverse DNS (PTR) of 192.0.2.7 to mail.example.test")),
+            "{warnings:#?}"
+        );
+        assert!(
+            warnings.iter().any(|w| w.contains("listed on Spamhaus ZEN")
+                && w.contains("https://check.spamhaus.org/")),
+            "{warnings:#?}"
+        );
+        // No provider MX in this DNS: outbound 25 is not tested, and says so.
+        assert!(planned
+            .notes
+            .iter()
+            .any(|n| n.text.starts_with("outbound port 25 not tested")));
+
+        // A DNS that does not answer: one warning, no per-check noise.
+        let c = ctx(&h, &a);
+        c.facts.insert(Dns::with(Fake::silent()));
+        let planned = Preflight.plan(&c).unwrap();
+        let texts: Vec<&str> = planned.notes.iter().map(|n| n.text.as_str()).collect();
+        assert_eq!(texts.len(), 1, "{texts:#?}");
+        assert!(texts[0].contains("DNS did not answer"), "{texts:?}");
     }
 
     #[test]

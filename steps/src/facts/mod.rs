@@ -23,7 +23,7 @@ pub use accounts::Accounts;
 pub use certs::Certificates;
 pub use dovecot::DovecotVersion;
 pub use keys::KeyLogins;
-pub use net::{Ipv6, PublicAddresses, PublicAddressesV6};
+pub use net::{Ipv6, PublicAddresses};
 pub use os::OsRelease;
 pub use packages::Packages;
 pub use postconf::{PostconfMain, PostconfMaster};

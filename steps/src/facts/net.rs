@@ -40,11 +40,29 @@ mod tests {
     }
 }
 
-/// The host's global IPv4 addresses (`ip -o -4 addr show scope global`, ip(8)), in order:
-/// where other servers reach it. Checks probe from there, not from 127.0.0.1, so they see
-/// what the internet sees (a loopback-only listener, a sender rule for strangers).
+/// The host's global addresses (ONE `ip -o addr show scope global`, ip(8)), in order: where
+/// other servers reach it. `.0`: IPv4; `.1`: IPv6, without privacy (`temporary`) or
+/// `deprecated` addresses (Postfix does not send from those) and without unique-local
+/// fc00::/7 ones (not reachable from the internet). Checks probe from there, not from
+/// 127.0.0.1, so they see what the internet sees (a loopback-only listener, a sender rule
+/// for strangers).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct PublicAddresses(pub Vec<String>);
+pub struct PublicAddresses(pub Vec<String>, pub Vec<String>);
+
+impl PublicAddresses {
+    /// Every public address, IPv4 first.
+    pub fn ips(&self) -> Vec<std::net::IpAddr> {
+        self.0
+            .iter()
+            .chain(&self.1)
+            .filter_map(|a| a.parse().ok())
+            .collect()
+    }
+    /// The public IPv6 addresses.
+    pub fn v6(&self) -> Vec<std::net::IpAddr> {
+        self.1.iter().filter_map(|a| a.parse().ok()).collect()
+    }
+}
 
 /// `2: eth0    inet 10.213.1.2/24 brd 10.213.1.255 scope global eth0 ...` lines.
 pub fn parse_ip_addr(text: &str) -> Vec<String> {
@@ -57,15 +75,28 @@ pub fn parse_ip_addr(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// `2: eth0    inet6 2001:db8::7/64 scope global dynamic mngtmpaddr ...` lines.
+pub fn parse_ip6_addr(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.contains(" temporary") && !l.contains(" deprecated"))
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            w.find(|t| *t == "inet6")?;
+            let a = w.next()?.split('/').next()?.to_string();
+            let ip: std::net::Ipv6Addr = a.parse().ok()?;
+            ((ip.segments()[0] & 0xfe00) != 0xfc00).then_some(a)
+        })
+        .collect()
+}
+
 impl Fact for PublicAddresses {
     const READS: &'static [&'static str] = &[mailstead_engine::step::reads::SERVICES];
     fn probe(host: &dyn Host) -> Result<Self> {
-        Ok(PublicAddresses(
-            super::probe(host, "ip", &["-o", "-4", "addr", "show", "scope", "global"])
-                .filter(|o| o.success())
-                .map(|o| parse_ip_addr(&o.stdout))
-                .unwrap_or_default(),
-        ))
+        let text = super::probe(host, "ip", &["-o", "addr", "show", "scope", "global"])
+            .filter(|o| o.success())
+            .map(|o| o.stdout)
+            .unwrap_or_default();
+        Ok(PublicAddresses(parse_ip_addr(&text), parse_ip6_addr(&text)))
     }
 }
 
@@ -79,46 +110,15 @@ mod address_tests {
     }
 }
 
-// ---- `mailstead dns`: the host's global IPv6 addresses (for AAAA and PTR) ----
-
-/// The host's global IPv6 addresses (`ip -o -6 addr show scope global`, ip(8)), in order,
-/// without temporary (privacy, RFC 8981) or deprecated ones: those are not where other
-/// servers should reach it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PublicAddressesV6(pub Vec<String>);
-
-/// `2: eth0    inet6 2001:db8::25/64 scope global \       valid_lft forever ...` lines.
-pub fn parse_ip6_addr(text: &str) -> Vec<String> {
-    text.lines()
-        .filter(|l| !l.contains(" temporary") && !l.contains(" deprecated"))
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            w.find(|t| *t == "inet6")?;
-            Some(w.next()?.split('/').next()?.to_string())
-        })
-        .collect()
-}
-
-impl Fact for PublicAddressesV6 {
-    const READS: &'static [&'static str] = &[mailstead_engine::step::reads::SERVICES];
-    fn probe(host: &dyn Host) -> Result<Self> {
-        Ok(PublicAddressesV6(
-            super::probe(host, "ip", &["-o", "-6", "addr", "show", "scope", "global"])
-                .filter(|o| o.success())
-                .map(|o| parse_ip6_addr(&o.stdout))
-                .unwrap_or_default(),
-        ))
-    }
-}
-
 #[cfg(test)]
 mod address6_tests {
     #[test]
     fn global_v6_addresses() {
-        let text = "2: eth0    inet6 2001:db8::25/64 scope global \\       valid_lft forever preferred_lft forever\n\
-                    2: eth0    inet6 2001:db8::a1b2/64 scope global temporary dynamic \\       valid_lft 86000sec\n\
-                    2: eth0    inet6 2001:db8::99/64 scope global deprecated dynamic \\       valid_lft 100sec\n";
-        assert_eq!(super::parse_ip6_addr(text), ["2001:db8::25"]);
-        assert!(super::parse_ip6_addr("").is_empty());
+        let text = "2: eth0    inet 192.0.2.7/24 brd 192.0.2.255 scope global eth0\\       valid_lft forever\n\
+2: eth0    inet6 2001:db8::7/64 scope global dynamic mngtmpaddr \\       valid_lft 86000sec\n\
+2: eth0    inet6 2001:db8::abcd/64 scope global temporary dynamic \\       valid_lft 86000sec\n\
+2: eth0    inet6 fd00::5/64 scope global \\       valid_lft forever\n";
+        assert_eq!(super::parse_ip6_addr(text), ["2001:db8::7"]);
+        assert_eq!(super::parse_ip_addr(text), ["192.0.2.7"]);
     }
 }
