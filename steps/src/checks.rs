@@ -5,6 +5,8 @@
 //! - `services`: the `postfix` and `dovecot` services are active;
 //! - `ports`: 25, 465, 587, 993 (and 995 with `pop3: true`) are listening (`ss -ltn`);
 //! - `config`: `postfix check` and `doveconf -n` pass;
+//! - `signer`: rspamd is active, each domain has a signing DKIM key (0600 `_rspamd:_rspamd`),
+//!   and the milter on `layout::RSPAMD_MILTER` answers an option negotiation (python3);
 //! - `delivery`: a message is delivered into a mailbox: sent over SMTP to Postfix on
 //!   the server's public address, port 25, as a stranger would (127.0.0.1 where it has none;
 //!   by python3's smtplib, which certbot already brings, run through the Host so
@@ -27,6 +29,9 @@ pub fn all() -> Vec<Box<dyn Check<Answers>>> {
         Box::new(Services),
         Box::new(Ports),
         Box::new(Config),
+        Box::new(Signer {
+            timeout: SIGNER_TIMEOUT,
+        }),
         Box::new(Delivery {
             timeout: DELIVERY_TIMEOUT,
         }),
@@ -36,6 +41,11 @@ pub fn all() -> Vec<Box<dyn Check<Answers>>> {
 pub struct Services;
 pub struct Ports;
 pub struct Config;
+/// `signer`: rspamd is active, every domain of the answers has a signing DKIM key (0600
+/// `_rspamd:_rspamd`), and rspamd's milter answers a milter option negotiation.
+pub struct Signer {
+    pub timeout: Duration,
+}
 pub struct Delivery {
     pub timeout: Duration,
 }
@@ -161,6 +171,141 @@ impl Check<Answers> for Ports {
                 "look at `doveconf -n` and `journalctl -u dovecot`"
             },
         )
+    }
+}
+
+/// Sends a milter `SMFIC_OPTNEG` (version 6) and expects `SMFIC_OPTNEG` back (the milter
+/// protocol as libmilter speaks it; Postfix's MILTER_README). Prints `ok`.
+const MILTER_PROBE: &str = r#"import socket, struct, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+body = b"O" + struct.pack(">III", 6, 0x1ff, 0x1fffff)
+s.sendall(struct.pack(">I", len(body)) + body)
+head = s.recv(5)
+if len(head) < 5 or head[4:5] != b"O":
+    sys.exit("no option negotiation reply: %r" % head)
+print("ok")
+"#;
+
+impl Check<Answers> for Signer {
+    fn name(&self) -> &'static str {
+        "signer"
+    }
+    fn run(&self, ctx: &Ctx<Answers>) -> Finding {
+        use crate::facts::DkimKeys;
+        use crate::layout::{DKIM_KEY_DIR, RSPAMD_MILTER, RSPAMD_USER};
+        if !system::service_active(ctx.host, "rspamd") {
+            return Finding::fail(
+                "rspamd is not running: mail leaves unsigned (Postfix passes it on without the milter)",
+                "look at `journalctl -u rspamd -n 50` and `rspamadm configtest`, then `systemctl start rspamd`",
+            );
+        }
+        let keys = match ctx.fact::<DkimKeys>() {
+            Ok(k) => k,
+            Err(e) => return Finding::fail(format!("cannot read the DKIM keys: {e:#}"), "re-run `mailstead install`"),
+        };
+        let owner = format!("{RSPAMD_USER}:{RSPAMD_USER}");
+        let mut problems = Vec::new();
+        for d in &ctx.answers.domains {
+            let name = d.name.trim().to_ascii_lowercase();
+            match keys.signing(&name) {
+                None => problems.push(format!("{name} has no signing DKIM key")),
+                Some(k) if k.mode & 0o7777 != 0o600 || k.owner != owner => problems.push(format!(
+                    "{DKIM_KEY_DIR}/{name}.{}.key is {:04o} {}, not 0600 {owner}",
+                    k.selector, k.mode & 0o7777, k.owner
+                )),
+                Some(k) if k.public_key.is_empty() => problems.push(format!(
+                    "{DKIM_KEY_DIR}/{name}.{}.key is not a readable private key",
+                    k.selector
+                )),
+                Some(_) => {}
+            }
+        }
+        if !problems.is_empty() {
+            return Finding::fail(
+                problems.join("; "),
+                "re-run `mailstead install` (it makes missing keys; a key with the wrong owner or mode: `chown _rspamd:_rspamd` and `chmod 0600` it)",
+            );
+        }
+        let addr = RSPAMD_MILTER.trim_start_matches("inet:");
+        let (ip, port) = addr.rsplit_once(':').unwrap_or((addr, "11332"));
+        match probe(ctx.host, "python3", &["-c", MILTER_PROBE, ip, port]) {
+            Ok(o) if o.success() && o.stdout.trim() == "ok" => {}
+            Ok(o) => {
+                return Finding::fail(
+                    format!("rspamd's milter on {addr} does not answer: {}", o.tail(3)),
+                    "look at `journalctl -u rspamd -n 50` and the proxy worker in /etc/rspamd/worker-proxy.inc",
+                )
+            }
+            Err(e) => {
+                return Finding::fail(
+                    format!("cannot probe rspamd's milter on {addr}: {e}"),
+                    "install python3 (certbot brings it)",
+                )
+            }
+        }
+        // rspamd reloads in the background (new workers take seconds to start): wait until
+        // a message of each domain's logged-in user comes out signed with its selector, and
+        // one from a stranger does not.
+        let deadline = Instant::now() + self.timeout;
+        for d in &ctx.answers.domains {
+            let name = d.name.trim().to_ascii_lowercase();
+            let Some(key) = keys.signing(&name) else { continue };
+            let want = format!("\"{name}:s={}\"", key.selector);
+            loop {
+                let signed = scan(ctx.host, &name, true).is_some_and(|o| o.contains(&want));
+                if signed {
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    return Finding::fail(
+                        format!("rspamd does not sign mail of {name}'s users with selector {}", key.selector),
+                        "look at `rspamadm configdump dkim_signing` and /var/log/rspamd/rspamd.log",
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            if scan(ctx.host, &name, false).is_some_and(|o| o.contains("DKIM_SIGNED")) {
+                return Finding::fail(
+                    format!("rspamd signs mail from outside claiming to be from {name}"),
+                    format!("rspamd must sign only authenticated and local mail: see {}", crate::layout::DKIM_SIGNING_CONF),
+                );
+            }
+        }
+        Finding::pass(format!(
+            "rspamd signs the mail of {} domain{}, not mail from outside; its milter answers on {addr}",
+            ctx.answers.domains.len(),
+            if ctx.answers.domains.len() == 1 { "" } else { "s" }
+        ))
+    }
+}
+
+/// How long the signer check waits for rspamd to sign after a reload.
+const SIGNER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Scans a small message from `user@domain` with `rspamc` against rspamd's normal worker
+/// (`localhost:11333`, Debian's default): as that user logged in from loopback
+/// (`authenticated`), or as a stranger from a documentation address (RFC 5737). The JSON
+/// result, or None when rspamc fails.
+fn scan(host: &dyn Host, domain: &str, authenticated: bool) -> Option<String> {
+    let from = format!("mailstead-check@{domain}");
+    let msg = format!(
+        "From: <{from}>\r\nTo: <check@example.invalid>\r\nSubject: mailstead signer check\r\n\
+         Message-ID: <{}@{domain}>\r\nDate: Thu, 01 Jan 2026 00:00:00 +0000\r\n\r\ncheck\r\n",
+        token()
+    );
+    let mut args = vec!["-h", "127.0.0.1:11333", "--json", "--from", from.as_str()];
+    args.extend_from_slice(&["--rcpt", "check@example.invalid"]);
+    if authenticated {
+        args.extend_from_slice(&["--user", from.as_str(), "--ip", "127.0.0.1"]);
+    } else {
+        args.extend_from_slice(&["--ip", "192.0.2.25"]);
+    }
+    let cmd = Cmd::probe("rspamc", args)
+        .timeout(Duration::from_secs(20))
+        .stdin(mailstead_engine::Secret::new(msg));
+    match host.run(&cmd) {
+        Ok(o) if o.success() => Some(o.stdout),
+        _ => None,
     }
 }
 
@@ -377,7 +522,7 @@ LISTEN 0 100 0.0.0.0:993 0.0.0.0:* users:((\"dovecot\",pid=2,fd=1))\n";
     #[test]
     fn every_check_runs_in_order() {
         let names: Vec<&str> = all().iter().map(|c| c.name()).collect();
-        assert_eq!(names, ["services", "ports", "config", "delivery"]);
+        assert_eq!(names, ["services", "ports", "config", "signer", "delivery"]);
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub mod mailboxes;
 pub mod packages;
 pub mod postfix;
 pub mod preflight;
+// DKIM signing with rspamd (the signer step, before postfix: the milter runs first).
+pub mod signer;
 pub mod ssh;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -35,6 +37,8 @@ pub fn install_steps() -> Vec<Box<dyn Step<Answers>>> {
         // Maps and the users file first, so the configurations never point at missing files.
         Box::new(mailboxes::Mailboxes),
         Box::new(dovecot::Dovecot),
+        // rspamd signs before Postfix is pointed at it as its milter.
+        Box::new(signer::Signer),
         Box::new(postfix::Postfix),
         Box::new(firewall::Firewall),
         Box::new(ssh::Ssh),
@@ -56,6 +60,7 @@ pub const STEP_MODULES: &[&str] = &[
     "packages",
     "postfix",
     "preflight",
+    "signer",
     "ssh",
     "tls",
 ];
