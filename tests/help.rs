@@ -21,6 +21,8 @@ const BUILT: &[&str] = &[
     "rollback",
     "recover",
     "check",
+    // The DKIM signer: `dkim rotate DOMAIN`.
+    "dkim",
     "completions",
     "man",
     "help",

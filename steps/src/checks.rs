@@ -201,7 +201,12 @@ impl Check<Answers> for Signer {
         }
         let keys = match ctx.fact::<DkimKeys>() {
             Ok(k) => k,
-            Err(e) => return Finding::fail(format!("cannot read the DKIM keys: {e:#}"), "re-run `mailstead install`"),
+            Err(e) => {
+                return Finding::fail(
+                    format!("cannot read the DKIM keys: {e:#}"),
+                    "re-run `mailstead install`",
+                )
+            }
         };
         let owner = format!("{RSPAMD_USER}:{RSPAMD_USER}");
         let mut problems = Vec::new();
@@ -211,7 +216,9 @@ impl Check<Answers> for Signer {
                 None => problems.push(format!("{name} has no signing DKIM key")),
                 Some(k) if k.mode & 0o7777 != 0o600 || k.owner != owner => problems.push(format!(
                     "{DKIM_KEY_DIR}/{name}.{}.key is {:04o} {}, not 0600 {owner}",
-                    k.selector, k.mode & 0o7777, k.owner
+                    k.selector,
+                    k.mode & 0o7777,
+                    k.owner
                 )),
                 Some(k) if k.public_key.is_empty() => problems.push(format!(
                     "{DKIM_KEY_DIR}/{name}.{}.key is not a readable private key",
@@ -249,7 +256,9 @@ impl Check<Answers> for Signer {
         let deadline = Instant::now() + self.timeout;
         for d in &ctx.answers.domains {
             let name = d.name.trim().to_ascii_lowercase();
-            let Some(key) = keys.signing(&name) else { continue };
+            let Some(key) = keys.signing(&name) else {
+                continue;
+            };
             let want = format!("\"{name}:s={}\"", key.selector);
             loop {
                 let signed = scan(ctx.host, &name, true).is_some_and(|o| o.contains(&want));
@@ -258,7 +267,10 @@ impl Check<Answers> for Signer {
                 }
                 if Instant::now() >= deadline {
                     return Finding::fail(
-                        format!("rspamd does not sign mail of {name}'s users with selector {}", key.selector),
+                        format!(
+                            "rspamd does not sign mail of {name}'s users with selector {}",
+                            key.selector
+                        ),
                         "look at `rspamadm configdump dkim_signing` and /var/log/rspamd/rspamd.log",
                     );
                 }
@@ -267,7 +279,10 @@ impl Check<Answers> for Signer {
             if scan(ctx.host, &name, false).is_some_and(|o| o.contains("DKIM_SIGNED")) {
                 return Finding::fail(
                     format!("rspamd signs mail from outside claiming to be from {name}"),
-                    format!("rspamd must sign only authenticated and local mail: see {}", crate::layout::DKIM_SIGNING_CONF),
+                    format!(
+                        "rspamd must sign only authenticated and local mail: see {}",
+                        crate::layout::DKIM_SIGNING_CONF
+                    ),
                 );
             }
         }

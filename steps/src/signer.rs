@@ -296,12 +296,14 @@ impl Step<Answers> for Rotate {
                 ]
                 .into())
             }
-            RotateState::Waiting { next, .. } => Err(mailstead_engine::Refusal::new(vec![format!(
-                "the DKIM record of {next}._domainkey.{} is not in DNS yet; publish it \
+            RotateState::Waiting { next, .. } => {
+                Err(mailstead_engine::Refusal::new(vec![format!(
+                    "the DKIM record of {next}._domainkey.{} is not in DNS yet; publish it \
                  (`mailstead dkim rotate {}` prints it), or pass --published once it is",
-                self.domain, self.domain
-            )])
-            .into()),
+                    self.domain, self.domain
+                )])
+                .into())
+            }
         }
     }
 }
@@ -339,8 +341,9 @@ mod tests {
         let s: Vec<String> = p.changes.iter().map(Change::summary).collect();
         let today = today_selector();
         assert!(
-            s.iter()
-                .any(|c| c == &format!("new DKIM key for example.test (selector {today}, RSA 2048)")),
+            s.iter().any(
+                |c| c == &format!("new DKIM key for example.test (selector {today}, RSA 2048)")
+            ),
             "{s:?}"
         );
         let map = p.changes.iter().find_map(|c| match c {
@@ -380,15 +383,25 @@ mod tests {
         let a = answers();
         let p = Signer.plan(&ctx(&h, &a)).unwrap();
         let s: Vec<String> = p.changes.iter().map(Change::summary).collect();
-        assert!(!s.iter().any(|c| c.starts_with("new DKIM key for example.test")), "{s:?}");
+        assert!(
+            !s.iter()
+                .any(|c| c.starts_with("new DKIM key for example.test")),
+            "{s:?}"
+        );
         // other.test (in the answers, no key yet) gets its first one.
-        assert!(s.iter().any(|c| c.starts_with("new DKIM key for other.test")), "{s:?}");
+        assert!(
+            s.iter()
+                .any(|c| c.starts_with("new DKIM key for other.test")),
+            "{s:?}"
+        );
         assert!(p.notes.iter().any(|n| n.text.contains("gone.test")));
     }
 
     #[test]
     fn rotation_phases() {
-        let one = parse("map example.test s20240101\nkey example.test.s20240101.key 600 _rspamd:_rspamd AAA\n");
+        let one = parse(
+            "map example.test s20240101\nkey example.test.s20240101.key 600 _rspamd:_rspamd AAA\n",
+        );
         assert_eq!(
             rotate_state(&one, "example.test", "s20261129"),
             RotateState::Start {
@@ -425,7 +438,8 @@ mod tests {
 
     #[test]
     fn phase_two_needs_dns_or_confirmation() {
-        let probe = "map example.test s20261129\nkey example.test.s20261129.key 600 _rspamd:_rspamd AAA\n\
+        let probe =
+            "map example.test s20261129\nkey example.test.s20261129.key 600 _rspamd:_rspamd AAA\n\
                      key example.test.s20261129b.key 600 _rspamd:_rspamd BBB\n";
         let h = host(probe);
         let a = answers();
@@ -434,7 +448,10 @@ mod tests {
             published: false,
         };
         let e = r.plan(&ctx(&h, &a)).unwrap_err();
-        assert!(format!("{e}").contains("s20261129b._domainkey.example.test"), "{e}");
+        assert!(
+            format!("{e}").contains("s20261129b._domainkey.example.test"),
+            "{e}"
+        );
         let r = Rotate {
             domain: "example.test".into(),
             published: true,

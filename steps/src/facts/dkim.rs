@@ -167,7 +167,13 @@ key nodots.key 600 _rspamd:_rspamd X\n";
         let dir = tempfile::tempdir().unwrap();
         let key = dir.path().join("example.test.s20261129.key");
         let st = std::process::Command::new("openssl")
-            .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"])
+            .args([
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:1024",
+            ])
             .arg("-out")
             .arg(&key)
             .output()
