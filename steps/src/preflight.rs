@@ -33,8 +33,10 @@ manage_etc_hosts: false\n";
 
 /// 1 GiB free on the filesystem holding /var (packages, queue, mail, logs).
 const MIN_FREE_KIB: u64 = 1024 * 1024;
-/// "512 MiB" machines report a little less as MemTotal (the kernel keeps some): accept them.
-const MIN_MEM_KIB: u64 = 450 * 1024;
+/// 1 GiB: the running stack takes PREFLIGHT_FIGURE after an install (PSS, booted beds;
+/// rspamd most of it), and apt, certbot and rspamd's reloads need room above that.
+/// "1 GiB" machines report a little less as MemTotal (the kernel keeps some): accept them.
+const MIN_MEM_KIB: u64 = 900 * 1024;
 
 /// Process names of other MTAs that may hold port 25.
 const OTHER_MTAS: &[&str] = &[
@@ -297,8 +299,8 @@ fn resource_problems(r: &Resources) -> Vec<String> {
     }
     if let Some(kib) = r.mem_total_kib.filter(|k| *k < MIN_MEM_KIB) {
         problems.push(format!(
-            "the server has {} MiB of memory; Postfix, Dovecot and certbot need at least \
-             512 MiB; fix: give the server more memory (or add swap), then re-run",
+            "the server has {} MiB of memory; Postfix, Dovecot, rspamd and certbot need at \
+             least 1 GiB; fix: give the server more memory (or add swap), then re-run",
             kib / 1024
         ));
     }
