@@ -33,8 +33,11 @@ manage_etc_hosts: false\n";
 
 /// 1 GiB free on the filesystem holding /var (packages, queue, mail, logs).
 const MIN_FREE_KIB: u64 = 1024 * 1024;
-/// 1 GiB: the running stack takes PREFLIGHT_FIGURE after an install (PSS, booted beds;
-/// rspamd most of it), and apt, certbot and rspamd's reloads need room above that.
+/// 1 GiB: the running stack takes 145 MiB (Debian 12) to 159 MiB (Debian 13) of PSS after
+/// an install in the booted beds, rspamd 118-125 MiB of it (RSS 452-501 MiB), and a reload of
+/// rspamd runs old and new workers side by side (up to ~125 MiB more for a few seconds). The
+/// 512 MiB floor held for Postfix + Dovecot (~30 MiB); with rspamd it leaves too little room
+/// for the OS, apt and certbot, so the next common machine size, 1 GiB.
 /// "1 GiB" machines report a little less as MemTotal (the kernel keeps some): accept them.
 const MIN_MEM_KIB: u64 = 900 * 1024;
 

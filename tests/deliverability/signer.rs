@@ -228,6 +228,10 @@ pub fn scenario(bed: &Bed) {
     // add-domain: the new domain gets its own key, and its mail signs as it.
     let add = bed.mailstead(&["add-domain", "other.test", "--yes", "--plain"]);
     assert!(add.ok(), "{r}: {}", add.text());
+    println!(
+        "{r}: add-domain {:.2} s (new key, rspamd reload, checks)",
+        add.secs
+    );
     let addm = bed.exec_stdin(
         &[
             crate::bed::MAILSTEAD_IN_BED,
@@ -307,4 +311,8 @@ pub fn scenario(bed: &Bed) {
     assert!(ok && old.contains(&p), "{r}: the old record is gone: {old}");
     println!("{r}: rotation {sel} -> {new_sel}: mail verified before, during and after");
     bed.sink_down();
+    println!(
+        "{r}: mail stack memory at the end:\n{}",
+        mail_stack_memory(bed)
+    );
 }
