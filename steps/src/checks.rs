@@ -254,37 +254,72 @@ impl Check<Answers> for Signer {
         // a message of each domain's logged-in user comes out signed with its selector, and
         // one from a stranger does not.
         let deadline = Instant::now() + self.timeout;
-        for d in &ctx.answers.domains {
-            let name = d.name.trim().to_ascii_lowercase();
-            let Some(key) = keys.signing(&name) else {
-                continue;
-            };
-            let want = format!("\"{name}:s={}\"", key.selector);
-            loop {
-                let signed = scan(ctx.host, &name, true).is_some_and(|o| o.contains(&want));
-                if signed {
-                    break;
-                }
-                if Instant::now() >= deadline {
-                    return Finding::fail(
-                        format!(
-                            "rspamd does not sign mail of {name}'s users with selector {}",
-                            key.selector
-                        ),
-                        "look at `rspamadm configdump dkim_signing` and /var/log/rspamd/rspamd.log",
-                    );
-                }
-                std::thread::sleep(Duration::from_millis(500));
+        // domain -> the `DKIM_SIGNED` option rspamd reports when it signs with its selector.
+        let mut waiting: Vec<(String, String)> = ctx
+            .answers
+            .domains
+            .iter()
+            .map(|d| d.name.trim().to_ascii_lowercase())
+            .filter_map(|n| {
+                let sel = keys.signing(&n)?.selector.clone();
+                Some((n.clone(), format!("{n}:s={sel}")))
+            })
+            .collect();
+        // The stranger's message claims the first domain; no domain, nothing to scan.
+        let first = waiting.first().map(|(n, _)| n.clone());
+        let mut stranger_checked = first.is_none();
+        loop {
+            let mut names: Vec<&str> = waiting.iter().map(|(n, _)| n.as_str()).collect();
+            if names.is_empty() {
+                names.extend(first.as_deref());
             }
-            if scan(ctx.host, &name, false).is_some_and(|o| o.contains("DKIM_SIGNED")) {
+            let tok = token();
+            let mut args = vec!["-c", SCAN_PROBE, "127.0.0.1", "11333", tok.as_str()];
+            args.push(if stranger_checked { "no" } else { "yes" });
+            args.extend(names.iter().copied());
+            let out = probe(ctx.host, "python3", &args)
+                .ok()
+                .filter(|o| o.success())
+                .map(|o| o.stdout)
+                .unwrap_or_default();
+            let scans = parse_scans(&out);
+            if let Some((d, opts)) = scans
+                .iter()
+                .find(|(who, _, o)| who == "stranger" && o != "-")
+                .map(|(_, d, o)| (d, o))
+            {
                 return Finding::fail(
-                    format!("rspamd signs mail from outside claiming to be from {name}"),
+                    format!("rspamd signs mail from outside claiming to be from {d} ({opts})"),
                     format!(
                         "rspamd must sign only authenticated and local mail: see {}",
                         crate::layout::DKIM_SIGNING_CONF
                     ),
                 );
             }
+            if scans.iter().any(|(who, _, _)| who == "stranger") {
+                stranger_checked = true;
+            }
+            waiting.retain(|(d, want)| {
+                !scans
+                    .iter()
+                    .any(|(who, sd, o)| who == "auth" && sd == d && o.split(',').any(|x| x == want))
+            });
+            if waiting.is_empty() && stranger_checked {
+                break;
+            }
+            if Instant::now() >= deadline {
+                let which: Vec<String> = waiting.iter().map(|(_, w)| w.clone()).collect();
+                return Finding::fail(
+                    format!(
+                        "rspamd does not sign mail of logged-in users as {} (waited {} s after the reload)",
+                        if which.is_empty() { "expected".to_string() } else { which.join(", ") },
+                        self.timeout.as_secs()
+                    ),
+                    "look at `rspamadm configdump dkim_signing` and /var/log/rspamd/rspamd.log",
+                );
+            }
+            // rspamd's new workers take a moment after a reload.
+            std::thread::sleep(Duration::from_millis(200));
         }
         Finding::pass(format!(
             "rspamd signs the mail of {} domain{}, not mail from outside; its milter answers on {addr}",
@@ -297,31 +332,49 @@ impl Check<Answers> for Signer {
 /// How long the signer check waits for rspamd to sign after a reload.
 const SIGNER_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Scans a small message from `user@domain` with `rspamc` against rspamd's normal worker
-/// (`localhost:11333`, Debian's default): as that user logged in from loopback
-/// (`authenticated`), or as a stranger from a documentation address (RFC 5737). The JSON
-/// result, or None when rspamc fails.
-fn scan(host: &dyn Host, domain: &str, authenticated: bool) -> Option<String> {
-    let from = format!("mailstead-check@{domain}");
-    let msg = format!(
-        "From: <{from}>\r\nTo: <check@example.invalid>\r\nSubject: mailstead signer check\r\n\
-         Message-ID: <{}@{domain}>\r\nDate: Thu, 01 Jan 2026 00:00:00 +0000\r\n\r\ncheck\r\n",
-        token()
-    );
-    let mut args = vec!["-h", "127.0.0.1:11333", "--json", "--from", from.as_str()];
-    args.extend_from_slice(&["--rcpt", "check@example.invalid"]);
-    if authenticated {
-        args.extend_from_slice(&["--user", from.as_str(), "--ip", "127.0.0.1"]);
-    } else {
-        args.extend_from_slice(&["--ip", "192.0.2.25"]);
-    }
-    let cmd = Cmd::probe("rspamc", args)
-        .timeout(Duration::from_secs(20))
-        .stdin(mailstead_engine::Secret::new(msg));
-    match host.run(&cmd) {
-        Ok(o) if o.success() => Some(o.stdout),
-        _ => None,
-    }
+/// Scans one small message per domain over rspamd's HTTP protocol (`POST /checkv2` on the
+/// normal worker, `localhost:11333` as Debian's package binds it), as `mailstead-check@DOMAIN`
+/// logged in from loopback; with `yes`, also one from a stranger (a documentation address,
+/// RFC 5737) claiming the first domain. One python3 process for all domains. Prints
+/// `auth|stranger DOMAIN OPTIONS` lines, OPTIONS being `DKIM_SIGNED`'s (`-`: not signed).
+/// argv: host port token yes|no DOMAIN...
+const SCAN_PROBE: &str = r#"import http.client, json, sys
+host, port, token, stranger = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "yes"
+def scan(domain, auth):
+    frm = "mailstead-check@" + domain
+    msg = ("From: <%s>\r\nTo: <check@example.invalid>\r\nSubject: mailstead signer check\r\n"
+           "Message-ID: <%s@%s>\r\nDate: Thu, 01 Jan 2026 00:00:00 +0000\r\n\r\ncheck\r\n"
+           % (frm, token, domain)).encode()
+    h = {"From": frm, "Rcpt": "check@example.invalid", "IP": "127.0.0.1" if auth else "192.0.2.25"}
+    if auth:
+        h["User"] = frm
+    c = http.client.HTTPConnection(host, port, timeout=20)
+    try:
+        c.request("POST", "/checkv2", body=msg, headers=h)
+        r = json.loads(c.getresponse().read())
+    except Exception as e:
+        return "-"
+    finally:
+        c.close()
+    return ",".join(r.get("symbols", {}).get("DKIM_SIGNED", {}).get("options", [])) or "-"
+for i, d in enumerate(sys.argv[5:]):
+    print("auth", d, scan(d, True))
+    if i == 0 and stranger:
+        print("stranger", d, scan(d, False))
+"#;
+
+/// `(who, domain, options)` from [`SCAN_PROBE`]'s lines.
+fn parse_scans(text: &str) -> Vec<(String, String, String)> {
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            Some((
+                f.next()?.to_string(),
+                f.next()?.to_string(),
+                f.next()?.to_string(),
+            ))
+        })
+        .collect()
 }
 
 impl Check<Answers> for Config {
@@ -685,6 +738,97 @@ LISTEN 0 100 0.0.0.0:993 0.0.0.0:* users:((\"dovecot\",pid=2,fd=1))\n";
                 String::from_utf8_lossy(&out.stderr)
             );
         }
+    }
+
+    #[test]
+    fn the_signer_probes_are_valid_python() {
+        for script in [MILTER_PROBE, SCAN_PROBE] {
+            if let Ok(out) = std::process::Command::new("python3")
+                .args(["-c", &format!("import ast; ast.parse({script:?})")])
+                .output()
+            {
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+    }
+
+    /// A fake server for the signer check: rspamd running, example.test's key as `keys`
+    /// prints it, and rspamd's scans answering `scans` in turn (the last one repeats).
+    fn signer_host(keys: &'static str, scans: Vec<&'static str>) -> MemHost<'static> {
+        let h = MemHost::fake();
+        let n = Arc::new(Mutex::new(0usize));
+        h.on_command(move |c| match c.program.as_str() {
+            "service" => ok("running"),
+            "sh" => ok(keys),
+            "python3" if c.args[1] == MILTER_PROBE => ok("ok\n"),
+            "python3" => {
+                let mut i = n.lock().unwrap();
+                let out = scans[(*i).min(scans.len() - 1)];
+                *i += 1;
+                ok(out)
+            }
+            _ => None,
+        });
+        h
+    }
+
+    const KEY_OK: &str = "map example.test s1\nkey example.test.s1.key 600 _rspamd:_rspamd MIIB\n";
+
+    #[test]
+    fn signer_check_waits_for_the_reload_then_passes() {
+        let h = signer_host(
+            KEY_OK,
+            vec![
+                // Old workers: not signing yet.
+                "auth example.test -\nstranger example.test -\n",
+                "auth example.test example.test:s=s1\n",
+            ],
+        );
+        let a = with_mailbox();
+        let f = Signer {
+            timeout: Duration::from_secs(5),
+        }
+        .run(&ctx(&h, &a));
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+    }
+
+    #[test]
+    fn signer_check_fails_on_strangers_signed_bad_keys_or_no_signing() {
+        let a = with_mailbox();
+        let quick = Signer {
+            timeout: Duration::from_millis(100),
+        };
+        let h = signer_host(
+            KEY_OK,
+            vec!["auth example.test example.test:s=s1\nstranger example.test example.test:s=s1\n"],
+        );
+        let f = quick.run(&ctx(&h, &a));
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.detail.contains("from outside"), "{f:?}");
+
+        let h = signer_host(
+            "map example.test s1\nkey example.test.s1.key 644 root:root MIIB\n",
+            vec!["auth example.test example.test:s=s1\nstranger example.test -\n"],
+        );
+        let f = quick.run(&ctx(&h, &a));
+        assert!(
+            f.status == Status::Fail && f.detail.contains("not 0600"),
+            "{f:?}"
+        );
+
+        let h = signer_host(
+            KEY_OK,
+            vec!["auth example.test -\nstranger example.test -\n"],
+        );
+        let f = quick.run(&ctx(&h, &a));
+        assert!(
+            f.status == Status::Fail && f.detail.contains("example.test:s=s1"),
+            "{f:?}"
+        );
     }
 
     /// Listening on 127.0.0.1 only (Debian's "Local only" Postfix) is not listening for mail.

@@ -11,7 +11,7 @@
 //! - `layout::DKIM_SELECTORS_MAP`: `domain selector` per line, keeping each domain's signing
 //!   selector; a removed domain is dropped from it.
 //! - `layout::DKIM_SIGNING_CONF`: rspamd's `dkim_signing` module settings (see [`SIGNING_CONF`]).
-//! - queues an rspamd reload; `rspamadm configtest` must pass first (verify).
+//! - queues an rspamd reload; every domain's signing key must be in place first (verify).
 //!
 //! Selectors name their UTC date: `s20261129`, then `s20261129b`, `s20261129c` for more keys
 //! the same day. Postfix's side (`smtpd_milters`...) is in the `postfix` step.
@@ -22,7 +22,6 @@ use crate::layout::{
 use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::Answers;
 use mailstead_engine::host::Cmd;
-use mailstead_engine::system::failure;
 use mailstead_engine::{Change, Ctx, Note, Perms, Planned, Step};
 use std::collections::BTreeMap;
 
@@ -189,15 +188,27 @@ impl Step<Answers> for Signer {
         Ok(planned)
     }
 
-    /// rspamd reads its configuration (`rspamadm configtest`).
+    /// Every domain has its signing key, 0600 `_rspamd:_rspamd`, readable by openssl. (Not
+    /// `rspamadm configtest`: it takes ~10 s on Debian 13; the `signer` check proves after the
+    /// reload that rspamd signs, and a failure there rolls the run back.)
     fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
-        let cmd = Cmd::new("rspamadm", ["configtest"]);
-        let out = ctx.host.run(&cmd)?;
-        if !out.success() {
-            return Err(eyre!(
-                "rspamd refuses the configuration: {}",
-                failure(&cmd, &out)
-            ));
+        let keys = ctx.fact::<DkimKeys>()?;
+        let owner = format!("{RSPAMD_USER}:{RSPAMD_USER}");
+        for d in domains(ctx.answers) {
+            match keys.signing(&d) {
+                Some(k)
+                    if k.mode & 0o7777 == 0o600 && k.owner == owner && !k.public_key.is_empty() => {
+                }
+                Some(k) => {
+                    return Err(eyre!(
+                        "the DKIM key {} is {:04o} {} (or unreadable), not 0600 {owner}",
+                        dkim_key_path(&d, &k.selector).display(),
+                        k.mode & 0o7777,
+                        k.owner
+                    ))
+                }
+                None => return Err(eyre!("{d} has no signing DKIM key after the run")),
+            }
         }
         Ok(())
     }
