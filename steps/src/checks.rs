@@ -235,25 +235,30 @@ impl Check<Answers> for Signer {
         }
         let addr = RSPAMD_MILTER.trim_start_matches("inet:");
         let (ip, port) = addr.rsplit_once(':').unwrap_or((addr, "11332"));
-        match probe(ctx.host, "python3", &["-c", MILTER_PROBE, ip, port]) {
-            Ok(o) if o.success() && o.stdout.trim() == "ok" => {}
-            Ok(o) => {
-                return Finding::fail(
-                    format!("rspamd's milter on {addr} does not answer: {}", o.tail(3)),
-                    "look at `journalctl -u rspamd -n 50` and the proxy worker in /etc/rspamd/worker-proxy.inc",
-                )
-            }
-            Err(e) => {
-                return Finding::fail(
-                    format!("cannot probe rspamd's milter on {addr}: {e}"),
-                    "install python3 (certbot brings it)",
-                )
+        // rspamd starts (and reloads) in the background: its listeners take seconds to come
+        // up after an install, so the milter gets until the deadline too.
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            match probe(ctx.host, "python3", &["-c", MILTER_PROBE, ip, port]) {
+                Ok(o) if o.success() && o.stdout.trim() == "ok" => break,
+                Ok(o) if Instant::now() >= deadline => {
+                    return Finding::fail(
+                        format!("rspamd's milter on {addr} does not answer: {}", o.tail(3)),
+                        "look at `journalctl -u rspamd -n 50` and the proxy worker in /etc/rspamd/worker-proxy.inc",
+                    )
+                }
+                Ok(_) => std::thread::sleep(Duration::from_millis(200)),
+                Err(e) => {
+                    return Finding::fail(
+                        format!("cannot probe rspamd's milter on {addr}: {e}"),
+                        "install python3 (certbot brings it)",
+                    )
+                }
             }
         }
         // rspamd reloads in the background (new workers take seconds to start): wait until
         // a message of each domain's logged-in user comes out signed with its selector, and
         // one from a stranger does not.
-        let deadline = Instant::now() + self.timeout;
         // domain -> the `DKIM_SIGNED` option rspamd reports when it signs with its selector.
         let mut waiting: Vec<(String, String)> = ctx
             .answers
