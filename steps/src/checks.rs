@@ -764,12 +764,30 @@ LISTEN 0 100 0.0.0.0:993 0.0.0.0:* users:((\"dovecot\",pid=2,fd=1))\n";
     /// A fake server for the signer check: rspamd running, example.test's key as `keys`
     /// prints it, and rspamd's scans answering `scans` in turn (the last one repeats).
     fn signer_host(keys: &'static str, scans: Vec<&'static str>) -> MemHost<'static> {
+        signer_host_milter_late(keys, scans, 0)
+    }
+
+    /// Like [`signer_host`], with the milter refusing connections the first `late` times.
+    fn signer_host_milter_late(
+        keys: &'static str,
+        scans: Vec<&'static str>,
+        late: usize,
+    ) -> MemHost<'static> {
         let h = MemHost::fake();
         let n = Arc::new(Mutex::new(0usize));
+        let m = Arc::new(Mutex::new(0usize));
         h.on_command(move |c| match c.program.as_str() {
             "service" => ok("running"),
             "sh" => ok(keys),
-            "python3" if c.args[1] == MILTER_PROBE => ok("ok\n"),
+            "python3" if c.args[1] == MILTER_PROBE => {
+                let mut i = m.lock().unwrap();
+                *i += 1;
+                if *i <= late {
+                    fail(1, "ConnectionRefusedError: [Errno 111] Connection refused")
+                } else {
+                    ok("ok\n")
+                }
+            }
             "python3" => {
                 let mut i = n.lock().unwrap();
                 let out = scans[(*i).min(scans.len() - 1)];
@@ -799,6 +817,29 @@ LISTEN 0 100 0.0.0.0:993 0.0.0.0:* users:((\"dovecot\",pid=2,fd=1))\n";
         }
         .run(&ctx(&h, &a));
         assert_eq!(f.status, Status::Pass, "{f:?}");
+    }
+
+    /// Right after an install rspamd may not listen yet: the check waits for it.
+    #[test]
+    fn signer_check_waits_for_the_milter() {
+        let scans = vec!["auth example.test example.test:s=s1\nstranger example.test -\n"];
+        let a = with_mailbox();
+        let h = signer_host_milter_late(KEY_OK, scans.clone(), 3);
+        let f = Signer {
+            timeout: Duration::from_secs(5),
+        }
+        .run(&ctx(&h, &a));
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        // ... but not for ever.
+        let h = signer_host_milter_late(KEY_OK, scans, 1000);
+        let f = Signer {
+            timeout: Duration::from_millis(300),
+        }
+        .run(&ctx(&h, &a));
+        assert!(
+            f.status == Status::Fail && f.detail.contains("does not answer"),
+            "{f:?}"
+        );
     }
 
     #[test]

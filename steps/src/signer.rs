@@ -408,6 +408,27 @@ mod tests {
         assert!(p.notes.iter().any(|n| n.text.contains("gone.test")));
     }
 
+    /// verify: every domain's signing key is in place, 0600 `_rspamd:_rspamd`.
+    #[test]
+    fn verify_wants_every_key_private_to_rspamd() {
+        let a = answers();
+        let good = "map example.test s1\nmap other.test s1\n\
+                    key example.test.s1.key 600 _rspamd:_rspamd AAA\n\
+                    key other.test.s1.key 600 _rspamd:_rspamd BBB\n";
+        Signer.verify(&ctx(&host(good), &a)).unwrap();
+        let loose = "map example.test s1\nmap other.test s1\n\
+                     key example.test.s1.key 644 root:root AAA\n\
+                     key other.test.s1.key 600 _rspamd:_rspamd BBB\n";
+        let e = Signer.verify(&ctx(&host(loose), &a)).unwrap_err();
+        assert!(format!("{e}").contains("0644 root:root"), "{e}");
+        let missing = "map example.test s1\nkey example.test.s1.key 600 _rspamd:_rspamd AAA\n";
+        let e = Signer.verify(&ctx(&host(missing), &a)).unwrap_err();
+        assert!(
+            format!("{e}").contains("other.test has no signing DKIM key"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn rotation_phases() {
         let one = parse(
