@@ -6,7 +6,9 @@
 //! - `ports`: 25, 465, 587, 993 (and 995 with `pop3: true`) are listening (`ss -ltn`);
 //! - `config`: `postfix check` and `doveconf -n` pass;
 //! - `signer`: rspamd is active, each domain has a signing DKIM key (0600 `_rspamd:_rspamd`),
-//!   and the milter on `layout::RSPAMD_MILTER` answers an option negotiation (python3);
+//!   the milter on `layout::RSPAMD_MILTER` answers an option negotiation, and rspamd signs a
+//!   logged-in user's message of each domain with its selector but not a stranger's (python3;
+//!   waiting up to 60 s for rspamd's reload);
 //! - `delivery`: a message is delivered into a mailbox: sent over SMTP to Postfix on
 //!   the server's public address, port 25, as a stranger would (127.0.0.1 where it has none;
 //!   by python3's smtplib, which certbot already brings, run through the Host so
