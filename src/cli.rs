@@ -191,6 +191,9 @@ DNS is asked of /etc/resolv.conf's nameservers, or of MAILSTEAD_RESOLVER=IP[:POR
   mailstead retry-certificate --yes --plain
   systemctl start mailstead-certificate          (the same, as the timer runs it)")]
     RetryCertificate,
+    /// DKIM keys: `mailstead dkim rotate DOMAIN`.
+    #[command(subcommand)]
+    Dkim(DkimCommand),
     /// Print shell completions to stdout (prints only; changes nothing).
     #[command(after_help = "Examples:
   mailstead completions bash > /usr/share/bash-completion/completions/mailstead
@@ -207,6 +210,27 @@ DNS is asked of /etc/resolv.conf's nameservers, or of MAILSTEAD_RESOLVER=IP[:POR
   mailstead man | man -l -
   mailstead man > /usr/share/man/man1/mailstead.1")]
     Man,
+}
+
+/// `mailstead dkim ...`.
+#[derive(Subcommand, Debug)]
+pub enum DkimCommand {
+    /// Rotate a domain's DKIM key in two runs: the first makes the new key (not signing yet)
+    /// and prints its DNS record; the second, once the record is in DNS (looked up, or
+    /// confirmed with --published), signs with it. The old key stays on disk: keep its
+    /// record published until mail signed with it has arrived (a few days).
+    #[command(after_help = "Examples:
+  mailstead dkim rotate example.org              (prints the new TXT record to publish)
+  mailstead dkim rotate example.org              (once published: signs with the new key)
+  mailstead dkim rotate example.org --published  (DNS not visible from here: you confirm)")]
+    Rotate {
+        /// The configured domain, e.g. example.org.
+        #[arg(value_name = "DOMAIN")]
+        domain: String,
+        /// The new key's record is published: switch without looking it up in DNS.
+        #[arg(long)]
+        published: bool,
+    },
 }
 
 struct Session {
@@ -286,6 +310,9 @@ fn dispatch(s: &Session) -> CliResult {
             Ok(exit::DONE)
         }
         Some(Command::RetryCertificate) => retry_certificate(s),
+        Some(Command::Dkim(DkimCommand::Rotate { domain, published })) => {
+            dkim_rotate(s, domain, *published)
+        }
         Some(Command::Completions { shell }) => crate::help::completions(*shell),
         Some(Command::Man) => crate::help::man(),
         Some(Command::Dns { domain, format }) => dns(s, domain.as_deref(), *format),
@@ -478,6 +505,17 @@ fn apply(
     load: impl FnOnce() -> std::result::Result<Loaded, CliError>,
     atomic: bool,
 ) -> CliResult {
+    apply_steps(s, load, atomic, true)
+}
+
+/// [`apply`], with the install steps after the loaded ones only when `with_install`
+/// (`dkim rotate` runs its own step alone).
+fn apply_steps(
+    s: &Session,
+    load: impl FnOnce() -> std::result::Result<Loaded, CliError>,
+    atomic: bool,
+    with_install: bool,
+) -> CliResult {
     let mut obs = s.observer();
     // Bad input and refusals change nothing, not even mailstead's own state directory.
     let state_existed = s.host.exists(&s.state_dir);
@@ -496,7 +534,8 @@ fn apply(
     };
     let answers = &answers;
     recover(s, obs.as_mut())?;
-    let owned: Vec<Box<dyn Step<Answers>>> = extra.into_iter().chain(s.steps()).collect();
+    let install = if with_install { s.steps() } else { Vec::new() };
+    let owned: Vec<Box<dyn Step<Answers>>> = extra.into_iter().chain(install).collect();
     let steps: Vec<&dyn Step<Answers>> = owned.iter().map(|b| b.as_ref()).collect();
     let owned_checks = s.checks();
     let checks: Vec<&dyn Check<Answers>> = owned_checks.iter().map(|b| b.as_ref()).collect();
@@ -954,15 +993,29 @@ pub enum DnsFormat {
     Json,
 }
 
-/// The published DKIM keys by domain, every key (a rotation lists old and new).
-// GLUE(signer): the lead wires this to the DKIM fact (`facts::dkim::DkimKeys`, every key of
-// `by_domain` as `DkimPublic { selector, public_key, signing }`) when merging the signer.
+/// The published DKIM keys by domain, every key (a rotation lists old and new), from the
+/// signer's keys on disk (`facts::DkimKeys`: public parts only).
 fn dkim_published(
-    _host: &dyn Host,
-    _facts: &mailstead_engine::Facts,
-    _answers: &Answers,
+    host: &dyn Host,
+    facts: &mailstead_engine::Facts,
 ) -> std::collections::BTreeMap<String, Vec<mailstead_steps::dns::DkimPublic>> {
-    std::collections::BTreeMap::new()
+    let Ok(keys) = facts.get::<mailstead_steps::facts::DkimKeys>(host) else {
+        return Default::default();
+    };
+    keys.by_domain
+        .iter()
+        .map(|(domain, keys)| {
+            let published = keys
+                .iter()
+                .map(|k| mailstead_steps::dns::DkimPublic {
+                    selector: k.selector.clone(),
+                    public_key: k.public_key.clone(),
+                    signing: k.signing,
+                })
+                .collect();
+            (domain.clone(), published)
+        })
+        .collect()
 }
 
 /// What the records are derived from: the answers, the host's global addresses, its keys.
@@ -983,7 +1036,7 @@ fn dns_published(s: &Session, answers: &Answers) -> mailstead_steps::dns::Publis
         domains: answers.domains.iter().map(|d| d.name.clone()).collect(),
         public_v4,
         public_v6,
-        dkim: dkim_published(&s.host, &facts, answers),
+        dkim: dkim_published(&s.host, &facts),
         acme_server: answers.acme_server_url().to_string(),
         relay_host: answers.relay_host.as_ref().map(|r| r.host.clone()),
         pop3: answers.pop3,
@@ -1048,4 +1101,101 @@ fn show_dns_after(s: &Session, code: i32, only: Option<&str>) {
         None => all,
     };
     ui::print_dns_block(&p);
+}
+
+// --- `mailstead dkim rotate DOMAIN [--published]` (the DKIM signer) ---
+
+/// Phase 1 makes the next key and prints its record; phase 2 (a newer key waits) looks the
+/// record up in DNS (or takes `--published`) and switches signing to it. Both are runs of the
+/// engine (`signer::Rotate`), journaled and rolled back on failure.
+fn dkim_rotate(s: &Session, domain: &str, published: bool) -> CliResult {
+    use mailstead_engine::Fact;
+    use mailstead_steps::facts::{dkim_txt, DkimKeys};
+    use mailstead_steps::signer::{rotate_state, today_selector, Rotate, RotateState};
+    let domain = domain.trim().to_ascii_lowercase();
+    let answers = s.load_answers()?;
+    if !answers
+        .domains
+        .iter()
+        .any(|d| d.name.trim().eq_ignore_ascii_case(&domain))
+    {
+        return Err(CliError::bad_input(format!(
+            "DOMAIN: {domain:?} is not a configured domain; nothing was changed"
+        ))
+        .with_fix("give one of the domains of the answers file (add it first with add-domain)"));
+    }
+    let keys = DkimKeys::probe(&s.host).map_err(|e| CliError::new(e, exit::FAILED_ROLLED_BACK))?;
+    let state = rotate_state(&keys, &domain, &today_selector());
+    let mut confirmed = published;
+    if let RotateState::Waiting {
+        next, public_key, ..
+    } = &state
+    {
+        let name = format!("{next}._domainkey.{domain}");
+        if !confirmed {
+            match crate::dkim_dns::txt_records(&name) {
+                Ok(txts) if txts.iter().any(|t| dkim_p(t) == Some(public_key.as_str())) => {
+                    println!("{name}: the new key's record is in DNS.");
+                    confirmed = true;
+                }
+                Ok(_) => {
+                    println!(
+                        "{name} does not show the new key in DNS yet. Publish this TXT record:\n\n  {name}.  TXT  \"{}\"\n\nthen run `mailstead dkim rotate {domain}` again (or add --published if this server cannot see your DNS).",
+                        dkim_txt(public_key)
+                    );
+                    return Ok(exit::BAD_INPUT);
+                }
+                Err(e) => {
+                    println!(
+                        "could not look {name} up in DNS ({e}). Publish this TXT record:\n\n  {name}.  TXT  \"{}\"\n\nthen run `mailstead dkim rotate {domain} --published` once it is.",
+                        dkim_txt(public_key)
+                    );
+                    return Ok(exit::BAD_INPUT);
+                }
+            }
+        }
+    }
+    let step = Rotate {
+        domain: domain.clone(),
+        published: confirmed,
+    };
+    let code = apply_steps(
+        s,
+        || Ok((answers, vec![Box::new(step) as Box<dyn Step<Answers>>])),
+        true,
+        false,
+    )?;
+    if code != exit::DONE {
+        return Ok(code);
+    }
+    let after = DkimKeys::probe(&s.host).map_err(|e| CliError::new(e, exit::FAILED_ROLLED_BACK))?;
+    match (&state, after.newest(&domain)) {
+        (RotateState::Start { current, .. }, Some(new)) => {
+            let name = format!("{}._domainkey.{domain}", new.selector);
+            println!(
+                "\nNew DKIM key for {domain}: selector {} (not signing yet; {current} still signs).\n\
+                 Publish this TXT record, keeping {current}'s:\n\n  {name}.  TXT  \"{}\"\n\n\
+                 Once it is in DNS, run `mailstead dkim rotate {domain}` again to sign with it.",
+                new.selector,
+                dkim_txt(&new.public_key)
+            );
+        }
+        (RotateState::Waiting { current, next, .. }, _) => {
+            println!(
+                "\n{domain} now signs with selector {next}. Keep {current}._domainkey.{domain} \
+                 published for a few days (mail signed with it may still be in transit); its key \
+                 stays in /var/lib/rspamd/dkim."
+            );
+        }
+        _ => {}
+    }
+    Ok(code)
+}
+
+/// The `p=` tag of a DKIM record, whitespace removed (RFC 6376 section 3.6.1).
+fn dkim_p(txt: &str) -> Option<&str> {
+    txt.split(';')
+        .map(str::trim)
+        .find_map(|t| t.strip_prefix("p="))
+        .map(str::trim)
 }

@@ -12,6 +12,8 @@
 //! - crate `mailstead-engine` (`engine/`): knows no mail; the Host door, plans, applies,
 //!   journals, snapshots, rolls back, recovers and runs checks.
 mod cli;
+// SEAM: DNS TXT lookup for `dkim rotate` until steps' resolver lands.
+mod dkim_dns;
 mod error;
 mod exit;
 mod help;

@@ -23,6 +23,8 @@ const BUILT: &[&str] = &[
     "check",
     "dns",
     "retry-certificate",
+    // The DKIM signer: `dkim rotate DOMAIN`.
+    "dkim",
     "completions",
     "man",
     "help",

@@ -651,6 +651,10 @@ fn faults_per_step_trixie() {
 /// and the very files mailstead wrote), as a ratio; then the no-op re-run and add-domain.
 fn bench(release: &str) {
     let a = Bed::up(&format!("bench-a-{release}"), release);
+    // A resolver that answers (NXDOMAIN for every name), as a real server has: without one,
+    // rspamd (the DKIM signer) waits 5 s per lookup of its fuzzy servers at each start and
+    // reload. Both servers get it.
+    a.dns(&[]);
     a.install_mailstead();
     a.write_answers(&a.default_answers());
     let fresh = a.mailstead(&["install", "--yes", "--plain"]);
@@ -662,7 +666,8 @@ fn bench(release: &str) {
     let files = "etc/postfix/main.cf etc/postfix/master.cf etc/postfix/virtual_domains \
         etc/postfix/virtual_mailboxes etc/postfix/virtual_aliases etc/postfix/virtual_senders \
         etc/postfix/sender_access etc/dovecot/local.conf etc/dovecot/users \
-        etc/letsencrypt/renewal-hooks/deploy/mailstead-reload etc/ssh/sshd_config.d/50-mailstead.conf";
+        etc/letsencrypt/renewal-hooks/deploy/mailstead-reload etc/ssh/sshd_config.d/50-mailstead.conf \
+        etc/rspamd/local.d/dkim_signing.conf etc/rspamd/local.d/dkim_selectors.map";
     let vmail = a.sh_ok("id -u vmail").trim().to_string();
     // The floor gets the files of the fresh install (before add-domain changed the maps).
     let a2 = a.mailstead(&["rollback", "--yes", "--plain"]);
@@ -674,6 +679,7 @@ fn bench(release: &str) {
     a.down();
 
     let b = Bed::up(&format!("bench-b-{release}"), release);
+    b.dns(&[]);
     b.cp_in(&tar, "/root/floor.tar");
     let script = format!(
         r#"set -e
@@ -682,18 +688,23 @@ printf '%s\n' 'postfix postfix/mailname string mail.example.test' \
   'postfix postfix/main_mailer_type select Internet Site' | debconf-set-selections
 # Same rule as mailstead: refresh package lists only when older than a day.
 find /var/lib/apt/lists -name '*_Packages' -mmin -1440 | grep -q . || apt-get update -q
-apt-get install -y -q --no-install-recommends postfix dovecot-core dovecot-imapd dovecot-lmtpd certbot ufw openssl iproute2
+apt-get install -y -q --no-install-recommends postfix dovecot-core dovecot-imapd dovecot-lmtpd certbot rspamd ufw openssl iproute2
 REQUESTS_CA_BUNDLE=/root/pebble-ca.pem certbot certonly --standalone --non-interactive --agree-tos \
   --email admin@example.test --server {acme} -d mail.example.test
 groupadd --system --gid {vmail} vmail
 useradd --system --uid {vmail} --gid {vmail} --home-dir /var/mail/vhosts --no-create-home --shell /usr/sbin/nologin vmail
 install -d -o vmail -g vmail -m 0770 /var/mail/vhosts
 tar -C / -xpf /root/floor.tar
+# The DKIM signer: one RSA-2048 key for the domain, named as the map says.
+install -d -o _rspamd -g _rspamd -m 0700 /var/lib/rspamd/dkim
+sel=$(awk '$1=="example.test"{{print $2}}' /etc/rspamd/local.d/dkim_selectors.map)
+(umask 077; openssl genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out /var/lib/rspamd/dkim/example.test.$sel.key)
+chown _rspamd:_rspamd /var/lib/rspamd/dkim/example.test.$sel.key
 postmap /etc/postfix/virtual_domains /etc/postfix/virtual_mailboxes /etc/postfix/virtual_aliases /etc/postfix/virtual_senders /etc/postfix/sender_access
 for p in 22 25 465 587 993 80; do ufw allow $p/tcp >/dev/null; done
 ufw --force enable >/dev/null
 sshd -t
-systemctl reload postfix dovecot ssh
+systemctl reload postfix dovecot ssh rspamd
 "#,
         acme = b.acme_url
     );

@@ -5,6 +5,10 @@
 //! - `services`: the `postfix` and `dovecot` services are active;
 //! - `ports`: 25, 465, 587, 993 (and 995 with `pop3: true`) are listening (`ss -ltn`);
 //! - `config`: `postfix check` and `doveconf -n` pass;
+//! - `signer`: rspamd is active, each domain has a signing DKIM key (0600 `_rspamd:_rspamd`),
+//!   the milter on `layout::RSPAMD_MILTER` answers an option negotiation, and rspamd signs a
+//!   logged-in user's message of each domain with its selector but not a stranger's (python3;
+//!   waiting up to 60 s for rspamd's reload);
 //! - `delivery`: a message is delivered into a mailbox: sent over SMTP to Postfix on
 //!   the server's public address, port 25, as a stranger would (127.0.0.1 where it has none;
 //!   by python3's smtplib, which certbot already brings, run through the Host so
@@ -36,6 +40,9 @@ pub fn all() -> Vec<Box<dyn Check<Answers>>> {
         Box::new(Ports),
         Box::new(Config),
         Box::new(Certificate),
+        Box::new(Signer {
+            timeout: SIGNER_TIMEOUT,
+        }),
         Box::new(Delivery {
             timeout: DELIVERY_TIMEOUT,
         }),
@@ -50,6 +57,11 @@ pub struct Config;
 /// Which certificate is live: the CA's, or the interim self-signed one (a warning: clients
 /// warn, and the retry timer has not succeeded yet).
 pub struct Certificate;
+/// `signer`: rspamd is active, every domain of the answers has a signing DKIM key (0600
+/// `_rspamd:_rspamd`), and rspamd's milter answers a milter option negotiation.
+pub struct Signer {
+    pub timeout: Duration,
+}
 pub struct Delivery {
     pub timeout: Duration,
 }
@@ -217,6 +229,214 @@ impl Check<Answers> for Ports {
             },
         )
     }
+}
+
+/// Sends a milter `SMFIC_OPTNEG` (version 6) and expects `SMFIC_OPTNEG` back (the milter
+/// protocol as libmilter speaks it; Postfix's MILTER_README). Prints `ok`.
+const MILTER_PROBE: &str = r#"import socket, struct, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+body = b"O" + struct.pack(">III", 6, 0x1ff, 0x1fffff)
+s.sendall(struct.pack(">I", len(body)) + body)
+head = s.recv(5)
+if len(head) < 5 or head[4:5] != b"O":
+    sys.exit("no option negotiation reply: %r" % head)
+print("ok")
+"#;
+
+impl Check<Answers> for Signer {
+    fn name(&self) -> &'static str {
+        "signer"
+    }
+    fn run(&self, ctx: &Ctx<Answers>) -> Finding {
+        use crate::facts::DkimKeys;
+        use crate::layout::{DKIM_KEY_DIR, RSPAMD_MILTER, RSPAMD_USER};
+        if !system::service_active(ctx.host, "rspamd") {
+            return Finding::fail(
+                "rspamd is not running: mail leaves unsigned (Postfix passes it on without the milter)",
+                "look at `journalctl -u rspamd -n 50` and `rspamadm configtest`, then `systemctl start rspamd`",
+            );
+        }
+        let keys = match ctx.fact::<DkimKeys>() {
+            Ok(k) => k,
+            Err(e) => {
+                return Finding::fail(
+                    format!("cannot read the DKIM keys: {e:#}"),
+                    "re-run `mailstead install`",
+                )
+            }
+        };
+        let owner = format!("{RSPAMD_USER}:{RSPAMD_USER}");
+        let mut problems = Vec::new();
+        for d in &ctx.answers.domains {
+            let name = d.name.trim().to_ascii_lowercase();
+            match keys.signing(&name) {
+                None => problems.push(format!("{name} has no signing DKIM key")),
+                Some(k) if k.mode & 0o7777 != 0o600 || k.owner != owner => problems.push(format!(
+                    "{DKIM_KEY_DIR}/{name}.{}.key is {:04o} {}, not 0600 {owner}",
+                    k.selector,
+                    k.mode & 0o7777,
+                    k.owner
+                )),
+                Some(k) if k.public_key.is_empty() => problems.push(format!(
+                    "{DKIM_KEY_DIR}/{name}.{}.key is not a readable private key",
+                    k.selector
+                )),
+                Some(_) => {}
+            }
+        }
+        if !problems.is_empty() {
+            return Finding::fail(
+                problems.join("; "),
+                "re-run `mailstead install` (it makes missing keys; a key with the wrong owner or mode: `chown _rspamd:_rspamd` and `chmod 0600` it)",
+            );
+        }
+        let addr = RSPAMD_MILTER.trim_start_matches("inet:");
+        let (ip, port) = addr.rsplit_once(':').unwrap_or((addr, "11332"));
+        // rspamd starts (and reloads) in the background: its listeners take seconds to come
+        // up after an install, so the milter gets until the deadline too.
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            match probe(ctx.host, "python3", &["-c", MILTER_PROBE, ip, port]) {
+                Ok(o) if o.success() && o.stdout.trim() == "ok" => break,
+                Ok(o) if Instant::now() >= deadline => {
+                    return Finding::fail(
+                        format!("rspamd's milter on {addr} does not answer: {}", o.tail(3)),
+                        "look at `journalctl -u rspamd -n 50` and the proxy worker in /etc/rspamd/worker-proxy.inc",
+                    )
+                }
+                Ok(_) => std::thread::sleep(Duration::from_millis(200)),
+                Err(e) => {
+                    return Finding::fail(
+                        format!("cannot probe rspamd's milter on {addr}: {e}"),
+                        "install python3 (certbot brings it)",
+                    )
+                }
+            }
+        }
+        // rspamd reloads in the background (new workers take seconds to start): wait until
+        // a message of each domain's logged-in user comes out signed with its selector, and
+        // one from a stranger does not.
+        // domain -> the `DKIM_SIGNED` option rspamd reports when it signs with its selector.
+        let mut waiting: Vec<(String, String)> = ctx
+            .answers
+            .domains
+            .iter()
+            .map(|d| d.name.trim().to_ascii_lowercase())
+            .filter_map(|n| {
+                let sel = keys.signing(&n)?.selector.clone();
+                Some((n.clone(), format!("{n}:s={sel}")))
+            })
+            .collect();
+        // The stranger's message claims the first domain; no domain, nothing to scan.
+        let first = waiting.first().map(|(n, _)| n.clone());
+        let mut stranger_checked = first.is_none();
+        loop {
+            let mut names: Vec<&str> = waiting.iter().map(|(n, _)| n.as_str()).collect();
+            if names.is_empty() {
+                names.extend(first.as_deref());
+            }
+            let tok = token();
+            let mut args = vec!["-c", SCAN_PROBE, "127.0.0.1", "11333", tok.as_str()];
+            args.push(if stranger_checked { "no" } else { "yes" });
+            args.extend(names.iter().copied());
+            let out = probe(ctx.host, "python3", &args)
+                .ok()
+                .filter(|o| o.success())
+                .map(|o| o.stdout)
+                .unwrap_or_default();
+            let scans = parse_scans(&out);
+            if let Some((d, opts)) = scans
+                .iter()
+                .find(|(who, _, o)| who == "stranger" && o != "-")
+                .map(|(_, d, o)| (d, o))
+            {
+                return Finding::fail(
+                    format!("rspamd signs mail from outside claiming to be from {d} ({opts})"),
+                    format!(
+                        "rspamd must sign only authenticated and local mail: see {}",
+                        crate::layout::DKIM_SIGNING_CONF
+                    ),
+                );
+            }
+            if scans.iter().any(|(who, _, _)| who == "stranger") {
+                stranger_checked = true;
+            }
+            waiting.retain(|(d, want)| {
+                !scans
+                    .iter()
+                    .any(|(who, sd, o)| who == "auth" && sd == d && o.split(',').any(|x| x == want))
+            });
+            if waiting.is_empty() && stranger_checked {
+                break;
+            }
+            if Instant::now() >= deadline {
+                let which: Vec<String> = waiting.iter().map(|(_, w)| w.clone()).collect();
+                return Finding::fail(
+                    format!(
+                        "rspamd does not sign mail of logged-in users as {} (waited {} s after the reload)",
+                        if which.is_empty() { "expected".to_string() } else { which.join(", ") },
+                        self.timeout.as_secs()
+                    ),
+                    "look at `rspamadm configdump dkim_signing` and /var/log/rspamd/rspamd.log",
+                );
+            }
+            // rspamd's new workers take a moment after a reload.
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Finding::pass(format!(
+            "rspamd signs the mail of {} domain{}, not mail from outside; its milter answers on {addr}",
+            ctx.answers.domains.len(),
+            if ctx.answers.domains.len() == 1 { "" } else { "s" }
+        ))
+    }
+}
+
+/// How long the signer check waits for rspamd to sign after a reload.
+const SIGNER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Scans one small message per domain over rspamd's HTTP protocol (`POST /checkv2` on the
+/// normal worker, `localhost:11333` as Debian's package binds it), as `mailstead-check@DOMAIN`
+/// logged in from loopback; with `yes`, also one from a stranger (a documentation address,
+/// RFC 5737) claiming the first domain. One python3 process for all domains. Prints
+/// `auth|stranger DOMAIN OPTIONS` lines, OPTIONS being `DKIM_SIGNED`'s (`-`: not signed).
+/// argv: host port token yes|no DOMAIN...
+const SCAN_PROBE: &str = r#"import http.client, json, sys
+host, port, token, stranger = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "yes"
+def scan(domain, auth):
+    frm = "mailstead-check@" + domain
+    msg = ("From: <%s>\r\nTo: <check@example.invalid>\r\nSubject: mailstead signer check\r\n"
+           "Message-ID: <%s@%s>\r\nDate: Thu, 01 Jan 2026 00:00:00 +0000\r\n\r\ncheck\r\n"
+           % (frm, token, domain)).encode()
+    h = {"From": frm, "Rcpt": "check@example.invalid", "IP": "127.0.0.1" if auth else "192.0.2.25"}
+    if auth:
+        h["User"] = frm
+    c = http.client.HTTPConnection(host, port, timeout=20)
+    try:
+        c.request("POST", "/checkv2", body=msg, headers=h)
+        r = json.loads(c.getresponse().read())
+    except Exception as e:
+        return "-"
+    finally:
+        c.close()
+    return ",".join(r.get("symbols", {}).get("DKIM_SIGNED", {}).get("options", [])) or "-"
+for i, d in enumerate(sys.argv[5:]):
+    print("auth", d, scan(d, True))
+    if i == 0 and stranger:
+        print("stranger", d, scan(d, False))
+"#;
+
+/// `(who, domain, options)` from [`SCAN_PROBE`]'s lines.
+fn parse_scans(text: &str) -> Vec<(String, String, String)> {
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            Some((
+                f.next()?.to_string(),
+                f.next()?.to_string(),
+                f.next()?.to_string(),
+            ))
+        })
+        .collect()
 }
 
 impl Check<Answers> for Config {
@@ -517,6 +737,7 @@ LISTEN 0 100 0.0.0.0:993 0.0.0.0:* users:((\"dovecot\",pid=2,fd=1))\n";
                 "ports",
                 "config",
                 "certificate",
+                "signer",
                 "delivery",
                 "relay"
             ]
@@ -691,6 +912,138 @@ LISTEN 0 100 0.0.0.0:993 0.0.0.0:* users:((\"dovecot\",pid=2,fd=1))\n";
                 String::from_utf8_lossy(&out.stderr)
             );
         }
+    }
+
+    #[test]
+    fn the_signer_probes_are_valid_python() {
+        for script in [MILTER_PROBE, SCAN_PROBE] {
+            if let Ok(out) = std::process::Command::new("python3")
+                .args(["-c", &format!("import ast; ast.parse({script:?})")])
+                .output()
+            {
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+    }
+
+    /// A fake server for the signer check: rspamd running, example.test's key as `keys`
+    /// prints it, and rspamd's scans answering `scans` in turn (the last one repeats).
+    fn signer_host(keys: &'static str, scans: Vec<&'static str>) -> MemHost<'static> {
+        signer_host_milter_late(keys, scans, 0)
+    }
+
+    /// Like [`signer_host`], with the milter refusing connections the first `late` times.
+    fn signer_host_milter_late(
+        keys: &'static str,
+        scans: Vec<&'static str>,
+        late: usize,
+    ) -> MemHost<'static> {
+        let h = MemHost::fake();
+        let n = Arc::new(Mutex::new(0usize));
+        let m = Arc::new(Mutex::new(0usize));
+        h.on_command(move |c| match c.program.as_str() {
+            "service" => ok("running"),
+            "sh" => ok(keys),
+            "python3" if c.args[1] == MILTER_PROBE => {
+                let mut i = m.lock().unwrap();
+                *i += 1;
+                if *i <= late {
+                    fail(1, "ConnectionRefusedError: [Errno 111] Connection refused")
+                } else {
+                    ok("ok\n")
+                }
+            }
+            "python3" => {
+                let mut i = n.lock().unwrap();
+                let out = scans[(*i).min(scans.len() - 1)];
+                *i += 1;
+                ok(out)
+            }
+            _ => None,
+        });
+        h
+    }
+
+    const KEY_OK: &str = "map example.test s1\nkey example.test.s1.key 600 _rspamd:_rspamd MIIB\n";
+
+    #[test]
+    fn signer_check_waits_for_the_reload_then_passes() {
+        let h = signer_host(
+            KEY_OK,
+            vec![
+                // Old workers: not signing yet.
+                "auth example.test -\nstranger example.test -\n",
+                "auth example.test example.test:s=s1\n",
+            ],
+        );
+        let a = with_mailbox();
+        let f = Signer {
+            timeout: Duration::from_secs(5),
+        }
+        .run(&ctx(&h, &a));
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+    }
+
+    /// Right after an install rspamd may not listen yet: the check waits for it.
+    #[test]
+    fn signer_check_waits_for_the_milter() {
+        let scans = vec!["auth example.test example.test:s=s1\nstranger example.test -\n"];
+        let a = with_mailbox();
+        let h = signer_host_milter_late(KEY_OK, scans.clone(), 3);
+        let f = Signer {
+            timeout: Duration::from_secs(5),
+        }
+        .run(&ctx(&h, &a));
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        // ... but not for ever.
+        let h = signer_host_milter_late(KEY_OK, scans, 1000);
+        let f = Signer {
+            timeout: Duration::from_millis(300),
+        }
+        .run(&ctx(&h, &a));
+        assert!(
+            f.status == Status::Fail && f.detail.contains("does not answer"),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn signer_check_fails_on_strangers_signed_bad_keys_or_no_signing() {
+        let a = with_mailbox();
+        let quick = Signer {
+            timeout: Duration::from_millis(100),
+        };
+        let h = signer_host(
+            KEY_OK,
+            vec!["auth example.test example.test:s=s1\nstranger example.test example.test:s=s1\n"],
+        );
+        let f = quick.run(&ctx(&h, &a));
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.detail.contains("from outside"), "{f:?}");
+
+        let h = signer_host(
+            "map example.test s1\nkey example.test.s1.key 644 root:root MIIB\n",
+            vec!["auth example.test example.test:s=s1\nstranger example.test -\n"],
+        );
+        let f = quick.run(&ctx(&h, &a));
+        assert!(
+            f.status == Status::Fail && f.detail.contains("not 0600"),
+            "{f:?}"
+        );
+
+        let h = signer_host(
+            KEY_OK,
+            vec!["auth example.test -\nstranger example.test -\n"],
+        );
+        let f = quick.run(&ctx(&h, &a));
+        assert!(
+            f.status == Status::Fail && f.detail.contains("example.test:s=s1"),
+            "{f:?}"
+        );
     }
 
     /// Listening on 127.0.0.1 only (Debian's "Local only" Postfix) is not listening for mail.

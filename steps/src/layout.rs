@@ -70,3 +70,22 @@ pub fn mail_ports(pop3: bool) -> Vec<(u16, &'static str)> {
     }
     p
 }
+
+// --- DKIM signer (rspamd): keys, which selector signs, rspamd's milter. ---
+/// One private key per domain and selector, `<domain>.<selector>.key` (PEM, RSA 2048, 0600
+/// `_rspamd:_rspamd`); the directory is 0700, same owner. Keys are never deleted by mailstead.
+pub const DKIM_KEY_DIR: &str = "/var/lib/rspamd/dkim";
+/// Which selector signs for each domain: `domain selector` per line (rspamd's
+/// `dkim_signing.conf` reads it as `selector_map`).
+pub const DKIM_SELECTORS_MAP: &str = "/etc/rspamd/local.d/dkim_selectors.map";
+/// rspamd's DKIM signing settings, mailstead's own (rspamd reads `local.d` over its defaults).
+pub const DKIM_SIGNING_CONF: &str = "/etc/rspamd/local.d/dkim_signing.conf";
+/// The user Debian's rspamd package creates (bookworm 3.4 and trixie 3.12 alike).
+pub const RSPAMD_USER: &str = "_rspamd";
+/// rspamd's proxy worker in milter mode, as Debian's package binds it (`localhost:11332`).
+pub const RSPAMD_MILTER: &str = "inet:127.0.0.1:11332";
+
+/// The private key of `domain` for `selector`: `DKIM_KEY_DIR/<domain>.<selector>.key`.
+pub fn dkim_key_path(domain: &str, selector: &str) -> PathBuf {
+    PathBuf::from(DKIM_KEY_DIR).join(format!("{domain}.{selector}.key"))
+}

@@ -21,6 +21,8 @@ pub mod packages;
 pub mod postfix;
 pub mod preflight;
 pub mod resolver;
+// DKIM signing with rspamd (the signer step, before postfix: the milter runs first).
+pub mod signer;
 pub mod ssh;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -41,6 +43,8 @@ pub fn install_steps() -> Vec<Box<dyn Step<Answers>>> {
         // Maps and the users file first, so the configurations never point at missing files.
         Box::new(mailboxes::Mailboxes),
         Box::new(dovecot::Dovecot),
+        // rspamd signs before Postfix is pointed at it as its milter.
+        Box::new(signer::Signer),
         Box::new(postfix::Postfix),
         Box::new(firewall::Firewall),
         Box::new(ssh::Ssh),
@@ -72,6 +76,7 @@ pub const STEP_MODULES: &[&str] = &[
     "packages",
     "postfix",
     "preflight",
+    "signer",
     "ssh",
     "tls",
     "tls_interim",

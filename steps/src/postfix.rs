@@ -23,7 +23,7 @@ use crate::facts::postconf::squash;
 use crate::facts::{Certificates, Ipv6, PostconfMain, PostconfMaster, PublicAddresses};
 use crate::layout::{
     cert_paths, ALIASES_MAP, DOMAINS_MAP, MAILBOXES_MAP, MAIN_CF, MASTER_CF, RELAY_PASSWORD_MAP,
-    SENDERS_MAP, SENDER_ACCESS_MAP, SYSTEM_CA_FILE,
+    RSPAMD_MILTER, SENDERS_MAP, SENDER_ACCESS_MAP, SYSTEM_CA_FILE,
 };
 use crate::resolver::Dns;
 use color_eyre::eyre::{eyre, Result};
@@ -124,6 +124,23 @@ pub fn main_settings(a: &Answers, ipv6: bool) -> Vec<(&'static str, String)> {
         // Set once each; nothing here turns away an ordinary sender.
         ("smtpd_relay_restrictions", s(RELAY)),
         ("smtpd_recipient_restrictions", s(RELAY)),
+        // --- DKIM signer: rspamd's proxy worker in milter mode (step `signer`). ---
+        // Every message passes it: mail from smtpd (25, 587, 465) and local mail (sendmail,
+        // cron), which rspamd signs when its sender logged in or is this server.
+        ("smtpd_milters", s(RSPAMD_MILTER)),
+        ("non_smtpd_milters", s("$smtpd_milters")),
+        // When rspamd is down, mail still flows (unsigned) rather than stopping: a signer
+        // outage must not become a mail outage; `mailstead check` (signer) reports it.
+        ("milter_default_action", s("accept")),
+        // Postfix >= 2.6 speaks milter protocol 6, as rspamd does.
+        ("milter_protocol", s("6")),
+        // rspamd needs the login ({auth_authen}) to sign for authenticated users, and the
+        // client's address to tell local mail; rspamd's documented set (rspamd.com, MTA
+        // integration).
+        (
+            "milter_mail_macros",
+            s("i {mail_addr} {client_addr} {client_name} {auth_authen}"),
+        ),
     ]
     .into_iter()
     .chain(relay_settings(a))

@@ -6,6 +6,7 @@
 //! Each parser is a plain function over captured output, unit-tested below its fact.
 pub mod accounts;
 pub mod certs;
+pub mod dkim;
 pub mod dovecot;
 pub mod keys;
 pub mod net;
@@ -21,6 +22,7 @@ pub mod ufw;
 
 pub use accounts::Accounts;
 pub use certs::Certificates;
+pub use dkim::{dkim_txt, DkimKey, DkimKeys};
 pub use dovecot::DovecotVersion;
 pub use keys::KeyLogins;
 pub use net::{Ipv6, PublicAddresses};

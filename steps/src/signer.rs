@@ -1,0 +1,500 @@
+//! Step `signer`: rspamd (Debian's package) as Postfix's milter, signing outgoing mail with
+//! DKIM (RFC 6376) for every domain of the answers.
+//!
+//! Touches:
+//! - `layout::DKIM_KEY_DIR` (0700 `_rspamd:_rspamd`) and, for each domain without a key, a
+//!   new RSA-2048 key `<domain>.<selector>.key` (0600 `_rspamd:_rspamd`), made by
+//!   `openssl genpkey` straight into its file: the private key is never printed, logged,
+//!   journaled or put in argv, and a re-run finds the file and makes none. Keys are never
+//!   rotated or deleted here (`mailstead dkim rotate DOMAIN` rotates; a removed domain keeps
+//!   its keys).
+//! - `layout::DKIM_SELECTORS_MAP`: `domain selector` per line, keeping each domain's signing
+//!   selector; a removed domain is dropped from it.
+//! - `layout::DKIM_SIGNING_CONF`: rspamd's `dkim_signing` module settings (see [`SIGNING_CONF`]).
+//! - queues an rspamd reload; every domain's signing key must be in place first (verify).
+//!
+//! Selectors name their UTC date: `s20261129`, then `s20261129b`, `s20261129c` for more keys
+//! the same day. Postfix's side (`smtpd_milters`...) is in the `postfix` step.
+use crate::facts::dkim::DkimKeys;
+use crate::layout::{
+    dkim_key_path, DKIM_KEY_DIR, DKIM_SELECTORS_MAP, DKIM_SIGNING_CONF, RSPAMD_USER,
+};
+use color_eyre::eyre::{eyre, Result};
+use mailstead_answers::Answers;
+use mailstead_engine::host::Cmd;
+use mailstead_engine::{Change, Ctx, Note, Perms, Planned, Step};
+use std::collections::BTreeMap;
+
+/// rspamd's `dkim_signing` settings (https://rspamd.com/doc/modules/dkim_signing.html).
+///
+/// - Only mail of logged-in users (`sign_authenticated`) and mail made on this server
+///   (`sign_networks` = loopback: the `sendmail` command and cron, which Postfix hands to the
+///   milter as client 127.0.0.1) is signed. Not `sign_local`: rspamd counts every private
+///   address (10/8, 172.16/12, 192.168/16) as local, so mail relayed from a neighbour on
+///   the LAN would be signed. Never inbound (`sign_inbound = false`).
+/// - The domain is the `From:` header's, exactly (`use_esld = false`: `a.example.org` is not
+///   signed as `example.org`); it must be the login's domain (`allow_username_mismatch =
+///   false`: alice@example.org signs only as example.org) and the envelope sender's
+///   (`allow_hdrfrom_mismatch = false`).
+/// - Only domains in the selectors map are signed (`try_fallback = false`), with the key at
+///   `path`.
+pub const SIGNING_CONF: &str = r#"# mailstead: DKIM signing (rspamd dkim_signing module). Managed by mailstead:
+# `mailstead check` reports edits; `mailstead dkim rotate DOMAIN` changes keys.
+enabled = true;
+sign_authenticated = true;
+sign_local = false;
+sign_networks = ["127.0.0.0/8", "::1"];
+sign_inbound = false;
+use_domain = "header";
+use_esld = false;
+allow_username_mismatch = false;
+allow_hdrfrom_mismatch = false;
+allow_hdrfrom_multiple = false;
+try_fallback = false;
+use_redis = false;
+selector_map = "/etc/rspamd/local.d/dkim_selectors.map";
+path = "/var/lib/rspamd/dkim/$domain.$selector.key";
+"#;
+
+/// `s` + the UTC date, `YYYYMMDD`.
+pub fn date_selector(now: time::OffsetDateTime) -> String {
+    let d = now.to_offset(time::UtcOffset::UTC).date();
+    format!("s{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// Today's selector (UTC).
+pub fn today_selector() -> String {
+    date_selector(time::OffsetDateTime::now_utc())
+}
+
+/// The first of `base`, `base`+`b`, `base`+`c`, ... not in `taken`.
+pub fn next_selector(base: &str, taken: &[&str]) -> String {
+    if !taken.contains(&base) {
+        return base.to_string();
+    }
+    ('b'..='z')
+        .map(|c| format!("{base}{c}"))
+        .find(|s| !taken.contains(&s.as_str()))
+        .unwrap_or_else(|| format!("{base}z{}", taken.len()))
+}
+
+/// The command that makes a new key of `domain` for `selector`: `openssl genpkey` writes it
+/// (umask 077) to a temporary file next to it, which gets its owner and mode before it takes
+/// the key's name. Only paths are in argv; openssl prints nothing.
+pub fn keygen(domain: &str, selector: &str) -> Change {
+    let key = dkim_key_path(domain, selector);
+    let key = key.to_string_lossy().into_owned();
+    let tmp = format!("{key}.tmp");
+    let script = "set -e; umask 077; openssl genpkey -quiet -algorithm RSA \
+                  -pkeyopt rsa_keygen_bits:2048 -out \"$2\"; chown \"$3:$3\" \"$2\"; \
+                  chmod 0600 \"$2\"; mv \"$2\" \"$1\"";
+    Change::run_when_changed(
+        format!("new DKIM key for {domain} (selector {selector}, RSA 2048)"),
+        Cmd::new("sh", ["-c", script, "sh", &key, &tmp, RSPAMD_USER]),
+        &[&key, &tmp],
+        &[],
+        &[&key],
+    )
+}
+
+/// The selectors map's text: `domain selector` lines, sorted by domain.
+pub fn selectors_map(signing: &BTreeMap<String, String>) -> String {
+    let mut s = String::from(
+        "# mailstead: the DKIM selector that signs for each domain (rspamd dkim_signing selector_map).\n",
+    );
+    for (d, sel) in signing {
+        s.push_str(&format!("{d} {sel}\n"));
+    }
+    s
+}
+
+/// The domains of the answers, trimmed and lowercase.
+fn domains(a: &Answers) -> Vec<String> {
+    a.domains
+        .iter()
+        .map(|d| d.name.trim().to_ascii_lowercase())
+        .collect()
+}
+
+/// Which selector signs for each domain, and the keys to make: the map's selector when its
+/// key exists; else the newest key of the domain; else a new key with today's selector.
+pub fn signing_plan(
+    keys: &DkimKeys,
+    domains: &[String],
+    today: &str,
+) -> (BTreeMap<String, String>, Vec<(String, String)>) {
+    let mut signing = BTreeMap::new();
+    let mut new = Vec::new();
+    for d in domains {
+        let have = keys.by_domain.get(d);
+        let from_map = keys
+            .map
+            .get(d)
+            .filter(|s| have.is_some_and(|ks| ks.iter().any(|k| &k.selector == *s)));
+        let sel = match (from_map, keys.newest(d)) {
+            (Some(s), _) => s.clone(),
+            (None, Some(k)) => k.selector.clone(),
+            (None, None) => {
+                new.push((d.clone(), today.to_string()));
+                today.to_string()
+            }
+        };
+        signing.insert(d.clone(), sel);
+    }
+    (signing, new)
+}
+
+pub struct Signer;
+
+impl Step<Answers> for Signer {
+    fn name(&self) -> &'static str {
+        "signer"
+    }
+
+    fn about(&self) -> &'static str {
+        "rspamd: DKIM keys and signing of outgoing mail"
+    }
+
+    fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
+        let keys = ctx.fact::<DkimKeys>()?;
+        let wanted = domains(ctx.answers);
+        let (signing, new) = signing_plan(&keys, &wanted, &today_selector());
+        let mut changes = vec![Change::EnsureDir {
+            path: DKIM_KEY_DIR.into(),
+            meta: Perms::new(0o700, RSPAMD_USER, RSPAMD_USER),
+        }];
+        for (d, sel) in &new {
+            changes.push(keygen(d, sel));
+        }
+        changes.push(Change::write(
+            DKIM_SIGNING_CONF,
+            SIGNING_CONF,
+            Perms::root(0o644),
+        ));
+        changes.push(Change::write(
+            DKIM_SELECTORS_MAP,
+            selectors_map(&signing),
+            Perms::root(0o644),
+        ));
+        changes.push(Change::reload("rspamd"));
+        let mut planned = Planned::changes(changes);
+        for d in keys.by_domain.keys().filter(|d| !wanted.contains(d)) {
+            planned = planned.note(Note::info(format!(
+                "{d} is not a configured domain: its DKIM keys stay in {DKIM_KEY_DIR} and \
+                 keep nothing signed; remove its DKIM records from DNS once no mail signed \
+                 with them is in transit"
+            )));
+        }
+        Ok(planned)
+    }
+
+    /// Every domain has its signing key, 0600 `_rspamd:_rspamd`, readable by openssl. (Not
+    /// `rspamadm configtest`: it takes ~10 s on Debian 13; the `signer` check proves after the
+    /// reload that rspamd signs, and a failure there rolls the run back.)
+    fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
+        let keys = ctx.fact::<DkimKeys>()?;
+        let owner = format!("{RSPAMD_USER}:{RSPAMD_USER}");
+        for d in domains(ctx.answers) {
+            match keys.signing(&d) {
+                Some(k)
+                    if k.mode & 0o7777 == 0o600 && k.owner == owner && !k.public_key.is_empty() => {
+                }
+                Some(k) => {
+                    return Err(eyre!(
+                        "the DKIM key {} is {:04o} {} (or unreadable), not 0600 {owner}",
+                        dkim_key_path(&d, &k.selector).display(),
+                        k.mode & 0o7777,
+                        k.owner
+                    ))
+                }
+                None => return Err(eyre!("{d} has no signing DKIM key after the run")),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `mailstead dkim rotate DOMAIN`, as a step run by the engine (snapshots and rollback).
+///
+/// - Phase 1 (no key newer than the signing one): makes the next key (not signing yet).
+/// - Phase 2 (such a key exists and `published` says its record is in DNS, checked or
+///   confirmed by the admin): the map names the new selector and rspamd reloads. The old key
+///   stays on disk (and should stay published until mail signed with it has arrived).
+pub struct Rotate {
+    pub domain: String,
+    pub published: bool,
+}
+
+/// Where a rotation of one domain stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotateState {
+    /// No key at all: an install makes the first one.
+    NoKey,
+    /// Only the signing key: phase 1 makes `next`.
+    Start { current: String, next: String },
+    /// A newer key waits for DNS: phase 2 switches to it.
+    Waiting {
+        current: String,
+        next: String,
+        public_key: String,
+    },
+}
+
+/// Where the rotation of `domain` stands, with today's selector `today`.
+pub fn rotate_state(keys: &DkimKeys, domain: &str, today: &str) -> RotateState {
+    let Some(list) = keys.by_domain.get(domain) else {
+        return RotateState::NoKey;
+    };
+    let Some(current) = keys.signing(domain).or(list.last()) else {
+        return RotateState::NoKey;
+    };
+    match list.last() {
+        Some(newest) if newest.selector > current.selector => RotateState::Waiting {
+            current: current.selector.clone(),
+            next: newest.selector.clone(),
+            public_key: newest.public_key.clone(),
+        },
+        _ => {
+            let taken: Vec<&str> = list.iter().map(|k| k.selector.as_str()).collect();
+            // The date part (`s` + 8 digits); never a date before the current key's (a clock
+            // set back would otherwise make a selector that sorts before it).
+            let current_date: String = current.selector.chars().take(9).collect();
+            let base = if today > current_date.as_str() {
+                today.to_string()
+            } else {
+                current_date
+            };
+            RotateState::Start {
+                current: current.selector.clone(),
+                next: next_selector(&base, &taken),
+            }
+        }
+    }
+}
+
+impl Step<Answers> for Rotate {
+    fn name(&self) -> &'static str {
+        "dkim-rotate"
+    }
+
+    fn about(&self) -> &'static str {
+        "DKIM key rotation: a new key first, signing with it once it is in DNS"
+    }
+
+    fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
+        let keys = ctx.fact::<DkimKeys>()?;
+        match rotate_state(&keys, &self.domain, &today_selector()) {
+            RotateState::NoKey => Err(mailstead_engine::Refusal::new(vec![format!(
+                "{} has no DKIM key yet; run `mailstead install` first",
+                self.domain
+            )])
+            .into()),
+            RotateState::Start { next, .. } => Ok(vec![keygen(&self.domain, &next)].into()),
+            RotateState::Waiting { next, .. } if self.published => {
+                let mut signing: BTreeMap<String, String> = keys
+                    .map
+                    .iter()
+                    .map(|(d, s)| (d.clone(), s.clone()))
+                    .collect();
+                signing.insert(self.domain.clone(), next);
+                Ok(vec![
+                    Change::write(
+                        DKIM_SELECTORS_MAP,
+                        selectors_map(&signing),
+                        Perms::root(0o644),
+                    ),
+                    Change::reload("rspamd"),
+                ]
+                .into())
+            }
+            RotateState::Waiting { next, .. } => {
+                Err(mailstead_engine::Refusal::new(vec![format!(
+                    "the DKIM record of {next}._domainkey.{} is not in DNS yet; publish it \
+                 (`mailstead dkim rotate {}` prints it), or pass --published once it is",
+                    self.domain, self.domain
+                )])
+                .into())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::dkim::parse;
+    use crate::testing::{ctx, mail_answers as answers, ok};
+    use mailstead_engine::MemHost;
+
+    fn host(probe: &'static str) -> MemHost<'static> {
+        let h = MemHost::fake();
+        h.on_command(move |c| (c.program == "sh" && c.probe).then(|| ok(probe)).flatten());
+        h
+    }
+
+    #[test]
+    fn selectors_name_their_date() {
+        // 2026-11-29 23:30 UTC.
+        let t = time::OffsetDateTime::from_unix_timestamp(1_795_995_000).unwrap();
+        assert_eq!(date_selector(t), "s20261129");
+        assert_eq!(next_selector("s20261129", &[]), "s20261129");
+        assert_eq!(
+            next_selector("s20261129", &["s20261129", "s20261129b"]),
+            "s20261129c"
+        );
+    }
+
+    #[test]
+    fn fresh_server_gets_one_key_per_domain_and_a_map() {
+        let h = host("");
+        let a = answers();
+        let p = Signer.plan(&ctx(&h, &a)).unwrap();
+        let s: Vec<String> = p.changes.iter().map(Change::summary).collect();
+        let today = today_selector();
+        assert!(
+            s.iter().any(
+                |c| c == &format!("new DKIM key for example.test (selector {today}, RSA 2048)")
+            ),
+            "{s:?}"
+        );
+        let map = p.changes.iter().find_map(|c| match c {
+            Change::WriteFile { path, content, .. } if path.ends_with("dkim_selectors.map") => {
+                Some(String::from_utf8(content.clone()).unwrap())
+            }
+            _ => None,
+        });
+        assert!(map.unwrap().contains(&format!("example.test {today}\n")));
+        // The key never passes through argv or the plan: only paths.
+        for c in &p.changes {
+            if let Change::Run { cmd, .. } = c {
+                assert!(cmd.stdin.is_none());
+                assert!(!cmd.to_string().contains("PRIVATE"));
+            }
+        }
+    }
+
+    #[test]
+    fn existing_keys_are_kept_and_removed_domains_noted() {
+        let keys = parse(
+            "map example.test s20240101\nmap gone.test s20240101\n\
+             key example.test.s20240101.key 600 _rspamd:_rspamd AAA\n\
+             key example.test.s20250101.key 600 _rspamd:_rspamd BBB\n\
+             key gone.test.s20240101.key 600 _rspamd:_rspamd CCC\n",
+        );
+        let (signing, new) = signing_plan(&keys, &["example.test".into()], "s20261129");
+        // A newer key waiting for DNS (rotation phase 1) does not sign yet.
+        assert_eq!(signing["example.test"], "s20240101");
+        assert!(new.is_empty());
+        assert!(!signing.contains_key("gone.test"));
+
+        let h = host(
+            "map example.test s20240101\nkey example.test.s20240101.key 600 _rspamd:_rspamd AAA\n\
+             key gone.test.s20240101.key 600 _rspamd:_rspamd CCC\n",
+        );
+        let a = answers();
+        let p = Signer.plan(&ctx(&h, &a)).unwrap();
+        let s: Vec<String> = p.changes.iter().map(Change::summary).collect();
+        assert!(
+            !s.iter()
+                .any(|c| c.starts_with("new DKIM key for example.test")),
+            "{s:?}"
+        );
+        // other.test (in the answers, no key yet) gets its first one.
+        assert!(
+            s.iter()
+                .any(|c| c.starts_with("new DKIM key for other.test")),
+            "{s:?}"
+        );
+        assert!(p.notes.iter().any(|n| n.text.contains("gone.test")));
+    }
+
+    /// verify: every domain's signing key is in place, 0600 `_rspamd:_rspamd`.
+    #[test]
+    fn verify_wants_every_key_private_to_rspamd() {
+        let a = answers();
+        let good = "map example.test s1\nmap other.test s1\n\
+                    key example.test.s1.key 600 _rspamd:_rspamd AAA\n\
+                    key other.test.s1.key 600 _rspamd:_rspamd BBB\n";
+        Signer.verify(&ctx(&host(good), &a)).unwrap();
+        let loose = "map example.test s1\nmap other.test s1\n\
+                     key example.test.s1.key 644 root:root AAA\n\
+                     key other.test.s1.key 600 _rspamd:_rspamd BBB\n";
+        let e = Signer.verify(&ctx(&host(loose), &a)).unwrap_err();
+        assert!(format!("{e}").contains("0644 root:root"), "{e}");
+        let missing = "map example.test s1\nkey example.test.s1.key 600 _rspamd:_rspamd AAA\n";
+        let e = Signer.verify(&ctx(&host(missing), &a)).unwrap_err();
+        assert!(
+            format!("{e}").contains("other.test has no signing DKIM key"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn rotation_phases() {
+        let one = parse(
+            "map example.test s20240101\nkey example.test.s20240101.key 600 _rspamd:_rspamd AAA\n",
+        );
+        assert_eq!(
+            rotate_state(&one, "example.test", "s20261129"),
+            RotateState::Start {
+                current: "s20240101".into(),
+                next: "s20261129".into()
+            }
+        );
+        let two = parse(
+            "map example.test s20261129\nkey example.test.s20261129.key 600 _rspamd:_rspamd AAA\n\
+             key example.test.s20261129b.key 600 _rspamd:_rspamd BBB\n",
+        );
+        assert_eq!(
+            rotate_state(&two, "example.test", "s20261129"),
+            RotateState::Waiting {
+                current: "s20261129".into(),
+                next: "s20261129b".into(),
+                public_key: "BBB".into()
+            }
+        );
+        // Second rotation the same day.
+        let done = parse(
+            "map example.test s20261129b\nkey example.test.s20261129.key 600 _rspamd:_rspamd AAA\n\
+             key example.test.s20261129b.key 600 _rspamd:_rspamd BBB\n",
+        );
+        assert_eq!(
+            rotate_state(&done, "example.test", "s20261129"),
+            RotateState::Start {
+                current: "s20261129b".into(),
+                next: "s20261129c".into()
+            }
+        );
+        assert_eq!(rotate_state(&done, "nope.test", "s1"), RotateState::NoKey);
+    }
+
+    #[test]
+    fn phase_two_needs_dns_or_confirmation() {
+        let probe =
+            "map example.test s20261129\nkey example.test.s20261129.key 600 _rspamd:_rspamd AAA\n\
+                     key example.test.s20261129b.key 600 _rspamd:_rspamd BBB\n";
+        let h = host(probe);
+        let a = answers();
+        let r = Rotate {
+            domain: "example.test".into(),
+            published: false,
+        };
+        let e = r.plan(&ctx(&h, &a)).unwrap_err();
+        assert!(
+            format!("{e}").contains("s20261129b._domainkey.example.test"),
+            "{e}"
+        );
+        let r = Rotate {
+            domain: "example.test".into(),
+            published: true,
+        };
+        let p = r.plan(&ctx(&h, &a)).unwrap();
+        let Change::WriteFile { content, .. } = &p.changes[0] else {
+            panic!("{:?}", p.changes)
+        };
+        assert_eq!(
+            String::from_utf8_lossy(content).lines().last().unwrap(),
+            "example.test s20261129b"
+        );
+    }
+}
