@@ -993,54 +993,21 @@ pub enum DnsFormat {
     Json,
 }
 
-/// The published DKIM keys by domain, every key (a rotation lists old and new), from the
-/// signer's keys on disk (`facts::DkimKeys`: public parts only).
-fn dkim_published(
-    host: &dyn Host,
-    facts: &mailstead_engine::Facts,
-) -> std::collections::BTreeMap<String, Vec<mailstead_steps::dns::DkimPublic>> {
-    let Ok(keys) = facts.get::<mailstead_steps::facts::DkimKeys>(host) else {
-        return Default::default();
-    };
-    keys.by_domain
-        .iter()
-        .map(|(domain, keys)| {
-            let published = keys
-                .iter()
-                .map(|k| mailstead_steps::dns::DkimPublic {
-                    selector: k.selector.clone(),
-                    public_key: k.public_key.clone(),
-                    signing: k.signing,
-                })
-                .collect();
-            (domain.clone(), published)
-        })
-        .collect()
-}
-
-/// What the records are derived from: the answers, the host's global addresses, its keys.
+/// What the records are derived from: the answers, the host's global addresses, its keys
+/// (`dns::inputs`, shared with the `dns-records` check).
 fn dns_published(s: &Session, answers: &Answers) -> mailstead_steps::dns::Published {
-    use mailstead_steps::facts::PublicAddresses;
+    use mailstead_steps::facts::{DkimKeys, PublicAddresses};
     let facts = mailstead_engine::Facts::default();
-    let (public_v4, public_v6) = facts
+    let public = facts
         .get::<PublicAddresses>(&s.host)
-        .map(|f| {
-            (
-                f.0.iter().filter_map(|a| a.parse().ok()).collect(),
-                f.1.iter().filter_map(|a| a.parse().ok()).collect(),
-            )
-        })
+        .map(|p| (*p).clone())
         .unwrap_or_default();
-    mailstead_steps::dns::published(&mailstead_steps::dns::DnsInputs {
-        hostname: answers.hostname.clone(),
-        domains: answers.domains.iter().map(|d| d.name.clone()).collect(),
-        public_v4,
-        public_v6,
-        dkim: dkim_published(&s.host, &facts),
-        acme_server: answers.acme_server_url().to_string(),
-        relay_host: answers.relay_host.as_ref().map(|r| r.host.clone()),
-        pop3: answers.pop3,
-    })
+    let keys = facts.get::<DkimKeys>(&s.host).ok();
+    mailstead_steps::dns::published(&mailstead_steps::dns::inputs(
+        answers,
+        &public,
+        keys.as_deref(),
+    ))
 }
 
 /// `mailstead dns [DOMAIN] [--format zone|table|json]`: prints, changes nothing.
@@ -1133,7 +1100,14 @@ fn dkim_rotate(s: &Session, domain: &str, published: bool) -> CliResult {
     {
         let name = format!("{next}._domainkey.{domain}");
         if !confirmed {
-            match crate::dkim_dns::txt_records(&name) {
+            use mailstead_steps::resolver::Dns;
+            let dns =
+                Dns::probe(&s.host).map_err(|e| CliError::new(e, exit::FAILED_ROLLED_BACK))?;
+            let txts = dns
+                .resolver()
+                .map_err(str::to_string)
+                .and_then(|r| r.txt(&name).records());
+            match txts {
                 Ok(txts) if txts.iter().any(|t| dkim_p(t) == Some(public_key.as_str())) => {
                     println!("{name}: the new key's record is in DNS.");
                     confirmed = true;

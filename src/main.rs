@@ -13,7 +13,6 @@
 //!   journals, snapshots, rolls back, recovers and runs checks.
 mod cli;
 // SEAM: DNS TXT lookup for `dkim rotate` until steps' resolver lands.
-mod dkim_dns;
 mod error;
 mod exit;
 mod help;

@@ -6,10 +6,14 @@
 //! certificate phase), so every later scenario also proves a server that started that way.
 #[path = "bed/mod.rs"]
 mod bed;
+#[path = "deliverability/checks.rs"]
+mod checks;
 #[path = "deliverability/dns.rs"]
 mod dns;
 #[path = "deliverability/relay.rs"]
 mod relay;
+#[path = "deliverability/signer.rs"]
+mod signer;
 
 use bed::Bed;
 
@@ -108,11 +112,119 @@ fn interim_certificate(bed: &Bed) {
     );
 }
 
+/// `mailstead check --json` as (name, status, detail), and its exit code.
+fn check_json(bed: &Bed) -> (Vec<(String, String, String)>, i32) {
+    let r = bed.mailstead(&["check", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("check --json is not JSON ({e}):\n{}", r.text()));
+    let findings = v
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap_or_default().to_string(),
+                f["status"].as_str().unwrap_or_default().to_string(),
+                f["detail"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    (findings, r.code)
+}
+
+fn finding<'a>(all: &'a [(String, String, String)], name: &str) -> &'a (String, String, String) {
+    all.iter()
+        .find(|f| f.0 == name)
+        .unwrap_or_else(|| panic!("no `{name}` in check's results: {all:?}"))
+}
+
+/// With every record `mailstead dns` printed served by the bed's DNS, `check` passes every
+/// check that can pass in a bed (`disk` looks at this machine's disk, shared with the bed: it
+/// may warn here, and says why). A wrong SPF, a missing DKIM record and a DKIM record of
+/// another key each fail `dns-records`, naming the record and the exact value to publish.
+fn check_against_published(bed: &Bed) {
+    let printed = dns::serve_published(bed);
+    let (all, code) = check_json(bed);
+    for (name, status, detail) in &all {
+        println!("{}: check {name}: {status}: {detail}", bed.release);
+    }
+    let not_passing: Vec<_> = all
+        .iter()
+        .filter(|f| f.1 != "pass" && f.0 != "disk")
+        .collect();
+    assert!(
+        not_passing.is_empty(),
+        "with the printed records served, these do not pass: {not_passing:?}"
+    );
+    assert!(
+        code == 0 || (code == 5 && finding(&all, "disk").1 == "warn"),
+        "exit {code}"
+    );
+
+    let edit = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = printed.clone();
+        f(&mut v);
+        dns::serve_json(bed, &v);
+        let (all, code) = check_json(bed);
+        let f = finding(&all, "dns-records").clone();
+        assert_eq!(f.1, "fail", "{f:?}");
+        assert_eq!(code, 1, "a failed check exits 1");
+        f.2
+    };
+    let records = |v: &mut serde_json::Value| -> Vec<serde_json::Value> {
+        v["records"].as_array().unwrap().clone()
+    };
+    let spf = edit(&|v| {
+        let mut r = records(v);
+        for rec in r.iter_mut() {
+            if rec["name"] == "example.test." && rec["type"] == "TXT" {
+                rec["value"] = "v=spf1 a:elsewhere.test -all".into();
+            }
+        }
+        v["records"] = r.into();
+    });
+    assert!(
+        spf.contains("`example.test. IN TXT \"v=spf1 mx -all\"`"),
+        "wrong SPF: {spf}"
+    );
+    let is_dkim = |rec: &serde_json::Value| {
+        rec["name"]
+            .as_str()
+            .is_some_and(|n| n.contains("._domainkey.example.test."))
+    };
+    let missing = edit(&|v| {
+        let r: Vec<_> = records(v).into_iter().filter(|r| !is_dkim(r)).collect();
+        v["records"] = r.into();
+    });
+    assert!(
+        missing.contains("no DKIM record at") && missing.contains("v=DKIM1; k=rsa; p="),
+        "missing DKIM: {missing}"
+    );
+    let other_key = edit(&|v| {
+        let mut r = records(v);
+        for rec in r.iter_mut().filter(|r| is_dkim(r)) {
+            rec["value"] =
+                "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAnotours".into();
+        }
+        v["records"] = r.into();
+    });
+    assert!(
+        other_key.contains("does not match this server's private key"),
+        "another key: {other_key}"
+    );
+    dns::serve_json(bed, &printed);
+}
+
 fn deliverability(release: &str) {
     let bed = Bed::up(&format!("deliver-{release}"), release);
     interim_certificate(&bed);
     dns::scenario(&bed);
     relay::scenario(&bed);
+    checks::scenario(&bed);
+    // Last: it adds a domain and rotates a key.
+    signer::scenario(&bed);
+    println!("{}: {}", bed.release, signer::mail_stack_memory(&bed));
+    check_against_published(&bed);
     bed.down();
 }
 

@@ -205,6 +205,45 @@ pub fn dkim_txt(public_key: &str) -> String {
 }
 
 /// Every record to publish, mail domains first (in the answers' order), then the server's.
+/// The inputs for `answers` on this server: its public addresses
+/// ([`crate::facts::PublicAddresses`]) and its DKIM keys ([`crate::facts::DkimKeys`], public
+/// parts only; every key of a domain is published, the signing one and any kept during a
+/// rotation). One place, so `mailstead dns` and the `dns-records` check expect the same.
+pub fn inputs(
+    answers: &mailstead_answers::Answers,
+    public: &crate::facts::PublicAddresses,
+    keys: Option<&crate::facts::DkimKeys>,
+) -> DnsInputs {
+    let dkim = keys
+        .map(|k| {
+            k.by_domain
+                .iter()
+                .map(|(domain, keys)| {
+                    let published = keys
+                        .iter()
+                        .map(|k| DkimPublic {
+                            selector: k.selector.clone(),
+                            public_key: k.public_key.clone(),
+                            signing: k.signing,
+                        })
+                        .collect();
+                    (domain.clone(), published)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    DnsInputs {
+        hostname: answers.hostname.clone(),
+        domains: answers.domains.iter().map(|d| d.name.clone()).collect(),
+        public_v4: public.0.iter().filter_map(|a| a.parse().ok()).collect(),
+        public_v6: public.1.iter().filter_map(|a| a.parse().ok()).collect(),
+        dkim,
+        acme_server: answers.acme_server_url().to_string(),
+        relay_host: answers.relay_host.as_ref().map(|r| r.host.clone()),
+        pop3: answers.pop3,
+    }
+}
+
 pub fn expected(inp: &DnsInputs) -> Vec<Record> {
     let host = fqdn(&inp.hostname);
     let not_offered = "0 0 0 .".to_string();

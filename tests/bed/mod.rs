@@ -180,6 +180,14 @@ impl Bed {
             .map(|(k, v)| (k.to_string(), unquote(v)))
             .collect();
         let get = |k: &str| info.get(k).cloned().unwrap_or_default();
+        // A resolver that answers (NXDOMAIN for every name until a test adds records), as on
+        // any real server: without one, every lookup waits out its timeout (rspamd spends ~5 s
+        // per lookup at each start and reload).
+        let dns = bed_cmd(&["dns", &name], &[], None);
+        if !dns.ok() {
+            bed_cmd(&["down", &name], &[], None);
+            return Err(format!("bed dns {name} failed:\n{}", dns.text()));
+        }
         Ok(Bed {
             release: release.to_string(),
             ip: get("BED_IP"),

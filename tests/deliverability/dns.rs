@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 /// is merged and `dkim_published` in src/cli.rs reads its keys: the scenario then requires a
 /// printed DKIM key and a signature an independent verifier accepts against it. Until then it
 /// requires the "no key yet" path, and that the verifier rejects the unsigned message.
-pub const DKIM_SIGNER_MERGED: bool = false;
+pub const DKIM_SIGNER_MERGED: bool = true;
 
 /// `mailstead [--config CONFIG] dns --format json` inside the bed, parsed.
 pub fn published_json(bed: &Bed, config: Option<&str>) -> Value {
