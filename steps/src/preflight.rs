@@ -310,7 +310,7 @@ fn resource_problems(r: &Resources) -> Vec<String> {
     if let Some(kib) = r.mem_total_kib.filter(|k| *k < MIN_MEM_KIB) {
         problems.push(format!(
             "the server has {} MiB of memory; Postfix, Dovecot, rspamd and certbot need at \
-             least 1 GiB; fix: give the server more memory (or add swap), then re-run",
+             least 1 GiB; fix: give the server more memory (swap does not count: rspamd must stay in memory), then re-run",
             kib / 1024
         ));
     }

@@ -10,8 +10,6 @@
 //! bed's own resolv.conf.
 use crate::bed::{Bed, Security, ALICE_PASSWORD};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 /// Whether the DKIM signer is part of this build. GLUE(signer): set to `true` when the signer
 /// is merged and `dkim_published` in src/cli.rs reads its keys: the scenario then requires a
@@ -200,60 +198,6 @@ pub fn lookup_all(bed: &Bed, published: &Value) -> Result<String, String> {
     }
 }
 
-/// dkimpy verifies `eml`'s DKIM signature, looking the key up at the bed's resolver
-/// (HOST_IP:53) with dnspython: `Ok(report)` when it verifies, `Err(report)` otherwise.
-pub fn dkim_verify(bed: &Bed, eml: &Path) -> Result<String, String> {
-    const PY: &str = r#"
-import sys, dkim, dns.resolver
-r = dns.resolver.Resolver(configure=False)
-r.nameservers = [sys.argv[1]]
-def dnsfunc(name, timeout=5):
-    try:
-        return b"".join(b"".join(rd.strings) for rd in r.resolve(name.decode().rstrip("."), "TXT"))
-    except Exception as e:
-        print("lookup", name, "failed:", e)
-        return None
-msg = open(sys.argv[2], "rb").read()
-d = dkim.DKIM(msg)
-ok = d.verify(dnsfunc=dnsfunc)
-print("dkim verify:", ok, "d=", d.domain, "s=", d.selector)
-sys.exit(0 if ok else 1)
-"#;
-    let out = std::process::Command::new("/usr/bin/python3")
-        .args(["-c", PY, &bed.host_ip, &eml.display().to_string()])
-        .output()
-        .expect("/usr/bin/python3 with dkimpy (tests/bed/bed deps)");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if out.status.success() {
-        Ok(text)
-    } else {
-        Err(text)
-    }
-}
-
-/// Waits up to `secs` for a message in the sink's directory whose text contains `needle`.
-fn sink_message(dir: &Path, needle: &str, secs: u64) -> Option<PathBuf> {
-    let end = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < end {
-        if let Ok(rd) = std::fs::read_dir(dir) {
-            for e in rd.flatten() {
-                let p = e.path();
-                if p.extension().is_some_and(|x| x == "eml")
-                    && std::fs::read_to_string(&p).is_ok_and(|t| t.contains(needle))
-                {
-                    return Some(p);
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    None
-}
-
 /// alice@example.test sends to the outside world (the bed's sink as outside.test's MX, on the
 /// host end, port 25), with the printed records served; the received message's DKIM
 /// signature is checked with dkimpy against them.
@@ -286,14 +230,14 @@ fn dkim_scenario(bed: &Bed, printed: &Value) {
         &subject,
     )
     .unwrap_or_else(|e| panic!("[{rel}] submit to bob@outside.test: {e}"));
-    let eml = sink_message(&dir, &subject, 60).unwrap_or_else(|| {
+    let eml = crate::bed::sink_message(&dir, &subject, 60).unwrap_or_else(|| {
         panic!(
             "[{rel}] the message never reached the outside sink\n{}",
             bed.journal("postfix@-.service", 30)
         )
     });
     bed.sink_down();
-    let verdict = dkim_verify(bed, &eml);
+    let verdict = bed.dkim_verify(&eml);
     if DKIM_SIGNER_MERGED {
         assert!(!keys.is_empty(), "[{rel}] no DKIM key printed: {printed}");
         let ok = verdict.unwrap_or_else(|e| panic!("[{rel}] dkimpy rejects the signature: {e}"));
@@ -369,7 +313,7 @@ fn dkim_serving_selftest(bed: &Bed, printed: &Value) {
         key.display(),
         signed.display()
     ));
-    let ok = dkim_verify(bed, &signed).unwrap_or_else(|e| {
+    let ok = bed.dkim_verify(&signed).unwrap_or_else(|e| {
         panic!("[{rel}] dkimpy rejects a signature against the served key: {e}")
     });
     eprintln!("[{rel}] long key served, signature verified: {}", ok.trim());
@@ -378,7 +322,8 @@ fn dkim_serving_selftest(bed: &Bed, printed: &Value) {
         .unwrap()
         .replace("hello", "hellO");
     std::fs::write(&tampered, text).unwrap();
-    dkim_verify(bed, &tampered).expect_err("dkimpy accepted a tampered body");
+    bed.dkim_verify(&tampered)
+        .expect_err("dkimpy accepted a tampered body");
     serve_json(bed, printed);
 }
 

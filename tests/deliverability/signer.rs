@@ -14,35 +14,8 @@
 //! the memory of the running mail stack.
 use crate::bed::{Bed, Security, ALICE_PASSWORD};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 const BOB_PASSWORD: &str = "bob at other.test has a long one";
-
-/// dkimpy's verdict on a message, asking the bed's DNS (dnsmasq at argv[1]) through
-/// dnspython: prints `verified d=D s=S` (exit 0) or `FAILED ...` (exit 1).
-const VERIFY_PY: &str = r#"import sys, re, dkim, dns.resolver
-ns, path = sys.argv[1], sys.argv[2]
-r = dns.resolver.Resolver(configure=False)
-r.nameservers = [ns]
-def dnsfunc(name, timeout=5):
-    name = name.decode() if isinstance(name, bytes) else name
-    try:
-        ans = r.resolve(name.rstrip('.'), 'TXT', lifetime=timeout)
-    except Exception:
-        return None
-    return b"".join(b"".join(rd.strings) for rd in ans)
-msg = open(path, 'rb').read()
-ok = dkim.verify(msg, dnsfunc=dnsfunc)
-tags = {}
-m = re.search(rb'(?mi)^DKIM-Signature:(.*?)\r?\n(?=\S)', msg, re.S)
-if m:
-    for part in re.sub(rb'\s+', b'', m.group(1)).split(b';'):
-        if b'=' in part:
-            k, v = part.split(b'=', 1)
-            tags[k.decode()] = v.decode()
-print(("verified" if ok else "FAILED"), "d=" + tags.get('d', ''), "s=" + tags.get('s', ''))
-sys.exit(0 if ok else 1)
-"#;
 
 /// TXT records of `name` from the bed's DNS, through dnspython.
 const TXT_PY: &str = r#"import sys, dns.resolver
@@ -95,29 +68,6 @@ fn txt_record(domain: &str, sel: &str, p: &str) -> String {
     format!("txt-record={sel}._domainkey.{domain},\"v=DKIM1; k=rsa; p={p}\"")
 }
 
-/// Waits for the sink's message with `subject`; its path.
-fn wait_for(sink: &Path, subject: &str) -> std::path::PathBuf {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(dir) = std::fs::read_dir(sink) {
-            for e in dir.flatten() {
-                let p = e.path();
-                if p.extension().is_some_and(|x| x == "eml")
-                    && std::fs::read_to_string(&p)
-                        .is_ok_and(|t| t.contains(&format!("Subject: {subject}")))
-                {
-                    return p;
-                }
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no message {subject:?} reached the sink in 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    }
-}
-
 /// Submits on 587 as `user` to bob@outside.test and returns dkimpy's verdict line.
 fn send_and_verify(bed: &Bed, sink: &Path, user: &str, pass: &str, subject: &str) -> String {
     bed.smtp_submit(
@@ -129,15 +79,15 @@ fn send_and_verify(bed: &Bed, sink: &Path, user: &str, pass: &str, subject: &str
         subject,
     )
     .unwrap_or_else(|e| panic!("submit as {user} ({}): {e}", bed.release));
-    let eml = wait_for(sink, subject);
-    let (ok, out) = python(VERIFY_PY, &[&bed.host_ip, eml.to_str().unwrap()]);
-    assert!(
-        ok,
-        "{}: dkimpy does not accept {subject:?}: {out}\n{}",
-        bed.release,
-        std::fs::read_to_string(&eml).unwrap_or_default()
-    );
-    out.trim().to_string()
+    let eml = crate::bed::sink_message(sink, &format!("Subject: {subject}"), 60)
+        .unwrap_or_else(|| panic!("no message {subject:?} reached the sink in 60 s"));
+    bed.dkim_verify(&eml).unwrap_or_else(|out| {
+        panic!(
+            "{}: dkimpy does not accept {subject:?}: {out}\n{}",
+            bed.release,
+            std::fs::read_to_string(&eml).unwrap_or_default()
+        )
+    })
 }
 
 /// PSS and RSS (MiB) of the running mail stack, by daemon, from /proc/PID/smaps_rollup.
