@@ -250,6 +250,12 @@ impl Check<Answers> for Signer {
     fn run(&self, ctx: &Ctx<Answers>) -> Finding {
         use crate::facts::DkimKeys;
         use crate::layout::{DKIM_KEY_DIR, RSPAMD_MILTER, RSPAMD_USER};
+        // A reload or a restart queued by this run may still be under way (`activating`):
+        // rspamd gets until the deadline to be active, as its milter does below.
+        let started = Instant::now();
+        while !system::service_active(ctx.host, "rspamd") && started.elapsed() < self.timeout {
+            std::thread::sleep(Duration::from_millis(250));
+        }
         if !system::service_active(ctx.host, "rspamd") {
             return Finding::fail(
                 "rspamd is not running: mail leaves unsigned (Postfix passes it on without the milter)",
