@@ -397,6 +397,8 @@ fn mail_stack(release: &str) {
         // The new domain is one of ours as a sender: refused on 25 from strangers.
         "/etc/postfix/sender_access",
         "/etc/postfix/sender_access.db",
+        // The new domain's DKIM selector (its key is under /var/lib/rspamd/dkim, not /etc).
+        "/etc/rspamd/local.d/dkim_selectors.map",
     ];
     let unexpected: Vec<String> = before
         .diff(&bed.etc_snapshot())
