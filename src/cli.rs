@@ -205,6 +205,30 @@ DNS is asked of /etc/resolv.conf's nameservers, or of MAILSTEAD_RESOLVER=IP[:POR
         #[arg(value_name = "SHELL")]
         shell: clap_complete::Shell,
     },
+    /// Try it safely: install a whole mail server inside a throwaway Debian server on this
+    /// machine (booted in Linux namespaces, as root), then prove it from outside: a message
+    /// delivered and read over IMAPS, one sent out DKIM-signed. Removes everything at the end.
+    #[command(after_help = "Examples:
+  sudo mailstead demo --yes                   generated answers, no questions (about 2-3 minutes)
+  sudo mailstead demo                         the wizard, inside the throwaway server
+  sudo mailstead demo --release bookworm --keep
+  sudo mailstead demo shell                   a shell in a server kept with --keep
+  sudo mailstead demo down                    remove it
+
+It installs its host tools with apt-get (it says which first): debootstrap, socat, pebble,
+dnsmasq, swaks, python3-aiosmtpd, python3-dkim... The base image is cached in
+/var/cache/mailstead-bed; nothing else stays. mailstead never runs against this machine.")]
+    Demo {
+        /// Debian release of the throwaway server.
+        #[arg(long, value_enum, default_value_t = crate::demo::Release::Trixie)]
+        release: crate::demo::Release,
+        /// Leave the server running at the end (`mailstead demo shell` enters it,
+        /// `mailstead demo down` removes it).
+        #[arg(long)]
+        keep: bool,
+        #[command(subcommand)]
+        action: Option<crate::demo::DemoAction>,
+    },
     /// Print the man page (roff) to stdout (prints only; changes nothing).
     #[command(after_help = "Examples:
   mailstead man | man -l -
@@ -316,6 +340,11 @@ fn dispatch(s: &Session) -> CliResult {
         Some(Command::Completions { shell }) => crate::help::completions(*shell),
         Some(Command::Man) => crate::help::man(),
         Some(Command::Dns { domain, format }) => dns(s, domain.as_deref(), *format),
+        Some(Command::Demo {
+            release,
+            keep,
+            action,
+        }) => crate::demo::run(*action, *release, s.args.yes, *keep),
     }
 }
 

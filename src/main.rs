@@ -12,6 +12,7 @@
 //! - crate `mailstead-engine` (`engine/`): knows no mail; the Host door, plans, applies,
 //!   journals, snapshots, rolls back, recovers and runs checks.
 mod cli;
+mod demo;
 // SEAM: DNS TXT lookup for `dkim rotate` until steps' resolver lands.
 mod error;
 mod exit;

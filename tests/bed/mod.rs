@@ -114,33 +114,6 @@ pub fn bed_cmd(args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Run
     run_cmd(cmd, stdin)
 }
 
-/// dkimpy (`dkim.verify`) with a DNS lookup function asking argv[1] through dnspython; prints
-/// `verified d=D s=S` (exit 0) or `FAILED d=D s=S` (exit 1), the tags of the DKIM-Signature.
-const DKIM_VERIFY_PY: &str = r#"import sys, re, dkim, dns.resolver
-ns, path = sys.argv[1], sys.argv[2]
-r = dns.resolver.Resolver(configure=False)
-r.nameservers = [ns]
-def dnsfunc(name, timeout=5):
-    name = name.decode() if isinstance(name, bytes) else name
-    try:
-        ans = r.resolve(name.rstrip('.'), 'TXT', lifetime=timeout)
-    except Exception as e:
-        print("lookup", name, "failed:", e)
-        return None
-    return b"".join(b"".join(rd.strings) for rd in ans)
-msg = open(path, 'rb').read()
-ok = dkim.verify(msg, dnsfunc=dnsfunc)
-tags = {}
-m = re.search(rb'(?mi)^DKIM-Signature:(.*?)\r?\n(?=\S)', msg, re.S)
-if m:
-    for part in re.sub(rb'\s+', b'', m.group(1)).split(b';'):
-        if b'=' in part:
-            k, v = part.split(b'=', 1)
-            tags[k.decode()] = v.decode()
-print(("verified" if ok else "FAILED"), "d=" + tags.get('d', ''), "s=" + tags.get('s', ''))
-sys.exit(0 if ok else 1)
-"#;
-
 /// The first message in a sink directory ([`Bed::sink_up`]) whose raw text contains `needle`,
 /// waiting up to `secs` for it to arrive.
 pub fn sink_message(dir: &Path, needle: &str, secs: u64) -> Option<PathBuf> {
@@ -630,23 +603,10 @@ firewall:
     /// keys looked up at the bed's DNS (dnsmasq on `host_ip`:53) through dnspython:
     /// `Ok("verified d=D s=S")`, or `Err(report)`.
     pub fn dkim_verify(&self, eml: &Path) -> Result<String, String> {
-        let out = Command::new("/usr/bin/python3")
-            .args([
-                "-c",
-                DKIM_VERIFY_PY,
-                &self.host_ip,
-                &eml.display().to_string(),
-            ])
-            .output()
-            .expect("/usr/bin/python3 with dkimpy (tests/bed/bed deps)");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .trim()
-        .to_string();
-        if out.status.success() {
+        // `bed dkim-verify`: the one copy of the verifier, shared with `mailstead demo`.
+        let r = self.bed("dkim-verify", &[&eml.display().to_string()]);
+        let text = format!("{}{}", r.stdout, r.stderr).trim().to_string();
+        if r.ok() {
             Ok(text)
         } else {
             Err(text)

@@ -1,0 +1,1132 @@
+//! `mailstead demo`: a whole mail server installed inside a throwaway Debian on this machine,
+//! then proven from outside as a user would: a message delivered to the new mailbox and read
+//! back over IMAPS, one submitted on 587 that arrives DKIM-signed at a test receiver.
+//!
+//! The throwaway server is the project's booted-Debian bed (`tests/bed/bed`, see
+//! tests/bed/README.md): systemd as PID 1 in its own namespaces, a veth link (10.213.N.0/24),
+//! apt through a forward to deb.debian.org only, pebble as the ACME server and dnsmasq as the DNS
+//! server on the host end, and an aiosmtpd receiver (`tests/bed/smtp-sink.py`) as the outside
+//! world's MX. Both scripts are compiled into this binary ([`BED_SCRIPT`], [`SINK_SCRIPT`]) and
+//! written to a private directory (0700) for the run; the tests drive the very same files.
+//!
+//! Nothing of mailstead runs against this machine: the binary is copied into the bed and runs
+//! there. On the host the demo installs the bed's tools with apt-get (saying which first) and
+//! keeps the cached base image (`/var/cache/mailstead-bed`); everything else it makes (mounts,
+//! the veth link, socat, pebble, dnsmasq, the receiver, the bed's cgroup and files) is removed
+//! on every way out: the end, an error, Ctrl-C or SIGTERM, a panic; and, when this process is
+//! killed outright, by the bed's own watcher (`BED_OWNER_PID`).
+use crate::error::{CliError, CliResult};
+use crate::exit;
+use color_eyre::eyre::eyre;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The bed script, as the tests use it.
+pub const BED_SCRIPT: &str = include_str!("../tests/bed/bed");
+/// The outside world's SMTP receiver the bed starts (`bed sink-up`).
+pub const SINK_SCRIPT: &str = include_str!("../tests/bed/smtp-sink.py");
+/// The demo's bed: one at a time on a machine.
+pub const BED_NAME: &str = "mailstead-demo";
+/// The mail domain, host name and mailbox of `--yes` (RFC 2606 `.test`: never a real domain).
+pub const DOMAIN: &str = "example.test";
+pub const HOSTNAME: &str = "mail.example.test";
+pub const MAILBOX: &str = "alice@example.test";
+/// Where the generated mailbox password is kept inside the server (0600, root).
+pub const PASSWORD_FILE: &str = "/root/demo-mailbox-password";
+/// The outside address the submitted message goes to; its MX is the receiver on the host end.
+pub const OUTSIDE_RCPT: &str = "bob@outside.test";
+/// The host capabilities the demo needs (rows of the bed's `CAPS` table): everything to boot
+/// a bed and the outside clients, not the release tools (shellcheck, objdump).
+pub const CAPS: &[&str] = &[
+    "namespaces",
+    "flock",
+    "script",
+    "iproute2",
+    "sysctl",
+    "debootstrap",
+    "zstd",
+    "openssl",
+    "curl",
+    "socat",
+    "pebble",
+    "swaks",
+    "swaks-tls",
+    "python3",
+    "dnsmasq",
+    "aiosmtpd",
+    "dkimpy",
+];
+
+/// `mailstead demo [down|shell]`.
+#[derive(clap::Subcommand, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoAction {
+    /// Remove a demo server left running with --keep.
+    Down,
+    /// A shell inside a demo server left running with --keep.
+    Shell,
+}
+
+/// Debian releases the bed boots.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Release {
+    /// Debian 12.
+    Bookworm,
+    /// Debian 13.
+    Trixie,
+}
+
+impl Release {
+    fn name(self) -> &'static str {
+        match self {
+            Release::Bookworm => "bookworm",
+            Release::Trixie => "trixie",
+        }
+    }
+}
+
+/// Why the demo cannot run on this machine, or `None` when it can: Linux (`os` as
+/// `std::env::consts::OS`), root (`euid` 0), and new namespaces allowed (`namespaces`, asked
+/// only when the rest holds: `Err(why)` when unshare(2) is refused). The error names the reason
+/// and what to do instead; exit 2, nothing touched.
+pub fn refusal(
+    os: &str,
+    euid: u32,
+    namespaces: impl FnOnce() -> Result<(), String>,
+) -> Option<CliError> {
+    const ELSEWHERE: &str = "or run mailstead itself on a spare Debian 12 or 13 server or VM \
+        (the README's second command)";
+    let (why, fix) = if os != "linux" {
+        (
+            format!("this is {os}, and the demo's throwaway server needs Linux namespaces"),
+            format!("run `sudo mailstead demo` on a Linux machine, {ELSEWHERE}"),
+        )
+    } else if euid != 0 {
+        (
+            "not running as root: the demo boots a throwaway Debian server in Linux namespaces \
+             (mounts, a veth link, apt-get for its tools), which needs root"
+                .to_string(),
+            format!("run it as root: `sudo mailstead demo`, {ELSEWHERE}"),
+        )
+    } else if let Err(e) = namespaces() {
+        (
+            format!("this kernel or container does not allow new namespaces ({e})"),
+            format!(
+                "run it on a Linux host or VM that allows them (not inside an unprivileged \
+                 container), {ELSEWHERE}"
+            ),
+        )
+    } else {
+        return None;
+    };
+    Some(
+        CliError::bad_input(format!("mailstead demo cannot run here: {why}"))
+            .with_fix(fix)
+            .nothing_changed(),
+    )
+}
+
+/// Can this process make mount, pid, net, uts and ipc namespaces? Asked with util-linux's
+/// `unshare`; when that is missing the bed's tools are not installed yet: the boot will tell.
+fn namespaces_allowed() -> Result<(), String> {
+    match Command::new("unshare")
+        .args([
+            "--mount", "--pid", "--net", "--uts", "--ipc", "--fork", "true",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+    {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => Err(format!(
+            "unshare failed: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("cannot run unshare: {e}")),
+    }
+}
+
+fn check_host() -> Result<(), CliError> {
+    // SAFETY: geteuid cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    match refusal(std::env::consts::OS, euid, namespaces_allowed) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// The entry point: `mailstead demo [--release R] [--yes] [--keep]`, `demo down`, `demo shell`.
+pub fn run(action: Option<DemoAction>, release: Release, yes: bool, keep: bool) -> CliResult {
+    check_host()?;
+    match action {
+        Some(DemoAction::Down) => {
+            let mut demo = Demo::new()?;
+            if !demo.exists() {
+                println!("No demo server is running.");
+                return Ok(exit::DONE);
+            }
+            demo.take_down();
+            println!("The demo server is removed.");
+            Ok(exit::DONE)
+        }
+        Some(DemoAction::Shell) => {
+            let demo = Demo::new()?;
+            if !demo.exists() {
+                return Err(CliError::bad_input("no demo server is running")
+                    .with_fix("start one that stays: `mailstead demo --keep`"));
+            }
+            let code = demo.tty(&["exec-tty", BED_NAME, "bash", "-l"])?;
+            Ok(if code == 0 { exit::DONE } else { code })
+        }
+        None => {
+            let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+            if !yes && !interactive {
+                return Err(CliError::bad_input(
+                    "no terminal for the wizard inside the demo server",
+                )
+                .with_fix("run `mailstead demo --yes` (generated answers), or run it on a terminal")
+                .nothing_changed());
+            }
+            let mut demo = Demo::new()?;
+            if demo.exists() {
+                return Err(CliError::bad_input(format!(
+                    "a demo server is already running (bed {BED_NAME}, kept with --keep)"
+                ))
+                .with_fix(
+                    "enter it with `mailstead demo shell`, remove it with `mailstead demo down`",
+                )
+                .nothing_changed());
+            }
+            let r = demo.full(release, yes, keep, interactive);
+            if r.is_err() || !keep {
+                demo.take_down();
+            }
+            match r {
+                Ok(()) => Ok(exit::DONE),
+                Err(Stop::Interrupted) => {
+                    eprintln!(
+                        "Interrupted: the demo server was taken down; nothing is left on this machine."
+                    );
+                    Ok(exit::INTERRUPTED)
+                }
+                Err(Stop::Failed(e)) => Err(CliError::failed(eyre!("{e}")).with_fix(
+                    "the demo server was taken down; the lines above say what failed \
+                     (run it again, or report it with that output)",
+                )),
+            }
+        }
+    }
+}
+
+/// How a stage ended early.
+enum Stop {
+    Interrupted,
+    Failed(String),
+}
+
+type Stage<T> = Result<T, Stop>;
+
+/// What a command printed and how it ended.
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn text(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+            .trim_end()
+            .to_string()
+    }
+}
+
+/// How a command's output is handled.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Show {
+    /// Kept, shown only when it fails.
+    Quiet,
+    /// Each line shown as it comes, indented under the stage.
+    Lines,
+}
+
+struct Demo {
+    /// The private directory (0700) holding the bed script and the receiver.
+    dir: Option<tempfile::TempDir>,
+    bed: PathBuf,
+    t0: Instant,
+    /// The bed was started by this run (so it is this run's to take down).
+    started: bool,
+    beds_dir: PathBuf,
+}
+
+impl Demo {
+    fn new() -> Result<Demo, CliError> {
+        let dir = tempfile::Builder::new()
+            .prefix("mailstead-demo-")
+            .tempdir()
+            .map_err(|e| {
+                CliError::failed(eyre!("cannot make a private temporary directory: {e}"))
+            })?;
+        let write = |name: &str, text: &str, mode: u32| -> std::io::Result<PathBuf> {
+            use std::os::unix::fs::PermissionsExt;
+            let p = dir.path().join(name);
+            std::fs::write(&p, text)?;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode))?;
+            Ok(p)
+        };
+        let bed = write("bed", BED_SCRIPT, 0o700)
+            .and_then(|b| write("smtp-sink.py", SINK_SCRIPT, 0o600).map(|_| b))
+            .map_err(|e| CliError::failed(eyre!("cannot write the bed script: {e}")))?;
+        Ok(Demo {
+            dir: Some(dir),
+            bed,
+            t0: Instant::now(),
+            started: false,
+            beds_dir: PathBuf::from(
+                std::env::var_os("MAILSTEAD_BED_DIR").unwrap_or("/var/tmp/mailstead-beds".into()),
+            ),
+        })
+    }
+
+    fn exists(&self) -> bool {
+        self.beds_dir.join(BED_NAME).exists()
+    }
+
+    /// One line per stage, with the seconds since the start.
+    fn say(&self, what: impl std::fmt::Display) {
+        println!("[{:6.1}s] {what}", self.t0.elapsed().as_secs_f64());
+        let _ = std::io::stdout().flush();
+    }
+
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut c = Command::new(&self.bed);
+        c.args(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    /// `bed ARGS`, in a process group of its own: Ctrl-C and SIGTERM reach this process (the
+    /// engine's handler sets a flag), which then stops the command's whole group and returns
+    /// [`Stop::Interrupted`].
+    fn bed(
+        &self,
+        args: &[&str],
+        env: &[(&str, &str)],
+        stdin: Option<&[u8]>,
+        show: Show,
+    ) -> Stage<Out> {
+        let mut c = self.command(args, env);
+        c.process_group(0)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c
+            .spawn()
+            .map_err(|e| Stop::Failed(format!("cannot run the bed script: {e}")))?;
+        if let Some(input) = stdin {
+            let mut si = child.stdin.take().expect("piped");
+            let input = input.to_vec();
+            std::thread::spawn(move || {
+                let _ = si.write_all(&input);
+            });
+        }
+        let reader = |r: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut all = String::new();
+                for line in BufReader::new(r).lines().map_while(Result::ok) {
+                    if show == Show::Lines {
+                        println!("           │ {}", line.trim_end_matches('\r'));
+                    }
+                    all.push_str(&line);
+                    all.push('\n');
+                }
+                all
+            })
+        };
+        let out = reader(Box::new(child.stdout.take().expect("piped")));
+        let err = reader(Box::new(child.stderr.take().expect("piped")));
+        let code = wait_interruptible(&mut child)?;
+        Ok(Out {
+            code,
+            stdout: out.join().unwrap_or_default(),
+            stderr: err.join().unwrap_or_default(),
+        })
+    }
+
+    /// `bed ARGS`, Ok(stdout) when it exits 0.
+    fn bed_ok(
+        &self,
+        what: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        stdin: Option<&[u8]>,
+        show: Show,
+    ) -> Stage<String> {
+        let o = self.bed(args, env, stdin, show)?;
+        if o.code == 0 {
+            Ok(o.stdout)
+        } else {
+            Err(Stop::Failed(format!(
+                "{what} failed (exit {}):\n{}",
+                o.code,
+                o.text()
+            )))
+        }
+    }
+
+    /// `bed ARGS` on this terminal, in the foreground (the wizard, a shell). Ok(exit code).
+    fn tty(&self, args: &[&str]) -> Result<i32, CliError> {
+        let status = self
+            .command(args, &[])
+            .status()
+            .map_err(|e| CliError::failed(eyre!("cannot run the bed script: {e}")))?;
+        Ok(status.code().unwrap_or(exit::INTERRUPTED))
+    }
+
+    fn info(&self) -> Stage<BTreeMap<String, String>> {
+        let out = self.bed_ok("bed info", &["info", BED_NAME], &[], None, Show::Quiet)?;
+        Ok(out
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), unquote(v)))
+            .collect())
+    }
+
+    /// `mailstead ARGS` inside the server.
+    fn mailstead(&self, args: &[&str], stdin: Option<&[u8]>, show: Show) -> Stage<Out> {
+        let mut all = vec!["exec", BED_NAME, "/usr/local/sbin/mailstead"];
+        all.extend_from_slice(args);
+        self.bed(&all, &[], stdin, show)
+    }
+
+    /// `bed down`: power off, kill socat, pebble, dnsmasq and the receiver, remove the veth
+    /// link, the cgroup and the files. Then the private script directory.
+    fn take_down(&mut self) {
+        if self.exists() {
+            // Not interruptible: a second Ctrl-C must not leave half a bed.
+            let r = self
+                .command(&["down", BED_NAME], &[])
+                .stdin(Stdio::null())
+                .output();
+            match r {
+                Ok(o) if o.status.success() => {}
+                Ok(o) => eprintln!(
+                    "warning: bed down {BED_NAME} failed:\n{}{}",
+                    String::from_utf8_lossy(&o.stdout),
+                    String::from_utf8_lossy(&o.stderr)
+                ),
+                Err(e) => eprintln!("warning: cannot run bed down {BED_NAME}: {e}"),
+            }
+        }
+        if let Some(d) = self.dir.take() {
+            let _ = d.close();
+        }
+    }
+
+    fn full(&mut self, release: Release, yes: bool, keep: bool, interactive: bool) -> Stage<()> {
+        let rel = release.name();
+        self.say(format!(
+            "mailstead demo: a mail server inside a throwaway Debian {rel} on this machine"
+        ));
+
+        // ---- host tools ----
+        let mut check = vec!["deps", "--check"];
+        check.extend_from_slice(CAPS);
+        let o = self.bed(&check, &[], None, Show::Quiet)?;
+        if o.code != 0 {
+            let text = o.text();
+            let pkgs = text
+                .lines()
+                .find_map(|l| l.split_once("`bed deps` installs: ").map(|(_, p)| p.trim()))
+                .unwrap_or("(see below)")
+                .to_string();
+            self.say(format!(
+                "installing the test bed's host tools with apt-get install --no-install-recommends: {pkgs}"
+            ));
+            let mut deps = vec!["deps"];
+            deps.extend_from_slice(CAPS);
+            self.bed_ok("installing the host tools", &deps, &[], None, Show::Lines)?;
+        } else {
+            self.say(
+                "host tools: all present (debootstrap, socat, pebble, dnsmasq, swaks, dkimpy, ...)",
+            );
+        }
+
+        // ---- the server ----
+        let cached = Path::new(
+            &std::env::var("MAILSTEAD_BED_CACHE").unwrap_or("/var/cache/mailstead-bed".into()),
+        )
+        .join(format!("{rel}.tar.zst"))
+        .exists();
+        self.say(format!(
+            "booting a throwaway Debian {rel} server (systemd in its own namespaces){}",
+            if cached {
+                ""
+            } else {
+                "; first building its base image with debootstrap (about 1-2 minutes, once a week)"
+            }
+        ));
+        let owner = std::process::id().to_string();
+        let tmp = self
+            .dir
+            .as_ref()
+            .map(|d| d.path().display().to_string())
+            .unwrap_or_default();
+        let caps = CAPS.join(" ");
+        self.started = true;
+        self.bed_ok(
+            "booting the server",
+            &["up", BED_NAME, rel],
+            &[
+                ("BED_OWNER_PID", &owner),
+                ("BED_OWNER_TMPDIR", &tmp),
+                ("MAILSTEAD_BED_CAPS", &caps),
+            ],
+            None,
+            Show::Lines,
+        )?;
+        let info = self.info()?;
+        let get = |k: &str| info.get(k).cloned().unwrap_or_default();
+        let (ip, host_ip, acme) = (get("BED_IP"), get("HOST_IP"), get("ACME_URL"));
+        self.say(format!(
+            "server up at {ip} (host end {host_ip}, link {}; ACME server {acme})",
+            get("VETH")
+        ));
+        // A resolver that answers, as on a real server: the host name's address and reverse
+        // DNS, as a provider would have them before an install; the rest once printed.
+        let host_record = format!("host-record={HOSTNAME},{ip}");
+        self.bed_ok(
+            "starting DNS",
+            &["dns", BED_NAME, &host_record],
+            &[],
+            None,
+            Show::Quiet,
+        )?;
+
+        let exe = std::env::current_exe()
+            .map_err(|e| Stop::Failed(format!("cannot find this mailstead binary: {e}")))?;
+        let exe = exe.display().to_string();
+        self.bed_ok(
+            "copying mailstead into the server",
+            &["cp-in", BED_NAME, &exe, "/usr/local/sbin/mailstead"],
+            &[],
+            None,
+            Show::Quiet,
+        )?;
+        self.say(format!(
+            "copied this mailstead ({exe}) to /usr/local/sbin/mailstead inside"
+        ));
+
+        // ---- the install ----
+        let password =
+            new_password().map_err(|e| Stop::Failed(format!("cannot make a password: {e}")))?;
+        let mailbox = if yes {
+            self.bed_ok(
+                "writing the answers",
+                &[
+                    "exec",
+                    BED_NAME,
+                    "sh",
+                    "-c",
+                    "umask 077; mkdir -p /etc/mailstead && cat >/etc/mailstead/mailstead.yaml",
+                ],
+                &[],
+                Some(answers(&acme, &password).as_bytes()),
+                Show::Quiet,
+            )?;
+            self.say(format!(
+                "wrote generated answers: domain {DOMAIN}, host {HOSTNAME}, mailbox {MAILBOX}, \
+                 certificates from the local ACME server"
+            ));
+            self.say("installing the mail server inside: mailstead install --yes (started)");
+            let t = Instant::now();
+            let o = self.mailstead(&["install", "--yes", "--plain"], None, Show::Lines)?;
+            if o.code != 0 {
+                return Err(Stop::Failed(format!(
+                    "mailstead install inside the server failed (exit {})",
+                    o.code
+                )));
+            }
+            self.say(format!(
+                "installed in {:.0} s: Postfix, Dovecot, rspamd (DKIM), certificate, firewall",
+                t.elapsed().as_secs_f64()
+            ));
+            MAILBOX.to_string()
+        } else {
+            self.say(format!(
+                "the wizard runs inside the server on this terminal. For certificates choose \
+                 \"Another ACME server\": URL {acme}, CA bundle /root/pebble-ca.pem"
+            ));
+            let code = self
+                .tty(&["exec-tty", BED_NAME, "/usr/local/sbin/mailstead"])
+                .map_err(|e| Stop::Failed(format!("{:?}", e.error)))?;
+            if mailstead_engine::interrupt::requested() {
+                return Err(Stop::Interrupted);
+            }
+            if code != 0 {
+                return Err(Stop::Failed(format!(
+                    "the wizard inside the server ended with exit {code}"
+                )));
+            }
+            // A mailbox of the demo's own, with a password it knows, on the first domain.
+            let o = self.mailstead(&["dns", "--format", "json"], None, Show::Quiet)?;
+            let domain = first_domain(&o.stdout).ok_or_else(|| {
+                Stop::Failed(format!("no mail domain in `mailstead dns`:\n{}", o.text()))
+            })?;
+            let mailbox = format!("demo-check@{domain}");
+            let o = self.mailstead(
+                &[
+                    "add-mailbox",
+                    &mailbox,
+                    "--password-stdin",
+                    "--yes",
+                    "--plain",
+                ],
+                Some(format!("{password}\n").as_bytes()),
+                Show::Quiet,
+            )?;
+            if o.code != 0 {
+                return Err(Stop::Failed(format!(
+                    "adding {mailbox} failed:\n{}",
+                    o.text()
+                )));
+            }
+            self.say(format!("added the mailbox {mailbox} for the checks below"));
+            mailbox
+        };
+        self.bed_ok(
+            "keeping the password",
+            &[
+                "exec",
+                BED_NAME,
+                "sh",
+                "-c",
+                &format!("umask 077; cat >{PASSWORD_FILE}"),
+            ],
+            &[],
+            Some(password.as_bytes()),
+            Show::Quiet,
+        )?;
+        let domain = mailbox.split('@').nth(1).unwrap_or(DOMAIN).to_string();
+
+        // ---- DNS: what `mailstead dns` prints, served ----
+        let o = self.mailstead(&["dns", "--format", "json"], None, Show::Quiet)?;
+        let mut lines = dnsmasq_lines(&o.stdout).map_err(|e| {
+            Stop::Failed(format!("`mailstead dns --format json`: {e}:\n{}", o.text()))
+        })?;
+        let served = lines.len();
+        // The outside world: outside.test's MX is the receiver on the host end.
+        lines.push("mx-host=outside.test,mx.outside.test,10".into());
+        lines.push(format!("host-record=mx.outside.test,{host_ip}"));
+        let mut args = vec!["dns", BED_NAME, "--reset"];
+        args.extend(lines.iter().map(String::as_str));
+        self.bed_ok("serving the DNS records", &args, &[], None, Show::Quiet)?;
+        self.say(format!(
+            "DNS: serving the {served} records `mailstead dns` printed (dnsmasq on {host_ip})"
+        ));
+
+        // ---- proof from outside ----
+        let subject = format!("mailstead demo {}", std::process::id());
+        self.bed_ok(
+            "delivering a message on port 25",
+            &["smtp-deliver", BED_NAME, &mailbox, "--subject", &subject],
+            &[],
+            None,
+            Show::Quiet,
+        )?;
+        self.say(format!(
+            "delivered: a message to {mailbox} on {ip}:25 (swaks from this machine)"
+        ));
+        let pass = [("BED_PASS", password.as_str())];
+        let o = self.bed_ok(
+            "reading it back over IMAPS",
+            &[
+                "imaps-fetch",
+                BED_NAME,
+                &mailbox,
+                "--subject",
+                &subject,
+                "--wait",
+                "60",
+            ],
+            &pass,
+            None,
+            Show::Quiet,
+        )?;
+        let tls = o
+            .lines()
+            .find_map(|l| {
+                l.split_once("over TLS (")
+                    .map(|(_, v)| v.trim_end_matches(')').to_string())
+            })
+            .unwrap_or_default();
+        self.say(format!(
+            "read over IMAPS: logged in to {ip}:993 as {mailbox} ({tls}), the message is in INBOX"
+        ));
+
+        let o = self.bed_ok(
+            "starting the test receiver",
+            &["sink-up", BED_NAME, "--port", "25"],
+            &[],
+            None,
+            Show::Quiet,
+        )?;
+        let _ = o;
+        let sink = PathBuf::from(self.info()?.get("SINK_DIR").cloned().unwrap_or_default());
+        let out_subject = format!("{subject} outbound");
+        self.bed_ok(
+            "submitting a message on port 587",
+            &[
+                "smtp-auth",
+                BED_NAME,
+                "587",
+                &mailbox,
+                "--starttls",
+                "--to",
+                OUTSIDE_RCPT,
+                "--subject",
+                &out_subject,
+            ],
+            &pass,
+            None,
+            Show::Quiet,
+        )?;
+        self.say(format!(
+            "submitted: {mailbox} to {OUTSIDE_RCPT} on {ip}:587 (STARTTLS, AUTH)"
+        ));
+        let eml =
+            wait_for_message(&sink, &format!("Subject: {out_subject}"), 90)?.ok_or_else(|| {
+                Stop::Failed(format!(
+                    "the submitted message did not reach the test receiver ({}) in 90 s",
+                    sink.display()
+                ))
+            })?;
+        self.say(format!(
+            "arrived at the test receiver on {host_ip}:25 (outside.test's MX)"
+        ));
+        let verdict = self.bed(
+            &["dkim-verify", BED_NAME, &eml.display().to_string()],
+            &[],
+            None,
+            Show::Quiet,
+        )?;
+        if verdict.code != 0 {
+            return Err(Stop::Failed(format!(
+                "DKIM did not verify (dkimpy, keys from the served DNS):\n{}",
+                verdict.text()
+            )));
+        }
+        self.say(format!(
+            "DKIM verified: {} (dkimpy on this machine, key from the served DNS)",
+            verdict.stdout.trim()
+        ));
+
+        // ---- what an admin reads ----
+        let o = self.mailstead(&["dns", &domain], None, Show::Quiet)?;
+        self.say("mailstead dns (inside the server):");
+        println!("{}", indent(&o.text()));
+        let o = self.mailstead(&["check"], None, Show::Quiet)?;
+        self.say(format!(
+            "mailstead check (inside the server, exit {}):",
+            o.code
+        ));
+        println!("{}", indent(&o.text()));
+        self.say(format!(
+            "demo done in {:.0} s: delivered, read over IMAPS, DKIM verified",
+            self.t0.elapsed().as_secs_f64()
+        ));
+
+        // ---- a shell, or keep ----
+        if interactive {
+            let open = inquire::Confirm::new("Open a shell inside the demo server?")
+                .with_default(true)
+                .with_help_message(&format!(
+                    "the mailbox password is in {PASSWORD_FILE}; exit the shell to {}",
+                    if keep {
+                        "leave (the server stays)"
+                    } else {
+                        "remove the server"
+                    }
+                ))
+                .prompt()
+                .unwrap_or(false);
+            if open {
+                let _ = self.tty(&["exec-tty", BED_NAME, "bash", "-l"]);
+            }
+        }
+        if keep {
+            self.keep()?;
+            println!(
+                "The demo server keeps running at {ip}.\n  enter it:   sudo mailstead demo shell\n  remove it:  sudo mailstead demo down"
+            );
+        } else {
+            println!("Removing the demo server ...");
+        }
+        Ok(())
+    }
+
+    /// With --keep: the watcher that takes the bed down when this process ends is stopped.
+    fn keep(&self) -> Stage<()> {
+        let info = self.info()?;
+        if let Some(pid) = info.get("WATCH_PID").and_then(|p| p.parse::<i32>().ok()) {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).contains("__watch") {
+                // SAFETY: a signal to a process we checked is the bed's watcher.
+                unsafe {
+                    libc::kill(pid, libc::SIGTERM);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Demo {
+    /// A panic (or any early return) still takes the bed down.
+    fn drop(&mut self) {
+        if self.started && std::thread::panicking() {
+            self.take_down();
+        }
+        if let Some(d) = self.dir.take() {
+            let _ = d.close();
+        }
+    }
+}
+
+/// Waits for `child`, stopping its process group on Ctrl-C or SIGTERM: TERM, then KILL after
+/// 10 s. Ok(exit code; -1 when killed by a signal).
+fn wait_interruptible(child: &mut Child) -> Stage<i32> {
+    loop {
+        if let Some(st) = child
+            .try_wait()
+            .map_err(|e| Stop::Failed(format!("waiting for the bed script: {e}")))?
+        {
+            if mailstead_engine::interrupt::requested() {
+                return Err(Stop::Interrupted);
+            }
+            return Ok(st.code().unwrap_or(-1));
+        }
+        if mailstead_engine::interrupt::requested() {
+            let pg = child.id() as i32;
+            // SAFETY: signals to the process group this run started (process_group(0)).
+            unsafe {
+                libc::kill(-pg, libc::SIGTERM);
+            }
+            let end = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < end {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            // SAFETY: as above.
+            unsafe {
+                libc::kill(-pg, libc::SIGKILL);
+            }
+            let _ = child.wait();
+            return Err(Stop::Interrupted);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The first `.eml` in `dir` containing `needle`, waiting up to `secs` for it.
+fn wait_for_message(dir: &Path, needle: &str, secs: u64) -> Stage<Option<PathBuf>> {
+    let end = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if mailstead_engine::interrupt::requested() {
+            return Err(Stop::Interrupted);
+        }
+        if let Ok(rd) = std::fs::read_dir(dir) {
+            let mut found: Vec<PathBuf> = rd
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                .filter(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains(needle)))
+                .collect();
+            found.sort();
+            if let Some(p) = found.into_iter().next() {
+                return Ok(Some(p));
+            }
+        }
+        if Instant::now() >= end {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// A password of 24 letters and digits (about 143 bits) from /dev/urandom.
+fn new_password() -> std::io::Result<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut f = std::fs::File::open("/dev/urandom")?;
+    let mut out = String::new();
+    let mut b = [0u8; 1];
+    while out.len() < 24 {
+        f.read_exact(&mut b)?;
+        // Rejection sampling: no bias towards the first letters.
+        let limit = 256 - 256 % ALPHABET.len();
+        if (b[0] as usize) < limit {
+            out.push(ALPHABET[b[0] as usize % ALPHABET.len()] as char);
+        }
+    }
+    Ok(out)
+}
+
+/// The answers of `--yes`: as the booted tests write them for a bed (tests/bed/mod.rs,
+/// `default_answers`), with a generated password and the bed's pebble as the ACME server
+/// (its listener certificate at /root/pebble-ca.pem inside).
+pub fn answers(acme_url: &str, password: &str) -> String {
+    format!(
+        r#"hostname: {HOSTNAME}
+admin_email: admin@{DOMAIN}
+domains:
+  - name: {DOMAIN}
+    mailboxes:
+      - address: {MAILBOX}
+        password: "{password}"
+    aliases:
+      - from: postmaster@{DOMAIN}
+        to: {MAILBOX}
+acme:
+  server: {acme_url}
+  ca_bundle: /root/pebble-ca.pem
+ssh:
+  allow_users: [root]
+firewall:
+  enabled: true
+"#
+    )
+}
+
+fn first_domain(dns_json: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(dns_json).ok()?;
+    v["records"].as_array()?.iter().find_map(|r| {
+        (r["type"] == "MX").then(|| bare(r["name"].as_str().unwrap_or_default()).to_string())
+    })
+}
+
+fn bare(name: &str) -> &str {
+    name.trim_end_matches('.')
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A domain name in wire form (RFC 1035 §3.1), for `dns-rr=` data.
+fn wire_name(name: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for label in bare(name).split('.').filter(|l| !l.is_empty()) {
+        out.push(label.len() as u8);
+        out.extend_from_slice(label.as_bytes());
+    }
+    out.push(0);
+    out
+}
+
+/// One record of `mailstead dns --format json` as a dnsmasq line (dnsmasq(8): host-record,
+/// mx-host, txt-record, srv-host, caa-record, dns-rr). The same mapping as the booted tests'
+/// (tests/deliverability/dns.rs).
+fn dnsmasq_line(rec: &serde_json::Value) -> Result<String, String> {
+    let field = |k: &str| {
+        rec[k]
+            .as_str()
+            .ok_or_else(|| format!("a record without {k}: {rec}"))
+    };
+    let name = bare(field("name")?);
+    let value = field("value")?;
+    let bad = || format!("a record the demo cannot read: {rec}");
+    Ok(match field("type")? {
+        // Also serves the address's PTR (the first name of a host-record), as a provider would.
+        "A" | "AAAA" => format!("host-record={name},{value}"),
+        "MX" => {
+            let (pref, target) = value.split_once(' ').ok_or_else(bad)?;
+            format!("mx-host={name},{},{pref}", bare(target))
+        }
+        "TXT" => {
+            // 255-byte strings, as a zone file has them (RFC 1035 §3.3.14).
+            let chunks: Vec<String> = value
+                .as_bytes()
+                .chunks(255)
+                .map(|c| format!("\"{}\"", String::from_utf8_lossy(c)))
+                .collect();
+            format!("txt-record={name},{}", chunks.join(","))
+        }
+        "SRV" => {
+            let f: Vec<&str> = value.split(' ').collect();
+            let [prio, weight, port, target] = f[..] else {
+                return Err(bad());
+            };
+            if target == "." {
+                // "Not offered" (RFC 6186 §4): the raw RDATA, priority, weight, port, root name.
+                let mut data = Vec::new();
+                for n in [prio, weight, port] {
+                    data.extend_from_slice(&n.parse::<u16>().map_err(|_| bad())?.to_be_bytes());
+                }
+                data.extend_from_slice(&wire_name("."));
+                format!("dns-rr={name},33,{}", hex(&data))
+            } else {
+                format!("srv-host={name},{},{port},{prio},{weight}", bare(target))
+            }
+        }
+        "CAA" => {
+            let mut f = value.splitn(3, ' ');
+            let (Some(flags), Some(tag), Some(v)) = (f.next(), f.next(), f.next()) else {
+                return Err(bad());
+            };
+            format!("caa-record={name},{flags},{tag},{}", v.trim_matches('"'))
+        }
+        other => {
+            return Err(format!(
+                "a record type the demo's DNS cannot serve: {other}"
+            ))
+        }
+    })
+}
+
+/// Every record and PTR of `mailstead dns --format json` as dnsmasq lines.
+fn dnsmasq_lines(dns_json: &str) -> Result<Vec<String>, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(dns_json).map_err(|e| format!("not JSON ({e})"))?;
+    let records = v["records"].as_array().ok_or("no records")?;
+    let mut lines = records
+        .iter()
+        .map(dnsmasq_line)
+        .collect::<Result<Vec<_>, _>>()?;
+    for p in v["ptr"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        let served = records.iter().any(|r| {
+            matches!(r["type"].as_str(), Some("A" | "AAAA")) && r["value"] == p["address"]
+        });
+        if !served {
+            lines.push(format!(
+                "ptr-record={},{}",
+                bare(p["reverse_name"].as_str().unwrap_or_default()),
+                bare(p["target"].as_str().unwrap_or_default())
+            ));
+        }
+    }
+    Ok(lines)
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("           │ {}", l.trim_end_matches('\r')))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn unquote(v: &str) -> String {
+    // `bed info` writes values with printf %q; ours never need more than backslash removal.
+    let v = v.trim();
+    let v = v
+        .strip_prefix("$'")
+        .and_then(|s| s.strip_suffix('\''))
+        .unwrap_or(v);
+    v.replace('\\', "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::render;
+
+    #[test]
+    fn refuses_off_linux_without_root_and_without_namespaces() {
+        let never = || -> Result<(), String> { panic!("namespaces asked before the rest") };
+        let e = refusal("macos", 0, never).expect("refused");
+        let t = render(&e, false);
+        assert!(
+            t.contains("this is macos") && t.contains("Linux namespaces"),
+            "{t}"
+        );
+        assert!(
+            t.contains("fix:") && t.contains("Nothing was changed."),
+            "{t}"
+        );
+        assert_eq!(e.code, exit::BAD_INPUT);
+
+        let t = render(&refusal("linux", 1000, never).expect("refused"), false);
+        assert!(
+            t.contains("not running as root") && t.contains("sudo mailstead demo"),
+            "{t}"
+        );
+
+        let e = refusal("linux", 0, || {
+            Err("unshare failed: Operation not permitted".into())
+        });
+        let t = render(&e.expect("refused"), false);
+        assert!(
+            t.contains("does not allow new namespaces") && t.contains("Operation not permitted"),
+            "{t}"
+        );
+
+        assert!(refusal("linux", 0, || Ok(())).is_none());
+    }
+
+    #[test]
+    fn printed_records_become_dnsmasq_lines() {
+        let json = r#"{"records": [
+            {"type": "MX", "name": "example.test.", "value": "10 mail.example.test."},
+            {"type": "A", "name": "mail.example.test.", "value": "10.213.7.2"},
+            {"type": "TXT", "name": "example.test.", "value": "v=spf1 mx -all"},
+            {"type": "SRV", "name": "_imap._tcp.example.test.", "value": "0 0 0 ."},
+            {"type": "SRV", "name": "_imaps._tcp.example.test.", "value": "0 1 993 mail.example.test."},
+            {"type": "CAA", "name": "example.test.", "value": "0 issue \"letsencrypt.org\""}
+          ], "ptr": [{"address": "10.213.7.2", "reverse_name": "2.7.213.10.in-addr.arpa.", "target": "mail.example.test."}]}"#;
+        assert_eq!(
+            dnsmasq_lines(json).unwrap(),
+            [
+                "mx-host=example.test,mail.example.test,10",
+                "host-record=mail.example.test,10.213.7.2",
+                "txt-record=example.test,\"v=spf1 mx -all\"",
+                "dns-rr=_imap._tcp.example.test,33,0000000000000000",
+                "srv-host=_imaps._tcp.example.test,mail.example.test,993,0,1",
+                "caa-record=example.test,0,issue,letsencrypt.org",
+            ]
+        );
+        assert_eq!(first_domain(json).as_deref(), Some("example.test"));
+        let long = format!(
+            r#"{{"records": [{{"type": "TXT", "name": "k", "value": "{}"}}], "ptr": []}}"#,
+            "a".repeat(300)
+        );
+        let l = &dnsmasq_lines(&long).unwrap()[0];
+        assert_eq!(
+            l,
+            &format!(
+                "txt-record=k,\"{}\",\"{}\"",
+                "a".repeat(255),
+                "a".repeat(45)
+            )
+        );
+    }
+
+    #[test]
+    fn passwords_are_long_and_differ() {
+        let (a, b) = (new_password().unwrap(), new_password().unwrap());
+        assert_eq!(a.len(), 24);
+        assert_ne!(a, b);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert!(answers("https://10.213.1.1:14000/dir", &a).contains(&format!("password: \"{a}\"")));
+    }
+
+    #[test]
+    fn the_bed_script_ships_inside() {
+        assert!(
+            BED_SCRIPT.starts_with("#!/usr/bin/env bash") && BED_SCRIPT.contains("cmd_dkim_verify")
+        );
+        assert!(SINK_SCRIPT.contains("aiosmtpd"));
+    }
+}
