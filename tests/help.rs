@@ -26,6 +26,8 @@ const BUILT: &[&str] = &[
     // The DKIM signer: `dkim rotate DOMAIN`.
     "dkim",
     "completions",
+    // Try it safely: a throwaway Debian server on this machine.
+    "demo",
     "man",
     "help",
 ];

@@ -1,0 +1,447 @@
+//! `mailstead demo` as a user runs it: the real binary as a subprocess, as root, booting its
+//! throwaway Debian server (the bed, trixie by default) on this machine.
+//!
+//! - `demo_yes_proves_the_server_and_leaves_nothing`: `mailstead demo --yes` ends with a
+//!   delivered message, read back over IMAPS, and one submitted on 587 that arrives DKIM-signed
+//!   (the demo's own lines), exit 0; afterwards the host has no new mounts, no veth link of the
+//!   demo, no process of its bed (systemd, socat, pebble, dnsmasq, the receiver), no cgroup, no
+//!   bed files or private script directory, and /etc and the firewall rules are as before.
+//! - `ctrl_c_during_the_install_leaves_nothing`: SIGINT once the install inside is running
+//!   apt-get: exit 4, says so, and the same "nothing left behind".
+//! - `refuses_where_it_cannot_run` (not booted, no root needed): as an unprivileged user it says
+//!   why and what to do instead, exit 2, nothing touched.
+//!
+//! The booted ones are `#[ignore]` (root, namespaces, network for apt): `tests/run` runs them.
+#[path = "bed/mod.rs"]
+mod bed;
+
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BED_NAME: &str = "mailstead-demo";
+/// The host capabilities the demo needs (src/demo.rs `CAPS`).
+const CAPS: &[&str] = &[
+    "namespaces",
+    "flock",
+    "script",
+    "iproute2",
+    "sysctl",
+    "debootstrap",
+    "zstd",
+    "openssl",
+    "curl",
+    "socat",
+    "pebble",
+    "swaks",
+    "swaks-tls",
+    "python3",
+    "dnsmasq",
+    "aiosmtpd",
+    "dkimpy",
+];
+
+fn beds_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("MAILSTEAD_BED_DIR").unwrap_or("/var/tmp/mailstead-beds".into()))
+}
+
+/// What the host looks like, for "nothing left behind".
+#[derive(Debug)]
+struct HostState {
+    mounts: BTreeSet<String>,
+    links: BTreeSet<String>,
+    etc: BTreeMap<String, String>,
+    firewall: String,
+    temp_dirs: BTreeSet<String>,
+}
+
+fn sha256_file(p: &Path) -> String {
+    match std::fs::read(p) {
+        Ok(b) => format!("{:x}", Sha256::digest(&b)),
+        Err(e) => format!("(unreadable: {})", e.kind()),
+    }
+}
+
+/// Every entry under /etc: type, mode, owner, sha256 or link target.
+fn etc_listing() -> BTreeMap<String, String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = BTreeMap::new();
+    let mut stack = vec![PathBuf::from("/etc")];
+    while let Some(p) = stack.pop() {
+        let Ok(md) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        let ft = md.file_type();
+        let what = if ft.is_symlink() {
+            format!("l {}", std::fs::read_link(&p).unwrap_or_default().display())
+        } else if ft.is_dir() {
+            if let Ok(rd) = std::fs::read_dir(&p) {
+                stack.extend(rd.flatten().map(|e| e.path()));
+            }
+            "d".to_string()
+        } else if ft.is_file() {
+            format!("f {}", sha256_file(&p))
+        } else {
+            "o".to_string()
+        };
+        out.insert(
+            p.display().to_string(),
+            format!("{:o} {}:{} {what}", md.mode() & 0o7777, md.uid(), md.gid()),
+        );
+    }
+    out
+}
+
+fn sh(script: &str) -> String {
+    let o = Command::new("sh")
+        .args(["-c", script])
+        .output()
+        .expect("sh");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The host's firewall rules, counters left out (nft and iptables, where installed).
+fn firewall_rules() -> String {
+    sh("{ command -v nft >/dev/null && nft list ruleset; \
+          command -v iptables-save >/dev/null && iptables-save; \
+          command -v ip6tables-save >/dev/null && ip6tables-save; } 2>/dev/null \
+        | grep -v '^#' | sed -E 's/\\[[0-9]+:[0-9]+\\]//g'")
+}
+
+fn host_state() -> HostState {
+    let tmp = std::env::temp_dir();
+    HostState {
+        mounts: std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect(),
+        links: sh("ip -o link | awk -F': ' '{print $2}' | sed 's/@.*//'")
+            .lines()
+            .map(str::to_string)
+            .collect(),
+        etc: etc_listing(),
+        firewall: firewall_rules(),
+        temp_dirs: std::fs::read_dir(&tmp)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.starts_with("mailstead-demo-"))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// Host processes that belong to the demo's bed: in its cgroup, or naming its directory or
+/// its addresses (socat, pebble, dnsmasq, the receiver, the bed's unshare and systemd).
+fn bed_processes(idx: Option<&str>) -> Vec<String> {
+    let me = std::process::id().to_string();
+    let mut found = vec![];
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let pid = e.file_name().to_string_lossy().into_owned();
+        if !pid.chars().all(|c| c.is_ascii_digit()) || pid == me {
+            continue;
+        }
+        let cmd = std::fs::read(e.path().join("cmdline"))
+            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+            .unwrap_or_default();
+        let cg = std::fs::read_to_string(e.path().join("cgroup")).unwrap_or_default();
+        let ours = cg.contains(&format!("mailstead-bed-{BED_NAME}"))
+            || cmd.contains(&format!("mailstead-beds/{BED_NAME}"))
+            || cmd.contains(&format!(" {BED_NAME} "))
+            || idx.is_some_and(|i| cmd.contains(&format!("10.213.{i}.")));
+        if ours {
+            found.push(format!("{pid}: {cmd}"));
+        }
+    }
+    found
+}
+
+fn bed_cgroups() -> Vec<String> {
+    ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
+        .iter()
+        .map(|r| Path::new(r).join(format!("mailstead-bed-{BED_NAME}")))
+        .filter(|p| p.exists())
+        .map(|p| p.display().to_string())
+        .collect()
+}
+
+/// The host after the demo ended: nothing of it is left, and /etc and the firewall are as
+/// they were. `idx` is N of the bed's 10.213.N.0/24 (from the demo's output).
+fn assert_nothing_left(before: &HostState, idx: Option<&str>, what: &str) {
+    // The bed's watcher and `bed down` may still be finishing for a moment after a kill.
+    let end = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < end
+        && (beds_dir().join(BED_NAME).exists() || !bed_processes(idx).is_empty())
+    {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let after = host_state();
+    let mut problems = vec![];
+    let new_mounts: Vec<&String> = after.mounts.difference(&before.mounts).collect();
+    if !new_mounts.is_empty() {
+        problems.push(format!("new mounts: {new_mounts:#?}"));
+    }
+    if let Some(i) = idx {
+        if after.links.contains(&format!("msb{i}")) {
+            problems.push(format!("the demo's veth link msb{i} is still there"));
+        }
+    }
+    let procs = bed_processes(idx);
+    if !procs.is_empty() {
+        problems.push(format!("processes of the demo's bed: {procs:#?}"));
+    }
+    let cgs = bed_cgroups();
+    if !cgs.is_empty() {
+        problems.push(format!("cgroups: {cgs:?}"));
+    }
+    if beds_dir().join(BED_NAME).exists() {
+        problems.push(format!(
+            "bed files: {}",
+            beds_dir().join(BED_NAME).display()
+        ));
+    }
+    let new_tmp: Vec<&String> = after.temp_dirs.difference(&before.temp_dirs).collect();
+    if !new_tmp.is_empty() {
+        problems.push(format!("private script directories left: {new_tmp:?}"));
+    }
+    let mut etc = vec![];
+    for (p, v) in &before.etc {
+        match after.etc.get(p) {
+            None => etc.push(format!("- {p}")),
+            Some(w) if w != v => etc.push(format!("~ {p}: {v} -> {w}")),
+            _ => {}
+        }
+    }
+    for p in after.etc.keys().filter(|p| !before.etc.contains_key(*p)) {
+        etc.push(format!("+ {p}"));
+    }
+    if !etc.is_empty() {
+        problems.push(format!("host /etc changed:\n{}", etc.join("\n")));
+    }
+    if after.firewall != before.firewall {
+        problems.push(format!(
+            "host firewall rules changed:\n--- before\n{}\n--- after\n{}",
+            before.firewall, after.firewall
+        ));
+    }
+    assert!(
+        problems.is_empty(),
+        "{what}: left behind on the host:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// Root, namespaces, the demo's host tools installed (so package installs are not counted
+/// as the demo's changes to /etc), no demo bed running; then the host as it is now.
+fn prepare() -> HostState {
+    bed::require_bed();
+    let mut args = vec!["deps"];
+    args.extend_from_slice(CAPS);
+    let r = bed::bed_cmd(&args, &[], None);
+    assert!(r.ok(), "bed deps:\n{}", r.text());
+    assert!(
+        !beds_dir().join(BED_NAME).exists(),
+        "a demo bed already exists ({}); `mailstead demo down` first",
+        beds_dir().join(BED_NAME).display()
+    );
+    let left = bed_processes(None);
+    assert!(
+        left.is_empty(),
+        "processes of a demo bed before the test: {left:#?}"
+    );
+    host_state()
+}
+
+fn spawn_demo(args: &[&str]) -> Child {
+    let bin = bed::mailstead_bin();
+    assert!(
+        bin.is_file(),
+        "no mailstead binary at {} (MAILSTEAD_BIN)",
+        bin.display()
+    );
+    Command::new(bin)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start mailstead demo")
+}
+
+/// N of 10.213.N.2 in "server up at 10.213.N.2".
+fn bed_index(out: &str) -> Option<String> {
+    let rest = out.split("server up at 10.213.").nth(1)?;
+    Some(rest.split('.').next()?.to_string())
+}
+
+fn collect(r: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = BufReader::new(r).read_to_string(&mut s);
+        s
+    })
+}
+
+/// Waits up to `secs` for the child; kills it (the bed's watcher then cleans up) and panics
+/// when it does not end.
+fn wait_for(child: &mut Child, secs: u64, what: &str) -> i32 {
+    let end = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st.code().unwrap_or(-1);
+        }
+        if Instant::now() >= end {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: mailstead demo did not end within {secs} s");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+#[ignore = "boots a Debian server: root, namespaces, network (tests/run)"]
+fn demo_yes_proves_the_server_and_leaves_nothing() {
+    let before = prepare();
+    let t0 = Instant::now();
+    let mut child = spawn_demo(&["demo", "--yes"]);
+    let out = collect(child.stdout.take().unwrap());
+    let err = collect(child.stderr.take().unwrap());
+    let code = wait_for(&mut child, 1200, "demo --yes");
+    let (out, err) = (out.join().unwrap(), err.join().unwrap());
+    let text = format!("{out}\n--- stderr ---\n{err}");
+    println!("{text}");
+    println!(
+        "mailstead demo --yes took {:.0} s in all",
+        t0.elapsed().as_secs_f64()
+    );
+    assert_eq!(code, 0, "mailstead demo --yes failed:\n{text}");
+    for line in [
+        "delivered: a message to alice@example.test",
+        "read over IMAPS: logged in to",
+        "the message is in INBOX",
+        "arrived at the test receiver",
+        "DKIM verified: verified d=example.test s=",
+        "mailstead check (inside the server, exit 0)",
+        "demo done in",
+    ] {
+        assert!(
+            out.contains(line),
+            "the demo's output lacks {line:?}:\n{text}"
+        );
+    }
+    // What the user reads of the server: the records to publish and the checks.
+    assert!(out.contains("_dmarc.example.test"), "{text}");
+    assert!(out.contains("✓ delivery"), "{text}");
+    // Secrets stay out of the output.
+    assert!(!out.contains("password: \""), "{text}");
+    let idx = bed_index(&out);
+    assert!(idx.is_some(), "no 'server up at' line:\n{text}");
+    assert_nothing_left(&before, idx.as_deref(), "after mailstead demo --yes");
+}
+
+#[test]
+#[ignore = "boots a Debian server: root, namespaces, network (tests/run)"]
+fn ctrl_c_during_the_install_leaves_nothing() {
+    let before = prepare();
+    let mut child = spawn_demo(&["demo", "--yes"]);
+    let pid = child.id() as i32;
+    let err = collect(child.stderr.take().unwrap());
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut out = String::new();
+    // Until the install inside is running apt-get (the slow, interesting middle).
+    let mut installing = false;
+    for line in lines.by_ref() {
+        let line = line.unwrap_or_default();
+        out.push_str(&line);
+        out.push('\n');
+        installing |= line.contains("installing the mail server inside");
+        if installing && line.contains("apt-get install") {
+            break;
+        }
+    }
+    assert!(
+        installing,
+        "the demo ended before its install started:\n{out}"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    // SAFETY: a signal to the child this test started.
+    unsafe {
+        libc::kill(pid, libc::SIGINT);
+    }
+    let t = Instant::now();
+    let rest = std::thread::spawn(move || {
+        let mut s = String::new();
+        for l in lines.map_while(Result::ok) {
+            s.push_str(&l);
+            s.push('\n');
+        }
+        s
+    });
+    let code = wait_for(&mut child, 120, "demo after SIGINT");
+    out.push_str(&rest.join().unwrap());
+    let err = err.join().unwrap();
+    let text = format!("{out}\n--- stderr ---\n{err}");
+    println!("{text}");
+    println!("SIGINT to exit: {:.1} s", t.elapsed().as_secs_f64());
+    assert_eq!(code, 4, "exit code after Ctrl-C:\n{text}");
+    assert!(
+        err.contains("Interrupted: the demo server was taken down"),
+        "the demo does not say it was interrupted and cleaned up:\n{text}"
+    );
+    assert!(!out.contains("demo done in"), "{text}");
+    assert_nothing_left(&before, bed_index(&out).as_deref(), "after Ctrl-C");
+}
+
+/// Not root: says why and what to do instead, exit 2, touches nothing (no bed, no apt-get).
+#[test]
+fn refuses_where_it_cannot_run() {
+    let bin = env!("CARGO_BIN_EXE_mailstead");
+    // SAFETY: geteuid cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let demo_bed = beds_dir().join(BED_NAME);
+    let bed_before = demo_bed.exists();
+    let out = if root {
+        // As nobody, through util-linux setpriv (the machine runs the tests as root).
+        Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                bin,
+                "demo",
+                "--yes",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .expect("setpriv (util-linux)")
+    } else {
+        Command::new(bin)
+            .args(["demo", "--yes"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("mailstead demo cannot run here: not running as root"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("fix: run it as root: `sudo mailstead demo`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Nothing was changed."), "{stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(bed_before, demo_bed.exists(), "a demo bed appeared or went");
+}
