@@ -1092,7 +1092,7 @@ mod tests {
                 "mx-host=example.test,mail.example.test,10",
                 "host-record=mail.example.test,10.213.7.2",
                 "txt-record=example.test,\"v=spf1 mx -all\"",
-                "dns-rr=_imap._tcp.example.test,33,0000000000000000",
+                "dns-rr=_imap._tcp.example.test,33,00000000000000",
                 "srv-host=_imaps._tcp.example.test,mail.example.test,993,0,1",
                 "caa-record=example.test,0,issue,letsencrypt.org",
             ]
