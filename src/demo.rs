@@ -171,7 +171,6 @@ pub fn run(action: Option<DemoAction>, release: Release, yes: bool, keep: bool) 
                 return Ok(exit::DONE);
             }
             demo.take_down();
-            println!("The demo server is removed.");
             Ok(exit::DONE)
         }
         Some(DemoAction::Shell) => {
@@ -421,7 +420,10 @@ impl Demo {
                 .stdin(Stdio::null())
                 .output();
             match r {
-                Ok(o) if o.status.success() => {}
+                Ok(o) if o.status.success() => {
+                    println!("{}", indent(String::from_utf8_lossy(&o.stderr).trim_end()));
+                    self.say("the demo server is removed");
+                }
                 Ok(o) => eprintln!(
                     "warning: bed down {BED_NAME} failed:\n{}{}",
                     String::from_utf8_lossy(&o.stdout),
@@ -772,7 +774,7 @@ impl Demo {
                 "The demo server keeps running at {ip}.\n  enter it:   sudo mailstead demo shell\n  remove it:  sudo mailstead demo down"
             );
         } else {
-            println!("Removing the demo server ...");
+            self.say("removing the demo server (bed down)");
         }
         Ok(())
     }
