@@ -406,6 +406,16 @@ fn refuses_where_it_cannot_run() {
     let root = unsafe { libc::geteuid() } == 0;
     let demo_bed = beds_dir().join(BED_NAME);
     let bed_before = demo_bed.exists();
+    // A copy nobody can run, whatever the checkout's directory modes (e.g. under /root).
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("mailstead");
+    std::fs::copy(bin, &copy).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let copy = copy.to_str().unwrap();
     let out = if root {
         // As nobody, through util-linux setpriv (the machine runs the tests as root).
         Command::new("setpriv")
@@ -413,7 +423,7 @@ fn refuses_where_it_cannot_run() {
                 "--reuid=65534",
                 "--regid=65534",
                 "--clear-groups",
-                bin,
+                copy,
                 "demo",
                 "--yes",
             ])
