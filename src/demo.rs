@@ -755,7 +755,7 @@ impl Demo {
             let open = inquire::Confirm::new("Open a shell inside the demo server?")
                 .with_default(true)
                 .with_help_message(&format!(
-                    "the mailbox password is in {PASSWORD_FILE}; exit the shell to {}",
+                    "the password of {mailbox} is in {PASSWORD_FILE}; exit the shell to {}",
                     if keep {
                         "leave (the server stays)"
                     } else {
