@@ -10,6 +10,10 @@ mod bed;
 mod checks;
 #[path = "deliverability/dns.rs"]
 mod dns;
+/// The printed records as dnsmasq lines: the one copy, shared with `mailstead demo`.
+#[path = "../src/dnsmasq.rs"]
+#[allow(dead_code)]
+mod dnsmasq;
 #[path = "deliverability/relay.rs"]
 mod relay;
 #[path = "deliverability/signer.rs"]

@@ -7,6 +7,10 @@ mod bed;
 #[allow(dead_code)]
 #[path = "deliverability/dns.rs"]
 mod dns;
+/// The printed records as dnsmasq lines: the one copy, shared with `mailstead demo`.
+#[path = "../src/dnsmasq.rs"]
+#[allow(dead_code)]
+mod dnsmasq;
 
 use bed::{Bed, Security, ALICE_PASSWORD};
 use std::collections::BTreeSet;

@@ -34,70 +34,12 @@ pub fn published_json(bed: &Bed, config: Option<&str>) -> Value {
     })
 }
 
-fn bare(name: &str) -> &str {
-    name.trim_end_matches('.')
-}
+use crate::dnsmasq::bare;
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A domain name in wire form (RFC 1035 §3.1), for `dns-rr=` data.
-fn wire_name(name: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    for label in bare(name).split('.').filter(|l| !l.is_empty()) {
-        out.push(label.len() as u8);
-        out.extend_from_slice(label.as_bytes());
-    }
-    out.push(0);
-    out
-}
-
-/// One printed record as a dnsmasq line (dnsmasq(8): host-record, mx-host, txt-record,
-/// srv-host, caa-record, dns-rr).
+/// One printed record as a dnsmasq line (src/dnsmasq.rs, shared with `mailstead demo`).
 pub fn dnsmasq_line(rec: &Value) -> String {
-    let name = bare(rec["name"].as_str().unwrap());
-    let value = rec["value"].as_str().unwrap();
-    match rec["type"].as_str().unwrap() {
-        // Also serves the address's PTR (the first name of a host-record), as a provider would.
-        "A" | "AAAA" => format!("host-record={name},{value}"),
-        "MX" => {
-            let (pref, target) = value.split_once(' ').unwrap();
-            format!("mx-host={name},{},{pref}", bare(target))
-        }
-        "TXT" => {
-            // dnsmasq splits strings longer than 255 itself; give it 255-byte chunks as a zone
-            // file would have them.
-            let chunks: Vec<String> = value
-                .as_bytes()
-                .chunks(255)
-                .map(|c| format!("\"{}\"", String::from_utf8_lossy(c)))
-                .collect();
-            format!("txt-record={name},{}", chunks.join(","))
-        }
-        "SRV" => {
-            let f: Vec<&str> = value.split(' ').collect();
-            let (prio, weight, port, target) = (f[0], f[1], f[2], f[3]);
-            if target == "." {
-                // "Not offered" (RFC 6186 §4): srv-host cannot say target "." with port 0, so
-                // the raw RDATA: priority, weight, port (16 bits each), the root name.
-                let mut data = Vec::new();
-                for n in [prio, weight, port] {
-                    data.extend_from_slice(&n.parse::<u16>().unwrap().to_be_bytes());
-                }
-                data.extend_from_slice(&wire_name("."));
-                format!("dns-rr={name},33,{}", hex(&data))
-            } else {
-                format!("srv-host={name},{},{port},{prio},{weight}", bare(target))
-            }
-        }
-        "CAA" => {
-            let mut f = value.splitn(3, ' ');
-            let (flags, tag, v) = (f.next().unwrap(), f.next().unwrap(), f.next().unwrap());
-            format!("caa-record={name},{flags},{tag},{}", v.trim_matches('"'))
-        }
-        other => panic!("mailstead dns printed a record type the bed cannot serve: {other}"),
-    }
+    crate::dnsmasq::dnsmasq_line(rec)
+        .unwrap_or_else(|e| panic!("mailstead dns printed a record the bed cannot serve: {e}"))
 }
 
 /// Serve exactly what `published` lists (records and PTRs) through the bed's DNS.
