@@ -558,24 +558,6 @@ pub fn summarize(a: &Answers) -> String {
     s
 }
 
-/// Shows `summary` (what will be done) and asks to go ahead; a one-line summary ending in `?`
-/// is the question itself. No default: the admin types y or n.
-pub fn confirm_plan(summary: &str) -> Result<bool, WizardError> {
-    need_terminal()?;
-    let summary = summary.trim_end();
-    let question = if !summary.contains('\n') && summary.ends_with('?') {
-        summary.trim()
-    } else {
-        if !summary.trim().is_empty() {
-            eprintln!("{summary}");
-        }
-        "Apply these changes?"
-    };
-    Ok(Confirm::new(question)
-        .with_help_message("y applies them, n leaves the server as it is")
-        .prompt()?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
