@@ -20,7 +20,7 @@ fn main() {
         "defaults" => {
             let yaml = "hostname: mail.example.test\nadmin_email: admin@elsewhere.test\ndomains:\n  - name: example.test\n    mailboxes:\n      - address: alice@example.test\n        password: \"an old long passphrase\"\n  - name: second.test\nssh:\n  allow_users: [root, alice]\nfirewall:\n  enabled: false\nacme:\n  staging: true\n";
             let defaults = mailstead_answers::parse(yaml, "demo").expect("demo answers");
-            ui::wizard::run_wizard(Some(&defaults)).map(|a| {
+            ui::wizard::run_wizard(Some(&defaults), &mut || None).map(|a| {
                 let pw = a.domains[0].mailboxes[0]
                     .password
                     .as_ref()
@@ -28,13 +28,15 @@ fn main() {
                 format!("{}kept old password: {pw:?}", ui::wizard::summarize(&a))
             })
         }
-        _ => ui::wizard::run_wizard(None).map(|a| {
-            let pw = a.domains[0].mailboxes[0]
-                .password
-                .as_ref()
-                .map(|p| p.expose().len());
-            format!("{}password length: {pw:?}", ui::wizard::summarize(&a))
-        }),
+        _ => ui::wizard::run_wizard(None, &mut || std::env::var("DEMO_PORT25_BLOCKED").ok()).map(
+            |a| {
+                let pw = a.domains[0].mailboxes[0]
+                    .password
+                    .as_ref()
+                    .map(|p| p.expose().len());
+                format!("{}password length: {pw:?}", ui::wizard::summarize(&a))
+            },
+        ),
     };
     match result {
         Ok(s) => println!("{s}"),

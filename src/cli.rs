@@ -68,7 +68,8 @@ pub struct Args {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Configure the server as the answers file says (the wizard writes one on a terminal).
+    /// Configure the server as the answers file says. On a terminal with no answers file (and
+    /// neither --config nor --yes), the wizard asks the questions and writes it first.
     #[command(after_help = "Examples:
   mailstead install --config /etc/mailstead/mailstead.yaml --yes
   mailstead install --plain --verbose")]
@@ -277,6 +278,12 @@ fn dispatch(s: &Session) -> CliResult {
             "run `mailstead install --config FILE --yes` with an answers file (see the README), \
              or `mailstead --help`",
         )),
+        // On a terminal without an answers file: the wizard writes one (as `--help` says).
+        Some(Command::Install)
+            if !s.args.yes && !s.config_path().exists() && interactive && s.args.config.is_none() =>
+        {
+            wizard_install(s)
+        }
         Some(Command::Install) => install(s, None, Next::Server),
         Some(Command::Plan) => plan(s),
         Some(Command::AddDomain { name }) => {
@@ -1036,7 +1043,36 @@ fn read_new_password(address: &str, from_stdin: bool) -> std::result::Result<Sec
 fn interactive_start(s: &Session) -> CliResult {
     let configured = s.config_path().exists();
     if !configured {
-        let mut answers = ui::wizard::run_wizard(None)?;
+        return wizard_install(s);
+    }
+    interactive_menu(s)
+}
+
+/// Whether outbound port 25 is blocked, probed in the background (DNS, then TCP to the big
+/// providers' MX, 5 s at most: `deliverability::outbound_25`) while the first questions are
+/// answered; joined when the wizard reaches the relay question.
+fn probe_outbound_25(root: PathBuf) -> std::thread::JoinHandle<Option<String>> {
+    std::thread::spawn(move || {
+        use mailstead_engine::Fact;
+        use mailstead_steps::deliverability::{self as dv, Outcome};
+        let host = RealHost::new(root);
+        let dns = mailstead_steps::resolver::Dns::probe(&host).ok()?;
+        let r = dns.resolver().ok()?;
+        match dv::outbound_25(r, dv::PROVIDERS, dv::OUTBOUND_TIMEOUT, dv::tcp_connect) {
+            Outcome::Problem(p) => Some(p.detail),
+            Outcome::Ok(_) | Outcome::Unknown(_) => None,
+        }
+    })
+}
+
+/// The wizard, then the plan on one screen and the question, then the run (answers saved by
+/// its first step).
+fn wizard_install(s: &Session) -> CliResult {
+    {
+        let probe = probe_outbound_25(s.host.root().to_path_buf());
+        let mut probe = Some(probe);
+        let mut blocked = move || probe.take().and_then(|h| h.join().ok()).flatten();
+        let mut answers = ui::wizard::run_wizard(None, &mut blocked)?;
         // The saved answers hold hashes only; the typed passwords go no further than here.
         for d in &mut answers.domains {
             for m in &mut d.mailboxes {
@@ -1061,13 +1097,17 @@ fn interactive_start(s: &Session) -> CliResult {
             println!("Nothing was changed.");
             return Ok(exit::BAD_INPUT);
         }
-        return apply(
+        apply(
             s,
             move || Ok((answers, vec![Box::new(save) as Box<dyn Step<Answers>>])),
             false,
             Next::Server,
-        );
+        )
     }
+}
+
+/// The menu of a configured server.
+fn interactive_menu(s: &Session) -> CliResult {
     use ui::menu::MenuChoice;
     match ui::menu::main_menu()? {
         MenuChoice::AddDomain => {

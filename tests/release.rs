@@ -280,12 +280,20 @@ fn one_liner(release: &str) {
     let s2 = wait_screen(&bed, "First mail domain:", 20);
     eprintln!("{release}: screen 2 (after Enter):\n{s2}");
     assert!(s2.contains("example.test"), "{s2}");
-    // Esc cancels: nothing changed, mailstead exits 2 (and so does the pipeline).
+    // Esc goes back one question: the hostname again, as answered.
     bed.exec(&["tmux", "send-keys", "-t", "inst", "Escape"]);
-    let s3 = wait_screen(&bed, "EXIT=", 20);
+    let s3 = wait_screen(&bed, "First mail domain: <back>", 20);
     eprintln!("{release}: screen 3 (after Esc):\n{s3}");
-    assert!(s3.contains("nothing was changed"), "{s3}");
-    assert!(s3.contains("EXIT=2"), "{s3}");
+    assert_eq!(s3.matches("Server hostname:").count(), 2, "{s3}");
+    // Esc at the first question asks whether to quit; y quits: nothing changed, exit 2 (and
+    // so does the pipeline).
+    bed.exec(&["tmux", "send-keys", "-t", "inst", "Escape"]);
+    wait_screen(&bed, "Quit the wizard?", 20);
+    bed.exec(&["tmux", "send-keys", "-t", "inst", "y", "Enter"]);
+    let s4 = wait_screen(&bed, "EXIT=", 20);
+    eprintln!("{release}: screen 4 (after Esc, Esc, y):\n{s4}");
+    assert!(s4.contains("nothing was changed"), "{s4}");
+    assert!(s4.contains("EXIT=2"), "{s4}");
     bed.exec(&["tmux", "kill-server"]);
 
     // What it installed: the served binary, running, with completions and the man page.

@@ -224,12 +224,13 @@ pub fn confirm_plan(
         eprint!("{text}");
         return Ok(false);
     }
-    eprintln!("What this run does (nothing is changed until you answer):");
-    eprint!("{text}");
     loop {
+        eprintln!("What this run does (nothing is changed until you answer):");
+        eprint!("{text}");
         match summary::ask(plan.total())? {
             summary::Answer::Apply => return Ok(true),
             summary::Answer::Cancel => return Ok(false),
+            // Then the summary and the question again, together under the diffs.
             summary::Answer::ShowDiffs => summary::page(&render_plan(plan, color_wanted())),
         }
     }
