@@ -275,10 +275,15 @@ fn one_liner(release: &str) {
         s1.contains("mail.example.test"),
         "{release}: hostname default: {s1}"
     );
-    // Enter takes the default hostname; the next question appears.
+    // Ctrl-U clears what was typed; Enter then takes the default hostname; the next question
+    // appears.
+    bed.exec(&["tmux", "send-keys", "-t", "inst", "junk"]);
+    wait_screen(&bed, "Server hostname: junk", 20);
+    bed.exec(&["tmux", "send-keys", "-t", "inst", "C-u"]);
     bed.exec(&["tmux", "send-keys", "-t", "inst", "Enter"]);
     let s2 = wait_screen(&bed, "First mail domain:", 20);
-    eprintln!("{release}: screen 2 (after Enter):\n{s2}");
+    eprintln!("{release}: screen 2 (after junk, Ctrl-U, Enter):\n{s2}");
+    assert!(s2.contains("> Server hostname: mail.example.test"), "{s2}");
     assert!(s2.contains("example.test"), "{s2}");
     // Esc goes back one question: the hostname again, as answered.
     bed.exec(&["tmux", "send-keys", "-t", "inst", "Escape"]);
