@@ -11,7 +11,8 @@ mod ui;
 fn main() {
     let what = std::env::args().nth(1).unwrap_or_else(|| "wizard".into());
     let result: Result<String, ui::wizard::WizardError> = match what.as_str() {
-        "menu" => ui::menu::main_menu().map(|c| format!("menu: {c:?}")),
+        "menu" => ui::menu::main_menu(std::env::var("DEMO_UNFINISHED").ok().as_deref())
+            .map(|c| format!("menu: {c:?}")),
         "domain" => ui::menu::ask_domain().map(|d| format!("domain: {d}")),
         "mailbox" => ui::menu::ask_mailbox(&["example.test".to_string()])
             .map(|(a, p)| format!("mailbox: {a} password: {p} ({} chars)", p.expose().len())),

@@ -1109,10 +1109,23 @@ fn wizard_install(s: &Session) -> CliResult {
 /// The menu of a configured server.
 fn interactive_menu(s: &Session) -> CliResult {
     use ui::menu::MenuChoice;
-    match ui::menu::main_menu()? {
+    let unfinished = unfinished_install(s);
+    match ui::menu::main_menu(unfinished.as_deref())? {
+        MenuChoice::FinishInstall => install(s, None, Next::Server),
         MenuChoice::AddDomain => {
+            // The domain, then its first mailbox (postmaster@ and abuse@ go to it), in one
+            // run; then that domain's DNS records.
             let d = ui::menu::ask_domain()?;
-            edit_answers_then(s, |a| add_domain(a, &d), Next::Domain(d.clone()))
+            let (addr, pw) = ui::menu::ask_mailbox(std::slice::from_ref(&d))?;
+            eprintln!("postmaster@{d} and abuse@{d} will go to {addr} (RFC 2142).");
+            edit_answers_then(
+                s,
+                |a| {
+                    add_domain(a, &d)?;
+                    add_mailbox(a, &addr, &pw)
+                },
+                Next::Domain(d.clone()),
+            )
         }
         MenuChoice::AddMailbox => {
             let domains: Vec<String> = s
@@ -1134,6 +1147,40 @@ fn interactive_menu(s: &Session) -> CliResult {
         MenuChoice::Runs => runs(s),
         MenuChoice::Quit => Ok(exit::DONE),
     }
+}
+
+/// Why the first installation has not finished, when no run has ever ended well and the
+/// newest one failed or was stopped: `the last run (ID) failed in step tls`. `None` otherwise.
+fn unfinished_install(s: &Session) -> Option<String> {
+    let ids = journal::list_runs(&s.host, &s.state_dir);
+    let mut newest: Option<(RunId, Option<String>, Option<String>)> = None;
+    for id in ids {
+        let recs = RunDir::open(&s.host, &s.state_dir, &id)
+            .and_then(|r| r.records())
+            .ok()?;
+        let status = recs.iter().find_map(|r| match r {
+            Record::RunEnd { status, .. } => Some(status.clone()),
+            _ => None,
+        });
+        if status.as_deref() == Some("ok") {
+            return None;
+        }
+        let failed_step = recs.iter().find_map(|r| match r {
+            Record::StepFailed { step, .. } => Some(step.clone()),
+            _ => None,
+        });
+        newest = Some((id, status, failed_step));
+    }
+    let (id, status, step) = newest?;
+    let what = match status.as_deref() {
+        Some("refused") => "was refused",
+        Some("failed") => "failed",
+        _ => "was stopped",
+    };
+    Some(match step {
+        Some(step) => format!("the last run ({id}) {what} in step {step}"),
+        None => format!("the last run ({id}) {what}"),
+    })
 }
 
 // ---- `mailstead dns`: the records to publish (steps/src/dns.rs builds and renders them) ----
