@@ -4,7 +4,9 @@
 //! mailstead and starts the wizard, whose screens are captured. Before that, with no terminal
 //! the script prints the unattended command, exits non-zero and changes nothing (/etc
 //! identical, no binary), and a tampered binary is refused with both sums shown and nothing
-//! installed (both through wget, the bed having no curl yet: the script uses either).
+//! installed (both through wget, the bed having no curl yet: the script uses either). Last,
+//! the same bed is installed through the whole wizard (tmux send-keys), gets mail from outside
+//! and serves it over IMAPS; the benchmark line says how long that took the machine.
 //!
 //! The tree: `$MAILSTEAD_RELEASE_TREE` when set (one made by `dist/release`, the real release
 //! build), else one made here by `dist/release --binary $MAILSTEAD_BIN` (see bed/mod.rs).
@@ -323,6 +325,155 @@ fn one_liner(release: &str) {
     let got = bed.sh_ok("sha256sum /usr/local/sbin/mailstead");
     assert!(got.starts_with(&sum), "{got}");
     bed.sh_ok("test ! -e /usr/local/sbin/mailstead.new");
+
+    wizard_to_mail(&bed, &line);
+}
+
+/// `tmux send-keys` to the wizard's pane.
+fn keys(bed: &Bed, keys: &[&str]) {
+    let mut cmd = vec!["tmux", "send-keys", "-t", "inst"];
+    cmd.extend_from_slice(keys);
+    let r = bed.exec(&cmd);
+    assert!(r.ok(), "send-keys {keys:?}: {}", r.text());
+}
+
+/// The one-liner again, the whole wizard answered through tmux (pebble as the ACME server), the
+/// plan on one screen (d pages the diffs, q returns), y; then the end with what next; then mail
+/// from outside on port 25, read back over IMAPS. The screens are printed. And the benchmark:
+/// the machine's time from `curl … | sh` to a delivered and read message (what an unattended
+/// run does; the time a person takes to answer is left out), next to apt-get install alone.
+fn wizard_to_mail(bed: &Bed, line: &str) {
+    let release = &bed.release;
+    let t0 = Instant::now();
+    let r = bed.exec(&[
+        "env",
+        "TERM=xterm-256color",
+        "LANG=C.UTF-8",
+        "tmux",
+        "new-session",
+        "-d",
+        "-s",
+        "inst",
+        "-x",
+        "100",
+        "-y",
+        "40",
+        &format!("{line}; echo \"EXIT=$?\"; sleep 900"),
+    ]);
+    assert!(r.ok(), "{release}: tmux: {}", r.text());
+    wait_screen(bed, "Server hostname:", 90);
+    let to_first_screen = t0.elapsed().as_secs_f64();
+    let answers: [(&str, &[&str]); 11] = [
+        ("Server hostname:", &["Enter"]),
+        ("First mail domain:", &["Enter"]),
+        ("Admin email:", &["admin@example.test", "Enter"]),
+        ("First mailbox:", &["alice", "Enter"]),
+        (
+            "Password for alice@example.test:",
+            &[bed::ALICE_PASSWORD, "Enter"],
+        ),
+        ("Type it again:", &[bed::ALICE_PASSWORD, "Enter"]),
+        ("SSH logins allowed for:", &["Enter"]),
+        ("Turn on the firewall", &["Enter"]),
+        ("Certificates from:", &["Down", "Down", "Enter"]),
+        ("ACME directory URL:", &[bed.acme_url.as_str(), "Enter"]),
+        ("CA bundle to trust", &["/root/pebble-ca.pem", "Enter"]),
+    ];
+    for (question, typed) in answers {
+        wait_screen(bed, question, 30);
+        keys(bed, typed);
+    }
+    let t_plan = Instant::now();
+    let summary = wait_screen(bed, "Apply these", 120);
+    let planning = t_plan.elapsed().as_secs_f64();
+    eprintln!("{release}: the plan on one screen:\n{summary}");
+    assert!(summary.contains("What this run does"), "{summary}");
+    for row in ["install", "configure", "ports", "files"] {
+        assert!(
+            summary.contains(&format!("  {row} ")),
+            "{release}: no {row} row:\n{summary}"
+        );
+    }
+    assert!(
+        summary.contains("993") && summary.contains("imaps"),
+        "{summary}"
+    );
+    // Outbound 25 is not blocked here (nothing answers for the providers in the bed's DNS, so
+    // it cannot be told): no relay question.
+    assert!(!summary.contains("relay host (smarthost)?"), "{summary}");
+    assert!(summary.contains("relay host:   none"), "{summary}");
+    // The answers, the summary and the question fit one 40-row screen: the first line is there.
+    assert!(summary.contains("Your answers:"), "{summary}");
+    // d: every change as a diff, in the pager; q back to the question.
+    keys(bed, &["d", "Enter"]);
+    let paged = wait_screen(bed, "+++ b/etc/postfix/main.cf", 30);
+    eprintln!("{release}: d (the pager):\n{paged}");
+    keys(bed, &["q"]);
+    let again = wait_screen(bed, "What this run does", 30);
+    assert!(again.contains("Apply these"), "{again}");
+    keys(bed, &["y", "Enter"]);
+    let t_run = Instant::now();
+    wait_screen(bed, "EXIT=", 900);
+    let run = t_run.elapsed().as_secs_f64();
+    // The end block may be taller than the pane: the screen with its scrollback.
+    let end = bed
+        .exec(&["tmux", "capture-pane", "-p", "-S", "-60", "-t", "inst"])
+        .stdout;
+    eprintln!("{release}: the end of the run:\n{end}");
+    assert!(end.contains("EXIT=0"), "{release}: the run failed:\n{end}");
+    for want in [
+        "done: ",
+        "What next",
+        "DNS: publish these records",
+        "server mail.example.test, user name the full address (alice@example.test)",
+        "IMAP, port 993",
+        "port 587 with STARTTLS, or port 465",
+        "log: /var/lib/mailstead/runs/",
+    ] {
+        assert!(
+            end.contains(want),
+            "{release}: no {want:?} at the end:\n{end}"
+        );
+    }
+    bed.exec(&["tmux", "kill-server"]);
+    // Mail from outside lands and is read back over IMAPS.
+    let t_mail = Instant::now();
+    bed.smtp_deliver("alice@example.test", "after-the-wizard")
+        .unwrap_or_else(|e| panic!("{release}: deliver after the wizard: {e}"));
+    bed.imaps_fetch(
+        "alice@example.test",
+        bed::ALICE_PASSWORD,
+        Some("after-the-wizard"),
+        30,
+    )
+    .unwrap_or_else(|e| panic!("{release}: read over IMAPS after the wizard: {e}"));
+    let mail = t_mail.elapsed().as_secs_f64();
+    // apt-get install alone, from the run's own log (`[  t s] [packages] start:/done: apt-get
+    // install ...`).
+    let log = bed.sh_ok("cat \"$(ls -d /var/lib/mailstead/runs/*/ | tail -n 1)log.txt\"");
+    let at = |what: &str| -> Option<f64> {
+        log.lines().find(|l| l.contains(what)).and_then(|l| {
+            l.trim_start_matches('[')
+                .split('s')
+                .next()?
+                .trim()
+                .parse()
+                .ok()
+        })
+    };
+    let apt = match (
+        at("[packages] start: apt-get install"),
+        at("[packages] done: apt-get install"),
+    ) {
+        (Some(a), Some(b)) => format!("{:.1} s", b - a),
+        _ => "not in the log".into(),
+    };
+    let total = to_first_screen + planning + run + mail;
+    println!(
+        "bench {release}: curl | sh to a delivered and read message {total:.1} s of machine time \
+         (download and start {to_first_screen:.1} s, planning {planning:.1} s, the run {run:.1} s, \
+         deliver and read {mail:.1} s; typing the answers not counted); apt-get install alone {apt}"
+    );
 }
 
 #[test]
