@@ -280,7 +280,7 @@ fn one_liner(release: &str) {
     // Ctrl-U clears what was typed; Enter then takes the default hostname; the next question
     // appears.
     bed.exec(&["tmux", "send-keys", "-t", "inst", "junk"]);
-    wait_screen(&bed, "Server hostname: junk", 20);
+    wait_screen(&bed, "(mail.example.test) junk", 20);
     bed.exec(&["tmux", "send-keys", "-t", "inst", "C-u"]);
     bed.exec(&["tmux", "send-keys", "-t", "inst", "Enter"]);
     let s2 = wait_screen(&bed, "First mail domain:", 20);
@@ -406,7 +406,7 @@ fn wizard_to_mail(bed: &Bed, line: &str) {
     assert!(summary.contains("Your answers:"), "{summary}");
     // d: every change as a diff, in the pager; q back to the question.
     keys(bed, &["d", "Enter"]);
-    let paged = wait_screen(bed, "+++ b/etc/postfix/main.cf", 30);
+    let paged = wait_screen(bed, "+++ b/usr/sbin/policy-rc.d", 30);
     eprintln!("{release}: d (the pager):\n{paged}");
     keys(bed, &["q"]);
     let again = wait_screen(bed, "What this run does", 30);
