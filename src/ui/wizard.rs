@@ -362,8 +362,11 @@ fn ask_all(
                 };
                 match outbound_blocked() {
                     Some(why) => {
-                        eprintln!("Outbound port 25 looks blocked here ({why}):");
-                        eprintln!("mail to other servers has to go out through a relay host.");
+                        eprintln!("Note: {why}.");
+                        eprintln!(
+                            "Mail to other servers then has to go out through a relay host \
+                             (or ask the provider to open port 25)."
+                        );
                         flow(ask_relay(current.as_ref()))?.map(|v| d.relay = Some(v))
                     }
                     // Mail goes out directly: no question (the answers file can still set one).
