@@ -213,7 +213,11 @@ impl std::fmt::Display for Answer {
 /// shows the full diffs ([`page`]) and asks again.
 pub fn ask(total: usize) -> Result<Answer, super::wizard::WizardError> {
     super::wizard::need_terminal()?;
-    let question = format!("Apply these {}?", super::count(total, "change"));
+    let question = if total == 1 {
+        "Apply this change?".to_string()
+    } else {
+        format!("Apply these {total} changes?")
+    };
     match inquire::CustomType::<Answer>::new(&question)
         .with_placeholder("y/n/d")
         .with_help_message(
@@ -239,7 +243,7 @@ pub fn pager_command() -> String {
 }
 
 /// Shows `text` through the pager when stdout is a terminal, prints it otherwise (or when the
-/// pager cannot start).
+/// pager cannot start, e.g. `less` is not installed).
 pub fn page(text: &str) {
     if std::io::stdout().is_terminal() {
         let mut cmd = std::process::Command::new("/bin/sh");
@@ -254,8 +258,10 @@ pub fn page(text: &str) {
                 // A pager quit early closes the pipe: not an error.
                 let _ = stdin.write_all(text.as_bytes());
             }
-            if child.wait().is_ok() {
-                return;
+            // 126/127: the shell could not run the pager (not installed): print instead.
+            match child.wait() {
+                Ok(st) if !matches!(st.code(), Some(126 | 127)) => return,
+                _ => {}
             }
         }
     }
