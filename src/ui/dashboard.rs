@@ -326,9 +326,25 @@ fn render_area(
     )));
     lines.push(Line::from(header));
 
+    // The change running now (or just applied), wrapped at word boundaries: a long apt-get
+    // command line takes two rows rather than losing its end.
+    let current: Vec<Line> = match (&state.running, &state.current) {
+        (Some(r), _) => {
+            let text = format!("→ [{}] {}  ({}/{})", r.step, r.summary, r.index, r.of);
+            wrap_current(&text, area.width)
+        }
+        (None, Some(c)) => wrap_current(&format!("→ {c}"), area.width),
+        (None, None) => vec![Line::raw("")],
+    };
+    // Header, the current change, the hint: the rest is for steps and the command's output.
+    let avail = (area.height as usize).saturating_sub(2 + current.len());
     // What runs now, under the steps; never at the cost of every step row.
     let mut detail = state.detail(color);
-    let room = area.height.saturating_sub(4) as usize;
+    // Every step row first, when they fit; the bar and the newest output line in any case.
+    let room = avail
+        .saturating_sub(state.steps.len())
+        .max(2)
+        .min(avail.saturating_sub(1));
     if detail.len() > room {
         // Keep the bar and the newest lines.
         let cut = detail.len() - room;
@@ -337,7 +353,7 @@ fn render_area(
         detail.drain(skip_from..skip_from + cut);
     }
     // Rows for steps; when they do not all fit, a window that keeps the running step in view.
-    let list_h = (area.height.saturating_sub(3) as usize).saturating_sub(detail.len());
+    let list_h = avail.saturating_sub(detail.len());
     let focus = state
         .steps
         .iter()
@@ -383,15 +399,7 @@ fn render_area(
         ]));
     }
     // No padding: rows kept for a running command stay blank at the bottom until it runs.
-    lines.push(match (&state.running, &state.current) {
-        (Some(r), _) => Line::from(vec![
-            Span::raw("  → "),
-            Span::raw(format!("[{}] {}", r.step, r.summary)),
-            Span::styled(format!("  ({}/{})", r.index, r.of), st(Kind::Quiet)),
-        ]),
-        (None, Some(c)) => Line::from(vec![Span::raw("  → "), Span::raw(c.clone())]),
-        (None, None) => Line::raw(""),
-    });
+    lines.extend(current);
     lines.extend(detail);
     lines.push(if state.interrupting {
         Line::styled(
@@ -410,6 +418,31 @@ fn render_area(
     if state.ascii {
         asciify(area, buf);
     }
+}
+
+/// `text` indented by two, wrapped at `width` at spaces (continuations indented by four), at
+/// most two rows (the second ends in `…` when even that is too little).
+fn wrap_current(text: &str, width: u16) -> Vec<Line<'static>> {
+    let opts = textwrap::Options::new(usize::from(width).max(10))
+        .initial_indent("  ")
+        .subsequent_indent("    ")
+        .word_splitter(textwrap::WordSplitter::NoHyphenation);
+    let rows: Vec<String> = textwrap::wrap(text, &opts)
+        .into_iter()
+        .map(|l| l.into_owned())
+        .collect();
+    let mut out: Vec<Line<'static>> = rows.iter().take(2).map(|r| Line::raw(r.clone())).collect();
+    if rows.len() > 2 {
+        let last = out.pop().expect("two rows");
+        let more: String = last
+            .spans
+            .iter()
+            .map(|s| s.content.as_ref())
+            .collect::<String>()
+            + " …";
+        out.push(fit(Line::raw(more), usize::from(width)));
+    }
+    out
 }
 
 /// A line wider than `width` columns ends in `…` at the last column instead of being cut
@@ -1203,6 +1236,34 @@ mod tests {
     }
 
     #[test]
+    fn snapshot_a_long_command_wraps_at_60_columns() {
+        let mut s = installing();
+        if let Some(r) = s.running.as_mut() {
+            r.summary =
+                "apt-get install postfix dovecot-core dovecot-imapd dovecot-lmtpd certbot rspamd ufw"
+                    .into();
+        }
+        let text = view(&s, 60);
+        assert!(text.lines().all(|l| l.chars().count() <= 60), "{text}");
+        // Cut at a space, the rest on the next row; the bar, the newest output and the hint stay.
+        assert!(
+            text.contains("\n    dovecot-imapd dovecot-lmtpd certbot rspamd ufw  (1/2)\n"),
+            "{text}"
+        );
+        // Every step row still there: the output tail gave up a line instead.
+        assert!(text.contains("  ○ tls"), "{text}");
+        assert!(
+            text.contains("42%") && text.contains("Setting up postfix"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("Ctrl-C stops safely: the current step is rolled back"),
+            "{text}"
+        );
+        insta::assert_snapshot!("running_long_command_60", text);
+    }
+
+    #[test]
     fn snapshot_done_with_what_next() {
         let end = crate::ui::end::tests::done();
         insta::assert_snapshot!("done_80", end_view(&end, 80, false));
@@ -1253,7 +1314,12 @@ mod tests {
         // Exactly what a fresh 50-column view shows: nothing left of the 80-column frame.
         assert_eq!(after, screen(&s, 50, s.height()));
         assert!(after.iter().all(|l| l.chars().count() <= 50), "{after:#?}");
-        assert!(after[5].ends_with('…'), "{after:#?}");
+        // The current change wraps at a space instead.
+        assert_eq!(
+            after[5], "  → [packages] apt-get install postfix",
+            "{after:#?}"
+        );
+        assert_eq!(after[6], "    dovecot-core  (1/2)", "{after:#?}");
     }
 
     #[test]
