@@ -166,8 +166,26 @@ fn main() {
         outcome,
         findings: vec![],
     };
-    ui::print_outcome(&report, ui::color_wanted());
-    std::process::exit(exit::for_outcome(&report.outcome));
+    let code = exit::for_outcome(&report.outcome);
+    let end = ui::end::End {
+        applied: if ok {
+            vec![]
+        } else {
+            vec![("packages".into(), 1), ("postfix".into(), 2)]
+        },
+        rolled_back: if ok { vec![] } else { vec!["tls".into()] },
+        log: Some(format!("/var/lib/mailstead/runs/{}/log.txt", report.id.as_ref().map(|i| i.0.as_str()).unwrap_or("?")).into()),
+        next_command: "mailstead install".into(),
+        what_next: Some(ui::end::WhatNext {
+            dns: Some("DNS: publish these records (`mailstead dns` prints them again)\n  example.test.  MX  10 mail.example.test.\n".into()),
+            hostname: "mail.example.test".into(),
+            user: Some("alice@example.test".into()),
+            pop3: false,
+        }),
+        report,
+    };
+    ui::print_end(&end, has("--plain"));
+    std::process::exit(code);
 }
 
 /// What `apt-get install -o APT::Status-Fd=3 -o Dpkg::Use-Pty=0` prints, as the engine passes

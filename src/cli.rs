@@ -68,7 +68,8 @@ pub struct Args {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Configure the server as the answers file says (the wizard writes one on a terminal).
+    /// Configure the server as the answers file says. On a terminal with no answers file (and
+    /// neither --config nor --yes), the wizard asks the questions and writes it first.
     #[command(after_help = "Examples:
   mailstead install --config /etc/mailstead/mailstead.yaml --yes
   mailstead install --plain --verbose")]
@@ -301,12 +302,16 @@ fn dispatch(s: &Session) -> CliResult {
             "run `mailstead install --config FILE --yes` with an answers file (see the README), \
              or `mailstead --help`",
         )),
-        Some(Command::Install) => install(s, None),
+        // On a terminal without an answers file: the wizard writes one (as `--help` says).
+        Some(Command::Install)
+            if !s.args.yes && !s.config_path().exists() && interactive && s.args.config.is_none() =>
+        {
+            wizard_install(s)
+        }
+        Some(Command::Install) => install(s, None, Next::Server),
         Some(Command::Plan) => plan(s),
         Some(Command::AddDomain { name }) => {
-            let code = edit_answers(s, |a| add_domain(a, name))?;
-            show_dns_after(s, code, Some(name));
-            Ok(code)
+            edit_answers_then(s, |a| add_domain(a, name), Next::Domain(name.clone()))
         }
         Some(Command::AddMailbox {
             address,
@@ -507,8 +512,8 @@ fn warn_interrupted(s: &Session) {
     }
 }
 
-fn install(s: &Session, answers: Option<Answers>) -> CliResult {
-    let code = apply(
+fn install(s: &Session, answers: Option<Answers>, next: Next) -> CliResult {
+    apply(
         s,
         || {
             let answers = match answers {
@@ -518,9 +523,19 @@ fn install(s: &Session, answers: Option<Answers>) -> CliResult {
             Ok((answers, Vec::new()))
         },
         false,
-    )?;
-    show_dns_after(s, code, None);
-    Ok(code)
+        next,
+    )
+}
+
+/// What the end of a run tells beyond its outcome.
+#[derive(Debug, Clone, PartialEq)]
+enum Next {
+    /// The outcome, and after a failure the command to run next.
+    Outcome,
+    /// After success, also the whole server's "what next": DNS records, mail client settings.
+    Server,
+    /// After success, the "what next" for this new domain: its DNS records, client settings.
+    Domain(String),
 }
 
 /// The answers to apply and the steps to run before the install steps (saving the answers
@@ -533,8 +548,9 @@ fn apply(
     s: &Session,
     load: impl FnOnce() -> std::result::Result<Loaded, CliError>,
     atomic: bool,
+    next: Next,
 ) -> CliResult {
-    apply_steps(s, load, atomic, true)
+    apply_steps(s, load, atomic, true, next)
 }
 
 /// [`apply`], with the install steps after the loaded ones only when `with_install`
@@ -544,6 +560,7 @@ fn apply_steps(
     load: impl FnOnce() -> std::result::Result<Loaded, CliError>,
     atomic: bool,
     with_install: bool,
+    next: Next,
 ) -> CliResult {
     let mut obs = s.observer();
     // Bad input and refusals change nothing, not even mailstead's own state directory.
@@ -579,8 +596,104 @@ fn apply_steps(
         // No run was recorded (refused, or nothing to do): take the lock and runs dir back.
         let _ = s.host.remove_all(&s.state_dir);
     }
-    ui::print_outcome(&report, ui::color_wanted());
-    Ok(exit::for_outcome(&report.outcome))
+    let code = exit::for_outcome(&report.outcome);
+    let end = end_of_run(s, report, &next);
+    ui::print_end(&end, s.args.plain);
+    Ok(code)
+}
+
+/// The end block of a run: the outcome, what stays applied and what was rolled back (from the
+/// run's journal), the log, the next command, and after success what to do next.
+fn end_of_run(
+    s: &Session,
+    report: mailstead_engine::engine::RunReport,
+    next: &Next,
+) -> ui::end::End {
+    let mut applied: Vec<(String, usize)> = Vec::new();
+    let mut rolled_back: Vec<String> = Vec::new();
+    let mut log = None;
+    if let Some(id) = &report.id {
+        if let Ok(recs) = RunDir::open(&s.host, &s.state_dir, id).and_then(|r| r.records()) {
+            for r in recs {
+                match r {
+                    Record::StepDone { step, changes } => applied.push((step, changes)),
+                    Record::StepRolledBack { step, .. } if !rolled_back.contains(&step) => {
+                        rolled_back.push(step)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        applied.retain(|(step, _)| !rolled_back.contains(step));
+        log = Some(journal::runs_dir(&s.state_dir).join(&id.0).join("log.txt"));
+    }
+    let what_next = match (next, &report.outcome) {
+        (Next::Outcome, _) => None,
+        (_, mailstead_engine::Outcome::Done) if !s.args.demo && s.args.only.is_empty() => {
+            what_next(s, next)
+        }
+        _ => None,
+    };
+    ui::end::End {
+        report,
+        applied,
+        rolled_back,
+        log,
+        next_command: next_command(s),
+        what_next,
+    }
+}
+
+/// The DNS records to publish (all domains, or the new one) and a mailbox for the client
+/// settings; `None` when the answers cannot be read after the run.
+fn what_next(s: &Session, next: &Next) -> Option<ui::end::WhatNext> {
+    let answers = s.load_answers().ok()?;
+    let all = dns_published(s, &answers);
+    let (dns, domain) = match next {
+        Next::Domain(d) => (all.for_domain(d), Some(d.as_str())),
+        _ => (Some(all), None),
+    };
+    let user = answers
+        .domains
+        .iter()
+        .filter(|d| domain.is_none_or(|x| d.name.eq_ignore_ascii_case(x)))
+        .flat_map(|d| d.mailboxes.iter())
+        .map(|m| m.address.clone())
+        .next();
+    Some(ui::end::WhatNext {
+        dns: dns
+            .map(|p| mailstead_steps::dns::render_summary(&p, ui::dns_width().saturating_sub(3))),
+        hostname: answers.hostname.clone(),
+        user,
+        pop3: answers.pop3,
+    })
+}
+
+/// The one command to run after a failure: the same command again (it picks up where the run
+/// stopped; re-running is safe), or `mailstead install` after the wizard saved the answers.
+fn next_command(s: &Session) -> String {
+    let quote = |a: &str| {
+        if !a.is_empty()
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=@:,+%".contains(c))
+        {
+            a.to_string()
+        } else {
+            format!("'{}'", a.replace('\'', "'\\''"))
+        }
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if s.args.command.is_none() {
+        let mut cmd = "mailstead install".to_string();
+        if let Some(c) = &s.args.config {
+            cmd.push_str(&format!(" --config {}", quote(&c.display().to_string())));
+        }
+        return cmd;
+    }
+    std::iter::once("mailstead".to_string())
+        .chain(args.iter().map(|a| quote(a)))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// certbot alone first (no run is recorded for an attempt that fails: the timer tries every
@@ -609,7 +722,7 @@ fn retry_certificate(s: &Session) -> CliResult {
         }
         println!("certificate issued for {fqdn}: switching Postfix and Dovecot to it");
     }
-    install(s, Some(answers))
+    install(s, Some(answers), Next::Outcome)
 }
 
 fn plan(s: &Session) -> CliResult {
@@ -789,6 +902,15 @@ fn rollback(s: &Session, id: Option<RunId>, purge: bool) -> CliResult {
 /// so a failure or `rollback` puts it back too.
 /// The answers file is read under the lock, so two edits never lose one another.
 fn edit_answers(s: &Session, edit: impl FnOnce(&mut Answers) -> Result<()>) -> CliResult {
+    edit_answers_then(s, edit, Next::Outcome)
+}
+
+/// [`edit_answers`], ending with `next`'s block after success.
+fn edit_answers_then(
+    s: &Session,
+    edit: impl FnOnce(&mut Answers) -> Result<()>,
+    next: Next,
+) -> CliResult {
     apply(
         s,
         || {
@@ -808,6 +930,7 @@ fn edit_answers(s: &Session, edit: impl FnOnce(&mut Answers) -> Result<()>) -> C
             Ok((answers, vec![Box::new(save) as Box<dyn Step<Answers>>]))
         },
         true,
+        next,
     )
 }
 
@@ -949,7 +1072,36 @@ fn read_new_password(address: &str, from_stdin: bool) -> std::result::Result<Sec
 fn interactive_start(s: &Session) -> CliResult {
     let configured = s.config_path().exists();
     if !configured {
-        let mut answers = ui::wizard::run_wizard(None)?;
+        return wizard_install(s);
+    }
+    interactive_menu(s)
+}
+
+/// Whether outbound port 25 is blocked, probed in the background (DNS, then TCP to the big
+/// providers' MX, 5 s at most: `deliverability::outbound_25`) while the first questions are
+/// answered; joined when the wizard reaches the relay question.
+fn probe_outbound_25(root: PathBuf) -> std::thread::JoinHandle<Option<String>> {
+    std::thread::spawn(move || {
+        use mailstead_engine::Fact;
+        use mailstead_steps::deliverability::{self as dv, Outcome};
+        let host = RealHost::new(root);
+        let dns = mailstead_steps::resolver::Dns::probe(&host).ok()?;
+        let r = dns.resolver().ok()?;
+        match dv::outbound_25(r, dv::PROVIDERS, dv::OUTBOUND_TIMEOUT, dv::tcp_connect) {
+            Outcome::Problem(p) => Some(p.detail),
+            Outcome::Ok(_) | Outcome::Unknown(_) => None,
+        }
+    })
+}
+
+/// The wizard, then the plan on one screen and the question, then the run (answers saved by
+/// its first step).
+fn wizard_install(s: &Session) -> CliResult {
+    {
+        let probe = probe_outbound_25(s.host.root().to_path_buf());
+        let mut probe = Some(probe);
+        let mut blocked = move || probe.take().and_then(|h| h.join().ok()).flatten();
+        let mut answers = ui::wizard::run_wizard(None, &mut blocked)?;
         // The saved answers hold hashes only; the typed passwords go no further than here.
         for d in &mut answers.domains {
             for m in &mut d.mailboxes {
@@ -966,29 +1118,43 @@ fn interactive_start(s: &Session) -> CliResult {
         let steps: Vec<&dyn Step<Answers>> = std::iter::once(&save as &dyn Step<Answers>)
             .chain(owned.iter().map(|b| b.as_ref()))
             .collect();
-        println!("{}", ui::wizard::summarize(&answers));
+        eprintln!("\nYour answers:\n{}", ui::wizard::summarize(&answers));
         let mut rec = mailstead_engine::event::Recorder::default();
         let plan = Engine::new(&s.host, &mut rec, s.options()).plan(&steps, &answers)?;
-        ui::print_plan(&plan, ui::color_wanted());
-        if !ui::wizard::confirm_plan(&format!("Apply these {} changes?", plan.total()))? {
+        // One screen: the answers, what the run does, the question (`d`: the full diffs).
+        if !ui::confirm_plan(&plan, &answers)? {
             println!("Nothing was changed.");
             return Ok(exit::BAD_INPUT);
         }
-        let code = apply(
+        apply(
             s,
             move || Ok((answers, vec![Box::new(save) as Box<dyn Step<Answers>>])),
             false,
-        )?;
-        show_dns_after(s, code, None);
-        return Ok(code);
+            Next::Server,
+        )
     }
+}
+
+/// The menu of a configured server.
+fn interactive_menu(s: &Session) -> CliResult {
     use ui::menu::MenuChoice;
-    match ui::menu::main_menu()? {
+    let unfinished = unfinished_install(s);
+    match ui::menu::main_menu(unfinished.as_deref())? {
+        MenuChoice::FinishInstall => install(s, None, Next::Server),
         MenuChoice::AddDomain => {
+            // The domain, then its first mailbox (postmaster@ and abuse@ go to it), in one
+            // run; then that domain's DNS records.
             let d = ui::menu::ask_domain()?;
-            let code = edit_answers(s, |a| add_domain(a, &d))?;
-            show_dns_after(s, code, Some(&d));
-            Ok(code)
+            let (addr, pw) = ui::menu::ask_mailbox(std::slice::from_ref(&d))?;
+            eprintln!("postmaster@{d} and abuse@{d} will go to {addr} (RFC 2142).");
+            edit_answers_then(
+                s,
+                |a| {
+                    add_domain(a, &d)?;
+                    add_mailbox(a, &addr, &pw)
+                },
+                Next::Domain(d.clone()),
+            )
         }
         MenuChoice::AddMailbox => {
             let domains: Vec<String> = s
@@ -1010,6 +1176,40 @@ fn interactive_start(s: &Session) -> CliResult {
         MenuChoice::Runs => runs(s),
         MenuChoice::Quit => Ok(exit::DONE),
     }
+}
+
+/// Why the first installation has not finished, when no run has ever ended well and the
+/// newest one failed or was stopped: `the last run (ID) failed in step tls`. `None` otherwise.
+fn unfinished_install(s: &Session) -> Option<String> {
+    let ids = journal::list_runs(&s.host, &s.state_dir);
+    let mut newest: Option<(RunId, Option<String>, Option<String>)> = None;
+    for id in ids {
+        let recs = RunDir::open(&s.host, &s.state_dir, &id)
+            .and_then(|r| r.records())
+            .ok()?;
+        let status = recs.iter().find_map(|r| match r {
+            Record::RunEnd { status, .. } => Some(status.clone()),
+            _ => None,
+        });
+        if status.as_deref() == Some("ok") {
+            return None;
+        }
+        let failed_step = recs.iter().find_map(|r| match r {
+            Record::StepFailed { step, .. } => Some(step.clone()),
+            _ => None,
+        });
+        newest = Some((id, status, failed_step));
+    }
+    let (id, status, step) = newest?;
+    let what = match status.as_deref() {
+        Some("refused") => "was refused",
+        Some("failed") => "failed",
+        _ => "was stopped",
+    };
+    Some(match step {
+        Some(step) => format!("the last run ({id}) {what} in step {step}"),
+        None => format!("the last run ({id}) {what}"),
+    })
 }
 
 // ---- `mailstead dns`: the records to publish (steps/src/dns.rs builds and renders them) ----
@@ -1077,26 +1277,6 @@ fn dns(s: &Session, domain: Option<&str>, format: DnsFormat) -> CliResult {
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
     Ok(exit::DONE)
-}
-
-/// After a successful install (all domains) or add-domain (`only`: that domain), the records
-/// to publish. Not for the engine's demo steps or a partial (`--only`) run.
-fn show_dns_after(s: &Session, code: i32, only: Option<&str>) {
-    if code != exit::DONE || s.args.demo || !s.args.only.is_empty() {
-        return;
-    }
-    let Ok(answers) = s.load_answers() else {
-        return;
-    };
-    let all = dns_published(s, &answers);
-    let p = match only {
-        Some(d) => match all.for_domain(d) {
-            Some(p) => p,
-            None => return,
-        },
-        None => all,
-    };
-    ui::print_dns_block(&p);
 }
 
 // --- `mailstead dkim rotate DOMAIN [--published]` (the DKIM signer) ---
@@ -1167,6 +1347,7 @@ fn dkim_rotate(s: &Session, domain: &str, published: bool) -> CliResult {
         || Ok((answers, vec![Box::new(step) as Box<dyn Step<Answers>>])),
         true,
         false,
+        Next::Outcome,
     )?;
     if code != exit::DONE {
         return Ok(code);

@@ -772,3 +772,63 @@ fn rollback_refuses_over_hand_edits_with_yes() {
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(t.snapshot(), before);
 }
+
+/// After a failure the end of the run says, once: what failed and why, what was rolled back
+/// and what stays applied, the one command to run next, and the log (which exists).
+#[test]
+fn a_failed_run_ends_with_why_what_stays_the_next_command_and_the_log() {
+    let Some(t) = Tree::new() else { return };
+    fs::write(t.path("etc/demo/demo-command.fail"), "").unwrap();
+    let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let all = out.all();
+    println!("{all}");
+    // The step line during the run, the why once at the end (on stderr: bad news).
+    assert!(
+        out.stdout
+            .contains("✗ demo-command: failed (why: at the end)"),
+        "{all}"
+    );
+    assert!(
+        out.stderr.contains("✗ failed in step demo-command"),
+        "{all}"
+    );
+    assert_eq!(all.matches("  why: ").count(), 1, "{all}");
+    assert!(out.stderr.contains("↺ rolled back: demo-command"), "{all}");
+    assert!(out.stderr.contains("stays applied: demo-files ("), "{all}");
+    // The same command again, alone on its line (the hidden --root included: it is this one).
+    let next = out
+        .stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("Next:"))
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        next.starts_with("  mailstead --root ") && next.ends_with(" --demo --yes --plain install"),
+        "{all}"
+    );
+    let log = out
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("log: "))
+        .unwrap_or_else(|| panic!("no log line: {all}"));
+    assert!(
+        log.starts_with("/var/lib/mailstead/runs/") && log.ends_with("/log.txt"),
+        "{all}"
+    );
+    assert!(
+        t.path(log.trim_start_matches('/')).is_file(),
+        "{log} is not in the tree"
+    );
+    // Success: no failure words, the log again.
+    fs::remove_file(t.path("etc/demo/demo-command.fail")).unwrap();
+    let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("✓ done: "), "{}", out.all());
+    assert!(
+        out.stdout.contains("\nlog: /var/lib/mailstead/runs/"),
+        "{}",
+        out.all()
+    );
+    assert!(!out.all().contains("Next:"), "{}", out.all());
+}

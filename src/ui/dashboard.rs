@@ -70,6 +70,8 @@ pub struct DashState {
     /// Ctrl-C seen: the engine stops at its next safe point.
     pub interrupting: bool,
     pub verbose: bool,
+    /// Draw ASCII stand-ins for ✓ ✗ ↺ and the rest (`ui::unicode_ok` said the terminal cannot).
+    pub ascii: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -324,9 +326,25 @@ fn render_area(
     )));
     lines.push(Line::from(header));
 
+    // The change running now (or just applied), wrapped at word boundaries: a long apt-get
+    // command line takes two rows rather than losing its end.
+    let current: Vec<Line> = match (&state.running, &state.current) {
+        (Some(r), _) => {
+            let text = format!("→ [{}] {}  ({}/{})", r.step, r.summary, r.index, r.of);
+            wrap_current(&text, area.width)
+        }
+        (None, Some(c)) => wrap_current(&format!("→ {c}"), area.width),
+        (None, None) => vec![Line::raw("")],
+    };
+    // Header, the current change, the hint: the rest is for steps and the command's output.
+    let avail = (area.height as usize).saturating_sub(2 + current.len());
     // What runs now, under the steps; never at the cost of every step row.
     let mut detail = state.detail(color);
-    let room = area.height.saturating_sub(4) as usize;
+    // Every step row first, when they fit; the bar and the newest output line in any case.
+    let room = avail
+        .saturating_sub(state.steps.len())
+        .max(2)
+        .min(avail.saturating_sub(1));
     if detail.len() > room {
         // Keep the bar and the newest lines.
         let cut = detail.len() - room;
@@ -335,7 +353,7 @@ fn render_area(
         detail.drain(skip_from..skip_from + cut);
     }
     // Rows for steps; when they do not all fit, a window that keeps the running step in view.
-    let list_h = (area.height.saturating_sub(3) as usize).saturating_sub(detail.len());
+    let list_h = avail.saturating_sub(detail.len());
     let focus = state
         .steps
         .iter()
@@ -381,15 +399,7 @@ fn render_area(
         ]));
     }
     // No padding: rows kept for a running command stay blank at the bottom until it runs.
-    lines.push(match (&state.running, &state.current) {
-        (Some(r), _) => Line::from(vec![
-            Span::raw("  → "),
-            Span::raw(format!("[{}] {}", r.step, r.summary)),
-            Span::styled(format!("  ({}/{})", r.index, r.of), st(Kind::Quiet)),
-        ]),
-        (None, Some(c)) => Line::from(vec![Span::raw("  → "), Span::raw(c.clone())]),
-        (None, None) => Line::raw(""),
-    });
+    lines.extend(current);
     lines.extend(detail);
     lines.push(if state.interrupting {
         Line::styled(
@@ -402,7 +412,174 @@ fn render_area(
             st(Kind::Quiet),
         )
     });
+    let width = usize::from(area.width);
+    let lines: Vec<Line> = lines.into_iter().map(|l| fit(l, width)).collect();
     Paragraph::new(lines).render(area, buf);
+    if state.ascii {
+        asciify(area, buf);
+    }
+}
+
+/// `text` indented by two, wrapped at `width` at spaces (continuations indented by four), at
+/// most two rows (the second ends in `…` when even that is too little).
+fn wrap_current(text: &str, width: u16) -> Vec<Line<'static>> {
+    let opts = textwrap::Options::new(usize::from(width).max(10))
+        .initial_indent("  ")
+        .subsequent_indent("    ")
+        .word_splitter(textwrap::WordSplitter::NoHyphenation);
+    let rows: Vec<String> = textwrap::wrap(text, &opts)
+        .into_iter()
+        .map(|l| l.into_owned())
+        .collect();
+    let mut out: Vec<Line<'static>> = rows.iter().take(2).map(|r| Line::raw(r.clone())).collect();
+    if rows.len() > 2 {
+        let last = out.pop().expect("two rows");
+        let more: String = last
+            .spans
+            .iter()
+            .map(|s| s.content.as_ref())
+            .collect::<String>()
+            + " …";
+        out.push(fit(Line::raw(more), usize::from(width)));
+    }
+    out
+}
+
+/// A line wider than `width` columns ends in `…` at the last column instead of being cut
+/// silently (the live view has one row per line; the scrollback wraps instead).
+fn fit(line: Line<'_>, width: usize) -> Line<'_> {
+    if line.width() <= width || width < 2 {
+        return line;
+    }
+    let mut left = width - 1;
+    let mut spans: Vec<Span> = Vec::new();
+    for sp in line.spans.iter() {
+        let mut text = String::new();
+        let mut whole = true;
+        for c in sp.content.chars() {
+            let w = textwrap::core::display_width(c.encode_utf8(&mut [0; 4]));
+            if w > left {
+                whole = false;
+                break;
+            }
+            left -= w;
+            text.push(c);
+        }
+        spans.push(Span::styled(text, sp.style));
+        if !whole {
+            break;
+        }
+    }
+    spans.push(Span::raw("…"));
+    Line {
+        spans,
+        style: line.style,
+        alignment: line.alignment,
+    }
+}
+
+/// Replaces every symbol in `area` by its ASCII stand-in (`ui::ascii_symbol`), after drawing:
+/// one place for every symbol any line draws.
+pub fn asciify(area: Rect, buf: &mut ratatui::buffer::Buffer) {
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            let cell = &mut buf[(x, y)];
+            let mut chars = cell.symbol().chars();
+            if let (Some(c), None) = (chars.next(), chars.next()) {
+                if let Some(a) = super::ascii_symbol(c) {
+                    cell.set_char(a);
+                }
+            }
+        }
+    }
+}
+
+/// The end block's lines ([`super::end::lines`]) wrapped at `width` at word boundaries.
+pub fn end_rows(end: &super::end::End, width: u16) -> Vec<(String, Kind)> {
+    super::end::lines(end)
+        .into_iter()
+        .flat_map(|(line, kind)| {
+            super::end::wrap(&line, width as usize)
+                .into_iter()
+                .map(move |w| (w, kind))
+        })
+        .collect()
+}
+
+/// The end of a run as the dashboard draws it under the run's scrollback: outcome, what was
+/// rolled back and what stays, the next command or the "what next" block, the log.
+pub fn render_end(
+    end: &super::end::End,
+    color: bool,
+    ascii: bool,
+    area: Rect,
+    buf: &mut ratatui::buffer::Buffer,
+) {
+    let lines: Vec<Line> = end_rows(end, area.width)
+        .into_iter()
+        .map(|(text, kind)| {
+            let mut st = style(color, kind);
+            if color && text.starts_with("What next") {
+                st = st.add_modifier(Modifier::BOLD);
+            }
+            Line::styled(text, st)
+        })
+        .collect();
+    Paragraph::new(lines).render(area, buf);
+    if ascii {
+        asciify(area, buf);
+    }
+}
+
+/// Draws the end block once, inline, and leaves it on screen (the shell prompt follows).
+/// `false` when the terminal cannot take it (too small, not a terminal): print it as text.
+pub fn show_end(end: &super::end::End) -> bool {
+    let Ok((cols, rows)) = terminal::size() else {
+        return false;
+    };
+    if cols < MIN_COLS {
+        return false;
+    }
+    let height = end_rows(end, cols).len() as u16;
+    if height == 0 || height >= rows {
+        return false;
+    }
+    let Ok(mut t) = open(height) else {
+        return false;
+    };
+    let (color, ascii) = (super::color_wanted(), !super::unicode_ok());
+    let drawn = t
+        .draw(|f| {
+            let area = f.area();
+            render_end(end, color, ascii, area, f.buffer_mut())
+        })
+        .is_ok();
+    VIEW_TOP.store(NO_VIEW, Ordering::SeqCst);
+    // Leave what was drawn; the cursor goes under it.
+    let bottom = t.get_frame().area().bottom();
+    let _ = crossterm::execute!(
+        t.backend_mut(),
+        crossterm::cursor::MoveTo(0, bottom.saturating_sub(1)),
+        crossterm::cursor::Show
+    );
+    drop(t);
+    let _ = terminal::disable_raw_mode();
+    println!();
+    drawn
+}
+
+/// After the terminal changed size: forget what is on screen and draw every cell again, so
+/// nothing of the old frame is left (an inline view's old rows may have reflowed).
+pub fn redraw_after_resize<B: ratatui::backend::Backend>(
+    t: &mut Terminal<B>,
+    state: &DashState,
+    elapsed: Duration,
+    color: bool,
+) -> Result<(), B::Error> {
+    t.autoresize()?;
+    t.clear()?;
+    t.draw(|f| render(state, elapsed, color, f))?;
+    Ok(())
 }
 
 /// Wraps text to the terminal's width (display columns), at spaces where it can, inside a
@@ -446,6 +623,16 @@ impl Inner {
         }
     }
 
+    fn resized(&mut self) {
+        let elapsed = self.started.elapsed();
+        let (state, color) = (&self.state, self.color);
+        let Some(_g) = drawing() else { return };
+        if let Some(t) = self.term.as_mut() {
+            let _ = redraw_after_resize(t, state, elapsed, color);
+            VIEW_TOP.store(t.get_frame().area().y as u32, Ordering::SeqCst);
+        }
+    }
+
     fn log(&mut self, lines: &[Logged]) {
         let color = self.color;
         let Some(t) = self.term.as_mut() else { return };
@@ -460,12 +647,17 @@ impl Inner {
             return;
         }
         let Some(_g) = drawing() else { return };
+        let ascii = self.state.ascii;
         let _ = t.insert_before(rows.len() as u16, |buf| {
             let lines: Vec<Line> = rows
                 .into_iter()
                 .map(|(s, k)| Line::styled(s, style(color, k)))
                 .collect();
-            Paragraph::new(lines).render(buf.area, buf);
+            let area = buf.area;
+            Paragraph::new(lines).render(area, buf);
+            if ascii {
+                asciify(area, buf);
+            }
         });
         VIEW_TOP.store(t.get_frame().area().y as u32, Ordering::SeqCst);
     }
@@ -578,6 +770,7 @@ impl Dashboard {
             inner: Arc::new(Mutex::new(Inner {
                 state: DashState {
                     verbose,
+                    ascii: !super::unicode_ok(),
                     ..Default::default()
                 },
                 term: None,
@@ -632,8 +825,8 @@ impl Dashboard {
 fn ticker(inner: Arc<Mutex<Inner>>, stop: Arc<AtomicBool>) {
     while !stop.load(Ordering::SeqCst) {
         match event::poll(TICK) {
-            Ok(true) => {
-                if let Ok(event::Event::Key(k)) = event::read() {
+            Ok(true) => match event::read() {
+                Ok(event::Event::Key(k)) => {
                     let ctrl_c = k.kind == KeyEventKind::Press
                         && k.modifiers.contains(KeyModifiers::CONTROL)
                         && matches!(k.code, KeyCode::Char('c') | KeyCode::Char('C'));
@@ -642,7 +835,9 @@ fn ticker(inner: Arc<Mutex<Inner>>, stop: Arc<AtomicBool>) {
                         lock(&inner).state.interrupting = true;
                     }
                 }
-            }
+                Ok(event::Event::Resize(..)) => lock(&inner).resized(),
+                _ => {}
+            },
             Ok(false) => {}
             Err(_) => std::thread::sleep(TICK),
         }
@@ -665,6 +860,7 @@ impl Observer for Dashboard {
                 let mut g = lock(&self.inner);
                 g.state = DashState {
                     verbose: self.verbose,
+                    ascii: !super::unicode_ok(),
                     ..Default::default()
                 };
                 logged = g.state.apply(ev);
@@ -782,7 +978,7 @@ mod tests {
         s.apply(&ev("postfix", StepOutcome::Changed(3)));
         s.apply(&ev("dovecot", StepOutcome::Changed(1)));
         let logged = s.apply(&ev("tls", StepOutcome::Failed("acme: timeout".into())));
-        assert_eq!(logged[0].text, "✗ tls: failed: acme: timeout");
+        assert_eq!(logged[0].text, "✗ tls: failed (why: at the end)");
         assert_eq!(logged[0].kind, Kind::Bad);
         s.apply(&ev("tls", StepOutcome::RolledBack { ok: true }));
         s.interrupting = true;
@@ -973,6 +1169,157 @@ mod tests {
             vec!["  run", "  apt-get", "  install"]
         );
         assert_eq!(wrap("é".repeat(12).as_str(), 10).len(), 2);
+    }
+
+    // ---- snapshots (insta): what a person sees, at 80 and 60 columns, Unicode and ASCII ----
+
+    fn buffer_lines(buf: &ratatui::buffer::Buffer) -> Vec<String> {
+        let a = buf.area;
+        (a.top()..a.bottom())
+            .map(|y| {
+                (a.left()..a.right())
+                    .map(|x| buf[(x, y)].symbol().to_string())
+                    .collect::<String>()
+                    .trim_end()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    /// The live view; the rows it keeps blank for a command's output are left out.
+    fn view(state: &DashState, w: u16) -> String {
+        let mut lines = screen(state, w, state.height());
+        while lines.last().is_some_and(String::is_empty) {
+            lines.pop();
+        }
+        lines.join("\n")
+    }
+
+    /// The end block as the dashboard draws it, `w` columns wide.
+    fn end_view(end: &crate::ui::end::End, w: u16, ascii: bool) -> String {
+        let h = end_rows(end, w).len() as u16;
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| render_end(end, false, ascii, f.area(), f.buffer_mut()))
+            .unwrap();
+        buffer_lines(t.backend().buffer()).join("\n")
+    }
+
+    /// The run after tls failed and was rolled back: the view as it stood, then the end block.
+    fn failed_run(ascii: bool) -> DashState {
+        let mut s = started();
+        s.ascii = ascii;
+        let ev = |step: &str, o| Event::StepFinished {
+            step: step.into(),
+            outcome: o,
+        };
+        s.apply(&ev("packages", StepOutcome::Changed(3)));
+        s.apply(&ev("postfix", StepOutcome::Changed(20)));
+        s.apply(&ev("dovecot", StepOutcome::Unchanged));
+        s.apply(&ev("tls", StepOutcome::Failed("certbot: exit 1".into())));
+        s.apply(&ev("tls", StepOutcome::RolledBack { ok: true }));
+        s
+    }
+
+    #[test]
+    fn snapshot_running_with_apt_percentage() {
+        insta::assert_snapshot!("running_apt_80", view(&installing(), 80));
+        let mut s = installing();
+        s.ascii = true;
+        insta::assert_snapshot!("running_apt_80_ascii", view(&s, 80));
+    }
+
+    #[test]
+    fn snapshot_running_at_60_columns() {
+        let text = view(&installing(), 60);
+        assert!(text.lines().all(|l| l.chars().count() <= 60), "{text}");
+        insta::assert_snapshot!("running_apt_60", text);
+    }
+
+    #[test]
+    fn snapshot_a_long_command_wraps_at_60_columns() {
+        let mut s = installing();
+        if let Some(r) = s.running.as_mut() {
+            r.summary =
+                "apt-get install postfix dovecot-core dovecot-imapd dovecot-lmtpd certbot rspamd ufw"
+                    .into();
+        }
+        let text = view(&s, 60);
+        assert!(text.lines().all(|l| l.chars().count() <= 60), "{text}");
+        // Cut at a space, the rest on the next row; the bar, the newest output and the hint stay.
+        assert!(
+            text.contains("\n    dovecot-imapd dovecot-lmtpd certbot rspamd ufw  (1/2)\n"),
+            "{text}"
+        );
+        // Every step row still there: the output tail gave up a line instead.
+        assert!(text.contains("  ○ tls"), "{text}");
+        assert!(
+            text.contains("42%") && text.contains("Setting up postfix"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("Ctrl-C stops safely: the current step is rolled back"),
+            "{text}"
+        );
+        insta::assert_snapshot!("running_long_command_60", text);
+    }
+
+    #[test]
+    fn snapshot_done_with_what_next() {
+        let end = crate::ui::end::tests::done();
+        insta::assert_snapshot!("done_80", end_view(&end, 80, false));
+        insta::assert_snapshot!("done_60_ascii", end_view(&end, 60, true));
+    }
+
+    #[test]
+    fn snapshot_failed_rolled_back_with_next_command() {
+        let end = crate::ui::end::tests::failed();
+        for (w, ascii, name) in [
+            (80, false, "failed_80"),
+            (60, false, "failed_60"),
+            (60, true, "failed_60_ascii"),
+        ] {
+            let text = format!(
+                "{}\n{}",
+                view(&failed_run(ascii), w),
+                end_view(&end, w, ascii)
+            );
+            assert!(
+                text.lines().all(|l| l.chars().count() <= usize::from(w)),
+                "{text}"
+            );
+            if ascii {
+                assert!(text.is_ascii(), "{text}");
+            } else {
+                assert!(
+                    text.contains("↺ tls") && text.contains("✗ failed in step tls"),
+                    "{text}"
+                );
+            }
+            // The one command, alone on its line.
+            assert!(text.contains("\n  mailstead install\n"), "{text}");
+            insta::assert_snapshot!(name, text);
+        }
+    }
+
+    #[test]
+    fn a_resize_redraws_every_cell() {
+        let s = installing();
+        let mut t = Terminal::new(TestBackend::new(80, s.height())).unwrap();
+        t.draw(|f| render(&s, Duration::from_secs(83), false, f))
+            .unwrap();
+        assert!(buffer_lines(t.backend().buffer())[5].contains("(1/2)"));
+        t.backend_mut().resize(50, s.height());
+        redraw_after_resize(&mut t, &s, Duration::from_secs(83), false).unwrap();
+        let after = buffer_lines(t.backend().buffer());
+        // Exactly what a fresh 50-column view shows: nothing left of the 80-column frame.
+        assert_eq!(after, screen(&s, 50, s.height()));
+        assert!(after.iter().all(|l| l.chars().count() <= 50), "{after:#?}");
+        // The current change wraps at a space instead.
+        assert_eq!(
+            after[5], "  → [packages] apt-get install postfix",
+            "{after:#?}"
+        );
+        assert_eq!(after[6], "    dovecot-core  (1/2)", "{after:#?}");
     }
 
     #[test]

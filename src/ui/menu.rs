@@ -12,6 +12,8 @@ use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MenuChoice {
+    /// Offered first when the first install has not finished (a run failed or was stopped).
+    FinishInstall,
     AddDomain,
     AddMailbox,
     AddAlias,
@@ -38,7 +40,8 @@ impl MenuChoice {
 impl fmt::Display for MenuChoice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            MenuChoice::AddDomain => "Add a domain",
+            MenuChoice::FinishInstall => "Finish the installation",
+            MenuChoice::AddDomain => "Add a domain (and its first mailbox)",
             MenuChoice::AddMailbox => "Add a mailbox",
             MenuChoice::AddAlias => "Add an alias",
             MenuChoice::Check => "Check the server (services, ports, DNS)",
@@ -50,11 +53,29 @@ impl fmt::Display for MenuChoice {
     }
 }
 
-/// The main menu. Esc quits; Ctrl-C is [`WizardError::Interrupted`].
-pub fn main_menu() -> Result<MenuChoice, WizardError> {
+/// The choices, in order: "Finish the installation" first when `unfinished` (the first
+/// install has not completed), then [`MenuChoice::ALL`].
+pub fn choices(unfinished: bool) -> Vec<MenuChoice> {
+    let mut all = Vec::new();
+    if unfinished {
+        all.push(MenuChoice::FinishInstall);
+    }
+    all.extend(MenuChoice::ALL);
+    all
+}
+
+/// The main menu. `unfinished`: why the installation is not finished yet (said above the
+/// menu, which then offers to finish it first). Esc quits; Ctrl-C is
+/// [`WizardError::Interrupted`].
+pub fn main_menu(unfinished: Option<&str>) -> Result<MenuChoice, WizardError> {
     need_terminal()?;
-    match Select::new("What would you like to do?", MenuChoice::ALL.to_vec())
-        .with_page_size(MenuChoice::ALL.len())
+    if let Some(why) = unfinished {
+        eprintln!("The installation has not finished: {why}.");
+    }
+    let options = choices(unfinished.is_some());
+    let n = options.len();
+    match Select::new("What would you like to do?", options)
+        .with_page_size(n)
         .with_help_message("↑↓ to move, Enter to choose, Esc to quit")
         .prompt()
     {
@@ -129,4 +150,18 @@ pub fn ask_alias() -> Result<(String, String), WizardError> {
         }))
         .prompt()?;
     Ok((from, to.trim().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finishing_comes_first_only_when_unfinished() {
+        assert_eq!(choices(true)[0], MenuChoice::FinishInstall);
+        assert_eq!(choices(true)[0].to_string(), "Finish the installation");
+        assert!(!choices(false).contains(&MenuChoice::FinishInstall));
+        assert_eq!(choices(false).len(), MenuChoice::ALL.len());
+        assert!(MenuChoice::AddDomain.to_string().contains("first mailbox"));
+    }
 }

@@ -8,11 +8,13 @@
 //! inquire and ratatui take turns, never at once: the dashboard stops its input thread and
 //! restores the terminal before any prompt, and starts a fresh viewport afterwards.
 pub mod dashboard;
+pub mod end;
 pub mod menu;
 pub mod plain;
+pub mod summary;
 pub mod wizard;
 
-use mailstead_engine::engine::{Outcome, Plan, RollbackReport, RunReport};
+use mailstead_engine::engine::{Plan, RollbackReport};
 use mailstead_engine::Observer;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
@@ -35,6 +37,79 @@ pub fn dashboard_possible() -> bool {
     std::io::stdout().is_terminal()
         && std::env::var("TERM").map(|t| t != "dumb").unwrap_or(true)
         && std::env::var_os("CI").is_none()
+}
+
+/// Can the terminal show ✓ ✗ ↺ and the other symbols? Not on the Linux console
+/// (`TERM=linux`: its console font lacks them), and only under a UTF-8 locale: the first of
+/// `LC_ALL`, `LC_CTYPE`, `LANG` that is set and not empty decides (POSIX's order); none set is
+/// the POSIX locale, which is ASCII.
+pub fn unicode_from(
+    term: Option<&str>,
+    lc_all: Option<&str>,
+    lc_ctype: Option<&str>,
+    lang: Option<&str>,
+) -> bool {
+    if term == Some("linux") {
+        return false;
+    }
+    let locale = [lc_all, lc_ctype, lang]
+        .into_iter()
+        .flatten()
+        .find(|v| !v.is_empty())
+        .unwrap_or("");
+    let l = locale.to_ascii_lowercase();
+    l.contains("utf-8") || l.contains("utf8")
+}
+
+/// [`unicode_from`] for this process's environment, decided once.
+pub fn unicode_ok() -> bool {
+    static OK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *OK.get_or_init(|| {
+        let var = |k: &str| std::env::var(k).ok();
+        unicode_from(
+            var("TERM").as_deref(),
+            var("LC_ALL").as_deref(),
+            var("LC_CTYPE").as_deref(),
+            var("LANG").as_deref(),
+        )
+    })
+}
+
+/// Plain text printed to a terminal that cannot show the symbols gets ASCII ones; text going
+/// to a pipe or file keeps them (what reads it reads UTF-8).
+pub fn ascii_wanted_on_stdout() -> bool {
+    std::io::stdout().is_terminal() && !unicode_ok()
+}
+
+/// The ASCII stand-in for a symbol mailstead draws, one column wide like the symbol.
+pub fn ascii_symbol(c: char) -> Option<char> {
+    Some(match c {
+        '✓' => '+',
+        '✗' => 'x',
+        '↺' => '<',
+        '·' => '-',
+        '○' => 'o',
+        '→' | '▸' => '>',
+        '←' => '<',
+        '│' => '|',
+        '█' => '#',
+        '░' => '.',
+        '…' => '.',
+        '—' | '–' => '-',
+        '↑' => '^',
+        '↓' => 'v',
+        // The spinner's frames turn as | / - \ .
+        '⠋' | '⠸' | '⠦' => '|',
+        '⠙' | '⠼' | '⠧' => '/',
+        '⠹' | '⠴' | '⠇' => '-',
+        '⠏' => '\\',
+        _ => return None,
+    })
+}
+
+/// `text` with every symbol [`ascii_symbol`] knows replaced.
+pub fn to_ascii(text: &str) -> String {
+    text.chars().map(|c| ascii_symbol(c).unwrap_or(c)).collect()
 }
 
 /// The one place color is decided, for everything mailstead prints (plans, outcomes,
@@ -126,6 +201,38 @@ pub(crate) fn paint(color: bool, style: anstyle::Style, text: &str) -> String {
         format!("{style}{text}{style:#}")
     } else {
         text.to_string()
+    }
+}
+
+/// The plan on one screen (what is installed and configured, ports, file counts) and the
+/// question; `d` pages the full diffs and asks again. `Ok(true)`: apply.
+pub fn confirm_plan(
+    plan: &Plan,
+    answers: &mailstead_answers::Answers,
+) -> Result<bool, wizard::WizardError> {
+    let mut ports: Vec<(u16, &str)> = mailstead_steps::layout::mail_ports(answers.pop3);
+    ports.push((80, "certificate challenges"));
+    let text = summary::render(
+        &summary::PlanSummary::of(plan),
+        &summary::Ports {
+            open: &ports,
+            firewall: answers.firewall.enabled,
+        },
+        dns_width(),
+    );
+    if plan.total() == 0 {
+        eprint!("{text}");
+        return Ok(false);
+    }
+    loop {
+        eprintln!("What this run does (nothing is changed until you answer):");
+        eprint!("{text}");
+        match summary::ask(plan.total())? {
+            summary::Answer::Apply => return Ok(true),
+            summary::Answer::Cancel => return Ok(false),
+            // Then the summary and the question again, together under the diffs.
+            summary::Answer::ShowDiffs => summary::page(&render_plan(plan, color_wanted())),
+        }
     }
 }
 
@@ -266,115 +373,33 @@ pub(crate) fn count(n: usize, what: &str) -> String {
     }
 }
 
-/// The end of a run in a few lines: what happened, what (if anything) needs hand care.
-pub fn print_outcome(report: &RunReport, color: bool) {
+/// The end of a run, printed once: drawn by the dashboard when it ran the run, printed as
+/// text otherwise (good news on stdout, bad news on stderr).
+pub fn print_end(end: &end::End, plain: bool) {
+    if !plain && dashboard_possible() && dashboard::show_end(end) {
+        return;
+    }
     emit(
-        &render_outcome(report, color),
-        crate::exit::for_outcome(&report.outcome) == 0,
+        &end::text(end, dns_width(), color_wanted()),
+        end::is_good(end),
     );
 }
 
 /// Good news on stdout, bad news on stderr; a closed pipe is not worth a panic.
 fn emit(text: &str, good: bool) {
+    let ascii;
+    let text = if ascii_wanted_on_stdout() {
+        ascii = to_ascii(text);
+        ascii.as_str()
+    } else {
+        text
+    };
     if good {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
     } else {
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
-    }
-}
-
-pub fn render_outcome(report: &RunReport, color: bool) -> String {
-    let mut out = String::new();
-    let run = report
-        .id
-        .as_ref()
-        .map(|id| format!(" (run {id})"))
-        .unwrap_or_default();
-    match &report.outcome {
-        Outcome::NothingToDo => {
-            let _ = writeln!(
-                out,
-                "{}",
-                paint(color, GREEN, "0 changes: already as asked")
-            );
-        }
-        Outcome::Done if report.changes == 0 => {
-            let _ = writeln!(
-                out,
-                "{}{run}",
-                paint(color, GREEN, "0 changes: already as asked")
-            );
-        }
-        Outcome::Done => {
-            let _ = writeln!(
-                out,
-                "{}{run}",
-                paint(
-                    color,
-                    GREEN,
-                    &format!("✓ done: {}", count(report.changes, "change"))
-                )
-            );
-        }
-        Outcome::Refused(why) => {
-            let _ = writeln!(
-                out,
-                "{}",
-                paint(color, YELLOW, "refused: nothing was changed")
-            );
-            let _ = writeln!(out, "  {why}");
-        }
-        Outcome::Failed {
-            step,
-            error,
-            problems,
-        } => {
-            let _ = writeln!(
-                out,
-                "{}{run}",
-                paint(color, RED, &format!("✗ failed in step {step}"))
-            );
-            for line in error.lines() {
-                let _ = writeln!(out, "  {line}");
-            }
-            rolled_back(&mut out, step, problems, color);
-        }
-        Outcome::Interrupted { step, problems } => {
-            let _ = writeln!(
-                out,
-                "{}{run}",
-                paint(color, YELLOW, &format!("interrupted in step {step}"))
-            );
-            rolled_back(&mut out, step, problems, color);
-        }
-    }
-    if !report.installed.is_empty() {
-        let _ = writeln!(out, "packages installed: {}", report.installed.join(" "));
-        if crate::exit::for_outcome(&report.outcome) != 0 {
-            let _ = writeln!(
-                out,
-                "  (kept; `mailstead rollback --purge-packages` removes them)"
-            );
-        }
-    }
-    out
-}
-
-fn rolled_back(out: &mut String, step: &str, problems: &[String], color: bool) {
-    if problems.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            paint(
-                color,
-                CYAN,
-                &format!("↺ {step} rolled back: its files are as they were before it")
-            )
-        );
-    } else {
-        hand_care(out, problems, color);
     }
 }
 
@@ -452,14 +477,6 @@ pub fn dns_width() -> usize {
         }
     }
     80
-}
-
-/// The DNS records to publish, after a run's outcome (plain log and dashboard alike: the
-/// dashboard has ended by then). One domain: its records; several: one line each and the
-/// command that prints them. The lead may reuse it in a "what next" block.
-pub fn print_dns_block(p: &mailstead_steps::dns::Published) {
-    let text = format!("\n{}", mailstead_steps::dns::render_summary(p, dns_width()));
-    emit(&text, true);
 }
 
 #[cfg(test)]
@@ -546,54 +563,25 @@ mod tests {
     }
 
     #[test]
-    fn refusal_in_plain_words() {
-        let r = RunReport {
-            id: None,
-            changes: 0,
-            installed: vec![],
-            outcome: Outcome::Refused("this is Ubuntu, not Debian".into()),
-            findings: vec![],
-        };
-        let text = render_outcome(&r, false);
-        assert!(text.contains("nothing was changed"), "{text}");
-        assert!(text.contains("this is Ubuntu"), "{text}");
-        assert!(!text.contains('\x1b'), "{text:?}");
-    }
-
-    #[test]
-    fn outcomes() {
-        let mut r = RunReport {
-            id: None,
-            changes: 0,
-            installed: vec![],
-            outcome: Outcome::NothingToDo,
-            findings: vec![],
-        };
-        assert_eq!(render_outcome(&r, false), "0 changes: already as asked\n");
-        r.outcome = Outcome::Done;
-        r.changes = 3;
-        assert!(render_outcome(&r, false).starts_with("✓ done: 3 changes"));
-        r.outcome = Outcome::Failed {
-            step: "tls".into(),
-            error: "acme: timeout\nmore".into(),
-            problems: vec![],
-        };
-        r.installed = vec!["certbot".into()];
-        let t = render_outcome(&r, false);
+    fn symbols_follow_the_locale_and_the_console() {
+        let u = |t, a, c, l| unicode_from(t, a, c, l);
+        assert!(u(Some("xterm-256color"), None, None, Some("en_US.UTF-8")));
+        assert!(u(Some("xterm"), None, None, Some("C.utf8")));
         assert!(
-            t.contains("✗ failed in step tls\n  acme: timeout\n  more\n"),
-            "{t}"
+            !u(Some("linux"), None, None, Some("C.UTF-8")),
+            "the Linux console"
         );
-        assert!(t.contains("↺ tls rolled back"), "{t}");
-        assert!(t.contains("packages installed: certbot\n  (kept;"), "{t}");
-        r.outcome = Outcome::Interrupted {
-            step: "tls".into(),
-            problems: vec!["/etc/x: permission denied".into()],
-        };
-        let t = render_outcome(&r, false);
         assert!(
-            t.contains("need hand care:\n  - /etc/x: permission denied"),
-            "{t}"
+            !u(Some("xterm"), None, None, None),
+            "no locale: POSIX, ASCII"
+        );
+        assert!(!u(Some("xterm"), None, None, Some("C")));
+        // LC_ALL wins over LANG; an empty one does not count.
+        assert!(!u(Some("xterm"), Some("C"), None, Some("en_US.UTF-8")));
+        assert!(u(Some("xterm"), Some(""), Some("en_US.UTF-8"), Some("C")));
+        assert_eq!(
+            to_ascii("✓ done ✗ failed ↺ rolled back → x │ ██░░ …"),
+            "+ done x failed < rolled back > x | ##.. ."
         );
     }
 

@@ -40,6 +40,23 @@ fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A writer that puts ASCII stand-ins for mailstead's symbols (`ui::to_ascii`); lines are
+/// written whole, so no symbol is split between two writes.
+struct Ascii<W>(W);
+
+impl<W: Write> Write for Ascii<W> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        match std::str::from_utf8(b) {
+            Ok(s) => self.0.write_all(super::to_ascii(s).as_bytes())?,
+            Err(_) => self.0.write_all(b)?,
+        }
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 fn write_line(out: &Out, line: &str) {
     let mut out = locked(out);
     let _ = writeln!(out, "{line}");
@@ -110,8 +127,13 @@ impl Drop for Ticker {
 
 impl PlainLog {
     /// Writes to stdout.
+    /// Writes to stdout (ASCII symbols on a terminal that cannot show ✓ ✗ ↺).
     pub fn new(verbose: bool) -> PlainLog {
-        PlainLog::with_writer(Box::new(std::io::stdout()), verbose)
+        if super::ascii_wanted_on_stdout() {
+            PlainLog::with_writer(Box::new(Ascii(std::io::stdout())), verbose)
+        } else {
+            PlainLog::with_writer(Box::new(std::io::stdout()), verbose)
+        }
     }
 
     pub fn with_writer(out: Box<dyn Write + Send>, verbose: bool) -> PlainLog {
@@ -206,14 +228,13 @@ pub fn line(ev: &Event, verbose: bool) -> Option<String> {
     })
 }
 
-/// `✓ postfix: 3 changes`, `· packages: unchanged`, `✗ tls: failed: ...`, `↺ tls: rolled back`.
+/// `✓ postfix: 3 changes`, `· packages: unchanged`, `✗ tls: failed`, `↺ tls: rolled back`.
+/// A failure's why is told once, at the end of the run (`ui::end`), with what to do next.
 pub fn step_result(step: &str, outcome: &StepOutcome) -> String {
     match outcome {
         StepOutcome::Changed(n) => format!("✓ {step}: {}", super::count(*n, "change")),
         StepOutcome::Unchanged => format!("· {step}: unchanged"),
-        StepOutcome::Failed(e) => {
-            format!("✗ {step}: failed: {}", e.trim_end().replace('\n', "\n  "))
-        }
+        StepOutcome::Failed(_) => format!("✗ {step}: failed (why: at the end)"),
         StepOutcome::RolledBack { ok: true } => format!("↺ {step}: rolled back"),
         StepOutcome::RolledBack { ok: false } => {
             format!("↺ {step}: rolled back, with problems (listed at the end)")
@@ -359,7 +380,7 @@ mod tests {
 [postfix] write /etc/postfix/main.cf (root:root 0644)
 [reload] no service manager found: reload postfix by hand
 ✓ postfix: 3 changes
-✗ tls: failed: acme: timeout
+✗ tls: failed (why: at the end)
 ↺ tls: rolled back
 run 20250101-000000-1 did not complete
 "
@@ -455,7 +476,7 @@ run 20250101-000000-1 did not complete
         let out = text(&buf);
         assert!(out.contains("still running"), "{out}");
         assert!(
-            out.ends_with("✗ packages: failed: apt-get: exit 100\n"),
+            out.ends_with("✗ packages: failed (why: at the end)\n"),
             "{out}"
         );
         std::thread::sleep(Duration::from_millis(200));
@@ -489,14 +510,24 @@ run 20250101-000000-1 did not complete
     }
 
     #[test]
-    fn multi_line_errors_are_indented() {
-        assert_eq!(
-            step_result(
-                "tls",
-                &StepOutcome::Failed("certbot: exit 1\nstderr: timeout\n".into())
-            ),
-            "✗ tls: failed: certbot: exit 1\n  stderr: timeout"
+    fn ascii_writer() {
+        let mut w = Ascii(Vec::new());
+        writeln!(
+            w,
+            "{}",
+            step_result("tls", &StepOutcome::RolledBack { ok: true })
+        )
+        .unwrap();
+        assert_eq!(String::from_utf8(w.0).unwrap(), "< tls: rolled back\n");
+    }
+
+    #[test]
+    fn a_failure_is_told_once_at_the_end() {
+        let line = step_result(
+            "tls",
+            &StepOutcome::Failed("certbot: exit 1\nstderr: timeout\n".into()),
         );
+        assert_eq!(line, "✗ tls: failed (why: at the end)");
     }
 
     #[test]

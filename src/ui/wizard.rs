@@ -245,69 +245,227 @@ pub fn ask_password(address: &str) -> Result<Secret, WizardError> {
     Ok(Secret::new(p))
 }
 
+/// Whether outbound port 25 is blocked here: `Some(why)` when it is (the relay question is
+/// asked, with the reason), `None` when mail can go out directly or it could not be told (the
+/// question is skipped; `relay_host` stays settable in the answers file). Called when the
+/// wizard reaches the question, so the probe may run while the first questions are answered.
+pub type Outbound25<'a> = &'a mut dyn FnMut() -> Option<String>;
+
 /// Asks for the answers, each checked as it is typed, then all together by
 /// `config::validate`. `defaults` (a previous answers file) fills in the suggestions and keeps
-/// what the wizard does not ask about.
-pub fn run_wizard(defaults: Option<&Answers>) -> Result<Answers, WizardError> {
+/// what the wizard does not ask about. Esc goes back one question; at the first one it asks
+/// whether to quit.
+pub fn run_wizard(
+    defaults: Option<&Answers>,
+    outbound_blocked: Outbound25,
+) -> Result<Answers, WizardError> {
     need_terminal()?;
-    eprintln!("mailstead: a few questions, then a plan to review before anything changes.");
-    eprintln!("(Esc cancels, Ctrl-C interrupts; nothing is changed until you confirm.)");
+    eprintln!("mailstead: a few questions, then a summary to confirm before anything changes.");
+    eprintln!("(Esc goes back a question, Ctrl-C stops; nothing changes until you confirm.)");
+    // A question left with Esc shows as left for the previous one, not as "canceled".
+    inquire::set_global_render_config(
+        inquire::ui::RenderConfig::default_colored()
+            .with_canceled_prompt_indicator(inquire::ui::Styled::new("<back>")),
+    );
     let mut current = defaults.cloned();
+    let mut blocked: Option<Option<String>> = None;
+    let mut outbound = || blocked.get_or_insert_with(&mut *outbound_blocked).clone();
     loop {
-        let answers = ask_all(current.as_ref())?;
+        let answers = ask_all(current.as_ref(), &mut outbound)?;
         match mailstead_answers::validate(&answers) {
             Ok(()) => return Ok(answers),
             Err(e) => {
                 eprintln!("{e}");
-                eprintln!("Let's go over the answers again (Esc cancels).");
+                eprintln!("Let's go over the answers again (Esc goes back).");
                 current = Some(answers);
             }
         }
     }
 }
 
-fn ask_all(defaults: Option<&Answers>) -> Result<Answers, WizardError> {
-    let d_host = defaults.map(|a| a.hostname.clone()).or_else(system_fqdn);
-    let hostname = text(
+/// A question's result: go on with the answer, or back one question (Esc).
+enum Flow<T> {
+    Next(T),
+    Back,
+}
+
+/// Esc (inquire's "canceled") is a step back, not the end of the wizard.
+fn flow<T>(r: Result<T, WizardError>) -> Result<Flow<T>, WizardError> {
+    match r {
+        Ok(v) => Ok(Flow::Next(v)),
+        Err(WizardError::Canceled) => Ok(Flow::Back),
+        Err(e) => Err(e),
+    }
+}
+
+/// Esc at the first question: quit? Esc or Enter here stays (No).
+fn quit_wizard() -> Result<bool, WizardError> {
+    match Confirm::new("Quit the wizard? Nothing has been changed.")
+        .with_default(false)
+        .with_help_message("y quits, n (Enter, Esc) goes on with the questions")
+        .prompt()
+    {
+        Ok(q) => Ok(q),
+        Err(InquireError::OperationCanceled) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The answers given so far; going back shows them as the suggestions.
+#[derive(Default)]
+struct Draft {
+    hostname: Option<String>,
+    domain: Option<String>,
+    admin_email: Option<String>,
+    address: Option<String>,
+    mailbox: Option<Mailbox>,
+    users: Option<String>,
+    firewall: Option<bool>,
+    acme: Option<Acme>,
+    relay: Option<Option<RelayHost>>,
+}
+
+/// The questions in order; [`ask_all`] walks them forward and, on Esc, back.
+const QUESTIONS: usize = 9;
+
+fn ask_all(
+    defaults: Option<&Answers>,
+    outbound_blocked: &mut dyn FnMut() -> Option<String>,
+) -> Result<Answers, WizardError> {
+    let mut d = Draft::default();
+    let mut i = 0;
+    while i < QUESTIONS {
+        let step = match i {
+            0 => flow(ask_hostname(&d, defaults))?.map(|v| d.hostname = Some(v)),
+            1 => flow(ask_domain(&d, defaults))?.map(|v| d.domain = Some(v)),
+            2 => flow(ask_admin(&d, defaults))?.map(|v| d.admin_email = Some(v)),
+            3 => flow(ask_address(&d, defaults))?.map(|v| d.address = Some(v)),
+            4 => flow(ask_mailbox_password(&d, defaults))?.map(|v| d.mailbox = Some(v)),
+            5 => flow(ask_users(&d, defaults))?.map(|v| d.users = Some(v)),
+            6 => flow(
+                Confirm::new("Turn on the firewall (only SSH and mail ports open)?")
+                    .with_default(
+                        d.firewall
+                            .or(defaults.map(|a| a.firewall.enabled))
+                            .unwrap_or(true),
+                    )
+                    .prompt()
+                    .map_err(WizardError::from),
+            )?
+            .map(|v| d.firewall = Some(v)),
+            7 => flow(ask_acme(d.acme.as_ref().or(defaults.map(|a| &a.acme))))?
+                .map(|v| d.acme = Some(v)),
+            _ => {
+                let current = match &d.relay {
+                    Some(r) => r.clone(),
+                    None => defaults.and_then(|a| a.relay_host.clone()),
+                };
+                match outbound_blocked() {
+                    Some(why) => {
+                        eprintln!("Note: {why}.");
+                        eprintln!(
+                            "Mail to other servers then has to go out through a relay host \
+                             (or ask the provider to open port 25)."
+                        );
+                        flow(ask_relay(current.as_ref()))?.map(|v| d.relay = Some(v))
+                    }
+                    // Mail goes out directly: no question (the answers file can still set one).
+                    None => {
+                        d.relay = Some(current);
+                        Flow::Next(())
+                    }
+                }
+            }
+        };
+        match step {
+            Flow::Next(()) => i += 1,
+            Flow::Back if i == 0 => {
+                if quit_wizard()? {
+                    return Err(WizardError::Canceled);
+                }
+            }
+            Flow::Back => i -= 1,
+        }
+    }
+    Ok(assemble(d, defaults))
+}
+
+impl<T> Flow<T> {
+    fn map(self, f: impl FnOnce(T)) -> Flow<()> {
+        match self {
+            Flow::Next(v) => {
+                f(v);
+                Flow::Next(())
+            }
+            Flow::Back => Flow::Back,
+        }
+    }
+}
+
+fn ask_hostname(d: &Draft, defaults: Option<&Answers>) -> Result<String, WizardError> {
+    let suggested = d
+        .hostname
+        .clone()
+        .or_else(|| defaults.map(|a| a.hostname.clone()))
+        .or_else(system_fqdn);
+    text(
         "Server hostname:",
         "the full name clients and other servers use, e.g. mail.example.org",
-        d_host.as_deref(),
+        suggested.as_deref(),
         check_fqdn,
-    )?;
+    )
+}
 
-    let d_domain = defaults
-        .and_then(|a| a.domains.first().map(|d| d.name.clone()))
-        .or_else(|| domain_of(&hostname));
-    let domain = text(
+fn ask_domain(d: &Draft, defaults: Option<&Answers>) -> Result<String, WizardError> {
+    let suggested = d
+        .domain
+        .clone()
+        .or_else(|| defaults.and_then(|a| a.domains.first().map(|d| d.name.clone())))
+        .or_else(|| d.hostname.as_deref().and_then(domain_of));
+    text(
         "First mail domain:",
         "the part after the @ in your addresses, e.g. example.org",
-        d_domain.as_deref(),
+        suggested.as_deref(),
         check_domain,
-    )?;
+    )
+}
 
-    let d_admin = defaults.map(|a| a.admin_email.clone());
-    let admin_email = text(
+fn ask_admin(d: &Draft, defaults: Option<&Answers>) -> Result<String, WizardError> {
+    let suggested = d
+        .admin_email
+        .clone()
+        .or_else(|| defaults.map(|a| a.admin_email.clone()));
+    text(
         "Admin email:",
         "where certificate and problem notices go; best an address on another server",
-        d_admin.as_deref(),
+        suggested.as_deref(),
         check_email,
-    )?;
+    )
+}
 
-    let domains = vec![domain.clone()];
-    let previous = defaults
+/// The mailbox the defaults had for `domain`, if any.
+fn previous_mailbox(defaults: Option<&Answers>, domain: &str) -> Option<Mailbox> {
+    defaults
         .and_then(|a| a.domains.iter().find(|d| d.name == domain))
-        .and_then(|d| d.mailboxes.first().cloned());
-    let d_box = previous
-        .as_ref()
-        .map(|m| m.address.clone())
+        .and_then(|d| d.mailboxes.first().cloned())
+}
+
+fn ask_address(d: &Draft, defaults: Option<&Answers>) -> Result<String, WizardError> {
+    let domain = d.domain.clone().unwrap_or_default();
+    let suggested = d
+        .address
+        .clone()
+        .filter(|a| a.ends_with(&format!("@{domain}")))
+        .or_else(|| previous_mailbox(defaults, &domain).map(|m| m.address))
         .unwrap_or_else(|| format!("{}@{domain}", invoking_user_mailbox()));
+    let domains = vec![domain.clone()];
     let doms = domains.clone();
     let shown = |s: &str| complete_address(s, &domains);
     let address = Text::new("First mailbox:")
         .with_help_message(&format!(
             "an address @{domain} (a name alone is completed with @{domain})"
         ))
-        .with_default(&d_box)
+        .with_default(&suggested)
         .with_formatter(&shown)
         .with_validator(validator(move |s| {
             check_address_in(
@@ -317,46 +475,50 @@ fn ask_all(defaults: Option<&Answers>) -> Result<Answers, WizardError> {
             )
         }))
         .prompt()?;
-    let address = complete_address(&address, &domains);
+    Ok(complete_address(&address, &domains))
+}
 
-    let keep_old = match &previous {
-        Some(m) if m.address == address && (m.password.is_some() || m.password_hash.is_some()) => {
-            !Confirm::new(&format!("Change the password of {address}?"))
-                .with_default(false)
-                .prompt()?
+/// The first mailbox's password: kept when the defaults had one for the same address and the
+/// admin says so, typed twice otherwise.
+fn ask_mailbox_password(d: &Draft, defaults: Option<&Answers>) -> Result<Mailbox, WizardError> {
+    let address = d.address.clone().unwrap_or_default();
+    let domain = d.domain.clone().unwrap_or_default();
+    let previous = previous_mailbox(defaults, &domain)
+        .filter(|m| m.address == address && (m.password.is_some() || m.password_hash.is_some()));
+    if let Some(m) = previous {
+        let change = Confirm::new(&format!("Change the password of {address}?"))
+            .with_default(false)
+            .prompt()?;
+        if !change {
+            return Ok(m);
         }
-        _ => false,
-    };
-    let mailbox = if keep_old {
-        previous.clone().expect("checked above")
-    } else {
-        Mailbox {
-            address: address.clone(),
-            password: Some(ask_password(&address)?),
-            password_hash: None,
-        }
-    };
+    }
+    Ok(Mailbox {
+        address: address.clone(),
+        password: Some(ask_password(&address)?),
+        password_hash: None,
+    })
+}
 
-    let d_users = defaults
-        .map(|a| a.ssh.allow_users.clone())
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| vec![invoking_user()]);
-    let users = text(
+fn ask_users(d: &Draft, defaults: Option<&Answers>) -> Result<String, WizardError> {
+    let suggested = d.users.clone().unwrap_or_else(|| {
+        defaults
+            .map(|a| a.ssh.allow_users.clone())
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| vec![invoking_user()])
+            .join(", ")
+    });
+    text(
         "SSH logins allowed for:",
         "user names, separated by commas; everyone else is refused by sshd",
-        Some(&d_users.join(", ")),
+        Some(&suggested),
         |s| parse_users(s).map(|_| ()),
-    )?;
-    let allow_users = parse_users(&users).map_err(WizardError::Other)?;
+    )
+}
 
-    let firewall = Confirm::new("Turn on the firewall (only SSH and mail ports open)?")
-        .with_default(defaults.map(|a| a.firewall.enabled).unwrap_or(true))
-        .prompt()?;
-
-    let acme = ask_acme(defaults.map(|a| &a.acme))?;
-    let relay_host = ask_relay(defaults.and_then(|a| a.relay_host.as_ref()))?;
-
-    // Keep everything the wizard did not ask about.
+/// The answers from the draft; everything the wizard did not ask about is kept from
+/// `defaults`.
+fn assemble(d: Draft, defaults: Option<&Answers>) -> Answers {
     let mut answers = match defaults {
         Some(a) => a.clone(),
         None => Answers {
@@ -371,16 +533,18 @@ fn ask_all(defaults: Option<&Answers>) -> Result<Answers, WizardError> {
             relay_host: None,
         },
     };
-    answers.hostname = hostname;
-    answers.admin_email = admin_email;
-    answers.ssh.allow_users = allow_users;
-    answers.firewall.enabled = firewall;
-    answers.acme = acme;
-    answers.relay_host = relay_host;
-    match answers.domains.iter().position(|d| d.name == domain) {
+    let domain = d.domain.unwrap_or_default();
+    answers.hostname = d.hostname.unwrap_or_default();
+    answers.admin_email = d.admin_email.unwrap_or_default();
+    // Checked as typed; an empty list here fails `validate`, which asks again.
+    answers.ssh.allow_users = parse_users(&d.users.unwrap_or_default()).unwrap_or_default();
+    answers.firewall.enabled = d.firewall.unwrap_or(true);
+    answers.acme = d.acme.unwrap_or_default();
+    answers.relay_host = d.relay.unwrap_or(None);
+    match answers.domains.iter().position(|x| x.name == domain) {
         Some(i) => {
-            let d = answers.domains.remove(i);
-            answers.domains.insert(0, d);
+            let x = answers.domains.remove(i);
+            answers.domains.insert(0, x);
         }
         None => answers.domains.insert(
             0,
@@ -392,16 +556,18 @@ fn ask_all(defaults: Option<&Answers>) -> Result<Answers, WizardError> {
             },
         ),
     }
-    let first = &mut answers.domains[0];
-    match first
-        .mailboxes
-        .iter()
-        .position(|m| m.address == mailbox.address)
-    {
-        Some(i) => first.mailboxes[i] = mailbox,
-        None => first.mailboxes.insert(0, mailbox),
+    if let Some(mailbox) = d.mailbox {
+        let first = &mut answers.domains[0];
+        match first
+            .mailboxes
+            .iter()
+            .position(|m| m.address == mailbox.address)
+        {
+            Some(i) => first.mailboxes[i] = mailbox,
+            None => first.mailboxes.insert(0, mailbox),
+        }
     }
-    Ok(answers)
+    answers
 }
 
 /// A mailbox name to suggest: the invoking user unless that is root.
@@ -556,24 +722,6 @@ pub fn summarize(a: &Answers) -> String {
     };
     let _ = writeln!(s, "relay host:   {relay}");
     s
-}
-
-/// Shows `summary` (what will be done) and asks to go ahead; a one-line summary ending in `?`
-/// is the question itself. No default: the admin types y or n.
-pub fn confirm_plan(summary: &str) -> Result<bool, WizardError> {
-    need_terminal()?;
-    let summary = summary.trim_end();
-    let question = if !summary.contains('\n') && summary.ends_with('?') {
-        summary.trim()
-    } else {
-        if !summary.trim().is_empty() {
-            eprintln!("{summary}");
-        }
-        "Apply these changes?"
-    };
-    Ok(Confirm::new(question)
-        .with_help_message("y applies them, n leaves the server as it is")
-        .prompt()?)
 }
 
 #[cfg(test)]
