@@ -8,6 +8,8 @@
 mod bed;
 #[path = "deliverability/checks.rs"]
 mod checks;
+#[path = "deliverability/defence.rs"]
+mod defence;
 #[path = "deliverability/dns.rs"]
 mod dns;
 #[path = "deliverability/relay.rs"]
@@ -221,6 +223,7 @@ fn deliverability(release: &str) {
     dns::scenario(&bed);
     relay::scenario(&bed);
     checks::scenario(&bed);
+    defence::quota(&bed);
     // Last: it adds a domain and rotates a key.
     signer::scenario(&bed);
     println!("{}: {}", bed.release, signer::mail_stack_memory(&bed));

@@ -177,6 +177,7 @@ pub(crate) static ANSWERS_SCHEMA: Schema = Schema {
         ),
         f("pop3", Kind::Bool, false, "false"),
         f("message_size_limit", Kind::Bytes, false, "52428800"),
+        f("quota", Kind::Bytes, false, "1073741824"),
         f(
             "relay_host",
             Kind::Block(&RELAY_HOST_SCHEMA),
@@ -225,6 +226,7 @@ pub(crate) static MAILBOX_SCHEMA: Schema = Schema {
             false,
             "\"{SHA512-CRYPT}$6$...\"",
         ),
+        f("quota", Kind::Bytes, false, "2147483648"),
     ],
 };
 pub(crate) static ALIAS_SCHEMA: Schema = Schema {

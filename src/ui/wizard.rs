@@ -334,6 +334,7 @@ fn ask_all(defaults: Option<&Answers>) -> Result<Answers, WizardError> {
             address: address.clone(),
             password: Some(ask_password(&address)?),
             password_hash: None,
+            quota: None,
         }
     };
 
@@ -368,6 +369,7 @@ fn ask_all(defaults: Option<&Answers>) -> Result<Answers, WizardError> {
             firewall: Firewall::default(),
             pop3: false,
             message_size_limit: mailstead_answers::default_message_size_limit(),
+            quota: mailstead_answers::default_quota(),
             relay_host: None,
         },
     };
@@ -713,6 +715,7 @@ mod tests {
                     address: "alice@example.test".into(),
                     password: Some(Secret::new("correct horse battery")),
                     password_hash: None,
+                    quota: None,
                 }],
                 aliases: vec![],
                 default_aliases: true,
@@ -724,6 +727,7 @@ mod tests {
             firewall: Firewall { enabled: true },
             pop3: false,
             message_size_limit: 1,
+            quota: mailstead_answers::default_quota(),
             relay_host: Some(RelayHost {
                 host: "smtp.relay.example".into(),
                 port: 587,

@@ -89,3 +89,16 @@ pub const RSPAMD_MILTER: &str = "inet:127.0.0.1:11332";
 pub fn dkim_key_path(domain: &str, selector: &str) -> PathBuf {
     PathBuf::from(DKIM_KEY_DIR).join(format!("{domain}.{selector}.key"))
 }
+
+/// Postfix asks Dovecot's quota-status service here at RCPT time (`check_policy_service`).
+pub const QUOTA_STATUS: &str = "/var/spool/postfix/private/quota-status";
+
+/// A storage limit in Dovecot 2.3's `quota_rule` syntax: bytes with the `B` suffix (a bare
+/// number would be kilobytes); `0` is unlimited (Dovecot 2.3 doc, quota configuration).
+pub fn quota_rule_23(bytes: u64) -> String {
+    if bytes == 0 {
+        "0".into()
+    } else {
+        format!("{bytes}B")
+    }
+}
