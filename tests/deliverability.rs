@@ -224,6 +224,7 @@ fn deliverability(release: &str) {
     relay::scenario(&bed);
     checks::scenario(&bed);
     defence::quota(&bed);
+    defence::limits(&bed);
     // Last: it adds a domain and rotates a key.
     signer::scenario(&bed);
     println!("{}: {}", bed.release, signer::mail_stack_memory(&bed));

@@ -86,6 +86,12 @@ pub struct Answers {
     /// refused at RCPT time with `552 5.2.2` (Dovecot's quota-status service, asked by Postfix).
     #[serde(default = "default_quota")]
     pub quota: u64,
+    /// At most this many messages an hour from each logged-in user (SMTP AUTH on 587/465);
+    /// beyond it mail is deferred with `451 4.7.1` (rspamd's ratelimit module: a leaky bucket
+    /// of this size draining at this rate). `0` = no limit. A hijacked account then sends a
+    /// trickle, not a flood that gets the server's address blocklisted.
+    #[serde(default = "default_max_messages_per_hour")]
+    pub max_messages_per_hour: u32,
     /// Send all outgoing mail through this relay host (smarthost) instead of delivering it
     /// directly; see [`RelayHost`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,6 +101,14 @@ pub struct Answers {
 pub fn default_message_size_limit() -> u64 {
     50 * 1024 * 1024
 }
+
+/// The default sending limit of a logged-in user: 200 messages an hour.
+pub fn default_max_messages_per_hour() -> u32 {
+    200
+}
+
+/// Largest accepted `max_messages_per_hour`.
+pub const MAX_MESSAGES_PER_HOUR: u32 = 100_000;
 
 /// The default mailbox quota: 1 GiB.
 pub fn default_quota() -> u64 {

@@ -651,3 +651,19 @@ pub(crate) fn check_quota(bytes: u64) -> Check {
 pub fn quota(field: &str, bytes: u64) -> Result<(), Problem> {
     problem(field, Some(&bytes.to_string()), check_quota(bytes))
 }
+
+pub(crate) fn check_max_messages_per_hour(n: u32) -> Check {
+    if n <= MAX_MESSAGES_PER_HOUR {
+        return Ok(());
+    }
+    Err((
+        format!("is more than {MAX_MESSAGES_PER_HOUR} messages an hour"),
+        "write 0 (no limit) or a count up to 100000, e.g. 200".to_string(),
+    ))
+}
+
+/// `max_messages_per_hour`: messages an hour a logged-in user may send, `0` = no limit, at
+/// most [`MAX_MESSAGES_PER_HOUR`].
+pub fn max_messages_per_hour(field: &str, n: u32) -> Result<(), Problem> {
+    problem(field, Some(&n.to_string()), check_max_messages_per_hour(n))
+}

@@ -709,6 +709,40 @@ fn quota_default_range_and_override() {
 }
 
 #[test]
+fn max_messages_per_hour_default_and_range() {
+    assert_eq!(answers().max_messages_per_hour, 200, "the stated default");
+    assert!(
+        problems(|a| a.max_messages_per_hour = 0).is_empty(),
+        "0 = no limit"
+    );
+    assert!(problems(|a| a.max_messages_per_hour = MAX_MESSAGES_PER_HOUR).is_empty());
+    assert_one(
+        &problems(|a| a.max_messages_per_hour = MAX_MESSAGES_PER_HOUR + 1),
+        "max_messages_per_hour: \"100001\" is more than 100000 messages an hour",
+    );
+    let y = to_yaml(&{
+        let mut a = answers();
+        a.max_messages_per_hour = 5;
+        a
+    });
+    assert_eq!(
+        parse(&y, "m.yaml")
+            .expect("round trip")
+            .max_messages_per_hour,
+        5
+    );
+    let bad = parse(
+        &y.replace("max_messages_per_hour: 5", "max_messages_per_hour: many"),
+        "m.yaml",
+    )
+    .unwrap_err();
+    assert!(
+        format!("{bad}").contains("max_messages_per_hour: expected a whole number"),
+        "{bad}"
+    );
+}
+
+#[test]
 fn all_problems_are_collected() {
     let p = problems(|a| {
         a.hostname = "bad".into();

@@ -195,6 +195,9 @@ pub fn validate(a: &Answers) -> Result<(), ConfigError> {
     if let Err(p) = quota("quota", a.quota) {
         out.push(p);
     }
+    if let Err(p) = max_messages_per_hour("max_messages_per_hour", a.max_messages_per_hour) {
+        out.push(p);
+    }
     // relay_host: every rule lives in rules.rs.
     if let Some(r) = &a.relay_host {
         out.extend(relay("relay_host", r));

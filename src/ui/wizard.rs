@@ -370,6 +370,7 @@ fn ask_all(defaults: Option<&Answers>) -> Result<Answers, WizardError> {
             pop3: false,
             message_size_limit: mailstead_answers::default_message_size_limit(),
             quota: mailstead_answers::default_quota(),
+            max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
             relay_host: None,
         },
     };
@@ -728,6 +729,7 @@ mod tests {
             pop3: false,
             message_size_limit: 1,
             quota: mailstead_answers::default_quota(),
+            max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
             relay_host: Some(RelayHost {
                 host: "smtp.relay.example".into(),
                 port: 587,

@@ -20,6 +20,8 @@
 //! - `relay`: with a `relay_host`, its password map and `.db` are 0600 root-only (fail
 //!   otherwise), and no outgoing mail waits in the deferred queue (warn with Postfix's reason:
 //!   a wrong login, an untrusted certificate). Without one it passes at once.
+//! - `limits`: with `max_messages_per_hour` above 0, Redis (where rspamd's ratelimit module
+//!   keeps the per-login buckets) is active; without it rspamd limits nothing.
 //! - `quota`: each mailbox's use of its size limit (`doveadm quota get -A`); a warning names
 //!   every mailbox at or above 90 % of its limit, and says that mail to a full one is refused
 //!   with 552.
@@ -52,6 +54,7 @@ pub fn all() -> Vec<Box<dyn Check<Answers>>> {
         // relay_host: its secrets stay private and nothing waits for it.
         Box::new(Relay),
         Box::new(Quota),
+        Box::new(Limits),
     ]
 }
 
@@ -751,7 +754,8 @@ LISTEN 0 100 0.0.0.0:993 0.0.0.0:* users:((\"dovecot\",pid=2,fd=1))\n";
                 "signer",
                 "delivery",
                 "relay",
-                "quota"
+                "quota",
+                "limits"
             ]
         );
     }
@@ -1315,5 +1319,34 @@ carol@example.test\tUser quota\tSTORAGE\t5\t-\t0\n";
             ok.detail
         );
         assert_eq!(quota_finding(&[]).status, Status::Pass);
+    }
+}
+
+/// `limits`: the sending limit of logged-in users can work (Redis active).
+pub struct Limits;
+
+impl Check<Answers> for Limits {
+    fn name(&self) -> &'static str {
+        "limits"
+    }
+    fn run(&self, ctx: &Ctx<Answers>) -> Finding {
+        let n = ctx.answers.max_messages_per_hour;
+        if n == 0 {
+            return Finding::pass(
+                "no sending limit (max_messages_per_hour: 0); From: headers must match the login",
+            );
+        }
+        if system::service_active(ctx.host, "redis-server") {
+            Finding::pass(format!(
+                "each login may send {n} messages an hour (rspamd ratelimit, Redis active); \
+                 From: headers must match the login"
+            ))
+        } else {
+            Finding::fail(
+                "redis-server is not running: rspamd's ratelimit keeps its buckets there, so \
+                 no sending limit is enforced",
+                "systemctl start redis-server; see journalctl -u redis-server",
+            )
+        }
     }
 }

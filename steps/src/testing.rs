@@ -36,6 +36,7 @@ pub fn answers() -> Answers {
         pop3: false,
         message_size_limit: 1 << 20,
         quota: mailstead_answers::default_quota(),
+        max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
         relay_host: None,
     }
 }
@@ -88,6 +89,7 @@ pub fn mail_answers() -> Answers {
         pop3: false,
         message_size_limit: 10 * 1024 * 1024,
         quota: mailstead_answers::default_quota(),
+        max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
         relay_host: None,
     }
 }

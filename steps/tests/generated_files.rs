@@ -173,6 +173,7 @@ fn answers() -> impl Strategy<Value = Answers> {
             pop3: false,
             message_size_limit: 50 * 1024 * 1024,
             quota: mailstead_answers::default_quota(),
+            max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
             relay_host: None,
         }
     })

@@ -10,6 +10,11 @@
 //! full` at SMTP time (not a bounce after accepting), while alice still gets mail; `check`
 //! warns with the mailbox's use and limit. Adding the mailbox is one run; the same answers
 //! again make 0 changes and restart nothing.
+//!
+//! Limits for a hijacked account: with `max_messages_per_hour: 5`, a logged-in user's first
+//! five messages on 587 are accepted and the sixth is deferred with `451 4.7.1`, rspamd's log
+//! names the login; a message whose envelope sender is the login's own but whose `From:` is
+//! another mailbox's is refused with `554 5.7.1`; `check` passes `limits` (Redis active).
 use crate::bed::Bed;
 
 /// Postfix and Dovecot: a no-op re-run must not restart them.
@@ -175,5 +180,120 @@ pub fn quota(bed: &Bed) {
     assert!(
         detail.contains("alice@example.test") && detail.contains("of 1.0 GiB"),
         "{r}: check does not show alice's use of the 1 GiB default: {detail}"
+    );
+}
+
+/// Submission on 587 (STARTTLS, AUTH) as `user` (password in `$BED_PASS`), envelope sender
+/// `user`, `From:` header `from_hdr`, to alice; prints `SENT` or `DATA <code> <text>`.
+const SUBMIT_PY: &str = r#"import os, smtplib, ssl, sys
+host, user, from_hdr, subject = sys.argv[1:5]
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+s = smtplib.SMTP(host, 587, local_hostname="client.outside.test", timeout=60)
+s.starttls(context=ctx)
+s.login(user, os.environ["BED_PASS"])
+msg = "From: %s\r\nTo: <alice@example.test>\r\nSubject: %s\r\n\r\nsent by the bed\r\n" % (from_hdr, subject)
+try:
+    s.sendmail(user, ["alice@example.test"], msg)
+    print("SENT")
+except smtplib.SMTPDataError as e:
+    print("DATA %d %s" % (e.smtp_code, e.smtp_error.decode()))
+s.quit()
+"#;
+
+const SENDER_PASSWORD: &str = "the sender has a long passphrase";
+
+fn submit(bed: &Bed, user: &str, pass: &str, from_hdr: &str, subject: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("submit.py");
+    std::fs::write(&f, SUBMIT_PY).unwrap();
+    let r = crate::bed::host_sh(&format!(
+        "BED_PASS='{pass}' /usr/bin/python3 {} {} {user} '{from_hdr}' '{subject}'",
+        f.display(),
+        bed.ip
+    ));
+    assert!(r.ok(), "the submission client failed:\n{}", r.text());
+    r.stdout.trim().to_string()
+}
+
+/// Waits (up to 30 s) until rspamd's bucket in Redis counts `n` messages: rspamd updates it
+/// after the message, and right after a reload the first update can land seconds late. Not
+/// an assertion: the limit's own answers below are what is checked.
+fn counted(bed: &Bed, n: u32) {
+    bed.sh(&format!(
+        "for i in $(seq 1 60); do \
+           for k in $(redis-cli --scan --pattern 'RL*'); do \
+             b=$(redis-cli hget \"$k\" b 2>/dev/null); \
+             [ -n \"$b\" ] && awk -v b=\"$b\" 'BEGIN{{exit !(b >= {n} - 0.5)}}' && exit 0; \
+           done; sleep 0.5; done; exit 1"
+    ));
+}
+
+pub fn limits(bed: &Bed) {
+    let r = &bed.release;
+    let sender = "sender@example.test";
+    let answers = bed.default_answers().replace(
+        "    aliases:\n",
+        &format!(
+            "      - address: {sender}\n        password: \"{SENDER_PASSWORD}\"\n    aliases:\n"
+        ),
+    ) + "max_messages_per_hour: 5\n";
+    bed.write_answers(&answers);
+    install(bed, "with a limit of 5 messages an hour");
+    rerun_changes_nothing(bed, "limits");
+    let (status, detail) = check_finding(bed, "limits");
+    assert_eq!(status, "pass", "{r}: {detail}");
+    assert!(detail.contains("5 messages an hour"), "{r}: {detail}");
+
+    for i in 1..=5 {
+        let out = submit(bed, sender, SENDER_PASSWORD, sender, &format!("limit {i}"));
+        assert_eq!(out, "SENT", "{r}: message {i} of 5 was not accepted: {out}");
+        counted(bed, i);
+    }
+    let out = submit(bed, sender, SENDER_PASSWORD, sender, "limit 6");
+    println!("{r}: the 6th message in the hour: {out}");
+    assert!(
+        out.starts_with("DATA 451 4.7.1") && out.contains("Ratelimit"),
+        "{r}: the 6th message in an hour is not deferred with 4xx: {out}"
+    );
+    let log = bed.sh_ok(&format!(
+        "grep -F 'ratelimit \"mailstead_user({sender})\" exceeded' /var/log/rspamd/rspamd.log | tail -1"
+    ));
+    assert!(
+        !log.trim().is_empty(),
+        "{r}: rspamd's log does not name the limited login"
+    );
+    println!("{r}: the admin's log line: {}", log.trim());
+
+    // Own envelope sender, someone else's From: header: refused.
+    let out = submit(
+        bed,
+        "alice@example.test",
+        crate::bed::ALICE_PASSWORD,
+        &format!("The boss <{sender}>"),
+        "forged from",
+    );
+    println!("{r}: a forged From: {out}");
+    assert!(
+        out.starts_with("DATA 554 5.7.1") && out.contains(&format!("From: header {sender}")),
+        "{r}: a From: header of another mailbox is not refused: {out}"
+    );
+    // Her own From: (display name and case aside) still goes.
+    let out = submit(
+        bed,
+        "alice@example.test",
+        crate::bed::ALICE_PASSWORD,
+        "Alice <Alice@Example.test>",
+        "own from",
+    );
+    assert_eq!(out, "SENT", "{r}: alice's own From: is refused: {out}");
+
+    bed.write_answers(&bed.default_answers());
+    install(bed, "back to the default answers");
+    let (status, detail) = check_finding(bed, "limits");
+    assert!(
+        status == "pass" && detail.contains("200 messages an hour"),
+        "{r}: {detail}"
     );
 }
