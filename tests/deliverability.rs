@@ -223,6 +223,11 @@ fn deliverability(release: &str) {
     dns::scenario(&bed);
     relay::scenario(&bed);
     checks::scenario(&bed);
+    println!(
+        "{}: mail stack memory before the defence scenarios:\n{}",
+        bed.release,
+        signer::mail_stack_memory(&bed)
+    );
     defence::quota(&bed);
     defence::limits(&bed);
     // Last: it adds a domain and rotates a key.
