@@ -987,6 +987,7 @@ fn add_mailbox(a: &mut Answers, address: &str, password: &Secret) -> Result<()> 
         password_hash: Some(mailstead_steps::mailboxes::hash_password(
             password.expose(),
         )?),
+        quota: None,
     });
     Ok(())
 }

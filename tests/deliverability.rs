@@ -8,6 +8,8 @@
 mod bed;
 #[path = "deliverability/checks.rs"]
 mod checks;
+#[path = "deliverability/defence.rs"]
+mod defence;
 #[path = "deliverability/dns.rs"]
 mod dns;
 /// The printed records as dnsmasq lines: the one copy, shared with `mailstead demo`.
@@ -225,6 +227,13 @@ fn deliverability(release: &str) {
     dns::scenario(&bed);
     relay::scenario(&bed);
     checks::scenario(&bed);
+    println!(
+        "{}: mail stack memory before the defence scenarios:\n{}",
+        bed.release,
+        signer::mail_stack_memory(&bed)
+    );
+    defence::quota(&bed);
+    defence::limits(&bed);
     // Last: it adds a domain and rotates a key.
     signer::scenario(&bed);
     println!("{}: {}", bed.release, signer::mail_stack_memory(&bed));

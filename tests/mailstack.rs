@@ -403,6 +403,8 @@ fn mail_stack(release: &str) {
         "/etc/postfix/sender_access.db",
         // The new domain's DKIM selector (its key is under /var/lib/rspamd/dkim, not /etc).
         "/etc/rspamd/local.d/dkim_selectors.map",
+        // The sending limit leaves the new domain's `check` scans uncounted.
+        "/etc/rspamd/local.d/ratelimit.conf",
     ];
     let unexpected: Vec<String> = before
         .diff(&bed.etc_snapshot())
@@ -684,7 +686,8 @@ fn bench(release: &str) {
         etc/postfix/virtual_mailboxes etc/postfix/virtual_aliases etc/postfix/virtual_senders \
         etc/postfix/sender_access etc/dovecot/local.conf etc/dovecot/users \
         etc/letsencrypt/renewal-hooks/deploy/mailstead-reload etc/ssh/sshd_config.d/50-mailstead.conf \
-        etc/rspamd/local.d/dkim_signing.conf etc/rspamd/local.d/dkim_selectors.map";
+        etc/rspamd/local.d/dkim_signing.conf etc/rspamd/local.d/dkim_selectors.map \
+        etc/rspamd/local.d/ratelimit.conf etc/rspamd/rspamd.local.lua";
     let vmail = a.sh_ok("id -u vmail").trim().to_string();
     // The floor gets the files of the fresh install (before add-domain changed the maps).
     let a2 = a.mailstead(&["rollback", "--yes", "--plain"]);
@@ -705,7 +708,7 @@ printf '%s\n' 'postfix postfix/mailname string mail.example.test' \
   'postfix postfix/main_mailer_type select Internet Site' | debconf-set-selections
 # Same rule as mailstead: refresh package lists only when older than a day.
 find /var/lib/apt/lists -name '*_Packages' -mmin -1440 | grep -q . || apt-get update -q
-apt-get install -y -q --no-install-recommends postfix dovecot-core dovecot-imapd dovecot-lmtpd certbot rspamd ufw openssl iproute2
+apt-get install -y -q --no-install-recommends postfix dovecot-core dovecot-imapd dovecot-lmtpd certbot rspamd redis-server ufw openssl iproute2
 REQUESTS_CA_BUNDLE=/root/pebble-ca.pem certbot certonly --standalone --non-interactive --agree-tos \
   --email admin@example.test --server {acme} -d mail.example.test
 groupadd --system --gid {vmail} vmail

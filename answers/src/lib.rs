@@ -49,6 +49,11 @@ pub const LETSENCRYPT_STAGING: &str = "https://acme-staging-v02.api.letsencrypt.
 pub const MIN_MESSAGE_SIZE: u64 = 1024 * 1024;
 pub const MAX_MESSAGE_SIZE: u64 = 1024 * 1024 * 1024;
 
+/// Smallest non-zero mailbox quota (`quota`, `mailboxes[].quota`), in bytes: 1 MiB.
+pub const MIN_QUOTA: u64 = 1024 * 1024;
+/// Largest mailbox quota, in bytes: 64 TiB (a sanity bound, far above any disk of a VPS).
+pub const MAX_QUOTA: u64 = 64 << 40;
+
 /// Shortest accepted plaintext password. IMAP and SMTP AUTH face the internet and are
 /// brute-forced around the clock; 12 characters puts guessing out of reach of those bots.
 pub const MIN_PASSWORD_LEN: usize = 12;
@@ -76,6 +81,17 @@ pub struct Answers {
     /// Largest message accepted, in bytes.
     #[serde(default = "default_message_size_limit")]
     pub message_size_limit: u64,
+    /// Mailbox size limit of every mailbox, in bytes (Dovecot's quota plugin, storage limit);
+    /// `0` means unlimited. A mailbox's own `quota` overrides it. Mail to a full mailbox is
+    /// refused at RCPT time with `552 5.2.2` (Dovecot's quota-status service, asked by Postfix).
+    #[serde(default = "default_quota")]
+    pub quota: u64,
+    /// At most this many messages an hour from each logged-in user (SMTP AUTH on 587/465);
+    /// beyond it mail is deferred with `451 4.7.1` (rspamd's ratelimit module: a leaky bucket
+    /// of this size draining at this rate). `0` = no limit. A hijacked account then sends a
+    /// trickle, not a flood that gets the server's address blocklisted.
+    #[serde(default = "default_max_messages_per_hour")]
+    pub max_messages_per_hour: u32,
     /// Send all outgoing mail through this relay host (smarthost) instead of delivering it
     /// directly; see [`RelayHost`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,6 +100,19 @@ pub struct Answers {
 
 pub fn default_message_size_limit() -> u64 {
     50 * 1024 * 1024
+}
+
+/// The default sending limit of a logged-in user: 200 messages an hour.
+pub fn default_max_messages_per_hour() -> u32 {
+    200
+}
+
+/// Largest accepted `max_messages_per_hour`.
+pub const MAX_MESSAGES_PER_HOUR: u32 = 100_000;
+
+/// The default mailbox quota: 1 GiB.
+pub fn default_quota() -> u64 {
+    1024 * 1024 * 1024
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -116,6 +145,9 @@ pub struct Mailbox {
         serialize_with = "quoted"
     )]
     pub password_hash: Option<String>,
+    /// This mailbox's size limit in bytes, overriding the top-level `quota`; `0` = unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<u64>,
 }
 
 /// A relay host (smarthost, Postfix's `relayhost`): every outgoing message goes to it, over TLS

@@ -629,3 +629,41 @@ pub fn relay(path: &str, r: &RelayHost) -> Vec<Problem> {
     .filter_map(Result::err)
     .collect()
 }
+
+// quota: mailbox size limits (Dovecot quota plugin, storage limit)
+
+pub(crate) fn check_quota(bytes: u64) -> Check {
+    if bytes == 0 || (MIN_QUOTA..=MAX_QUOTA).contains(&bytes) {
+        return Ok(());
+    }
+    Err((
+        "bytes is outside 1 MiB .. 64 TiB".to_string(),
+        format!(
+            "write 0 (unlimited) or a byte count between {MIN_QUOTA} and {MAX_QUOTA}, \
+             e.g. 1073741824 (1 GiB)"
+        ),
+    ))
+}
+
+/// `quota` and `domains[].mailboxes[].quota`: a mailbox size limit in bytes, `0` = unlimited,
+/// else [`MIN_QUOTA`]..=[`MAX_QUOTA`] (Dovecot quota plugin: a storage limit, which counts
+/// the messages' sizes).
+pub fn quota(field: &str, bytes: u64) -> Result<(), Problem> {
+    problem(field, Some(&bytes.to_string()), check_quota(bytes))
+}
+
+pub(crate) fn check_max_messages_per_hour(n: u32) -> Check {
+    if n <= MAX_MESSAGES_PER_HOUR {
+        return Ok(());
+    }
+    Err((
+        format!("is more than {MAX_MESSAGES_PER_HOUR} messages an hour"),
+        "write 0 (no limit) or a count up to 100000, e.g. 200".to_string(),
+    ))
+}
+
+/// `max_messages_per_hour`: messages an hour a logged-in user may send, `0` = no limit, at
+/// most [`MAX_MESSAGES_PER_HOUR`].
+pub fn max_messages_per_hour(field: &str, n: u32) -> Result<(), Problem> {
+    problem(field, Some(&n.to_string()), check_max_messages_per_hour(n))
+}

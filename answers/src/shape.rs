@@ -116,6 +116,8 @@ pub(crate) enum Kind {
     Bytes,
     /// A TCP port number, 1..=65535.
     Port,
+    /// A whole number (a count), 0 or more.
+    Count,
     /// A list of single values.
     TextList,
     Block(&'static Schema),
@@ -177,6 +179,8 @@ pub(crate) static ANSWERS_SCHEMA: Schema = Schema {
         ),
         f("pop3", Kind::Bool, false, "false"),
         f("message_size_limit", Kind::Bytes, false, "52428800"),
+        f("quota", Kind::Bytes, false, "1073741824"),
+        f("max_messages_per_hour", Kind::Count, false, "200"),
         f(
             "relay_host",
             Kind::Block(&RELAY_HOST_SCHEMA),
@@ -225,6 +229,7 @@ pub(crate) static MAILBOX_SCHEMA: Schema = Schema {
             false,
             "\"{SHA512-CRYPT}$6$...\"",
         ),
+        f("quota", Kind::Bytes, false, "2147483648"),
     ],
 };
 pub(crate) static ALIAS_SCHEMA: Schema = Schema {
@@ -421,6 +426,11 @@ pub(crate) fn check_value(
             format!("write `{}: true` or `{}: false`", field.name, field.name),
         ),
         (Kind::Bytes, Node::Int(i)) if *i >= 0 => {}
+        (Kind::Count, Node::Int(i)) if *i >= 0 => {}
+        (Kind::Count, v) => bad(
+            format!("expected a whole number, {}", found(v)),
+            format!("write it like `{}: {}`", field.name, field.example),
+        ),
         (Kind::Port, Node::Int(i)) if (1..=65535).contains(i) => {}
         (Kind::Port, v) => bad(
             format!("expected a TCP port number from 1 to 65535, {}", found(v)),

@@ -209,6 +209,7 @@ fn to_yaml_round_trips_awkward_strings() {
         address: "bob@example.test".into(),
         password: None,
         password_hash: Some(HASH.into()),
+        quota: None,
     });
     a.ssh.allow_users = vec!["root".into()];
     let yaml = to_yaml(&a);
@@ -673,6 +674,75 @@ fn message_size_limit_range() {
 }
 
 #[test]
+fn quota_default_range_and_override() {
+    let a = answers();
+    assert_eq!(a.quota, 1 << 30, "the stated default: 1 GiB");
+    assert!(problems(|a| a.quota = 0).is_empty(), "0 = unlimited");
+    assert!(problems(|a| a.quota = MIN_QUOTA).is_empty());
+    assert!(problems(|a| a.quota = MAX_QUOTA).is_empty());
+    assert_one(
+        &problems(|a| a.quota = 1000),
+        "quota: \"1000\" bytes is outside 1 MiB .. 64 TiB",
+    );
+    assert_one(
+        &problems(|a| a.domains[0].mailboxes[0].quota = Some(5)),
+        "domains[0].mailboxes[0].quota: \"5\" bytes is outside",
+    );
+    assert!(problems(|a| a.domains[0].mailboxes[0].quota = Some(0)).is_empty());
+    // The same rule for every entry point.
+    assert!(crate::rules::quota("QUOTA", 1).is_err());
+    // From YAML: a mailbox's own quota, and the top-level default, round trip.
+    let y = to_yaml(&{
+        let mut a = answers();
+        a.quota = 2 << 30;
+        a.domains[0].mailboxes[0].quota = Some(5 << 20);
+        a
+    });
+    let back = parse(&y, "q.yaml").expect("round trip");
+    assert_eq!(back.quota, 2 << 30);
+    assert_eq!(back.domains[0].mailboxes[0].quota, Some(5 << 20));
+    let bad = parse(&y.replace("quota: 5242880", "quota: 5MB"), "q.yaml").unwrap_err();
+    assert!(
+        format!("{bad}").contains("quota: expected a whole number of bytes"),
+        "{bad}"
+    );
+}
+
+#[test]
+fn max_messages_per_hour_default_and_range() {
+    assert_eq!(answers().max_messages_per_hour, 200, "the stated default");
+    assert!(
+        problems(|a| a.max_messages_per_hour = 0).is_empty(),
+        "0 = no limit"
+    );
+    assert!(problems(|a| a.max_messages_per_hour = MAX_MESSAGES_PER_HOUR).is_empty());
+    assert_one(
+        &problems(|a| a.max_messages_per_hour = MAX_MESSAGES_PER_HOUR + 1),
+        "max_messages_per_hour: \"100001\" is more than 100000 messages an hour",
+    );
+    let y = to_yaml(&{
+        let mut a = answers();
+        a.max_messages_per_hour = 5;
+        a
+    });
+    assert_eq!(
+        parse(&y, "m.yaml")
+            .expect("round trip")
+            .max_messages_per_hour,
+        5
+    );
+    let bad = parse(
+        &y.replace("max_messages_per_hour: 5", "max_messages_per_hour: many"),
+        "m.yaml",
+    )
+    .unwrap_err();
+    assert!(
+        format!("{bad}").contains("max_messages_per_hour: expected a whole number"),
+        "{bad}"
+    );
+}
+
+#[test]
 fn all_problems_are_collected() {
     let p = problems(|a| {
         a.hostname = "bad".into();
@@ -994,6 +1064,7 @@ fn to_yaml_quotes_secrets() {
         address: "bob@example.test".into(),
         password: None,
         password_hash: Some(HASH[14..].to_string()),
+        quota: None,
     });
     let yaml = to_yaml(&a);
     assert!(yaml.contains(&format!("password: \"{PW}\"")), "{yaml}");

@@ -104,6 +104,11 @@ pub fn validate(a: &Answers) -> Result<(), ConfigError> {
                     }
                 }
             }
+            if let Some(q) = m.quota {
+                if let Err(p) = quota(&format!("{mp}.quota"), q) {
+                    out.push(p);
+                }
+            }
         }
 
         for (ai, al) in d.aliases.iter().enumerate() {
@@ -186,6 +191,12 @@ pub fn validate(a: &Answers) -> Result<(), ConfigError> {
             format!("{} bytes is outside 1 MiB .. 1 GiB", a.message_size_limit),
             format!("write a byte count between {MIN_MESSAGE_SIZE} and {MAX_MESSAGE_SIZE}, e.g. 52428800 (50 MiB)"),
         ));
+    }
+    if let Err(p) = quota("quota", a.quota) {
+        out.push(p);
+    }
+    if let Err(p) = max_messages_per_hour("max_messages_per_hour", a.max_messages_per_hour) {
+        out.push(p);
     }
     // relay_host: every rule lives in rules.rs.
     if let Some(r) = &a.relay_host {

@@ -497,6 +497,7 @@ fn ask_mailbox_password(d: &Draft, defaults: Option<&Answers>) -> Result<Mailbox
         address: address.clone(),
         password: Some(ask_password(&address)?),
         password_hash: None,
+        quota: None,
     })
 }
 
@@ -530,6 +531,8 @@ fn assemble(d: Draft, defaults: Option<&Answers>) -> Answers {
             firewall: Firewall::default(),
             pop3: false,
             message_size_limit: mailstead_answers::default_message_size_limit(),
+            quota: mailstead_answers::default_quota(),
+            max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
             relay_host: None,
         },
     };
@@ -861,6 +864,7 @@ mod tests {
                     address: "alice@example.test".into(),
                     password: Some(Secret::new("correct horse battery")),
                     password_hash: None,
+                    quota: None,
                 }],
                 aliases: vec![],
                 default_aliases: true,
@@ -872,6 +876,8 @@ mod tests {
             firewall: Firewall { enabled: true },
             pop3: false,
             message_size_limit: 1,
+            quota: mailstead_answers::default_quota(),
+            max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
             relay_host: Some(RelayHost {
                 host: "smtp.relay.example".into(),
                 port: 587,

@@ -20,6 +20,11 @@
 //! - `relay`: with a `relay_host`, its password map and `.db` are 0600 root-only (fail
 //!   otherwise), and no outgoing mail waits in the deferred queue (warn with Postfix's reason:
 //!   a wrong login, an untrusted certificate). Without one it passes at once.
+//! - `limits`: with `max_messages_per_hour` above 0, Redis (where rspamd's ratelimit module
+//!   keeps the per-login buckets) is active; without it rspamd limits nothing.
+//! - `quota`: each mailbox's use of its size limit (`doveadm quota get -A`); a warning names
+//!   every mailbox at or above 90 % of its limit, and says that mail to a full one is refused
+//!   with 552.
 // Deliverability checks (DNS, blocklists, served certificate, queue, disk): `mailstead check`
 // only, see `deliverability::all`.
 pub mod deliverability;
@@ -48,6 +53,8 @@ pub fn all() -> Vec<Box<dyn Check<Answers>>> {
         }),
         // relay_host: its secrets stay private and nothing waits for it.
         Box::new(Relay),
+        Box::new(Quota),
+        Box::new(Limits),
     ]
 }
 
@@ -705,6 +712,7 @@ LISTEN 0 100 0.0.0.0:993 0.0.0.0:* users:((\"dovecot\",pid=2,fd=1))\n";
                 address: "alice@example.test".into(),
                 password: None,
                 password_hash: Some("{SHA512-CRYPT}$6$x".into()),
+                quota: None,
             }],
             aliases: vec![],
             default_aliases: true,
@@ -745,7 +753,9 @@ LISTEN 0 100 0.0.0.0:993 0.0.0.0:* users:((\"dovecot\",pid=2,fd=1))\n";
                 "certificate",
                 "signer",
                 "delivery",
-                "relay"
+                "relay",
+                "quota",
+                "limits"
             ]
         );
     }
@@ -1132,5 +1142,211 @@ LISTEN 0 100 0.0.0.0:993 0.0.0.0:* users:((\"dovecot\",pid=2,fd=1))\n";
         let f = Relay.run(&ctx(&h, &relay_answers()));
         assert_eq!(f.status, Status::Fail, "{f:?}");
         assert!(f.detail.contains("missing"));
+    }
+}
+
+/// `quota`: every mailbox's storage use against its limit.
+pub struct Quota;
+
+/// One mailbox's storage quota: use and limit in KiB (`None`: unlimited), as
+/// `doveadm -f tab quota get` prints them (Dovecot counts storage in KiB there).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaUse {
+    pub user: String,
+    pub used_kib: u64,
+    pub limit_kib: Option<u64>,
+}
+
+impl QuotaUse {
+    /// Percent of the limit in use (0 when unlimited).
+    pub fn percent(&self) -> u64 {
+        match self.limit_kib {
+            Some(l) if l > 0 => self.used_kib.saturating_mul(100) / l,
+            _ => 0,
+        }
+    }
+}
+
+/// The STORAGE rows of `doveadm -f tab quota get -A` (columns `Username, Quota name, Type,
+/// Value, Limit, %`; the limit is `-` when unlimited). Other rows are skipped.
+pub fn parse_quota(text: &str) -> Vec<QuotaUse> {
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            if f.len() < 5 || f[2] != "STORAGE" {
+                return None;
+            }
+            Some(QuotaUse {
+                user: f[0].to_string(),
+                used_kib: f[3].parse().ok()?,
+                limit_kib: f[4].parse().ok(),
+            })
+        })
+        .collect()
+}
+
+/// KiB as a short human figure: `512 KiB`, `1.5 MiB`, `2.0 GiB`.
+fn kib(k: u64) -> String {
+    if k < 1024 {
+        format!("{k} KiB")
+    } else if k < 1024 * 1024 {
+        format!("{:.1} MiB", k as f64 / 1024.0)
+    } else {
+        format!("{:.1} GiB", k as f64 / (1024.0 * 1024.0))
+    }
+}
+
+/// `alice@example.test 1.1 MiB of 1.0 MiB (114 %)` / `bob@example.test 0 KiB (unlimited)`.
+fn describe(q: &QuotaUse) -> String {
+    match q.limit_kib {
+        Some(l) => format!(
+            "{} {} of {} ({} %)",
+            q.user,
+            kib(q.used_kib),
+            kib(l),
+            q.percent()
+        ),
+        None => format!("{} {} (unlimited)", q.user, kib(q.used_kib)),
+    }
+}
+
+/// At or above this share of its limit a mailbox is reported as nearly full.
+pub const QUOTA_WARN_PERCENT: u64 = 90;
+
+/// The `quota` finding from the parsed rows.
+pub fn quota_finding(rows: &[QuotaUse]) -> Finding {
+    if rows.is_empty() {
+        return Finding::pass("no mailbox has a quota to report");
+    }
+    let all: Vec<String> = rows.iter().map(describe).collect();
+    let high: Vec<&QuotaUse> = rows
+        .iter()
+        .filter(|q| q.percent() >= QUOTA_WARN_PERCENT)
+        .collect();
+    if high.is_empty() {
+        return Finding::pass(all.join("; "));
+    }
+    let full = high.iter().any(|q| q.percent() >= 100);
+    Finding::warn(
+        format!(
+            "{}{}",
+            high.iter()
+                .map(|q| describe(q))
+                .collect::<Vec<_>>()
+                .join("; "),
+            if full {
+                ": mail to a full mailbox is refused with 552 (Mailbox is full)"
+            } else {
+                ": nearly full"
+            }
+        ),
+        "delete mail from it, or raise its `quota` in the answers file and run mailstead again",
+    )
+}
+
+impl Check<Answers> for Quota {
+    fn name(&self) -> &'static str {
+        "quota"
+    }
+    fn run(&self, ctx: &Ctx<Answers>) -> Finding {
+        match probe(ctx.host, "doveadm", &["-f", "tab", "quota", "get", "-A"]) {
+            Ok(out) if out.success() => quota_finding(&parse_quota(&out.stdout)),
+            Ok(out) => Finding::fail(
+                format!("`doveadm quota get -A` fails: {}", out.tail(5)),
+                "look at `doveconf -n` (the quota plugin in mail_plugins) and Dovecot's journal",
+            ),
+            Err(e) => Finding::fail(
+                format!("cannot run `doveadm quota get -A`: {e}"),
+                "install dovecot-core",
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod quota_tests {
+    use super::*;
+    use mailstead_engine::Status;
+
+    const OUT: &str = "Username\tQuota name\tType\tValue\tLimit\t%\n\
+alice@example.test\tUser quota\tSTORAGE\t1172\t1024\t114\n\
+alice@example.test\tUser quota\tMESSAGE\t1\t-\t0\n\
+bob@example.test\tUser quota\tSTORAGE\t0\t1048576\t0\n\
+carol@example.test\tUser quota\tSTORAGE\t5\t-\t0\n";
+
+    #[test]
+    fn parses_storage_rows_only() {
+        let rows = parse_quota(OUT);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(
+            rows[0],
+            QuotaUse {
+                user: "alice@example.test".into(),
+                used_kib: 1172,
+                limit_kib: Some(1024)
+            }
+        );
+        assert_eq!(rows[2].limit_kib, None);
+        assert_eq!(rows[0].percent(), 114);
+        assert_eq!(rows[2].percent(), 0);
+    }
+
+    #[test]
+    fn full_mailbox_warns_and_names_552() {
+        let f = quota_finding(&parse_quota(OUT));
+        assert_eq!(f.status, Status::Warn, "{f:?}");
+        assert!(
+            f.detail
+                .contains("alice@example.test 1.1 MiB of 1.0 MiB (114 %)"),
+            "{}",
+            f.detail
+        );
+        assert!(f.detail.contains("552"), "{}", f.detail);
+        assert!(!f.detail.contains("bob@"), "{}", f.detail);
+        let ok = quota_finding(&parse_quota(
+            &OUT.replace("\t1172\t1024\t114", "\t10\t1024\t0"),
+        ));
+        assert_eq!(ok.status, Status::Pass);
+        assert!(
+            ok.detail
+                .contains("bob@example.test 0 KiB of 1.0 GiB (0 %)"),
+            "{}",
+            ok.detail
+        );
+        assert!(
+            ok.detail.contains("carol@example.test 5 KiB (unlimited)"),
+            "{}",
+            ok.detail
+        );
+        assert_eq!(quota_finding(&[]).status, Status::Pass);
+    }
+}
+
+/// `limits`: the sending limit of logged-in users can work (Redis active).
+pub struct Limits;
+
+impl Check<Answers> for Limits {
+    fn name(&self) -> &'static str {
+        "limits"
+    }
+    fn run(&self, ctx: &Ctx<Answers>) -> Finding {
+        let n = ctx.answers.max_messages_per_hour;
+        if n == 0 {
+            return Finding::pass(
+                "no sending limit (max_messages_per_hour: 0); From: headers must match the login",
+            );
+        }
+        if system::service_active(ctx.host, "redis-server") {
+            Finding::pass(format!(
+                "each login may send {n} messages an hour (rspamd ratelimit, Redis active); \
+                 From: headers must match the login"
+            ))
+        } else {
+            Finding::fail(
+                "redis-server is not running: rspamd's ratelimit keeps its buckets there, so \
+                 no sending limit is enforced",
+                "systemctl start redis-server; see journalctl -u redis-server",
+            )
+        }
     }
 }

@@ -107,7 +107,9 @@ pub fn render_serving(
         .replace("@@PRIVKEY@@", &privkey.to_string_lossy())
         .replace("@@USERS@@", USERS_FILE)
         .replace("@@VHOSTS@@", VHOSTS)
-        .replace("@@UID@@", &vmail_uid.to_string());
+        .replace("@@UID@@", &vmail_uid.to_string())
+        .replace("@@QUOTA_23@@", &crate::layout::quota_rule_23(a.quota))
+        .replace("@@QUOTA_24@@", &a.quota.to_string());
     if a.pop3 {
         out.push_str(POP3);
     }
@@ -379,6 +381,23 @@ mod tests {
             assert!(conf.contains("unix_listener /var/spool/postfix/private/auth {\n    mode = 0660\n    user = postfix\n    group = postfix"));
             assert!(!conf.contains("pop3"));
         }
+        // Quota: the plugin, the default limit in each syntax, the quota-status socket.
+        assert!(v23.contains("mail_plugins = $mail_plugins quota\n"));
+        assert!(v23.contains("quota = count:User quota\n"));
+        assert!(v23.contains("quota_rule = *:storage=1073741824B\n"));
+        assert!(v24.contains("mail_plugins {\n  quota = yes\n}"));
+        assert!(v24.contains("quota_storage_size = 1073741824\n"));
+        assert!(v24.contains("userdb passwd-file {\n  passwd_file_path = /etc/dovecot/users\n"));
+        assert!(v23.contains("driver = passwd-file\n  args = /etc/dovecot/users\n  default_fields = uid=vmail gid=vmail home=/var/mail/vhosts/%d/%n"));
+        for conf in [&v23, &v24] {
+            assert!(conf.contains("quota_status_overquota = \"552 5.2.2 Mailbox is full\"\n"));
+            assert!(conf.contains("executable = quota-status -p postfix\n  unix_listener /var/spool/postfix/private/quota-status {"));
+        }
+        let mut unlimited = a.clone();
+        unlimited.quota = 0;
+        assert!(render(&unlimited, Version::V23, 990, true).contains("quota_rule = *:storage=0\n"));
+        assert!(render(&unlimited, Version::V24, 990, true).contains("quota_storage_size = 0\n"));
+
         let mut p = a.clone();
         p.pop3 = true;
         let with_pop = render(&p, Version::V24, 990, true);

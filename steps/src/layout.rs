@@ -80,6 +80,11 @@ pub const DKIM_KEY_DIR: &str = "/var/lib/rspamd/dkim";
 pub const DKIM_SELECTORS_MAP: &str = "/etc/rspamd/local.d/dkim_selectors.map";
 /// rspamd's DKIM signing settings, mailstead's own (rspamd reads `local.d` over its defaults).
 pub const DKIM_SIGNING_CONF: &str = "/etc/rspamd/local.d/dkim_signing.conf";
+/// rspamd's ratelimit module settings: the sending limit of logged-in users.
+pub const RATELIMIT_CONF: &str = "/etc/rspamd/local.d/ratelimit.conf";
+/// rspamd's local Lua rules (read by both rspamd 3.4 and 3.12; `lua.local.d/` is 3.12 only):
+/// the `From:` header of a logged-in user's mail must be its envelope sender.
+pub const RSPAMD_LOCAL_LUA: &str = "/etc/rspamd/rspamd.local.lua";
 /// The user Debian's rspamd package creates (bookworm 3.4 and trixie 3.12 alike).
 pub const RSPAMD_USER: &str = "_rspamd";
 /// rspamd's proxy worker in milter mode, as Debian's package binds it (`localhost:11332`).
@@ -88,4 +93,17 @@ pub const RSPAMD_MILTER: &str = "inet:127.0.0.1:11332";
 /// The private key of `domain` for `selector`: `DKIM_KEY_DIR/<domain>.<selector>.key`.
 pub fn dkim_key_path(domain: &str, selector: &str) -> PathBuf {
     PathBuf::from(DKIM_KEY_DIR).join(format!("{domain}.{selector}.key"))
+}
+
+/// Postfix asks Dovecot's quota-status service here at RCPT time (`check_policy_service`).
+pub const QUOTA_STATUS: &str = "/var/spool/postfix/private/quota-status";
+
+/// A storage limit in Dovecot 2.3's `quota_rule` syntax: bytes with the `B` suffix (a bare
+/// number would be kilobytes); `0` is unlimited (Dovecot 2.3 doc, quota configuration).
+pub fn quota_rule_23(bytes: u64) -> String {
+    if bytes == 0 {
+        "0".into()
+    } else {
+        format!("{bytes}B")
+    }
 }

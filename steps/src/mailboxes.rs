@@ -1,8 +1,10 @@
 //! Step `mailboxes`: the virtual domains, mailboxes and aliases of the answers file.
 //!
 //! Touches:
-//! - `/etc/dovecot/users` (0640 root:dovecot, secret): Dovecot's passwd-file, one
-//!   `address:{SHA512-CRYPT}hash` line per mailbox. Hashes are made in-process (never
+//! - `/etc/dovecot/users` (0640 root:dovecot, secret): Dovecot's passwd-file (passdb and
+//!   userdb), one `address:{SHA512-CRYPT}hash::::::extra` line per mailbox (all seven fields,
+//!   or the userdb lookup fails with "missing userdb info"; extra = the mailbox's own quota,
+//!   see [`quota_fields`]). Hashes are made in-process (never
 //!   `doveadm pw -p`, never argv); an existing hash that still verifies the answers' password
 //!   is kept byte for byte, so a re-run changes nothing. A `password_hash` from the answers is
 //!   used as is (a bare `$6$` hash gets its `{SHA512-CRYPT}` scheme prefix).
@@ -117,9 +119,24 @@ pub fn users_file(a: &Answers, current: &str) -> Result<String> {
                 m.address
             ));
         }
-        out.push_str(&format!("{}:{hash}\n", m.address));
+        out.push_str(&format!("{}:{hash}::::::{}\n", m.address, quota_fields(m)));
     }
     Ok(out)
+}
+
+/// The userdb extra fields of a mailbox with its own `quota`: both Dovecot generations' names,
+/// each ignoring the other's (2.3 `quota_rule`, 2.4 `quota_storage_size`; Dovecot doc
+/// "passwd-file": `userdb_` fields are returned by the userdb lookup, prefix stripped), so
+/// the file does not depend on which Dovecot reads it. Empty without an override: the
+/// default of Dovecot's configuration applies.
+pub fn quota_fields(m: &Mailbox) -> String {
+    match m.quota {
+        None => String::new(),
+        Some(q) => format!(
+            "userdb_quota_rule=*:storage={} userdb_quota_storage_size={q}",
+            crate::layout::quota_rule_23(q)
+        ),
+    }
 }
 
 /// One passwd-file field: not empty, no `:` (the field separator), no space, line break or
@@ -445,11 +462,18 @@ mod tests {
         let lines: Vec<&str> = text.lines().skip(1).collect();
         assert_eq!(lines.len(), 3);
         let alice = lines[0].strip_prefix("alice@example.test:").unwrap();
+        // All seven passwd-file fields: the userdb lookup needs them.
+        let alice = alice
+            .strip_suffix("::::::")
+            .expect("seven fields, no extra");
         assert!(alice.starts_with("{SHA512-CRYPT}$6$"), "{alice}");
         assert!(verifies(PW, alice));
         assert!(!verifies("wrong password!", alice));
         // The given hash is used as is, with its scheme made explicit.
-        assert_eq!(lines[1], "bob@example.test:{SHA512-CRYPT}$6$abcdefgh$xyz");
+        assert_eq!(
+            lines[1],
+            "bob@example.test:{SHA512-CRYPT}$6$abcdefgh$xyz::::::"
+        );
         // Same answers again: byte-identical.
         assert_eq!(users_file(&a, &text).unwrap(), text);
         // A changed password gets a new hash; the others stay.
@@ -458,6 +482,19 @@ mod tests {
         let changed = users_file(&b, &text).unwrap();
         assert_ne!(changed.lines().nth(1), text.lines().nth(1));
         assert_eq!(changed.lines().nth(3), text.lines().nth(3));
+        // A mailbox's own quota: both Dovecot generations' userdb fields, bytes.
+        let mut q = a.clone();
+        q.domains[0].mailboxes[1].quota = Some(2 << 20);
+        let with_quota = users_file(&q, &text).unwrap();
+        assert_eq!(
+            with_quota.lines().nth(2).unwrap(),
+            "bob@example.test:{SHA512-CRYPT}$6$abcdefgh$xyz::::::userdb_quota_rule=*:storage=2097152B userdb_quota_storage_size=2097152"
+        );
+        assert_eq!(with_quota.lines().nth(1), text.lines().nth(1), "hash kept");
+        q.domains[0].mailboxes[1].quota = Some(0);
+        assert!(users_file(&q, &text)
+            .unwrap()
+            .contains("::::::userdb_quota_rule=*:storage=0 userdb_quota_storage_size=0\n"));
         // Salts differ between two fresh hashes.
         assert_ne!(hash_password(PW).unwrap(), hash_password(PW).unwrap());
     }

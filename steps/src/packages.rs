@@ -3,7 +3,8 @@
 //! Preseeds debconf (`postfix/mailname` = the hostname, `postfix/main_mailer_type` = `Internet
 //! Site`) so the install asks nothing, then installs what is missing of: postfix, dovecot-core,
 //! dovecot-imapd, dovecot-lmtpd, dovecot-pop3d (only with `pop3: true`), certbot, rspamd (the
-//! DKIM signer, without recommends: no redis), ufw (only with the firewall enabled),
+//! DKIM signer, without recommends), redis-server (unless `max_messages_per_hour` is 0: the
+//! sending limit's buckets), ufw (only with the firewall enabled),
 //! libsasl2-modules (only with a `relay_host`), plus openssl and iproute2 (certificate checks, `ss`), which a Debian
 //! server nearly always has. The engine records which packages this run installed.
 //!
@@ -44,6 +45,12 @@ pub fn wanted(ctx: &Ctx<Answers>) -> Vec<String> {
     // (signing needs none). Not held by the policy below: it starts on its defaults (all
     // listeners on localhost) and is running before Postfix is pointed at it.
     p.push("rspamd");
+    // rspamd's ratelimit module keeps its buckets in Redis: the sending limit of logged-in
+    // users (`max_messages_per_hour`, step `signer`). Debian's redis-server listens on
+    // 127.0.0.1:6379 only.
+    if ctx.answers.max_messages_per_hour > 0 {
+        p.push("redis-server");
+    }
     if ctx.answers.firewall.enabled {
         p.push("ufw");
     }
@@ -217,6 +224,7 @@ mod tests {
                 "dovecot-lmtpd",
                 "certbot",
                 "rspamd",
+                "redis-server",
                 "ufw",
                 "iproute2"
             ]
@@ -254,6 +262,14 @@ mod tests {
         };
         assert!(packages.contains(&"dovecot-pop3d".to_string()));
         assert!(!packages.contains(&"ufw".to_string()));
+        // No sending limit: no Redis for its buckets.
+        assert!(packages.contains(&"redis-server".to_string()));
+        a.max_messages_per_hour = 0;
+        let changes = Packages.plan(&ctx(&h, &a)).unwrap().changes;
+        let Change::Install { packages, .. } = &changes[0] else {
+            panic!()
+        };
+        assert!(!packages.contains(&"redis-server".to_string()));
     }
 
     #[test]
@@ -266,6 +282,7 @@ mod tests {
                 "dovecot-lmtpd",
                 "certbot",
                 "rspamd",
+                "redis-server",
                 "ufw",
                 "openssl",
                 "iproute2",

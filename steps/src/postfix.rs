@@ -36,6 +36,9 @@ use std::path::Path;
 /// Relay only for the local machine and authenticated users; 554 for everyone else (Debian's
 /// default `defer_unauth_destination` answers 454, which senders keep retrying).
 const RELAY: &str = "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination";
+/// Dovecot's quota-status policy service ([`crate::layout::QUOTA_STATUS`], relative to
+/// Postfix's queue directory as Postfix writes local sockets).
+const QUOTA_POLICY: &str = "check_policy_service unix:private/quota-status";
 
 /// Every main.cf setting mailstead owns, in the order the plan shows them.
 /// `ipv6`: the host has IPv6 ([`crate::facts::Ipv6`]).
@@ -123,7 +126,13 @@ pub fn main_settings(a: &Answers, ipv6: bool) -> Vec<(&'static str, String)> {
         ),
         // Set once each; nothing here turns away an ordinary sender.
         ("smtpd_relay_restrictions", s(RELAY)),
-        ("smtpd_recipient_restrictions", s(RELAY)),
+        // After the relay rules: a local recipient whose mailbox is full is refused at RCPT
+        // with 552 by Dovecot's quota-status service (Postfix SMTPD_POLICY_README, Dovecot
+        // "Quota Service"), rather than accepted and bounced later.
+        (
+            "smtpd_recipient_restrictions",
+            format!("{RELAY}, {QUOTA_POLICY}"),
+        ),
         // --- DKIM signer: rspamd's proxy worker in milter mode (step `signer`). ---
         // Every message passes it: mail from smtpd (25, 587, 465) and local mail (sendmail,
         // cron), which rspamd signs when its sender logged in or is this server.
@@ -815,7 +824,7 @@ mod tests {
         ));
         assert_eq!(detail.len(), cmd.args.len() - 1);
         assert!(detail.contains(&"smtpd_relay_restrictions: permit_mynetworks permit_sasl_authenticated defer_unauth_destination -> permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination".to_string()));
-        assert!(detail.contains(&"smtpd_recipient_restrictions: (empty) -> permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination".to_string()));
+        assert!(detail.contains(&"smtpd_recipient_restrictions: (empty) -> permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination, check_policy_service unix:private/quota-status".to_string()));
         assert!(
             detail.contains(&"smtpd_tls_mandatory_protocols: (not set) -> >=TLSv1.2".to_string())
         );

@@ -11,13 +11,16 @@
 //! - `layout::DKIM_SELECTORS_MAP`: `domain selector` per line, keeping each domain's signing
 //!   selector; a removed domain is dropped from it.
 //! - `layout::DKIM_SIGNING_CONF`: rspamd's `dkim_signing` module settings (see [`SIGNING_CONF`]).
+//! - `layout::RATELIMIT_CONF`: the sending limit of logged-in users (see [`ratelimit_conf`]).
+//! - `layout::RSPAMD_LOCAL_LUA`: the `From:` header rule (see [`FROM_RULE`]).
 //! - queues an rspamd reload; every domain's signing key must be in place first (verify).
 //!
 //! Selectors name their UTC date: `s20261129`, then `s20261129b`, `s20261129c` for more keys
 //! the same day. Postfix's side (`smtpd_milters`...) is in the `postfix` step.
 use crate::facts::dkim::DkimKeys;
 use crate::layout::{
-    dkim_key_path, DKIM_KEY_DIR, DKIM_SELECTORS_MAP, DKIM_SIGNING_CONF, RSPAMD_USER,
+    dkim_key_path, DKIM_KEY_DIR, DKIM_SELECTORS_MAP, DKIM_SIGNING_CONF, RATELIMIT_CONF,
+    RSPAMD_LOCAL_LUA, RSPAMD_USER,
 };
 use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::Answers;
@@ -55,6 +58,75 @@ use_redis = false;
 selector_map = "/etc/rspamd/local.d/dkim_selectors.map";
 path = "/var/lib/rspamd/dkim/$domain.$selector.key";
 "#;
+
+/// The `From:` rule (rspamd Lua, `RSPAMD_LOCAL_LUA`): mail of a logged-in user whose `From:`
+/// header is not exactly one address equal to the envelope sender is refused (`554 5.7.1`).
+/// Postfix already lets a login use only its own envelope senders (`smtpd_sender_login_maps`
+/// with `reject_sender_login_mismatch` on 587/465), so this makes the header the login's too:
+/// a hijacked account cannot send as the boss.
+pub const FROM_RULE: &str = r#"-- mailstead: the From: header of a logged-in user's mail must be its envelope sender
+-- (which Postfix already ties to the login). Managed by mailstead: edits are overwritten.
+rspamd_config:register_symbol({
+  name = 'MAILSTEAD_FROM_NOT_LOGIN',
+  type = 'prefilter',
+  priority = 10,
+  callback = function(task)
+    local user = task:get_user()
+    if not user then return false end
+    local env = task:get_from('smtp')
+    local hdr = task:get_from('mime')
+    local env_addr = env and env[1] and env[1].addr and env[1].addr:lower() or ''
+    if not hdr or #hdr ~= 1 or not hdr[1].addr or hdr[1].addr:lower() ~= env_addr then
+      local shown = (hdr and hdr[1] and hdr[1].addr) or '(none)'
+      task:set_pre_result('reject', 'From: header ' .. shown ..
+        ' is not an address of login ' .. user, 'mailstead')
+      return true
+    end
+    return false
+  end,
+})
+"#;
+
+/// rspamd's `ratelimit` settings for `max_messages_per_hour` = `per_hour` (0: the module
+/// off), `domains` those of the answers (rspamd.com, ratelimit module).
+///
+/// - One bucket per login (`selector = "user.lower"`), `per_hour` messages deep, draining at
+///   `per_hour` an hour; beyond it Postfix answers `451 4.7.1 Ratelimit "mailstead_user"
+///   exceeded` (rspamd's soft reject through the milter) and rspamd logs
+///   `ratelimit "mailstead_user(LOGIN)" exceeded` in `/var/log/rspamd/rspamd.log`.
+/// - rspamd counts a message once its update reaches Redis; right after a reload the first
+///   update can land seconds late (rspamd uploads its Redis scripts then), so a burst at that
+///   moment may get one message more through.
+/// - `allow_local`: rspamd counts private addresses (10/8, 192.168/16...) as local and would
+///   skip them; a login from the office LAN is limited too.
+/// - The fixed limit does not grow with ham or shrink with spam (the factors are 1).
+/// - `mailstead check`'s own scans (`mailstead-check@DOMAIN`) are not counted.
+pub fn ratelimit_conf(per_hour: u32, domains: &[String]) -> String {
+    let mut s = String::from(
+        "# mailstead: the sending limit of logged-in users (rspamd ratelimit module).\n\
+         # Managed by mailstead from `max_messages_per_hour`: edits are overwritten.\n",
+    );
+    if per_hour == 0 {
+        s.push_str("enabled = false;\n");
+        return s;
+    }
+    let burst = per_hour;
+    let checks: Vec<String> = domains
+        .iter()
+        .map(|d| format!("\"mailstead-check@{d}\""))
+        .collect();
+    s.push_str(&format!(
+        "servers = \"127.0.0.1:6379\";\n\
+         allow_local = true;\n\
+         whitelisted_user = [{}];\n\
+         ham_factor_rate = 1.0;\nham_factor_burst = 1.0;\n\
+         spam_factor_rate = 1.0;\nspam_factor_burst = 1.0;\n\
+         rates {{\n  mailstead_user {{\n    selector = \"user.lower\";\n    bucket = {{\n      \
+         burst = {burst};\n      rate = \"{per_hour} / 1h\";\n    }}\n  }}\n}}\n",
+        checks.join(", ")
+    ));
+    s
+}
 
 /// `s` + the UTC date, `YYYYMMDD`.
 pub fn date_selector(now: time::OffsetDateTime) -> String {
@@ -152,7 +224,7 @@ impl Step<Answers> for Signer {
     }
 
     fn about(&self) -> &'static str {
-        "rspamd: DKIM keys and signing of outgoing mail"
+        "rspamd: DKIM keys and signing, sending limit and From: check of outgoing mail"
     }
 
     fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
@@ -174,6 +246,16 @@ impl Step<Answers> for Signer {
         changes.push(Change::write(
             DKIM_SELECTORS_MAP,
             selectors_map(&signing),
+            Perms::root(0o644),
+        ));
+        changes.push(Change::write(
+            RATELIMIT_CONF,
+            ratelimit_conf(ctx.answers.max_messages_per_hour, &wanted),
+            Perms::root(0o644),
+        ));
+        changes.push(Change::write(
+            RSPAMD_LOCAL_LUA,
+            FROM_RULE,
             Perms::root(0o644),
         ));
         changes.push(Change::reload("rspamd"));
@@ -496,5 +578,31 @@ mod tests {
             String::from_utf8_lossy(content).lines().last().unwrap(),
             "example.test s20261129b"
         );
+    }
+
+    /// The sending limit: one bucket per login of the answers' size, the check's scans not
+    /// counted; off at 0.
+    #[test]
+    fn ratelimit_settings() {
+        let d = vec!["example.test".to_string(), "other.test".to_string()];
+        let c13 = ratelimit_conf(5, &d);
+        assert!(c13.contains("selector = \"user.lower\";"), "{c13}");
+        assert!(
+            c13.contains("burst = 5;\n      rate = \"5 / 1h\";"),
+            "{c13}"
+        );
+        assert!(c13.contains("servers = \"127.0.0.1:6379\";"));
+        assert!(c13.contains("allow_local = true;"));
+        assert!(c13.contains(
+            "whitelisted_user = [\"mailstead-check@example.test\", \"mailstead-check@other.test\"];"
+        ));
+        let off = ratelimit_conf(0, &d);
+        assert!(
+            off.contains("enabled = false;") && !off.contains("rates"),
+            "{off}"
+        );
+        // The From: rule rejects, names the header and the login, and only for logged-in users.
+        assert!(FROM_RULE.contains("task:get_user()"));
+        assert!(FROM_RULE.contains("set_pre_result('reject'"));
     }
 }

@@ -35,6 +35,8 @@ pub fn answers() -> Answers {
         firewall: Default::default(),
         pop3: false,
         message_size_limit: 1 << 20,
+        quota: mailstead_answers::default_quota(),
+        max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
         relay_host: None,
     }
 }
@@ -54,11 +56,13 @@ pub fn mail_answers() -> Answers {
                         address: "alice@example.test".into(),
                         password: Some(Secret::new(PW)),
                         password_hash: None,
+                        quota: None,
                     },
                     Mailbox {
                         address: "bob@example.test".into(),
                         password: None,
                         password_hash: Some("$6$abcdefgh$xyz".into()),
+                        quota: None,
                     },
                 ],
                 aliases: vec![Alias {
@@ -73,6 +77,7 @@ pub fn mail_answers() -> Answers {
                     address: "carol@other.test".into(),
                     password: Some(Secret::new("another long passphrase")),
                     password_hash: None,
+                    quota: None,
                 }],
                 aliases: vec![],
                 default_aliases: false,
@@ -83,6 +88,8 @@ pub fn mail_answers() -> Answers {
         firewall: Default::default(),
         pop3: false,
         message_size_limit: 10 * 1024 * 1024,
+        quota: mailstead_answers::default_quota(),
+        max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
         relay_host: None,
     }
 }

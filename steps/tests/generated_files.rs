@@ -142,6 +142,7 @@ fn answers() -> impl Strategy<Value = Answers> {
                         address: format!("{l}@{name}"),
                         password,
                         password_hash,
+                        quota: None,
                     })
                     .collect(),
                 aliases: aliases
@@ -171,6 +172,8 @@ fn answers() -> impl Strategy<Value = Answers> {
             firewall: Firewall::default(),
             pop3: false,
             message_size_limit: 50 * 1024 * 1024,
+            quota: mailstead_answers::default_quota(),
+            max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
             relay_host: None,
         }
     })
@@ -196,7 +199,18 @@ fn parse_users(text: &str) -> Result<Vec<(String, String)>, String> {
             }
             continue;
         }
-        let (user, hash) = line.split_once(':').ok_or(format!("no `:` in {line:?}"))?;
+        // user:hash:uid:gid:gecos:home:shell:extra, the five middle fields empty (the userdb's
+        // defaults) and no extra fields (the generator gives no mailbox its own quota).
+        let f: Vec<&str> = line.splitn(8, ':').collect();
+        let [user, hash, rest @ ..] = &f[..] else {
+            return Err(format!("no `:` in {line:?}"));
+        };
+        if rest.len() != 6 || rest.iter().any(|x| !x.is_empty()) {
+            return Err(format!(
+                "not seven empty-tailed passwd-file fields: {line:?}"
+            ));
+        }
+        let (user, hash) = (*user, *hash);
         if !plain_word(user, &[':']) || !plain_word(hash, &[':']) {
             return Err(format!("bad passwd-file line {line:?}"));
         }

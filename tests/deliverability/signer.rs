@@ -99,6 +99,7 @@ pub fn mail_stack_memory(bed: &Bed) -> String {
     /usr/bin/rspamd) k=rspamd ;;
     /usr/lib/postfix/*|/usr/sbin/postfix|/usr/sbin/postdrop) k=postfix ;;
     /usr/sbin/dovecot|/usr/lib/dovecot/*) k=dovecot ;;
+    /usr/bin/redis-server|/usr/bin/redis-check-rdb) k=redis ;;
     *) continue ;;
   esac
   awk -v k=$k '/^Rss:/{r=$2} /^Pss:/{s=$2} END{print k, r, s}' $p/smaps_rollup

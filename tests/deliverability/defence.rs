@@ -1,0 +1,299 @@
+//! A server that defends itself (issue 11), in a booted bed, as the outside world sees it.
+//!
+//! Assumes a bed where mailstead was installed with `bed.default_answers()` (example.test with
+//! alice) and leaves it that way again: every part adds what it needs to the answers and
+//! removes it at the end.
+//!
+//! Quotas: with a mailbox `full@example.test` of its own 1 MiB quota (the default, 1 GiB,
+//! for alice), a message from outside below the quota is accepted and delivered; once a
+//! delivery takes the mailbox over its limit, `RCPT TO` for it gets `552 5.2.2 Mailbox is
+//! full` at SMTP time (not a bounce after accepting), while alice still gets mail; `check`
+//! warns with the mailbox's use and limit. Adding the mailbox is one run; the same answers
+//! again make 0 changes and restart nothing.
+//!
+//! Limits for a hijacked account: with `max_messages_per_hour: 5`, a logged-in user's first
+//! five messages on 587 are accepted and the sixth is deferred with `451 4.7.1`, rspamd's log
+//! names the login; a message whose envelope sender is the login's own but whose `From:` is
+//! another mailbox's is refused with `554 5.7.1`; `check` passes `limits` (Redis active).
+use crate::bed::Bed;
+
+/// Postfix and Dovecot: a no-op re-run must not restart them.
+const UNITS: [&str; 2] = ["postfix@-.service", "dovecot.service"];
+
+/// An outside SMTP client (host side, python's smtplib) to port 25: EHLO, `MAIL FROM`, then
+/// `RCPT TO` each recipient, printing `RCPT <addr> <code> <text>`; with a body size, DATA
+/// of that many bytes (when a recipient was accepted), printing `DATA <code> <text>`.
+const SMTP_PY: &str = r#"import smtplib, sys
+host, size, subject = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+rcpts = sys.argv[4:]
+s = smtplib.SMTP(host, 25, local_hostname="client.outside.test", timeout=60)
+s.ehlo()
+s.mail("sender@outside.test")
+ok = []
+for r in rcpts:
+    code, text = s.rcpt(r)
+    print("RCPT %s %d %s" % (r, code, text.decode()))
+    if code == 250:
+        ok.append(r)
+if size and ok:
+    line = "x" * 76 + "\r\n"
+    body = line * (size // len(line) + 1)
+    msg = ("From: <sender@outside.test>\r\nTo: <%s>\r\nSubject: %s\r\n\r\n" % (ok[0], subject)) + body
+    code, text = s.data(msg)
+    print("DATA %d %s" % (code, text.decode()))
+s.quit()
+"#;
+
+fn smtp(bed: &Bed, size: usize, subject: &str, rcpts: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("smtp.py");
+    std::fs::write(&f, SMTP_PY).unwrap();
+    let r = crate::bed::host_sh(&format!(
+        "/usr/bin/python3 {} {} {size} '{subject}' {}",
+        f.display(),
+        bed.ip,
+        rcpts.join(" ")
+    ));
+    assert!(r.ok(), "the SMTP client failed:\n{}", r.text());
+    r.stdout
+}
+
+/// Waits until `user`'s INBOX holds a message with `subject` (doveadm search).
+fn delivered(bed: &Bed, user: &str, subject: &str) -> bool {
+    bed.sh(&format!(
+        "for i in $(seq 1 60); do \
+           [ -n \"$(doveadm search -u {user} mailbox INBOX header Subject '{subject}')\" ] && exit 0; \
+           sleep 0.5; done; exit 1"
+    ))
+    .ok()
+}
+
+fn check_finding(bed: &Bed, name: &str) -> (String, String) {
+    let r = bed.mailstead(&["check", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("check --json is not JSON ({e}):\n{}", r.text()));
+    let f = v
+        .as_array()
+        .expect("an array")
+        .iter()
+        .find(|f| f["name"] == name)
+        .unwrap_or_else(|| panic!("no `{name}` in check's results:\n{}", r.stdout))
+        .clone();
+    (
+        f["status"].as_str().unwrap_or_default().to_string(),
+        f["detail"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+fn install(bed: &Bed, what: &str) -> String {
+    let run = bed.mailstead(&["install", "--yes", "--plain"]);
+    assert_eq!(
+        run.code,
+        0,
+        "{}: install {what}:\n{}",
+        bed.release,
+        run.text()
+    );
+    println!("{}: install {what}: {:.1} s", bed.release, run.secs);
+    run.text()
+}
+
+/// The same answers again: 0 changes, and Postfix and Dovecot keep running (no restart).
+fn rerun_changes_nothing(bed: &Bed, what: &str) {
+    let before = bed.invocation_ids(&UNITS);
+    let out = install(bed, &format!("again ({what})"));
+    assert!(
+        out.contains("0 changes") || out.contains("nothing to do"),
+        "{}: a re-run with the same answers ({what}) changes things:\n{out}",
+        bed.release
+    );
+    assert_eq!(
+        bed.invocation_ids(&UNITS),
+        before,
+        "{}: a no-op re-run ({what}) restarted Postfix or Dovecot",
+        bed.release
+    );
+}
+
+pub fn quota(bed: &Bed) {
+    let r = &bed.release;
+    let full = "full@example.test";
+    let answers = bed.default_answers().replace(
+        "    aliases:\n",
+        "      - address: full@example.test\n        password: \"the full mailbox's long passphrase\"\n        quota: 1048576\n    aliases:\n",
+    );
+    assert!(answers.contains("quota: 1048576"), "{answers}");
+    bed.write_answers(&answers);
+    install(bed, "with a 1 MiB mailbox");
+    rerun_changes_nothing(bed, "quota");
+
+    // Below the quota: accepted at RCPT and delivered.
+    let out = smtp(bed, 2000, "below-quota", &[full]);
+    assert!(
+        out.contains(&format!("RCPT {full} 250")) && out.contains("DATA 250"),
+        "{r}: mail below the quota is not accepted:\n{out}"
+    );
+    assert!(
+        delivered(bed, full, "below-quota"),
+        "{r}: mail below the quota did not reach the mailbox:\n{}",
+        bed.journal("dovecot.service", 20)
+    );
+    // A message that takes it over its 1 MiB (Dovecot lets the last message exceed the limit
+    // by its 10 % grace): accepted, delivered, and now the mailbox is over quota.
+    let out = smtp(bed, 1_070_000, "over-quota", &[full]);
+    assert!(out.contains("DATA 250"), "{r}: {out}");
+    assert!(
+        delivered(bed, full, "over-quota"),
+        "{r}: the message taking the mailbox over its quota was not delivered:\n{}",
+        bed.journal("dovecot.service", 20)
+    );
+    let usage = bed.sh_ok(&format!("doveadm quota get -u {full}"));
+    println!("{r}: {full} after the fill:\n{usage}");
+
+    // Over the quota: RCPT refused with 552 at SMTP time; alice (1 GiB default) still gets mail.
+    let out = smtp(bed, 0, "x", &[full, "alice@example.test"]);
+    assert!(
+        out.contains(&format!("RCPT {full} 552 5.2.2 ")) && out.contains("Mailbox is full"),
+        "{r}: RCPT for the full mailbox is not refused with 552:\n{out}"
+    );
+    assert!(
+        out.contains("RCPT alice@example.test 250"),
+        "{r}: a mailbox below its quota is refused too:\n{out}"
+    );
+    let (status, detail) = check_finding(bed, "quota");
+    println!("{r}: check quota: {status}: {detail}");
+    assert_eq!(status, "warn", "{r}: {detail}");
+    assert!(
+        detail.contains(full) && detail.contains("of 1.0 MiB") && detail.contains("552"),
+        "{r}: check does not show the full mailbox's use and limit: {detail}"
+    );
+    assert!(!detail.contains("alice@"), "{r}: {detail}");
+
+    // Back to the default answers: the mail goes, then the mailbox.
+    bed.sh_ok(&format!(
+        "doveadm expunge -u {full} mailbox INBOX all && doveadm quota recalc -u {full}"
+    ));
+    bed.write_answers(&bed.default_answers());
+    install(bed, "back to the default answers");
+    let (status, detail) = check_finding(bed, "quota");
+    assert_eq!(status, "pass", "{r}: {detail}");
+    assert!(
+        detail.contains("alice@example.test") && detail.contains("of 1.0 GiB"),
+        "{r}: check does not show alice's use of the 1 GiB default: {detail}"
+    );
+}
+
+/// Submission on 587 (STARTTLS, AUTH) as `user` (password in `$BED_PASS`), envelope sender
+/// `user`, `From:` header `from_hdr`, to alice; prints `SENT` or `DATA <code> <text>`.
+const SUBMIT_PY: &str = r#"import os, smtplib, ssl, sys
+host, user, from_hdr, subject = sys.argv[1:5]
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+s = smtplib.SMTP(host, 587, local_hostname="client.outside.test", timeout=60)
+s.starttls(context=ctx)
+s.login(user, os.environ["BED_PASS"])
+msg = "From: %s\r\nTo: <alice@example.test>\r\nSubject: %s\r\n\r\nsent by the bed\r\n" % (from_hdr, subject)
+try:
+    s.sendmail(user, ["alice@example.test"], msg)
+    print("SENT")
+except smtplib.SMTPDataError as e:
+    print("DATA %d %s" % (e.smtp_code, e.smtp_error.decode()))
+s.quit()
+"#;
+
+const SENDER_PASSWORD: &str = "the sender has a long passphrase";
+
+fn submit(bed: &Bed, user: &str, pass: &str, from_hdr: &str, subject: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("submit.py");
+    std::fs::write(&f, SUBMIT_PY).unwrap();
+    let r = crate::bed::host_sh(&format!(
+        "BED_PASS='{pass}' /usr/bin/python3 {} {} {user} '{from_hdr}' '{subject}'",
+        f.display(),
+        bed.ip
+    ));
+    assert!(r.ok(), "the submission client failed:\n{}", r.text());
+    r.stdout.trim().to_string()
+}
+
+/// Waits (up to 30 s) until rspamd's bucket in Redis counts `n` messages: rspamd updates it
+/// after the message, and right after a reload the first update can land seconds late. Not
+/// an assertion: the limit's own answers below are what is checked.
+fn counted(bed: &Bed, n: u32) {
+    bed.sh(&format!(
+        "for i in $(seq 1 60); do \
+           for k in $(redis-cli --scan --pattern 'RL*'); do \
+             b=$(redis-cli hget \"$k\" b 2>/dev/null); \
+             [ -n \"$b\" ] && awk -v b=\"$b\" 'BEGIN{{exit !(b >= {n} - 0.5)}}' && exit 0; \
+           done; sleep 0.5; done; exit 1"
+    ));
+}
+
+pub fn limits(bed: &Bed) {
+    let r = &bed.release;
+    let sender = "sender@example.test";
+    let answers = bed.default_answers().replace(
+        "    aliases:\n",
+        &format!(
+            "      - address: {sender}\n        password: \"{SENDER_PASSWORD}\"\n    aliases:\n"
+        ),
+    ) + "max_messages_per_hour: 5\n";
+    bed.write_answers(&answers);
+    install(bed, "with a limit of 5 messages an hour");
+    rerun_changes_nothing(bed, "limits");
+    let (status, detail) = check_finding(bed, "limits");
+    assert_eq!(status, "pass", "{r}: {detail}");
+    assert!(detail.contains("5 messages an hour"), "{r}: {detail}");
+
+    for i in 1..=5 {
+        let out = submit(bed, sender, SENDER_PASSWORD, sender, &format!("limit {i}"));
+        assert_eq!(out, "SENT", "{r}: message {i} of 5 was not accepted: {out}");
+        counted(bed, i);
+    }
+    let out = submit(bed, sender, SENDER_PASSWORD, sender, "limit 6");
+    println!("{r}: the 6th message in the hour: {out}");
+    assert!(
+        out.starts_with("DATA 451 4.7.1") && out.contains("Ratelimit"),
+        "{r}: the 6th message in an hour is not deferred with 4xx: {out}"
+    );
+    let log = bed.sh_ok(&format!(
+        "grep -F 'ratelimit \"mailstead_user({sender})\" exceeded' /var/log/rspamd/rspamd.log | tail -1"
+    ));
+    assert!(
+        !log.trim().is_empty(),
+        "{r}: rspamd's log does not name the limited login"
+    );
+    println!("{r}: the admin's log line: {}", log.trim());
+
+    // Own envelope sender, someone else's From: header: refused.
+    let out = submit(
+        bed,
+        "alice@example.test",
+        crate::bed::ALICE_PASSWORD,
+        &format!("The boss <{sender}>"),
+        "forged from",
+    );
+    println!("{r}: a forged From: {out}");
+    assert!(
+        out.starts_with("DATA 554 5.7.1") && out.contains(&format!("From: header {sender}")),
+        "{r}: a From: header of another mailbox is not refused: {out}"
+    );
+    // Her own From: (display name and case aside) still goes.
+    let out = submit(
+        bed,
+        "alice@example.test",
+        crate::bed::ALICE_PASSWORD,
+        "Alice <Alice@Example.test>",
+        "own from",
+    );
+    assert_eq!(out, "SENT", "{r}: alice's own From: is refused: {out}");
+
+    bed.write_answers(&bed.default_answers());
+    install(bed, "back to the default answers");
+    let (status, detail) = check_finding(bed, "limits");
+    assert!(
+        status == "pass" && detail.contains("200 messages an hour"),
+        "{r}: {detail}"
+    );
+}
