@@ -40,27 +40,9 @@ pub const MAILBOX: &str = "alice@example.test";
 pub const PASSWORD_FILE: &str = "/root/demo-mailbox-password";
 /// The outside address the submitted message goes to; its MX is the receiver on the host end.
 pub const OUTSIDE_RCPT: &str = "bob@outside.test";
-/// The host capabilities the demo needs (rows of the bed's `CAPS` table): everything to boot
-/// a bed and the outside clients, not the release tools (shellcheck, objdump).
-pub const CAPS: &[&str] = &[
-    "namespaces",
-    "flock",
-    "script",
-    "iproute2",
-    "sysctl",
-    "debootstrap",
-    "zstd",
-    "openssl",
-    "curl",
-    "socat",
-    "pebble",
-    "swaks",
-    "swaks-tls",
-    "python3",
-    "dnsmasq",
-    "aiosmtpd",
-    "dkimpy",
-];
+#[path = "demo_caps.rs"]
+mod caps;
+pub use caps::CAPS;
 
 /// `mailstead demo [down|shell]`.
 #[derive(clap::Subcommand, Debug, Clone, Copy, PartialEq, Eq)]

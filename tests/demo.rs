@@ -23,26 +23,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BED_NAME: &str = "mailstead-demo";
-/// The host capabilities the demo needs (src/demo.rs `CAPS`).
-const CAPS: &[&str] = &[
-    "namespaces",
-    "flock",
-    "script",
-    "iproute2",
-    "sysctl",
-    "debootstrap",
-    "zstd",
-    "openssl",
-    "curl",
-    "socat",
-    "pebble",
-    "swaks",
-    "swaks-tls",
-    "python3",
-    "dnsmasq",
-    "aiosmtpd",
-    "dkimpy",
-];
+/// The host capabilities the demo needs: the same list the binary uses.
+#[path = "../src/demo_caps.rs"]
+mod demo_caps;
+use demo_caps::CAPS;
 
 fn beds_dir() -> PathBuf {
     PathBuf::from(std::env::var_os("MAILSTEAD_BED_DIR").unwrap_or("/var/tmp/mailstead-beds".into()))

@@ -146,6 +146,30 @@ fn absent(bed: &Bed, paths: &[&str]) {
     }
 }
 
+/// Starts `command` in a detached tmux session `inst` inside the bed, on a `cols`x40 terminal
+/// (`TERM=xterm-256color`, plus `env` such as `LANG=C.UTF-8`), keeping the pane for 15 minutes
+/// after it ends so its last screen can still be read; `EXIT=N` shows its exit code.
+fn tmux_session(bed: &Bed, env: &[&str], cols: u16, command: &str) {
+    let cols = cols.to_string();
+    let run = format!("{command}; echo \"EXIT=$?\"; sleep 900");
+    let mut argv = vec!["env", "TERM=xterm-256color"];
+    argv.extend_from_slice(env);
+    argv.extend_from_slice(&[
+        "tmux",
+        "new-session",
+        "-d",
+        "-s",
+        "inst",
+        "-x",
+        &cols,
+        "-y",
+        "40",
+        &run,
+    ]);
+    let r = bed.exec(&argv);
+    assert!(r.ok(), "{}: tmux: {}", bed.release, r.text());
+}
+
 fn one_liner(release: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let good = trees(tmp.path());
@@ -253,21 +277,7 @@ fn one_liner(release: &str) {
     assert!(apt.ok(), "{release}: apt curl: {}", apt.text());
     let line = format!("curl -fsSL {base}/good/install.sh | MAILSTEAD_BASE_URL={base}/good sh");
     let t0 = Instant::now();
-    let r = bed.exec(&[
-        "env",
-        "TERM=xterm-256color",
-        "tmux",
-        "new-session",
-        "-d",
-        "-s",
-        "inst",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &format!("{line}; echo \"EXIT=$?\"; sleep 600"),
-    ]);
-    assert!(r.ok(), "{release}: tmux: {}", r.text());
+    tmux_session(&bed, &[], 120, &line);
     let s1 = wait_screen(&bed, "Server hostname:", 90);
     let secs = t0.elapsed().as_secs_f64();
     eprintln!("{release}: screen 1, after {secs:.1} s (`{line}`):\n{s1}");
@@ -334,22 +344,7 @@ fn one_liner(release: &str) {
 /// records; mail to postmaster@ of the new domain reaches that mailbox over IMAPS.
 fn menu_add_domain(bed: &Bed) {
     let release = &bed.release;
-    let r = bed.exec(&[
-        "env",
-        "TERM=xterm-256color",
-        "LANG=C.UTF-8",
-        "tmux",
-        "new-session",
-        "-d",
-        "-s",
-        "inst",
-        "-x",
-        "100",
-        "-y",
-        "40",
-        "/usr/local/sbin/mailstead; echo \"EXIT=$?\"; sleep 900",
-    ]);
-    assert!(r.ok(), "{release}: tmux: {}", r.text());
+    tmux_session(bed, &["LANG=C.UTF-8"], 100, "/usr/local/sbin/mailstead");
     let menu = wait_screen(bed, "What would you like to do?", 30);
     eprintln!("{release}: the menu:\n{menu}");
     assert!(!menu.contains("Finish the installation"), "{menu}");
@@ -422,22 +417,7 @@ fn wizard_to_mail(bed: &Bed, line: &str) {
         ]);
     }
     let t0 = Instant::now();
-    let r = bed.exec(&[
-        "env",
-        "TERM=xterm-256color",
-        "LANG=C.UTF-8",
-        "tmux",
-        "new-session",
-        "-d",
-        "-s",
-        "inst",
-        "-x",
-        "100",
-        "-y",
-        "40",
-        &format!("{line}; echo \"EXIT=$?\"; sleep 900"),
-    ]);
-    assert!(r.ok(), "{release}: tmux: {}", r.text());
+    tmux_session(bed, &["LANG=C.UTF-8"], 100, line);
     wait_screen(bed, "Server hostname:", 90);
     let to_first_screen = t0.elapsed().as_secs_f64();
     let answers: [(&str, &[&str]); 11] = [

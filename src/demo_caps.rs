@@ -1,0 +1,23 @@
+//! The demo's host needs, in a file of its own so `tests/demo.rs` checks the same list.
+
+/// The host capabilities the demo needs (rows of the bed's `CAPS` table): everything to boot
+/// a bed and the outside clients, not the release tools (shellcheck, objdump).
+pub const CAPS: &[&str] = &[
+    "namespaces",
+    "flock",
+    "script",
+    "iproute2",
+    "sysctl",
+    "debootstrap",
+    "zstd",
+    "openssl",
+    "curl",
+    "socat",
+    "pebble",
+    "swaks",
+    "swaks-tls",
+    "python3",
+    "dnsmasq",
+    "aiosmtpd",
+    "dkimpy",
+];
