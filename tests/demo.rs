@@ -39,6 +39,10 @@ struct HostState {
     links: BTreeSet<String>,
     etc: BTreeMap<String, String>,
     firewall: String,
+    /// Listening sockets of the host (`ss -ltun`, local address and port) and, where systemd
+    /// runs the host, its running services: the demo's socat, pebble and dnsmasq listen on
+    /// the host end while it runs, and none of them, nor any service, may stay.
+    services: BTreeSet<String>,
     temp_dirs: BTreeSet<String>,
 }
 
@@ -109,6 +113,13 @@ fn host_state() -> HostState {
             .collect(),
         etc: etc_listing(),
         firewall: firewall_rules(),
+        services: sh("ss -H -ltun | awk '{print $1, $5}'; \
+                      [ \"$(ps -p 1 -o comm=)\" = systemd ] && \
+                      systemctl list-units --type=service --state=running --no-legend --plain \
+                      | awk '{print $1}'; true")
+        .lines()
+        .map(str::to_string)
+        .collect(),
         temp_dirs: std::fs::read_dir(&tmp)
             .map(|rd| {
                 rd.flatten()
@@ -212,6 +223,17 @@ fn assert_nothing_left(before: &HostState, idx: Option<&str>, what: &str) {
             "host firewall rules changed:\n--- before\n{}\n--- after\n{}",
             before.firewall, after.firewall
         ));
+    }
+    // Other beds (other tests, other users of this machine) may listen on their own host ends
+    // meanwhile: a new listener counts when it is on a bed address (the demo's, when known).
+    let bed_addr = idx.map_or("10.213.".to_string(), |i| format!("10.213.{i}.1:"));
+    let new_services: Vec<&String> = after
+        .services
+        .difference(&before.services)
+        .filter(|l| !(l.starts_with("tcp ") || l.starts_with("udp ")) || l.contains(&bed_addr))
+        .collect();
+    if !new_services.is_empty() {
+        problems.push(format!("new listeners or services: {new_services:?}"));
     }
     assert!(
         problems.is_empty(),
