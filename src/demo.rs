@@ -179,9 +179,10 @@ pub fn run(action: Option<DemoAction>, release: Release, yes: bool, keep: bool) 
                 return Err(CliError::bad_input(format!(
                     "a demo server is already running (bed {BED_NAME}, kept with --keep)"
                 ))
-                .with_fix(
-                    "enter it with `mailstead demo shell`, remove it with `mailstead demo down`",
-                )
+                .with_fix(format!(
+                    "enter it with `{me} demo shell`, remove it with `{me} demo down`",
+                    me = invoked_as()
+                ))
                 .nothing_changed());
             }
             let r = demo.full(release, yes, keep, interactive);
@@ -753,8 +754,9 @@ impl Demo {
         }
         if keep {
             self.keep()?;
+            let me = invoked_as();
             println!(
-                "The demo server keeps running at {ip}.\n  enter it:   sudo mailstead demo shell\n  remove it:  sudo mailstead demo down"
+                "The demo server keeps running at {ip}.\n  enter it:   {me} demo shell\n  remove it:  {me} demo down"
             );
         } else {
             self.say("removing the demo server (bed down)");
@@ -918,6 +920,20 @@ fn unquote(v: &str) -> String {
         .and_then(|s| s.strip_suffix('\''))
         .unwrap_or(v);
     v.replace('\\', "")
+}
+
+/// How the user started this binary, to name in the commands it suggests: `mailstead` when
+/// that is what `PATH` finds, else the path it was run by (`target/release/mailstead` from a
+/// checkout). The demo runs as root, so no `sudo`.
+fn invoked_as() -> String {
+    let arg0 = std::env::args()
+        .next()
+        .unwrap_or_else(|| "mailstead".into());
+    if arg0.contains('/') {
+        shlex::try_quote(&arg0).map_or(arg0.clone(), |q| q.into_owned())
+    } else {
+        arg0
+    }
 }
 
 #[cfg(test)]
