@@ -1136,8 +1136,21 @@ fn wizard_install(s: &Session) -> CliResult {
     }
 }
 
-/// The menu of a configured server.
+/// The menu of a configured server. It comes back after an action that went well (as a
+/// menu does), and ends with the exit code of one that did not (its end block says what to
+/// do next) or with Quit / Esc.
 fn interactive_menu(s: &Session) -> CliResult {
+    loop {
+        match menu_action(s)? {
+            MENU_QUIT => return Ok(exit::DONE),
+            exit::DONE => eprintln!(),
+            code => return Ok(code),
+        }
+    }
+}
+
+/// One choice of the menu, done. Quit ends the loop through [`MENU_QUIT`].
+fn menu_action(s: &Session) -> CliResult {
     use ui::menu::MenuChoice;
     let unfinished = unfinished_install(s);
     match ui::menu::main_menu(unfinished.as_deref())? {
@@ -1148,7 +1161,7 @@ fn interactive_menu(s: &Session) -> CliResult {
             let d = ui::menu::ask_domain()?;
             let (addr, pw) = ui::menu::ask_mailbox(std::slice::from_ref(&d))?;
             eprintln!("postmaster@{d} and abuse@{d} will go to {addr} (RFC 2142).");
-            edit_answers_then(
+            edit_answers_confirmed(
                 s,
                 |a| {
                     add_domain(a, &d)?;
@@ -1165,18 +1178,60 @@ fn interactive_menu(s: &Session) -> CliResult {
                 .map(|d| d.name.clone())
                 .collect();
             let (addr, pw) = ui::menu::ask_mailbox(&domains)?;
-            edit_answers(s, |a| add_mailbox(a, &addr, &pw))
+            edit_answers_confirmed(s, |a| add_mailbox(a, &addr, &pw), Next::Outcome)
         }
         MenuChoice::AddAlias => {
             let (from, to) = ui::menu::ask_alias()?;
-            edit_answers(s, |a| add_alias(a, &from, &to))
+            edit_answers_confirmed(s, |a| add_alias(a, &from, &to), Next::Outcome)
         }
-        MenuChoice::Check => check(s, false),
+        MenuChoice::Check => check(s, false).map(|_| exit::DONE),
         MenuChoice::Plan => plan(s),
         MenuChoice::Rollback => rollback(s, None, false),
         MenuChoice::Runs => runs(s),
-        MenuChoice::Quit => Ok(exit::DONE),
+        MenuChoice::Quit => Ok(MENU_QUIT),
     }
+}
+
+/// Not an exit code anyone sees: the menu's Quit, turned into [`exit::DONE`] by
+/// [`interactive_menu`].
+const MENU_QUIT: i32 = -1;
+
+/// [`edit_answers_then`] for the menu: the edit is planned first and shown on one screen with
+/// the question (`d`: the diffs), as the wizard's install is; nothing changes on `n` or Esc.
+fn edit_answers_confirmed(
+    s: &Session,
+    edit: impl FnOnce(&mut Answers) -> Result<()>,
+    next: Next,
+) -> CliResult {
+    let mut answers = s.load_answers()?;
+    if let Err(e) = edit(&mut answers) {
+        return Err(CliError::new(e, exit::BAD_INPUT).nothing_changed());
+    }
+    if let Err(e) = config::validate(&answers) {
+        return Err(CliError::bad_input(format!(
+            "the change would make the answers invalid; nothing was changed:\n{e}"
+        )));
+    }
+    let save = mailstead_steps::answers::SaveAnswers {
+        path: s.config_system_path()?,
+        yaml: config::to_yaml(&answers),
+    };
+    let owned = s.steps();
+    let steps: Vec<&dyn Step<Answers>> = std::iter::once(&save as &dyn Step<Answers>)
+        .chain(owned.iter().map(|b| b.as_ref()))
+        .collect();
+    let mut rec = mailstead_engine::event::Recorder::default();
+    let plan = Engine::new(&s.host, &mut rec, s.options()).plan(&steps, &answers)?;
+    if !ui::confirm_plan(&plan, &answers)? {
+        println!("Nothing was changed.");
+        return Ok(exit::DONE);
+    }
+    apply(
+        s,
+        move || Ok((answers, vec![Box::new(save) as Box<dyn Step<Answers>>])),
+        true,
+        next,
+    )
 }
 
 /// Why the first installation has not finished, when no run has ever ended well and the

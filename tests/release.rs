@@ -361,9 +361,18 @@ fn menu_add_domain(bed: &Bed) {
     keys(bed, &[bed::ALICE_PASSWORD, "Enter"]);
     wait_screen(bed, "Type it again:", 30);
     keys(bed, &[bed::ALICE_PASSWORD, "Enter"]);
-    wait_screen(bed, "EXIT=", 300);
+    // As the install does: the change on one screen and the question; nothing before `y`.
+    let ask = wait_screen(bed, "Apply these", 120);
+    eprintln!("{release}: the menu's add-domain asks:\n{ask}");
+    bed.sh_ok(&format!("! grep -q 'example.org' {ANSWERS}"));
+    keys(bed, &["y", "Enter"]);
+    wait_screen(bed, "done: ", 300);
+    // Then the menu again (its help line shows only while it waits); Esc quits.
+    wait_screen(bed, "Esc to quit", 60);
+    keys(bed, &["Escape"]);
+    wait_screen(bed, "EXIT=", 30);
     let end = bed
-        .exec(&["tmux", "capture-pane", "-p", "-S", "-300", "-t", "inst"])
+        .exec(&["tmux", "capture-pane", "-p", "-S", "-2000", "-t", "inst"])
         .stdout;
     eprintln!("{release}: the menu's add-domain:\n{end}");
     bed.exec(&["tmux", "kill-server"]);
