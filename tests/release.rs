@@ -366,9 +366,9 @@ fn menu_add_domain(bed: &Bed) {
     eprintln!("{release}: the menu's add-domain asks:\n{ask}");
     bed.sh_ok(&format!("! grep -q 'example.org' {ANSWERS}"));
     keys(bed, &["y", "Enter"]);
-    wait_screen(bed, "done: ", 300);
-    // Then the menu again (its help line shows only while it waits); Esc quits.
-    wait_screen(bed, "Esc to quit", 60);
+    // The run, its end block (longer than the screen), then the menu again: its help line
+    // shows only while it waits. Esc quits.
+    wait_screen(bed, "Esc to quit", 300);
     keys(bed, &["Escape"]);
     wait_screen(bed, "EXIT=", 30);
     let end = bed
