@@ -914,24 +914,34 @@ fn edit_answers_then(
     apply(
         s,
         || {
-            let mut answers = s.load_answers()?;
-            if let Err(e) = edit(&mut answers) {
-                return Err(CliError::new(e, exit::BAD_INPUT).nothing_changed());
-            }
-            if let Err(e) = config::validate(&answers) {
-                return Err(CliError::bad_input(format!(
-                    "the change would make the answers invalid; nothing was changed:\n{e}"
-                )));
-            }
-            let save = mailstead_steps::answers::SaveAnswers {
-                path: s.config_system_path()?,
-                yaml: config::to_yaml(&answers),
-            };
+            let (answers, save) = edited_answers(s, edit)?;
             Ok((answers, vec![Box::new(save) as Box<dyn Step<Answers>>]))
         },
         true,
         next,
     )
+}
+
+/// The answers file with `edit` made, checked by every rule, and the step that saves it.
+/// Errors (exit 2, nothing changed): the edit's own refusal, or a rule the result breaks.
+fn edited_answers(
+    s: &Session,
+    edit: impl FnOnce(&mut Answers) -> Result<()>,
+) -> std::result::Result<(Answers, mailstead_steps::answers::SaveAnswers), CliError> {
+    let mut answers = s.load_answers()?;
+    if let Err(e) = edit(&mut answers) {
+        return Err(CliError::new(e, exit::BAD_INPUT).nothing_changed());
+    }
+    if let Err(e) = config::validate(&answers) {
+        return Err(CliError::bad_input(format!(
+            "the change would make the answers invalid; nothing was changed:\n{e}"
+        )));
+    }
+    let save = mailstead_steps::answers::SaveAnswers {
+        path: s.config_system_path()?,
+        yaml: config::to_yaml(&answers),
+    };
+    Ok((answers, save))
 }
 
 /// One input rule from `mailstead_answers::rules`, as an error for `edit_answers`.
@@ -1203,19 +1213,7 @@ fn edit_answers_confirmed(
     edit: impl FnOnce(&mut Answers) -> Result<()>,
     next: Next,
 ) -> CliResult {
-    let mut answers = s.load_answers()?;
-    if let Err(e) = edit(&mut answers) {
-        return Err(CliError::new(e, exit::BAD_INPUT).nothing_changed());
-    }
-    if let Err(e) = config::validate(&answers) {
-        return Err(CliError::bad_input(format!(
-            "the change would make the answers invalid; nothing was changed:\n{e}"
-        )));
-    }
-    let save = mailstead_steps::answers::SaveAnswers {
-        path: s.config_system_path()?,
-        yaml: config::to_yaml(&answers),
-    };
+    let (answers, save) = edited_answers(s, edit)?;
     let owned = s.steps();
     let steps: Vec<&dyn Step<Answers>> = std::iter::once(&save as &dyn Step<Answers>)
         .chain(owned.iter().map(|b| b.as_ref()))
