@@ -1125,15 +1125,8 @@ fn wizard_install(s: &Session) -> CliResult {
             path: s.config_system_path()?,
             yaml: config::to_yaml(&answers),
         };
-        let owned = s.steps();
-        let steps: Vec<&dyn Step<Answers>> = std::iter::once(&save as &dyn Step<Answers>)
-            .chain(owned.iter().map(|b| b.as_ref()))
-            .collect();
         eprintln!("\nYour answers:\n{}", ui::wizard::summarize(&answers));
-        let mut rec = mailstead_engine::event::Recorder::default();
-        let plan = Engine::new(&s.host, &mut rec, s.options()).plan(&steps, &answers)?;
-        // One screen: the answers, what the run does, the question (`d`: the full diffs).
-        if !ui::confirm_plan(&plan, &answers)? {
+        if !plan_confirmed(s, &save, &answers)? {
             println!("Nothing was changed.");
             return Ok(exit::BAD_INPUT);
         }
@@ -1144,6 +1137,22 @@ fn wizard_install(s: &Session) -> CliResult {
             Next::Server,
         )
     }
+}
+
+/// The run `save` and the install steps would make, planned (nothing changes) and shown on
+/// one screen with the question (`d`: the full diffs). `Ok(true)`: the admin said apply.
+fn plan_confirmed(
+    s: &Session,
+    save: &mailstead_steps::answers::SaveAnswers,
+    answers: &Answers,
+) -> std::result::Result<bool, CliError> {
+    let owned = s.steps();
+    let steps: Vec<&dyn Step<Answers>> = std::iter::once(save as &dyn Step<Answers>)
+        .chain(owned.iter().map(|b| b.as_ref()))
+        .collect();
+    let mut rec = mailstead_engine::event::Recorder::default();
+    let plan = Engine::new(&s.host, &mut rec, s.options()).plan(&steps, answers)?;
+    Ok(ui::confirm_plan(&plan, answers)?)
 }
 
 /// The menu of a configured server. It comes back after an action that went well (as a
@@ -1214,13 +1223,7 @@ fn edit_answers_confirmed(
     next: Next,
 ) -> CliResult {
     let (answers, save) = edited_answers(s, edit)?;
-    let owned = s.steps();
-    let steps: Vec<&dyn Step<Answers>> = std::iter::once(&save as &dyn Step<Answers>)
-        .chain(owned.iter().map(|b| b.as_ref()))
-        .collect();
-    let mut rec = mailstead_engine::event::Recorder::default();
-    let plan = Engine::new(&s.host, &mut rec, s.options()).plan(&steps, &answers)?;
-    if !ui::confirm_plan(&plan, &answers)? {
+    if !plan_confirmed(s, &save, &answers)? {
         println!("Nothing was changed.");
         return Ok(exit::DONE);
     }
