@@ -140,8 +140,9 @@ pub fn main_settings(a: &Answers, ipv6: bool) -> Vec<(&'static str, String)> {
         // handed to smtpd and remembered for a day. The deep protocol tests after the 220
         // (pipelining, non-SMTP commands, bare newlines) stay off, written so they cannot
         // drift: they make every legitimate sender retry once. The local machine is never
-        // tested (`permit_mynetworks`).
-        ("postscreen_access_list", s("permit_mynetworks")),
+        // tested (`permit_mynetworks`), nor are the server's own addresses (see
+        // `postscreen_access_list`: `main_diff` puts them in).
+        ("postscreen_access_list", postscreen_access_list(&[])),
         ("postscreen_greet_action", s("enforce")),
         ("postscreen_pipelining_enable", s("no")),
         ("postscreen_non_smtp_command_enable", s("no")),
@@ -339,6 +340,19 @@ fn mydomain(hostname: &str) -> String {
     }
 }
 
+/// postscreen's permanent allow list: the local machine (`permit_mynetworks`) and the
+/// server's own addresses (`own`, [`PublicAddresses`]), as an inline CIDR table (Postfix >= 3.7,
+/// DATABASE_README; cidr_table(5)). mailstead's `delivery` check connects to port 25 from the
+/// server's own public address, and would otherwise wait postscreen's greeting (6 s) once a
+/// day, in every install too.
+pub fn postscreen_access_list(own: &[std::net::IpAddr]) -> String {
+    if own.is_empty() {
+        return "permit_mynetworks".into();
+    }
+    let rules: Vec<String> = own.iter().map(|ip| format!("{{{ip} permit}}")).collect();
+    format!("permit_mynetworks, cidr:{{ {} }}", rules.join(", "))
+}
+
 /// Options shared by both submission services: TLS and AUTH required, only authenticated
 /// users relay, and only as an address their login owns.
 const SUBMISSION_OPTS: &[&str] = &[
@@ -385,17 +399,20 @@ pub fn master_entries() -> Vec<(&'static str, String)> {
 
 /// The settings that differ, as `key=value` arguments and `key: old -> new` lines.
 /// `cert`: the chain and key to serve ([`Certificates::serving`]), in place of certbot's.
+/// `own`: the server's addresses ([`PublicAddresses`]) for [`postscreen_access_list`].
 fn main_diff(
     now: &PostconfMain,
     a: &Answers,
     ipv6: bool,
     cert: &(std::path::PathBuf, std::path::PathBuf),
+    own: &[std::net::IpAddr],
 ) -> (Vec<String>, Vec<String>) {
     let mut want = main_settings(a, ipv6);
     for (k, v) in want.iter_mut() {
         match *k {
             "smtpd_tls_cert_file" => *v = cert.0.to_string_lossy().into_owned(),
             "smtpd_tls_key_file" => *v = cert.1.to_string_lossy().into_owned(),
+            "postscreen_access_list" => *v = postscreen_access_list(own),
             _ => {}
         }
     }
@@ -514,7 +531,13 @@ impl Step<Answers> for Postfix {
         let cert = ctx
             .fact::<Certificates>()?
             .serving(ctx.host, &ctx.answers.hostname);
-        let (mut args, detail) = main_diff(&*ctx.fact::<PostconfMain>()?, ctx.answers, ipv6, &cert);
+        let (mut args, detail) = main_diff(
+            &*ctx.fact::<PostconfMain>()?,
+            ctx.answers,
+            ipv6,
+            &cert,
+            &ctx.fact::<PublicAddresses>()?.ips(),
+        );
         // Postfix reads these only when it starts: a reload keeps the old listeners
         // (postconf(5): "specify postfix stop; postfix start" after changing them).
         let restart = args
@@ -588,7 +611,13 @@ impl Step<Answers> for Postfix {
         let cert = ctx
             .fact::<Certificates>()?
             .serving(ctx.host, &ctx.answers.hostname);
-        let (main, _) = main_diff(&*ctx.fact::<PostconfMain>()?, ctx.answers, ipv6, &cert);
+        let (main, _) = main_diff(
+            &*ctx.fact::<PostconfMain>()?,
+            ctx.answers,
+            ipv6,
+            &cert,
+            &ctx.fact::<PublicAddresses>()?.ips(),
+        );
         let (master, _) = master_diff(&*ctx.fact::<PostconfMaster>()?);
         if !main.is_empty() || !master.is_empty() {
             return Err(eyre!(
@@ -1014,6 +1043,11 @@ mod tests {
         );
         assert_eq!(s["postscreen_dnsbl_threshold"], "3");
         assert_eq!(s["postscreen_dnsbl_action"], "enforce");
+        assert_eq!(postscreen_access_list(&[]), "permit_mynetworks");
+        assert_eq!(
+            postscreen_access_list(&["192.0.2.7".parse().unwrap(), "2001:db8::7".parse().unwrap()]),
+            "permit_mynetworks, cidr:{ {192.0.2.7 permit}, {2001:db8::7 permit} }"
+        );
         let m: BTreeMap<_, _> = master_entries().into_iter().collect();
         assert_eq!(m["smtp/inet"], "smtp inet n - y - 1 postscreen");
         assert_eq!(m["smtpd/pass"], "smtpd pass - - y - - smtpd");

@@ -21,7 +21,8 @@
 //! `550 5.5.1 Protocol error` (postscreen's own SMTP engine: it never reaches smtpd);
 //! a client that waits for the greeting (python's smtplib) is logged `PASS NEW` and delivers to
 //! alice; submission on 587 still goes straight to smtpd; the same answers again make 0 changes
-//! and restart nothing; `check` passes `delivery`.
+//! and restart nothing; `check` passes `delivery`, its message from the server's own address
+//! let in at once (`ALLOWLISTED`).
 use crate::bed::Bed;
 
 /// Postfix and Dovecot: a no-op re-run must not restart them.
@@ -413,6 +414,17 @@ pub fn postscreen(bed: &Bed) {
     assert_eq!(out, "SENT", "{r}: submission on 587: {out}");
 
     rerun_changes_nothing(bed, "postscreen");
+    // mailstead's own delivery check comes from the server's own address, which postscreen
+    // lets in at once (its allow list), not after the greeting wait.
     let (status, detail) = check_finding(bed, "delivery");
     assert_eq!(status, "pass", "{r}: check delivery: {detail}");
+    let own = log(&format!("LISTED [{}]", bed.ip));
+    assert!(
+        own.ok() && (own.stdout.contains("ALLOWLISTED") || own.stdout.contains("WHITELISTED")),
+        "{r}: postscreen did not allow the server's own address [{}]:\n{}",
+        bed.ip,
+        bed.sh("journalctl -q -o cat -t postfix/postscreen -n 30")
+            .text()
+    );
+    println!("{r}: {}", own.stdout.trim());
 }
