@@ -234,6 +234,7 @@ fn deliverability(release: &str) {
     );
     defence::quota(&bed);
     defence::limits(&bed);
+    defence::postscreen(&bed);
     // Last: it adds a domain and rotates a key.
     signer::scenario(&bed);
     println!("{}: {}", bed.release, signer::mail_stack_memory(&bed));

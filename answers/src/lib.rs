@@ -92,6 +92,17 @@ pub struct Answers {
     /// trickle, not a flood that gets the server's address blocklisted.
     #[serde(default = "default_max_messages_per_hour")]
     pub max_messages_per_hour: u32,
+    /// DNS blocklists postscreen asks about every new client on port 25, each
+    /// `domain[=filter][*weight]` as in Postfix's `postscreen_dnsbl_sites` (postconf(5)), e.g.
+    /// `zen.spamhaus.org=127.0.0.[2..11]*3`. A client whose weights add up to
+    /// [`Answers::postscreen_dnsbl_threshold`] is refused with 550. Empty (the default): no list
+    /// is asked (many lists refuse queries through public resolvers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub postscreen_dnsbl_sites: Vec<String>,
+    /// The sum of [`Answers::postscreen_dnsbl_sites`] weights that refuses a client (Postfix's
+    /// `postscreen_dnsbl_threshold`; default 1, as Postfix's), 1 to 1000.
+    #[serde(default = "default_postscreen_dnsbl_threshold")]
+    pub postscreen_dnsbl_threshold: u32,
     /// Send all outgoing mail through this relay host (smarthost) instead of delivering it
     /// directly; see [`RelayHost`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,6 +120,17 @@ pub fn default_max_messages_per_hour() -> u32 {
 
 /// Largest accepted `max_messages_per_hour`.
 pub const MAX_MESSAGES_PER_HOUR: u32 = 100_000;
+
+/// The default DNSBL threshold: 1, Postfix's own.
+pub fn default_postscreen_dnsbl_threshold() -> u32 {
+    1
+}
+
+/// Largest accepted `postscreen_dnsbl_threshold`.
+pub const MAX_DNSBL_THRESHOLD: u32 = 1000;
+
+/// Largest weight of one DNSBL site, either sign.
+pub const MAX_DNSBL_WEIGHT: i32 = 1000;
 
 /// The default mailbox quota: 1 GiB.
 pub fn default_quota() -> u64 {

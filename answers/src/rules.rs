@@ -667,3 +667,101 @@ pub(crate) fn check_max_messages_per_hour(n: u32) -> Check {
 pub fn max_messages_per_hour(field: &str, n: u32) -> Result<(), Problem> {
     problem(field, Some(&n.to_string()), check_max_messages_per_hour(n))
 }
+
+/// One filter octet of a DNSBL site: `0`..`255`, or `[a..b]` / `[a;b;c]` of such numbers.
+fn dnsbl_octet(o: &str) -> bool {
+    let num = |n: &str| !n.is_empty() && n.len() <= 3 && n.parse::<u8>().is_ok();
+    match o.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        Some(inner) => match inner.split_once("..") {
+            Some((a, b)) => num(a) && num(b),
+            None => inner.split(';').all(num),
+        },
+        None => num(o),
+    }
+}
+
+pub(crate) fn check_postscreen_dnsbl_site(site: &str) -> Check {
+    let fix = "write `domain[=filter][*weight]`, e.g. zen.spamhaus.org=127.0.0.[2..11]*3";
+    if has_space_or_control(site) {
+        return err(SPACE_OR_CONTROL, fix);
+    }
+    let (rest, weight) = match site.rsplit_once('*') {
+        Some((r, w)) => (r, Some(w)),
+        None => (site, None),
+    };
+    if let Some(w) = weight {
+        match w.parse::<i32>() {
+            Ok(n) if n != 0 && n.abs() <= MAX_DNSBL_WEIGHT => {}
+            _ => {
+                return err(
+                    format!(
+                        "has the weight {}, not a whole number from -1000 to 1000 other than 0",
+                        show(w)
+                    ),
+                    fix,
+                )
+            }
+        }
+    }
+    let (domain, filter) = match rest.split_once('=') {
+        Some((d, f)) => (d, Some(f)),
+        None => (rest, None),
+    };
+    if let Err((msg, _)) = check_domain(domain) {
+        return err(format!("names a list domain that {msg}"), fix);
+    }
+    if let Some(f) = filter {
+        // Dots inside `[a..b]` belong to the range, not between octets.
+        let mut octets = Vec::new();
+        let (mut depth, mut start) = (0, 0);
+        for (i, c) in f.char_indices() {
+            match c {
+                '[' => depth += 1,
+                ']' => depth -= 1,
+                '.' if depth == 0 => {
+                    octets.push(&f[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        octets.push(&f[start..]);
+        if octets.len() != 4 || !octets.iter().all(|o| dnsbl_octet(o)) {
+            return err(
+                format!(
+                    "has the reply filter {}, not four numbers or [ranges] joined by dots",
+                    show(f)
+                ),
+                fix,
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `postscreen_dnsbl_sites[i]`: `domain[=filter][*weight]` as Postfix's postscreen_dnsbl_sites
+/// (postconf(5)): a [`domain`], an optional reply filter of four octets each a number, a range
+/// `[a..b]` or a list `[a;b]`, and an optional non-zero weight from -1000 to 1000 (negative
+/// weights are allow lists).
+pub fn postscreen_dnsbl_site(field: &str, site: &str) -> Result<(), Problem> {
+    problem(field, Some(site), check_postscreen_dnsbl_site(site))
+}
+
+pub(crate) fn check_postscreen_dnsbl_threshold(n: u32) -> Check {
+    if (1..=MAX_DNSBL_THRESHOLD).contains(&n) {
+        return Ok(());
+    }
+    err(
+        "is not from 1 to 1000",
+        "write the sum of weights that refuses a client, e.g. 3",
+    )
+}
+
+/// `postscreen_dnsbl_threshold`: 1 to [`MAX_DNSBL_THRESHOLD`].
+pub fn postscreen_dnsbl_threshold(field: &str, n: u32) -> Result<(), Problem> {
+    problem(
+        field,
+        Some(&n.to_string()),
+        check_postscreen_dnsbl_threshold(n),
+    )
+}

@@ -182,6 +182,13 @@ pub(crate) static ANSWERS_SCHEMA: Schema = Schema {
         f("quota", Kind::Bytes, false, "1073741824"),
         f("max_messages_per_hour", Kind::Count, false, "200"),
         f(
+            "postscreen_dnsbl_sites",
+            Kind::TextList,
+            false,
+            "[\"zen.spamhaus.org=127.0.0.[2..11]*3\"]",
+        ),
+        f("postscreen_dnsbl_threshold", Kind::Count, false, "3"),
+        f(
             "relay_host",
             Kind::Block(&RELAY_HOST_SCHEMA),
             false,

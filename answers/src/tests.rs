@@ -1234,3 +1234,63 @@ fn relay_host_rules_name_field_value_and_fix_never_the_password() {
     // The provider's password: short is fine (not ours to judge).
     assert!(with_relay("smtp.relay.example", 587, "me", "short").is_empty());
 }
+
+#[test]
+fn postscreen_dnsbl_sites_and_threshold() {
+    assert!(
+        answers().postscreen_dnsbl_sites.is_empty(),
+        "off by default"
+    );
+    assert_eq!(answers().postscreen_dnsbl_threshold, 1, "Postfix's default");
+    assert!(problems(|a| {
+        a.postscreen_dnsbl_sites = vec![
+            "zen.spamhaus.org".into(),
+            "zen.spamhaus.org=127.0.0.[2..11]*3".into(),
+            "bl.example.test=127.0.0.2*2".into(),
+            "list.dnswl.org=127.0.[0..255].[1;2;3]*-2".into(),
+        ];
+        a.postscreen_dnsbl_threshold = 3;
+    })
+    .is_empty());
+    assert_one(
+        &problems(|a| a.postscreen_dnsbl_sites = vec!["zen.spamhaus.org*x".into()]),
+        "postscreen_dnsbl_sites[0]: \"zen.spamhaus.org*x\" has the weight \"x\"",
+    );
+    assert_one(
+        &problems(|a| a.postscreen_dnsbl_sites = vec!["ok.test".into(), "Zen.Spamhaus.org".into()]),
+        "postscreen_dnsbl_sites[1]: \"Zen.Spamhaus.org\" names a list domain that has uppercase letters",
+    );
+    assert_one(
+        &problems(|a| a.postscreen_dnsbl_sites = vec!["bl.example.test=127.0.2*2".into()]),
+        "has the reply filter \"127.0.2\"",
+    );
+    assert_one(
+        &problems(|a| a.postscreen_dnsbl_sites = vec!["bl.example.test, other.test".into()]),
+        "contains a space",
+    );
+    assert_one(
+        &problems(|a| a.postscreen_dnsbl_threshold = 0),
+        "postscreen_dnsbl_threshold: \"0\" is not from 1 to 1000",
+    );
+    let y = to_yaml(&{
+        let mut a = answers();
+        a.postscreen_dnsbl_sites = vec!["bl.example.test*2".into()];
+        a.postscreen_dnsbl_threshold = 2;
+        a
+    });
+    let back = parse(&y, "p.yaml").expect("round trip");
+    assert_eq!(back.postscreen_dnsbl_sites, ["bl.example.test*2"]);
+    assert_eq!(back.postscreen_dnsbl_threshold, 2);
+    let bad = parse(
+        &y.replace(
+            "postscreen_dnsbl_threshold: 2",
+            "postscreen_dnsbl_threshold: many",
+        ),
+        "p.yaml",
+    )
+    .unwrap_err();
+    assert!(
+        format!("{bad}").contains("postscreen_dnsbl_threshold: expected a whole number"),
+        "{bad}"
+    );
+}

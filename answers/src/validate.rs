@@ -198,6 +198,16 @@ pub fn validate(a: &Answers) -> Result<(), ConfigError> {
     if let Err(p) = max_messages_per_hour("max_messages_per_hour", a.max_messages_per_hour) {
         out.push(p);
     }
+    for (i, site) in a.postscreen_dnsbl_sites.iter().enumerate() {
+        if let Err(p) = postscreen_dnsbl_site(&format!("postscreen_dnsbl_sites[{i}]"), site) {
+            out.push(p);
+        }
+    }
+    if let Err(p) =
+        postscreen_dnsbl_threshold("postscreen_dnsbl_threshold", a.postscreen_dnsbl_threshold)
+    {
+        out.push(p);
+    }
     // relay_host: every rule lives in rules.rs.
     if let Some(r) = &a.relay_host {
         out.extend(relay("relay_host", r));

@@ -533,6 +533,8 @@ fn assemble(d: Draft, defaults: Option<&Answers>) -> Answers {
             message_size_limit: mailstead_answers::default_message_size_limit(),
             quota: mailstead_answers::default_quota(),
             max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
+            postscreen_dnsbl_sites: Vec::new(),
+            postscreen_dnsbl_threshold: mailstead_answers::default_postscreen_dnsbl_threshold(),
             relay_host: None,
         },
     };
@@ -878,6 +880,8 @@ mod tests {
             message_size_limit: 1,
             quota: mailstead_answers::default_quota(),
             max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
+            postscreen_dnsbl_sites: Vec::new(),
+            postscreen_dnsbl_threshold: mailstead_answers::default_postscreen_dnsbl_threshold(),
             relay_host: Some(RelayHost {
                 host: "smtp.relay.example".into(),
                 port: 587,

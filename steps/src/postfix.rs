@@ -4,8 +4,9 @@
 //! Touches:
 //! - `/etc/postfix/main.cf`, through ONE `postconf -e` holding only the settings whose current
 //!   value differs (read with one `postconf KEY...` probe).
-//! - `/etc/postfix/master.cf`, through ONE `postconf -M` holding only the `submission/inet`
-//!   and `submissions/inet` entries that differ (read with one `postconf -M` probe).
+//! - `/etc/postfix/master.cf`, through ONE `postconf -M` holding only the entries that differ
+//!   (read with one `postconf -M` probe): port 25 through postscreen (`smtp/inet`,
+//!   `smtpd/pass`, `dnsblog/unix`, `tlsproxy/unix`), `submission/inet` and `submissions/inet`.
 //! - with `relay_host`: `/etc/postfix/mailstead_relay_password` and its `.db` (0600 root:root,
 //!   secret: never shown in plans or logs), written before main.cf names them and removed after
 //!   main.cf stops naming them when the relay host leaves the answers (see `relay_settings`).
@@ -132,6 +133,36 @@ pub fn main_settings(a: &Answers, ipv6: bool) -> Vec<(&'static str, String)> {
         (
             "smtpd_recipient_restrictions",
             format!("{RELAY}, {QUOTA_POLICY}"),
+        ),
+        // --- postscreen on port 25 (master.cf `smtp/inet`, see `master_entries`). ---
+        // Postfix POSTSCREEN_README: a client that talks before the greeting (a bot that does
+        // not wait) is logged as PREGREET and refused at RCPT with 550; one that waits is
+        // handed to smtpd and remembered for a day. The deep protocol tests after the 220
+        // (pipelining, non-SMTP commands, bare newlines) stay off, written so they cannot
+        // drift: they make every legitimate sender retry once. The local machine is never
+        // tested (`permit_mynetworks`), nor are the server's own addresses (see
+        // `postscreen_access_list`: `main_diff` puts them in).
+        ("postscreen_access_list", postscreen_access_list(&[])),
+        ("postscreen_greet_action", s("enforce")),
+        ("postscreen_pipelining_enable", s("no")),
+        ("postscreen_non_smtp_command_enable", s("no")),
+        ("postscreen_bare_newline_enable", s("no")),
+        // DNS blocklists, weighted, from the answers (none by default: off).
+        (
+            "postscreen_dnsbl_sites",
+            a.postscreen_dnsbl_sites.join(", "),
+        ),
+        (
+            "postscreen_dnsbl_threshold",
+            a.postscreen_dnsbl_threshold.to_string(),
+        ),
+        (
+            "postscreen_dnsbl_action",
+            s(if a.postscreen_dnsbl_sites.is_empty() {
+                "ignore"
+            } else {
+                "enforce"
+            }),
         ),
         // --- DKIM signer: rspamd's proxy worker in milter mode (step `signer`). ---
         // Every message passes it: mail from smtpd (25, 587, 465) and local mail (sendmail,
@@ -309,6 +340,19 @@ fn mydomain(hostname: &str) -> String {
     }
 }
 
+/// postscreen's permanent allow list: the local machine (`permit_mynetworks`) and the
+/// server's own addresses (`own`, [`PublicAddresses`]), as an inline CIDR table (Postfix >= 3.7,
+/// DATABASE_README; cidr_table(5)). mailstead's `delivery` check connects to port 25 from the
+/// server's own public address, and would otherwise wait postscreen's greeting (6 s) once a
+/// day, in every install too.
+pub fn postscreen_access_list(own: &[std::net::IpAddr]) -> String {
+    if own.is_empty() {
+        return "permit_mynetworks".into();
+    }
+    let rules: Vec<String> = own.iter().map(|ip| format!("{{{ip} permit}}")).collect();
+    format!("permit_mynetworks, cidr:{{ {} }}", rules.join(", "))
+}
+
 /// Options shared by both submission services: TLS and AUTH required, only authenticated
 /// users relay, and only as an address their login owns.
 const SUBMISSION_OPTS: &[&str] = &[
@@ -334,6 +378,17 @@ pub fn master_entries() -> Vec<(&'static str, String)> {
         e
     };
     vec![
+        // Port 25 through postscreen, which hands the clients it lets in to `smtpd/pass`;
+        // `dnsblog` asks the DNS blocklists, `tlsproxy` serves STARTTLS while postscreen
+        // still talks (Postfix POSTSCREEN_README, "Turning on postscreen(8) without
+        // blocking mail"; chroot as Debian's commented entries and the submission ports).
+        ("smtp/inet", "smtp inet n - y - 1 postscreen".to_string()),
+        ("smtpd/pass", "smtpd pass - - y - - smtpd".to_string()),
+        ("dnsblog/unix", "dnsblog unix - - y - 0 dnsblog".to_string()),
+        (
+            "tlsproxy/unix",
+            "tlsproxy unix - - y - 0 tlsproxy".to_string(),
+        ),
         ("submission/inet", entry("submission", &[])),
         (
             "submissions/inet",
@@ -344,17 +399,20 @@ pub fn master_entries() -> Vec<(&'static str, String)> {
 
 /// The settings that differ, as `key=value` arguments and `key: old -> new` lines.
 /// `cert`: the chain and key to serve ([`Certificates::serving`]), in place of certbot's.
+/// `own`: the server's addresses ([`PublicAddresses`]) for [`postscreen_access_list`].
 fn main_diff(
     now: &PostconfMain,
     a: &Answers,
     ipv6: bool,
     cert: &(std::path::PathBuf, std::path::PathBuf),
+    own: &[std::net::IpAddr],
 ) -> (Vec<String>, Vec<String>) {
     let mut want = main_settings(a, ipv6);
     for (k, v) in want.iter_mut() {
         match *k {
             "smtpd_tls_cert_file" => *v = cert.0.to_string_lossy().into_owned(),
             "smtpd_tls_key_file" => *v = cert.1.to_string_lossy().into_owned(),
+            "postscreen_access_list" => *v = postscreen_access_list(own),
             _ => {}
         }
     }
@@ -473,7 +531,13 @@ impl Step<Answers> for Postfix {
         let cert = ctx
             .fact::<Certificates>()?
             .serving(ctx.host, &ctx.answers.hostname);
-        let (mut args, detail) = main_diff(&*ctx.fact::<PostconfMain>()?, ctx.answers, ipv6, &cert);
+        let (mut args, detail) = main_diff(
+            &*ctx.fact::<PostconfMain>()?,
+            ctx.answers,
+            ipv6,
+            &cert,
+            &ctx.fact::<PublicAddresses>()?.ips(),
+        );
         // Postfix reads these only when it starts: a reload keeps the old listeners
         // (postconf(5): "specify postfix stop; postfix start" after changing them).
         let restart = args
@@ -547,7 +611,13 @@ impl Step<Answers> for Postfix {
         let cert = ctx
             .fact::<Certificates>()?
             .serving(ctx.host, &ctx.answers.hostname);
-        let (main, _) = main_diff(&*ctx.fact::<PostconfMain>()?, ctx.answers, ipv6, &cert);
+        let (main, _) = main_diff(
+            &*ctx.fact::<PostconfMain>()?,
+            ctx.answers,
+            ipv6,
+            &cert,
+            &ctx.fact::<PublicAddresses>()?.ips(),
+        );
         let (master, _) = master_diff(&*ctx.fact::<PostconfMaster>()?);
         if !main.is_empty() || !master.is_empty() {
             return Err(eyre!(
@@ -835,13 +905,15 @@ mod tests {
         };
         assert_eq!(
             changes[1].summary(),
-            "postconf: master.cf entries submission, submissions"
+            "postconf: master.cf entries smtp, smtpd, dnsblog, tlsproxy, submission, submissions"
         );
         assert_eq!(touches, &vec![std::path::PathBuf::from(MASTER_CF)]);
         assert_eq!(cmd.args[0], "-M");
-        assert!(cmd.args[1].starts_with("submission/inet=submission inet n - y - - smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=encrypt"));
-        assert!(cmd.args[2].contains("-o smtpd_tls_wrappermode=yes"));
-        assert!(cmd.args[2].contains("-o smtpd_sender_restrictions=check_sender_access,inline:{<>=REJECT},reject_sender_login_mismatch"));
+        assert_eq!(cmd.args[1], "smtp/inet=smtp inet n - y - 1 postscreen");
+        assert_eq!(cmd.args[2], "smtpd/pass=smtpd pass - - y - - smtpd");
+        assert!(cmd.args[5].starts_with("submission/inet=submission inet n - y - - smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=encrypt"));
+        assert!(cmd.args[6].contains("-o smtpd_tls_wrappermode=yes"));
+        assert!(cmd.args[6].contains("-o smtpd_sender_restrictions=check_sender_access,inline:{<>=REJECT},reject_sender_login_mismatch"));
         assert_eq!(changes[2].summary(), "reload postfix");
     }
 
@@ -924,7 +996,7 @@ mod tests {
         let Change::Run { cmd, .. } = &changes[1] else {
             panic!()
         };
-        assert_eq!(cmd.args.len(), 3);
+        assert_eq!(cmd.args.len(), master_entries().len() + 1);
     }
 
     #[test]
@@ -941,6 +1013,48 @@ mod tests {
             "$myhostname, localhost.$mydomain, localhost"
         );
         assert!(!s["mydestination"].contains("example.test"));
+    }
+
+    /// Port 25 through postscreen: the pregreet test enforced, the after-220 tests off, no
+    /// DNSBL by default; the answers' weighted lists and threshold as written.
+    #[test]
+    fn postscreen_on_port_25_with_the_answers_dnsbl() {
+        let s: BTreeMap<_, _> = main_settings(&answers(), true).into_iter().collect();
+        assert_eq!(s["postscreen_greet_action"], "enforce");
+        for k in [
+            "postscreen_pipelining_enable",
+            "postscreen_non_smtp_command_enable",
+            "postscreen_bare_newline_enable",
+        ] {
+            assert_eq!(s[k], "no", "{k}");
+        }
+        assert_eq!(s["postscreen_dnsbl_sites"], "");
+        assert_eq!(s["postscreen_dnsbl_action"], "ignore");
+        let mut a = answers();
+        a.postscreen_dnsbl_sites = vec![
+            "zen.spamhaus.org=127.0.0.[2..11]*3".into(),
+            "list.dnswl.org=127.0.[0..255].[1;2;3]*-2".into(),
+        ];
+        a.postscreen_dnsbl_threshold = 3;
+        let s: BTreeMap<_, _> = main_settings(&a, true).into_iter().collect();
+        assert_eq!(
+            s["postscreen_dnsbl_sites"],
+            "zen.spamhaus.org=127.0.0.[2..11]*3, list.dnswl.org=127.0.[0..255].[1;2;3]*-2"
+        );
+        assert_eq!(s["postscreen_dnsbl_threshold"], "3");
+        assert_eq!(s["postscreen_dnsbl_action"], "enforce");
+        assert_eq!(postscreen_access_list(&[]), "permit_mynetworks");
+        assert_eq!(
+            postscreen_access_list(&["192.0.2.7".parse().unwrap(), "2001:db8::7".parse().unwrap()]),
+            "permit_mynetworks, cidr:{ {192.0.2.7 permit}, {2001:db8::7 permit} }"
+        );
+        let m: BTreeMap<_, _> = master_entries().into_iter().collect();
+        assert_eq!(m["smtp/inet"], "smtp inet n - y - 1 postscreen");
+        assert_eq!(m["smtpd/pass"], "smtpd pass - - y - - smtpd");
+        assert!(m.contains_key("dnsblog/unix") && m.contains_key("tlsproxy/unix"));
+        // Submission stays plain smtpd: postscreen is for port 25 only.
+        assert!(m["submission/inet"].contains(" smtpd -o "));
+        assert!(m["submissions/inet"].contains(" smtpd -o "));
     }
 
     #[test]
@@ -1020,7 +1134,10 @@ mod tests {
         assert!(v6["smtpd_sender_restrictions"]
             .contains("check_sender_access hash:/etc/postfix/sender_access"));
         // On submission, the null sender is refused before the login check.
-        for (_, entry) in master_entries() {
+        for (_, entry) in master_entries()
+            .into_iter()
+            .filter(|(svc, _)| svc.starts_with("submission"))
+        {
             assert!(
                 entry.contains("smtpd_sender_restrictions=check_sender_access,inline:{<>=REJECT},reject_sender_login_mismatch"),
                 "{entry}"

@@ -37,6 +37,8 @@ pub fn answers() -> Answers {
         message_size_limit: 1 << 20,
         quota: mailstead_answers::default_quota(),
         max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
+        postscreen_dnsbl_sites: Vec::new(),
+        postscreen_dnsbl_threshold: mailstead_answers::default_postscreen_dnsbl_threshold(),
         relay_host: None,
     }
 }
@@ -90,6 +92,8 @@ pub fn mail_answers() -> Answers {
         message_size_limit: 10 * 1024 * 1024,
         quota: mailstead_answers::default_quota(),
         max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
+        postscreen_dnsbl_sites: Vec::new(),
+        postscreen_dnsbl_threshold: mailstead_answers::default_postscreen_dnsbl_threshold(),
         relay_host: None,
     }
 }

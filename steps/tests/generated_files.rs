@@ -174,6 +174,8 @@ fn answers() -> impl Strategy<Value = Answers> {
             message_size_limit: 50 * 1024 * 1024,
             quota: mailstead_answers::default_quota(),
             max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
+            postscreen_dnsbl_sites: Vec::new(),
+            postscreen_dnsbl_threshold: mailstead_answers::default_postscreen_dnsbl_threshold(),
             relay_host: None,
         }
     })

@@ -15,6 +15,14 @@
 //! five messages on 587 are accepted and the sixth is deferred with `451 4.7.1`, rspamd's log
 //! names the login; a message whose envelope sender is the login's own but whose `From:` is
 //! another mailbox's is refused with `554 5.7.1`; `check` passes `limits` (Redis active).
+//!
+//! Postscreen on port 25: with the clients it remembers forgotten, a client that sends `EHLO`
+//! before the greeting is logged as `PREGREET` and its `RCPT TO` is refused with
+//! `550 5.5.1 Protocol error` (postscreen's own SMTP engine: it never reaches smtpd);
+//! a client that waits for the greeting (python's smtplib) is logged `PASS NEW` and delivers to
+//! alice; submission on 587 still goes straight to smtpd; the same answers again make 0 changes
+//! and restart nothing; `check` passes `delivery`, its message from the server's own address
+//! let in at once (`ALLOWLISTED`).
 use crate::bed::Bed;
 
 /// Postfix and Dovecot: a no-op re-run must not restart them.
@@ -296,4 +304,127 @@ pub fn limits(bed: &Bed) {
         status == "pass" && detail.contains("200 messages an hour"),
         "{r}: {detail}"
     );
+}
+
+/// A bot that does not wait for the greeting: connects to port 25 and sends `EHLO` at once,
+/// then `MAIL FROM` and `RCPT TO alice` each after the previous reply; prints every line the
+/// server sends (`S: ...`) and `CLOSED` when it hangs up.
+const PREGREET_PY: &str = r#"import socket, sys
+s = socket.create_connection((sys.argv[1], 25), timeout=60)
+s.sendall(b"EHLO bot.outside.test\r\n")
+f = s.makefile("rb")
+def reply():
+    while True:
+        line = f.readline()
+        if not line:
+            print("CLOSED")
+            sys.exit(0)
+        print("S: " + line.decode(errors="replace").rstrip())
+        if line[3:4] == b" " and not line.startswith(b"220"):
+            return
+reply()
+for cmd in (b"MAIL FROM:<bot@outside.test>", b"RCPT TO:<alice@example.test>"):
+    s.sendall(cmd + b"\r\n")
+    reply()
+s.sendall(b"QUIT\r\n")
+"#;
+
+pub fn postscreen(bed: &Bed) {
+    let r = &bed.release;
+    let smtp_inet = bed.sh_ok("postconf -M smtp/inet");
+    assert!(
+        smtp_inet.split_whitespace().last() == Some("postscreen"),
+        "{r}: port 25 is not served by postscreen: {smtp_inet}"
+    );
+    let sub = bed.sh_ok("postconf -M submission/inet submissions/inet");
+    assert!(
+        sub.lines().count() == 2 && sub.lines().all(|l| l.contains(" smtpd ")),
+        "{r}: submission must stay plain smtpd: {sub}"
+    );
+    // Forget the clients postscreen remembers (the earlier scenarios passed the host's
+    // address, and a remembered client skips the tests), with Postfix stopped.
+    bed.sh_ok(
+        "systemctl stop postfix && rm -f /var/lib/postfix/postscreen_cache.db && \
+         systemctl start postfix && for i in $(seq 1 60); do \
+           ss -ltn | grep -q ':25 ' && exit 0; sleep 0.5; done; exit 1",
+    );
+    let since = bed.sh_ok("date '+%Y-%m-%d %H:%M:%S'");
+    let since = since.trim();
+
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("pregreet.py");
+    std::fs::write(&f, PREGREET_PY).unwrap();
+    let run = crate::bed::host_sh(&format!("/usr/bin/python3 {} {}", f.display(), bed.ip));
+    assert!(run.ok(), "{r}: the pregreet client failed:\n{}", run.text());
+    let out = run.stdout;
+    println!("{r}: a client talking before the greeting:\n{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("S: 550 5.5.1 Protocol error") || l == "CLOSED"),
+        "{r}: a client that talks before the greeting is not refused:\n{out}"
+    );
+    assert!(
+        !out.lines().any(|l| l.starts_with("S: 250 2.1.5")),
+        "{r}: a client that talks before the greeting had its recipient accepted:\n{out}"
+    );
+    let log = |what: &str| {
+        bed.sh(&format!(
+            "for i in $(seq 1 20); do \
+               journalctl -q -o cat -t postfix/postscreen --since '{since}' | grep -F '{what}' && exit 0; \
+               sleep 0.5; done; exit 1"
+        ))
+    };
+    let pregreet = log("PREGREET ");
+    assert!(
+        pregreet.ok()
+            && pregreet.stdout.lines().any(|l| {
+                l.contains(&format!("from [{}]", bed.host_ip))
+                    && l.contains("EHLO bot.outside.test")
+            }),
+        "{r}: no PREGREET line for [{}] in postscreen's log:\n{}",
+        bed.host_ip,
+        bed.sh("journalctl -q -o cat -t postfix/postscreen -n 30")
+            .text()
+    );
+    println!("{r}: {}", pregreet.stdout.trim());
+
+    // A client that waits for the greeting gets through (after postscreen's greeting wait,
+    // once a day) and delivers.
+    let out = smtp(bed, 200, "postscreen-normal", &["alice@example.test"]);
+    assert!(
+        out.contains("RCPT alice@example.test 250") && out.contains("DATA 250"),
+        "{r}: a well-behaved client is not let through postscreen:\n{out}"
+    );
+    assert!(
+        delivered(bed, "alice@example.test", "postscreen-normal"),
+        "{r}: the well-behaved client's message did not arrive"
+    );
+    let pass = log(&format!("PASS NEW [{}]", bed.host_ip));
+    assert!(pass.ok(), "{r}: no `PASS NEW` for the well-behaved client");
+    println!("{r}: {}", pass.stdout.trim());
+
+    // Submission is not behind postscreen.
+    let out = submit(
+        bed,
+        "alice@example.test",
+        crate::bed::ALICE_PASSWORD,
+        "alice@example.test",
+        "postscreen-submission",
+    );
+    assert_eq!(out, "SENT", "{r}: submission on 587: {out}");
+
+    rerun_changes_nothing(bed, "postscreen");
+    // mailstead's own delivery check comes from the server's own address, which postscreen
+    // lets in at once (its allow list), not after the greeting wait.
+    let (status, detail) = check_finding(bed, "delivery");
+    assert_eq!(status, "pass", "{r}: check delivery: {detail}");
+    let own = log(&format!("LISTED [{}]", bed.ip));
+    assert!(
+        own.ok() && (own.stdout.contains("ALLOWLISTED") || own.stdout.contains("WHITELISTED")),
+        "{r}: postscreen did not allow the server's own address [{}]:\n{}",
+        bed.ip,
+        bed.sh("journalctl -q -o cat -t postfix/postscreen -n 30")
+            .text()
+    );
+    println!("{r}: {}", own.stdout.trim());
 }
