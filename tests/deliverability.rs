@@ -154,18 +154,21 @@ fn check_against_published(bed: &Bed) {
     for (name, status, detail) in &all {
         println!("{}: check {name}: {status}: {detail}", bed.release);
     }
+    // `disk` may warn on a full test machine; `limits` warns for a day naming the login the
+    // defence scenario took over its sending limit.
+    let expected_warning = |f: &&(String, String, String)| {
+        f.0 == "disk" || (f.0 == "limits" && f.2.contains("sender@example.test"))
+    };
     let not_passing: Vec<_> = all
         .iter()
-        .filter(|f| f.1 != "pass" && f.0 != "disk")
+        .filter(|f| f.1 != "pass" && !expected_warning(f))
         .collect();
     assert!(
         not_passing.is_empty(),
         "with the printed records served, these do not pass: {not_passing:?}"
     );
-    assert!(
-        code == 0 || (code == 5 && finding(&all, "disk").1 == "warn"),
-        "exit {code}"
-    );
+    let warnings = all.iter().any(|f| f.1 == "warn");
+    assert!(code == 0 || (code == 5 && warnings), "exit {code}");
 
     let edit = |f: &dyn Fn(&mut serde_json::Value)| {
         let mut v = printed.clone();
@@ -235,6 +238,7 @@ fn deliverability(release: &str) {
     defence::quota(&bed);
     defence::limits(&bed);
     defence::postscreen(&bed);
+    defence::dnsbl(&bed);
     // Last: it adds a domain and rotates a key.
     signer::scenario(&bed);
     println!("{}: {}", bed.release, signer::mail_stack_memory(&bed));

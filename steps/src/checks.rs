@@ -1322,8 +1322,49 @@ carol@example.test\tUser quota\tSTORAGE\t5\t-\t0\n";
     }
 }
 
-/// `limits`: the sending limit of logged-in users can work (Redis active).
+/// `limits`: the sending limit of logged-in users can work (Redis active), and which logins
+/// reached it in the last 24 hours (warn: each may be a hijacked account; postmaster was
+/// told by mail, see `signer::limit_notice`).
 pub struct Limits;
+
+/// rspamd's log, where its ratelimit module writes `ratelimit "mailstead_user(LOGIN)" exceeded`.
+pub const RSPAMD_LOG: &str = "/var/log/rspamd/rspamd.log";
+
+/// The logins over their sending limit since `since` (Unix seconds, UTC), each with how many
+/// messages were deferred, from rspamd's `log` text: lines start `YYYY-MM-DD HH:MM:SS` (rspamd's
+/// default `timestamp` format, the server's local time: read as UTC, which cloud images use;
+/// elsewhere the window shifts by the offset) and hold `ratelimit "mailstead_user(LOGIN)"
+/// exceeded` (rspamd ratelimit.lua). Lines without a readable time are skipped.
+pub fn limited_logins(log: &str, since: i64) -> Vec<(String, usize)> {
+    const MARK: &str = "ratelimit \"mailstead_user(";
+    let mut by_login: std::collections::BTreeMap<String, usize> = Default::default();
+    for line in log.lines() {
+        let Some(at) = line.find(MARK) else { continue };
+        let rest = &line[at + MARK.len()..];
+        let Some(end) = rest.find(")\" exceeded") else {
+            continue;
+        };
+        let Some(t) = log_time(line) else { continue };
+        if t >= since {
+            *by_login.entry(rest[..end].to_string()).or_default() += 1;
+        }
+    }
+    by_login.into_iter().collect()
+}
+
+/// `YYYY-MM-DD HH:MM:SS` at the start of `line`, as Unix seconds read as UTC.
+fn log_time(line: &str) -> Option<i64> {
+    let s = line.get(..19)?;
+    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<u32>().ok();
+    let month = time::Month::try_from(n(5..7)? as u8).ok()?;
+    let date = time::Date::from_calendar_date(n(0..4)? as i32, month, n(8..10)? as u8).ok()?;
+    let t = time::Time::from_hms(n(11..13)? as u8, n(14..16)? as u8, n(17..19)? as u8).ok()?;
+    Some(
+        time::PrimitiveDateTime::new(date, t)
+            .assume_utc()
+            .unix_timestamp(),
+    )
+}
 
 impl Check<Answers> for Limits {
     fn name(&self) -> &'static str {
@@ -1336,17 +1377,69 @@ impl Check<Answers> for Limits {
                 "no sending limit (max_messages_per_hour: 0); From: headers must match the login",
             );
         }
-        if system::service_active(ctx.host, "redis-server") {
-            Finding::pass(format!(
-                "each login may send {n} messages an hour (rspamd ratelimit, Redis active); \
-                 From: headers must match the login"
-            ))
-        } else {
-            Finding::fail(
+        if !system::service_active(ctx.host, "redis-server") {
+            return Finding::fail(
                 "redis-server is not running: rspamd's ratelimit keeps its buckets there, so \
                  no sending limit is enforced",
                 "systemctl start redis-server; see journalctl -u redis-server",
-            )
+            );
         }
+        let since = time::OffsetDateTime::now_utc().unix_timestamp() - 24 * 3600;
+        let log = ctx
+            .host
+            .read_string(std::path::Path::new(RSPAMD_LOG))
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let limited = limited_logins(&log, since);
+        if limited.is_empty() {
+            return Finding::pass(format!(
+                "each login may send {n} messages an hour (rspamd ratelimit, Redis active); \
+                 From: headers must match the login; none reached the limit in 24 hours"
+            ));
+        }
+        let who: Vec<String> = limited
+            .iter()
+            .map(|(login, deferred)| format!("{login} ({deferred} deferred)"))
+            .collect();
+        Finding::warn(
+            format!(
+                "reached the limit of {n} messages an hour in the last 24 hours: {}; postmaster \
+                 was told by mail",
+                who.join(", ")
+            ),
+            "if a login's owner did not send that mail, its password is known to someone \
+             else: change it in the answers file and run `mailstead install`; see \
+             `grep mailstead_user /var/log/rspamd/rspamd.log` and `mailq`",
+        )
+    }
+}
+
+#[cfg(test)]
+mod limits_tests {
+    use super::*;
+
+    /// Only lines of the window count, per login; other ratelimit buckets and lines without a
+    /// time are not logins over their limit.
+    #[test]
+    fn limited_logins_in_the_window() {
+        let log = "\
+2026-11-28 10:00:00 #100(normal) <a1>; ratelimit; ratelimit_cb: ratelimit \"mailstead_user(old@example.test)\" exceeded, (5 / 5 / 1h): 6 (0:0 dyn); redis key: RL_x
+2026-11-29 20:31:12 #100(normal) <b2>; ratelimit; ratelimit_cb: ratelimit \"mailstead_user(alice@example.test)\" exceeded, (5 / 5 / 1h): 6 (0:0 dyn); redis key: RL_y
+2026-11-29 20:31:40 #100(normal) <b3>; ratelimit; ratelimit_cb: ratelimit \"mailstead_user(alice@example.test)\" exceeded, (5 / 5 / 1h): 7 (0:0 dyn); redis key: RL_y
+2026-11-29 20:32:00 #100(normal) <b4>; ratelimit; ratelimit_cb: ratelimit \"to(bob@example.test)\" exceeded
+garbage ratelimit \"mailstead_user(nodate@example.test)\" exceeded
+2026-11-29 20:33:00 #100(normal) <b5>; ratelimit; ratelimit \"mailstead_user(bob@other.test)\" exceeded, (5 / 5 / 1h)
+";
+        let since = log_time("2026-11-29 00:00:00").unwrap();
+        assert_eq!(
+            limited_logins(log, since),
+            vec![
+                ("alice@example.test".to_string(), 2),
+                ("bob@other.test".to_string(), 1)
+            ]
+        );
+        assert_eq!(limited_logins(log, since + 86400), vec![]);
+        assert_eq!(log_time("2026-13-29 00:00:00"), None);
     }
 }

@@ -31,7 +31,7 @@ use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::{Answers, IMPLICIT_TLS_PORT};
 use mailstead_engine::host::{Cmd, Host};
 use mailstead_engine::system::failure;
-use mailstead_engine::{Change, Ctx, Perms, Planned, Step, When};
+use mailstead_engine::{Change, Ctx, Note, Perms, Planned, Step, When};
 use std::path::Path;
 
 /// Relay only for the local machine and authenticated users; 554 for everyone else (Debian's
@@ -353,6 +353,58 @@ pub fn postscreen_access_list(own: &[std::net::IpAddr]) -> String {
     format!("permit_mynetworks, cidr:{{ {} }}", rules.join(", "))
 }
 
+/// The DNS name of one `postscreen_dnsbl_sites` entry (`domain[=filter][*weight]`, as the
+/// answers allow): `zen.spamhaus.org=127.0.0.[2..11]*3` -> `zen.spamhaus.org`.
+pub fn dnsbl_domain(site: &str) -> &str {
+    site.split(['=', '*']).next().unwrap_or(site)
+}
+
+/// Whether the blocklist `domain` answers through this server's resolver: its test entry
+/// `2.0.0.127.DOMAIN` (RFC 5782 §5: every IPv4 DNSxL MUST list 127.0.0.2) resolves to an address
+/// in 127.0.0.0/8 other than 127.255.255.0/24 (Spamhaus's refusals: 127.255.255.254 for a
+/// query through a public resolver, .255 over quota, .252 typing error). `Err` says what came
+/// back instead.
+pub fn dnsbl_answers(dns: &Dns, domain: &str) -> std::result::Result<(), String> {
+    use crate::resolver::Answer;
+    let resolver = dns
+        .resolver()
+        .map_err(|why| format!("no resolver: {why}"))?;
+    let name = format!("2.0.0.127.{domain}");
+    match resolver.a(&name) {
+        Answer::Found(ips) => {
+            let listed = |ip: &std::net::Ipv4Addr| {
+                let o = ip.octets();
+                o[0] == 127 && !(o[1] == 255 && o[2] == 255)
+            };
+            if ips.iter().any(listed) {
+                Ok(())
+            } else {
+                let shown: Vec<String> = ips.iter().map(|i| i.to_string()).collect();
+                Err(format!("{name} answered {} (a refusal)", shown.join(", ")))
+            }
+        }
+        Answer::NxDomain => Err(format!("{name} does not exist")),
+        Answer::NoRecords => Err(format!("{name} has no A record")),
+        Answer::Unavailable(why) => Err(format!("{name}: {why}")),
+    }
+}
+
+/// The answers' `postscreen_dnsbl_sites` whose lists answer ([`dnsbl_answers`]), and for each
+/// other one why it was left out. postscreen would otherwise wait on (and weight nothing from) a
+/// list this server cannot reach: the issue's "off when no resolver can reach the lists". A
+/// re-run puts a list back once it answers.
+fn reachable_dnsbl_sites(a: &Answers, dns: &Dns) -> (Vec<String>, Vec<String>) {
+    let mut reachable = Vec::new();
+    let mut left_out = Vec::new();
+    for site in &a.postscreen_dnsbl_sites {
+        match dnsbl_answers(dns, dnsbl_domain(site)) {
+            Ok(()) => reachable.push(site.clone()),
+            Err(why) => left_out.push(format!("{site} ({why})")),
+        }
+    }
+    (reachable, left_out)
+}
+
 /// Options shared by both submission services: TLS and AUTH required, only authenticated
 /// users relay, and only as an address their login owns.
 const SUBMISSION_OPTS: &[&str] = &[
@@ -400,12 +452,14 @@ pub fn master_entries() -> Vec<(&'static str, String)> {
 /// The settings that differ, as `key=value` arguments and `key: old -> new` lines.
 /// `cert`: the chain and key to serve ([`Certificates::serving`]), in place of certbot's.
 /// `own`: the server's addresses ([`PublicAddresses`]) for [`postscreen_access_list`].
+/// `dnsbl`: the blocklists that answer ([`reachable_dnsbl_sites`]); none: DNSBL off.
 fn main_diff(
     now: &PostconfMain,
     a: &Answers,
     ipv6: bool,
     cert: &(std::path::PathBuf, std::path::PathBuf),
     own: &[std::net::IpAddr],
+    dnsbl: &[String],
 ) -> (Vec<String>, Vec<String>) {
     let mut want = main_settings(a, ipv6);
     for (k, v) in want.iter_mut() {
@@ -413,6 +467,15 @@ fn main_diff(
             "smtpd_tls_cert_file" => *v = cert.0.to_string_lossy().into_owned(),
             "smtpd_tls_key_file" => *v = cert.1.to_string_lossy().into_owned(),
             "postscreen_access_list" => *v = postscreen_access_list(own),
+            "postscreen_dnsbl_sites" => *v = dnsbl.join(", "),
+            "postscreen_dnsbl_action" => {
+                *v = if dnsbl.is_empty() {
+                    "ignore"
+                } else {
+                    "enforce"
+                }
+                .into()
+            }
             _ => {}
         }
     }
@@ -531,12 +594,14 @@ impl Step<Answers> for Postfix {
         let cert = ctx
             .fact::<Certificates>()?
             .serving(ctx.host, &ctx.answers.hostname);
+        let (dnsbl, left_out) = reachable_dnsbl_sites(ctx.answers, &*ctx.fact::<Dns>()?);
         let (mut args, detail) = main_diff(
             &*ctx.fact::<PostconfMain>()?,
             ctx.answers,
             ipv6,
             &cert,
             &ctx.fact::<PublicAddresses>()?.ips(),
+            &dnsbl,
         );
         // Postfix reads these only when it starts: a reload keeps the old listeners
         // (postconf(5): "specify postfix stop; postfix start" after changing them).
@@ -579,7 +644,27 @@ impl Step<Answers> for Postfix {
         } else {
             Change::reload("postfix")
         });
-        Ok(changes.into())
+        let mut planned = Planned::changes(changes);
+        if !left_out.is_empty() {
+            planned = planned.note(Note::warning(format!(
+                "postscreen: {} not used: the list{} did not answer its test entry through \
+                 this server's resolver ({}); {}. Run `mailstead install` again once the \
+                 resolver reaches {}",
+                left_out.join(", "),
+                if left_out.len() == 1 { "" } else { "s" },
+                ctx.fact::<Dns>()?
+                    .resolver()
+                    .map(|r| r.servers())
+                    .unwrap_or_else(|why| why.to_string()),
+                if dnsbl.is_empty() {
+                    "DNS blocklists are off".to_string()
+                } else {
+                    format!("postscreen asks {}", dnsbl.join(", "))
+                },
+                if left_out.len() == 1 { "it" } else { "them" }
+            )));
+        }
+        Ok(planned)
     }
 
     /// The certificate is in place, `postfix check` passes, and every setting reads back as
@@ -611,12 +696,14 @@ impl Step<Answers> for Postfix {
         let cert = ctx
             .fact::<Certificates>()?
             .serving(ctx.host, &ctx.answers.hostname);
+        let (dnsbl, _) = reachable_dnsbl_sites(ctx.answers, &*ctx.fact::<Dns>()?);
         let (main, _) = main_diff(
             &*ctx.fact::<PostconfMain>()?,
             ctx.answers,
             ipv6,
             &cert,
             &ctx.fact::<PublicAddresses>()?.ips(),
+            &dnsbl,
         );
         let (master, _) = master_diff(&*ctx.fact::<PostconfMaster>()?);
         if !main.is_empty() || !master.is_empty() {
@@ -1013,6 +1100,47 @@ mod tests {
             "$myhostname, localhost.$mydomain, localhost"
         );
         assert!(!s["mydestination"].contains("example.test"));
+    }
+
+    /// A blocklist is used when its RFC 5782 test entry answers 127.0.0.2; a list that does not
+    /// exist, a refusal (Spamhaus's 127.255.255.254 for public resolvers) and a silent DNS
+    /// leave it out; the site's filter and weight do not change the name asked.
+    #[test]
+    fn dnsbl_used_only_when_it_answers() {
+        use crate::resolver::{Dns, Fake, Record};
+        let dns = Dns::with(
+            Fake::new()
+                .with(
+                    "2.0.0.127.zen.example",
+                    Record::A("127.0.0.2".parse().unwrap()),
+                )
+                .with(
+                    "2.0.0.127.public.example",
+                    Record::A("127.255.255.254".parse().unwrap()),
+                ),
+        );
+        assert_eq!(dnsbl_domain("zen.example=127.0.0.[2..11]*3"), "zen.example");
+        assert_eq!(dnsbl_domain("zen.example*2"), "zen.example");
+        assert_eq!(dnsbl_answers(&dns, "zen.example"), Ok(()));
+        let refused = dnsbl_answers(&dns, "public.example").unwrap_err();
+        assert!(refused.contains("127.255.255.254 (a refusal)"), "{refused}");
+        let gone = dnsbl_answers(&dns, "gone.example").unwrap_err();
+        assert!(gone.contains("does not exist"), "{gone}");
+        let silent = Dns::with(Fake::silent());
+        assert!(dnsbl_answers(&silent, "zen.example").is_err());
+
+        let mut a = answers();
+        a.postscreen_dnsbl_sites = vec![
+            "zen.example=127.0.0.[2..11]*3".into(),
+            "gone.example".into(),
+        ];
+        let (used, left_out) = reachable_dnsbl_sites(&a, &dns);
+        assert_eq!(used, ["zen.example=127.0.0.[2..11]*3"]);
+        assert_eq!(left_out.len(), 1);
+        assert!(left_out[0].starts_with("gone.example ("), "{left_out:?}");
+        // None answers: DNSBL off in main.cf.
+        let (used, _) = reachable_dnsbl_sites(&a, &silent);
+        assert!(used.is_empty());
     }
 
     /// Port 25 through postscreen: the pregreet test enforced, the after-220 tests off, no

@@ -12,7 +12,8 @@
 //!   selector; a removed domain is dropped from it.
 //! - `layout::DKIM_SIGNING_CONF`: rspamd's `dkim_signing` module settings (see [`SIGNING_CONF`]).
 //! - `layout::RATELIMIT_CONF`: the sending limit of logged-in users (see [`ratelimit_conf`]).
-//! - `layout::RSPAMD_LOCAL_LUA`: the `From:` header rule (see [`FROM_RULE`]).
+//! - `layout::RSPAMD_LOCAL_LUA`: the `From:` header rule (see [`FROM_RULE`]) and the notice to
+//!   postmaster when a login reaches its sending limit (see [`limit_notice`]).
 //! - queues an rspamd reload; every domain's signing key must be in place first (verify).
 //!
 //! Selectors name their UTC date: `s20261129`, then `s20261129b`, `s20261129c` for more keys
@@ -87,6 +88,80 @@ rspamd_config:register_symbol({
 })
 "#;
 
+/// The symbol rspamd's ratelimit module adds, besides its soft reject, to a message over a
+/// login's limit (`info_symbol`, rspamd.com ratelimit module); [`limit_notice`] watches it.
+pub const RATELIMITED_SYMBOL: &str = "MAILSTEAD_RATELIMITED";
+
+/// The notice (rspamd Lua, appended to [`FROM_RULE`] in `RSPAMD_LOCAL_LUA`): when a message of a
+/// login is deferred for its sending limit (the [`RATELIMITED_SYMBOL`]), rspamd mails `to`
+/// (postmaster@ of the first domain, which Postfix delivers to the admin) from `from`, over
+/// SMTP to 127.0.0.1:25 (in `mynetworks`: no postscreen wait, no AUTH, not limited itself),
+/// saying which login, when, and what to do. At most one notice per login an hour per rspamd
+/// scanner process (its own memory: a restart may send one more). rspamd logs
+/// `mailstead: told TO that LOGIN reached its sending limit`, or why it could not.
+///
+/// Runs as an `idempotent` symbol with `ignore_passthrough`: the stage rspamd runs for every
+/// message even after a pre-result (the ratelimit's soft reject), as its metadata_exporter does.
+/// `to`, `from` and `helo` are validated answers (addresses and a host name: no quotes).
+pub fn limit_notice(to: &str, from: &str, helo: &str) -> String {
+    format!(
+        r#"
+-- mailstead: tell the postmaster when a login reaches its sending limit (once an hour per
+-- login and scanner process). Managed by mailstead: edits are overwritten.
+local mailstead_notified = {{}}
+rspamd_config:register_symbol({{
+  name = 'MAILSTEAD_LIMIT_NOTICE',
+  type = 'idempotent',
+  flags = 'empty,ignore_passthrough',
+  callback = function(task)
+    if not task:has_symbol('{RATELIMITED_SYMBOL}') then return end
+    local user = task:get_user()
+    if not user then return end
+    local util = require 'rspamd_util'
+    local logger = require 'rspamd_logger'
+    local now = util.get_time()
+    local last = mailstead_notified[user]
+    if last and now - last < 3600 then return end
+    mailstead_notified[user] = now
+    local to, from = '{to}', '{from}'
+    local when = os.date('!%Y-%m-%d %H:%M:%S UTC', math.floor(now))
+    local msg = table.concat({{
+      'From: mailstead <' .. from .. '>',
+      'To: <' .. to .. '>',
+      'Date: ' .. os.date('!%a, %d %b %Y %H:%M:%S +0000', math.floor(now)),
+      'Subject: ' .. user .. ' reached its sending limit',
+      'Message-ID: <mailstead-limit.' .. math.floor(now * 1000) .. '@{helo}>',
+      'Auto-Submitted: auto-generated',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'The login ' .. user .. ' sent more mail in the last hour than its limit',
+      '(max_messages_per_hour in the mailstead answers). Since ' .. when .. ' its messages',
+      'are deferred with 451 4.7.1 until the hour has passed.',
+      '',
+      'If its owner did not send that much mail, its password is probably known to',
+      'someone else: change the password (in the answers file, then `mailstead install`)',
+      'and look at the mail queue (`mailq`).',
+      '',
+      "rspamd log: grep 'mailstead_user(" .. user .. ")' /var/log/rspamd/rspamd.log",
+      '',
+    }}, '\r\n')
+    require('lua_smtp').sendmail({{
+      task = task, host = '127.0.0.1', port = 25, helo = '{helo}',
+      from = from, recipients = {{ to }}, timeout = 10,
+    }}, msg, function(ok, err)
+      if ok then
+        logger.infox(task, 'mailstead: told %s that %s reached its sending limit', to, user)
+      else
+        logger.errx(task, 'mailstead: could not tell %s that %s reached its sending limit: %s',
+          to, user, err)
+      end
+    end)
+  end,
+}})
+"#
+    )
+}
+
 /// rspamd's `ratelimit` settings for `max_messages_per_hour` = `per_hour` (0: the module
 /// off), `domains` those of the answers (rspamd.com, ratelimit module).
 ///
@@ -118,6 +193,7 @@ pub fn ratelimit_conf(per_hour: u32, domains: &[String]) -> String {
     s.push_str(&format!(
         "servers = \"127.0.0.1:6379\";\n\
          allow_local = true;\n\
+         info_symbol = \"{RATELIMITED_SYMBOL}\";\n\
          whitelisted_user = [{}];\n\
          ham_factor_rate = 1.0;\nham_factor_burst = 1.0;\n\
          spam_factor_rate = 1.0;\nspam_factor_burst = 1.0;\n\
@@ -178,6 +254,17 @@ pub fn selectors_map(signing: &BTreeMap<String, String>) -> String {
         s.push_str(&format!("{d} {sel}\n"));
     }
     s
+}
+
+/// `RSPAMD_LOCAL_LUA`: the [`FROM_RULE`] and the [`limit_notice`] to postmaster@ of the first
+/// domain, from the same address, greeting as the server's `hostname`.
+pub fn rspamd_local_lua(a: &Answers) -> String {
+    let first = domains(a).into_iter().next().unwrap_or_default();
+    let postmaster = format!("postmaster@{first}");
+    format!(
+        "{FROM_RULE}{}",
+        limit_notice(&postmaster, &postmaster, a.hostname.trim())
+    )
 }
 
 /// The domains of the answers, trimmed and lowercase.
@@ -255,7 +342,7 @@ impl Step<Answers> for Signer {
         ));
         changes.push(Change::write(
             RSPAMD_LOCAL_LUA,
-            FROM_RULE,
+            rspamd_local_lua(ctx.answers),
             Perms::root(0o644),
         ));
         changes.push(Change::reload("rspamd"));
@@ -604,5 +691,22 @@ mod tests {
         // The From: rule rejects, names the header and the login, and only for logged-in users.
         assert!(FROM_RULE.contains("task:get_user()"));
         assert!(FROM_RULE.contains("set_pre_result('reject'"));
+        // The notice watches the symbol the ratelimit adds.
+        assert!(
+            c13.contains("info_symbol = \"MAILSTEAD_RATELIMITED\";"),
+            "{c13}"
+        );
+        let n = limit_notice(
+            "postmaster@example.test",
+            "postmaster@example.test",
+            "mail.example.test",
+        );
+        assert!(
+            n.contains("task:has_symbol('MAILSTEAD_RATELIMITED')"),
+            "{n}"
+        );
+        assert!(n.contains("local to, from = 'postmaster@example.test', 'postmaster@example.test'"));
+        assert!(n.contains("helo = 'mail.example.test'"));
+        assert!(n.contains("flags = 'empty,ignore_passthrough'"));
     }
 }

@@ -13,7 +13,8 @@
 //!
 //! Limits for a hijacked account: with `max_messages_per_hour: 5`, a logged-in user's first
 //! five messages on 587 are accepted and the sixth is deferred with `451 4.7.1`, rspamd's log
-//! names the login; a message whose envelope sender is the login's own but whose `From:` is
+//! names the login, postmaster gets a notice mail naming it and `check` warns naming it; a
+//! message whose envelope sender is the login's own but whose `From:` is
 //! another mailbox's is refused with `554 5.7.1`; `check` passes `limits` (Redis active).
 //!
 //! Postscreen on port 25: with the clients it remembers forgotten, a client that sends `EHLO`
@@ -273,6 +274,25 @@ pub fn limits(bed: &Bed) {
         "{r}: rspamd's log does not name the limited login"
     );
     println!("{r}: the admin's log line: {}", log.trim());
+    // The admin is told: a mail to postmaster@ (alice here), and `check` names the login.
+    let notice = format!("{sender} reached its sending limit");
+    assert!(
+        delivered(bed, "alice@example.test", &notice),
+        "{r}: no notice to postmaster about the limited login; rspamd's log:\n{}",
+        bed.sh("grep -F 'mailstead:' /var/log/rspamd/rspamd.log | tail -5")
+            .text()
+    );
+    println!(
+        "{r}: postmaster told: {}",
+        bed.sh_ok("grep -F 'mailstead: told' /var/log/rspamd/rspamd.log | tail -1")
+            .trim()
+    );
+    let (status, detail) = check_finding(bed, "limits");
+    println!("{r}: check limits: {status}: {detail}");
+    assert!(
+        status == "warn" && detail.contains(&format!("{sender} (1 deferred)")),
+        "{r}: check does not name the login over its limit: {status}: {detail}"
+    );
 
     // Own envelope sender, someone else's From: header: refused.
     let out = submit(
@@ -299,9 +319,10 @@ pub fn limits(bed: &Bed) {
 
     bed.write_answers(&bed.default_answers());
     install(bed, "back to the default answers");
+    // The new limit; the login that reached the old one stays listed for 24 hours.
     let (status, detail) = check_finding(bed, "limits");
     assert!(
-        status == "pass" && detail.contains("200 messages an hour"),
+        status == "warn" && detail.contains("200 messages an hour") && detail.contains(sender),
         "{r}: {detail}"
     );
 }
@@ -427,4 +448,76 @@ pub fn postscreen(bed: &Bed) {
             .text()
     );
     println!("{r}: {}", own.stdout.trim());
+}
+
+/// Forget the clients postscreen remembers (a remembered client skips its tests), with
+/// Postfix stopped; back when port 25 listens again.
+fn forget_postscreen_clients(bed: &Bed) {
+    bed.sh_ok(
+        "systemctl stop postfix && rm -f /var/lib/postfix/postscreen_cache.db && \
+         systemctl start postfix && for i in $(seq 1 60); do \
+           ss -ltn | grep -q ':25 ' && exit 0; sleep 0.5; done; exit 1",
+    );
+}
+
+/// DNS blocklists: with `postscreen_dnsbl_sites: [dnsbl.test, unreachable.test]` where the
+/// bed's DNS serves `dnsbl.test` (its RFC 5782 test entry, and the host's address listed)
+/// and nothing for `unreachable.test`, the install warns that unreachable.test is not used,
+/// postscreen asks dnsbl.test alone, and the listed host is refused at RCPT
+/// (`550 5.7.1 ... blocked using dnsbl.test`, `DNSBL rank` logged). Back to the default
+/// answers (no lists), the host delivers again.
+pub fn dnsbl(bed: &Bed) {
+    let r = &bed.release;
+    let reversed: Vec<&str> = bed.host_ip.split('.').rev().collect();
+    let listed = format!("address=/{}.dnsbl.test/127.0.0.2", reversed.join("."));
+    bed.dns(&["address=/2.0.0.127.dnsbl.test/127.0.0.2", &listed]);
+    bed.write_answers(
+        &(bed.default_answers() + "postscreen_dnsbl_sites: [dnsbl.test, unreachable.test]\n"),
+    );
+    let out = install(bed, "with two DNS blocklists, one unreachable");
+    let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        out.contains("unreachable.test (2.0.0.127.unreachable.test does not exist) not used")
+            && out.contains("postscreen asks dnsbl.test"),
+        "{r}: the install does not say which blocklist it left out:\n{out}"
+    );
+    let sites = bed.sh_ok("postconf -h postscreen_dnsbl_sites postscreen_dnsbl_action");
+    assert_eq!(
+        sites.lines().collect::<Vec<_>>(),
+        ["dnsbl.test", "enforce"],
+        "{r}: postscreen's lists"
+    );
+    rerun_changes_nothing(bed, "DNS blocklists");
+
+    forget_postscreen_clients(bed);
+    let since = bed.sh_ok("date '+%Y-%m-%d %H:%M:%S'");
+    let out = smtp(bed, 200, "dnsbl-listed", &["alice@example.test"]);
+    println!("{r}: a listed client: {}", out.trim());
+    assert!(
+        out.contains("RCPT alice@example.test 550") && out.contains("blocked using dnsbl.test"),
+        "{r}: a client on the blocklist is not refused:\n{out}"
+    );
+    let rank = bed.sh(&format!(
+        "for i in $(seq 1 20); do \
+           journalctl -q -o cat -t postfix/postscreen --since '{}' | grep -F 'DNSBL rank' && exit 0; \
+           sleep 0.5; done; exit 1",
+        since.trim()
+    ));
+    assert!(
+        rank.ok() && rank.stdout.contains(&format!("[{}]", bed.host_ip)),
+        "{r}: postscreen did not log the DNSBL rank of [{}]",
+        bed.host_ip
+    );
+    println!("{r}: {}", rank.stdout.trim());
+
+    bed.write_answers(&bed.default_answers());
+    install(bed, "back to the default answers (no blocklists)");
+    let action = bed.sh_ok("postconf -h postscreen_dnsbl_sites postscreen_dnsbl_action");
+    assert_eq!(action.trim(), "ignore", "{r}: DNSBL still on: {action}");
+    forget_postscreen_clients(bed);
+    let out = smtp(bed, 200, "dnsbl-off", &["alice@example.test"]);
+    assert!(
+        out.contains("RCPT alice@example.test 250") && out.contains("DATA 250"),
+        "{r}: with no blocklist the host is still refused:\n{out}"
+    );
 }
