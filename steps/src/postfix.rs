@@ -495,6 +495,38 @@ fn main_diff(
     (args, detail)
 }
 
+/// [`main_diff`] against this host's facts.
+struct MainDiff {
+    /// `key=value` for `postconf -e`.
+    args: Vec<String>,
+    /// `key: old -> new`, for the plan.
+    detail: Vec<String>,
+    /// The DNS blocklists postscreen asks, and why each other one of the answers is left out
+    /// ([`reachable_dnsbl_sites`]).
+    dnsbl: (Vec<String>, Vec<String>),
+}
+
+fn main_diff_now(ctx: &Ctx<Answers>) -> Result<MainDiff> {
+    let ipv6 = ctx.fact::<Ipv6>()?.available;
+    let cert = ctx
+        .fact::<Certificates>()?
+        .serving(ctx.host, &ctx.answers.hostname);
+    let (dnsbl, left_out) = reachable_dnsbl_sites(ctx.answers, &*ctx.fact::<Dns>()?);
+    let (args, detail) = main_diff(
+        &*ctx.fact::<PostconfMain>()?,
+        ctx.answers,
+        ipv6,
+        &cert,
+        &ctx.fact::<PublicAddresses>()?.ips(),
+        &dnsbl,
+    );
+    Ok(MainDiff {
+        args,
+        detail,
+        dnsbl: (dnsbl, left_out),
+    })
+}
+
 fn master_diff(now: &PostconfMaster) -> (Vec<String>, Vec<String>) {
     let want = master_entries();
     let mut args = Vec::new();
@@ -590,19 +622,11 @@ impl Step<Answers> for Postfix {
         // stops naming it.
         let (relay_before, relay_after) = relay_map_changes(ctx.answers, ctx.host)?;
         let mut changes = relay_before;
-        let ipv6 = ctx.fact::<Ipv6>()?.available;
-        let cert = ctx
-            .fact::<Certificates>()?
-            .serving(ctx.host, &ctx.answers.hostname);
-        let (dnsbl, left_out) = reachable_dnsbl_sites(ctx.answers, &*ctx.fact::<Dns>()?);
-        let (mut args, detail) = main_diff(
-            &*ctx.fact::<PostconfMain>()?,
-            ctx.answers,
-            ipv6,
-            &cert,
-            &ctx.fact::<PublicAddresses>()?.ips(),
-            &dnsbl,
-        );
+        let MainDiff {
+            mut args,
+            detail,
+            dnsbl: (dnsbl, left_out),
+        } = main_diff_now(ctx)?;
         // Postfix reads these only when it starts: a reload keeps the old listeners
         // (postconf(5): "specify postfix stop; postfix start" after changing them).
         let restart = args
@@ -692,19 +716,7 @@ impl Step<Answers> for Postfix {
                 failure(&cmd, &out)
             ));
         }
-        let ipv6 = ctx.fact::<Ipv6>()?.available;
-        let cert = ctx
-            .fact::<Certificates>()?
-            .serving(ctx.host, &ctx.answers.hostname);
-        let (dnsbl, _) = reachable_dnsbl_sites(ctx.answers, &*ctx.fact::<Dns>()?);
-        let (main, _) = main_diff(
-            &*ctx.fact::<PostconfMain>()?,
-            ctx.answers,
-            ipv6,
-            &cert,
-            &ctx.fact::<PublicAddresses>()?.ips(),
-            &dnsbl,
-        );
+        let main = main_diff_now(ctx)?.args;
         let (master, _) = master_diff(&*ctx.fact::<PostconfMaster>()?);
         if !main.is_empty() || !master.is_empty() {
             return Err(eyre!(
