@@ -214,8 +214,12 @@ impl Step<Answers> for Dovecot {
                             "vmail",
                         ],
                     )
-                    // The mail on disk stays owned by its uid.
-                    .undo(Cmd::new("userdel", ["vmail"])),
+                    // The mail on disk stays owned by its uid. `--force`: Dovecot's lmtp,
+                    // imap and quota-status processes run as vmail until the reload that
+                    // follows the restored configuration, and plain userdel refuses a user
+                    // with processes (exit 8), which left a whole-run rollback needing
+                    // hand care. Without `--remove` nothing on disk is deleted (userdel(8)).
+                    .undo(Cmd::new("userdel", ["--force", "vmail"])),
                     &DB_FILES,
                 ));
                 uid
@@ -434,7 +438,10 @@ mod tests {
         // Only the backups are snapshotted; the user goes again with its inverse.
         assert_eq!(touches.len(), 4);
         assert!(touches.iter().all(|t| t.to_string_lossy().ends_with('-')));
-        assert_eq!(cmd.undo.as_ref().unwrap().to_string(), "userdel vmail");
+        assert_eq!(
+            cmd.undo.as_ref().unwrap().to_string(),
+            "userdel --force vmail"
+        );
     }
 
     #[test]
