@@ -530,7 +530,10 @@ impl<'a> Engine<'a> {
     }
 
     fn emit(&mut self, run: &RunDir, ev: Event) {
-        run.log(&log_line(&ev));
+        match ev {
+            Event::Progress { .. } => run.log_progress(&log_line(&ev)),
+            _ => run.log(&log_line(&ev)),
+        }
         self.obs.event(&ev);
     }
 

@@ -196,6 +196,9 @@ pub struct RunDir<'h> {
     /// An append failed (a full disk may have left part of it): the next record starts on a
     /// line of its own, so it is not glued to the torn one.
     torn: std::cell::Cell<bool>,
+    /// The last progress line logged: apt reports the same percentage and file many times
+    /// over, and the log keeps one line per change of it.
+    last_progress: std::cell::RefCell<String>,
 }
 
 pub fn runs_dir(state_dir: &Path) -> PathBuf {
@@ -227,6 +230,7 @@ impl<'h> RunDir<'h> {
             blob_count: 0,
             started: std::time::Instant::now(),
             torn: std::cell::Cell::new(false),
+            last_progress: Default::default(),
         })
     }
 
@@ -246,6 +250,7 @@ impl<'h> RunDir<'h> {
             blob_count,
             started: std::time::Instant::now(),
             torn: std::cell::Cell::new(false),
+            last_progress: Default::default(),
         })
     }
 
@@ -271,6 +276,15 @@ impl<'h> RunDir<'h> {
             &self.dir.join("log.txt"),
             format!("[{t:7.2}s] {line}\n").as_bytes(),
         );
+    }
+
+    /// A progress line, logged only when it differs from the last one.
+    pub fn log_progress(&self, line: &str) {
+        let mut last = self.last_progress.borrow_mut();
+        if *last != line {
+            line.clone_into(&mut last);
+            self.log(line);
+        }
     }
 
     pub fn records(&self) -> Result<Vec<Record>> {

@@ -43,6 +43,7 @@ const APT: &str = "\
 Reading package lists...
 Waiting for cache lock: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 777 (unattended-upgr)
 dlstatus:1:0:Retrieving file 1 of 1
+dlstatus:1:0:Retrieving file 1 of 1
 Get:1 http://deb.debian.org/debian bookworm/main amd64 adm-core amd64 [3,347 kB]
 pmstatus:adm-core:42.8571:Installing adm-core (amd64)
 Setting up adm-core (1:2.3.19.1) ...
@@ -118,6 +119,7 @@ fn command_output_and_apt_progress_are_events() {
             "packages| Waiting for cache lock: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 777 (unattended-upgr)",
             "0% Waiting for cache lock: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 777 (unattended-upgr)",
             "0% Retrieving file 1 of 1",
+            "0% Retrieving file 1 of 1",
             "packages| Get:1 http://deb.debian.org/debian bookworm/main amd64 adm-core amd64 [3,347 kB]",
             "43% Installing adm-core (amd64)",
             "packages| Setting up adm-core (1:2.3.19.1) ...",
@@ -137,6 +139,12 @@ fn command_output_and_apt_progress_are_events() {
         .unwrap();
     assert!(log.contains("[packages]   | Setting up adm-core"), "{log}");
     assert!(log.contains("[packages] 43% Installing adm-core"), "{log}");
+    // apt said the same progress twice: the log says it once.
+    assert_eq!(
+        log.matches("[packages] 0% Retrieving file 1 of 1").count(),
+        1,
+        "{log}"
+    );
 }
 
 #[test]
