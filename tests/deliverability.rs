@@ -235,6 +235,7 @@ fn deliverability(release: &str) {
     defence::quota(&bed);
     defence::limits(&bed);
     defence::postscreen(&bed);
+    defence::spam(&bed);
     // Last: it adds a domain and rotates a key.
     signer::scenario(&bed);
     println!("{}: {}", bed.release, signer::mail_stack_memory(&bed));
