@@ -239,6 +239,7 @@ fn deliverability(release: &str) {
     defence::limits(&bed);
     defence::postscreen(&bed);
     defence::dnsbl(&bed);
+    defence::spam(&bed);
     // Last: it adds a domain and rotates a key.
     signer::scenario(&bed);
     println!("{}: {}", bed.release, signer::mail_stack_memory(&bed));

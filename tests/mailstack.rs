@@ -541,6 +541,7 @@ fn fault_per_step(release: &str) {
         "tls-interim",
         "mailboxes",
         "dovecot",
+        "spam",
         "signer",
         "postfix",
         "firewall",

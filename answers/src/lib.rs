@@ -103,6 +103,12 @@ pub struct Answers {
     /// `postscreen_dnsbl_threshold`; default 1, as Postfix's), 1 to 1000.
     #[serde(default = "default_postscreen_dnsbl_threshold")]
     pub postscreen_dnsbl_threshold: u32,
+    /// Greylisting of inbound mail (rspamd's greylist module): a message from outside that
+    /// scores 4 or more, from a sender not seen before, is deferred with `451 4.7.1` and
+    /// accepted when the sending server retries after 5 minutes. Off by default: it delays
+    /// login links and one-time codes, and rspamd's other checks catch most spam already.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub greylisting: bool,
     /// Send all outgoing mail through this relay host (smarthost) instead of delivering it
     /// directly; see [`RelayHost`].
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -188,6 +188,7 @@ pub(crate) static ANSWERS_SCHEMA: Schema = Schema {
             "[\"zen.spamhaus.org=127.0.0.[2..11]*3\"]",
         ),
         f("postscreen_dnsbl_threshold", Kind::Count, false, "3"),
+        f("greylisting", Kind::Bool, false, "false"),
         f(
             "relay_host",
             Kind::Block(&RELAY_HOST_SCHEMA),

@@ -1294,3 +1294,26 @@ fn postscreen_dnsbl_sites_and_threshold() {
         "{bad}"
     );
 }
+
+/// `greylisting`: off by default (not even written back), on with `true`; anything but a
+/// boolean is refused naming the field.
+#[test]
+fn greylisting_is_off_by_default() {
+    let a = answers();
+    assert!(!a.greylisting, "the stated default");
+    assert!(!to_yaml(&a).contains("greylisting"));
+    let mut on = answers();
+    on.greylisting = true;
+    let y = to_yaml(&on);
+    assert!(y.contains("greylisting: true"), "{y}");
+    assert!(parse(&y, "g.yaml").expect("round trip").greylisting);
+    let bad = parse(
+        &y.replace("greylisting: true", "greylisting: sometimes"),
+        "g.yaml",
+    )
+    .unwrap_err();
+    assert!(
+        format!("{bad}").contains("greylisting: expected true or false"),
+        "{bad}"
+    );
+}

@@ -535,6 +535,7 @@ fn assemble(d: Draft, defaults: Option<&Answers>) -> Answers {
             max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
             postscreen_dnsbl_sites: Vec::new(),
             postscreen_dnsbl_threshold: mailstead_answers::default_postscreen_dnsbl_threshold(),
+            greylisting: false,
             relay_host: None,
         },
     };
@@ -882,6 +883,7 @@ mod tests {
             max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
             postscreen_dnsbl_sites: Vec::new(),
             postscreen_dnsbl_threshold: mailstead_answers::default_postscreen_dnsbl_threshold(),
+            greylisting: false,
             relay_host: Some(RelayHost {
                 host: "smtp.relay.example".into(),
                 port: 587,

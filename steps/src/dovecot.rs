@@ -16,7 +16,10 @@
 //!   a configuration Dovecot refuses is rolled back before any reload.
 use crate::facts::dovecot::passdb_drivers;
 use crate::facts::{Accounts, Certificates, DovecotVersion, Ipv6, OsRelease};
-use crate::layout::{cert_paths, POSTFIX_PRIVATE, USERS_FILE, VHOSTS};
+use crate::layout::{
+    cert_paths, POSTFIX_PRIVATE, SIEVE_BIN_DIR, SIEVE_LEARN_HAM, SIEVE_LEARN_SPAM, SIEVE_PIPE_DIR,
+    SIEVE_SPAM_TO_JUNK, USERS_FILE, VHOSTS,
+};
 use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::Answers;
 use mailstead_engine::host::Cmd;
@@ -109,7 +112,12 @@ pub fn render_serving(
         .replace("@@VHOSTS@@", VHOSTS)
         .replace("@@UID@@", &vmail_uid.to_string())
         .replace("@@QUOTA_23@@", &crate::layout::quota_rule_23(a.quota))
-        .replace("@@QUOTA_24@@", &a.quota.to_string());
+        .replace("@@QUOTA_24@@", &a.quota.to_string())
+        .replace("@@SIEVE_SPAM_TO_JUNK@@", SIEVE_SPAM_TO_JUNK)
+        .replace("@@SIEVE_LEARN_SPAM@@", SIEVE_LEARN_SPAM)
+        .replace("@@SIEVE_LEARN_HAM@@", SIEVE_LEARN_HAM)
+        .replace("@@SIEVE_PIPE_DIR@@", SIEVE_PIPE_DIR)
+        .replace("@@SIEVE_BIN_DIR@@", SIEVE_BIN_DIR);
     if a.pop3 {
         out.push_str(POP3);
     }
@@ -397,6 +405,31 @@ mod tests {
             assert!(conf.contains("quota_status_overquota = \"552 5.2.2 Mailbox is full\"\n"));
             assert!(conf.contains("executable = quota-status -p postfix\n  unix_listener /var/spool/postfix/private/quota-status {"));
         }
+        // Spam: the Junk folder, Sieve at delivery, IMAPSieve training, in each syntax.
+        for conf in [&v23, &v24] {
+            assert!(conf.contains(
+                "namespace inbox {\n  mailbox Junk {\n    special_use = \\Junk\n    auto = subscribe\n"
+            ));
+        }
+        assert!(v23.contains("mail_plugins = $mail_plugins imap_quota imap_sieve\n"));
+        assert!(v23.contains("protocol lmtp {\n  mail_plugins = $mail_plugins sieve\n}"));
+        assert!(v23.contains(
+            "sieve_before = file:/etc/dovecot/sieve/spam-to-junk.sieve;bindir=/var/lib/dovecot/sieve\n"
+        ));
+        assert!(v23.contains("imapsieve_mailbox1_name = Junk\n  imapsieve_mailbox1_causes = COPY APPEND\n  imapsieve_mailbox1_before = file:/etc/dovecot/sieve/learn-spam.sieve;"));
+        assert!(v23.contains("imapsieve_mailbox2_from = Junk\n"));
+        assert!(v23.contains("sieve_pipe_bin_dir = /etc/dovecot/sieve-pipe\n"));
+        assert!(!v23.contains("sieve_script "));
+        assert!(v24.contains("imap_quota = yes\n    imap_sieve = yes\n"));
+        assert!(
+            v24.contains("protocol lmtp {\n  mail_plugins {\n    quota = yes\n    sieve = yes\n")
+        );
+        assert!(v24.contains("sieve_script spam_to_junk {\n  type = before\n  path = /etc/dovecot/sieve/spam-to-junk.sieve\n  bin_path = /var/lib/dovecot/sieve\n}"));
+        assert!(v24.contains("mailbox Junk {\n  sieve_script learn_spam {\n    type = before\n    cause = copy append\n"));
+        assert!(v24.contains("imapsieve_from Junk {\n  sieve_script learn_ham {"));
+        assert!(v24.contains("vnd.dovecot.pipe = yes"));
+        assert!(!v24.contains("imapsieve_mailbox") && !v24.contains("sieve_before"));
+
         let mut unlimited = a.clone();
         unlimited.quota = 0;
         assert!(render(&unlimited, Version::V23, 990, true).contains("quota_rule = *:storage=0\n"));

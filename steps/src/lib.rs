@@ -23,6 +23,8 @@ pub mod preflight;
 pub mod resolver;
 // DKIM signing with rspamd (the signer step, before postfix: the milter runs first).
 pub mod signer;
+// Inbound spam: rspamd's checks, Sieve's Junk folder, IMAPSieve training.
+pub mod spam;
 pub mod ssh;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -43,6 +45,8 @@ pub fn install_steps() -> Vec<Box<dyn Step<Answers>>> {
         // Maps and the users file first, so the configurations never point at missing files.
         Box::new(mailboxes::Mailboxes),
         Box::new(dovecot::Dovecot),
+        // After dovecot: the compiled scripts' directory belongs to vmail.
+        Box::new(spam::Spam),
         // rspamd signs before Postfix is pointed at it as its milter.
         Box::new(signer::Signer),
         Box::new(postfix::Postfix),

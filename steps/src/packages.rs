@@ -3,8 +3,8 @@
 //! Preseeds debconf (`postfix/mailname` = the hostname, `postfix/main_mailer_type` = `Internet
 //! Site`) so the install asks nothing, then installs what is missing of: postfix, dovecot-core,
 //! dovecot-imapd, dovecot-lmtpd, dovecot-pop3d (only with `pop3: true`), certbot, rspamd (the
-//! DKIM signer, without recommends), redis-server (unless `max_messages_per_hour` is 0: the
-//! sending limit's buckets), ufw (only with the firewall enabled),
+//! DKIM signer and spam filter, without recommends), redis-server (rspamd's Bayes statistics
+//! and the sending limit's buckets), dovecot-sieve (spam to Junk, training), ufw (only with the firewall enabled),
 //! libsasl2-modules (only with a `relay_host`), plus openssl and iproute2 (certificate checks, `ss`), which a Debian
 //! server nearly always has. The engine records which packages this run installed.
 //!
@@ -45,12 +45,13 @@ pub fn wanted(ctx: &Ctx<Answers>) -> Vec<String> {
     // (signing needs none). Not held by the policy below: it starts on its defaults (all
     // listeners on localhost) and is running before Postfix is pointed at it.
     p.push("rspamd");
-    // rspamd's ratelimit module keeps its buckets in Redis: the sending limit of logged-in
-    // users (`max_messages_per_hour`, step `signer`). Debian's redis-server listens on
-    // 127.0.0.1:6379 only.
-    if ctx.answers.max_messages_per_hour > 0 {
-        p.push("redis-server");
-    }
+    // Redis: rspamd's Bayes statistics (step `spam`), the sending limit's buckets
+    // (`max_messages_per_hour`, step `signer`) and greylisting when on. Debian's
+    // redis-server listens on 127.0.0.1:6379 only.
+    p.push("redis-server");
+    // Sieve for Dovecot (Pigeonhole): spam to Junk at delivery, IMAPSieve training (step
+    // `spam`). Not dovecot-managesieved: no ManageSieve port is opened.
+    p.push("dovecot-sieve");
     if ctx.answers.firewall.enabled {
         p.push("ufw");
     }
@@ -225,6 +226,7 @@ mod tests {
                 "certbot",
                 "rspamd",
                 "redis-server",
+                "dovecot-sieve",
                 "ufw",
                 "iproute2"
             ]
@@ -262,14 +264,14 @@ mod tests {
         };
         assert!(packages.contains(&"dovecot-pop3d".to_string()));
         assert!(!packages.contains(&"ufw".to_string()));
-        // No sending limit: no Redis for its buckets.
-        assert!(packages.contains(&"redis-server".to_string()));
+        // No sending limit: Redis all the same (rspamd's Bayes statistics are there).
         a.max_messages_per_hour = 0;
         let changes = Packages.plan(&ctx(&h, &a)).unwrap().changes;
         let Change::Install { packages, .. } = &changes[0] else {
             panic!()
         };
-        assert!(!packages.contains(&"redis-server".to_string()));
+        assert!(packages.contains(&"redis-server".to_string()));
+        assert!(packages.contains(&"dovecot-sieve".to_string()));
     }
 
     #[test]
@@ -283,6 +285,7 @@ mod tests {
                 "certbot",
                 "rspamd",
                 "redis-server",
+                "dovecot-sieve",
                 "ufw",
                 "openssl",
                 "iproute2",

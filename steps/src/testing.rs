@@ -39,6 +39,7 @@ pub fn answers() -> Answers {
         max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
         postscreen_dnsbl_sites: Vec::new(),
         postscreen_dnsbl_threshold: mailstead_answers::default_postscreen_dnsbl_threshold(),
+        greylisting: false,
         relay_host: None,
     }
 }
@@ -94,6 +95,7 @@ pub fn mail_answers() -> Answers {
         max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
         postscreen_dnsbl_sites: Vec::new(),
         postscreen_dnsbl_threshold: mailstead_answers::default_postscreen_dnsbl_threshold(),
+        greylisting: false,
         relay_host: None,
     }
 }

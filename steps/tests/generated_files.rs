@@ -176,6 +176,7 @@ fn answers() -> impl Strategy<Value = Answers> {
             max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
             postscreen_dnsbl_sites: Vec::new(),
             postscreen_dnsbl_threshold: mailstead_answers::default_postscreen_dnsbl_threshold(),
+            greylisting: false,
             relay_host: None,
         }
     })
