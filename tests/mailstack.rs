@@ -544,6 +544,7 @@ fn fault_per_step(release: &str) {
         "signer",
         "postfix",
         "firewall",
+        "bans",
         "ssh",
     ];
     let mut restored = Vec::new();
