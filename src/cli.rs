@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use color_eyre::eyre::{eyre, Result, WrapErr};
 use mailstead_answers::{self as config, rules, Answers};
 use mailstead_engine::journal::{self, Record, RunDir, RunId};
-use mailstead_engine::{Check, Engine, Host, Observer, Options, RealHost, Secret, Step};
+use mailstead_engine::{Check, Cmd, Engine, Host, Observer, Options, RealHost, Secret, Step};
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
@@ -167,6 +167,17 @@ DNS is asked of /etc/resolv.conf's nameservers, or of MAILSTEAD_RESOLVER=IP[:POR
         /// warn or fail; fix: null when it passed), nothing else.
         #[arg(long)]
         json: bool,
+    },
+    /// Lift a ban: let ADDRESS reach the mail ports again now (fail2ban bans an address
+    /// for an hour after 5 wrong passwords within 10 minutes; `mailstead check` lists the
+    /// bans). Exit 2 when ADDRESS is not an IP address or is not banned.
+    #[command(after_help = "Examples:
+  mailstead unban 192.0.2.7
+  mailstead unban 2001:db8::7")]
+    Unban {
+        /// The banned address, IPv4 or IPv6, as `mailstead check` lists it (e.g. 192.0.2.7).
+        #[arg(value_name = "ADDRESS")]
+        address: String,
     },
     /// Print every DNS record to publish for the mail domains (MX, SPF, DKIM, DMARC,
     /// TLS-RPT, SRV, the hostname's A/AAAA and CAA) and the reverse DNS to ask for. Reads only.
@@ -330,6 +341,7 @@ fn dispatch(s: &Session) -> CliResult {
             purge_packages,
         }) => rollback(s, run.clone().map(RunId), *purge_packages),
         Some(Command::Check { json }) => check(s, *json),
+        Some(Command::Unban { address }) => unban(s, address),
         Some(Command::Recover) => {
             let mut obs = s.observer();
             let _lock = Engine::new(&s.host, obs.as_mut(), s.options()).lock()?;
@@ -723,6 +735,45 @@ fn retry_certificate(s: &Session) -> CliResult {
         println!("certificate issued for {fqdn}: switching Postfix and Dovecot to it");
     }
     install(s, Some(answers), Next::Outcome)
+}
+
+/// `mailstead unban ADDRESS`: `fail2ban-client unban ADDRESS` (fail2ban-client(1)), which
+/// lifts the address's bans in every jail and prints in how many. Bad input (not one IP
+/// address) and an address no jail bans exit 2, changing nothing.
+fn unban(s: &Session, address: &str) -> CliResult {
+    let ip = rules::ip_address("ADDRESS", address).map_err(|p| {
+        CliError::bad_input(format!("{}: {}", p.field, p.message))
+            .with_fix(p.fix)
+            .nothing_changed()
+    })?;
+    let cmd = Cmd::new("fail2ban-client", ["unban", &ip.to_string()])
+        .timeout(std::time::Duration::from_secs(30));
+    let out = s.host.run(&cmd).wrap_err(
+        "starting fail2ban-client (is fail2ban installed? `mailstead install` sets it up)",
+    )?;
+    if !out.success() {
+        return Err(
+            CliError::failed(eyre!("fail2ban did not lift the ban: {}", out.tail(2))).with_fix(
+                "is fail2ban running? `systemctl status fail2ban`, `journalctl -u fail2ban`",
+            ),
+        );
+    }
+    match out.stdout.trim().parse::<u32>() {
+        Ok(0) => Err(CliError::bad_input(format!("{ip} is not banned"))
+            .with_fix("`mailstead check` lists the banned addresses (check `bans`)")
+            .nothing_changed()),
+        Ok(n) => {
+            println!(
+                "{ip} is no longer banned ({n} jail{}): it can reach the mail ports again",
+                if n == 1 { "" } else { "s" }
+            );
+            Ok(exit::DONE)
+        }
+        Err(_) => Err(CliError::failed(eyre!(
+            "unexpected answer from `{cmd}`: {}",
+            out.stdout.trim()
+        ))),
+    }
 }
 
 fn plan(s: &Session) -> CliResult {

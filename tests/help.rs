@@ -21,6 +21,8 @@ const BUILT: &[&str] = &[
     "rollback",
     "recover",
     "check",
+    // Lift a fail2ban ban on the mail ports.
+    "unban",
     "dns",
     "retry-certificate",
     // The DKIM signer: `dkim rotate DOMAIN`.

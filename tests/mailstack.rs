@@ -545,6 +545,7 @@ fn fault_per_step(release: &str) {
         "signer",
         "postfix",
         "firewall",
+        "bans",
         "ssh",
     ];
     let mut restored = Vec::new();
@@ -688,7 +689,12 @@ fn bench(release: &str) {
         etc/postfix/sender_access etc/dovecot/local.conf etc/dovecot/users \
         etc/letsencrypt/renewal-hooks/deploy/mailstead-reload etc/ssh/sshd_config.d/50-mailstead.conf \
         etc/rspamd/local.d/dkim_signing.conf etc/rspamd/local.d/dkim_selectors.map \
-        etc/rspamd/local.d/ratelimit.conf etc/rspamd/rspamd.local.lua";
+        etc/rspamd/local.d/ratelimit.conf etc/rspamd/rspamd.local.lua \
+        etc/fail2ban/jail.d/mailstead.conf etc/fail2ban/filter.d/mailstead-dovecot.conf \
+        etc/rspamd/override.d/options.inc etc/rspamd/local.d/milter_headers.conf \
+        etc/rspamd/local.d/dmarc.conf etc/rspamd/local.d/classifier-bayes.conf \
+        etc/rspamd/local.d/actions.conf etc/rspamd/local.d/greylist.conf \
+        etc/dovecot/sieve etc/dovecot/sieve-pipe";
     let vmail = a.sh_ok("id -u vmail").trim().to_string();
     // The floor gets the files of the fresh install (before add-domain changed the maps).
     let a2 = a.mailstead(&["rollback", "--yes", "--plain"]);
@@ -709,12 +715,13 @@ printf '%s\n' 'postfix postfix/mailname string mail.example.test' \
   'postfix postfix/main_mailer_type select Internet Site' | debconf-set-selections
 # Same rule as mailstead: refresh package lists only when older than a day.
 find /var/lib/apt/lists -name '*_Packages' -mmin -1440 | grep -q . || apt-get update -q
-apt-get install -y -q --no-install-recommends postfix dovecot-core dovecot-imapd dovecot-lmtpd certbot rspamd redis-server ufw openssl iproute2
+apt-get install -y -q --no-install-recommends postfix dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve certbot rspamd redis-server ufw fail2ban python3-systemd nftables openssl iproute2
 REQUESTS_CA_BUNDLE=/root/pebble-ca.pem certbot certonly --standalone --non-interactive --agree-tos \
   --email admin@example.test --server {acme} -d mail.example.test
 groupadd --system --gid {vmail} vmail
 useradd --system --uid {vmail} --gid {vmail} --home-dir /var/mail/vhosts --no-create-home --shell /usr/sbin/nologin vmail
 install -d -o vmail -g vmail -m 0770 /var/mail/vhosts
+install -d -o vmail -g vmail -m 0700 /var/lib/dovecot/sieve
 tar -C / -xpf /root/floor.tar
 # The DKIM signer: one RSA-2048 key for the domain, named as the map says.
 install -d -o _rspamd -g _rspamd -m 0700 /var/lib/rspamd/dkim
@@ -726,6 +733,8 @@ for p in 22 25 465 587 993 80; do ufw allow $p/tcp >/dev/null; done
 ufw --force enable >/dev/null
 sshd -t
 systemctl reload postfix dovecot ssh rspamd
+fail2ban-client -t >/dev/null
+systemctl reload-or-restart fail2ban
 "#,
         acme = b.acme_url
     );

@@ -194,6 +194,27 @@ fn no_command_without_a_terminal_exits_2() {
     assert_eq!(out.code, 2, "{}", out.all());
 }
 
+/// `unban` takes one IP address: anything else exits 2 naming the argument, the value and
+/// the fix, before anything runs (fail2ban is never asked) and the tree is unchanged.
+#[test]
+fn unban_refuses_what_is_not_one_address() {
+    let Some(t) = Tree::new() else { return };
+    let before = t.snapshot_all();
+    for bad in ["192.0.2.0/24", "mail.example.test", "192.0.2.7 ", "1.2.3"] {
+        let out = t.mailstead(&["unban", bad]);
+        assert_eq!(out.code, 2, "{bad}: {}", out.all());
+        assert!(
+            out.stderr
+                .contains(&format!("ADDRESS: {bad:?} is not an IP address"))
+                && out.stderr.contains("fix: give one IPv4 or IPv6 address")
+                && out.stderr.contains("Nothing was changed."),
+            "{bad}: {}",
+            out.all()
+        );
+    }
+    assert_eq!(t.snapshot_all(), before);
+}
+
 // ---- `mailstead dns` on a tree: prints the records from the answers, changes nothing ----
 
 #[test]

@@ -765,3 +765,43 @@ pub fn postscreen_dnsbl_threshold(field: &str, n: u32) -> Result<(), Problem> {
         check_postscreen_dnsbl_threshold(n),
     )
 }
+
+/// One IP address, IPv4 (dotted quad) or IPv6 (RFC 4291 §2.2 text forms), as `mailstead
+/// unban` takes it: no network (`/24`), no host name, nothing around it. Returns the address.
+pub fn ip_address(field: &str, value: &str) -> Result<std::net::IpAddr, Problem> {
+    value.parse().map_err(|_| {
+        Problem::new(
+            field,
+            format!("{} is not an IP address", show(value)),
+            "give one IPv4 or IPv6 address as `mailstead check` lists it, e.g. 192.0.2.7",
+        )
+    })
+}
+
+#[cfg(test)]
+mod ip_tests {
+    #[test]
+    fn one_ip_address() {
+        assert_eq!(
+            super::ip_address("ADDRESS", "192.0.2.7")
+                .unwrap()
+                .to_string(),
+            "192.0.2.7"
+        );
+        assert!(super::ip_address("ADDRESS", "2001:db8::1").is_ok());
+        for bad in [
+            "",
+            " 192.0.2.7",
+            "192.0.2.0/24",
+            "mail.example.test",
+            "192.0.2.7; reboot",
+            "1.2.3",
+            "256.1.1.1",
+        ] {
+            let p = super::ip_address("ADDRESS", bad).unwrap_err();
+            assert_eq!(p.field, "ADDRESS");
+            assert!(p.message.contains("is not an IP address"), "{p}");
+            assert!(p.fix.contains("e.g. 192.0.2.7"), "{p}");
+        }
+    }
+}

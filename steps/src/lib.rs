@@ -7,6 +7,8 @@
 //!   another: they share only facts and layout (a unit test below enforces it).
 //! - [`checks`]: proof after apply, and `mailstead check`.
 pub mod answers;
+// Password guessers banned from the mail ports (fail2ban), after the firewall.
+pub mod bans;
 pub mod checks;
 pub mod deliverability;
 pub mod demo;
@@ -51,6 +53,7 @@ pub fn install_steps() -> Vec<Box<dyn Step<Answers>>> {
         Box::new(signer::Signer),
         Box::new(postfix::Postfix),
         Box::new(firewall::Firewall),
+        Box::new(bans::Bans),
         Box::new(ssh::Ssh),
     ]
 }
@@ -73,6 +76,7 @@ pub fn server_checks() -> Vec<Box<dyn Check<Answers>>> {
 /// The step modules (not facts, layout or checks).
 pub const STEP_MODULES: &[&str] = &[
     "answers",
+    "bans",
     "demo",
     "dovecot",
     "firewall",

@@ -5,7 +5,7 @@
 //! dovecot-imapd, dovecot-lmtpd, dovecot-pop3d (only with `pop3: true`), certbot, rspamd (the
 //! DKIM signer and spam filter, without recommends), redis-server (rspamd's Bayes statistics
 //! and the sending limit's buckets), dovecot-sieve (spam to Junk, training), ufw (only with the firewall enabled),
-//! libsasl2-modules (only with a `relay_host`), plus openssl and iproute2 (certificate checks, `ss`), which a Debian
+//! fail2ban with python3-systemd and nftables (step `bans`), libsasl2-modules (only with a `relay_host`), plus openssl and iproute2 (certificate checks, `ss`), which a Debian
 //! server nearly always has. The engine records which packages this run installed.
 //!
 //! `apt-get update` runs first only when something is missing AND the package lists are stale:
@@ -25,13 +25,13 @@ pub struct Packages;
 
 const LISTS: &str = "/var/lib/apt/lists";
 const POLICY_RC_D: &str = "/usr/sbin/policy-rc.d";
-/// Exit 101, "action forbidden by policy" (Debian's policy-rc.d interface), for the two
-/// daemons mailstead configures only; everything else (certbot's renewal timer) starts as
+/// Exit 101, "action forbidden by policy" (Debian's policy-rc.d interface), for the
+/// daemons mailstead configures only (Postfix, Dovecot, fail2ban); everything else (certbot's renewal timer) starts as
 /// usual. invoke-rc.d passes `ID ACTIONS`, deb-systemd-invoke may pass options and `NAME.service`.
 const POLICY_DENY: &str = "#!/bin/sh\n\
-# mailstead: Postfix and Dovecot start only once configured; removed right after the install.\n\
+# mailstead: Postfix, Dovecot and fail2ban start only once configured; removed right after the install.\n\
 while [ \"${1#-}\" != \"$1\" ]; do shift; done\n\
-case \"$1\" in dovecot|dovecot.*|postfix|postfix.*|postfix@*) exit 101 ;; esac\n\
+case \"$1\" in dovecot|dovecot.*|postfix|postfix.*|postfix@*|fail2ban|fail2ban.*) exit 101 ;; esac\n\
 exit 0\n";
 
 /// Every package the answers ask for, in install order.
@@ -55,6 +55,10 @@ pub fn wanted(ctx: &Ctx<Answers>) -> Vec<String> {
     if ctx.answers.firewall.enabled {
         p.push("ufw");
     }
+    // Password guessers banned (step `bans`): fail2ban reading the journal, which needs
+    // python3-systemd (bookworm's fail2ban only recommends it), and banning through nft in
+    // fail2ban's own table (nftables, also only recommended).
+    p.extend(["fail2ban", "python3-systemd", "nftables"]);
     p.extend(["openssl", "iproute2"]);
     // relay_host: Postfix's smtp client authenticates through Cyrus SASL, whose PLAIN and LOGIN
     // mechanisms (what relays offer) are in libsasl2-modules, a Recommends that
@@ -228,6 +232,9 @@ mod tests {
                 "redis-server",
                 "dovecot-sieve",
                 "ufw",
+                "fail2ban",
+                "python3-systemd",
+                "nftables",
                 "iproute2"
             ]
         );
@@ -287,6 +294,9 @@ mod tests {
                 "redis-server",
                 "dovecot-sieve",
                 "ufw",
+                "fail2ban",
+                "python3-systemd",
+                "nftables",
                 "openssl",
                 "iproute2",
             ],

@@ -24,6 +24,15 @@
 //! alice; submission on 587 still goes straight to smtpd; the same answers again make 0 changes
 //! and restart nothing; `check` passes `delivery`, its message from the server's own address
 //! let in at once (`ALLOWLISTED`).
+//!
+//! Password guessers banned: ten wrong passwords on 587 from the host side (smtplib, AUTH PLAIN
+//! after STARTTLS, each in its own connection, all at once) get the host's address banned by
+//! fail2ban: new connections from it to 25, 465, 587 and 993 are refused (the seconds it took
+//! are printed), while SSH from the same address still answers; `check` warns naming the jail
+//! and the address; `mailstead unban ADDRESS` lifts it (exit 0; again: exit 2, "not banned";
+//! a network instead of an address: exit 2 naming `ADDRESS` and the fix) and 587 takes the
+//! right password again. One wrong IMAPS login is counted by the live Dovecot jail (2.3 and
+//! 2.4 log it differently). fail2ban's memory (PSS) is printed. The bed is left unbanned.
 use crate::bed::Bed;
 
 /// Postfix and Dovecot: a no-op re-run must not restart them.
@@ -851,5 +860,249 @@ pub fn spam(bed: &Bed) {
     println!(
         "{r}: the spam scenario took {:.0} s",
         started.elapsed().as_secs_f64()
+    );
+}
+
+/// A password guesser from the host side. `smtp`: `n` wrong passwords on 587 at once, each in
+/// its own connection (STARTTLS, then `AUTH PLAIN` only: one failure logged per password,
+/// so ten make exactly the Postfix jail's `maxretry` and none is left over after the ban).
+/// At once, because Dovecot's auth service answers each
+/// further failure from one address later (up to 15 s): in a row, ten would take minutes.
+/// Meanwhile a watcher opens new connections to 25, 465, 587 and 993 every 0.3 s until all
+/// four are refused (at most 120 s). A connection the ban cuts while it waits for its answer
+/// hangs until its 20 s timeout and counts as `cut`. Prints `WRONG k` (535 answers), `CUT k`,
+/// `PORTS 25=refused ...`, `LAST s` (the last 535, seconds after the first password was
+/// sent) and `SECONDS s` (all four ports refused, seconds after the first password was sent).
+/// `imap`: one wrong IMAPS login on 993, printing `IMAP NO` when refused.
+const GUESS_PY: &str = r#"import concurrent.futures, imaplib, smtplib, socket, ssl, sys, threading, time
+host, mode, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+if mode == "imap":
+    m = imaplib.IMAP4_SSL(host, 993, ssl_context=ctx, timeout=60)
+    try:
+        m.login("alice@example.test", "not alice's password")
+        print("LOGIN ACCEPTED")
+    except imaplib.IMAP4.error as e:
+        print("IMAP NO %s" % e)
+    m.shutdown()
+    sys.exit(0)
+
+t0 = time.monotonic()
+last = [0.0]
+state = {}
+banned = [None]
+
+def watch():
+    while time.monotonic() - t0 < 120:
+        for p in (25, 465, 587, 993):
+            try:
+                socket.create_connection((host, p), timeout=3).close()
+                state[p] = "open"
+            except ConnectionRefusedError:
+                state[p] = "refused"
+            except OSError as e:
+                state[p] = "error(%s)" % e
+        if all(state.get(p) == "refused" for p in (25, 465, 587, 993)):
+            banned[0] = time.monotonic() - t0
+            return
+        time.sleep(0.3)
+
+def one(i):
+    try:
+        s = smtplib.SMTP(host, 587, local_hostname="guesser.outside.test", timeout=20)
+        s.starttls(context=ctx)
+        s.ehlo()
+        s.user, s.password = "alice@example.test", "not alice's password %d" % i
+        try:
+            s.auth("PLAIN", s.auth_plain)
+            return "accepted"
+        except smtplib.SMTPAuthenticationError as e:
+            last[0] = max(last[0], time.monotonic() - t0)
+            return "wrong" if e.smtp_code == 535 else "other %d" % e.smtp_code
+        finally:
+            s.close()
+    except (OSError, smtplib.SMTPException):
+        return "cut"
+
+watcher = threading.Thread(target=watch)
+watcher.start()
+with concurrent.futures.ThreadPoolExecutor(max_workers=n) as ex:
+    results = list(ex.map(one, range(n)))
+watcher.join()
+if "accepted" in results:
+    print("LOGIN ACCEPTED")
+    sys.exit(1)
+print("WRONG %d" % results.count("wrong"))
+print("CUT %d" % results.count("cut"))
+print("PORTS " + " ".join("%d=%s" % (p, state.get(p)) for p in (25, 465, 587, 993)))
+print("LAST %.1f" % last[0])
+print("SECONDS %s" % ("%.1f" % banned[0] if banned[0] is not None else "never"))
+"#;
+
+fn guess(bed: &Bed, mode: &str, n: u32) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("guess.py");
+    std::fs::write(&f, GUESS_PY).unwrap();
+    let r = crate::bed::host_sh(&format!(
+        "/usr/bin/python3 {} {} {mode} {n}",
+        f.display(),
+        bed.ip
+    ));
+    assert!(r.ok(), "the guesser failed:\n{}", r.text());
+    r.stdout
+}
+
+/// fail2ban-server's memory: PSS and RSS in MiB (it is one python3 process).
+fn fail2ban_memory(bed: &Bed) -> String {
+    bed.sh_ok(
+        r#"for p in /proc/[0-9]*; do
+  case $(readlink $p/exe 2>/dev/null) in */python3*) ;; *) continue ;; esac
+  grep -q fail2ban-server $p/cmdline 2>/dev/null || continue
+  awk '/^Rss:/{r=$2} /^Pss:/{s=$2} END{printf "fail2ban: PSS %.0f MiB, RSS %.0f MiB\n", s/1024, r/1024}' $p/smaps_rollup
+done"#,
+    )
+}
+
+/// Ten wrong passwords on 587, then the ban (mail ports refused, SSH not, `check` names the
+/// Postfix jail), lifted with `mailstead unban`; 587 takes alice's password again.
+fn ban_and_lift(bed: &Bed) {
+    let r = &bed.release;
+    let me = &bed.host_ip;
+    let jail = "mailstead-postfix";
+    let out = guess(bed, "smtp", 10);
+    println!("{r}: ten wrong passwords on 587 at once:\n{out}");
+    let field = |k: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(k))
+            .unwrap_or("?")
+            .to_string()
+    };
+    println!(
+        "{r}: {jail}: 25, 465, 587 and 993 refused {} s after the first wrong password (the last 535 came at {} s)",
+        field("SECONDS "),
+        field("LAST ")
+    );
+    assert!(
+        out.contains("PORTS 25=refused 465=refused 587=refused 993=refused"),
+        "{r}: after ten wrong passwords, the mail ports still take new connections:\n{out}\n{}",
+        bed.journal("fail2ban.service", 30)
+    );
+    // What got it banned: Postfix logged the wrong passwords (a connection the ban cuts may
+    // never see its 535, so the client's count proves nothing).
+    let failures = bed.sh_ok(&format!(
+        "journalctl --since -5min --no-pager | grep -c '\\[{me}\\]: SASL PLAIN authentication failed' || true"
+    ));
+    println!(
+        "{r}: Postfix logged {} SASL failures from {me}",
+        failures.trim()
+    );
+    assert!(
+        failures.trim().parse::<u32>().unwrap_or(0) >= 10,
+        "{r}: fewer than 10 SASL failures logged before the ban ({}):\n{out}",
+        failures.trim()
+    );
+    // SSH from the very same address still answers.
+    let ssh = bed.ssh_banner();
+    assert!(
+        ssh.is_ok(),
+        "{r}: SSH is refused during a mail ban: {ssh:?}"
+    );
+    let (status, detail) = check_finding(bed, "bans");
+    println!("{r}: check bans: {status}: {detail}");
+    assert_eq!(status, "warn", "{r}: {detail}");
+    assert!(
+        detail.contains(&format!("{jail}: {me}")),
+        "{r}: check does not name the jail and the banned address: {detail}"
+    );
+
+    // Bad input changes nothing: exit 2 naming the argument, the value and the fix.
+    let bad = bed.mailstead(&["unban", &format!("{me}/24")]);
+    assert_eq!(bad.code, 2, "{r}: {}", bad.text());
+    assert!(
+        bad.text()
+            .contains(&format!("ADDRESS: \"{me}/24\" is not an IP address"))
+            && bad.text().contains("fix:"),
+        "{r}: {}",
+        bad.text()
+    );
+    let lift = bed.mailstead(&["unban", me]);
+    assert_eq!(lift.code, 0, "{r}: unban:\n{}", lift.text());
+    assert!(
+        lift.stdout.contains(&format!("{me} is no longer banned")),
+        "{r}: {}",
+        lift.text()
+    );
+    let again = bed.mailstead(&["unban", me]);
+    assert_eq!(again.code, 2, "{r}: a second unban:\n{}", again.text());
+    assert!(
+        again.text().contains("is not banned"),
+        "{r}: {}",
+        again.text()
+    );
+    let sent = bed.smtp_submit(
+        587,
+        "alice@example.test",
+        crate::bed::ALICE_PASSWORD,
+        crate::bed::Security::StartTls,
+        "alice@example.test",
+        "after-unban",
+    );
+    assert!(sent.is_ok(), "{r}: 587 after unban: {sent:?}");
+    // Left unbanned for the scenarios after this one.
+    let (status, detail) = check_finding(bed, "bans");
+    assert_eq!(status, "pass", "{r}: after unban: {detail}");
+}
+
+/// One wrong IMAPS login is counted by the live Dovecot jail (its journal match and filter
+/// fit what this release's Dovecot logs: 2.3 and 2.4 word it differently). Five would ban,
+/// as for Postfix; one is enough to prove the jail sees them, without Dovecot's growing
+/// delays for repeated failures.
+fn dovecot_jail_counts(bed: &Bed) {
+    let r = &bed.release;
+    let failed = || {
+        bed.sh_ok("fail2ban-client status mailstead-dovecot")
+            .lines()
+            .find_map(|l| {
+                l.trim_start_matches(['|', '`', '-', ' '])
+                    .strip_prefix("Total failed:")
+            })
+            .and_then(|n| n.trim().parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    let before = failed();
+    let out = guess(bed, "imap", 1);
+    assert!(out.contains("IMAP NO"), "{r}: {out}");
+    let counted = (0..120).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        failed() > before
+    });
+    assert!(
+        counted,
+        "{r}: the Dovecot jail did not count a wrong IMAPS login:\n{out}\n{}\n{}",
+        bed.sh_ok(&format!(
+            "journalctl -u dovecot.service --since -3min --no-pager | grep -F 'rip={}' | tail -5",
+            bed.host_ip
+        )),
+        bed.sh_ok("fail2ban-client status mailstead-dovecot; fail2ban-client banned")
+    );
+    println!("{r}: mailstead-dovecot counted a wrong IMAPS login");
+}
+
+pub fn bans(bed: &Bed) {
+    let r = &bed.release;
+    let t0 = std::time::Instant::now();
+    println!("{r}: {}", fail2ban_memory(bed));
+    let (status, detail) = check_finding(bed, "bans");
+    assert_eq!(status, "pass", "{r}: before any guess: {detail}");
+    assert!(detail.contains("no address banned"), "{r}: {detail}");
+    // First, while no address has failed yet (Dovecot answers failures that follow others from
+    // the same address later and later).
+    dovecot_jail_counts(bed);
+    ban_and_lift(bed);
+    println!(
+        "{r}: the bans scenario took {:.1} s",
+        t0.elapsed().as_secs_f64()
     );
 }

@@ -5,6 +5,8 @@
 //! Steps and checks read facts with `ctx.fact::<T>()`; they never run probes of their own.
 //! Each parser is a plain function over captured output, unit-tested below its fact.
 pub mod accounts;
+/// fail2ban's jails and bans (`fail2ban-client banned`).
+pub mod bans;
 pub mod certs;
 pub mod dkim;
 pub mod dovecot;
@@ -21,6 +23,7 @@ pub mod system;
 pub mod ufw;
 
 pub use accounts::Accounts;
+pub use bans::Bans;
 pub use certs::Certificates;
 pub use dkim::{dkim_txt, DkimKey, DkimKeys};
 pub use dovecot::DovecotVersion;
