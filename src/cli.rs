@@ -16,9 +16,9 @@ use crate::exit;
 #[command(
     name = "mailstead",
     version,
-    about = "Turns a fresh Debian server into a working, secure mail server (Postfix + Dovecot).",
+    about = "Turns a fresh Debian server into a working, secure mail server (Postfix, Dovecot, rspamd).",
     long_about = "Turns a fresh Debian 12 or 13 server into a working, secure mail server \
-(Postfix + Dovecot), and adds domains, mailboxes and aliases later. Without a command: the \
+(Postfix, Dovecot, rspamd, fail2ban), and adds domains, mailboxes and aliases later. Without a command: the \
 wizard on a fresh server, a menu on a configured one.",
     after_help = "Examples:
   mailstead                                   wizard (fresh server) or menu (configured one)
@@ -154,8 +154,10 @@ pub enum Command {
     },
     /// Roll back what an interrupted run left half-done, and nothing else.
     Recover,
-    /// Check the server: pending changes, hand edits, services, ports, delivery, and
-    /// deliverability (reverse DNS, blocklists, served certificate, renewal hook, queue, disk).
+    /// Check the server: pending changes, hand edits, services, ports, the certificate, DKIM
+    /// signing, delivery, the relay, the defences (quotas, sending limits, bans), and
+    /// deliverability (reverse DNS, blocklists, served certificate, renewal hook, queue, disk,
+    /// the published DNS records).
     /// Exit 0 all pass, 5 warnings only, 1 a failure.
     #[command(after_help = "Examples:
   mailstead check
@@ -169,8 +171,10 @@ DNS is asked of /etc/resolv.conf's nameservers, or of MAILSTEAD_RESOLVER=IP[:POR
         json: bool,
     },
     /// Lift a ban: let ADDRESS reach the mail ports again now (fail2ban bans an address
-    /// for an hour after 5 wrong passwords within 10 minutes; `mailstead check` lists the
-    /// bans). Exit 2 when ADDRESS is not an IP address or is not banned.
+    /// for an hour after 5 failed IMAP/POP3 logins, or 10 failed SMTP AUTH attempts, within
+    /// 10 minutes: Postfix logs each mechanism a client tries, and most try PLAIN then LOGIN,
+    /// so that is 5 wrong passwords too; `mailstead check` lists the bans). Exit 2 when
+    /// ADDRESS is not an IP address or is not banned.
     #[command(after_help = "Examples:
   mailstead unban 192.0.2.7
   mailstead unban 2001:db8::7")]

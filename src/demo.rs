@@ -616,6 +616,13 @@ impl Demo {
         // The outside world: outside.test's MX is the receiver on the host end.
         lines.push("mx-host=outside.test,mx.outside.test,10".into());
         lines.push(format!("host-record=mx.outside.test,{host_ip}"));
+        // The blocklists `check` asks answer their test entry (RFC 5782 §5), as on the
+        // internet: the address is "not listed" rather than "could not check".
+        lines.extend(
+            mailstead_steps::deliverability::BLOCKLISTS
+                .iter()
+                .map(|l| format!("address=/2.0.0.127.{}/127.0.0.2", l.zone)),
+        );
         let mut args = vec!["dns", BED_NAME, "--reset"];
         args.extend(lines.iter().map(String::as_str));
         self.bed_ok("serving the DNS records", &args, &[], None, Show::Quiet)?;

@@ -1518,8 +1518,16 @@ impl Check<Answers> for Bans {
                     .collect::<Vec<_>>()
                     .join("; ")
             ),
-            "nothing to do for guessers (a ban lasts an hour); to let an address in now: \
-             `mailstead unban ADDRESS`",
+            format!(
+                "nothing to do for guessers (a ban lasts an hour); to let an address in now: \
+                 `mailstead unban {}`",
+                active
+                    .iter()
+                    .flat_map(|(_, ips)| ips.first())
+                    .next()
+                    .map(String::as_str)
+                    .unwrap_or("ADDRESS")
+            ),
         )
     }
 }
@@ -1559,7 +1567,7 @@ mod bans_tests {
             f.detail,
             "banned from the mail ports now: mailstead-postfix: 10.213.1.1, 192.0.2.7"
         );
-        assert!(f.fix.unwrap().contains("mailstead unban ADDRESS"));
+        assert!(f.fix.unwrap().contains("mailstead unban 10.213.1.1`"));
     }
 
     #[test]

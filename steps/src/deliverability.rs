@@ -172,15 +172,23 @@ pub fn dnsbl_name(ip: IpAddr, zone: &str) -> String {
 /// "listed", except Spamhaus's 127.255.255.x, which means the query was refused
 /// (252 typo, 254 public resolver, 255 too many queries; Spamhaus DNSBL docs, "return codes"):
 /// "could not check", as is any answer outside 127/8 (a resolver rewriting NXDOMAIN).
+///
+/// "Not listed" needs the list to answer at all: an NXDOMAIN is believed only when the list's
+/// test entry answers ([`dnsbl_test_entry`]); a resolver that says NXDOMAIN to everything (no
+/// internet, a captive or filtering resolver) gives "could not check", never a pass.
 pub fn blocklisted(r: &dyn Resolve, ip: IpAddr, list: &Blocklist) -> Outcome {
     if ip.is_ipv6() && !list.ipv6 {
         return Outcome::Ok(format!("{} lists no IPv6 addresses", list.name));
     }
     let q = dnsbl_name(ip, list.zone);
     match r.a(&q) {
-        Answer::NxDomain | Answer::NoRecords => {
-            Outcome::Ok(format!("{ip} is not on {}", list.name))
-        }
+        Answer::NxDomain | Answer::NoRecords => match dnsbl_test_entry(r, list.zone) {
+            Ok(()) => Outcome::Ok(format!("{ip} is not on {}", list.name)),
+            Err(why) => Outcome::Unknown(format!(
+                "{} does not answer through this server's resolver ({why})",
+                list.name
+            )),
+        },
         Answer::Unavailable(why) => Outcome::Unknown(why),
         Answer::Found(codes) => {
             if let Some(c) = codes.iter().find(|c| c.octets()[..3] == [127, 255, 255]) {
@@ -220,6 +228,39 @@ pub fn blocklisted(r: &dyn Resolve, ip: IpAddr, list: &Blocklist) -> Outcome {
             )
         }
     }
+}
+
+/// Whether the blocklist at `zone` answers: its test entry `2.0.0.127.ZONE` (RFC 5782 §5:
+/// every IPv4 DNSxL MUST list 127.0.0.2) resolves to an address in 127.0.0.0/8 other than
+/// 127.255.255.0/24 (Spamhaus's refusals: .254 for a query through a public resolver, .255
+/// over quota, .252 typing error). `Err` says what came back instead.
+pub fn dnsbl_test_entry(r: &dyn Resolve, zone: &str) -> Result<(), String> {
+    let name = format!("2.0.0.127.{zone}");
+    match r.a(&name) {
+        Answer::Found(ips) => {
+            let listed = |ip: &std::net::Ipv4Addr| {
+                let o = ip.octets();
+                o[0] == 127 && !(o[1] == 255 && o[2] == 255)
+            };
+            if ips.iter().any(listed) {
+                Ok(())
+            } else {
+                let shown: Vec<String> = ips.iter().map(|i| i.to_string()).collect();
+                Err(format!("{name} answered {} (a refusal)", shown.join(", ")))
+            }
+        }
+        Answer::NxDomain => Err(format!("{name} does not exist")),
+        Answer::NoRecords => Err(format!("{name} has no A record")),
+        Answer::Unavailable(why) => Err(format!("{name}: {why}")),
+    }
+}
+
+/// A fake DNS where every list of [`BLOCKLISTS`] answers its test entry (tests).
+#[cfg(test)]
+pub(crate) fn lists_answering(f: crate::resolver::Fake) -> crate::resolver::Fake {
+    BLOCKLISTS.iter().fold(f, |f, l| {
+        f.with_ip(&format!("2.0.0.127.{}", l.zone), "127.0.0.2")
+    })
 }
 
 /// Every list's verdict for `ip`, in [`BLOCKLISTS`] order.
@@ -437,7 +478,8 @@ mod tests {
             dnsbl_name(ip("192.0.2.7"), "zen.spamhaus.org"),
             "7.2.0.192.zen.spamhaus.org"
         );
-        let listed = Fake::new().with_ip("7.2.0.192.zen.spamhaus.org", "127.0.0.2");
+        let listed =
+            lists_answering(Fake::new()).with_ip("7.2.0.192.zen.spamhaus.org", "127.0.0.2");
         let v = blocklists(&listed, ip("192.0.2.7"));
         let Outcome::Problem(p) = &v[0].1 else {
             panic!("{v:?}")
@@ -463,6 +505,21 @@ mod tests {
         let v = blocklists(&seen, ip("2001:db8::7"));
         assert!(matches!(v[0].1, Outcome::Unknown(_)));
         assert!(matches!(v[1].1, Outcome::Ok(_)) && matches!(v[2].1, Outcome::Ok(_)));
+        // NXDOMAIN for everything (no internet, a filtering resolver): "could not check",
+        // because the lists' own test entries do not answer either; never "not listed".
+        let v = blocklists(&Fake::new(), ip("192.0.2.7"));
+        for (l, o) in &v {
+            let Outcome::Unknown(why) = o else {
+                panic!("{}: {o:?}", l.name)
+            };
+            assert!(
+                why.contains(&format!("2.0.0.127.{} does not exist", l.zone)),
+                "{why}"
+            );
+        }
+        // With the test entries answering, NXDOMAIN is "not listed".
+        let v = blocklists(&lists_answering(Fake::new()), ip("192.0.2.7"));
+        assert!(v.iter().all(|(_, o)| matches!(o, Outcome::Ok(_))), "{v:?}");
     }
 
     fn providers() -> Fake {

@@ -359,34 +359,13 @@ pub fn dnsbl_domain(site: &str) -> &str {
     site.split(['=', '*']).next().unwrap_or(site)
 }
 
-/// Whether the blocklist `domain` answers through this server's resolver: its test entry
-/// `2.0.0.127.DOMAIN` (RFC 5782 §5: every IPv4 DNSxL MUST list 127.0.0.2) resolves to an address
-/// in 127.0.0.0/8 other than 127.255.255.0/24 (Spamhaus's refusals: 127.255.255.254 for a
-/// query through a public resolver, .255 over quota, .252 typing error). `Err` says what came
-/// back instead.
+/// Whether the blocklist `domain` answers through this server's resolver
+/// ([`crate::deliverability::dnsbl_test_entry`], RFC 5782 §5). `Err` says what came back.
 pub fn dnsbl_answers(dns: &Dns, domain: &str) -> std::result::Result<(), String> {
-    use crate::resolver::Answer;
     let resolver = dns
         .resolver()
         .map_err(|why| format!("no resolver: {why}"))?;
-    let name = format!("2.0.0.127.{domain}");
-    match resolver.a(&name) {
-        Answer::Found(ips) => {
-            let listed = |ip: &std::net::Ipv4Addr| {
-                let o = ip.octets();
-                o[0] == 127 && !(o[1] == 255 && o[2] == 255)
-            };
-            if ips.iter().any(listed) {
-                Ok(())
-            } else {
-                let shown: Vec<String> = ips.iter().map(|i| i.to_string()).collect();
-                Err(format!("{name} answered {} (a refusal)", shown.join(", ")))
-            }
-        }
-        Answer::NxDomain => Err(format!("{name} does not exist")),
-        Answer::NoRecords => Err(format!("{name} has no A record")),
-        Answer::Unavailable(why) => Err(format!("{name}: {why}")),
-    }
+    crate::deliverability::dnsbl_test_entry(resolver, domain)
 }
 
 /// The answers' `postscreen_dnsbl_sites` whose lists answer ([`dnsbl_answers`]), and for each

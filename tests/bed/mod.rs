@@ -549,13 +549,19 @@ firewall:
     /// `mx-host=example.test,mail.example.test,10`, `txt-record=example.test,"v=spf1 mx -all"`,
     /// `ptr-record=2.N.213.10.in-addr.arpa,mail.example.test`. Other names: NXDOMAIN.
     pub fn dns(&self, records: &[&str]) {
-        let r = self.bed("dns", records);
+        let world = blocklists_answering();
+        let mut args: Vec<&str> = world.iter().map(String::as_str).collect();
+        args.extend_from_slice(records);
+        let r = self.bed("dns", &args);
         assert!(r.ok(), "bed dns failed:\n{}", r.text());
     }
 
-    /// Serve DNS with ONLY these records (the ones added before are dropped).
+    /// Serve DNS with ONLY these records (the ones added before are dropped), and the
+    /// blocklists' test entries, as the internet has them.
     pub fn dns_reset(&self, records: &[&str]) {
+        let world = blocklists_answering();
         let mut args = vec!["--reset"];
+        args.extend(world.iter().map(String::as_str));
         args.extend_from_slice(records);
         let r = self.bed("dns", &args);
         assert!(r.ok(), "bed dns --reset failed:\n{}", r.text());
@@ -761,4 +767,14 @@ impl EtcSnapshot {
             d.join("\n")
         );
     }
+}
+
+/// The test entry (`2.0.0.127.ZONE` = 127.0.0.2, RFC 5782 §5) of each blocklist mailstead
+/// checks, as dnsmasq lines: the lists answer as on the internet, so "not listed" can be told
+/// from "the list does not answer" (which `check` reports as a warning).
+pub fn blocklists_answering() -> Vec<String> {
+    mailstead_steps::deliverability::BLOCKLISTS
+        .iter()
+        .map(|l| format!("address=/2.0.0.127.{}/127.0.0.2", l.zone))
+        .collect()
 }

@@ -907,18 +907,24 @@ mod tests {
         with_address(&h);
         let a = answers();
         let c = ctx(&h, &a);
+        let answering = crate::deliverability::lists_answering;
         c.facts.insert(Dns::with(
-            Fake::new().with_ip("7.2.0.192.bl.spamcop.net", "127.0.0.2"),
+            answering(Fake::new()).with_ip("7.2.0.192.bl.spamcop.net", "127.0.0.2"),
         ));
         let f = Blocklists.run(&c);
         assert_eq!(f.status, Status::Fail, "{f:?}");
         assert!(f.detail.contains("listed on SpamCop"), "{f:?}");
         assert!(f.fix.unwrap().contains("https://www.spamcop.net/bl.shtml"));
         let c = ctx(&h, &a);
-        c.facts.insert(Dns::with(Fake::new()));
+        c.facts.insert(Dns::with(answering(Fake::new())));
         let f = Blocklists.run(&c);
         assert_eq!(f.status, Status::Pass, "{f:?}");
         assert!(f.detail.contains("Spamhaus ZEN, SpamCop, Barracuda"));
+        // Lists that do not answer at all (NXDOMAIN for everything): a warning, never a pass.
+        let c = ctx(&h, &a);
+        c.facts.insert(Dns::with(Fake::new()));
+        let f = Blocklists.run(&c);
+        assert_eq!(f.status, Status::Warn, "{f:?}");
     }
 
     #[test]
