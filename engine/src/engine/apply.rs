@@ -1,0 +1,537 @@
+//! Applying: a run, step by step, each change journalled and snapshotted first; reloads at the
+//! end, then the checks.
+use super::base::{Engine, Outcome, RunReport};
+use super::drift::{drift, record_fingerprints};
+use super::execute::{apply_change_fed, Feed};
+use super::plan::effective;
+use super::records::left_behind;
+use super::run_state::RunState;
+use crate::change::Change;
+use crate::event::{Event, StepOutcome};
+use crate::host::{Host, Meta};
+use crate::journal::{Record, RunDir, RunId};
+use crate::step::{Check, Facts, Level, Refusal, Status, Step};
+use crate::{interrupt, system};
+use color_eyre::eyre::{eyre, Result, WrapErr};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+enum StepError {
+    Failed(color_eyre::Report),
+    Interrupted,
+    Refused(String),
+}
+
+impl From<color_eyre::Report> for StepError {
+    fn from(e: color_eyre::Report) -> Self {
+        StepError::Failed(e)
+    }
+}
+
+/// `<step>.before|mid|after`: with the `failpoints` feature, `FAILPOINTS=x.mid=return`
+/// fails there; `return(kill)` kills the process on the spot, as a power cut would.
+fn failpoint(name: &str) -> Result<()> {
+    #[cfg(feature = "failpoints")]
+    {
+        if let Some(msg) = fail::eval(name, |arg| arg.unwrap_or_default()) {
+            if msg == "kill" {
+                // SAFETY: signalling ourselves.
+                unsafe {
+                    libc::kill(libc::getpid(), libc::SIGKILL);
+                }
+            }
+            return Err(eyre!("failpoint {name} triggered {msg}"));
+        }
+    }
+    let _ = name;
+    Ok(())
+}
+
+impl Engine<'_> {
+    /// Plans, asks about hand edits, then applies step by step with snapshots; a failed step
+    /// is rolled back at once.
+    pub fn apply<A: ?Sized>(
+        &mut self,
+        steps: &[&dyn Step<A>],
+        checks: &[&dyn Check<A>],
+        answers: &A,
+    ) -> Result<RunReport> {
+        interrupt::reset();
+        let plan = match self.plan(steps, answers) {
+            Ok(plan) => plan,
+            Err(e) => match e.downcast_ref::<Refusal>() {
+                Some(r) => {
+                    return Ok(RunReport {
+                        id: None,
+                        changes: 0,
+                        installed: vec![],
+                        outcome: Outcome::Refused(r.to_string()),
+                        findings: vec![],
+                    })
+                }
+                None => return Err(e),
+            },
+        };
+        if plan.total() == 0 {
+            // Nothing to change, but what the steps warn about still holds (a warning only
+            // shown while changes are made would vanish on the re-run meant to check it).
+            for step in &plan.steps {
+                for note in step.notes.iter().filter(|n| n.level == Level::Warning) {
+                    self.obs.event(&Event::Note {
+                        step: step.step.clone(),
+                        level: note.level,
+                        text: note.text.clone(),
+                    });
+                }
+            }
+            return Ok(RunReport {
+                id: None,
+                changes: 0,
+                installed: vec![],
+                outcome: Outcome::NothingToDo,
+                findings: vec![],
+            });
+        }
+        let mut approved = BTreeSet::new();
+        for c in plan.drifted() {
+            if let Err(why) = self.approve_drift(&c.summary, c.drift.as_deref().unwrap_or("")) {
+                return Ok(RunReport {
+                    id: None,
+                    changes: 0,
+                    installed: vec![],
+                    outcome: Outcome::Refused(why),
+                    findings: vec![],
+                });
+            }
+            approved.insert(c.summary.clone());
+        }
+
+        let id = RunId::new();
+        let mut run = RunDir::create(self.host, &self.opts.state_dir, id.clone())?;
+        run.record(&Record::RunStart {
+            id: id.clone(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            command: self.opts.command_line.clone(),
+        })?;
+        self.emit(
+            &run,
+            Event::RunStarted {
+                id: id.clone(),
+                steps: steps.iter().map(|s| s.name().to_string()).collect(),
+            },
+        );
+
+        let mut state = RunState::default();
+        let facts = Facts::default();
+        let mut total = 0;
+        let mut outcome = Outcome::Done;
+        for (i, step) in steps.iter().enumerate() {
+            match self.apply_step(&mut run, &mut state, *step, answers, &approved, &facts) {
+                Ok(n) => total += n,
+                Err(err) => {
+                    let (error, interrupted) = match err {
+                        // Ctrl-C also reaches a running child (same process group), which
+                        // then fails: that is still an interruption.
+                        StepError::Failed(e) => (format!("{e:#}"), interrupt::requested()),
+                        StepError::Interrupted => ("interrupted".to_string(), true),
+                        StepError::Refused(why) => {
+                            // Nothing of this step was touched; earlier steps stay applied,
+                            // unless the run is all or nothing.
+                            self.note(&run, step.name(), &why);
+                            outcome = if self.opts.atomic && !state.started.is_empty() {
+                                match self.fail_whole_run(
+                                    &mut run,
+                                    &mut state,
+                                    &steps[..i],
+                                    step.name(),
+                                    eyre!("{why}"),
+                                ) {
+                                    Outcome::Failed { problems, .. } if problems.is_empty() => {
+                                        Outcome::Refused(why)
+                                    }
+                                    other => other,
+                                }
+                            } else {
+                                Outcome::Refused(why)
+                            };
+                            break;
+                        }
+                    };
+                    outcome = if self.opts.atomic {
+                        // All or nothing, under every interruption too: undo the whole run.
+                        match self.fail_whole_run(
+                            &mut run,
+                            &mut state,
+                            &steps[..=i],
+                            step.name(),
+                            eyre!(error),
+                        ) {
+                            Outcome::Failed { step, problems, .. } if interrupted => {
+                                Outcome::Interrupted { step, problems }
+                            }
+                            other => other,
+                        }
+                    } else {
+                        let problems =
+                            self.rollback_failed_step(&run, &mut state, step.name(), &error);
+                        // Steps before stay applied and consistent: load what they wrote.
+                        let mut problems = problems;
+                        if let Err(e) = self.flush_reloads(&run, &mut state) {
+                            problems.push(format!("reloading services: {e:#}"));
+                        }
+                        if interrupted {
+                            Outcome::Interrupted {
+                                step: step.name().to_string(),
+                                problems,
+                            }
+                        } else {
+                            Outcome::Failed {
+                                step: step.name().to_string(),
+                                error,
+                                problems,
+                            }
+                        }
+                    };
+                    break;
+                }
+            }
+        }
+        let mut findings = Vec::new();
+        if outcome == Outcome::Done {
+            if let Err(e) = self.flush_reloads(&run, &mut state) {
+                outcome = self.fail_whole_run(&mut run, &mut state, steps, "reload", e);
+            }
+        }
+        if outcome == Outcome::Done && !checks.is_empty() {
+            // The services run the new configuration now: prove it works, or undo the run.
+            facts.clear();
+            let ctx = self.ctx(self.host, answers, &facts);
+            findings = self.run_checks(&run, checks, &ctx);
+            let failed: Vec<String> = findings
+                .iter()
+                .filter(|(_, f)| f.status == Status::Fail)
+                .map(|(name, f)| match &f.fix {
+                    Some(fix) => format!("check {name}: {} (fix: {fix})", f.detail),
+                    None => format!("check {name}: {}", f.detail),
+                })
+                .collect();
+            if !failed.is_empty() {
+                outcome = self.fail_whole_run(
+                    &mut run,
+                    &mut state,
+                    steps,
+                    "check",
+                    eyre!(failed.join("\n")),
+                );
+            }
+        }
+        let status = match &outcome {
+            Outcome::Done | Outcome::NothingToDo => "ok",
+            Outcome::Refused(_) => "refused",
+            Outcome::Failed { .. } => "failed",
+            Outcome::Interrupted { .. } => "interrupted",
+        };
+        let end = Record::RunEnd {
+            status: status.to_string(),
+            left: left_behind(self.host, &run, &self.managed_path()),
+        };
+        if let Err(e) = run.record(&end) {
+            let problem = format!(
+                "{e:#}: the run's end is not in its journal; the next start will offer to recover it"
+            );
+            match &mut outcome {
+                Outcome::Failed { problems, .. } | Outcome::Interrupted { problems, .. } => {
+                    problems.push(problem)
+                }
+                _ => {
+                    let why = problem.clone();
+                    self.emit(
+                        &run,
+                        Event::Note {
+                            step: "run".into(),
+                            level: Level::Warning,
+                            text: why,
+                        },
+                    );
+                }
+            }
+        }
+        let ok = matches!(outcome, Outcome::Done);
+        self.emit(
+            &run,
+            Event::RunFinished {
+                id: id.clone(),
+                changes: total,
+                ok,
+            },
+        );
+        Ok(RunReport {
+            id: Some(id),
+            changes: if ok { total } else { 0 },
+            installed: state.installed,
+            outcome,
+            findings,
+        })
+    }
+
+    fn apply_step<A: ?Sized>(
+        &mut self,
+        run: &mut RunDir,
+        state: &mut RunState,
+        step: &dyn Step<A>,
+        answers: &A,
+        approved: &BTreeSet<String>,
+        facts: &Facts,
+    ) -> std::result::Result<usize, StepError> {
+        let name = step.name();
+        if interrupt::requested() {
+            return Err(StepError::Interrupted);
+        }
+        self.emit(
+            run,
+            Event::StepStarted {
+                step: name.to_string(),
+                about: step.about().to_string(),
+            },
+        );
+        let host = self.host;
+        let ctx = self.ctx(host, answers, facts);
+        let planned = match step.plan(&ctx) {
+            Ok(p) => p,
+            Err(e) => {
+                return Err(match e.downcast_ref::<Refusal>() {
+                    Some(r) => StepError::Refused(r.to_string()),
+                    None => StepError::Failed(
+                        e.wrap_err(format!("step {name}: reading the current state")),
+                    ),
+                })
+            }
+        };
+        for note in &planned.notes {
+            self.emit(
+                run,
+                Event::Note {
+                    step: name.to_string(),
+                    level: note.level,
+                    text: note.text.clone(),
+                },
+            );
+        }
+        let changes = effective(planned.changes, host, &mut state.written);
+        if changes.is_empty() {
+            step.verify(&ctx)
+                .wrap_err_with(|| format!("step {name}: verify"))?;
+            self.emit(
+                run,
+                Event::StepFinished {
+                    step: name.to_string(),
+                    outcome: StepOutcome::Unchanged,
+                },
+            );
+            return Ok(0);
+        }
+        let mut managed = self.managed(host);
+        for c in &changes {
+            if let Some(d) = drift(host, &managed, c) {
+                if !approved.contains(&c.summary()) {
+                    self.approve_drift(&c.summary(), &d)
+                        .map_err(StepError::Refused)?;
+                }
+            }
+        }
+
+        run.record(&Record::StepStart {
+            step: name.to_string(),
+        })?;
+        state.started.push(name.to_string());
+        let mut snapped: Vec<(PathBuf, bool)> = Vec::new();
+        self.snapshot(run, name, &self.managed_path(), false, false, &mut snapped)?;
+        failpoint(&format!("{name}.before"))?;
+        let mid = changes.len().div_ceil(2) - 1;
+        let mut applied = 0;
+        for (i, change) in changes.iter().enumerate() {
+            let kept = matches!(change, Change::Run { keep: true, .. });
+            for p in change.paths().into_iter().filter(|_| !kept) {
+                let (deep, keep) = match change {
+                    Change::Run { .. } => (true, false),
+                    Change::EnsureDir { .. } => (false, true),
+                    _ => (false, false),
+                };
+                // Parent directories the write will create: removed again on rollback.
+                if let Some(top) = topmost_missing_parent(host, p) {
+                    self.snapshot(run, name, &top, false, true, &mut snapped)?;
+                }
+                self.snapshot(run, name, p, deep, keep, &mut snapped)?;
+            }
+            run.record(&Record::Change {
+                step: name.to_string(),
+                summary: change.summary(),
+                command: match change {
+                    Change::Run { cmd, .. } => Some(cmd.to_string()),
+                    _ => None,
+                },
+                undo: match change {
+                    Change::Run { cmd, .. } => cmd.undo.as_ref().map(|u| {
+                        std::iter::once(u.program.clone())
+                            .chain(u.args.iter().cloned())
+                            .collect()
+                    }),
+                    _ => None,
+                },
+            })?;
+            self.emit(
+                run,
+                Event::ChangeStarted {
+                    step: name.to_string(),
+                    summary: change.summary(),
+                    index: i + 1,
+                    of: changes.len(),
+                },
+            );
+            if let Change::Reload { service, restart } = change {
+                run.record(&Record::ReloadQueued {
+                    step: name.to_string(),
+                    service: service.clone(),
+                })?;
+                state.queue(service, name);
+                if *restart {
+                    state.restart.insert(service.clone());
+                }
+            } else {
+                let installed = apply_change_fed(host, change, &mut |fed| {
+                    let step = name.to_string();
+                    let ev = match fed {
+                        Feed::Line(line) => Event::Output {
+                            step,
+                            line: line.to_string(),
+                        },
+                        Feed::Progress { percent, what } => Event::Progress {
+                            step,
+                            percent,
+                            what: what.to_string(),
+                        },
+                        Feed::Tolerated(text) => Event::Note {
+                            step,
+                            level: Level::Warning,
+                            text: text.to_string(),
+                        },
+                    };
+                    self.emit(run, ev);
+                })
+                .wrap_err_with(|| format!("step {name}: {}", change.summary()))?;
+                if !installed.is_empty() {
+                    run.record(&Record::Installed {
+                        step: name.to_string(),
+                        packages: installed.clone(),
+                    })?;
+                    state.installed.extend(installed);
+                }
+                record_fingerprints(host, change, &mut managed);
+            }
+            facts.invalidate_for(change);
+            run.record(&Record::ChangeDone {
+                step: name.to_string(),
+            })?;
+            applied += 1;
+            self.emit(
+                run,
+                Event::Change {
+                    step: name.to_string(),
+                    summary: change.summary(),
+                },
+            );
+            if i == mid {
+                failpoint(&format!("{name}.mid"))?;
+            }
+            if interrupt::requested() {
+                return Err(StepError::Interrupted);
+            }
+        }
+        failpoint(&format!("{name}.after"))?;
+        step.verify(&ctx)
+            .wrap_err_with(|| format!("step {name}: verify"))?;
+        let json = serde_json::to_vec_pretty(&managed).map_err(|e| eyre!(e))?;
+        host.write_atomic(&self.managed_path(), &json, Meta::root(0o600))
+            .wrap_err("recording fingerprints")?;
+        run.record(&Record::StepDone {
+            step: name.to_string(),
+            changes: applied,
+        })?;
+        state.done.push(name.to_string());
+        self.emit(
+            run,
+            Event::StepFinished {
+                step: name.to_string(),
+                outcome: StepOutcome::Changed(applied),
+            },
+        );
+        Ok(applied)
+    }
+
+    fn snapshot(
+        &self,
+        run: &mut RunDir,
+        step: &str,
+        path: &Path,
+        deep: bool,
+        keep_if_not_empty: bool,
+        snapped: &mut Vec<(PathBuf, bool)>,
+    ) -> Result<()> {
+        let covered = snapped
+            .iter()
+            .any(|(p, d)| p == path && (*d || !deep) || (*d && path.starts_with(p)));
+        if covered {
+            return Ok(());
+        }
+        let entries = run.snapshot(path, deep, keep_if_not_empty)?;
+        run.record(&Record::Snapshot {
+            step: step.to_string(),
+            path: path.to_path_buf(),
+            deep,
+            entries,
+        })?;
+        snapped.push((path.to_path_buf(), deep));
+        Ok(())
+    }
+
+    fn flush_reloads(&mut self, run: &RunDir, state: &mut RunState) -> Result<()> {
+        let services: Vec<String> = state.queue.drain(..).map(|(s, _)| s).collect();
+        if services.is_empty() {
+            return Ok(());
+        }
+        for svc in &services {
+            let restart = state.restart.remove(svc);
+            let cmd = if restart {
+                system::restart_cmd(self.host, svc)
+            } else {
+                system::reload_cmd(self.host, svc)
+            };
+            match cmd {
+                Some(cmd) => {
+                    let out = self.host.run(&cmd)?;
+                    if !out.success() {
+                        return Err(eyre!(system::failure(&cmd, &out)));
+                    }
+                    let done = if restart { "restarted" } else { "reloaded" };
+                    self.note(run, "reload", &format!("{done} {svc}"));
+                }
+                None => self.note(
+                    run,
+                    "reload",
+                    &format!("no service manager found: reload {svc} by hand"),
+                ),
+            }
+            state.reloaded.insert(svc.clone());
+        }
+        run.record(&Record::Reloaded { services })?;
+        Ok(())
+    }
+}
+
+fn topmost_missing_parent(host: &dyn Host, path: &Path) -> Option<PathBuf> {
+    path.ancestors()
+        .skip(1)
+        .take_while(|a| !host.exists(a))
+        .last()
+        .map(Path::to_path_buf)
+}
