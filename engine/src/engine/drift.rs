@@ -7,7 +7,7 @@ use crate::journal::sha256_hex;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-type Managed = BTreeMap<PathBuf, String>;
+pub(super) type Managed = BTreeMap<PathBuf, String>;
 
 impl Engine<'_> {
     pub(super) fn managed_path(&self) -> PathBuf {
