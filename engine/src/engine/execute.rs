@@ -119,48 +119,58 @@ pub(super) fn apply_change_as(
                 }
             }
         }
-        Change::Install { packages, debconf } => {
-            let missing: Vec<String> = packages
-                .iter()
-                .filter(|p| !system::package_installed(host, p))
-                .cloned()
-                .collect();
-            if missing.is_empty() {
-                return Ok(vec![]);
-            }
-            if !debconf.is_empty() {
-                let cmd = system::debconf_cmd(debconf);
-                let out = host.run_streaming(&cmd, &mut |line| feed(Feed::Line(line)))?;
-                if !out.success() {
-                    return Err(eyre!(system::failure(&cmd, &out)));
-                }
-            }
-            let cmd = system::apt_install_cmd(&missing);
-            let out = host.run_streaming(&cmd, &mut apt_feed(feed))?;
-            if !out.success() {
-                // Restoring files does not take packages back: say what state dpkg left them
-                // in, so nobody reads "rolled back" as "as it was".
-                let state = system::package_states(host, &missing);
-                let left: Vec<String> = state
-                    .iter()
-                    .filter(|(_, s)| s != "install ok installed" && s != "not installed")
-                    .map(|(p, s)| format!("{p} ({s})"))
-                    .collect();
-                let mut msg = system::failure(&cmd, &out);
-                if !left.is_empty() {
-                    msg.push_str(&format!(
-                        "\npackages left half-installed by dpkg: {}; fix: `dpkg --configure -a` \
-                         then `apt-get -f install`, or remove them with `apt-get purge`",
-                        left.join(", ")
-                    ));
-                }
-                return Err(eyre!(msg));
-            }
-            return Ok(missing);
-        }
+        Change::Install { packages, debconf } => return install(host, packages, debconf, feed),
         Change::Reload { .. } => {}
     }
     Ok(vec![])
+}
+
+/// Installs those of `packages` not installed yet, after seeding `debconf` (the answers to
+/// their install questions). Returns the packages it installed; on failure, says which ones
+/// dpkg left half-installed.
+fn install(
+    host: &dyn Host,
+    packages: &[String],
+    debconf: &[String],
+    feed: &mut dyn FnMut(Feed),
+) -> Result<Vec<String>> {
+    let missing: Vec<String> = packages
+        .iter()
+        .filter(|p| !system::package_installed(host, p))
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        return Ok(vec![]);
+    }
+    if !debconf.is_empty() {
+        let cmd = system::debconf_cmd(debconf);
+        let out = host.run_streaming(&cmd, &mut |line| feed(Feed::Line(line)))?;
+        if !out.success() {
+            return Err(eyre!(system::failure(&cmd, &out)));
+        }
+    }
+    let cmd = system::apt_install_cmd(&missing);
+    let out = host.run_streaming(&cmd, &mut apt_feed(feed))?;
+    if !out.success() {
+        // Restoring files does not take packages back: say what state dpkg left them
+        // in, so nobody reads "rolled back" as "as it was".
+        let state = system::package_states(host, &missing);
+        let left: Vec<String> = state
+            .iter()
+            .filter(|(_, s)| s != "install ok installed" && s != "not installed")
+            .map(|(p, s)| format!("{p} ({s})"))
+            .collect();
+        let mut msg = system::failure(&cmd, &out);
+        if !left.is_empty() {
+            msg.push_str(&format!(
+                "\npackages left half-installed by dpkg: {}; fix: `dpkg --configure -a` \
+                 then `apt-get -f install`, or remove them with `apt-get purge`",
+                left.join(", ")
+            ));
+        }
+        return Err(eyre!(msg));
+    }
+    Ok(missing)
 }
 
 /// `engine.write=return(PATH)`: the write of PATH fails as a full disk would.

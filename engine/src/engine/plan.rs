@@ -88,7 +88,6 @@ impl Engine<'_> {
     }
 }
 
-/// Drops changes that would change nothing; a reload alone is not a change.
 /// A step's `plan` error as the engine reports it: a [`Refusal`] as is, anything else with
 /// the step's name.
 fn refusal_or(e: color_eyre::Report, step: &str) -> color_eyre::Report {
@@ -101,7 +100,8 @@ fn refusal_or(e: color_eyre::Report, step: &str) -> color_eyre::Report {
 
 /// The changes that do something on `host` now: files that differ, commands whose trigger
 /// fired ([`When::Changed`] against `written`, the paths this run has written so far, which
-/// this call extends). Public for steps' unit tests.
+/// this call extends). Drops changes that would change nothing; a reload alone is not a
+/// change. Public for steps' unit tests.
 pub fn effective(
     changes: Vec<Change>,
     host: &dyn Host,

@@ -61,6 +61,23 @@ pub(super) fn commands_of(records: &[Record], step: &str) -> Vec<String> {
         .collect()
 }
 
+/// Steps a journal started and did not roll back, each once, in the order they started: what
+/// rolling back the whole run restores.
+pub(super) fn steps_to_roll_back(records: &[Record]) -> Vec<String> {
+    let mut steps: Vec<String> = Vec::new();
+    for r in records {
+        if let Record::StepStart { step } = r {
+            let rolled = records
+                .iter()
+                .any(|x| matches!(x, Record::StepRolledBack { step: s, .. } if s == step));
+            if !rolled && !steps.contains(step) {
+                steps.push(step.clone());
+            }
+        }
+    }
+    steps
+}
+
 /// Steps a journal started but never finished nor rolled back.
 pub(super) fn open_steps(records: &[Record]) -> Vec<String> {
     let mut open: Vec<String> = Vec::new();

@@ -1,7 +1,9 @@
 //! Rolling back: a failed step or a whole failed run while it runs, and a finished run on
 //! request (`mailstead rollback`).
 use super::base::{Engine, Outcome, RollbackReport};
-use super::records::{commands_of, installed, queued_services, snapshot_paths, snapshot_targets};
+use super::records::{
+    commands_of, installed, queued_services, snapshot_paths, snapshot_targets, steps_to_roll_back,
+};
 use super::run_state::RunState;
 use crate::event::{Event, StepOutcome};
 use crate::host::{Cmd, Host};
@@ -152,27 +154,9 @@ impl Engine<'_> {
         purge_packages: bool,
     ) -> Result<RollbackReport> {
         let runs = journal::list_runs(self.host, &self.opts.state_dir);
-        let live = |id: &RunId| -> Result<bool> {
-            let recs = RunDir::open(self.host, &self.opts.state_dir, id)?.records()?;
-            Ok(!recs
-                .iter()
-                .any(|r| matches!(r, Record::RunRolledBack { .. }))
-                && recs.iter().any(|r| matches!(r, Record::StepDone { .. })))
-        };
         let id = match id {
             Some(id) => id,
-            None => {
-                let mut found = None;
-                for r in runs.iter().rev() {
-                    if live(r)? {
-                        found = Some(r.clone());
-                        break;
-                    }
-                }
-                found.ok_or_else(|| {
-                    eyre!("there is no run left to roll back (see `mailstead runs`)")
-                })?
-            }
+            None => self.newest_live_run(&runs)?,
         };
         let run = RunDir::open(self.host, &self.opts.state_dir, &id)?;
         let records = run.records()?;
@@ -182,38 +166,8 @@ impl Engine<'_> {
         {
             return Err(eyre!("run {id} was already rolled back"));
         }
-        let paths = snapshot_paths(&records);
-        for later in runs.iter().filter(|r| **r > id) {
-            if !live(later)? {
-                continue;
-            }
-            let later_recs = RunDir::open(self.host, &self.opts.state_dir, later)?.records()?;
-            let overlap = snapshot_paths(&later_recs)
-                .into_iter()
-                .filter(|p| paths.contains(p) && !p.ends_with("managed.json"))
-                .collect::<Vec<_>>();
-            if !overlap.is_empty() {
-                return Err(eyre!(
-                    "run {later} changed the same files after {id} ({}); roll back {later} first",
-                    overlap
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-        }
-        let mut steps: Vec<String> = Vec::new();
-        for r in &records {
-            if let Record::StepStart { step } = r {
-                let rolled = records
-                    .iter()
-                    .any(|x| matches!(x, Record::StepRolledBack { step: s, .. } if s == step));
-                if !rolled && !steps.contains(step) {
-                    steps.push(step.clone());
-                }
-            }
-        }
+        self.refuse_if_changed_later(&id, &records, &runs)?;
+        let steps = steps_to_roll_back(&records);
         self.approve_rollback(&id, &records, &steps)?;
         run.repair()?;
         let mut report = RollbackReport {
@@ -241,12 +195,7 @@ impl Engine<'_> {
         }
         report.installed = installed(&records);
         if purge_packages && !report.installed.is_empty() {
-            let cmd = system::apt_purge_cmd(&report.installed);
-            match self.host.run(&cmd) {
-                Ok(out) if out.success() => report.purged = report.installed.clone(),
-                Ok(out) => report.problems.push(system::failure(&cmd, &out)),
-                Err(e) => report.problems.push(format!("`{cmd}`: {e}")),
-            }
+            self.purge_installed(&mut report);
         }
         if let Err(e) = run.record(&Record::RunRolledBack {
             problems: report.problems.clone(),
@@ -258,6 +207,69 @@ impl Engine<'_> {
         }
         run.log(&format!("rolled back by `{}`", self.opts.command_line));
         Ok(report)
+    }
+
+    /// Whether run `id` is still in effect: it finished a step and was not rolled back.
+    fn is_live(&self, id: &RunId) -> Result<bool> {
+        let recs = RunDir::open(self.host, &self.opts.state_dir, id)?.records()?;
+        Ok(!recs
+            .iter()
+            .any(|r| matches!(r, Record::RunRolledBack { .. }))
+            && recs.iter().any(|r| matches!(r, Record::StepDone { .. })))
+    }
+
+    /// The newest of `runs` still in effect: what a rollback without a run id undoes.
+    fn newest_live_run(&self, runs: &[RunId]) -> Result<RunId> {
+        let mut found = None;
+        for r in runs.iter().rev() {
+            if self.is_live(r)? {
+                found = Some(r.clone());
+                break;
+            }
+        }
+        found.ok_or_else(|| eyre!("there is no run left to roll back (see `mailstead runs`)"))
+    }
+
+    /// Refuses while a later run still in effect changed the same paths as run `id` (the
+    /// fingerprints file aside): restoring them would undo that run too.
+    fn refuse_if_changed_later(
+        &self,
+        id: &RunId,
+        records: &[Record],
+        runs: &[RunId],
+    ) -> Result<()> {
+        let paths = snapshot_paths(records);
+        for later in runs.iter().filter(|r| *r > id) {
+            if !self.is_live(later)? {
+                continue;
+            }
+            let later_recs = RunDir::open(self.host, &self.opts.state_dir, later)?.records()?;
+            let overlap = snapshot_paths(&later_recs)
+                .into_iter()
+                .filter(|p| paths.contains(p) && !p.ends_with("managed.json"))
+                .collect::<Vec<_>>();
+            if !overlap.is_empty() {
+                return Err(eyre!(
+                    "run {later} changed the same files after {id} ({}); roll back {later} first",
+                    overlap
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Purges the packages the rolled-back run installed (`rollback --purge-packages`).
+    fn purge_installed(&self, report: &mut RollbackReport) {
+        let cmd = system::apt_purge_cmd(&report.installed);
+        match self.host.run(&cmd) {
+            Ok(out) if out.success() => report.purged = report.installed.clone(),
+            Ok(out) => report.problems.push(system::failure(&cmd, &out)),
+            Err(e) => report.problems.push(format!("`{cmd}`: {e}")),
+        }
     }
 
     /// The drift guard of a run, for a rollback: paths that changed since the run left them
