@@ -1,0 +1,136 @@
+//! Planning: every change the steps would make, tried on an overlay of the host.
+use super::base::Engine;
+use super::drift::drift;
+use super::execute::apply_change_as;
+use crate::change::{Change, When};
+use crate::host::Host;
+use crate::memhost::MemHost;
+use crate::step::{Facts, Note, Refusal, Step};
+use color_eyre::eyre::{Result, WrapErr};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct PlannedChange {
+    pub summary: String,
+    /// A unified diff for files, the command line otherwise.
+    pub rendered: String,
+    /// Set when the change would overwrite a hand edit: what differs.
+    pub drift: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlannedStep {
+    pub step: String,
+    pub changes: Vec<PlannedChange>,
+    /// What the admin should know that is not a change (a skipped part, a fallback).
+    pub notes: Vec<Note>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub steps: Vec<PlannedStep>,
+    /// Every command planning ran (read-only probes), in order: with facts cached per run,
+    /// each probe runs once.
+    pub commands: Vec<String>,
+}
+
+impl Plan {
+    pub fn total(&self) -> usize {
+        self.steps.iter().map(|s| s.changes.len()).sum()
+    }
+    pub fn drifted(&self) -> impl Iterator<Item = &PlannedChange> {
+        self.steps
+            .iter()
+            .flat_map(|s| &s.changes)
+            .filter(|c| c.drift.is_some())
+    }
+}
+
+impl Engine<'_> {
+    /// Every change the steps would make, with diffs; nothing on the host changes. A step's
+    /// [`Refusal`] comes back as the error (find it with `downcast_ref::<Refusal>()`).
+    pub fn plan<A: ?Sized>(&mut self, steps: &[&dyn Step<A>], answers: &A) -> Result<Plan> {
+        let overlay = MemHost::overlay(self.host);
+        let managed = self.managed(self.host);
+        let facts = Facts::default();
+        let mut written = BTreeSet::new();
+        let mut plan = Plan::default();
+        for step in steps {
+            let ctx = self.ctx(&overlay, answers, &facts);
+            let planned = step.plan(&ctx).map_err(|e| refusal_or(e, step.name()))?;
+            let changes = effective(planned.changes, &overlay, &mut written);
+            let mut planned_changes = Vec::new();
+            for c in &changes {
+                planned_changes.push(PlannedChange {
+                    summary: c.summary(),
+                    rendered: c.render(&overlay),
+                    // Hand edits are judged on the real files, not on what earlier planned
+                    // changes would make of them.
+                    drift: drift(self.host, &managed, c),
+                });
+                // Later steps plan against the world as earlier steps would leave it.
+                if !matches!(c, Change::Reload { .. }) {
+                    apply_change_as(&overlay, c, true, &mut |_| {}).wrap_err_with(|| {
+                        format!("planning step {}: {}", step.name(), c.summary())
+                    })?;
+                }
+                facts.invalidate_for(c);
+            }
+            plan.steps.push(PlannedStep {
+                step: step.name().to_string(),
+                changes: planned_changes,
+                notes: planned.notes,
+            });
+        }
+        plan.commands = overlay.probes();
+        Ok(plan)
+    }
+}
+
+/// A step's `plan` error as the engine reports it: a [`Refusal`] as is, anything else with
+/// the step's name.
+fn refusal_or(e: color_eyre::Report, step: &str) -> color_eyre::Report {
+    if e.downcast_ref::<Refusal>().is_some() {
+        e
+    } else {
+        e.wrap_err(format!("planning step {step}"))
+    }
+}
+
+/// The changes that do something on `host` now: files that differ, commands whose trigger
+/// fired ([`When::Changed`] against `written`, the paths this run has written so far, which
+/// this call extends). Drops changes that would change nothing; a reload alone is not a
+/// change. Public for steps' unit tests.
+pub fn effective(
+    changes: Vec<Change>,
+    host: &dyn Host,
+    written: &mut BTreeSet<PathBuf>,
+) -> Vec<Change> {
+    let mut kept: Vec<Change> = Vec::new();
+    for c in changes {
+        let keep = match &c {
+            Change::Run {
+                when: When::Changed { changed, missing },
+                ..
+            } => {
+                changed.iter().any(|p| written.contains(p))
+                    || missing.iter().any(|p| !host.exists(p))
+            }
+            // A file written earlier in this run exists by the time this runs, whatever the
+            // host says now.
+            Change::RemoveFile { path } if written.contains(path) => true,
+            other => !other.is_noop(host),
+        };
+        if keep {
+            if let Change::WriteFile { path, .. } | Change::RemoveFile { path } = &c {
+                written.insert(path.clone());
+            }
+            kept.push(c);
+        }
+    }
+    if kept.iter().all(|c| matches!(c, Change::Reload { .. })) {
+        return Vec::new();
+    }
+    kept
+}
