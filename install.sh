@@ -7,8 +7,10 @@
 #
 # Where the binary comes from, first match wins:
 #   MAILSTEAD_BINARY=PATH    this already-built binary (no toolchain, no network)
-#   a checkout               this script next to mailstead's Cargo.toml: built from source
-#                            (installs the Rust toolchain through rustup when cargo is missing)
+#   --from-source            only when asked: the checkout this script is in (next to mailstead's
+#                            Cargo.toml) is built as root, so it must be owned by root (or by
+#                            the user who ran sudo) and writable by nobody else, all the way
+#                            up; installs the Rust toolchain through rustup when cargo is missing
 #   the release tree         otherwise (what `curl -fsSL BASE/install.sh | sh` gets): downloads
 #                            BASE/VERSION/mailstead-ARCH-linux and its .sha256 with curl or wget,
 #                            and installs nothing unless the SHA-256 matches
@@ -20,7 +22,7 @@
 #   DESTDIR=DIR              stage the files under DIR (packaging, tests): no OS or root check,
 #                            and nothing is started; DIR/usr/local/sbin/mailstead and so on
 #
-# Usage: install.sh [--help] [--no-run] [MAILSTEAD ARGS...]; see usage() below.
+# Usage: install.sh [--help] [--no-run] [--from-source] [MAILSTEAD ARGS...]; see usage() below.
 set -u
 DESTDIR=${DESTDIR:-}
 
@@ -44,7 +46,7 @@ mailstead installer: Debian 12 (bookworm) and 13 (trixie), x86_64 and aarch64.
 Usage:
   curl -fsSL $DEFAULT_BASE_URL/install.sh | sh
   curl -fsSL $DEFAULT_BASE_URL/install.sh | sh -s -- [--no-run] [MAILSTEAD ARGS...]
-  ./install.sh [--no-run] [MAILSTEAD ARGS...]        (from a checkout: builds from source)
+  ./install.sh --from-source [--no-run] [MAILSTEAD ARGS...]   (builds this checkout)
 
 Installs /usr/local/sbin/mailstead (atomically; run again to upgrade), its shell
 completions and man page, then starts it: with no arguments the wizard on the terminal
@@ -53,8 +55,10 @@ completions and man page, then starts it: with no arguments the wizard on the te
 With no terminal and no arguments it prints that command and exits 1, changing nothing.
 
 Options:
-  --no-run     install, start nothing
-  -h, --help   this help
+  --no-run       install, start nothing
+  --from-source  build the checkout this script is in (as root: it must be owned by root,
+                 or by the user who ran sudo, and writable by nobody else)
+  -h, --help     this help
 
 Environment:
   MAILSTEAD_BASE_URL=URL   release tree to download from (default $DEFAULT_BASE_URL;
@@ -109,31 +113,78 @@ checkout_dir() {
         */install.sh | install.sh) ;;
         *) return 0 ;;
     esac
-    d=$(cd "$(dirname "$0")" 2>/dev/null && pwd) || return 0
+    d=$(cd "$(dirname "$0")" 2>/dev/null && pwd -P) || return 0
     if [ -f "$d/Cargo.toml" ] && grep -q '^name = "mailstead"' "$d/Cargo.toml"; then
         printf '%s\n' "$d"
     fi
 }
 
+# The owners a source tree built as root may have: root, this user, and the user who ran sudo
+# (they could run the build as root anyway). Nobody else: `cargo build` runs build scripts.
+trusted_owner() {
+    [ "$1" = 0 ] || [ "$1" = "$(id -u)" ] || { [ -n "${SUDO_UID:-}" ] && [ "$1" = "$SUDO_UID" ]; }
+}
+
+# Refuses to build $1 unless nobody but a trusted owner can change what is built: every
+# directory above it owned by a trusted owner and not writable by others (a sticky one, like
+# /tmp, only lets its owners rename their own entries), and every entry inside owned by a
+# trusted owner and writable by nobody else (symlinks aside: their targets are checked where
+# they lie inside).
+check_source_tree() {
+    need_cmd stat
+    need_cmd find
+    up=$1
+    while :; do
+        info=$(stat -L -c '%u %a' "$up") || err "cannot stat $up"
+        owner=${info% *}
+        mode=${info#* }
+        trusted_owner "$owner" || err "$up is owned by uid $owner: a build as root would run what that user can change; build from a copy owned by root"
+        if [ $(( 0$mode & 022 )) != 0 ]; then
+            # /tmp and the like: sticky, so others cannot rename or replace what is ours inside
+            if [ "$up" = "$src_root" ] || [ $(( 0$mode & 01000 )) = 0 ]; then
+                err "$up is writable by others (mode $mode): fix with 'chmod go-w $up', or build from a copy owned by root"
+            fi
+        fi
+        [ "$up" = / ] && break
+        up=$(dirname "$up")
+    done
+    bad=$(find "$src_root" -xdev ! -type l \( -perm -0020 -o -perm -0002 \) -print 2>/dev/null | head -n 1)
+    [ -z "$bad" ] || err "$bad is writable by group or others: fix with 'chmod -R go-w $src_root'; nothing was built"
+    out=$(find "$src_root" -xdev -type l ! -path "$src_root/target/*" -print 2>/dev/null | while IFS= read -r l; do
+        t=$(readlink -f "$l") || t=""
+        case "$t" in "$src_root"/*) ;; *) printf '%s\n' "$l" ;; esac
+    done | head -n 1)
+    [ -z "$out" ] || err "$out points outside $src_root: a build as root would read what it points to; nothing was built"
+    for who in $(find "$src_root" -xdev ! -type l -printf '%U\n' 2>/dev/null | sort -u); do
+        trusted_owner "$who" || err "$src_root holds files owned by uid $who (find $src_root -uid $who): a build as root would run them; nothing was built"
+    done
+}
+
+# The Rust toolchain of this user, found through the password database: under sudo $HOME
+# may still be the caller's, whose ~/.cargo root must not run.
 ensure_toolchain() {
+    home=$(getent passwd "$(id -u)" | cut -d: -f6)
+    [ -n "$home" ] || home=/root
     if command -v cargo >/dev/null 2>&1; then
         return 0
     fi
-    if [ -x "${HOME:-/root}/.cargo/bin/cargo" ]; then
-        PATH="${HOME:-/root}/.cargo/bin:$PATH"
+    if [ -x "$home/.cargo/bin/cargo" ]; then
+        PATH="$home/.cargo/bin:$PATH"
         return 0
     fi
     say "installing a C linker and the Rust toolchain (rustup, minimal profile)"
     ensure env DEBIAN_FRONTEND=noninteractive apt-get install -y -q gcc libc6-dev curl ca-certificates
     rustup_init=$(mktemp) || err "mktemp failed"
     ensure curl --proto '=https' --tlsv1.2 -sSf -o "$rustup_init" https://sh.rustup.rs
-    ensure sh "$rustup_init" -y --profile minimal
+    ensure env HOME="$home" sh "$rustup_init" -y --profile minimal
     rm -f "$rustup_init"
-    PATH="${HOME:-/root}/.cargo/bin:$PATH"
+    PATH="$home/.cargo/bin:$PATH"
 }
 
 # Builds mailstead from the checkout in $1; sets `built` to the binary.
 build() {
+    src_root=$1
+    check_source_tree "$1"
     ensure_toolchain
     need_cmd cargo
     say "building mailstead (release) from the checkout in $1"
@@ -263,7 +314,7 @@ install_all() {
 # No one to ask and nothing to do unattended: say how to run it unattended, change nothing.
 no_terminal() {
     if [ -n "$1" ]; then
-        how="$1/install.sh install --config $ANSWERS --yes"
+        how="$1/install.sh --from-source install --config $ANSWERS --yes"
     else
         how="curl -fsSL $(base_url)/install.sh | sh -s -- install --config $ANSWERS --yes"
         if [ -n "${MAILSTEAD_BASE_URL:-}" ]; then
@@ -279,22 +330,29 @@ no_terminal() {
 
 main() {
     run=yes
-    case "${1:-}" in
-        -h | --help)
-            usage
-            return 0
-            ;;
-        --no-run)
-            run=no
-            shift
-            ;;
-    esac
+    from_source=no
+    while [ "$#" -gt 0 ]; do
+        case "$1" in
+            -h | --help)
+                usage
+                return 0
+                ;;
+            --no-run) run=no ;;
+            --from-source) from_source=yes ;;
+            *) break ;;
+        esac
+        shift
+    done
     if [ -z "$DESTDIR" ]; then
         check_os
     fi
+    # A checkout is built only when asked: a Cargo.toml next to a downloaded install.sh (in
+    # /tmp, say) may be anybody's.
     checkout=""
-    if [ -z "${MAILSTEAD_BINARY:-}" ]; then
+    if [ "$from_source" = yes ]; then
+        [ -z "${MAILSTEAD_BINARY:-}" ] || err "--from-source and MAILSTEAD_BINARY: choose one"
         checkout=$(checkout_dir)
+        [ -n "$checkout" ] || err "--from-source: this install.sh is not in a mailstead checkout (run ./install.sh --from-source from a clone)"
     fi
     # Decided before anything is fetched or written: with no one to ask and nothing to run
     # unattended, stop here.

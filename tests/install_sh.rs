@@ -534,3 +534,162 @@ fn release_base_url_is_stamped_and_must_be_https() {
         );
     }
 }
+
+// ---- building from source: only when asked, and only a tree nobody else can change ----------
+// `cargo build` runs build scripts, so a build as root runs whatever the tree holds. These use a
+// stand-in `cargo` first in PATH that records its call and "builds" the test binary.
+
+/// A directory that looks like a mailstead checkout (install.sh next to a Cargo.toml naming
+/// mailstead), inside `parent`, mode 0755.
+fn fake_checkout(parent: &Path) -> PathBuf {
+    let d = parent.join("checkout");
+    std::fs::create_dir(&d).unwrap();
+    std::fs::copy(repo().join("install.sh"), d.join("install.sh")).unwrap();
+    std::fs::write(
+        d.join("Cargo.toml"),
+        "[package]\nname = \"mailstead\"\nversion = \"0.0.0\"\n",
+    )
+    .unwrap();
+    for p in [&d, &d.join("install.sh"), &d.join("Cargo.toml")] {
+        let mode = if p.is_dir() { 0o755 } else { 0o644 };
+        std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+    }
+    d
+}
+
+/// A PATH whose `cargo` touches `marker` and puts the test binary where a release build would.
+fn recording_cargo(shim: &Path, marker: &Path) -> String {
+    let body = format!(
+        "#!/bin/sh\n# build --release --locked --manifest-path DIR/Cargo.toml\n\
+         touch '{}'\nd=$(dirname \"$5\")\nmkdir -p \"$d/target/release\"\n\
+         cp '{BIN}' \"$d/target/release/mailstead\"\n",
+        marker.display()
+    );
+    shim_path(shim, &["cargo"], &[("cargo", &body)])
+}
+
+fn run_checkout(checkout: &Path, dest: &Path, path: &str, args: &[&str]) -> Output {
+    Command::new("sh")
+        .arg(checkout.join("install.sh"))
+        .args(args)
+        .env("DESTDIR", dest)
+        .env("PATH", path)
+        .env_remove("MAILSTEAD_BINARY")
+        .env_remove("MAILSTEAD_BASE_URL")
+        .env_remove("SUDO_UID")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn from_source_builds_a_tree_only_its_owner_can_change() {
+    let base = tempfile::tempdir().unwrap();
+    let checkout = fake_checkout(base.path());
+    let marker = base.path().join("cargo-ran");
+    let path = recording_cargo(&base.path().join("shim"), &marker);
+    let dest = tempfile::tempdir().unwrap();
+    let out = run_checkout(&checkout, dest.path(), &path, &["--from-source"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(marker.exists(), "cargo was not run: {}", text(&out));
+    assert_eq!(staged_files(dest.path()), STAGED);
+}
+
+#[test]
+fn a_checkout_is_not_built_unless_asked() {
+    // A Cargo.toml naming mailstead next to a downloaded install.sh (in /tmp, say) may be
+    // anybody's: without --from-source the release is downloaded and nothing is built.
+    let t = tree();
+    let server = Server::start(t.path());
+    let base = tempfile::tempdir().unwrap();
+    let checkout = fake_checkout(base.path());
+    let marker = base.path().join("cargo-ran");
+    let path = recording_cargo(&base.path().join("shim"), &marker);
+    let dest = tempfile::tempdir().unwrap();
+    let out = Command::new("sh")
+        .arg(checkout.join("install.sh"))
+        .env("DESTDIR", dest.path())
+        .env("PATH", &path)
+        .env("MAILSTEAD_BASE_URL", &server.url)
+        .env_remove("MAILSTEAD_BINARY")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!marker.exists(), "cargo ran without --from-source");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("SHA-256 verified"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(staged_files(dest.path()), STAGED);
+}
+
+#[test]
+fn from_source_refuses_a_tree_others_can_change() {
+    use std::os::unix::fs::PermissionsExt;
+    let set = |p: &Path, m: u32| std::fs::set_permissions(p, PermissionsExt::from_mode(m)).unwrap();
+    // Each case: what is made writable (or owned) by someone else, and what the error names.
+    let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
+        (
+            "the checkout itself world-writable",
+            Box::new(|c: &Path| set(c, 0o777)),
+            "is writable by others (mode 777)",
+        ),
+        (
+            "a file inside group-writable",
+            Box::new(|c: &Path| set(&c.join("Cargo.toml"), 0o664)),
+            "Cargo.toml is writable by group or others",
+        ),
+        (
+            "a parent directory writable by others, not sticky",
+            Box::new(|c: &Path| set(c.parent().unwrap(), 0o777)),
+            "is writable by others (mode 777)",
+        ),
+        (
+            "a symlink out of the tree",
+            Box::new(|c: &Path| std::os::unix::fs::symlink("/etc", c.join("build.rs")).unwrap()),
+            "build.rs points outside",
+        ),
+    ];
+    let mut cases = cases;
+    // Files of another user: only root can make them.
+    if unsafe { libc::geteuid() } == 0 {
+        cases.push((
+            "a file owned by another user",
+            Box::new(|c: &Path| {
+                std::os::unix::fs::chown(c.join("Cargo.toml"), Some(65534), Some(65534)).unwrap()
+            }),
+            "holds files owned by uid 65534",
+        ));
+    }
+    for (what, spoil, says) in cases {
+        let base = tempfile::tempdir().unwrap();
+        let checkout = fake_checkout(base.path());
+        let marker = base.path().join("cargo-ran");
+        let path = recording_cargo(&base.path().join("shim"), &marker);
+        spoil(&checkout);
+        let dest = tempfile::tempdir().unwrap();
+        let out = run_checkout(&checkout, dest.path(), &path, &["--from-source"]);
+        set(base.path(), 0o700);
+        assert_eq!(out.status.code(), Some(1), "{what}: {}", text(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{what}: wanted {says:?}\n{}", text(&out));
+        assert!(!marker.exists(), "{what}: cargo ran");
+        assert!(staged_files(dest.path()).is_empty(), "{what}: something staged");
+    }
+}
+
+#[test]
+fn from_source_outside_a_checkout_is_refused() {
+    let t = tree();
+    let dest = tempfile::tempdir().unwrap();
+    let out = run_script(t.path(), dest.path(), None, &["--from-source"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not in a mailstead checkout"),
+        "{}",
+        text(&out)
+    );
+    assert!(staged_files(dest.path()).is_empty());
+}
