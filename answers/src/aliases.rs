@@ -34,7 +34,8 @@
 //! listed here are as written.
 use crate::rules::{check_address, split_targets};
 use crate::shape::show;
-use crate::*;
+use crate::model::Answers;
+use crate::problem::Problem;
 use std::collections::{HashMap, HashSet, VecDeque};
 
 /// The sub-address delimiter: Postfix's `recipient_delimiter` as the `postfix` step sets it.
@@ -437,6 +438,7 @@ fn push(list: &mut Vec<String>, item: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Alias;
 
     const PW: &str = "correct horse battery";
 

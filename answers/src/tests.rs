@@ -1,5 +1,5 @@
 use crate::rules::{MAX_DOMAIN, MAX_LOCAL_PART};
-use crate::shape::*;
+use crate::schema::SCHEMAS;
 use crate::*;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;

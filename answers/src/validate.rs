@@ -1,6 +1,12 @@
 //! Stage 4: meaning. Every problem at once, each naming its field, its value and the fix.
-use crate::*;
-use crate::{rules::*, shape::*};
+use crate::model::{Answers, MAX_MESSAGE_SIZE, MIN_MESSAGE_SIZE};
+use crate::problem::{ConfigError, Problem};
+use crate::rules::{
+    absolute_path, check_address, check_domain, check_fqdn, check_https_url, check_password,
+    check_password_hash, max_messages_per_hour, postscreen_dnsbl_site, postscreen_dnsbl_threshold,
+    quota, relay, split_targets, unix_user,
+};
+use crate::shape::show;
 use std::collections::HashMap;
 
 /// Check what the answers mean: names, addresses, passwords, uniqueness, ranges. Collects
