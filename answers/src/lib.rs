@@ -53,8 +53,9 @@ pub use model::{
     default_max_messages_per_hour, default_message_size_limit, default_postscreen_dnsbl_threshold,
     default_quota, default_relay_port, Acme, Alias, Answers, Domain, Firewall, Mailbox, RelayHost,
     Secret, Ssh, DEFAULT_PATH, DEFAULT_RELAY_PORT, IMPLICIT_TLS_PORT, LETSENCRYPT_PRODUCTION,
-    LETSENCRYPT_STAGING, MAX_DNSBL_THRESHOLD, MAX_DNSBL_WEIGHT, MAX_FILE_BYTES, MAX_MESSAGES_PER_HOUR,
-    MAX_MESSAGE_SIZE, MAX_QUOTA, MIN_MESSAGE_SIZE, MIN_PASSWORD_LEN, MIN_QUOTA,
+    LETSENCRYPT_STAGING, MAX_DNSBL_THRESHOLD, MAX_DNSBL_WEIGHT, MAX_FILE_BYTES,
+    MAX_MESSAGES_PER_HOUR, MAX_MESSAGE_SIZE, MAX_QUOTA, MIN_MESSAGE_SIZE, MIN_PASSWORD_LEN,
+    MIN_QUOTA,
 };
 pub use problem::{ConfigError, Problem};
 pub use validate::validate;

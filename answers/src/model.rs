@@ -2,6 +2,8 @@
 //! must follow lives in [`crate::rules`]; what each key means is written in [`crate::schema`]
 //! (the reference page is generated from it).
 pub use mailstead_engine::Secret;
+use serde::de::value::{Error as ValueError, MapDeserializer};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -249,6 +251,81 @@ fn yes() -> bool {
     true
 }
 
+/// `T` with only `keys` given and every other field at its serde default: exactly what a file
+/// with just those keys reads as. The `#[serde(default)]` attributes above are the one copy of
+/// each default, so a new field needs no constructor change.
+///
+/// Panics if `T` refuses them, which only a required field missing from `keys` (a bug in this
+/// file, caught by the tests) can make it do.
+fn with_defaults<T: DeserializeOwned>(keys: Vec<(&'static str, String)>) -> T {
+    match T::deserialize(MapDeserializer::<_, ValueError>::new(keys.into_iter())) {
+        Ok(value) => value,
+        Err(e) => panic!("the required keys alone must deserialize: {e}"),
+    }
+}
+
+impl Answers {
+    /// Answers for the server `hostname` (an FQDN) with `admin_email`, no domain yet, and every
+    /// other key at its default (as a file with only these two keys). Not yet valid:
+    /// [`crate::validate`] wants at least one domain.
+    pub fn new(hostname: impl Into<String>, admin_email: impl Into<String>) -> Answers {
+        with_defaults(vec![
+            ("hostname", hostname.into()),
+            ("admin_email", admin_email.into()),
+        ])
+    }
+
+    /// These answers with `domain` appended (builder style, for tests and the wizard).
+    pub fn with_domain(mut self, domain: Domain) -> Answers {
+        self.domains.push(domain);
+        self
+    }
+}
+
+impl Domain {
+    /// The mail domain `name`, no mailbox, no alias, other keys at their defaults
+    /// (`default_aliases: true`).
+    pub fn new(name: impl Into<String>) -> Domain {
+        with_defaults(vec![("name", name.into())])
+    }
+
+    /// This domain with `mailbox` appended.
+    pub fn with_mailbox(mut self, mailbox: Mailbox) -> Domain {
+        self.mailboxes.push(mailbox);
+        self
+    }
+
+    /// This domain with the alias `from` → `to` appended (`to`: one address or a
+    /// comma-separated list).
+    pub fn with_alias(mut self, from: impl Into<String>, to: impl Into<String>) -> Domain {
+        self.aliases.push(Alias {
+            from: from.into(),
+            to: to.into(),
+        });
+        self
+    }
+}
+
+impl Mailbox {
+    /// The mailbox `address` with a plaintext `password` (hashed when installed), other keys
+    /// at their defaults (no own quota).
+    pub fn with_password(address: impl Into<String>, password: Secret) -> Mailbox {
+        Mailbox {
+            password: Some(password),
+            ..with_defaults(vec![("address", address.into())])
+        }
+    }
+
+    /// The mailbox `address` with a password hash (`{SHA512-CRYPT}$6$...`), other keys at their
+    /// defaults.
+    pub fn with_hash(address: impl Into<String>, password_hash: impl Into<String>) -> Mailbox {
+        Mailbox {
+            password_hash: Some(password_hash.into()),
+            ..with_defaults(vec![("address", address.into())])
+        }
+    }
+}
+
 impl Answers {
     /// Every mailbox of every domain, in file order.
     pub fn all_mailboxes(&self) -> impl Iterator<Item = &Mailbox> {
@@ -337,4 +414,3 @@ impl Domain {
         out
     }
 }
-

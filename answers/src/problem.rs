@@ -2,7 +2,6 @@
 use serde_saphyr::Location;
 use std::fmt;
 
-
 /// One thing wrong with the answers file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -96,4 +95,3 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
-

@@ -342,7 +342,8 @@ pub(crate) static MAILBOX_SCHEMA: Schema = Schema {
             example: "\"{SHA512-CRYPT}$6$...\"",
             doc: "The mailbox's password as a hash Dovecot verifies (`doveadm pw -s \
                   SHA512-CRYPT`). `mailstead add-mailbox` writes this form.",
-            rule: "A quoted `{SHA512-CRYPT}$6$...` (or bare `$6$...`) or `{ARGON2ID}$argon2id$...` \
+            rule:
+                "A quoted `{SHA512-CRYPT}$6$...` (or bare `$6$...`) or `{ARGON2ID}$argon2id$...` \
                    (Dovecot's password schemes). `rules::password_hash`.",
         },
         Field {
@@ -465,4 +466,3 @@ impl Schema {
         self.fields.iter().map(|f| f.name).collect()
     }
 }
-
