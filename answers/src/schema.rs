@@ -101,7 +101,7 @@ pub(crate) static ANSWERS_SCHEMA: Schema = Schema {
             required: false,
             example: "[{name: example.test}]",
             doc: "The mail domains this server receives mail for, each with its mailboxes and \
-                  aliases.",
+                  aliases. At least one is needed: a file without a domain is refused.",
             rule: "At least one domain; each domain once (compared without case). `validate`.",
         },
         Field {
@@ -279,7 +279,7 @@ pub(crate) static DOMAIN_SCHEMA: Schema = Schema {
             name: "mailboxes",
             kind: Kind::List(&MAILBOX_SCHEMA),
             required: false,
-            example: "[{address: alice@example.test, password: ...}]",
+            example: "[{address: alice@example.test, password: \"...\"}]",
             doc: "The mailboxes of this domain: each a login for IMAP and SMTP AUTH, and a place \
                   mail is kept.",
             rule: "Each address once across all domains, as a mailbox or an alias. `validate`.",
@@ -448,7 +448,8 @@ pub(crate) static FIREWALL_SCHEMA: Schema = Schema {
     }],
 };
 
-/// Every schema, for the tests against the serde structs.
+/// Every schema, for the tests against the serde structs and the reference page.
+#[cfg(test)]
 pub(crate) static SCHEMAS: [&Schema; 8] = [
     &ANSWERS_SCHEMA,
     &DOMAIN_SCHEMA,
