@@ -32,6 +32,15 @@ pub const MIN_PASSWORD_LEN: usize = 12;
 /// generous, and it stops a stray huge file from being read into memory.
 pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 
+/// The whole answers file. Build one in code with [`Answers::new`] (every other key at its
+/// default), never with a struct literal.
+///
+/// A new key costs: its field here, with its default in a `#[serde(default...)]` attribute
+/// (the one copy of the default: [`Answers::new`] and the reference page read it from serde);
+/// its row in `crate::schema` (kind, example, meaning, rule: the shape check and the reference
+/// page read it; a test fails while it is missing); and, when its value has a rule beyond its
+/// type, that rule in [`crate::rules`] and its call in [`crate::validate`]. Then regenerate
+/// `docs/user/answers.md` (`MAILSTEAD_BLESS=1 cargo test -p mailstead-answers reference`).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Answers {
