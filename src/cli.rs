@@ -4,7 +4,7 @@ use crate::error::{self, CliError, CliResult};
 use crate::ui;
 use clap::{Parser, Subcommand};
 use color_eyre::eyre::{eyre, Result, WrapErr};
-use mailstead_answers::{self as config, rules, Answers};
+use mailstead_answers::{self as config, edit, rules, Answers};
 use mailstead_engine::journal::{self, Record, RunDir, RunId};
 use mailstead_engine::{Check, Cmd, Engine, Host, Observer, Options, RealHost, Secret, Step};
 use std::io::{IsTerminal, Read};
@@ -326,19 +326,23 @@ fn dispatch(s: &Session) -> CliResult {
         Some(Command::Install) => install(s, None, Next::Server),
         Some(Command::Plan) => plan(s),
         Some(Command::AddDomain { name }) => {
-            edit_answers_then(s, |a| add_domain(a, name), Next::Domain(name.clone()))
+            edit_answers_then(
+                s,
+                |a| Ok(edit::add_domain(a, name)?),
+                Next::Domain(name.clone()),
+            )
         }
         Some(Command::AddMailbox {
             address,
             password_stdin,
         }) => {
             let password = read_new_password(address, *password_stdin)?;
-            edit_answers(s, |a| add_mailbox(a, address, &password))
+            edit_answers(s, |a| Ok(edit::add_mailbox(a, address, &password)?))
         }
-        Some(Command::AddAlias { from, to }) => edit_answers(s, |a| add_alias(a, from, to)),
-        Some(Command::RemoveDomain { name }) => edit_answers(s, |a| remove_domain(a, name)),
-        Some(Command::RemoveMailbox { address }) => edit_answers(s, |a| remove_mailbox(a, address)),
-        Some(Command::RemoveAlias { from }) => edit_answers(s, |a| remove_alias(a, from)),
+        Some(Command::AddAlias { from, to }) => edit_answers(s, |a| Ok(edit::add_alias(a, from, to)?)),
+        Some(Command::RemoveDomain { name }) => edit_answers(s, |a| Ok(edit::remove_domain(a, name)?)),
+        Some(Command::RemoveMailbox { address }) => edit_answers(s, |a| Ok(edit::remove_mailbox(a, address)?)),
+        Some(Command::RemoveAlias { from }) => edit_answers(s, |a| Ok(edit::remove_alias(a, from)?)),
         Some(Command::Runs) => runs(s),
         Some(Command::Rollback {
             run,
@@ -999,115 +1003,6 @@ fn edited_answers(
     Ok((answers, save))
 }
 
-/// One input rule from `mailstead_answers::rules`, as an error for `edit_answers`.
-fn rule(r: std::result::Result<(), mailstead_answers::Problem>) -> Result<()> {
-    r.map_err(|p| eyre!("{p}"))
-}
-
-fn find_domain<'a>(a: &'a mut Answers, name: &str) -> Result<&'a mut config::Domain> {
-    let known: Vec<String> = a.domains.iter().map(|d| d.name.clone()).collect();
-    a.domains
-        .iter_mut()
-        .find(|d| d.name.eq_ignore_ascii_case(name))
-        .ok_or_else(|| eyre!("no domain {name} (domains: {})", known.join(", ")))
-}
-
-fn domain_of(address: &str) -> Result<&str> {
-    address
-        .rsplit_once('@')
-        .map(|(_, d)| d)
-        .filter(|d| !d.is_empty())
-        .ok_or_else(|| eyre!("{address:?} is not an email address (write it as user@example.test)"))
-}
-
-fn add_domain(a: &mut Answers, name: &str) -> Result<()> {
-    rule(rules::domain("NAME", name))?;
-    if a.domains.iter().any(|d| d.name.eq_ignore_ascii_case(name)) {
-        return Err(eyre!("domain {name} is already configured"));
-    }
-    a.domains.push(config::Domain {
-        name: name.to_string(),
-        mailboxes: vec![],
-        aliases: vec![],
-        default_aliases: true,
-    });
-    Ok(())
-}
-
-fn add_mailbox(a: &mut Answers, address: &str, password: &Secret) -> Result<()> {
-    rule(rules::mailbox_address("ADDRESS", address))?;
-    rule(rules::password("password", password))?;
-    let domain = find_domain(a, domain_of(address)?)?;
-    if domain
-        .mailboxes
-        .iter()
-        .any(|m| m.address.eq_ignore_ascii_case(address))
-    {
-        return Err(eyre!("mailbox {address} already exists"));
-    }
-    domain.mailboxes.push(config::Mailbox {
-        address: address.to_string(),
-        password: None,
-        // Only the hash is ever written to disk.
-        password_hash: Some(mailstead_steps::mailboxes::hash_password(
-            password.expose(),
-        )?),
-        quota: None,
-    });
-    Ok(())
-}
-
-fn add_alias(a: &mut Answers, from: &str, to: &str) -> Result<()> {
-    rule(rules::mailbox_address("FROM", from))?;
-    rule(rules::alias_targets("TO", to))?;
-    let domain = find_domain(a, domain_of(from)?)?;
-    if domain
-        .aliases
-        .iter()
-        .any(|x| x.from.eq_ignore_ascii_case(from))
-    {
-        return Err(eyre!("alias {from} already exists (remove it first)"));
-    }
-    domain.aliases.push(config::Alias {
-        from: from.to_string(),
-        to: to.to_string(),
-    });
-    Ok(())
-}
-
-fn remove_domain(a: &mut Answers, name: &str) -> Result<()> {
-    rule(rules::domain("NAME", name))?;
-    find_domain(a, name)?;
-    a.domains.retain(|d| !d.name.eq_ignore_ascii_case(name));
-    Ok(())
-}
-
-fn remove_mailbox(a: &mut Answers, address: &str) -> Result<()> {
-    rule(rules::mailbox_address("ADDRESS", address))?;
-    let domain = find_domain(a, domain_of(address)?)?;
-    let n = domain.mailboxes.len();
-    domain
-        .mailboxes
-        .retain(|m| !m.address.eq_ignore_ascii_case(address));
-    if domain.mailboxes.len() == n {
-        return Err(eyre!("no mailbox {address}"));
-    }
-    Ok(())
-}
-
-fn remove_alias(a: &mut Answers, from: &str) -> Result<()> {
-    rule(rules::mailbox_address("FROM", from))?;
-    let domain = find_domain(a, domain_of(from)?)?;
-    let n = domain.aliases.len();
-    domain
-        .aliases
-        .retain(|x| !x.from.eq_ignore_ascii_case(from));
-    if domain.aliases.len() == n {
-        return Err(eyre!("no alias {from}"));
-    }
-    Ok(())
-}
-
 /// A new mailbox password: from stdin with `--password-stdin`, else asked twice on the
 /// terminal. Never from argv.
 fn read_new_password(address: &str, from_stdin: bool) -> std::result::Result<Secret, CliError> {
@@ -1169,13 +1064,7 @@ fn wizard_install(s: &Session) -> CliResult {
         let mut blocked = move || probe.take().and_then(|h| h.join().ok()).flatten();
         let mut answers = ui::wizard::run_wizard(None, &mut blocked)?;
         // The saved answers hold hashes only; the typed passwords go no further than here.
-        for d in &mut answers.domains {
-            for m in &mut d.mailboxes {
-                if let Some(pw) = m.password.take() {
-                    m.password_hash = Some(mailstead_steps::mailboxes::hash_password(pw.expose())?);
-                }
-            }
-        }
+        edit::hash_passwords(&mut answers).map_err(color_eyre::eyre::Report::new)?;
         let save = mailstead_steps::answers::SaveAnswers {
             path: s.config_system_path()?,
             yaml: config::to_yaml(&answers),
@@ -1238,8 +1127,8 @@ fn menu_action(s: &Session) -> CliResult {
             edit_answers_confirmed(
                 s,
                 |a| {
-                    add_domain(a, &d)?;
-                    add_mailbox(a, &addr, &pw)
+                    edit::add_domain(a, &d)?;
+                    Ok(edit::add_mailbox(a, &addr, &pw)?)
                 },
                 Next::Domain(d.clone()),
             )
@@ -1252,11 +1141,11 @@ fn menu_action(s: &Session) -> CliResult {
                 .map(|d| d.name.clone())
                 .collect();
             let (addr, pw) = ui::menu::ask_mailbox(&domains)?;
-            edit_answers_confirmed(s, |a| add_mailbox(a, &addr, &pw), Next::Outcome)
+            edit_answers_confirmed(s, |a| Ok(edit::add_mailbox(a, &addr, &pw)?), Next::Outcome)
         }
         MenuChoice::AddAlias => {
             let (from, to) = ui::menu::ask_alias()?;
-            edit_answers_confirmed(s, |a| add_alias(a, &from, &to), Next::Outcome)
+            edit_answers_confirmed(s, |a| Ok(edit::add_alias(a, &from, &to)?), Next::Outcome)
         }
         MenuChoice::Check => check(s, false).map(|_| exit::DONE),
         MenuChoice::Plan => plan(s),

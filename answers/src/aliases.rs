@@ -32,9 +32,10 @@
 //! by default) for very deep or very wide alias trees, and the tag Postfix carries from an
 //! alias address onto its results (`propagate_unmatched_extensions`): the outside addresses
 //! listed here are as written.
+use crate::model::Answers;
+use crate::problem::Problem;
 use crate::rules::{check_address, split_targets};
 use crate::shape::show;
-use crate::*;
 use std::collections::{HashMap, HashSet, VecDeque};
 
 /// The sub-address delimiter: Postfix's `recipient_delimiter` as the `postfix` step sets it.
@@ -437,6 +438,7 @@ fn push(list: &mut Vec<String>, item: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Alias;
 
     const PW: &str = "correct horse battery";
 

@@ -1,6 +1,10 @@
 //! Stage 1 and 3: reading YAML (the one place it is read) and writing it back.
-use crate::*;
-use crate::{shape::*, validate::*};
+use crate::model::{Answers, MAX_FILE_BYTES};
+use crate::problem::{ConfigError, Problem};
+use crate::schema::ANSWERS_SCHEMA;
+use crate::shape::{check_shape, is_secret_path, join, locate, path_at, Node};
+use crate::validate::validate;
+use serde_saphyr::Location;
 use serde_saphyr::Spanned;
 use std::path::Path;
 
@@ -410,14 +414,6 @@ pub(crate) fn scrub_secrets(message: String, text: &str) -> String {
         }
     }
     message
-}
-
-/// A field path that holds a secret: `password` or `password_hash`, or anything under one.
-pub(crate) fn is_secret_path(field: &str) -> bool {
-    field.split('.').any(|seg| {
-        let key = seg.split('[').next().unwrap_or_default();
-        key == "password" || key == "password_hash"
-    })
 }
 
 /// The secret keys, whose values must be quoted strings.

@@ -8,8 +8,12 @@
 // The rules return the Problem itself (its Display is the message everyone prints); they run
 // once per typed value, so its size does not matter.
 #![allow(clippy::result_large_err)]
-use crate::shape::*;
-use crate::*;
+use crate::model::{
+    RelayHost, Secret, MAX_DNSBL_THRESHOLD, MAX_DNSBL_WEIGHT, MAX_MESSAGES_PER_HOUR, MAX_QUOTA,
+    MIN_PASSWORD_LEN, MIN_QUOTA,
+};
+use crate::problem::Problem;
+use crate::shape::show;
 
 pub(crate) type Check = Result<(), (String, String)>;
 

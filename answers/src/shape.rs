@@ -1,6 +1,6 @@
 //! Stage 2: the untyped tree and the shape check (unknown keys, missing keys, wrong types).
-use crate::load::*;
-use crate::*;
+use crate::problem::Problem;
+use crate::schema::{Field, Kind, Schema};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_saphyr::{Location, Spanned};
@@ -103,184 +103,6 @@ impl Node {
             Node::Seq(_) => "a list",
             Node::Map(_) => "a block of keys",
         }
-    }
-}
-
-/// What a key's value must look like.
-#[derive(Clone, Copy)]
-pub(crate) enum Kind {
-    /// A single value (strings, and numbers/booleans serde reads as strings).
-    Text,
-    Bool,
-    /// A whole number of bytes.
-    Bytes,
-    /// A TCP port number, 1..=65535.
-    Port,
-    /// A whole number (a count), 0 or more.
-    Count,
-    /// A list of single values.
-    TextList,
-    Block(&'static Schema),
-    List(&'static Schema),
-}
-
-pub(crate) struct Field {
-    name: &'static str,
-    kind: Kind,
-    required: bool,
-    /// An example value, for "add `name: example`" fixes.
-    example: &'static str,
-}
-
-/// The keys one struct level accepts. Must match the serde structs above (tested).
-pub(crate) struct Schema {
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) name: &'static str,
-    fields: &'static [Field],
-}
-
-pub(crate) const fn f(
-    name: &'static str,
-    kind: Kind,
-    required: bool,
-    example: &'static str,
-) -> Field {
-    Field {
-        name,
-        kind,
-        required,
-        example,
-    }
-}
-
-pub(crate) static ANSWERS_SCHEMA: Schema = Schema {
-    name: "Answers",
-    fields: &[
-        f("hostname", Kind::Text, true, "mail.example.test"),
-        f("admin_email", Kind::Text, true, "admin@example.test"),
-        f(
-            "domains",
-            Kind::List(&DOMAIN_SCHEMA),
-            false,
-            "[{name: example.test}]",
-        ),
-        f("acme", Kind::Block(&ACME_SCHEMA), false, "{staging: false}"),
-        f(
-            "ssh",
-            Kind::Block(&SSH_SCHEMA),
-            false,
-            "{allow_users: [root]}",
-        ),
-        f(
-            "firewall",
-            Kind::Block(&FIREWALL_SCHEMA),
-            false,
-            "{enabled: true}",
-        ),
-        f("pop3", Kind::Bool, false, "false"),
-        f("message_size_limit", Kind::Bytes, false, "52428800"),
-        f("quota", Kind::Bytes, false, "1073741824"),
-        f("max_messages_per_hour", Kind::Count, false, "200"),
-        f(
-            "postscreen_dnsbl_sites",
-            Kind::TextList,
-            false,
-            "[\"zen.spamhaus.org=127.0.0.[2..11]*3\"]",
-        ),
-        f("postscreen_dnsbl_threshold", Kind::Count, false, "3"),
-        f("greylisting", Kind::Bool, false, "false"),
-        f(
-            "relay_host",
-            Kind::Block(&RELAY_HOST_SCHEMA),
-            false,
-            "{host: smtp.relay.example, port: 587, username: me, password: \"...\"}",
-        ),
-    ],
-};
-/// `relay_host`: see `RelayHost` (all sending through a smarthost, AUTH over verified TLS).
-pub(crate) static RELAY_HOST_SCHEMA: Schema = Schema {
-    name: "RelayHost",
-    fields: &[
-        f("host", Kind::Text, true, "smtp.relay.example"),
-        f("port", Kind::Port, false, "587"),
-        f("username", Kind::Text, true, "me@example.test"),
-        f("password", Kind::Text, true, "\"the relay's password\""),
-    ],
-};
-pub(crate) static DOMAIN_SCHEMA: Schema = Schema {
-    name: "Domain",
-    fields: &[
-        f("name", Kind::Text, true, "example.test"),
-        f(
-            "mailboxes",
-            Kind::List(&MAILBOX_SCHEMA),
-            false,
-            "[{address: alice@example.test, password: ...}]",
-        ),
-        f(
-            "aliases",
-            Kind::List(&ALIAS_SCHEMA),
-            false,
-            "[{from: info@example.test, to: alice@example.test}]",
-        ),
-        f("default_aliases", Kind::Bool, false, "true"),
-    ],
-};
-pub(crate) static MAILBOX_SCHEMA: Schema = Schema {
-    name: "Mailbox",
-    fields: &[
-        f("address", Kind::Text, true, "alice@example.test"),
-        f("password", Kind::Text, false, "\"a long passphrase\""),
-        f(
-            "password_hash",
-            Kind::Text,
-            false,
-            "\"{SHA512-CRYPT}$6$...\"",
-        ),
-        f("quota", Kind::Bytes, false, "2147483648"),
-    ],
-};
-pub(crate) static ALIAS_SCHEMA: Schema = Schema {
-    name: "Alias",
-    fields: &[
-        f("from", Kind::Text, true, "info@example.test"),
-        f("to", Kind::Text, true, "alice@example.test"),
-    ],
-};
-pub(crate) static ACME_SCHEMA: Schema = Schema {
-    name: "Acme",
-    fields: &[
-        f("server", Kind::Text, false, "https://acme.example/dir"),
-        f("ca_bundle", Kind::Text, false, "/root/test-ca.pem"),
-        f("staging", Kind::Bool, false, "false"),
-    ],
-};
-pub(crate) static SSH_SCHEMA: Schema = Schema {
-    name: "Ssh",
-    fields: &[f("allow_users", Kind::TextList, false, "[root]")],
-};
-pub(crate) static FIREWALL_SCHEMA: Schema = Schema {
-    name: "Firewall",
-    fields: &[f("enabled", Kind::Bool, false, "true")],
-};
-
-/// Every schema, for the consistency test against the serde structs.
-#[cfg(test)]
-pub(crate) static SCHEMAS: [&Schema; 8] = [
-    &ANSWERS_SCHEMA,
-    &DOMAIN_SCHEMA,
-    &MAILBOX_SCHEMA,
-    &ALIAS_SCHEMA,
-    &ACME_SCHEMA,
-    &SSH_SCHEMA,
-    &FIREWALL_SCHEMA,
-    &RELAY_HOST_SCHEMA,
-];
-
-impl Schema {
-    /// The keys it accepts, in declaration order.
-    pub(crate) fn keys(&self) -> Vec<&'static str> {
-        self.fields.iter().map(|f| f.name).collect()
     }
 }
 
@@ -568,4 +390,12 @@ pub(crate) fn path_at(root: &Spanned<Node>, loc: Location) -> String {
     let mut best = String::new();
     walk(root, String::new(), (loc.line(), loc.column()), &mut best);
     best
+}
+
+/// A field path that holds a secret: `password` or `password_hash`, or anything under one.
+pub(crate) fn is_secret_path(field: &str) -> bool {
+    field.split('.').any(|seg| {
+        let key = seg.split('[').next().unwrap_or_default();
+        key == "password" || key == "password_hash"
+    })
 }

@@ -1,5 +1,5 @@
 use crate::rules::{MAX_DOMAIN, MAX_LOCAL_PART};
-use crate::shape::*;
+use crate::schema::SCHEMAS;
 use crate::*;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
@@ -1112,7 +1112,8 @@ fn snippets_hide_every_line_of_a_multi_line_secret() {
 
 #[test]
 fn secret_paths_and_scrubbing() {
-    use crate::load::{is_secret_path, scrub_secrets};
+    use crate::load::scrub_secrets;
+    use crate::shape::is_secret_path;
     for p in [
         "domains[0].mailboxes[0].password",
         "domains[0].mailboxes[0].password_hash",

@@ -4,7 +4,7 @@
 //! ([`WizardError::NotTty`]) instead of hanging.
 use inquire::validator::Validation;
 use inquire::{Confirm, InquireError, Password, PasswordDisplayMode, Select, Text};
-use mailstead_answers::{Acme, Alias, Answers, Domain, Firewall, Mailbox, RelayHost, Ssh};
+use mailstead_answers::{Acme, Answers, Domain, Mailbox, RelayHost};
 use mailstead_engine::Secret;
 use std::fmt;
 
@@ -493,12 +493,10 @@ fn ask_mailbox_password(d: &Draft, defaults: Option<&Answers>) -> Result<Mailbox
             return Ok(m);
         }
     }
-    Ok(Mailbox {
-        address: address.clone(),
-        password: Some(ask_password(&address)?),
-        password_hash: None,
-        quota: None,
-    })
+    Ok(Mailbox::with_password(
+        address.clone(),
+        ask_password(&address)?,
+    ))
 }
 
 fn ask_users(d: &Draft, defaults: Option<&Answers>) -> Result<String, WizardError> {
@@ -522,22 +520,8 @@ fn ask_users(d: &Draft, defaults: Option<&Answers>) -> Result<String, WizardErro
 fn assemble(d: Draft, defaults: Option<&Answers>) -> Answers {
     let mut answers = match defaults {
         Some(a) => a.clone(),
-        None => Answers {
-            hostname: String::new(),
-            admin_email: String::new(),
-            domains: vec![],
-            acme: Acme::default(),
-            ssh: Ssh::default(),
-            firewall: Firewall::default(),
-            pop3: false,
-            message_size_limit: mailstead_answers::default_message_size_limit(),
-            quota: mailstead_answers::default_quota(),
-            max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
-            postscreen_dnsbl_sites: Vec::new(),
-            postscreen_dnsbl_threshold: mailstead_answers::default_postscreen_dnsbl_threshold(),
-            greylisting: false,
-            relay_host: None,
-        },
+        // Every key at its default; the name and address are set from the draft below.
+        None => Answers::new(String::new(), String::new()),
     };
     let domain = d.domain.unwrap_or_default();
     answers.hostname = d.hostname.unwrap_or_default();
@@ -552,15 +536,7 @@ fn assemble(d: Draft, defaults: Option<&Answers>) -> Answers {
             let x = answers.domains.remove(i);
             answers.domains.insert(0, x);
         }
-        None => answers.domains.insert(
-            0,
-            Domain {
-                name: domain,
-                mailboxes: vec![],
-                aliases: Vec::<Alias>::new(),
-                default_aliases: true,
-            },
-        ),
+        None => answers.domains.insert(0, Domain::new(domain)),
     }
     if let Some(mailbox) = d.mailbox {
         let first = &mut answers.domains[0];
@@ -858,39 +834,20 @@ mod tests {
 
     #[test]
     fn summary_hides_passwords() {
-        let a = Answers {
-            hostname: "mail.example.test".into(),
-            admin_email: "admin@example.test".into(),
-            domains: vec![Domain {
-                name: "example.test".into(),
-                mailboxes: vec![Mailbox {
-                    address: "alice@example.test".into(),
-                    password: Some(Secret::new("correct horse battery")),
-                    password_hash: None,
-                    quota: None,
-                }],
-                aliases: vec![],
-                default_aliases: true,
-            }],
-            acme: Acme::default(),
-            ssh: Ssh {
-                allow_users: vec!["root".into()],
-            },
-            firewall: Firewall { enabled: true },
-            pop3: false,
-            message_size_limit: 1,
-            quota: mailstead_answers::default_quota(),
-            max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
-            postscreen_dnsbl_sites: Vec::new(),
-            postscreen_dnsbl_threshold: mailstead_answers::default_postscreen_dnsbl_threshold(),
-            greylisting: false,
-            relay_host: Some(RelayHost {
-                host: "smtp.relay.example".into(),
-                port: 587,
-                username: "me".into(),
-                password: Secret::new("relay pass zebra"),
-            }),
-        };
+        let mut a = Answers::new("mail.example.test", "admin@example.test").with_domain(
+            Domain::new("example.test").with_mailbox(Mailbox::with_password(
+                "alice@example.test",
+                Secret::new("correct horse battery"),
+            )),
+        );
+        a.ssh.allow_users = vec!["root".into()];
+        a.message_size_limit = 1;
+        a.relay_host = Some(RelayHost {
+            host: "smtp.relay.example".into(),
+            port: 587,
+            username: "me".into(),
+            password: Secret::new("relay pass zebra"),
+        });
         let s = summarize(&a);
         assert!(s.contains("alice@example.test (password set)"), "{s}");
         assert!(!s.contains("horse"));

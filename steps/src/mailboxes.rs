@@ -30,7 +30,7 @@ use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::{AliasGraph, Answers, Mailbox};
 use mailstead_engine::host::Cmd;
 use mailstead_engine::{Change, Ctx, Perms, Planned, Step};
-use sha_crypt::{PasswordHashRef, PasswordHasher, PasswordVerifier, ShaCrypt};
+use sha_crypt::{PasswordHashRef, PasswordVerifier, ShaCrypt};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -242,19 +242,10 @@ pub fn verifies(password: &str, hash: &str) -> bool {
     }
 }
 
-/// A fresh `{SHA512-CRYPT}$6$rounds=5000$salt$hash` with 96 random bits of salt.
+/// A fresh `{SHA512-CRYPT}$6$salt$hash` with 96 random bits of salt: the one copy is
+/// [`mailstead_answers::edit::hash_password`].
 pub fn hash_password(password: &str) -> Result<String> {
-    let mut salt = [0u8; 12];
-    {
-        use std::io::Read;
-        std::fs::File::open("/dev/urandom")
-            .and_then(|mut f| f.read_exact(&mut salt))
-            .map_err(|e| eyre!("reading /dev/urandom for a password salt: {e}"))?;
-    }
-    let h = ShaCrypt::SHA512
-        .hash_password_with_salt(password.as_bytes(), &salt)
-        .map_err(|e| eyre!("hashing a password: {e}"))?;
-    Ok(format!("{SCHEME}{}", h.as_str()))
+    mailstead_answers::edit::hash_password(password).map_err(|e| eyre!("{e}"))
 }
 
 /// The four Postfix maps, as (path, content). Refuses (rather than writes) a key or value that

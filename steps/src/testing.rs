@@ -1,7 +1,7 @@
 //! Test support shared by the step, fact and check unit tests: canned outputs, answers, fake
 //! hosts, and the engine's own filtering and applying of changes. Only in tests.
 use crate::facts::sshd::SSHD;
-use mailstead_answers::{Alias, Answers, Domain, Mailbox};
+use mailstead_answers::{Answers, Domain, Mailbox};
 use mailstead_engine::engine::apply_change;
 use mailstead_engine::{
     effective as engine_effective, Change, Ctx, Host, MemHost, Meta, Output, Planned, Secret,
@@ -24,80 +24,35 @@ pub fn fail(status: i32, stderr: &str) -> Option<Output> {
     })
 }
 
-/// Answers with a hostname and no domain.
+/// Answers with a hostname and no domain, and a 1 MiB message size limit.
 pub fn answers() -> Answers {
-    Answers {
-        hostname: "mail.example.test".into(),
-        admin_email: "admin@example.test".into(),
-        domains: vec![],
-        acme: Default::default(),
-        ssh: Default::default(),
-        firewall: Default::default(),
-        pop3: false,
-        message_size_limit: 1 << 20,
-        quota: mailstead_answers::default_quota(),
-        max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
-        postscreen_dnsbl_sites: Vec::new(),
-        postscreen_dnsbl_threshold: mailstead_answers::default_postscreen_dnsbl_threshold(),
-        greylisting: false,
-        relay_host: None,
-    }
+    let mut a = Answers::new("mail.example.test", "admin@example.test");
+    a.message_size_limit = 1 << 20;
+    a
 }
 
 pub const PW: &str = "correct horse battery staple";
 
-/// Two domains, three mailboxes (one with a hash), an alias.
+/// Two domains, three mailboxes (one with a hash), an alias; a 10 MiB message size limit.
 pub fn mail_answers() -> Answers {
-    Answers {
-        hostname: "mail.example.test".into(),
-        admin_email: "admin@elsewhere.test".into(),
-        domains: vec![
-            Domain {
-                name: "example.test".into(),
-                mailboxes: vec![
-                    Mailbox {
-                        address: "alice@example.test".into(),
-                        password: Some(Secret::new(PW)),
-                        password_hash: None,
-                        quota: None,
-                    },
-                    Mailbox {
-                        address: "bob@example.test".into(),
-                        password: None,
-                        password_hash: Some("$6$abcdefgh$xyz".into()),
-                        quota: None,
-                    },
-                ],
-                aliases: vec![Alias {
-                    from: "info@example.test".into(),
-                    to: "alice@example.test, bob@example.test".into(),
-                }],
-                default_aliases: true,
-            },
-            Domain {
-                name: "other.test".into(),
-                mailboxes: vec![Mailbox {
-                    address: "carol@other.test".into(),
-                    password: Some(Secret::new("another long passphrase")),
-                    password_hash: None,
-                    quota: None,
-                }],
-                aliases: vec![],
-                default_aliases: false,
-            },
-        ],
-        acme: Default::default(),
-        ssh: Default::default(),
-        firewall: Default::default(),
-        pop3: false,
-        message_size_limit: 10 * 1024 * 1024,
-        quota: mailstead_answers::default_quota(),
-        max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
-        postscreen_dnsbl_sites: Vec::new(),
-        postscreen_dnsbl_threshold: mailstead_answers::default_postscreen_dnsbl_threshold(),
-        greylisting: false,
-        relay_host: None,
-    }
+    let mut other = Domain::new("other.test").with_mailbox(Mailbox::with_password(
+        "carol@other.test",
+        Secret::new("another long passphrase"),
+    ));
+    other.default_aliases = false;
+    let mut a = Answers::new("mail.example.test", "admin@elsewhere.test")
+        .with_domain(
+            Domain::new("example.test")
+                .with_mailbox(Mailbox::with_password(
+                    "alice@example.test",
+                    Secret::new(PW),
+                ))
+                .with_mailbox(Mailbox::with_hash("bob@example.test", "$6$abcdefgh$xyz"))
+                .with_alias("info@example.test", "alice@example.test, bob@example.test"),
+        )
+        .with_domain(other);
+    a.message_size_limit = 10 * 1024 * 1024;
+    a
 }
 
 /// A context run by `admin`, with a fresh fact cache.

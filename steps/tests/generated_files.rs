@@ -6,7 +6,7 @@
 //!
 //! Answers that do not validate are skipped (the installer refuses them before writing);
 //! the test asserts that enough cases were accepted to mean something.
-use mailstead_answers::{validate, Acme, Alias, Answers, Domain, Firewall, Mailbox, Secret, Ssh};
+use mailstead_answers::{validate, Alias, Answers, Domain, Mailbox, Secret};
 use mailstead_steps::mailboxes::{maps, users_file, verifies};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -163,22 +163,9 @@ fn answers() -> impl Strategy<Value = Answers> {
                 name,
             })
             .collect();
-        Answers {
-            hostname: "mail.example.test".into(),
-            admin_email: "admin@example.test".into(),
-            domains,
-            acme: Acme::default(),
-            ssh: Ssh::default(),
-            firewall: Firewall::default(),
-            pop3: false,
-            message_size_limit: 50 * 1024 * 1024,
-            quota: mailstead_answers::default_quota(),
-            max_messages_per_hour: mailstead_answers::default_max_messages_per_hour(),
-            postscreen_dnsbl_sites: Vec::new(),
-            postscreen_dnsbl_threshold: mailstead_answers::default_postscreen_dnsbl_threshold(),
-            greylisting: false,
-            relay_host: None,
-        }
+        let mut a = Answers::new("mail.example.test", "admin@example.test");
+        a.domains = domains;
+        a
     })
 }
 
