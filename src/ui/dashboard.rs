@@ -7,6 +7,9 @@
 //! spinner and the clock moving during long commands and turns Ctrl-C (no SIGINT in raw mode)
 //! into `interrupt::request()`. Before a question, the ticker stops and the terminal is
 //! restored, inquire asks, then a fresh viewport starts: the two never hold the terminal at once.
+use super::end::{self, End};
+use super::kind::Kind;
+use super::out;
 use super::plain::{self, PlainLog};
 use crossterm::event::{self, KeyCode, KeyEventKind, KeyModifiers};
 use crossterm::terminal;
@@ -87,16 +90,6 @@ pub struct RunningChange {
 pub struct Logged {
     pub text: String,
     pub kind: Kind,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Kind {
-    Info,
-    Good,
-    Quiet,
-    Bad,
-    Undo,
-    Warn,
 }
 
 impl DashState {
@@ -494,12 +487,12 @@ pub fn asciify(area: Rect, buf: &mut ratatui::buffer::Buffer) {
     }
 }
 
-/// The end block's lines ([`super::end::lines`]) wrapped at `width` at word boundaries.
-pub fn end_rows(end: &super::end::End, width: u16) -> Vec<(String, Kind)> {
-    super::end::lines(end)
+/// The end block's lines ([`end::lines`]) wrapped at `width` at word boundaries.
+pub fn end_rows(end: &End, width: u16) -> Vec<(String, Kind)> {
+    end::lines(end)
         .into_iter()
         .flat_map(|(line, kind)| {
-            super::end::wrap(&line, width as usize)
+            end::wrap(&line, width as usize)
                 .into_iter()
                 .map(move |w| (w, kind))
         })
@@ -509,7 +502,7 @@ pub fn end_rows(end: &super::end::End, width: u16) -> Vec<(String, Kind)> {
 /// The end of a run as the dashboard draws it under the run's scrollback: outcome, what was
 /// rolled back and what stays, the next command or the "what next" block, the log.
 pub fn render_end(
-    end: &super::end::End,
+    end: &End,
     color: bool,
     ascii: bool,
     area: Rect,
@@ -533,7 +526,7 @@ pub fn render_end(
 
 /// Draws the end block once, inline, and leaves it on screen (the shell prompt follows).
 /// `false` when the terminal cannot take it (too small, not a terminal): print it as text.
-pub fn show_end(end: &super::end::End) -> bool {
+pub fn show_end(end: &End) -> bool {
     let Ok((cols, rows)) = terminal::size() else {
         return false;
     };
@@ -564,7 +557,7 @@ pub fn show_end(end: &super::end::End) -> bool {
     );
     drop(t);
     let _ = terminal::disable_raw_mode();
-    println!();
+    out::line("");
     drawn
 }
 
@@ -1196,7 +1189,7 @@ mod tests {
     }
 
     /// The end block as the dashboard draws it, `w` columns wide.
-    fn end_view(end: &crate::ui::end::End, w: u16, ascii: bool) -> String {
+    fn end_view(end: &End, w: u16, ascii: bool) -> String {
         let h = end_rows(end, w).len() as u16;
         let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
         t.draw(|f| render_end(end, false, ascii, f.area(), f.buffer_mut()))

@@ -8,7 +8,7 @@
 //!
 //! [`lines`] is pure; the plain log prints them ([`text`]), the dashboard draws them
 //! (`dashboard::render_end`).
-use super::dashboard::Kind;
+use super::kind::Kind;
 use mailstead_engine::engine::{Outcome, RunReport};
 use std::path::PathBuf;
 
