@@ -45,8 +45,8 @@ pub fn man(cli: clap::Command) -> CliResult {
 }
 
 /// mailstead(1): the page clap_mangen makes for the top level (name, synopsis, description,
-/// options, commands, examples), then one entry per visible command with its arguments and
-/// examples.
+/// options, commands, examples), then one entry per visible command (and per command of a
+/// command, as `dkim rotate`) with its arguments and examples.
 fn man_page(cli: clap::Command) -> std::io::Result<Vec<u8>> {
     let mut cmd = cli.bin_name("mailstead");
     cmd.build();
@@ -58,10 +58,7 @@ fn man_page(cli: clap::Command) -> std::io::Result<Vec<u8>> {
     man.render_description_section(&mut out)?;
     man.render_options_section(&mut out)?;
     writeln!(out, ".SH COMMANDS")?;
-    for sub in cmd
-        .get_subcommands()
-        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
-    {
+    for sub in entries(&cmd) {
         let usage = sub.clone().render_usage().to_string();
         let usage = usage.trim().trim_start_matches("Usage:").trim();
         writeln!(out, ".TP\n.B {}", escape(usage))?;
@@ -130,6 +127,20 @@ fn man_page(cli: clap::Command) -> std::io::Result<Vec<u8>> {
     )?;
     man.render_version_section(&mut out)?;
     Ok(out)
+}
+
+/// The commands the page describes, each followed by its own (`dkim`, then `dkim rotate`):
+/// visible ones, without clap's `help`.
+fn entries(cmd: &clap::Command) -> Vec<&clap::Command> {
+    let mut all = Vec::new();
+    for sub in cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
+        all.push(sub);
+        all.extend(entries(sub));
+    }
+    all
 }
 
 /// Lines kept as they are (examples), indented.

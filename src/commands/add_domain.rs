@@ -9,8 +9,8 @@ use mailstead_answers::{self as config, rules, Answers};
 
 /// Add a mail domain and apply it
 ///
-/// Add a mail domain: it goes into the answers file, then the server is configured for it
-/// in the same run.
+/// The domain goes into the answers file, and the server is configured for it in the same
+/// run.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   mailstead add-domain example.org")]

@@ -12,7 +12,8 @@ use std::io::Read;
 
 /// Add a mailbox (password asked, or read from stdin)
 ///
-/// Add a mailbox; the password is asked twice on a terminal, or read from stdin.
+/// On a terminal the password is asked twice; elsewhere it is read from stdin
+/// (--password-stdin).
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   mailstead add-mailbox alice@example.org

@@ -11,9 +11,8 @@ use mailstead_engine::{Check, Engine, Finding, Status, Step};
 
 /// Check services, mail flow, defences and deliverability
 ///
-/// Check the server: pending changes, hand edits, services, ports, the certificate, DKIM
-/// signing, delivery, the relay, the defences (quotas, sending limits, bans), and
-/// deliverability (reverse DNS, blocklists, served certificate, renewal hook, queue, disk,
+/// Pending changes, hand edits, services, ports, the certificate, DKIM signing, delivery,
+/// the relay, the defences (quotas, sending limits, bans), and deliverability (reverse DNS, blocklists, served certificate, renewal hook, queue, disk,
 /// the published DNS records). Exit 0 all pass, 5 warnings only, 1 a failure.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:

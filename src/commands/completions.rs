@@ -4,7 +4,7 @@ use crate::help;
 
 /// Print shell completions to stdout
 ///
-/// Print shell completions to stdout (prints only; changes nothing).
+/// It prints only; nothing is changed.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   mailstead completions bash > /usr/share/bash-completion/completions/mailstead

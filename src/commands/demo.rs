@@ -4,9 +4,9 @@ use crate::error::CliResult;
 
 /// Try it safely: a mail server in a throwaway Debian server
 ///
-/// Try it safely: install a whole mail server inside a throwaway Debian server on this
-/// machine (booted in Linux namespaces, as root), then prove it from outside: a message
-/// delivered and read over IMAPS, one sent out DKIM-signed. Removes everything at the end.
+/// It installs a whole mail server inside a throwaway Debian server on this machine (booted
+/// in Linux namespaces, as root), then proves it from outside: a message delivered and read
+/// over IMAPS, one sent out DKIM-signed. It removes everything at the end.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   sudo mailstead demo --yes     generated answers, no questions (2-3 minutes)

@@ -15,8 +15,7 @@ pub enum Command {
 
 /// Rotate a domain's DKIM key, in two runs
 ///
-/// Rotate a domain's DKIM key in two runs: the first makes the new key (not signing yet)
-/// and prints its DNS record; the second, once the record is in DNS (looked up, or
+/// The first run makes the new key (not signing yet) and prints its DNS record; the second, once the record is in DNS (looked up, or
 /// confirmed with --published), signs with it. The old key stays on disk: keep its record
 /// published until mail signed with it has arrived (a few days).
 #[derive(clap::Args, Debug)]

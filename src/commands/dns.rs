@@ -9,8 +9,8 @@ use crate::ui::{self, out};
 
 /// Print the DNS records to publish; reads only
 ///
-/// Print every DNS record to publish for the mail domains (MX, SPF, DKIM, DMARC, TLS-RPT,
-/// SRV, the hostname's A/AAAA and CAA) and the reverse DNS to ask for. Reads only.
+/// Every record to publish for the mail domains (MX, SPF, DKIM, DMARC, TLS-RPT, SRV, the
+/// hostname's A/AAAA and CAA), and the reverse DNS to ask the provider for.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   mailstead dns                          every domain, for reading

@@ -4,7 +4,7 @@ use crate::help;
 
 /// Print the man page (roff) to stdout
 ///
-/// Print the man page (roff) to stdout (prints only; changes nothing).
+/// It prints only; nothing is changed.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   mailstead man | man -l -

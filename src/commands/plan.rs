@@ -10,7 +10,7 @@ use mailstead_engine::{Engine, Step};
 
 /// Show what a run would change, as diffs; changes nothing
 ///
-/// Show every change a run would make, files as unified diffs. Changes nothing.
+/// Every change a run would make, step by step, files as unified diffs.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(flatten)]

@@ -9,7 +9,7 @@ use mailstead_engine::Engine;
 
 /// Roll back what an interrupted run left half-done
 ///
-/// Roll back what an interrupted run left half-done, and nothing else.
+/// Only the interrupted run's unfinished work is undone; runs that ended stay as they are.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Ask nothing: roll the interrupted run back without asking.

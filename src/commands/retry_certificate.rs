@@ -9,9 +9,8 @@ use mailstead_engine::Host;
 
 /// Try again to get the TLS certificate from the CA
 ///
-/// Try again to get the TLS certificate from the CA, while a temporary self-signed one is
-/// served; once issued, switch Postfix and Dovecot to it (what mailstead-certificate.timer
-/// runs every 15 minutes).
+/// Meanwhile a temporary self-signed certificate is served; once the CA's is issued, Postfix
+/// and Dovecot switch to it. mailstead-certificate.timer runs this every 15 minutes.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   mailstead retry-certificate --yes --plain

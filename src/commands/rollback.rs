@@ -10,7 +10,7 @@ use mailstead_engine::Engine;
 
 /// Undo a whole run (the newest by default)
 ///
-/// Undo a whole run (the newest by default), newest step first.
+/// Its steps are undone newest step first; refused while a later run changed the same files.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   mailstead rollback

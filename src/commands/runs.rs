@@ -7,7 +7,7 @@ use mailstead_engine::journal::{self, Record, RunDir};
 
 /// List the runs, newest last
 ///
-/// List runs, newest last: id, status, changes, steps, command line.
+/// One line each: the run's id, status, changes, steps and command line.
 #[derive(clap::Args, Debug)]
 pub struct Args {}
 

@@ -8,8 +8,7 @@ use mailstead_engine::{Cmd, Host};
 
 /// Let a banned address reach the mail ports again
 ///
-/// Lift a ban: let ADDRESS reach the mail ports again now. fail2ban bans an address for an
-/// hour after 5 failed IMAP/POP3 logins, or 10 failed SMTP AUTH attempts, within 10
+/// fail2ban bans an address for an hour after 5 failed IMAP/POP3 logins, or 10 failed SMTP AUTH attempts, within 10
 /// minutes: Postfix logs each mechanism a client tries, and most try PLAIN then LOGIN, so
 /// that is 5 wrong passwords too; `mailstead check` lists the bans. Exit 2 when ADDRESS is
 /// not an IP address or is not banned.
