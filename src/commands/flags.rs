@@ -1,6 +1,6 @@
 //! The flags several commands share, each group with the words that fit the commands it is
 //! on. A command takes only the groups that act on it, so its `--help` lists nothing that
-//! does nothing there; [`super::session::Flags`] merges them with the top level's.
+//! does nothing there; the session merges them with the top level's.
 use std::path::PathBuf;
 
 /// `--config FILE`: for every command that reads the answers file.

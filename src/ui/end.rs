@@ -282,7 +282,7 @@ pub fn wrap(line: &str, width: usize) -> Vec<String> {
 }
 
 fn kind_style(k: Kind) -> anstyle::Style {
-    use super::style::*;
+    use super::style::{CYAN, DIM, GREEN, RED, YELLOW};
     match k {
         Kind::Info => anstyle::Style::new(),
         Kind::Good => GREEN,
