@@ -210,3 +210,77 @@ fn dispatch(s: &Session, command: Option<&Command>) -> CliResult {
         Command::Demo(a) => demo::run(a, s.flags.yes),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("mailstead").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_before_the_command_act_on_it() {
+        // As the sandbox tests and the engine's own hint (`mailstead --yes`) write them.
+        let f = flags(
+            &parse(&[
+                "--demo", "--yes", "--plain", "--config", "a.yaml", "install",
+            ])
+            .unwrap(),
+        );
+        assert!(f.yes && f.plain && f.demo && !f.force && !f.no_command);
+        assert_eq!(f.config, Some(PathBuf::from("a.yaml")));
+        // The command's own win (--config) or add up (the switches).
+        let f = flags(&parse(&["--config", "a.yaml", "rollback", "--force", "-v"]).unwrap());
+        assert!(f.force && f.verbose && !f.yes);
+        let f = flags(&parse(&["--config", "a", "add-domain", "x.test", "--config", "b"]).unwrap());
+        assert_eq!(f.config, Some(PathBuf::from("b")));
+        let f = flags(&parse(&["dkim", "rotate", "x.test", "--yes", "--plain"]).unwrap());
+        assert!(f.yes && f.plain);
+        assert!(flags(&parse(&[]).unwrap()).no_command);
+    }
+
+    #[test]
+    fn a_flag_that_does_nothing_on_a_command_is_refused() {
+        for args in [
+            &["dns", "--yes"][..],
+            &["dns", "--force"],
+            &["dns", "--plain"],
+            &["runs", "--plain"],
+            &["unban", "192.0.2.7", "--yes"],
+            &["recover", "--force"],
+            &["demo", "--config", "a.yaml"],
+            &["check", "--yes"],
+            &["completions", "bash", "--verbose"],
+        ] {
+            let e = parse(args).expect_err(&format!("{args:?} is accepted"));
+            assert_eq!(
+                e.kind(),
+                clap::error::ErrorKind::UnknownArgument,
+                "{args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn plan_and_check_take_plain_as_scripts_pass_it() {
+        // Always plain output there; the booted tests pass it (`plan --plain`, `check --plain`).
+        let f = flags(&parse(&["plan", "--plain", "--verbose"]).unwrap());
+        assert!(f.plain && f.verbose);
+        assert!(flags(&parse(&["check", "--plain", "--json"]).unwrap()).plain);
+    }
+
+    #[test]
+    fn demo_takes_its_own_yes() {
+        let a = parse(&["demo", "--yes", "--keep"]).unwrap();
+        let Some(Command::Demo(d)) = &a.command else {
+            panic!("{a:?}")
+        };
+        assert!(d.yes && d.keep);
+    }
+}
