@@ -4,10 +4,9 @@
 //! `fix:` line, then `Nothing was changed.` when that is the news. Never a backtrace, a
 //! `Location:` section or Debug text. Color comes from [`crate::ui::color_wanted`].
 use crate::exit;
-use crate::ui::{self, style};
+use crate::ui::{self, out, style};
 use color_eyre::Report;
 use std::fmt::Write as _;
-use std::io::Write as _;
 
 /// An exit code, or a failure to report before exiting with its code.
 pub type CliResult = Result<i32, CliError>;
@@ -110,19 +109,16 @@ pub fn render(e: &CliError, color: bool) -> String {
 /// Prints the error on stderr (the one place errors are printed) and gives its exit code.
 pub fn report(e: &CliError) -> i32 {
     ui::restore_terminal();
-    let _ = std::io::stderr()
-        .lock()
-        .write_all(render(e, ui::color_wanted()).as_bytes());
+    out::err_text(&render(e, ui::color_wanted()));
     e.code
 }
 
 /// A warning on stderr, in the same voice as errors.
 pub fn warn(message: impl std::fmt::Display) {
-    let _ = writeln!(
-        std::io::stderr().lock(),
+    out::err_line(format_args!(
         "{} {message}",
         ui::paint(ui::color_wanted(), style::YELLOW.bold(), "warning:")
-    );
+    ));
 }
 
 #[cfg(test)]

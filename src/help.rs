@@ -1,16 +1,16 @@
-//! Shell completions and the man page, generated from the clap definitions in `cli`, so
-//! they never drift from `--help`. `mailstead completions SHELL` and `mailstead man` print
-//! them to stdout; install.sh writes them where bash, zsh, fish and man look.
-use crate::cli::Args;
+//! Shell completions and the man page, generated from the clap definitions of the command
+//! line (`cli::Args::command()`, handed in by the caller), so they never drift from `--help`.
+//! `mailstead completions SHELL` and `mailstead man` print them to stdout; install.sh writes
+//! them where bash, zsh, fish and man look.
 use crate::error::{CliError, CliResult};
 use crate::exit;
-use clap::CommandFactory;
+use crate::ui::out;
 use color_eyre::eyre::WrapErr;
 use std::io::Write;
 
-/// Completions for `shell` on stdout. Exit code.
-pub fn completions(shell: clap_complete::Shell) -> CliResult {
-    let mut cmd = visible(&Args::command());
+/// Completions for `shell` of the command line `cli` on stdout. Exit code.
+pub fn completions(cli: clap::Command, shell: clap_complete::Shell) -> CliResult {
+    let mut cmd = visible(&cli);
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, "mailstead", &mut out);
     print(&out)
@@ -38,17 +38,17 @@ fn visible(cmd: &clap::Command) -> clap::Command {
     out
 }
 
-/// The man page (roff) on stdout. Exit code.
-pub fn man() -> CliResult {
-    let page = man_page().wrap_err("rendering the man page")?;
+/// The man page (roff) of the command line `cli` on stdout. Exit code.
+pub fn man(cli: clap::Command) -> CliResult {
+    let page = man_page(cli).wrap_err("rendering the man page")?;
     print(&page)
 }
 
 /// mailstead(1): the page clap_mangen makes for the top level (name, synopsis, description,
-/// options, commands, examples), then one entry per visible command with its arguments and
-/// examples.
-fn man_page() -> std::io::Result<Vec<u8>> {
-    let mut cmd = Args::command().bin_name("mailstead");
+/// options, commands, examples), then one entry per visible command (and per command of a
+/// command, as `dkim rotate`) with its arguments and examples.
+fn man_page(cli: clap::Command) -> std::io::Result<Vec<u8>> {
+    let mut cmd = cli.bin_name("mailstead");
     cmd.build();
     let man = clap_mangen::Man::new(cmd.clone()).manual("mailstead manual");
     let mut out = Vec::new();
@@ -58,10 +58,7 @@ fn man_page() -> std::io::Result<Vec<u8>> {
     man.render_description_section(&mut out)?;
     man.render_options_section(&mut out)?;
     writeln!(out, ".SH COMMANDS")?;
-    for sub in cmd
-        .get_subcommands()
-        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
-    {
+    for sub in entries(&cmd) {
         let usage = sub.clone().render_usage().to_string();
         let usage = usage.trim().trim_start_matches("Usage:").trim();
         writeln!(out, ".TP\n.B {}", escape(usage))?;
@@ -132,6 +129,20 @@ fn man_page() -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// The commands the page describes, each followed by its own (`dkim`, then `dkim rotate`):
+/// visible ones, without clap's `help`.
+fn entries(cmd: &clap::Command) -> Vec<&clap::Command> {
+    let mut all = Vec::new();
+    for sub in cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
+        all.push(sub);
+        all.extend(entries(sub));
+    }
+    all
+}
+
 /// Lines kept as they are (examples), indented.
 fn preformatted(out: &mut Vec<u8>, text: &str) -> std::io::Result<()> {
     writeln!(out, ".IP\n.nf")?;
@@ -159,10 +170,8 @@ fn escape(text: &str) -> String {
 
 /// Writes to stdout; a closed pipe (`mailstead man | head`) is not an error worth a panic.
 fn print(bytes: &[u8]) -> CliResult {
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+    match out::data(bytes) {
         Ok(()) => Ok(exit::DONE),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit::DONE),
         Err(e) => Err(CliError::failed(
             color_eyre::Report::new(e).wrap_err("writing to stdout"),
         )),

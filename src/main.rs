@@ -2,8 +2,10 @@
 //! domains, mailboxes and aliases to it later.
 //!
 //! The shape, top to bottom:
-//! - `cli`: the commands (clap); each loads the answers, builds the step list, hands it to
-//!   the engine and maps the outcome to an exit code.
+//! - `cli`: the command line (clap) and the dispatch to `commands`.
+//! - `commands`: one file per command; each loads the answers, builds the step list, hands
+//!   it to the engine and maps the outcome to an exit code.
+//! - `help`: the completions and the man page, made from the command line's definition.
 //! - `ui`: the wizard, the menu, the live dashboard and the plain log. It only watches engine
 //!   events and asks questions.
 //! - `exit`: the exit codes.
@@ -12,6 +14,7 @@
 //! - crate `mailstead-engine` (`engine/`): knows no mail; the Host door, plans, applies,
 //!   journals, snapshots, rolls back, recovers and runs checks.
 mod cli;
+mod commands;
 mod demo;
 mod dnsmasq;
 // SEAM: DNS TXT lookup for `dkim rotate` until steps' resolver lands.

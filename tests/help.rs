@@ -409,3 +409,201 @@ fn install_sh_refuses_a_missing_binary() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("MAILSTEAD_BINARY"));
     assert_eq!(std::fs::read_dir(dest.path()).unwrap().count(), 0);
 }
+
+/// `mailstead ARGS` with the terminal `cols` columns wide (clap wraps help to `COLUMNS` when
+/// stdout is not a terminal).
+fn mailstead_at(cols: usize, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("COLUMNS", cols.to_string())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run mailstead");
+    assert!(out.status.success(), "mailstead {args:?}: {:?}", out.status);
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+#[test]
+fn each_command_summary_is_one_short_line_at_80_columns() {
+    let help = mailstead_at(80, &["--help"]);
+    let commands = section(&help, "Commands:");
+    assert!(!commands.is_empty(), "no Commands: section in\n{help}");
+    for line in commands.iter().filter(|l| !l.is_empty()) {
+        assert!(line.chars().count() <= 80, "over 80 columns: {line:?}");
+        // An entry is `  name  summary`: a deeper indent is a summary wrapped onto a second line.
+        assert!(
+            !line.starts_with("   "),
+            "a summary takes more than one line at 80 columns: {line:?}\n{help}"
+        );
+        let (_, summary) = line.trim_start().split_once("  ").unwrap_or(("", ""));
+        assert!(
+            summary.trim().chars().count() <= 70,
+            "summary over 70 characters: {line:?}"
+        );
+    }
+    for line in help.lines() {
+        assert!(line.chars().count() <= 80, "over 80 columns: {line:?}");
+    }
+}
+
+/// Every command's help, both lengths, at 80 columns: no line wider than the terminal, and the
+/// examples are written to fit (clap would wrap them mid-command otherwise).
+#[test]
+fn help_fits_80_columns_and_examples_are_not_rewrapped() {
+    let mut cmds: Vec<Vec<&str>> = vec![vec![]];
+    let listed = listed_commands();
+    cmds.extend(
+        listed
+            .iter()
+            .filter(|c| *c != "help")
+            .map(|c| vec![c.as_str()]),
+    );
+    cmds.push(vec!["dkim", "rotate"]);
+    for cmd in cmds {
+        for flag in ["--help", "-h"] {
+            let args: Vec<&str> = cmd.iter().copied().chain([flag]).collect();
+            let narrow = mailstead_at(80, &args);
+            for line in narrow.lines() {
+                assert!(
+                    line.chars().count() <= 80,
+                    "mailstead {args:?}: over 80 columns: {line:?}"
+                );
+            }
+            let examples = |h: &str| {
+                h.split_once("Examples:\n")
+                    .map(|(_, e)| e.split("\n\n").next().unwrap_or("").to_string())
+            };
+            assert_eq!(
+                examples(&narrow),
+                examples(&mailstead_at(200, &args)),
+                "mailstead {args:?}: the examples are wrapped at 80 columns"
+            );
+        }
+    }
+}
+
+/// The long flags a help lists under Options:, without --help and --version.
+fn listed_flags(help: &str) -> Vec<String> {
+    let mut flags: Vec<String> = section(help, "Options:")
+        .iter()
+        // An entry starts at column 2 (`-y, --yes`) or 6 (`--config`); its description, when
+        // on the following lines, is indented deeper.
+        .filter(|l| !l.trim().is_empty() && l.len() - l.trim_start().len() <= 6)
+        .filter_map(|l| {
+            let entry = l.trim_start().split("  ").next().unwrap_or("");
+            entry
+                .split([' ', ','])
+                .find(|t| t.starts_with("--"))
+                .map(str::to_string)
+        })
+        .filter(|f| f != "--help" && f != "--version")
+        .collect();
+    flags.sort();
+    flags
+}
+
+/// The flags each command takes, and so lists: only those that act on it.
+const FLAGS: &[(&str, &[&str])] = &[
+    ("install", APPLY),
+    ("plan", &["--config", "--verbose"]),
+    ("add-domain", APPLY),
+    (
+        "add-mailbox",
+        &[
+            "--config",
+            "--force",
+            "--password-stdin",
+            "--plain",
+            "--verbose",
+            "--yes",
+        ],
+    ),
+    ("add-alias", APPLY),
+    ("remove-domain", APPLY),
+    ("remove-mailbox", APPLY),
+    ("remove-alias", APPLY),
+    ("runs", &[]),
+    (
+        "rollback",
+        &[
+            "--force",
+            "--plain",
+            "--purge-packages",
+            "--verbose",
+            "--yes",
+        ],
+    ),
+    ("recover", &["--plain", "--verbose", "--yes"]),
+    ("check", &["--config", "--json"]),
+    ("unban", &[]),
+    ("dns", &["--config", "--format"]),
+    ("retry-certificate", APPLY),
+    ("dkim", &[]),
+    (
+        "dkim rotate",
+        &[
+            "--config",
+            "--force",
+            "--plain",
+            "--published",
+            "--verbose",
+            "--yes",
+        ],
+    ),
+    ("completions", &[]),
+    ("demo", &["--keep", "--release", "--yes"]),
+    ("man", &[]),
+];
+
+/// A command that applies changes: the answers file, how to ask, how to show the run.
+const APPLY: &[&str] = &["--config", "--force", "--plain", "--verbose", "--yes"];
+
+#[test]
+fn each_command_lists_only_the_flags_that_act_on_it() {
+    let listed = listed_commands();
+    for cmd in listed.iter().filter(|c| *c != "help") {
+        assert!(
+            FLAGS.iter().any(|(c, _)| c == cmd),
+            "{cmd} is missing from the FLAGS table of this test"
+        );
+    }
+    for (cmd, want) in FLAGS {
+        let mut args: Vec<&str> = cmd.split(' ').collect();
+        args.push("--help");
+        let help = mailstead_at(200, &args);
+        let mut want: Vec<String> = want.iter().map(|f| f.to_string()).collect();
+        want.sort();
+        assert_eq!(
+            listed_flags(&help),
+            want,
+            "mailstead {cmd} --help lists other flags than those acting on it:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn dns_help_does_not_list_the_run_flags() {
+    let help = mailstead(&["dns", "--help"]);
+    for flag in ["--yes", "--force", "--plain"] {
+        assert!(!help.contains(flag), "dns --help lists {flag}:\n{help}");
+    }
+}
+
+#[test]
+fn demo_help_speaks_of_the_demo() {
+    let help = mailstead(&["demo", "--help"]);
+    assert!(!help.contains("--config"), "demo --help:\n{help}");
+    // The install's meaning of --yes (hand edits, interrupted runs) is not the demo's.
+    assert!(!help.contains("hand-edited"), "demo --help:\n{help}");
+    assert!(help.contains("generated answers"), "demo --help:\n{help}");
+}
+
+#[test]
+fn listed_flags_reads_both_layouts() {
+    let short = "Options:\n      --config <FILE>  The answers file\n  -y, --yes            Ask \
+                 nothing,\n                       also --force\n  -h, --help  Print help\n";
+    assert_eq!(listed_flags(short), ["--config", "--yes"]);
+    let long = "Options:\n      --config <FILE>\n          The answers file; see --yes\n\n  \
+                -v, --verbose\n          Show\n";
+    assert_eq!(listed_flags(long), ["--config", "--verbose"]);
+}

@@ -625,12 +625,15 @@ fn a_checkout_is_not_built_unless_asked() {
     assert_eq!(staged_files(dest.path()), STAGED);
 }
 
+/// What is spoiled, how, and what the refusal names.
+type Spoil<'a> = (&'static str, Box<dyn Fn(&Path) + 'a>, &'static str);
+
 #[test]
 fn from_source_refuses_a_tree_others_can_change() {
     use std::os::unix::fs::PermissionsExt;
     let set = |p: &Path, m: u32| std::fs::set_permissions(p, PermissionsExt::from_mode(m)).unwrap();
     // Each case: what is made writable (or owned) by someone else, and what the error names.
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
+    let cases: Vec<Spoil> = vec![
         (
             "the checkout itself world-writable",
             Box::new(|c: &Path| set(c, 0o777)),
@@ -674,9 +677,16 @@ fn from_source_refuses_a_tree_others_can_change() {
         set(base.path(), 0o700);
         assert_eq!(out.status.code(), Some(1), "{what}: {}", text(&out));
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(says), "{what}: wanted {says:?}\n{}", text(&out));
+        assert!(
+            err.contains(says),
+            "{what}: wanted {says:?}\n{}",
+            text(&out)
+        );
         assert!(!marker.exists(), "{what}: cargo ran");
-        assert!(staged_files(dest.path()).is_empty(), "{what}: something staged");
+        assert!(
+            staged_files(dest.path()).is_empty(),
+            "{what}: something staged"
+        );
     }
 }
 

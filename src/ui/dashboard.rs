@@ -7,533 +7,38 @@
 //! spinner and the clock moving during long commands and turns Ctrl-C (no SIGINT in raw mode)
 //! into `interrupt::request()`. Before a question, the ticker stops and the terminal is
 //! restored, inquire asks, then a fresh viewport starts: the two never hold the terminal at once.
-use super::plain::{self, PlainLog};
+use super::end::End;
+use super::kind::Kind;
+use super::out;
+use super::plain::PlainLog;
 use crossterm::event::{self, KeyCode, KeyEventKind, KeyModifiers};
 use crossterm::terminal;
-use mailstead_engine::{interrupt, Event, Level, Observer, Status as CheckStatus, StepOutcome};
+use mailstead_engine::{interrupt, Event, Observer};
 use ratatui::backend::CrosstermBackend;
-use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Widget};
-use ratatui::{Frame, Terminal, TerminalOptions, Viewport};
+use ratatui::{Terminal, TerminalOptions, Viewport};
 use std::io::{self, Stdout};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+mod state;
+mod view;
+
+use state::style;
+pub use state::{DashState, Logged};
+pub use view::{asciify, end_rows, render, render_end};
+
 /// Below this the view is useless: fall back to the plain log.
 const MIN_COLS: u16 = 40;
 const MIN_ROWS: u16 = 6;
 const TICK: Duration = Duration::from_millis(100);
-/// How many of a running command's last output lines the view shows.
-pub const TAIL: usize = 5;
-/// Rows kept for a running command's progress bar and output tail.
-const DETAIL_ROWS: u16 = 1 + TAIL as u16;
-/// Width of apt's progress bar, in cells.
-const BAR: usize = 24;
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Status {
-    Pending,
-    Running,
-    Changed(usize),
-    Unchanged,
-    Failed,
-    RolledBack { ok: bool },
-}
-
-#[derive(Debug, Clone)]
-pub struct Row {
-    pub name: String,
-    pub status: Status,
-    /// What the step does (while running).
-    pub about: String,
-}
-
-/// Everything the view shows; updated from events, drawn by [`render`].
-#[derive(Debug, Clone, Default)]
-pub struct DashState {
-    pub run: Option<String>,
-    pub steps: Vec<Row>,
-    /// The change just applied, as `[step] summary`.
-    pub current: Option<String>,
-    /// The change being applied now (a command may run for minutes).
-    pub running: Option<RunningChange>,
-    /// apt's progress while it runs: percent and what it does.
-    pub progress: Option<(f32, String)>,
-    /// The last lines the running command printed (at most [`TAIL`]).
-    pub tail: std::collections::VecDeque<String>,
-    pub tick: usize,
-    /// Ctrl-C seen: the engine stops at its next safe point.
-    pub interrupting: bool,
-    pub verbose: bool,
-    /// Draw ASCII stand-ins for ✓ ✗ ↺ and the rest (`ui::unicode_ok` said the terminal cannot).
-    pub ascii: bool,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunningChange {
-    pub step: String,
-    pub summary: String,
-    pub index: usize,
-    pub of: usize,
-}
-
-/// A line for the scrollback.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Logged {
-    pub text: String,
-    pub kind: Kind,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Kind {
-    Info,
-    Good,
-    Quiet,
-    Bad,
-    Undo,
-    Warn,
-}
-
-impl DashState {
-    fn row(&mut self, step: &str) -> &mut Row {
-        if let Some(i) = self.steps.iter().position(|r| r.name == step) {
-            return &mut self.steps[i];
-        }
-        self.steps.push(Row {
-            name: step.to_string(),
-            status: Status::Pending,
-            about: String::new(),
-        });
-        self.steps.last_mut().expect("just pushed")
-    }
-
-    /// Forgets the running change, its progress and its output.
-    fn change_ended(&mut self) {
-        self.running = None;
-        self.progress = None;
-        self.tail.clear();
-    }
-
-    /// Updates the state; returns what to keep in the scrollback.
-    pub fn apply(&mut self, ev: &Event) -> Vec<Logged> {
-        let log = |text: String, kind| vec![Logged { text, kind }];
-        match ev {
-            Event::RunStarted { id, steps } => {
-                self.run = Some(id.to_string());
-                self.steps = steps
-                    .iter()
-                    .map(|s| Row {
-                        name: s.clone(),
-                        status: Status::Pending,
-                        about: String::new(),
-                    })
-                    .collect();
-                log(format!("run {id}: {}", steps.join(", ")), Kind::Quiet)
-            }
-            Event::StepStarted { step, about } => {
-                let row = self.row(step);
-                row.status = Status::Running;
-                row.about = about.clone();
-                self.current = None;
-                self.change_ended();
-                if self.verbose {
-                    log(format!("[{step}] {about}"), Kind::Quiet)
-                } else {
-                    vec![]
-                }
-            }
-            Event::ChangeStarted {
-                step,
-                summary,
-                index,
-                of,
-            } => {
-                self.change_ended();
-                self.running = Some(RunningChange {
-                    step: step.clone(),
-                    summary: summary.clone(),
-                    index: *index,
-                    of: *of,
-                });
-                vec![]
-            }
-            Event::Output { step, line } => {
-                if !line.trim().is_empty() {
-                    if self.tail.len() == TAIL {
-                        self.tail.pop_front();
-                    }
-                    self.tail.push_back(line.clone());
-                }
-                if self.verbose {
-                    log(format!("  [{step}]   | {line}"), Kind::Quiet)
-                } else {
-                    vec![]
-                }
-            }
-            Event::Progress { percent, what, .. } => {
-                self.progress = Some((*percent, what.clone()));
-                vec![]
-            }
-            Event::Change { step, summary } => {
-                self.change_ended();
-                self.current = Some(format!("[{step}] {summary}"));
-                log(format!("  [{step}] {summary}"), Kind::Info)
-            }
-            Event::Checked { check, finding } => {
-                let kind = match finding.status {
-                    CheckStatus::Pass => Kind::Info,
-                    CheckStatus::Warn => Kind::Warn,
-                    CheckStatus::Fail => Kind::Bad,
-                };
-                log(
-                    format!("  check {check}: {} {}", finding.status, finding.detail),
-                    kind,
-                )
-            }
-            Event::Note { step, level, text } => {
-                if *level == Level::Warning || plain::note_is_warning(text) {
-                    log(format!("  [{step}] {text}"), Kind::Warn)
-                } else if self.verbose {
-                    log(format!("  [{step}] {text}"), Kind::Quiet)
-                } else {
-                    vec![]
-                }
-            }
-            Event::StepFinished { step, outcome } => {
-                let status = match outcome {
-                    StepOutcome::Changed(n) => Status::Changed(*n),
-                    StepOutcome::Unchanged => Status::Unchanged,
-                    StepOutcome::Failed(_) => Status::Failed,
-                    StepOutcome::RolledBack { ok } => Status::RolledBack { ok: *ok },
-                };
-                self.row(step).status = status;
-                self.current = None;
-                self.change_ended();
-                let kind = match outcome {
-                    StepOutcome::Changed(_) => Kind::Good,
-                    StepOutcome::Unchanged => Kind::Quiet,
-                    StepOutcome::Failed(_) => Kind::Bad,
-                    StepOutcome::RolledBack { .. } => Kind::Undo,
-                };
-                log(plain::step_result(step, outcome), kind)
-            }
-            Event::RunFinished { .. } => {
-                self.current = None;
-                self.change_ended();
-                vec![]
-            }
-        }
-    }
-
-    /// Lines the view needs to show every step, and a running command's progress and output.
-    pub fn height(&self) -> u16 {
-        (self.steps.len() as u16).saturating_add(3 + DETAIL_ROWS)
-    }
-
-    /// The lines under the running change: apt's progress bar, then the output tail.
-    fn detail(&self, color: bool) -> Vec<Line<'static>> {
-        let mut lines = Vec::new();
-        if self.running.is_none() {
-            return lines;
-        }
-        if let Some((percent, what)) = &self.progress {
-            let filled = ((percent / 100.0) * BAR as f32).round() as usize;
-            let filled = filled.min(BAR);
-            lines.push(Line::from(vec![
-                Span::raw("    "),
-                Span::styled("█".repeat(filled), style(color, Kind::Good)),
-                Span::styled("░".repeat(BAR - filled), style(color, Kind::Quiet)),
-                Span::raw(format!(" {percent:>3.0}% {what}")),
-            ]));
-        }
-        for l in &self.tail {
-            lines.push(Line::styled(
-                format!("    │ {l}"),
-                style(color, Kind::Quiet),
-            ));
-        }
-        lines
-    }
-}
-
-fn style(color: bool, kind: Kind) -> Style {
-    if !color {
-        return Style::default();
-    }
-    match kind {
-        Kind::Info => Style::default(),
-        Kind::Good => Style::default().fg(Color::Green),
-        Kind::Quiet => Style::default().add_modifier(Modifier::DIM),
-        Kind::Bad => Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
-        Kind::Undo => Style::default().fg(Color::Cyan),
-        Kind::Warn => Style::default().fg(Color::Yellow),
-    }
-}
-
-fn clock(elapsed: Duration) -> String {
-    let s = elapsed.as_secs();
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
-    }
-}
-
-/// The view, a pure function of the state: header, one row per step, the current change (with
-/// apt's progress and the command's last lines while it runs), a hint.
-pub fn render(state: &DashState, elapsed: Duration, color: bool, frame: &mut Frame) {
-    let area = frame.area();
-    render_area(state, elapsed, color, area, frame.buffer_mut());
-}
-
-fn render_area(
-    state: &DashState,
-    elapsed: Duration,
-    color: bool,
-    area: Rect,
-    buf: &mut ratatui::buffer::Buffer,
-) {
-    if area.height == 0 {
-        return;
-    }
-    let st = |k| style(color, k);
-    let done = state
-        .steps
-        .iter()
-        .filter(|r| !matches!(r.status, Status::Pending | Status::Running))
-        .count();
-    let mut lines: Vec<Line> = Vec::new();
-    let mut header = vec![Span::styled(
-        "mailstead",
-        if color {
-            Style::default().add_modifier(Modifier::BOLD)
-        } else {
-            Style::default()
-        },
-    )];
-    if let Some(run) = &state.run {
-        header.push(Span::raw(format!("  run {run}")));
-    }
-    header.push(Span::raw(format!(
-        "  {}  {done}/{} steps",
-        clock(elapsed),
-        state.steps.len()
-    )));
-    lines.push(Line::from(header));
-
-    // The change running now (or just applied), wrapped at word boundaries: a long apt-get
-    // command line takes two rows rather than losing its end.
-    let current: Vec<Line> = match (&state.running, &state.current) {
-        (Some(r), _) => {
-            let text = format!("→ [{}] {}  ({}/{})", r.step, r.summary, r.index, r.of);
-            wrap_current(&text, area.width)
-        }
-        (None, Some(c)) => wrap_current(&format!("→ {c}"), area.width),
-        (None, None) => vec![Line::raw("")],
-    };
-    // Header, the current change, the hint: the rest is for steps and the command's output.
-    let avail = (area.height as usize).saturating_sub(2 + current.len());
-    // What runs now, under the steps; never at the cost of every step row.
-    let mut detail = state.detail(color);
-    // Every step row first, when they fit; the bar and the newest output line in any case.
-    let room = avail
-        .saturating_sub(state.steps.len())
-        .max(2)
-        .min(avail.saturating_sub(1));
-    if detail.len() > room {
-        // Keep the bar and the newest lines.
-        let cut = detail.len() - room;
-        let keep_bar = state.progress.is_some() && room > 0;
-        let skip_from = usize::from(keep_bar);
-        detail.drain(skip_from..skip_from + cut);
-    }
-    // Rows for steps; when they do not all fit, a window that keeps the running step in view.
-    let list_h = avail.saturating_sub(detail.len());
-    let focus = state
-        .steps
-        .iter()
-        .position(|r| r.status == Status::Running)
-        .or_else(|| state.steps.iter().position(|r| r.status == Status::Pending))
-        .unwrap_or(state.steps.len().saturating_sub(1));
-    let start = if state.steps.len() <= list_h {
-        0
-    } else {
-        focus
-            .saturating_sub(list_h / 2)
-            .min(state.steps.len() - list_h)
-    };
-    let width = state.steps.iter().map(|r| r.name.len()).max().unwrap_or(0);
-    for row in state.steps.iter().skip(start).take(list_h) {
-        let (glyph, text, kind) = match &row.status {
-            Status::Pending => ("○".to_string(), String::new(), Kind::Quiet),
-            Status::Running => (
-                SPINNER[state.tick % SPINNER.len()].to_string(),
-                row.about.clone(),
-                Kind::Warn,
-            ),
-            Status::Changed(n) => ("✓".into(), super::count(*n, "change"), Kind::Good),
-            Status::Unchanged => ("·".into(), "unchanged".into(), Kind::Quiet),
-            Status::Failed => ("✗".into(), "failed".into(), Kind::Bad),
-            Status::RolledBack { ok: true } => ("↺".into(), "rolled back".into(), Kind::Undo),
-            Status::RolledBack { ok: false } => {
-                ("↺".into(), "rolled back, with problems".into(), Kind::Bad)
-            }
-        };
-        lines.push(Line::from(vec![
-            Span::raw("  "),
-            Span::styled(glyph, st(kind)),
-            Span::raw(format!(" {:width$}  ", row.name)),
-            Span::styled(
-                text,
-                if kind == Kind::Warn {
-                    Style::default()
-                } else {
-                    st(kind)
-                },
-            ),
-        ]));
-    }
-    // No padding: rows kept for a running command stay blank at the bottom until it runs.
-    lines.extend(current);
-    lines.extend(detail);
-    lines.push(if state.interrupting {
-        Line::styled(
-            "  stopping at the next safe point; the current step will be rolled back…",
-            st(Kind::Warn),
-        )
-    } else {
-        Line::styled(
-            "  Ctrl-C stops safely: the current step is rolled back",
-            st(Kind::Quiet),
-        )
-    });
-    let width = usize::from(area.width);
-    let lines: Vec<Line> = lines.into_iter().map(|l| fit(l, width)).collect();
-    Paragraph::new(lines).render(area, buf);
-    if state.ascii {
-        asciify(area, buf);
-    }
-}
-
-/// `text` indented by two, wrapped at `width` at spaces (continuations indented by four), at
-/// most two rows (the second ends in `…` when even that is too little).
-fn wrap_current(text: &str, width: u16) -> Vec<Line<'static>> {
-    let opts = textwrap::Options::new(usize::from(width).max(10))
-        .initial_indent("  ")
-        .subsequent_indent("    ")
-        .word_splitter(textwrap::WordSplitter::NoHyphenation);
-    let rows: Vec<String> = textwrap::wrap(text, &opts)
-        .into_iter()
-        .map(|l| l.into_owned())
-        .collect();
-    let mut out: Vec<Line<'static>> = rows.iter().take(2).map(|r| Line::raw(r.clone())).collect();
-    if rows.len() > 2 {
-        let last = out.pop().expect("two rows");
-        let more: String = last
-            .spans
-            .iter()
-            .map(|s| s.content.as_ref())
-            .collect::<String>()
-            + " …";
-        out.push(fit(Line::raw(more), usize::from(width)));
-    }
-    out
-}
-
-/// A line wider than `width` columns ends in `…` at the last column instead of being cut
-/// silently (the live view has one row per line; the scrollback wraps instead).
-fn fit(line: Line<'_>, width: usize) -> Line<'_> {
-    if line.width() <= width || width < 2 {
-        return line;
-    }
-    let mut left = width - 1;
-    let mut spans: Vec<Span> = Vec::new();
-    for sp in line.spans.iter() {
-        let mut text = String::new();
-        let mut whole = true;
-        for c in sp.content.chars() {
-            let w = textwrap::core::display_width(c.encode_utf8(&mut [0; 4]));
-            if w > left {
-                whole = false;
-                break;
-            }
-            left -= w;
-            text.push(c);
-        }
-        spans.push(Span::styled(text, sp.style));
-        if !whole {
-            break;
-        }
-    }
-    spans.push(Span::raw("…"));
-    Line {
-        spans,
-        style: line.style,
-        alignment: line.alignment,
-    }
-}
-
-/// Replaces every symbol in `area` by its ASCII stand-in (`ui::ascii_symbol`), after drawing:
-/// one place for every symbol any line draws.
-pub fn asciify(area: Rect, buf: &mut ratatui::buffer::Buffer) {
-    for y in area.top()..area.bottom() {
-        for x in area.left()..area.right() {
-            let cell = &mut buf[(x, y)];
-            let mut chars = cell.symbol().chars();
-            if let (Some(c), None) = (chars.next(), chars.next()) {
-                if let Some(a) = super::ascii_symbol(c) {
-                    cell.set_char(a);
-                }
-            }
-        }
-    }
-}
-
-/// The end block's lines ([`super::end::lines`]) wrapped at `width` at word boundaries.
-pub fn end_rows(end: &super::end::End, width: u16) -> Vec<(String, Kind)> {
-    super::end::lines(end)
-        .into_iter()
-        .flat_map(|(line, kind)| {
-            super::end::wrap(&line, width as usize)
-                .into_iter()
-                .map(move |w| (w, kind))
-        })
-        .collect()
-}
-
-/// The end of a run as the dashboard draws it under the run's scrollback: outcome, what was
-/// rolled back and what stays, the next command or the "what next" block, the log.
-pub fn render_end(
-    end: &super::end::End,
-    color: bool,
-    ascii: bool,
-    area: Rect,
-    buf: &mut ratatui::buffer::Buffer,
-) {
-    let lines: Vec<Line> = end_rows(end, area.width)
-        .into_iter()
-        .map(|(text, kind)| {
-            let mut st = style(color, kind);
-            if color && text.starts_with("What next") {
-                st = st.add_modifier(Modifier::BOLD);
-            }
-            Line::styled(text, st)
-        })
-        .collect();
-    Paragraph::new(lines).render(area, buf);
-    if ascii {
-        asciify(area, buf);
-    }
-}
 
 /// Draws the end block once, inline, and leaves it on screen (the shell prompt follows).
 /// `false` when the terminal cannot take it (too small, not a terminal): print it as text.
-pub fn show_end(end: &super::end::End) -> bool {
+pub fn show_end(end: &End) -> bool {
     let Ok((cols, rows)) = terminal::size() else {
         return false;
     };
@@ -564,7 +69,7 @@ pub fn show_end(end: &super::end::End) -> bool {
     );
     drop(t);
     let _ = terminal::disable_raw_mode();
-    println!();
+    out::line("");
     drawn
 }
 
@@ -908,8 +413,12 @@ impl Drop for Dashboard {
 
 #[cfg(test)]
 mod tests {
+    use super::state::*;
+    use super::view::*;
     use super::*;
+    use crate::ui::kind::Kind;
     use mailstead_engine::journal::RunId;
+    use mailstead_engine::{Level, StepOutcome};
     use ratatui::backend::TestBackend;
 
     fn screen(state: &DashState, w: u16, h: u16) -> Vec<String> {
@@ -1196,7 +705,7 @@ mod tests {
     }
 
     /// The end block as the dashboard draws it, `w` columns wide.
-    fn end_view(end: &crate::ui::end::End, w: u16, ascii: bool) -> String {
+    fn end_view(end: &End, w: u16, ascii: bool) -> String {
         let h = end_rows(end, w).len() as u16;
         let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
         t.draw(|f| render_end(end, false, ascii, f.area(), f.buffer_mut()))

@@ -8,7 +8,7 @@
 //!
 //! [`lines`] is pure; the plain log prints them ([`text`]), the dashboard draws them
 //! (`dashboard::render_end`).
-use super::dashboard::Kind;
+use super::kind::Kind;
 use mailstead_engine::engine::{Outcome, RunReport};
 use std::path::PathBuf;
 
@@ -42,159 +42,199 @@ pub struct WhatNext {
     pub pop3: bool,
 }
 
+/// Lines with how to paint them.
+type Lines = Vec<(String, Kind)>;
+
+fn push(out: &mut Lines, text: impl Into<String>, kind: Kind) {
+    out.push((text.into(), kind));
+}
+
 /// The block as lines with how to paint them; not wrapped (each printer wraps to its width).
-pub fn lines(end: &End) -> Vec<(String, Kind)> {
-    let mut out: Vec<(String, Kind)> = Vec::new();
-    let mut push = |text: String, kind: Kind| out.push((text, kind));
+pub fn lines(end: &End) -> Lines {
+    let mut out: Lines = Vec::new();
     let r = &end.report;
-    let run =
-        r.id.as_ref()
-            .map(|id| format!(" (run {id})"))
-            .unwrap_or_default();
     let failed_run = matches!(
         r.outcome,
         Outcome::Failed { .. } | Outcome::Interrupted { .. }
     );
-    match &r.outcome {
-        Outcome::NothingToDo => push("0 changes: already as asked".into(), Kind::Good),
-        Outcome::Done if r.changes == 0 => {
-            push(format!("0 changes: already as asked{run}"), Kind::Good)
-        }
-        Outcome::Done => push(
-            format!("✓ done: {}{run}", super::count(r.changes, "change")),
-            Kind::Good,
-        ),
-        Outcome::Refused(why) => {
-            push("refused: nothing was changed".into(), Kind::Warn);
-            push(format!("  {why}"), Kind::Info);
-        }
-        Outcome::Failed { step, error, .. } => {
-            push(format!("✗ failed in step {step}{run}"), Kind::Bad);
-            let mut first = true;
-            for line in error.lines().filter(|l| !l.trim().is_empty()) {
-                let lead = if first { "  why: " } else { "       " };
-                first = false;
-                push(format!("{lead}{line}"), Kind::Info);
-            }
-        }
-        Outcome::Interrupted { step, .. } => {
-            push(format!("interrupted in step {step}{run}"), Kind::Warn)
-        }
-    }
+    outcome(&mut out, r);
     if failed_run {
-        let problems = match &r.outcome {
-            Outcome::Failed { problems, .. } | Outcome::Interrupted { problems, .. } => {
-                problems.as_slice()
-            }
-            _ => &[],
-        };
-        if !end.rolled_back.is_empty() {
-            push(
-                format!(
-                    "↺ rolled back: {} (files as they were before)",
-                    end.rolled_back.join(", ")
-                ),
-                Kind::Undo,
-            );
-        }
-        if !problems.is_empty() {
-            push(
-                "rollback could not restore everything; these need hand care:".into(),
-                Kind::Bad,
-            );
-            for p in problems {
-                push(format!("  - {p}"), Kind::Info);
-            }
-        }
-        if end.applied.is_empty() {
-            push("stays applied: nothing of this run".into(), Kind::Info);
-        } else {
-            let list: Vec<String> = end
-                .applied
-                .iter()
-                .map(|(s, n)| format!("{s} ({})", super::count(*n, "change")))
-                .collect();
-            push(format!("stays applied: {}", list.join(", ")), Kind::Info);
-        }
+        what_stays(&mut out, end);
     }
     if !r.installed.is_empty() {
         push(
+            &mut out,
             format!("packages installed: {}", r.installed.join(" ")),
             Kind::Info,
         );
         if failed_run {
             push(
-                "  (kept; `mailstead rollback --purge-packages` removes them)".into(),
+                &mut out,
+                "  (kept; `mailstead rollback --purge-packages` removes them)",
                 Kind::Quiet,
             );
         }
     }
     if failed_run {
-        let problems = matches!(&r.outcome,
-            Outcome::Failed { problems, .. } | Outcome::Interrupted { problems, .. } if !problems.is_empty());
-        push(String::new(), Kind::Info);
-        push(
-            if problems {
-                "Next: set right by hand what is listed above, then run:".into()
-            } else if matches!(r.outcome, Outcome::Interrupted { .. }) {
-                "Next: to finish, run:".into()
-            } else {
-                "Next: fix what the error names, then run (it picks up where this run stopped):"
-                    .into()
-            },
-            Kind::Warn,
-        );
-        push(format!("  {}", end.next_command), Kind::Good);
+        next_command(&mut out, end);
     }
     if let (Some(w), Outcome::Done) = (&end.what_next, &r.outcome) {
-        push(String::new(), Kind::Info);
-        push("What next".into(), Kind::Good);
-        match &w.dns {
-            Some(dns) => {
-                for (i, l) in dns.trim_end().lines().enumerate() {
-                    let lead = if i == 0 { "1. " } else { "   " };
-                    push(format!("{lead}{l}"), Kind::Info);
-                }
-            }
-            None => push(
-                "1. DNS: publish the records `mailstead dns` prints".into(),
-                Kind::Info,
-            ),
-        }
-        let user = w
-            .user
-            .clone()
-            .unwrap_or_else(|| "the full address, e.g. alice@example.org".into());
-        push(
-            format!(
-                "2. Mail clients: server {}, user name the full address ({user}) and its password",
-                w.hostname
-            ),
-            Kind::Info,
-        );
-        push(
-            "   reading: IMAP, port 993, TLS (SSL)".to_string()
-                + if w.pop3 {
-                    "; or POP3, port 995, TLS (SSL)"
-                } else {
-                    ""
-                },
-            Kind::Info,
-        );
-        push(
-            "   sending: SMTP, port 587 with STARTTLS, or port 465 with TLS (SSL); password login"
-                .into(),
-            Kind::Info,
-        );
-        push(
-            "3. Then `mailstead check` tells what works and what is missing".into(),
-            Kind::Info,
-        );
+        what_next(&mut out, w);
     }
     if let Some(log) = &end.log {
-        push(format!("log: {}", log.display()), Kind::Quiet);
+        push(&mut out, format!("log: {}", log.display()), Kind::Quiet);
     }
     out
+}
+
+/// The first lines: how the run ended, and why when it failed.
+fn outcome(out: &mut Lines, r: &RunReport) {
+    let run =
+        r.id.as_ref()
+            .map(|id| format!(" (run {id})"))
+            .unwrap_or_default();
+    match &r.outcome {
+        Outcome::NothingToDo => push(out, "0 changes: already as asked", Kind::Good),
+        Outcome::Done if r.changes == 0 => {
+            push(out, format!("0 changes: already as asked{run}"), Kind::Good)
+        }
+        Outcome::Done => push(
+            out,
+            format!("✓ done: {}{run}", super::count(r.changes, "change")),
+            Kind::Good,
+        ),
+        Outcome::Refused(why) => {
+            push(out, "refused: nothing was changed", Kind::Warn);
+            push(out, format!("  {why}"), Kind::Info);
+        }
+        Outcome::Failed { step, error, .. } => {
+            push(out, format!("✗ failed in step {step}{run}"), Kind::Bad);
+            let mut first = true;
+            for line in error.lines().filter(|l| !l.trim().is_empty()) {
+                let lead = if first { "  why: " } else { "       " };
+                first = false;
+                push(out, format!("{lead}{line}"), Kind::Info);
+            }
+        }
+        Outcome::Interrupted { step, .. } => {
+            push(out, format!("interrupted in step {step}{run}"), Kind::Warn)
+        }
+    }
+}
+
+/// After a failure: what was rolled back, what needs hand care, what stays applied.
+fn what_stays(out: &mut Lines, end: &End) {
+    let problems = match &end.report.outcome {
+        Outcome::Failed { problems, .. } | Outcome::Interrupted { problems, .. } => {
+            problems.as_slice()
+        }
+        _ => &[],
+    };
+    if !end.rolled_back.is_empty() {
+        push(
+            out,
+            format!(
+                "↺ rolled back: {} (files as they were before)",
+                end.rolled_back.join(", ")
+            ),
+            Kind::Undo,
+        );
+    }
+    if !problems.is_empty() {
+        push(
+            out,
+            "rollback could not restore everything; these need hand care:",
+            Kind::Bad,
+        );
+        for p in problems {
+            push(out, format!("  - {p}"), Kind::Info);
+        }
+    }
+    if end.applied.is_empty() {
+        push(out, "stays applied: nothing of this run", Kind::Info);
+    } else {
+        let list: Vec<String> = end
+            .applied
+            .iter()
+            .map(|(s, n)| format!("{s} ({})", super::count(*n, "change")))
+            .collect();
+        push(
+            out,
+            format!("stays applied: {}", list.join(", ")),
+            Kind::Info,
+        );
+    }
+}
+
+/// After a failure: the one command to run next, and what to do before.
+fn next_command(out: &mut Lines, end: &End) {
+    let r = &end.report;
+    let problems = matches!(&r.outcome,
+        Outcome::Failed { problems, .. } | Outcome::Interrupted { problems, .. } if !problems.is_empty());
+    push(out, String::new(), Kind::Info);
+    push(
+        out,
+        if problems {
+            "Next: set right by hand what is listed above, then run:"
+        } else if matches!(r.outcome, Outcome::Interrupted { .. }) {
+            "Next: to finish, run:"
+        } else {
+            "Next: fix what the error names, then run (it picks up where this run stopped):"
+        },
+        Kind::Warn,
+    );
+    push(out, format!("  {}", end.next_command), Kind::Good);
+}
+
+/// After success: the DNS records, the mail client settings, `mailstead check`.
+fn what_next(out: &mut Lines, w: &WhatNext) {
+    push(out, String::new(), Kind::Info);
+    push(out, "What next", Kind::Good);
+    match &w.dns {
+        Some(dns) => {
+            for (i, l) in dns.trim_end().lines().enumerate() {
+                let lead = if i == 0 { "1. " } else { "   " };
+                push(out, format!("{lead}{l}"), Kind::Info);
+            }
+        }
+        None => push(
+            out,
+            "1. DNS: publish the records `mailstead dns` prints",
+            Kind::Info,
+        ),
+    }
+    let user = w
+        .user
+        .clone()
+        .unwrap_or_else(|| "the full address, e.g. alice@example.org".into());
+    push(
+        out,
+        format!(
+            "2. Mail clients: server {}, user name the full address ({user}) and its password",
+            w.hostname
+        ),
+        Kind::Info,
+    );
+    push(
+        out,
+        "   reading: IMAP, port 993, TLS (SSL)".to_string()
+            + if w.pop3 {
+                "; or POP3, port 995, TLS (SSL)"
+            } else {
+                ""
+            },
+        Kind::Info,
+    );
+    push(
+        out,
+        "   sending: SMTP, port 587 with STARTTLS, or port 465 with TLS (SSL); password login",
+        Kind::Info,
+    );
+    push(
+        out,
+        "3. Then `mailstead check` tells what works and what is missing",
+        Kind::Info,
+    );
 }
 
 /// Good news goes to stdout, bad news to stderr.
@@ -242,7 +282,7 @@ pub fn wrap(line: &str, width: usize) -> Vec<String> {
 }
 
 fn kind_style(k: Kind) -> anstyle::Style {
-    use super::style::*;
+    use super::style::{CYAN, DIM, GREEN, RED, YELLOW};
     match k {
         Kind::Info => anstyle::Style::new(),
         Kind::Good => GREEN,

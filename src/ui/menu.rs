@@ -70,7 +70,7 @@ pub fn choices(unfinished: bool) -> Vec<MenuChoice> {
 pub fn main_menu(unfinished: Option<&str>) -> Result<MenuChoice, WizardError> {
     need_terminal()?;
     if let Some(why) = unfinished {
-        eprintln!("The installation has not finished: {why}.");
+        super::out::err_line(format_args!("The installation has not finished: {why}."));
     }
     let options = choices(unfinished.is_some());
     let n = options.len();

@@ -4,12 +4,15 @@
 //! - [`plain`]: one line per event, for pipes, CI and `--plain`.
 //! - [`dashboard`]: a live inline ratatui view for a terminal.
 //! - [`wizard`] / [`menu`]: inquire prompts for the answers and the interactive menu.
+//! - [`out`]: the one way words reach the admin (symbols, pipes); every printer uses it.
 //!
 //! inquire and ratatui take turns, never at once: the dashboard stops its input thread and
 //! restores the terminal before any prompt, and starts a fresh viewport afterwards.
 pub mod dashboard;
 pub mod end;
+pub mod kind;
 pub mod menu;
+pub mod out;
 pub mod plain;
 pub mod summary;
 pub mod wizard;
@@ -17,7 +20,7 @@ pub mod wizard;
 use mailstead_engine::engine::{Plan, RollbackReport};
 use mailstead_engine::Observer;
 use std::fmt::Write as _;
-use std::io::{IsTerminal, Write as _};
+use std::io::IsTerminal;
 
 pub use dashboard::Dashboard;
 pub use plain::PlainLog;
@@ -159,15 +162,15 @@ pub fn can_prompt() -> Result<(), String> {
 /// The detail (a diff, what happened) is shown above the question.
 pub(crate) fn ask_yes_no(question: &str, detail: &str) -> bool {
     if let Err(why) = can_prompt() {
-        eprintln!("refused: {question}");
-        eprintln!("  (no one to ask: {why}; answering no, the safe side)");
+        out::err_line(format_args!("refused: {question}"));
+        out::err_line(format_args!(
+            "  (no one to ask: {why}; answering no, the safe side)"
+        ));
         return false;
     }
-    let mut err = std::io::stderr();
     if !detail.trim().is_empty() && detail.trim() != question.trim() {
-        let _ = writeln!(err, "{}", detail.trim_end());
+        out::err_line(detail.trim_end());
     }
-    let _ = err.flush();
     match inquire::Confirm::new(question)
         .with_default(false)
         .with_help_message("y to go ahead, n (or Enter, Esc) to leave things as they are")
@@ -221,12 +224,12 @@ pub fn confirm_plan(
         dns_width(),
     );
     if plan.total() == 0 {
-        eprint!("{text}");
+        out::err_text(&text);
         return Ok(false);
     }
     loop {
-        eprintln!("What this run does (nothing is changed until you answer):");
-        eprint!("{text}");
+        out::err_line("What this run does (nothing is changed until you answer):");
+        out::err_text(&text);
         match summary::ask(plan.total())? {
             summary::Answer::Apply => return Ok(true),
             summary::Answer::Cancel => return Ok(false),
@@ -238,9 +241,7 @@ pub fn confirm_plan(
 
 /// Every change the plan would make, file changes as unified diffs (colored when `color`).
 pub fn print_plan(plan: &Plan, color: bool) {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(render_plan(plan, color).as_bytes());
-    let _ = out.flush();
+    out::text(&render_plan(plan, color));
 }
 
 /// How many probes planning ran, per program (`--verbose`): each fact is probed once a run.
@@ -385,21 +386,12 @@ pub fn print_end(end: &end::End, plain: bool) {
     );
 }
 
-/// Good news on stdout, bad news on stderr; a closed pipe is not worth a panic.
+/// Good news on stdout, bad news on stderr.
 fn emit(text: &str, good: bool) {
-    let ascii;
-    let text = if ascii_wanted_on_stdout() {
-        ascii = to_ascii(text);
-        ascii.as_str()
-    } else {
-        text
-    };
     if good {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes());
-        let _ = out.flush();
+        out::text(text);
     } else {
-        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        out::err_text(text);
     }
 }
 

@@ -265,9 +265,7 @@ pub fn page(text: &str) {
             }
         }
     }
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
+    super::out::text(text);
 }
 
 #[cfg(test)]

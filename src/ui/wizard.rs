@@ -2,6 +2,7 @@
 //! stdin when it is a terminal and opens /dev/tty otherwise, so the wizard works under
 //! `curl … | sh` (stdin a pipe) as long as the session has a terminal. Without one it says so
 //! ([`WizardError::NotTty`]) instead of hanging.
+use super::out;
 use inquire::validator::Validation;
 use inquire::{Confirm, InquireError, Password, PasswordDisplayMode, Select, Text};
 use mailstead_answers::{Acme, Answers, Domain, Mailbox, RelayHost};
@@ -260,8 +261,8 @@ pub fn run_wizard(
     outbound_blocked: Outbound25,
 ) -> Result<Answers, WizardError> {
     need_terminal()?;
-    eprintln!("mailstead: a few questions, then a summary to confirm before anything changes.");
-    eprintln!("(Esc goes back a question, Ctrl-C stops; nothing changes until you confirm.)");
+    out::err_line("mailstead: a few questions, then a summary to confirm before anything changes.");
+    out::err_line("(Esc goes back a question, Ctrl-C stops; nothing changes until you confirm.)");
     // A question left with Esc shows as left for the previous one, not as "canceled".
     inquire::set_global_render_config(
         inquire::ui::RenderConfig::default_colored()
@@ -275,8 +276,8 @@ pub fn run_wizard(
         match mailstead_answers::validate(&answers) {
             Ok(()) => return Ok(answers),
             Err(e) => {
-                eprintln!("{e}");
-                eprintln!("Let's go over the answers again (Esc goes back).");
+                out::err_line(&e);
+                out::err_line("Let's go over the answers again (Esc goes back).");
                 current = Some(answers);
             }
         }
@@ -362,10 +363,10 @@ fn ask_all(
                 };
                 match outbound_blocked() {
                     Some(why) => {
-                        eprintln!("Note: {why}.");
-                        eprintln!(
+                        out::err_line(format_args!("Note: {why}."));
+                        out::err_line(
                             "Mail to other servers then has to go out through a relay host \
-                             (or ask the provider to open port 25)."
+                             (or ask the provider to open port 25).",
                         );
                         flow(ask_relay(current.as_ref()))?.map(|v| d.relay = Some(v))
                     }

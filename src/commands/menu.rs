@@ -1,0 +1,139 @@
+//! `mailstead` with no command on a terminal: the wizard on a fresh server, the menu on a
+//! configured one. The menu's actions are the commands' own runs.
+use super::edit::edited_answers;
+use super::run::{self, apply, plan_confirmed, Next};
+use super::session::Session;
+use super::{check, plan, rollback, runs, wizard};
+use crate::error::CliResult;
+use crate::exit;
+use crate::ui::{self, out};
+use color_eyre::eyre::Result;
+use mailstead_answers::edit;
+use mailstead_answers::Answers;
+use mailstead_engine::journal::{self, Record, RunDir, RunId};
+use mailstead_engine::Step;
+
+/// No command on a terminal: the wizard on a fresh server, the menu on a configured one.
+pub fn start(s: &Session) -> CliResult {
+    let configured = s.config_path().exists();
+    if !configured {
+        return wizard::install(s);
+    }
+    interactive_menu(s)
+}
+
+/// The menu of a configured server. It comes back after an action that went well (as a
+/// menu does), and ends with the exit code of one that did not (its end block says what to
+/// do next) or with Quit / Esc.
+fn interactive_menu(s: &Session) -> CliResult {
+    loop {
+        match menu_action(s)? {
+            MENU_QUIT => return Ok(exit::DONE),
+            exit::DONE => out::err_line(""),
+            code => return Ok(code),
+        }
+    }
+}
+
+/// One choice of the menu, done. Quit ends the loop through [`MENU_QUIT`].
+fn menu_action(s: &Session) -> CliResult {
+    use ui::menu::MenuChoice;
+    let unfinished = unfinished_install(s);
+    match ui::menu::main_menu(unfinished.as_deref())? {
+        MenuChoice::FinishInstall => run::install(s, None, Next::Server),
+        MenuChoice::AddDomain => {
+            // The domain, then its first mailbox (postmaster@ and abuse@ go to it), in one
+            // run; then that domain's DNS records.
+            let d = ui::menu::ask_domain()?;
+            let (addr, pw) = ui::menu::ask_mailbox(std::slice::from_ref(&d))?;
+            out::err_line(format_args!(
+                "postmaster@{d} and abuse@{d} will go to {addr} (RFC 2142)."
+            ));
+            edit_answers_confirmed(
+                s,
+                |a| {
+                    edit::add_domain(a, &d)?;
+                    Ok(edit::add_mailbox(a, &addr, &pw)?)
+                },
+                Next::Domain(d.clone()),
+            )
+        }
+        MenuChoice::AddMailbox => {
+            let domains: Vec<String> = s
+                .load_answers()?
+                .domains
+                .iter()
+                .map(|d| d.name.clone())
+                .collect();
+            let (addr, pw) = ui::menu::ask_mailbox(&domains)?;
+            edit_answers_confirmed(s, |a| Ok(edit::add_mailbox(a, &addr, &pw)?), Next::Outcome)
+        }
+        MenuChoice::AddAlias => {
+            let (from, to) = ui::menu::ask_alias()?;
+            edit_answers_confirmed(s, |a| Ok(edit::add_alias(a, &from, &to)?), Next::Outcome)
+        }
+        MenuChoice::Check => check::run(s, false).map(|_| exit::DONE),
+        MenuChoice::Plan => plan::run(s),
+        MenuChoice::Rollback => rollback::rollback(s, None, false),
+        MenuChoice::Runs => runs::run(s),
+        MenuChoice::Quit => Ok(MENU_QUIT),
+    }
+}
+
+/// Not an exit code anyone sees: the menu's Quit, turned into [`exit::DONE`] by
+/// [`interactive_menu`].
+const MENU_QUIT: i32 = -1;
+
+/// `edit_answers_then` for the menu: the edit is planned first and shown on one screen with
+/// the question (`d`: the diffs), as the wizard's install is; nothing changes on `n` or Esc.
+fn edit_answers_confirmed(
+    s: &Session,
+    edit: impl FnOnce(&mut Answers) -> Result<()>,
+    next: Next,
+) -> CliResult {
+    let (answers, save) = edited_answers(s, edit)?;
+    if !plan_confirmed(s, &save, &answers)? {
+        out::line("Nothing was changed.");
+        return Ok(exit::DONE);
+    }
+    apply(
+        s,
+        move || Ok((answers, vec![Box::new(save) as Box<dyn Step<Answers>>])),
+        true,
+        next,
+    )
+}
+
+/// Why the first installation has not finished, when no run has ever ended well and the
+/// newest one failed or was stopped: `the last run (ID) failed in step tls`. `None` otherwise.
+fn unfinished_install(s: &Session) -> Option<String> {
+    let ids = journal::list_runs(&s.host, &s.state_dir);
+    let mut newest: Option<(RunId, Option<String>, Option<String>)> = None;
+    for id in ids {
+        let recs = RunDir::open(&s.host, &s.state_dir, &id)
+            .and_then(|r| r.records())
+            .ok()?;
+        let status = recs.iter().find_map(|r| match r {
+            Record::RunEnd { status, .. } => Some(status.clone()),
+            _ => None,
+        });
+        if status.as_deref() == Some("ok") {
+            return None;
+        }
+        let failed_step = recs.iter().find_map(|r| match r {
+            Record::StepFailed { step, .. } => Some(step.clone()),
+            _ => None,
+        });
+        newest = Some((id, status, failed_step));
+    }
+    let (id, status, step) = newest?;
+    let what = match status.as_deref() {
+        Some("refused") => "was refused",
+        Some("failed") => "failed",
+        _ => "was stopped",
+    };
+    Some(match step {
+        Some(step) => format!("the last run ({id}) {what} in step {step}"),
+        None => format!("the last run ({id}) {what}"),
+    })
+}
