@@ -17,6 +17,8 @@ pub mod dns;
 pub mod dovecot;
 pub mod facts;
 pub mod firewall;
+#[cfg(test)]
+mod golden_tests;
 pub mod layout;
 pub mod mailboxes;
 pub mod packages;
