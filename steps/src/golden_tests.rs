@@ -44,7 +44,10 @@ fn render(changes: &[Change]) -> String {
                 meta,
                 secret,
             } => {
-                out.push_str(&format!("WRITE {} {meta:?} secret={secret}\n", path.display()));
+                out.push_str(&format!(
+                    "WRITE {} {meta:?} secret={secret}\n",
+                    path.display()
+                ));
                 if !secret {
                     out.push_str(&String::from_utf8_lossy(content));
                     out.push_str("\n--- end\n");
@@ -83,7 +86,10 @@ fn rendered_files_stay_byte_identical() {
         ("mail", mail_answers()),
         ("relay", relay_answers()),
     ] {
-        for (v, dv) in [("23", "2.3.19.1 (9b53102964)"), ("24", "2.4.1-4 (7d8c0e5759)")] {
+        for (v, dv) in [
+            ("23", "2.3.19.1 (9b53102964)"),
+            ("24", "2.4.1-4 (7d8c0e5759)"),
+        ] {
             let text = golden(&a, dv);
             assert_eq!(text, golden(&a, dv), "deterministic");
             insta::assert_snapshot!(format!("{name}_{v}"), text);

@@ -14,12 +14,10 @@
 //!   Dovecot can put its LMTP and auth sockets there.
 //! - queues a Dovecot reload; `doveconf -n` must accept the configuration first (verify), so
 //!   a configuration Dovecot refuses is rolled back before any reload.
+use crate::capability::{self, DovecotPiece, Registry};
 use crate::facts::dovecot::passdb_drivers;
 use crate::facts::{Accounts, Certificates, DovecotVersion, Ipv6, OsRelease};
-use crate::layout::{
-    cert_paths, POSTFIX_PRIVATE, SIEVE_BIN_DIR, SIEVE_LEARN_HAM, SIEVE_LEARN_SPAM, SIEVE_PIPE_DIR,
-    SIEVE_SPAM_TO_JUNK, USERS_FILE, VHOSTS,
-};
+use crate::layout::{cert_paths, POSTFIX_PRIVATE, USERS_FILE, VHOSTS};
 use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::Answers;
 use mailstead_engine::host::Cmd;
@@ -27,9 +25,9 @@ use mailstead_engine::system::failure;
 use mailstead_engine::{Change, Ctx, Perms, Planned, Step};
 
 pub const LOCAL_CONF: &str = crate::layout::DOVECOT_LOCAL;
-const TEMPLATE_23: &str = include_str!("../../assets/dovecot/local-2.3.conf");
-const TEMPLATE_24: &str = include_str!("../../assets/dovecot/local-2.4.conf");
-const POP3: &str = include_str!("../../assets/dovecot/pop3.conf");
+const TEMPLATE_23: &str = include_str!("../../../assets/dovecot/local-2.3.conf");
+const TEMPLATE_24: &str = include_str!("../../../assets/dovecot/local-2.4.conf");
+const POP3: &str = include_str!("../../../assets/dovecot/pop3.conf");
 /// The backups groupadd/useradd (and userdel/groupdel) rewrite. The databases themselves are
 /// not snapshotted: a rollback removes the user and group with userdel/groupdel (their
 /// inverses) and so keeps every account added since; restoring these backups afterwards
@@ -42,13 +40,7 @@ const DB_FILES: [&str; 4] = [
 ];
 
 /// Which configuration language to write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Version {
-    /// Dovecot 2.3 (Debian 12): `ssl_cert = <file`, `mail_location`, `passdb { driver = }`.
-    V23,
-    /// Dovecot 2.4 (Debian 13): `ssl_server_cert_file`, `mail_driver`, named passdb/userdb.
-    V24,
-}
+pub use crate::capability::DovecotSyntax as Version;
 
 /// `dovecot --version` of the installed Dovecot, else the Debian release it will come from.
 pub fn detect(installed: &DovecotVersion, os: &OsRelease) -> Result<Version> {
@@ -80,8 +72,15 @@ pub fn from_version(v: &str) -> Option<Version> {
 
 /// The whole of `/etc/dovecot/local.conf`.
 /// `ipv6`: the host has IPv6 ([`crate::facts::Ipv6`]): `listen = *, ::`, else `*`.
-pub fn render(a: &Answers, version: Version, vmail_uid: u32, ipv6: bool) -> String {
-    render_serving(a, version, vmail_uid, ipv6, &cert_paths(&a.hostname))
+/// `piece`: what the other capabilities contribute ([`capability::dovecot`]).
+pub fn render(
+    a: &Answers,
+    version: Version,
+    vmail_uid: u32,
+    ipv6: bool,
+    piece: &DovecotPiece,
+) -> String {
+    render_serving(a, version, vmail_uid, ipv6, &cert_paths(&a.hostname), piece)
 }
 
 /// [`render`], serving the chain and key `cert` (certbot's, or the interim self-signed pair:
@@ -92,8 +91,19 @@ pub fn render_serving(
     vmail_uid: u32,
     ipv6: bool,
     cert: &(std::path::PathBuf, std::path::PathBuf),
+    piece: &DovecotPiece,
 ) -> String {
     let (fullchain, privkey) = cert;
+    // A plugin in a protocol's `mail_plugins`: 2.3 a word of the list, 2.4 a line of its block.
+    let plugins = |names: &[&str]| -> String {
+        names
+            .iter()
+            .map(|p| match version {
+                Version::V23 => format!(" {p}"),
+                Version::V24 => format!("    {p} = yes\n"),
+            })
+            .collect()
+    };
     let protocols = if a.pop3 {
         "imap lmtp pop3"
     } else {
@@ -113,11 +123,10 @@ pub fn render_serving(
         .replace("@@UID@@", &vmail_uid.to_string())
         .replace("@@QUOTA_23@@", &crate::layout::quota_rule_23(a.quota))
         .replace("@@QUOTA_24@@", &a.quota.to_string())
-        .replace("@@SIEVE_SPAM_TO_JUNK@@", SIEVE_SPAM_TO_JUNK)
-        .replace("@@SIEVE_LEARN_SPAM@@", SIEVE_LEARN_SPAM)
-        .replace("@@SIEVE_LEARN_HAM@@", SIEVE_LEARN_HAM)
-        .replace("@@SIEVE_PIPE_DIR@@", SIEVE_PIPE_DIR)
-        .replace("@@SIEVE_BIN_DIR@@", SIEVE_BIN_DIR);
+        .replace("@@IMAP_PLUGINS@@", &plugins(&piece.imap_plugins))
+        .replace("@@LMTP_PLUGINS@@", &plugins(&piece.lmtp_plugins))
+        // Last: contributed text is not searched for placeholders.
+        .replace("@@CONTRIBUTED@@", &piece.config);
     if a.pop3 {
         out.push_str(POP3);
     }
@@ -158,7 +167,12 @@ fn auth_system_change(current: Option<&str>) -> Option<Change> {
     })
 }
 
-pub struct Dovecot;
+/// The step. It assembles `local.conf` from its own template and what the registry's
+/// capabilities contribute.
+pub struct Dovecot {
+    /// The registry ([`crate::CAPABILITIES`]).
+    pub all: &'static Registry,
+}
 
 impl Step<Answers> for Dovecot {
     fn name(&self) -> &'static str {
@@ -255,6 +269,7 @@ impl Step<Answers> for Dovecot {
                 ipv6,
                 &ctx.fact::<Certificates>()?
                     .serving(ctx.host, &ctx.answers.hostname),
+                &capability::dovecot(self.all, ctx.answers, version),
             ),
             Perms::root(0o644),
         ));
@@ -288,8 +303,38 @@ impl Step<Answers> for Dovecot {
     }
 }
 
+/// The `dovecot` capability.
+pub struct Cap;
+
+impl crate::capability::Capability for Cap {
+    fn name(&self) -> &'static str {
+        "dovecot"
+    }
+    fn steps(
+        &self,
+        all: &'static crate::capability::Registry,
+    ) -> Vec<Box<dyn mailstead_engine::Step<mailstead_answers::Answers>>> {
+        vec![Box::new(Dovecot { all })]
+    }
+    fn packages(&self, answers: &mailstead_answers::Answers) -> Vec<&'static str> {
+        let mut p = vec!["dovecot-core", "dovecot-imapd", "dovecot-lmtpd"];
+        if answers.pop3 {
+            p.push("dovecot-pop3d");
+        }
+        p
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    fn dovecot() -> Dovecot {
+        Dovecot {
+            all: crate::CAPABILITIES,
+        }
+    }
+    fn piece(a: &Answers, v: Version) -> DovecotPiece {
+        capability::dovecot(crate::CAPABILITIES, a, v)
+    }
     use super::*;
     use crate::testing::{
         add_cert, apply, ctx, effective, group_file, mail_answers as answers, try_apply,
@@ -362,7 +407,7 @@ mod tests {
     #[test]
     fn renders_each_syntax() {
         let a = answers();
-        let v23 = render(&a, Version::V23, 990, true);
+        let v23 = render(&a, Version::V23, 990, true, &piece(&a, Version::V23));
         assert!(v23.contains("ssl_cert = </etc/letsencrypt/live/mail.example.test/fullchain.pem\n"));
         assert!(v23.contains("ssl_key = </etc/letsencrypt/live/mail.example.test/privkey.pem\n"));
         assert!(v23.contains("mail_location = maildir:~/Maildir\n"));
@@ -373,7 +418,7 @@ mod tests {
         assert!(!v23.contains("ssl_server_cert_file"));
         assert!(!v23.contains("@@"));
 
-        let v24 = render(&a, Version::V24, 990, true);
+        let v24 = render(&a, Version::V24, 990, true, &piece(&a, Version::V24));
         assert!(v24.contains(
             "ssl_server_cert_file = /etc/letsencrypt/live/mail.example.test/fullchain.pem\n"
         ));
@@ -432,12 +477,26 @@ mod tests {
 
         let mut unlimited = a.clone();
         unlimited.quota = 0;
-        assert!(render(&unlimited, Version::V23, 990, true).contains("quota_rule = *:storage=0\n"));
-        assert!(render(&unlimited, Version::V24, 990, true).contains("quota_storage_size = 0\n"));
+        assert!(render(
+            &unlimited,
+            Version::V23,
+            990,
+            true,
+            &piece(&unlimited, Version::V23)
+        )
+        .contains("quota_rule = *:storage=0\n"));
+        assert!(render(
+            &unlimited,
+            Version::V24,
+            990,
+            true,
+            &piece(&unlimited, Version::V24)
+        )
+        .contains("quota_storage_size = 0\n"));
 
         let mut p = a.clone();
         p.pop3 = true;
-        let with_pop = render(&p, Version::V24, 990, true);
+        let with_pop = render(&p, Version::V24, 990, true, &piece(&p, Version::V24));
         assert!(with_pop.contains("protocols = imap lmtp pop3\n"));
         assert!(with_pop.contains("service pop3-login"));
     }
@@ -448,7 +507,7 @@ mod tests {
         group_file(&h); // has a group vmail (990) but no user vmail
         dovecot_version(&h, "2.4.1-4 (7d8c0e5759)");
         let a = answers();
-        let changes = Dovecot.plan(&ctx(&h, &a)).unwrap().changes;
+        let changes = dovecot().plan(&ctx(&h, &a)).unwrap().changes;
         let s: Vec<String> = changes.iter().map(Change::summary).collect();
         assert_eq!(
             s,
@@ -488,7 +547,7 @@ mod tests {
         h.add_file("/etc/group", "root:x:0:\nfoo:x:998:\n", Meta::root(0o644));
         dovecot_version(&h, "2.3.19.1 (9b53102964)");
         let a = answers();
-        let changes = Dovecot.plan(&ctx(&h, &a)).unwrap().changes;
+        let changes = dovecot().plan(&ctx(&h, &a)).unwrap().changes;
         let s: Vec<String> = changes.iter().map(Change::summary).collect();
         assert_eq!(s[0], "create group vmail (gid 997)");
         assert_eq!(
@@ -520,7 +579,7 @@ mod tests {
         dovecot_version(&h, "2.4.1-4 (7d8c0e5759)");
         h.on_command(|c| (c.program == "useradd" || c.program == "doveconf").then(Output::default));
         let a = answers();
-        let first = effective(&h, Dovecot.plan(&ctx(&h, &a)).unwrap());
+        let first = effective(&h, dovecot().plan(&ctx(&h, &a)).unwrap());
         // What useradd would have done (before the vmail directory is given to vmail).
         let passwd = h.read_string(Path::new("/etc/passwd")).unwrap().unwrap();
         h.add_file(
@@ -529,13 +588,13 @@ mod tests {
             Meta::root(0o644),
         );
         apply(&h, &first);
-        let again = effective(&h, Dovecot.plan(&ctx(&h, &a)).unwrap());
+        let again = effective(&h, dovecot().plan(&ctx(&h, &a)).unwrap());
         assert!(again.is_empty(), "{again:?}");
         // No certificate yet: refused before doveconf is even asked.
-        let err = Dovecot.verify(&ctx(&h, &a)).unwrap_err();
+        let err = dovecot().verify(&ctx(&h, &a)).unwrap_err();
         assert!(format!("{err}").contains("fullchain.pem does not exist"));
         add_cert(&h);
-        Dovecot.verify(&ctx(&h, &a)).unwrap();
+        dovecot().verify(&ctx(&h, &a)).unwrap();
     }
 
     #[test]
@@ -553,7 +612,7 @@ mod tests {
         );
         h.add_file("/etc/group", "root:x:0:\n", Meta::root(0o644));
         let a = answers();
-        let changes = Dovecot.plan(&ctx(&h, &a)).unwrap().changes;
+        let changes = dovecot().plan(&ctx(&h, &a)).unwrap().changes;
         let s: Vec<String> = changes.iter().map(Change::summary).collect();
         assert_eq!(s[0], "create group vmail (gid 999)");
         assert!(s
@@ -582,7 +641,7 @@ mod tests {
         });
         add_cert(&h);
         let a = answers();
-        let err = Dovecot.verify(&ctx(&h, &a)).unwrap_err();
+        let err = dovecot().verify(&ctx(&h, &a)).unwrap_err();
         assert!(format!("{err:#}").contains("Unknown setting"));
     }
 

@@ -28,6 +28,7 @@
 //!
 //! Every record has [`TTL`]. DMARC's default policy is `quarantine`: see the README's "DNS
 //! records" for the reason.
+pub mod check;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -709,6 +710,24 @@ pub fn render_summary(p: &Published, width: usize) -> String {
         p.ptr.len()
     ));
     out
+}
+
+/// The `dns` capability.
+pub struct Cap;
+
+impl crate::capability::Capability for Cap {
+    fn name(&self) -> &'static str {
+        "dns"
+    }
+    fn checks(
+        &self,
+    ) -> Vec<(
+        crate::capability::Phase,
+        Box<dyn mailstead_engine::Check<mailstead_answers::Answers>>,
+    )> {
+        use crate::capability::Phase;
+        vec![(Phase::World, Box::new(check::DnsRecords))]
+    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,8 @@
 //!
 //! Selectors name their UTC date: `s20261129`, then `s20261129b`, `s20261129c` for more keys
 //! the same day. Postfix's side (`smtpd_milters`...) is in the `postfix` step.
+pub mod check;
+pub mod rotate;
 use crate::facts::dkim::DkimKeys;
 use crate::layout::{
     dkim_key_path, DKIM_KEY_DIR, DKIM_SELECTORS_MAP, DKIM_SIGNING_CONF, RATELIMIT_CONF,
@@ -485,6 +487,66 @@ impl Step<Answers> for Rotate {
                 .into())
             }
         }
+    }
+}
+
+/// The `signer` capability.
+pub struct Cap;
+
+impl crate::capability::Capability for Cap {
+    fn name(&self) -> &'static str {
+        "signer"
+    }
+    fn steps(
+        &self,
+        _all: &'static crate::capability::Registry,
+    ) -> Vec<Box<dyn mailstead_engine::Step<mailstead_answers::Answers>>> {
+        vec![Box::new(Signer)]
+    }
+    fn checks(
+        &self,
+    ) -> Vec<(
+        crate::capability::Phase,
+        Box<dyn mailstead_engine::Check<mailstead_answers::Answers>>,
+    )> {
+        use crate::capability::Phase;
+        vec![
+            (
+                Phase::Serving,
+                Box::new(check::Signer {
+                    timeout: check::SIGNER_TIMEOUT,
+                }),
+            ),
+            (Phase::Health, Box::new(check::Limits)),
+        ]
+    }
+    fn packages(&self, _answers: &mailstead_answers::Answers) -> Vec<&'static str> {
+        // rspamd from Debian. Not held by the packages step's policy: it starts on its
+        // defaults (all listeners on localhost) and is running before Postfix is pointed at
+        // it.
+        vec!["rspamd"]
+    }
+    /// rspamd's proxy worker in milter mode, for Postfix's `main.cf`.
+    fn postfix_main(&self, _answers: &mailstead_answers::Answers) -> Vec<(&'static str, String)> {
+        let s = String::from;
+        vec![
+            // Every message passes it: mail from smtpd (25, 587, 465) and local mail (sendmail,
+            // cron), which rspamd signs when its sender logged in or is this server.
+            ("smtpd_milters", s(crate::layout::RSPAMD_MILTER)),
+            ("non_smtpd_milters", s("$smtpd_milters")),
+            // When rspamd is down, mail still flows (unsigned) rather than stopping: a signer
+            // outage must not become a mail outage; `mailstead check` (signer) reports it.
+            ("milter_default_action", s("accept")),
+            // Postfix >= 2.6 speaks milter protocol 6, as rspamd does.
+            ("milter_protocol", s("6")),
+            // rspamd needs the login ({auth_authen}) to sign for authenticated users, and the
+            // client's address to tell local mail; rspamd's documented set (rspamd.com, MTA
+            // integration).
+            (
+                "milter_mail_macros",
+                s("i {mail_addr} {client_addr} {client_name} {auth_authen}"),
+            ),
+        ]
     }
 }
 

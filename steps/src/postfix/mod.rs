@@ -20,13 +20,15 @@
 //! set twice, `reject_unknown_client_hostname` / `reject_unknown_helo_hostname` /
 //! `reject_unknown_sender_domain` (they reject real senders), delivery through a pipe to
 //! dovecot-lda, `smtpd_sasl_authenticated_header` (it publishes login names).
+pub mod check;
+use crate::capability::{self, Registry};
 use crate::facts::postconf::squash;
+use crate::facts::resolver::Dns;
 use crate::facts::{Certificates, Ipv6, PostconfMain, PostconfMaster, PublicAddresses};
 use crate::layout::{
     cert_paths, ALIASES_MAP, DOMAINS_MAP, MAILBOXES_MAP, MAIN_CF, MASTER_CF, RELAY_PASSWORD_MAP,
-    RSPAMD_MILTER, SENDERS_MAP, SENDER_ACCESS_MAP, SYSTEM_CA_FILE,
+    SENDERS_MAP, SENDER_ACCESS_MAP, SYSTEM_CA_FILE,
 };
-use crate::resolver::Dns;
 use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::{Answers, IMPLICIT_TLS_PORT};
 use mailstead_engine::host::{Cmd, Host};
@@ -49,7 +51,14 @@ const QUOTA_POLICY: &str = "check_policy_service unix:private/quota-status";
 /// the host has (`inet_protocols`), mail for other domains going out over SMTP
 /// (`default_transport`, `relay_transport`, no `relayhost`), `+` as the address extension
 /// delimiter. Postfix: postconf(5).
-pub fn main_settings(a: &Answers, ipv6: bool) -> Vec<(&'static str, String)> {
+///
+/// `contributed`: what the other capabilities hand Postfix ([`capability::postfix_main`], e.g.
+/// the signer's milter), written after Postfix's own settings and before the relay host's.
+pub fn main_settings(
+    a: &Answers,
+    ipv6: bool,
+    contributed: &[(&'static str, String)],
+) -> Vec<(&'static str, String)> {
     let (fullchain, privkey) = cert_paths(&a.hostname);
     let host_is_virtual = a.domains.iter().any(|d| d.name == a.hostname);
     let mydestination = if host_is_virtual {
@@ -164,25 +173,9 @@ pub fn main_settings(a: &Answers, ipv6: bool) -> Vec<(&'static str, String)> {
                 "enforce"
             }),
         ),
-        // --- DKIM signer: rspamd's proxy worker in milter mode (step `signer`). ---
-        // Every message passes it: mail from smtpd (25, 587, 465) and local mail (sendmail,
-        // cron), which rspamd signs when its sender logged in or is this server.
-        ("smtpd_milters", s(RSPAMD_MILTER)),
-        ("non_smtpd_milters", s("$smtpd_milters")),
-        // When rspamd is down, mail still flows (unsigned) rather than stopping: a signer
-        // outage must not become a mail outage; `mailstead check` (signer) reports it.
-        ("milter_default_action", s("accept")),
-        // Postfix >= 2.6 speaks milter protocol 6, as rspamd does.
-        ("milter_protocol", s("6")),
-        // rspamd needs the login ({auth_authen}) to sign for authenticated users, and the
-        // client's address to tell local mail; rspamd's documented set (rspamd.com, MTA
-        // integration).
-        (
-            "milter_mail_macros",
-            s("i {mail_addr} {client_addr} {client_name} {auth_authen}"),
-        ),
     ]
     .into_iter()
+    .chain(contributed.iter().cloned())
     .chain(relay_settings(a))
     .collect()
 }
@@ -360,12 +353,12 @@ pub fn dnsbl_domain(site: &str) -> &str {
 }
 
 /// Whether the blocklist `domain` answers through this server's resolver
-/// ([`crate::deliverability::dnsbl_test_entry`], RFC 5782 §5). `Err` says what came back.
+/// ([`crate::facts::deliverability::dnsbl_test_entry`], RFC 5782 §5). `Err` says what came back.
 pub fn dnsbl_answers(dns: &Dns, domain: &str) -> std::result::Result<(), String> {
     let resolver = dns
         .resolver()
         .map_err(|why| format!("no resolver: {why}"))?;
-    crate::deliverability::dnsbl_test_entry(resolver, domain)
+    crate::facts::deliverability::dnsbl_test_entry(resolver, domain)
 }
 
 /// The answers' `postscreen_dnsbl_sites` whose lists answer ([`dnsbl_answers`]), and for each
@@ -439,8 +432,9 @@ fn main_diff(
     cert: &(std::path::PathBuf, std::path::PathBuf),
     own: &[std::net::IpAddr],
     dnsbl: &[String],
+    contributed: &[(&'static str, String)],
 ) -> (Vec<String>, Vec<String>) {
-    let mut want = main_settings(a, ipv6);
+    let mut want = main_settings(a, ipv6, contributed);
     for (k, v) in want.iter_mut() {
         match *k {
             "smtpd_tls_cert_file" => *v = cert.0.to_string_lossy().into_owned(),
@@ -498,7 +492,7 @@ struct MainDiff {
     dnsbl: (Vec<String>, Vec<String>),
 }
 
-fn main_diff_now(ctx: &Ctx<Answers>) -> Result<MainDiff> {
+fn main_diff_now(ctx: &Ctx<Answers>, all: &Registry) -> Result<MainDiff> {
     let ipv6 = ctx.fact::<Ipv6>()?.available;
     let cert = ctx
         .fact::<Certificates>()?
@@ -511,6 +505,7 @@ fn main_diff_now(ctx: &Ctx<Answers>) -> Result<MainDiff> {
         &cert,
         &ctx.fact::<PublicAddresses>()?.ips(),
         &dnsbl,
+        &capability::postfix_main(all, ctx.answers),
     );
     Ok(MainDiff {
         args,
@@ -558,7 +553,7 @@ pub fn smtp_client_entry(current: &str, ipv4_only: bool) -> String {
 }
 
 /// The `postconf -M` that adds or removes the override, when the decision
-/// ([`crate::deliverability::ipv4_only`]) differs from master.cf.
+/// ([`crate::facts::deliverability::ipv4_only`]) differs from master.cf.
 fn smtp_ipv4_only_change(ctx: &Ctx<Answers>) -> Result<Option<Change>> {
     if !ctx.fact::<Ipv6>()?.available {
         return Ok(None); // inet_protocols = ipv4 for all of Postfix already
@@ -573,7 +568,7 @@ fn smtp_ipv4_only_change(ctx: &Ctx<Answers>) -> Result<Option<Change>> {
     } else {
         let dns = ctx.fact::<Dns>()?;
         match dns.resolver() {
-            Ok(r) => crate::deliverability::ipv4_only(r, &ctx.answers.hostname, &v6),
+            Ok(r) => crate::facts::deliverability::ipv4_only(r, &ctx.answers.hostname, &v6),
             Err(_) => None,
         }
     };
@@ -598,7 +593,12 @@ fn smtp_ipv4_only_change(ctx: &Ctx<Answers>) -> Result<Option<Change>> {
     }))
 }
 
-pub struct Postfix;
+/// The step. It assembles `main.cf` from its own settings and what the registry's
+/// capabilities contribute.
+pub struct Postfix {
+    /// The registry ([`crate::CAPABILITIES`]).
+    pub all: &'static Registry,
+}
 
 impl Step<Answers> for Postfix {
     fn name(&self) -> &'static str {
@@ -618,7 +618,7 @@ impl Step<Answers> for Postfix {
             mut args,
             detail,
             dnsbl: (dnsbl, left_out),
-        } = main_diff_now(ctx)?;
+        } = main_diff_now(ctx, self.all)?;
         // Postfix reads these only when it starts: a reload keeps the old listeners
         // (postconf(5): "specify postfix stop; postfix start" after changing them).
         let restart = args
@@ -709,7 +709,7 @@ impl Step<Answers> for Postfix {
                 failure(&cmd, &out)
             ));
         }
-        let main = main_diff_now(ctx)?.args;
+        let main = main_diff_now(ctx, self.all)?.args;
         let (master, _) = master_diff(&*ctx.fact::<PostconfMaster>()?);
         if !main.is_empty() || !master.is_empty() {
             return Err(eyre!(
@@ -733,8 +733,50 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
+/// The `postfix` capability.
+pub struct Cap;
+
+impl crate::capability::Capability for Cap {
+    fn name(&self) -> &'static str {
+        "postfix"
+    }
+    fn steps(
+        &self,
+        all: &'static crate::capability::Registry,
+    ) -> Vec<Box<dyn mailstead_engine::Step<mailstead_answers::Answers>>> {
+        vec![Box::new(Postfix { all })]
+    }
+    fn checks(
+        &self,
+    ) -> Vec<(
+        crate::capability::Phase,
+        Box<dyn mailstead_engine::Check<mailstead_answers::Answers>>,
+    )> {
+        use crate::capability::Phase;
+        vec![(Phase::Delivering, Box::new(check::Relay))]
+    }
+    fn packages(&self, answers: &mailstead_answers::Answers) -> Vec<&'static str> {
+        let mut p = vec!["postfix"];
+        // relay_host: Postfix's smtp client authenticates through Cyrus SASL, whose PLAIN and
+        // LOGIN mechanisms (what relays offer) are in libsasl2-modules, a Recommends that
+        // --no-install-recommends leaves out ("no worthy mechs found" without it).
+        if answers.relay_host.is_some() {
+            p.push("libsasl2-modules");
+        }
+        p
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    fn postfix() -> Postfix {
+        Postfix {
+            all: crate::CAPABILITIES,
+        }
+    }
+    fn contributed(a: &Answers) -> Vec<(&'static str, String)> {
+        capability::postfix_main(crate::CAPABILITIES, a)
+    }
     use super::*;
     use crate::testing::{add_cert, apply, ctx, mail_answers as answers};
     use mailstead_engine::{MemHost, Meta, Output};
@@ -864,7 +906,7 @@ mod tests {
     /// IPv6 without FCrDNS: the SMTP client goes IPv4 only; once the PTR is there, back.
     #[test]
     fn ipv6_without_reverse_dns_sends_over_ipv4_only_until_it_has() {
-        use crate::resolver::{Dns, Fake};
+        use crate::facts::resolver::{Dns, Fake};
         let h = MemHost::fake();
         h.add_file(
             "/proc/net/if_inet6",
@@ -891,7 +933,7 @@ mod tests {
         let no_ptr = Fake::new().with_ip("mail.example.test", "2001:db8::7");
         let c = ctx(&h, &a);
         c.facts.insert(Dns::with(no_ptr.clone()));
-        let planned = Postfix.plan(&c).unwrap();
+        let planned = postfix().plan(&c).unwrap();
         let summaries: Vec<String> = planned.changes.iter().map(|c| c.summary()).collect();
         assert!(
             summaries.iter().any(|s| s.contains("send over IPv4 only")),
@@ -905,7 +947,7 @@ mod tests {
         // Same DNS again: nothing to do about it.
         let c = ctx(&h, &a);
         c.facts.insert(Dns::with(no_ptr.clone()));
-        assert!(!Postfix
+        assert!(!postfix()
             .plan(&c)
             .unwrap()
             .changes
@@ -914,7 +956,7 @@ mod tests {
         // DNS silent: left as it is.
         let c = ctx(&h, &a);
         c.facts.insert(Dns::with(Fake::silent()));
-        assert!(!Postfix
+        assert!(!postfix()
             .plan(&c)
             .unwrap()
             .changes
@@ -925,7 +967,7 @@ mod tests {
         c.facts.insert(Dns::with(
             no_ptr.with_ptr("2001:db8::7", "mail.example.test"),
         ));
-        let planned = Postfix.plan(&c).unwrap();
+        let planned = postfix().plan(&c).unwrap();
         assert!(planned
             .changes
             .iter()
@@ -947,7 +989,7 @@ mod tests {
         );
         FakePostconf::debian().install(&h);
         let a = answers();
-        let changes = Postfix.plan(&ctx(&h, &a)).unwrap().changes;
+        let changes = postfix().plan(&ctx(&h, &a)).unwrap().changes;
         // postconf -e, main.cf dated back, postconf -M, the reload.
         assert_eq!(changes.len(), 4, "{changes:?}");
         assert_eq!(changes[1].summary(), cool_main_cf().summary());
@@ -1019,20 +1061,23 @@ mod tests {
         let fake = FakePostconf::debian();
         fake.install(&h);
         let a = answers();
-        apply(&h, &Postfix.plan(&ctx(&h, &a)).unwrap().changes);
+        apply(&h, &postfix().plan(&ctx(&h, &a)).unwrap().changes);
         // postconf prints multi-line values joined; whitespace differences are no change.
         fake.main.lock().unwrap().insert(
             "smtpd_relay_restrictions".into(),
             "permit_mynetworks,  permit_sasl_authenticated,\n  reject_unauth_destination".into(),
         );
-        let again = Postfix.plan(&ctx(&h, &a)).unwrap().changes;
+        let again = postfix().plan(&ctx(&h, &a)).unwrap().changes;
         assert_eq!(
             again.iter().map(Change::summary).collect::<Vec<_>>(),
             vec!["reload postfix"]
         );
-        assert!(Postfix.verify(&ctx(&h, &a)).is_err(), "no certificate yet");
+        assert!(
+            postfix().verify(&ctx(&h, &a)).is_err(),
+            "no certificate yet"
+        );
         add_cert(&h);
-        Postfix.verify(&ctx(&h, &a)).unwrap();
+        postfix().verify(&ctx(&h, &a)).unwrap();
     }
 
     #[test]
@@ -1040,9 +1085,9 @@ mod tests {
         let h = MemHost::fake();
         FakePostconf::debian().install(&h);
         let mut a = answers();
-        apply(&h, &Postfix.plan(&ctx(&h, &a)).unwrap().changes);
+        apply(&h, &postfix().plan(&ctx(&h, &a)).unwrap().changes);
         a.message_size_limit = 20 * 1024 * 1024;
-        let changes = Postfix.plan(&ctx(&h, &a)).unwrap().changes;
+        let changes = postfix().plan(&ctx(&h, &a)).unwrap().changes;
         let Change::Run { cmd, detail, .. } = &changes[0] else {
             panic!()
         };
@@ -1062,12 +1107,12 @@ mod tests {
         let fake = FakePostconf::debian();
         fake.install(&h);
         let a = answers();
-        apply(&h, &Postfix.plan(&ctx(&h, &a)).unwrap().changes);
+        apply(&h, &postfix().plan(&ctx(&h, &a)).unwrap().changes);
         fake.master.lock().unwrap().insert(
             "submissions/inet".into(),
             "submissions inet n - y - - smtpd".into(),
         );
-        let changes = Postfix.plan(&ctx(&h, &a)).unwrap().changes;
+        let changes = postfix().plan(&ctx(&h, &a)).unwrap().changes;
         assert_eq!(
             changes[0].summary(),
             "postconf: master.cf entries submissions"
@@ -1083,11 +1128,14 @@ mod tests {
         // Planning a fresh server: postconf does not exist (the fake: command not found).
         let h = MemHost::fake();
         let a = answers();
-        let changes = Postfix.plan(&ctx(&h, &a)).unwrap().changes;
+        let changes = postfix().plan(&ctx(&h, &a)).unwrap().changes;
         let Change::Run { cmd, detail, .. } = &changes[0] else {
             panic!()
         };
-        assert_eq!(cmd.args.len(), main_settings(&a, true).len() + 1);
+        assert_eq!(
+            cmd.args.len(),
+            main_settings(&a, true, &contributed(&a)).len() + 1
+        );
         assert!(detail[0].starts_with("myhostname: (not set) -> "));
         let Change::Run { cmd, .. } = &changes[2] else {
             panic!()
@@ -1099,11 +1147,15 @@ mod tests {
     fn hostname_that_is_also_a_mail_domain_is_not_local() {
         let mut a = answers();
         a.hostname = "example.test".into();
-        let s: BTreeMap<_, _> = main_settings(&a, true).into_iter().collect();
+        let s: BTreeMap<_, _> = main_settings(&a, true, &contributed(&a))
+            .into_iter()
+            .collect();
         assert_eq!(s["mydestination"], "localhost.$mydomain, localhost");
         assert_eq!(s["mydomain"], "example.test");
         let b = answers();
-        let s: BTreeMap<_, _> = main_settings(&b, true).into_iter().collect();
+        let s: BTreeMap<_, _> = main_settings(&b, true, &contributed(&b))
+            .into_iter()
+            .collect();
         assert_eq!(
             s["mydestination"],
             "$myhostname, localhost.$mydomain, localhost"
@@ -1116,7 +1168,7 @@ mod tests {
     /// leave it out; the site's filter and weight do not change the name asked.
     #[test]
     fn dnsbl_used_only_when_it_answers() {
-        use crate::resolver::{Dns, Fake, Record};
+        use crate::facts::resolver::{Dns, Fake, Record};
         let dns = Dns::with(
             Fake::new()
                 .with(
@@ -1156,7 +1208,9 @@ mod tests {
     /// DNSBL by default; the answers' weighted lists and threshold as written.
     #[test]
     fn postscreen_on_port_25_with_the_answers_dnsbl() {
-        let s: BTreeMap<_, _> = main_settings(&answers(), true).into_iter().collect();
+        let s: BTreeMap<_, _> = main_settings(&answers(), true, &contributed(&answers()))
+            .into_iter()
+            .collect();
         assert_eq!(s["postscreen_greet_action"], "enforce");
         for k in [
             "postscreen_pipelining_enable",
@@ -1173,7 +1227,9 @@ mod tests {
             "list.dnswl.org=127.0.[0..255].[1;2;3]*-2".into(),
         ];
         a.postscreen_dnsbl_threshold = 3;
-        let s: BTreeMap<_, _> = main_settings(&a, true).into_iter().collect();
+        let s: BTreeMap<_, _> = main_settings(&a, true, &contributed(&a))
+            .into_iter()
+            .collect();
         assert_eq!(
             s["postscreen_dnsbl_sites"],
             "zen.spamhaus.org=127.0.0.[2..11]*3, list.dnswl.org=127.0.[0..255].[1;2;3]*-2"
@@ -1196,7 +1252,9 @@ mod tests {
 
     #[test]
     fn sub_addresses_use_plus_as_the_alias_graph_does() {
-        let s: BTreeMap<_, _> = main_settings(&answers(), true).into_iter().collect();
+        let s: BTreeMap<_, _> = main_settings(&answers(), true, &contributed(&answers()))
+            .into_iter()
+            .collect();
         assert_eq!(
             s["recipient_delimiter"],
             mailstead_answers::aliases::RECIPIENT_DELIMITER.to_string()
@@ -1205,7 +1263,7 @@ mod tests {
 
     #[test]
     fn nothing_that_rejects_ordinary_senders() {
-        let all: String = main_settings(&answers(), true)
+        let all: String = main_settings(&answers(), true, &contributed(&answers()))
             .into_iter()
             .map(|(k, v)| format!("{k}={v}\n"))
             .chain(master_entries().into_iter().map(|(_, e)| e))
@@ -1221,7 +1279,7 @@ mod tests {
             assert!(!all.contains(bad), "{bad}");
         }
         assert_eq!(
-            main_settings(&answers(), true)
+            main_settings(&answers(), true, &contributed(&answers()))
                 .iter()
                 .filter(|(k, _)| *k == "smtpd_recipient_restrictions")
                 .count(),
@@ -1237,7 +1295,7 @@ mod tests {
         add_cert(&h);
         let a = answers();
         // Not applied: read-back differs.
-        let err = Postfix.verify(&ctx(&h, &a)).unwrap_err();
+        let err = postfix().verify(&ctx(&h, &a)).unwrap_err();
         assert!(format!("{err}").contains("mydestination"));
 
         let h = MemHost::fake();
@@ -1249,7 +1307,7 @@ mod tests {
                 stderr: "postfix/postfix-script: fatal: bad thing".into(),
             })
         });
-        let err = Postfix.verify(&ctx(&h, &a)).unwrap_err();
+        let err = postfix().verify(&ctx(&h, &a)).unwrap_err();
         assert!(format!("{err:#}").contains("bad thing"));
     }
 
@@ -1258,8 +1316,12 @@ mod tests {
     #[test]
     fn settings_the_design_relies_on_are_written() {
         let a = answers();
-        let v6: BTreeMap<_, _> = main_settings(&a, true).into_iter().collect();
-        let v4: BTreeMap<_, _> = main_settings(&a, false).into_iter().collect();
+        let v6: BTreeMap<_, _> = main_settings(&a, true, &contributed(&a))
+            .into_iter()
+            .collect();
+        let v4: BTreeMap<_, _> = main_settings(&a, false, &contributed(&a))
+            .into_iter()
+            .collect();
         assert_eq!(v6["inet_interfaces"], "all");
         assert_eq!(v6["default_transport"], "smtp");
         assert_eq!(v6["relay_transport"], "relay");
@@ -1295,7 +1357,7 @@ mod tests {
         let h = MemHost::fake();
         local_only.install(&h);
         let a = answers();
-        let changes = Postfix.plan(&ctx(&h, &a)).unwrap().changes;
+        let changes = postfix().plan(&ctx(&h, &a)).unwrap().changes;
         assert_eq!(changes.last().unwrap().summary(), "restart postfix");
     }
 
@@ -1332,7 +1394,7 @@ mod tests {
     fn no_relay_host_changes_no_relay_key() {
         let h = MemHost::fake();
         FakePostconf::debian().install(&h);
-        let changes = Postfix.plan(&ctx(&h, &answers())).unwrap().changes;
+        let changes = postfix().plan(&ctx(&h, &answers())).unwrap().changes;
         let args = postconf_args(&changes);
         for (k, _) in relay_settings(&answers()) {
             assert!(!args.iter().any(|a| a.starts_with(&format!("{k}="))), "{k}");
@@ -1348,7 +1410,7 @@ mod tests {
         let h = MemHost::fake();
         FakePostconf::debian().install(&h);
         let a = with_relay(587);
-        let changes = Postfix.plan(&ctx(&h, &a)).unwrap().changes;
+        let changes = postfix().plan(&ctx(&h, &a)).unwrap().changes;
         // The map first (main.cf must never name a missing map), as a secret 0600 file.
         let Change::WriteFile {
             path,
@@ -1417,14 +1479,14 @@ mod tests {
         fake.install(&h);
         h.on_command(|c| (c.program == "sh").then(Output::default));
         let a = with_relay(587);
-        let planned = Postfix.plan(&ctx(&h, &a)).unwrap();
+        let planned = postfix().plan(&ctx(&h, &a)).unwrap();
         apply(&h, &planned.changes);
         h.add_file(&format!("{RELAY_PASSWORD_MAP}.db"), "DB", Meta::root(0o600));
-        let again = crate::testing::effective(&h, Postfix.plan(&ctx(&h, &a)).unwrap());
+        let again = crate::testing::effective(&h, postfix().plan(&ctx(&h, &a)).unwrap());
         assert!(again.is_empty(), "{again:?}");
 
         let b = answers();
-        let changes = Postfix.plan(&ctx(&h, &b)).unwrap().changes;
+        let changes = postfix().plan(&ctx(&h, &b)).unwrap().changes;
         let args = postconf_args(&changes);
         assert!(args.contains(&"relayhost=".to_string()), "{args:?}");
         assert!(args.contains(&"smtp_sasl_auth_enable=no".to_string()));
@@ -1443,6 +1505,6 @@ mod tests {
             &h,
             std::path::Path::new(RELAY_PASSWORD_MAP)
         ));
-        assert!(crate::testing::effective(&h, Postfix.plan(&ctx(&h, &b)).unwrap()).is_empty());
+        assert!(crate::testing::effective(&h, postfix().plan(&ctx(&h, &b)).unwrap()).is_empty());
     }
 }

@@ -23,6 +23,7 @@
 //!
 //! Runs before `dovecot` and `postfix`, so the files their configuration points at exist
 //! before that configuration is loaded.
+pub mod check;
 pub use crate::layout::{
     ALIASES_MAP, DOMAINS_MAP, MAILBOXES_MAP, SENDERS_MAP, SENDER_ACCESS_MAP, USERS_FILE, VHOSTS,
 };
@@ -320,6 +321,38 @@ pub fn maps(a: &Answers) -> Result<Vec<(&'static str, String)>> {
         (ALIASES_MAP, aliases),
         (SENDERS_MAP, senders_file),
     ])
+}
+
+/// The `mailboxes` capability.
+pub struct Cap;
+
+impl crate::capability::Capability for Cap {
+    fn name(&self) -> &'static str {
+        "mailboxes"
+    }
+    fn steps(
+        &self,
+        _all: &'static crate::capability::Registry,
+    ) -> Vec<Box<dyn mailstead_engine::Step<mailstead_answers::Answers>>> {
+        vec![Box::new(Mailboxes)]
+    }
+    fn checks(
+        &self,
+    ) -> Vec<(
+        crate::capability::Phase,
+        Box<dyn mailstead_engine::Check<mailstead_answers::Answers>>,
+    )> {
+        use crate::capability::Phase;
+        vec![
+            (
+                Phase::Delivering,
+                Box::new(check::Delivery {
+                    timeout: check::DELIVERY_TIMEOUT,
+                }),
+            ),
+            (Phase::Health, Box::new(check::Quota)),
+        ]
+    }
 }
 
 #[cfg(test)]

@@ -9,13 +9,13 @@
 //! Touches only when the hostname is not the answers' FQDN (the offered fix): `/etc/hostname`,
 //! `/etc/hosts` (the `127.0.1.1` line), `/etc/mailname`, and the running hostname
 //! (`hostnamectl` under systemd, `hostname` otherwise; never under `--root`).
-use crate::deliverability::{self, Outcome};
+use crate::facts::deliverability::{self, Outcome};
+use crate::facts::resolver::{Answer, Dns};
 use crate::facts::{
     self, Certificates, Hostname, Identity, Listeners, OsRelease, Packages, PublicAddresses,
     Resources, Sshd,
 };
 use crate::layout;
-use crate::resolver::{Answer, Dns};
 use color_eyre::eyre::Result;
 use mailstead_answers::Answers;
 use mailstead_engine::host::{Cmd, Host};
@@ -379,7 +379,7 @@ fn deliverability_notes(ctx: &Ctx<Answers>, fqdn: &str) -> Vec<Note> {
 }
 
 fn deliverability_notes_now(
-    r: &dyn crate::resolver::Resolve,
+    r: &dyn crate::facts::resolver::Resolve,
     fqdn: &str,
     ips: &[IpAddr],
 ) -> Vec<Note> {
@@ -551,6 +551,21 @@ fn hostname_changes(host: &dyn Host, current: Option<&str>, fqdn: &str) -> Vec<C
     changes
 }
 
+/// The `preflight` capability.
+pub struct Cap;
+
+impl crate::capability::Capability for Cap {
+    fn name(&self) -> &'static str {
+        "preflight"
+    }
+    fn steps(
+        &self,
+        _all: &'static crate::capability::Registry,
+    ) -> Vec<Box<dyn mailstead_engine::Step<mailstead_answers::Answers>>> {
+        vec![Box::new(Preflight)]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -662,7 +677,7 @@ mod tests {
     /// record seen, the value to publish and where to go; the plan still goes ahead.
     #[test]
     fn deliverability_problems_are_warnings_not_refusals() {
-        use crate::resolver::{Dns, Fake};
+        use crate::facts::resolver::{Dns, Fake};
         let h = fresh();
         h.on_command(|c| {
             (c.program == "ip")

@@ -25,8 +25,8 @@ use std::path::Path;
 pub const INSTALLED_BIN: &str = "/usr/local/sbin/mailstead";
 const TIMER_UNIT: &str = "mailstead-certificate.timer";
 const WANTS: &str = "/etc/systemd/system/timers.target.wants";
-const SERVICE_TEMPLATE: &str = include_str!("../../assets/tls/mailstead-certificate.service");
-const TIMER_TEMPLATE: &str = include_str!("../../assets/tls/mailstead-certificate.timer");
+const SERVICE_TEMPLATE: &str = include_str!("../../../assets/tls/mailstead-certificate.service");
+const TIMER_TEMPLATE: &str = include_str!("../../../assets/tls/mailstead-certificate.timer");
 /// Long enough never to lapse while the timer retries; clients do not trust it anyway.
 const SELF_SIGNED_DAYS: &str = "365";
 

@@ -13,6 +13,9 @@
 //! - a failed issuance does not stop the run (DNS is often published after the install): the
 //!   failure is explained in plain words ([`explain_certbot`]) and the `tls-interim` step
 //!   serves a self-signed certificate and retries on a timer until the CA issues the real one.
+pub mod check;
+pub mod interim;
+pub mod retry;
 use crate::facts::{challenge_for, Certificates, Challenge, Listeners};
 use crate::layout::{cert_paths, DEPLOY_HOOK, WEBROOT};
 use color_eyre::eyre::{eyre, Result};
@@ -24,7 +27,7 @@ use std::time::Duration;
 
 pub struct Tls;
 
-const HOOK_SCRIPT: &str = include_str!("../../assets/tls/mailstead-reload");
+const HOOK_SCRIPT: &str = include_str!("../../../assets/tls/mailstead-reload");
 
 /// certbot's command for `fqdn`, as the step runs it and as `mailstead retry-certificate` (the
 /// timer) runs it again.
@@ -213,6 +216,35 @@ impl Step<Answers> for Tls {
             Some(st) if st.meta.mode & 0o100 != 0 => Ok(()),
             _ => Err(eyre!("{DEPLOY_HOOK} is missing or not executable")),
         }
+    }
+}
+
+/// The `tls` capability.
+pub struct Cap;
+
+impl crate::capability::Capability for Cap {
+    fn name(&self) -> &'static str {
+        "tls"
+    }
+    fn steps(
+        &self,
+        _all: &'static crate::capability::Registry,
+    ) -> Vec<Box<dyn mailstead_engine::Step<mailstead_answers::Answers>>> {
+        vec![Box::new(Tls), Box::new(interim::TlsInterim)]
+    }
+    fn checks(
+        &self,
+    ) -> Vec<(
+        crate::capability::Phase,
+        Box<dyn mailstead_engine::Check<mailstead_answers::Answers>>,
+    )> {
+        use crate::capability::Phase;
+        vec![(Phase::Serving, Box::new(check::Certificate))]
+    }
+    fn packages(&self, _answers: &mailstead_answers::Answers) -> Vec<&'static str> {
+        // certbot issues the certificate; openssl makes the interim self-signed one (and
+        // reads certificates for the checks).
+        vec!["certbot", "openssl"]
     }
 }
 

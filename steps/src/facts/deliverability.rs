@@ -12,7 +12,7 @@
 //! - [`outbound_25`]: can this server open SMTP connections to the big providers at all
 //!   (many clouds block outbound port 25)?
 //! - [`ipv4_only`]: should Postfix send over IPv4 only (an IPv6 address without FCrDNS)?
-use crate::resolver::{normalize, reverse_name, Answer, Resolve};
+use crate::facts::resolver::{normalize, reverse_name, Answer, Resolve};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -257,7 +257,7 @@ pub fn dnsbl_test_entry(r: &dyn Resolve, zone: &str) -> Result<(), String> {
 
 /// A fake DNS where every list of [`BLOCKLISTS`] answers its test entry (tests).
 #[cfg(test)]
-pub(crate) fn lists_answering(f: crate::resolver::Fake) -> crate::resolver::Fake {
+pub(crate) fn lists_answering(f: crate::facts::resolver::Fake) -> crate::facts::resolver::Fake {
     BLOCKLISTS.iter().fold(f, |f, l| {
         f.with_ip(&format!("2.0.0.127.{}", l.zone), "127.0.0.2")
     })
@@ -393,7 +393,7 @@ pub fn ipv4_only(r: &dyn Resolve, fqdn: &str, v6: &[IpAddr]) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resolver::{Fake, Mx, Record};
+    use crate::facts::resolver::{Fake, Mx, Record};
 
     const FQDN: &str = "mail.example.test";
 

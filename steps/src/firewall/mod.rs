@@ -211,6 +211,28 @@ impl Step<Answers> for Firewall {
     }
 }
 
+/// The `firewall` capability.
+pub struct Cap;
+
+impl crate::capability::Capability for Cap {
+    fn name(&self) -> &'static str {
+        "firewall"
+    }
+    fn steps(
+        &self,
+        _all: &'static crate::capability::Registry,
+    ) -> Vec<Box<dyn mailstead_engine::Step<mailstead_answers::Answers>>> {
+        vec![Box::new(Firewall)]
+    }
+    fn packages(&self, answers: &mailstead_answers::Answers) -> Vec<&'static str> {
+        if answers.firewall.enabled {
+            vec!["ufw"]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -199,6 +199,21 @@ impl Step<Answers> for Ssh {
     }
 }
 
+/// The `ssh` capability.
+pub struct Cap;
+
+impl crate::capability::Capability for Cap {
+    fn name(&self) -> &'static str {
+        "ssh"
+    }
+    fn steps(
+        &self,
+        _all: &'static crate::capability::Registry,
+    ) -> Vec<Box<dyn mailstead_engine::Step<mailstead_answers::Answers>>> {
+        vec![Box::new(Ssh)]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

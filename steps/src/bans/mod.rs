@@ -29,6 +29,8 @@
 //! After writing, `fail2ban-client -t` checks the whole configuration (a failure fails the
 //! step and the engine restores the file), then fail2ban is reloaded once (started when it
 //! is not running: the packages step keeps it from starting with Debian's defaults).
+pub mod check;
+pub mod unban;
 use crate::facts::PublicAddresses;
 use crate::layout::{BAN_JAILS, BAN_PORTS, FAIL2BAN_DOVECOT_FILTER, FAIL2BAN_JAILS};
 use color_eyre::eyre::Result;
@@ -179,6 +181,41 @@ impl Step<Answers> for Bans {
                 out.tail(3)
             ))
         }
+    }
+}
+
+/// The `bans` capability.
+pub struct Cap;
+
+impl crate::capability::Capability for Cap {
+    fn name(&self) -> &'static str {
+        "bans"
+    }
+    fn steps(
+        &self,
+        _all: &'static crate::capability::Registry,
+    ) -> Vec<Box<dyn mailstead_engine::Step<mailstead_answers::Answers>>> {
+        vec![Box::new(Bans)]
+    }
+    fn checks(
+        &self,
+    ) -> Vec<(
+        crate::capability::Phase,
+        Box<dyn mailstead_engine::Check<mailstead_answers::Answers>>,
+    )> {
+        use crate::capability::Phase;
+        vec![(
+            Phase::Health,
+            Box::new(check::Bans {
+                timeout: check::BANS_TIMEOUT,
+            }),
+        )]
+    }
+    fn packages(&self, _answers: &mailstead_answers::Answers) -> Vec<&'static str> {
+        // fail2ban reading the journal, which needs python3-systemd (bookworm's fail2ban
+        // only recommends it), and banning through nft in fail2ban's own table (nftables,
+        // also only recommended).
+        vec!["fail2ban", "python3-systemd", "nftables"]
     }
 }
 

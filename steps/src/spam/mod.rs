@@ -29,6 +29,11 @@ use color_eyre::eyre::Result;
 use mailstead_answers::Answers;
 use mailstead_engine::{Change, Ctx, Perms, Planned, Step};
 
+/// What spam filtering adds to Dovecot's `local.conf` (2.3 and 2.4 syntax; `@@SIEVE_*@@`
+/// are this capability's paths).
+const DOVECOT_23: &str = include_str!("dovecot-2.3.conf");
+const DOVECOT_24: &str = include_str!("dovecot-2.4.conf");
+
 /// rspamd's options (override.d: replaces the default list instead of adding to it).
 ///
 /// rspamd treats mail from `local_addrs` as local and skips SPF, DMARC, DNS blocklists and
@@ -179,6 +184,52 @@ impl Step<Answers> for Spam {
         }
         changes.push(Change::reload("rspamd"));
         Ok(changes.into())
+    }
+}
+
+/// The `spam` capability.
+pub struct Cap;
+
+impl crate::capability::Capability for Cap {
+    fn name(&self) -> &'static str {
+        "spam"
+    }
+    fn steps(
+        &self,
+        _all: &'static crate::capability::Registry,
+    ) -> Vec<Box<dyn mailstead_engine::Step<mailstead_answers::Answers>>> {
+        vec![Box::new(Spam)]
+    }
+    fn packages(&self, _answers: &mailstead_answers::Answers) -> Vec<&'static str> {
+        // Redis: rspamd's Bayes statistics, the sending limit's buckets
+        // (`max_messages_per_hour`, capability `signer`) and greylisting when on. Debian's
+        // redis-server listens on 127.0.0.1:6379 only. Sieve for Dovecot (Pigeonhole): spam
+        // to Junk at delivery, IMAPSieve training. Not dovecot-managesieved: no ManageSieve
+        // port is opened.
+        vec!["redis-server", "dovecot-sieve"]
+    }
+    /// Sieve at delivery (spam to Junk) and IMAPSieve (training), for Dovecot's `local.conf`.
+    fn dovecot(
+        &self,
+        _answers: &mailstead_answers::Answers,
+        syntax: crate::capability::DovecotSyntax,
+    ) -> crate::capability::DovecotPiece {
+        use crate::capability::{DovecotPiece, DovecotSyntax};
+        let (config, lmtp_plugins) = match syntax {
+            // 2.3's fragment opens its own `protocol lmtp` (the template has none).
+            DovecotSyntax::V23 => (DOVECOT_23, Vec::new()),
+            DovecotSyntax::V24 => (DOVECOT_24, vec!["sieve"]),
+        };
+        DovecotPiece {
+            imap_plugins: vec!["imap_sieve"],
+            lmtp_plugins,
+            config: config
+                .replace("@@SIEVE_SPAM_TO_JUNK@@", SIEVE_SPAM_TO_JUNK)
+                .replace("@@SIEVE_LEARN_SPAM@@", SIEVE_LEARN_SPAM)
+                .replace("@@SIEVE_LEARN_HAM@@", SIEVE_LEARN_HAM)
+                .replace("@@SIEVE_PIPE_DIR@@", SIEVE_PIPE_DIR)
+                .replace("@@SIEVE_BIN_DIR@@", SIEVE_BIN_DIR),
+        }
     }
 }
 

@@ -13,6 +13,7 @@
 //!
 //! Touches no file in /etc itself (the packages do; the engine keeps package config files on
 //! upgrade with `--force-confold`).
+use crate::capability::Registry;
 use crate::facts::Packages as Installed;
 use color_eyre::eyre::Result;
 use mailstead_answers::Answers;
@@ -21,7 +22,11 @@ use mailstead_engine::{Change, Ctx, Perms, Planned, Step};
 use std::path::Path;
 use std::time::Duration;
 
-pub struct Packages;
+/// The step: one `apt-get install` of what [`wanted`] lists and is not installed yet.
+pub struct Packages {
+    /// The registry, whose capabilities say what they need.
+    pub all: &'static Registry,
+}
 
 const LISTS: &str = "/var/lib/apt/lists";
 const POLICY_RC_D: &str = "/usr/sbin/policy-rc.d";
@@ -34,39 +39,16 @@ while [ \"${1#-}\" != \"$1\" ]; do shift; done\n\
 case \"$1\" in dovecot|dovecot.*|postfix|postfix.*|postfix@*|fail2ban|fail2ban.*) exit 101 ;; esac\n\
 exit 0\n";
 
-/// Every package the answers ask for, in install order.
-pub fn wanted(ctx: &Ctx<Answers>) -> Vec<String> {
-    let mut p = vec!["postfix", "dovecot-core", "dovecot-imapd", "dovecot-lmtpd"];
-    if ctx.answers.pop3 {
-        p.push("dovecot-pop3d");
+/// Every package the answers ask for: each capability's ([`Capability::packages`]), in
+/// registry order, each once.
+pub fn wanted(all: &Registry, answers: &Answers) -> Vec<String> {
+    let mut p: Vec<String> = Vec::new();
+    for name in all.iter().flat_map(|c| c.packages(answers)) {
+        if !p.iter().any(|q| q == name) {
+            p.push(name.to_string());
+        }
     }
-    p.push("certbot");
-    // The DKIM signer (step `signer`): rspamd from Debian, without the redis it recommends
-    // (signing needs none). Not held by the policy below: it starts on its defaults (all
-    // listeners on localhost) and is running before Postfix is pointed at it.
-    p.push("rspamd");
-    // Redis: rspamd's Bayes statistics (step `spam`), the sending limit's buckets
-    // (`max_messages_per_hour`, step `signer`) and greylisting when on. Debian's
-    // redis-server listens on 127.0.0.1:6379 only.
-    p.push("redis-server");
-    // Sieve for Dovecot (Pigeonhole): spam to Junk at delivery, IMAPSieve training (step
-    // `spam`). Not dovecot-managesieved: no ManageSieve port is opened.
-    p.push("dovecot-sieve");
-    if ctx.answers.firewall.enabled {
-        p.push("ufw");
-    }
-    // Password guessers banned (step `bans`): fail2ban reading the journal, which needs
-    // python3-systemd (bookworm's fail2ban only recommends it), and banning through nft in
-    // fail2ban's own table (nftables, also only recommended).
-    p.extend(["fail2ban", "python3-systemd", "nftables"]);
-    p.extend(["openssl", "iproute2"]);
-    // relay_host: Postfix's smtp client authenticates through Cyrus SASL, whose PLAIN and LOGIN
-    // mechanisms (what relays offer) are in libsasl2-modules, a Recommends that
-    // --no-install-recommends leaves out ("no worthy mechs found" without it).
-    if ctx.answers.relay_host.is_some() {
-        p.push("libsasl2-modules");
-    }
-    p.into_iter().map(String::from).collect()
+    p
 }
 
 /// debconf answers for a non-interactive Postfix install.
@@ -122,7 +104,7 @@ impl Step<Answers> for Packages {
 
     fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         let installed = ctx.fact::<Installed>()?;
-        let missing: Vec<String> = wanted(ctx)
+        let missing: Vec<String> = wanted(self.all, ctx.answers)
             .into_iter()
             .filter(|p| !installed.has(p))
             .collect();
@@ -165,7 +147,7 @@ impl Step<Answers> for Packages {
 
     fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
         let installed = ctx.fact::<Installed>()?;
-        let missing: Vec<String> = wanted(ctx)
+        let missing: Vec<String> = wanted(self.all, ctx.answers)
             .into_iter()
             .filter(|p| !installed.has(p))
             .collect();
@@ -181,8 +163,28 @@ impl Step<Answers> for Packages {
     }
 }
 
+/// The `packages` capability.
+pub struct Cap;
+
+impl crate::capability::Capability for Cap {
+    fn name(&self) -> &'static str {
+        "packages"
+    }
+    fn steps(
+        &self,
+        all: &'static crate::capability::Registry,
+    ) -> Vec<Box<dyn mailstead_engine::Step<mailstead_answers::Answers>>> {
+        vec![Box::new(Packages { all })]
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    fn step() -> Packages {
+        Packages {
+            all: crate::CAPABILITIES,
+        }
+    }
     use super::*;
     use crate::testing::{answers, ctx, dpkg, ok};
     use mailstead_engine::{MemHost, Meta};
@@ -202,7 +204,7 @@ mod tests {
     fn fresh_host_updates_then_installs_once_with_debconf() {
         let h = host(&["openssl"], false);
         let a = answers();
-        let changes = Packages.plan(&ctx(&h, &a)).unwrap().changes;
+        let changes = step().plan(&ctx(&h, &a)).unwrap().changes;
         let s: Vec<String> = changes.iter().map(Change::summary).collect();
         assert_eq!(s.len(), 4, "{s:?}");
         assert!(s[0].starts_with("apt-get update"));
@@ -211,7 +213,7 @@ mod tests {
         assert_eq!(s[3], "remove /usr/sbin/policy-rc.d");
         // The engine keeps the removal though the file does not exist yet: it is written
         // earlier in the same step.
-        let kept = crate::testing::effective(&h, Packages.plan(&ctx(&h, &a)).unwrap());
+        let kept = crate::testing::effective(&h, step().plan(&ctx(&h, &a)).unwrap());
         assert!(
             kept.iter()
                 .any(|c| c.summary() == "remove /usr/sbin/policy-rc.d"),
@@ -222,15 +224,16 @@ mod tests {
         };
         assert_eq!(
             packages,
+            // Registry order: each capability's packages in turn.
             &[
-                "postfix",
+                "certbot",
                 "dovecot-core",
                 "dovecot-imapd",
                 "dovecot-lmtpd",
-                "certbot",
-                "rspamd",
                 "redis-server",
                 "dovecot-sieve",
+                "rspamd",
+                "postfix",
                 "ufw",
                 "fail2ban",
                 "python3-systemd",
@@ -264,7 +267,7 @@ mod tests {
             "#!/bin/sh\nexit 0\n",
             Meta::root(0o755),
         );
-        let changes = Packages.plan(&ctx(&h, &a)).unwrap().changes;
+        let changes = step().plan(&ctx(&h, &a)).unwrap().changes;
         assert_eq!(changes.len(), 1, "fresh lists: no update; {changes:?}");
         let Change::Install { packages, .. } = &changes[0] else {
             panic!()
@@ -273,7 +276,7 @@ mod tests {
         assert!(!packages.contains(&"ufw".to_string()));
         // No sending limit: Redis all the same (rspamd's Bayes statistics are there).
         a.max_messages_per_hour = 0;
-        let changes = Packages.plan(&ctx(&h, &a)).unwrap().changes;
+        let changes = step().plan(&ctx(&h, &a)).unwrap().changes;
         let Change::Install { packages, .. } = &changes[0] else {
             panic!()
         };
@@ -303,9 +306,9 @@ mod tests {
             false,
         );
         let a = answers();
-        assert!(Packages.plan(&ctx(&h, &a)).unwrap().changes.is_empty());
+        assert!(step().plan(&ctx(&h, &a)).unwrap().changes.is_empty());
         assert!(!h.commands().iter().any(|c| c.starts_with("find")));
-        Packages.verify(&ctx(&h, &a)).unwrap();
+        step().verify(&ctx(&h, &a)).unwrap();
     }
 
     /// The held services are exactly Postfix and Dovecot, whatever form the name comes in.
