@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use color_eyre::eyre::{eyre, Result, WrapErr};
 use mailstead_answers::{self as config, rules, Answers};
 use mailstead_engine::journal::{self, Record, RunDir, RunId};
-use mailstead_engine::{Check, Cmd, Engine, Host, Observer, Options, RealHost, Secret, Step};
+use mailstead_engine::{Check, Engine, Host, Observer, Options, RealHost, Secret, Step};
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
@@ -716,27 +716,20 @@ fn next_command(s: &Session) -> String {
 /// 15 minutes); once the certificate exists, the install again, which switches Postfix and
 /// Dovecot to it (one reload each) and removes the timer.
 fn retry_certificate(s: &Session) -> CliResult {
-    use mailstead_engine::Fact;
-    use mailstead_steps::facts::{challenge_for, Certificates, Listeners};
+    use mailstead_steps::tls::retry::{obtain, RetryError};
     let answers = s.load_answers()?;
-    let fqdn = answers.hostname.trim().to_ascii_lowercase();
-    if !Certificates::probe(&s.host)?.present(&fqdn) {
-        let challenge = challenge_for(&Listeners::probe(&s.host)?)
-            .map_err(|why| CliError::bad_input(why).nothing_changed())?;
-        let cmd = mailstead_steps::tls::certbot_cmd(&answers, &fqdn, &challenge, false);
-        println!("{cmd}");
-        let out = s
-            .host
-            .run_streaming(&cmd, &mut |line| println!("  | {line}"))
-            .wrap_err_with(|| format!("starting `{cmd}`"))?;
-        if !out.success() {
-            return Err(CliError::new(
-                eyre!("{}", mailstead_steps::tls::explain_certbot(&out)),
-                exit::FAILED_ROLLED_BACK,
-            )
-            .nothing_changed());
+    match obtain(&s.host, &answers, &mut |line| println!("{line}")) {
+        Ok(_) => {}
+        Err(RetryError::Probe(e)) => return Err(e.into()),
+        Err(RetryError::NoChallenge(why)) => return Err(CliError::bad_input(why).nothing_changed()),
+        Err(RetryError::Start { cmd, error }) => {
+            return Err(color_eyre::Report::new(error)
+                .wrap_err(format!("starting `{cmd}`"))
+                .into())
         }
-        println!("certificate issued for {fqdn}: switching Postfix and Dovecot to it");
+        Err(RetryError::Failed(why)) => {
+            return Err(CliError::new(eyre!("{why}"), exit::FAILED_ROLLED_BACK).nothing_changed())
+        }
     }
     install(s, Some(answers), Next::Outcome)
 }
@@ -745,39 +738,33 @@ fn retry_certificate(s: &Session) -> CliResult {
 /// lifts the address's bans in every jail and prints in how many. Bad input (not one IP
 /// address) and an address no jail bans exit 2, changing nothing.
 fn unban(s: &Session, address: &str) -> CliResult {
+    use mailstead_steps::bans::unban::{unban, UnbanError};
     let ip = rules::ip_address("ADDRESS", address).map_err(|p| {
         CliError::bad_input(format!("{}: {}", p.field, p.message))
             .with_fix(p.fix)
             .nothing_changed()
     })?;
-    let cmd = Cmd::new("fail2ban-client", ["unban", &ip.to_string()])
-        .timeout(std::time::Duration::from_secs(30));
-    let out = s.host.run(&cmd).wrap_err(
-        "starting fail2ban-client (is fail2ban installed? `mailstead install` sets it up)",
-    )?;
-    if !out.success() {
-        return Err(
-            CliError::failed(eyre!("fail2ban did not lift the ban: {}", out.tail(2))).with_fix(
-                "is fail2ban running? `systemctl status fail2ban`, `journalctl -u fail2ban`",
-            ),
-        );
-    }
-    match out.stdout.trim().parse::<u32>() {
-        Ok(0) => Err(CliError::bad_input(format!("{ip} is not banned"))
-            .with_fix("`mailstead check` lists the banned addresses (check `bans`)")
-            .nothing_changed()),
-        Ok(n) => {
-            println!(
-                "{ip} is no longer banned ({n} jail{}): it can reach the mail ports again",
-                if n == 1 { "" } else { "s" }
-            );
-            Ok(exit::DONE)
+    let e = match unban(&s.host, ip) {
+        Ok(done) => {
+            println!("{}", done.message());
+            return Ok(exit::DONE);
         }
-        Err(_) => Err(CliError::failed(eyre!(
-            "unexpected answer from `{cmd}`: {}",
-            out.stdout.trim()
-        ))),
-    }
+        Err(e) => e,
+    };
+    let (message, fix) = (e.message(), e.fix());
+    Err(match e {
+        UnbanError::Start(error) => color_eyre::Report::new(error).wrap_err(message).into(),
+        UnbanError::NotBanned(_) => CliError::bad_input(message)
+            .with_fix(fix.unwrap_or_default())
+            .nothing_changed(),
+        UnbanError::Failed { .. } | UnbanError::Unexpected { .. } => {
+            let err = CliError::failed(eyre!("{message}"));
+            match fix {
+                Some(fix) => err.with_fix(fix),
+                None => err,
+            }
+        }
+    })
 }
 
 fn plan(s: &Session) -> CliResult {
@@ -1397,62 +1384,27 @@ fn dns(s: &Session, domain: Option<&str>, format: DnsFormat) -> CliResult {
 /// record up in DNS (or takes `--published`) and switches signing to it. Both are runs of the
 /// engine (`signer::Rotate`), journaled and rolled back on failure.
 fn dkim_rotate(s: &Session, domain: &str, published: bool) -> CliResult {
-    use mailstead_engine::Fact;
-    use mailstead_steps::facts::{dkim_txt, DkimKeys};
-    use mailstead_steps::signer::{rotate_state, today_selector, Rotate, RotateState};
-    let domain = domain.trim().to_ascii_lowercase();
+    use mailstead_steps::signer::rotate::{finish, prepare, Prepared, RotateError};
     let answers = s.load_answers()?;
-    if !answers
-        .domains
-        .iter()
-        .any(|d| d.name.trim().eq_ignore_ascii_case(&domain))
-    {
-        return Err(CliError::bad_input(format!(
-            "DOMAIN: {domain:?} is not a configured domain; nothing was changed"
-        ))
-        .with_fix("give one of the domains of the answers file (add it first with add-domain)"));
-    }
-    let keys = DkimKeys::probe(&s.host).map_err(|e| CliError::new(e, exit::FAILED_ROLLED_BACK))?;
-    let state = rotate_state(&keys, &domain, &today_selector());
-    let mut confirmed = published;
-    if let RotateState::Waiting {
-        next, public_key, ..
-    } = &state
-    {
-        let name = format!("{next}._domainkey.{domain}");
-        if !confirmed {
-            use mailstead_steps::resolver::Dns;
-            let dns =
-                Dns::probe(&s.host).map_err(|e| CliError::new(e, exit::FAILED_ROLLED_BACK))?;
-            let txts = dns
-                .resolver()
-                .map_err(str::to_string)
-                .and_then(|r| r.txt(&name).records());
-            match txts {
-                Ok(txts) if txts.iter().any(|t| dkim_p(t) == Some(public_key.as_str())) => {
-                    println!("{name}: the new key's record is in DNS.");
-                    confirmed = true;
-                }
-                Ok(_) => {
-                    println!(
-                        "{name} does not show the new key in DNS yet. Publish this TXT record:\n\n  {name}.  TXT  \"{}\"\n\nthen run `mailstead dkim rotate {domain}` again (or add --published if this server cannot see your DNS).",
-                        dkim_txt(public_key)
-                    );
-                    return Ok(exit::BAD_INPUT);
-                }
-                Err(e) => {
-                    println!(
-                        "could not look {name} up in DNS ({e}). Publish this TXT record:\n\n  {name}.  TXT  \"{}\"\n\nthen run `mailstead dkim rotate {domain} --published` once it is.",
-                        dkim_txt(public_key)
-                    );
-                    return Ok(exit::BAD_INPUT);
-                }
-            }
+    let prepared = match prepare(&s.host, &answers, domain, published) {
+        Ok(p) => p,
+        Err(RotateError::UnknownDomain(d)) => {
+            let (message, fix) = RotateError::unknown_domain(&d);
+            return Err(CliError::bad_input(message).with_fix(fix));
         }
-    }
-    let step = Rotate {
-        domain: domain.clone(),
-        published: confirmed,
+        Err(RotateError::Probe(e)) => return Err(CliError::new(e, exit::FAILED_ROLLED_BACK)),
+    };
+    let (step, state) = match prepared {
+        Prepared::Publish { said } => {
+            println!("{said}");
+            return Ok(exit::BAD_INPUT);
+        }
+        Prepared::Apply { step, state, said } => {
+            for line in said {
+                println!("{line}");
+            }
+            (step, state)
+        }
     };
     let code = apply_steps(
         s,
@@ -1464,34 +1416,10 @@ fn dkim_rotate(s: &Session, domain: &str, published: bool) -> CliResult {
     if code != exit::DONE {
         return Ok(code);
     }
-    let after = DkimKeys::probe(&s.host).map_err(|e| CliError::new(e, exit::FAILED_ROLLED_BACK))?;
-    match (&state, after.newest(&domain)) {
-        (RotateState::Start { current, .. }, Some(new)) => {
-            let name = format!("{}._domainkey.{domain}", new.selector);
-            println!(
-                "\nNew DKIM key for {domain}: selector {} (not signing yet; {current} still signs).\n\
-                 Publish this TXT record, keeping {current}'s:\n\n  {name}.  TXT  \"{}\"\n\n\
-                 Once it is in DNS, run `mailstead dkim rotate {domain}` again to sign with it.",
-                new.selector,
-                dkim_txt(&new.public_key)
-            );
-        }
-        (RotateState::Waiting { current, next, .. }, _) => {
-            println!(
-                "\n{domain} now signs with selector {next}. Keep {current}._domainkey.{domain} \
-                 published for a few days (mail signed with it may still be in transit); its key \
-                 stays in /var/lib/rspamd/dkim."
-            );
-        }
-        _ => {}
+    if let Some(said) =
+        finish(&s.host, domain, &state).map_err(|e| CliError::new(e, exit::FAILED_ROLLED_BACK))?
+    {
+        println!("{said}");
     }
     Ok(code)
-}
-
-/// The `p=` tag of a DKIM record, whitespace removed (RFC 6376 section 3.6.1).
-fn dkim_p(txt: &str) -> Option<&str> {
-    txt.split(';')
-        .map(str::trim)
-        .find_map(|t| t.strip_prefix("p="))
-        .map(str::trim)
 }

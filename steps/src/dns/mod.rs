@@ -389,21 +389,10 @@ pub fn expected(inp: &DnsInputs) -> Vec<Record> {
     out
 }
 
-/// The reverse owner name of an address (RFC 1035 §3.5, RFC 3596 §2.5), with the dot.
+/// The reverse owner name of an address (RFC 1035 §3.5, RFC 3596 §2.5), with the dot (zone
+/// files and `mailstead dns` write absolute names): [`crate::facts::resolver::reverse_name`]'s.
 pub fn reverse_name(a: IpAddr) -> String {
-    match a {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            format!("{}.{}.{}.{}.in-addr.arpa.", o[3], o[2], o[1], o[0])
-        }
-        IpAddr::V6(v6) => {
-            let mut s = String::new();
-            for b in v6.octets().iter().rev() {
-                s.push_str(&format!("{:x}.{:x}.", b & 0xf, b >> 4));
-            }
-            s + "ip6.arpa."
-        }
-    }
+    crate::facts::resolver::reverse_name(a) + "."
 }
 
 /// One PTR instruction per public address: receivers check that the address names the
