@@ -247,113 +247,128 @@ pub fn inputs(
 
 pub fn expected(inp: &DnsInputs) -> Vec<Record> {
     let host = fqdn(&inp.hostname);
+    let mut out: Vec<Record> = inp
+        .domains
+        .iter()
+        .flat_map(|d| domain_records(inp, d, &host))
+        .collect();
+    out.extend(server_records(inp, &host));
+    out
+}
+
+/// The records of one mail domain `d`: MX, SPF, DKIM, DMARC, TLS-RPT, SRV.
+fn domain_records(inp: &DnsInputs, d: &str, host: &str) -> Vec<Record> {
     let not_offered = "0 0 0 .".to_string();
     let mut out = Vec::new();
-    for d in &inp.domains {
-        let name = fqdn(d);
+    let name = fqdn(d);
+    out.push(rec(
+        d,
+        name.clone(),
+        RType::Mx,
+        format!("10 {host}"),
+        "mail for this domain is delivered to this server",
+    ));
+    let (spf, spf_purpose) = match &inp.relay_host {
+        Some(r) => (
+            format!("v=spf1 mx a:{} -all", relay_name(r)),
+            "SPF: this server and the relay host may send as this domain; no one else",
+        ),
+        None => (
+            "v=spf1 mx -all".to_string(),
+            "SPF: only this server (the MX) may send as this domain",
+        ),
+    };
+    out.push(rec(d, name.clone(), RType::Txt, spf, spf_purpose));
+    for k in inp.dkim.get(d).into_iter().flatten() {
         out.push(rec(
             d,
-            name.clone(),
-            RType::Mx,
-            format!("10 {host}"),
-            "mail for this domain is delivered to this server",
-        ));
-        let (spf, spf_purpose) = match &inp.relay_host {
-            Some(r) => (
-                format!("v=spf1 mx a:{} -all", relay_name(r)),
-                "SPF: this server and the relay host may send as this domain; no one else",
-            ),
-            None => (
-                "v=spf1 mx -all".to_string(),
-                "SPF: only this server (the MX) may send as this domain",
-            ),
-        };
-        out.push(rec(d, name.clone(), RType::Txt, spf, spf_purpose));
-        for k in inp.dkim.get(d).into_iter().flatten() {
-            out.push(rec(
-                d,
-                format!("{}._domainkey.{name}", k.selector),
-                RType::Txt,
-                dkim_txt(&k.public_key),
-                if k.signing {
-                    "DKIM: the public key receivers verify this server's signatures with"
-                } else {
-                    "DKIM: an older key, kept published while mail signed with it is in transit"
-                },
-            ));
-        }
-        out.push(rec(
-            d,
-            format!("_dmarc.{name}"),
+            format!("{}._domainkey.{name}", k.selector),
             RType::Txt,
-            format!("v=DMARC1; p={DMARC_POLICY}; rua=mailto:postmaster@{d}"),
-            "DMARC: mail failing SPF and DKIM goes to spam; daily reports to postmaster@",
-        ));
-        out.push(rec(
-            d,
-            format!("_smtp._tls.{name}"),
-            RType::Txt,
-            format!("v=TLSRPTv1; rua=mailto:postmaster@{d}"),
-            "TLS-RPT: senders report TLS failures delivering here to postmaster@",
-        ));
-        out.push(rec(
-            d,
-            format!("_submissions._tcp.{name}"),
-            RType::Srv,
-            format!("0 1 465 {host}"),
-            "mail clients find where to send (TLS, port 465)",
-        ));
-        out.push(rec(
-            d,
-            format!("_submission._tcp.{name}"),
-            RType::Srv,
-            format!("0 1 587 {host}"),
-            "mail clients find where to send (STARTTLS, port 587)",
-        ));
-        out.push(rec(
-            d,
-            format!("_imaps._tcp.{name}"),
-            RType::Srv,
-            format!("0 1 993 {host}"),
-            "mail clients find where to read mail (IMAP over TLS, port 993)",
-        ));
-        out.push(rec(
-            d,
-            format!("_imap._tcp.{name}"),
-            RType::Srv,
-            not_offered.clone(),
-            "IMAP without TLS is not offered (target \".\")",
-        ));
-        out.push(if inp.pop3 {
-            rec(
-                d,
-                format!("_pop3s._tcp.{name}"),
-                RType::Srv,
-                format!("0 1 995 {host}"),
-                "mail clients find POP3 over TLS (port 995)",
-            )
-        } else {
-            rec(
-                d,
-                format!("_pop3s._tcp.{name}"),
-                RType::Srv,
-                not_offered.clone(),
-                "POP3 is not offered (target \".\")",
-            )
-        });
-        out.push(rec(
-            d,
-            format!("_pop3._tcp.{name}"),
-            RType::Srv,
-            not_offered.clone(),
-            "POP3 without TLS is not offered (target \".\")",
+            dkim_txt(&k.public_key),
+            if k.signing {
+                "DKIM: the public key receivers verify this server's signatures with"
+            } else {
+                "DKIM: an older key, kept published while mail signed with it is in transit"
+            },
         ));
     }
+    out.push(rec(
+        d,
+        format!("_dmarc.{name}"),
+        RType::Txt,
+        format!("v=DMARC1; p={DMARC_POLICY}; rua=mailto:postmaster@{d}"),
+        "DMARC: mail failing SPF and DKIM goes to spam; daily reports to postmaster@",
+    ));
+    out.push(rec(
+        d,
+        format!("_smtp._tls.{name}"),
+        RType::Txt,
+        format!("v=TLSRPTv1; rua=mailto:postmaster@{d}"),
+        "TLS-RPT: senders report TLS failures delivering here to postmaster@",
+    ));
+    out.push(rec(
+        d,
+        format!("_submissions._tcp.{name}"),
+        RType::Srv,
+        format!("0 1 465 {host}"),
+        "mail clients find where to send (TLS, port 465)",
+    ));
+    out.push(rec(
+        d,
+        format!("_submission._tcp.{name}"),
+        RType::Srv,
+        format!("0 1 587 {host}"),
+        "mail clients find where to send (STARTTLS, port 587)",
+    ));
+    out.push(rec(
+        d,
+        format!("_imaps._tcp.{name}"),
+        RType::Srv,
+        format!("0 1 993 {host}"),
+        "mail clients find where to read mail (IMAP over TLS, port 993)",
+    ));
+    out.push(rec(
+        d,
+        format!("_imap._tcp.{name}"),
+        RType::Srv,
+        not_offered.clone(),
+        "IMAP without TLS is not offered (target \".\")",
+    ));
+    out.push(if inp.pop3 {
+        rec(
+            d,
+            format!("_pop3s._tcp.{name}"),
+            RType::Srv,
+            format!("0 1 995 {host}"),
+            "mail clients find POP3 over TLS (port 995)",
+        )
+    } else {
+        rec(
+            d,
+            format!("_pop3s._tcp.{name}"),
+            RType::Srv,
+            not_offered.clone(),
+            "POP3 is not offered (target \".\")",
+        )
+    });
+    out.push(rec(
+        d,
+        format!("_pop3._tcp.{name}"),
+        RType::Srv,
+        not_offered.clone(),
+        "POP3 without TLS is not offered (target \".\")",
+    ));
+    out
+}
+
+/// The server's own records, once: A/AAAA, the HELO name's SPF, CAA.
+fn server_records(inp: &DnsInputs, host: &str) -> Vec<Record> {
+    let mut out = Vec::new();
     let h = inp.hostname.trim_end_matches('.').to_ascii_lowercase();
     for a in &inp.public_v4 {
         out.push(rec(
             &h,
-            host.clone(),
+            host.to_string(),
             RType::A,
             a.to_string(),
             "the server's IPv4 address",
@@ -362,7 +377,7 @@ pub fn expected(inp: &DnsInputs) -> Vec<Record> {
     for a in &inp.public_v6 {
         out.push(rec(
             &h,
-            host.clone(),
+            host.to_string(),
             RType::Aaaa,
             a.to_string(),
             "the server's IPv6 address",
@@ -371,7 +386,7 @@ pub fn expected(inp: &DnsInputs) -> Vec<Record> {
     if !inp.domains.iter().any(|d| fqdn(d) == host) {
         out.push(rec(
             &h,
-            host.clone(),
+            host.to_string(),
             RType::Txt,
             HELO_SPF.into(),
             "SPF for the name the server greets with (HELO): bounces are checked against it",
@@ -380,7 +395,7 @@ pub fn expected(inp: &DnsInputs) -> Vec<Record> {
     if let Some(ca) = caa_issuer(&inp.acme_server) {
         out.push(rec(
             &h,
-            host.clone(),
+            host.to_string(),
             RType::Caa,
             format!("0 issue \"{ca}\""),
             "CAA: only this server's ACME CA may issue certificates for the hostname",

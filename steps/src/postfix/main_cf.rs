@@ -121,14 +121,26 @@ pub fn main_settings(
             "smtpd_recipient_restrictions",
             format!("{RELAY}, {QUOTA_POLICY}"),
         ),
-        // --- postscreen on port 25 (master.cf `smtp/inet`, see `master_entries`). ---
-        // Postfix POSTSCREEN_README: a client that talks before the greeting (a bot that does
-        // not wait) is logged as PREGREET and refused at RCPT with 550; one that waits is
-        // handed to smtpd and remembered for a day. The deep protocol tests after the 220
-        // (pipelining, non-SMTP commands, bare newlines) stay off, written so they cannot
-        // drift: they make every legitimate sender retry once. The local machine is never
-        // tested (`permit_mynetworks`), nor are the server's own addresses (see
-        // `postscreen_access_list`: `main_diff` puts them in).
+    ]
+    .into_iter()
+    .chain(postscreen_settings(a))
+    .chain(contributed.iter().cloned())
+    .chain(relay_settings(a))
+    .collect()
+}
+
+/// postscreen on port 25 (master.cf `smtp/inet`, see [`super::master_entries`]).
+///
+/// Postfix POSTSCREEN_README: a client that talks before the greeting (a bot that does
+/// not wait) is logged as PREGREET and refused at RCPT with 550; one that waits is
+/// handed to smtpd and remembered for a day. The deep protocol tests after the 220
+/// (pipelining, non-SMTP commands, bare newlines) stay off, written so they cannot
+/// drift: they make every legitimate sender retry once. The local machine is never
+/// tested (`permit_mynetworks`), nor are the server's own addresses (see
+/// `postscreen_access_list`: `main_diff` puts them in).
+fn postscreen_settings(a: &Answers) -> Vec<(&'static str, String)> {
+    let s = String::from;
+    vec![
         ("postscreen_access_list", postscreen_access_list(&[])),
         ("postscreen_greet_action", s("enforce")),
         ("postscreen_pipelining_enable", s("no")),
@@ -152,10 +164,6 @@ pub fn main_settings(
             }),
         ),
     ]
-    .into_iter()
-    .chain(contributed.iter().cloned())
-    .chain(relay_settings(a))
-    .collect()
 }
 
 /// The parent domain of the host name (`mail.example.org` → `example.org`); the name itself

@@ -7,6 +7,7 @@
 //!   waiting up to 60 s for rspamd's reload);
 //! - `limits`: with `max_messages_per_hour` above 0, Redis (where rspamd's ratelimit module
 //!   keeps the per-login buckets) is active; without it rspamd limits nothing.
+use crate::facts::DkimKeys;
 use crate::support::{probe, token};
 use mailstead_answers::Answers;
 use mailstead_engine::{system, Check, Ctx, Finding};
@@ -35,8 +36,7 @@ impl Check<Answers> for Signer {
         "signer"
     }
     fn run(&self, ctx: &Ctx<Answers>) -> Finding {
-        use crate::facts::DkimKeys;
-        use crate::layout::{DKIM_KEY_DIR, RSPAMD_MILTER, RSPAMD_USER};
+        use crate::layout::RSPAMD_MILTER;
         // A reload or a restart queued by this run may still be under way (`activating`):
         // rspamd gets until the deadline to be active, as its milter does below.
         let started = Instant::now();
@@ -58,123 +58,19 @@ impl Check<Answers> for Signer {
                 )
             }
         };
-        let owner = format!("{RSPAMD_USER}:{RSPAMD_USER}");
-        let mut problems = Vec::new();
-        for d in &ctx.answers.domains {
-            let name = d.name.trim().to_ascii_lowercase();
-            match keys.signing(&name) {
-                None => problems.push(format!("{name} has no signing DKIM key")),
-                Some(k) if k.mode & 0o7777 != 0o600 || k.owner != owner => problems.push(format!(
-                    "{DKIM_KEY_DIR}/{name}.{}.key is {:04o} {}, not 0600 {owner}",
-                    k.selector,
-                    k.mode & 0o7777,
-                    k.owner
-                )),
-                Some(k) if k.public_key.is_empty() => problems.push(format!(
-                    "{DKIM_KEY_DIR}/{name}.{}.key is not a readable private key",
-                    k.selector
-                )),
-                Some(_) => {}
-            }
-        }
-        if !problems.is_empty() {
-            return Finding::fail(
-                problems.join("; "),
-                "re-run `mailstead install` (it makes missing keys; a key with the wrong owner or mode: `chown _rspamd:_rspamd` and `chmod 0600` it)",
-            );
+        if let Err(f) = keys_are_private(ctx, &keys) {
+            return f;
         }
         let addr = RSPAMD_MILTER.trim_start_matches("inet:");
         let (ip, port) = addr.rsplit_once(':').unwrap_or((addr, "11332"));
         // rspamd starts (and reloads) in the background: its listeners take seconds to come
         // up after an install, so the milter gets until the deadline too.
         let deadline = Instant::now() + self.timeout;
-        loop {
-            match probe(ctx.host, "python3", &["-c", MILTER_PROBE, ip, port]) {
-                Ok(o) if o.success() && o.stdout.trim() == "ok" => break,
-                Ok(o) if Instant::now() >= deadline => {
-                    return Finding::fail(
-                        format!("rspamd's milter on {addr} does not answer: {}", o.tail(3)),
-                        "look at `journalctl -u rspamd -n 50` and the proxy worker in /etc/rspamd/worker-proxy.inc",
-                    )
-                }
-                Ok(_) => std::thread::sleep(Duration::from_millis(200)),
-                Err(e) => {
-                    return Finding::fail(
-                        format!("cannot probe rspamd's milter on {addr}: {e}"),
-                        "install python3 (certbot brings it)",
-                    )
-                }
-            }
+        if let Err(f) = milter_answers(ctx, addr, ip, port, deadline) {
+            return f;
         }
-        // rspamd reloads in the background (new workers take seconds to start): wait until
-        // a message of each domain's logged-in user comes out signed with its selector, and
-        // one from a stranger does not.
-        // domain -> the `DKIM_SIGNED` option rspamd reports when it signs with its selector.
-        let mut waiting: Vec<(String, String)> = ctx
-            .answers
-            .domains
-            .iter()
-            .map(|d| d.name.trim().to_ascii_lowercase())
-            .filter_map(|n| {
-                let sel = keys.signing(&n)?.selector.clone();
-                Some((n.clone(), format!("{n}:s={sel}")))
-            })
-            .collect();
-        // The stranger's message claims the first domain; no domain, nothing to scan.
-        let first = waiting.first().map(|(n, _)| n.clone());
-        let mut stranger_checked = first.is_none();
-        loop {
-            let mut names: Vec<&str> = waiting.iter().map(|(n, _)| n.as_str()).collect();
-            if names.is_empty() {
-                names.extend(first.as_deref());
-            }
-            let tok = token();
-            let mut args = vec!["-c", SCAN_PROBE, "127.0.0.1", "11333", tok.as_str()];
-            args.push(if stranger_checked { "no" } else { "yes" });
-            args.extend(names.iter().copied());
-            let out = probe(ctx.host, "python3", &args)
-                .ok()
-                .filter(|o| o.success())
-                .map(|o| o.stdout)
-                .unwrap_or_default();
-            let scans = parse_scans(&out);
-            if let Some((d, opts)) = scans
-                .iter()
-                .find(|(who, _, o)| who == "stranger" && o != "-")
-                .map(|(_, d, o)| (d, o))
-            {
-                return Finding::fail(
-                    format!("rspamd signs mail from outside claiming to be from {d} ({opts})"),
-                    format!(
-                        "rspamd must sign only authenticated and local mail: see {}",
-                        crate::layout::DKIM_SIGNING_CONF
-                    ),
-                );
-            }
-            if scans.iter().any(|(who, _, _)| who == "stranger") {
-                stranger_checked = true;
-            }
-            waiting.retain(|(d, want)| {
-                !scans
-                    .iter()
-                    .any(|(who, sd, o)| who == "auth" && sd == d && o.split(',').any(|x| x == want))
-            });
-            if waiting.is_empty() && stranger_checked {
-                break;
-            }
-            if Instant::now() >= deadline {
-                let which: Vec<String> = waiting.iter().map(|(_, w)| w.clone()).collect();
-                return Finding::fail(
-                    format!(
-                        "rspamd does not sign mail of logged-in users as {} (waited {} s after the reload)",
-                        if which.is_empty() { "expected".to_string() } else { which.join(", ") },
-                        self.timeout.as_secs()
-                    ),
-                    "look at `rspamadm configdump dkim_signing` and /var/log/rspamd/rspamd.log",
-                );
-            }
-            // rspamd's new workers take a moment after a reload.
-            std::thread::sleep(Duration::from_millis(200));
+        if let Err(f) = signs_only_its_own(ctx, &keys, deadline, self.timeout) {
+            return f;
         }
         Finding::pass(format!(
             "rspamd signs the mail of {} domain{}, not mail from outside; its milter answers on {addr}",
@@ -182,6 +78,146 @@ impl Check<Answers> for Signer {
             if ctx.answers.domains.len() == 1 { "" } else { "s" }
         ))
     }
+}
+
+/// Every domain has a signing key, 0600 `_rspamd:_rspamd` and readable.
+fn keys_are_private(ctx: &Ctx<Answers>, keys: &DkimKeys) -> Result<(), Finding> {
+    use crate::layout::{DKIM_KEY_DIR, RSPAMD_USER};
+    let owner = format!("{RSPAMD_USER}:{RSPAMD_USER}");
+    let mut problems = Vec::new();
+    for d in &ctx.answers.domains {
+        let name = d.name.trim().to_ascii_lowercase();
+        match keys.signing(&name) {
+            None => problems.push(format!("{name} has no signing DKIM key")),
+            Some(k) if k.mode & 0o7777 != 0o600 || k.owner != owner => problems.push(format!(
+                "{DKIM_KEY_DIR}/{name}.{}.key is {:04o} {}, not 0600 {owner}",
+                k.selector,
+                k.mode & 0o7777,
+                k.owner
+            )),
+            Some(k) if k.public_key.is_empty() => problems.push(format!(
+                "{DKIM_KEY_DIR}/{name}.{}.key is not a readable private key",
+                k.selector
+            )),
+            Some(_) => {}
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Finding::fail(
+            problems.join("; "),
+            "re-run `mailstead install` (it makes missing keys; a key with the wrong owner or mode: `chown _rspamd:_rspamd` and `chmod 0600` it)",
+        ));
+    }
+    Ok(())
+}
+
+/// rspamd's milter answers an option negotiation before `deadline`.
+fn milter_answers(
+    ctx: &Ctx<Answers>,
+    addr: &str,
+    ip: &str,
+    port: &str,
+    deadline: Instant,
+) -> Result<(), Finding> {
+    loop {
+        match probe(ctx.host, "python3", &["-c", MILTER_PROBE, ip, port]) {
+            Ok(o) if o.success() && o.stdout.trim() == "ok" => return Ok(()),
+            Ok(o) if Instant::now() >= deadline => {
+                return Err(Finding::fail(
+                    format!("rspamd's milter on {addr} does not answer: {}", o.tail(3)),
+                    "look at `journalctl -u rspamd -n 50` and the proxy worker in /etc/rspamd/worker-proxy.inc",
+                ))
+            }
+            Ok(_) => std::thread::sleep(Duration::from_millis(200)),
+            Err(e) => {
+                return Err(Finding::fail(
+                    format!("cannot probe rspamd's milter on {addr}: {e}"),
+                    "install python3 (certbot brings it)",
+                ))
+            }
+        }
+    }
+}
+
+/// Before `deadline` (`timeout` after the start), a logged-in user's message of each domain
+/// comes out signed with the domain's selector, and a stranger's does not.
+fn signs_only_its_own(
+    ctx: &Ctx<Answers>,
+    keys: &DkimKeys,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<(), Finding> {
+    // rspamd reloads in the background (new workers take seconds to start): wait until
+    // a message of each domain's logged-in user comes out signed with its selector, and
+    // one from a stranger does not.
+    // domain -> the `DKIM_SIGNED` option rspamd reports when it signs with its selector.
+    let mut waiting: Vec<(String, String)> = ctx
+        .answers
+        .domains
+        .iter()
+        .map(|d| d.name.trim().to_ascii_lowercase())
+        .filter_map(|n| {
+            let sel = keys.signing(&n)?.selector.clone();
+            Some((n.clone(), format!("{n}:s={sel}")))
+        })
+        .collect();
+    // The stranger's message claims the first domain; no domain, nothing to scan.
+    let first = waiting.first().map(|(n, _)| n.clone());
+    let mut stranger_checked = first.is_none();
+    loop {
+        let mut names: Vec<&str> = waiting.iter().map(|(n, _)| n.as_str()).collect();
+        if names.is_empty() {
+            names.extend(first.as_deref());
+        }
+        let tok = token();
+        let mut args = vec!["-c", SCAN_PROBE, "127.0.0.1", "11333", tok.as_str()];
+        args.push(if stranger_checked { "no" } else { "yes" });
+        args.extend(names.iter().copied());
+        let out = probe(ctx.host, "python3", &args)
+            .ok()
+            .filter(|o| o.success())
+            .map(|o| o.stdout)
+            .unwrap_or_default();
+        let scans = parse_scans(&out);
+        if let Some((d, opts)) = scans
+            .iter()
+            .find(|(who, _, o)| who == "stranger" && o != "-")
+            .map(|(_, d, o)| (d, o))
+        {
+            return Err(Finding::fail(
+                format!("rspamd signs mail from outside claiming to be from {d} ({opts})"),
+                format!(
+                    "rspamd must sign only authenticated and local mail: see {}",
+                    crate::layout::DKIM_SIGNING_CONF
+                ),
+            ));
+        }
+        if scans.iter().any(|(who, _, _)| who == "stranger") {
+            stranger_checked = true;
+        }
+        waiting.retain(|(d, want)| {
+            !scans
+                .iter()
+                .any(|(who, sd, o)| who == "auth" && sd == d && o.split(',').any(|x| x == want))
+        });
+        if waiting.is_empty() && stranger_checked {
+            break;
+        }
+        if Instant::now() >= deadline {
+            let which: Vec<String> = waiting.iter().map(|(_, w)| w.clone()).collect();
+            return Err(Finding::fail(
+                format!(
+                    "rspamd does not sign mail of logged-in users as {} (waited {} s after the reload)",
+                    if which.is_empty() { "expected".to_string() } else { which.join(", ") },
+                    timeout.as_secs()
+                ),
+                "look at `rspamadm configdump dkim_signing` and /var/log/rspamd/rspamd.log",
+            ));
+        }
+        // rspamd's new workers take a moment after a reload.
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Ok(())
 }
 
 /// How long the signer check waits for rspamd to sign after a reload.
