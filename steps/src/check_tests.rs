@@ -1,7 +1,7 @@
 //! Tests of the install checks across capabilities (moved from `checks.rs`).
-use crate::layout::RELAY_PASSWORD_MAP;
 use crate::mailboxes::check::{Delivery, SEND_SCRIPT};
 use crate::postfix::check::Relay;
+use crate::postfix::paths::RELAY_PASSWORD_MAP;
 use crate::services::{Config, Ports, Services};
 use crate::signer::check::{Signer, MILTER_PROBE, SCAN_PROBE};
 use crate::testing::{answers, ctx, fail, ok};

@@ -22,8 +22,8 @@ impl Check<Answers> for Bans {
         "bans"
     }
     fn run(&self, ctx: &Ctx<Answers>) -> Finding {
+        use super::paths::BAN_JAILS;
         use crate::facts::Bans as Jails;
-        use crate::layout::BAN_JAILS;
         use mailstead_engine::Fact;
         let start = Instant::now();
         // Probed here, not cached: fail2ban may still be opening its socket after a start.

@@ -30,13 +30,14 @@
 //! step and the engine restores the file), then fail2ban is reloaded once (started when it
 //! is not running: the packages step keeps it from starting with Debian's defaults).
 pub mod check;
+pub mod paths;
 pub mod unban;
 use crate::facts::PublicAddresses;
-use crate::layout::{BAN_JAILS, BAN_PORTS, FAIL2BAN_DOVECOT_FILTER, FAIL2BAN_JAILS};
 use color_eyre::eyre::Result;
 use mailstead_answers::Answers;
 use mailstead_engine::host::Cmd;
 use mailstead_engine::{Change, Ctx, Perms, Planned, Step};
+use paths::{BAN_JAILS, BAN_PORTS, FAIL2BAN_DOVECOT_FILTER, FAIL2BAN_JAILS};
 use std::time::Duration;
 
 pub struct Bans;

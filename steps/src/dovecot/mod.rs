@@ -14,17 +14,19 @@
 //!   Dovecot can put its LMTP and auth sockets there.
 //! - queues a Dovecot reload; `doveconf -n` must accept the configuration first (verify), so
 //!   a configuration Dovecot refuses is rolled back before any reload.
+pub mod paths;
 use crate::capability::{self, DovecotPiece, Registry};
 use crate::facts::dovecot::passdb_drivers;
 use crate::facts::{Accounts, Certificates, DovecotVersion, Ipv6, OsRelease};
-use crate::layout::{cert_paths, POSTFIX_PRIVATE, USERS_FILE, VHOSTS};
+use crate::layout::{cert_paths, USERS_FILE, VHOSTS};
 use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::Answers;
 use mailstead_engine::host::Cmd;
 use mailstead_engine::system::failure;
 use mailstead_engine::{Change, Ctx, Perms, Planned, Step};
+use paths::POSTFIX_PRIVATE;
 
-pub const LOCAL_CONF: &str = crate::layout::DOVECOT_LOCAL;
+pub const LOCAL_CONF: &str = crate::dovecot::paths::DOVECOT_LOCAL;
 const TEMPLATE_23: &str = include_str!("../../../assets/dovecot/local-2.3.conf");
 const TEMPLATE_24: &str = include_str!("../../../assets/dovecot/local-2.4.conf");
 const POP3: &str = include_str!("../../../assets/dovecot/pop3.conf");

@@ -4,8 +4,8 @@
 //! - `relay`: with a `relay_host`, its password map and `.db` are 0600 root-only (fail
 //!   otherwise), and no outgoing mail waits in the deferred queue (warn with Postfix's reason:
 //!   a wrong login, an untrusted certificate). Without one it passes at once.
+use super::paths::RELAY_PASSWORD_MAP;
 use crate::facts::queue::deferred;
-use crate::layout::RELAY_PASSWORD_MAP;
 use crate::support::probe;
 use mailstead_answers::Answers;
 use mailstead_engine::{Check, Ctx, Finding};

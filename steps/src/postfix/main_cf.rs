@@ -1,12 +1,13 @@
 //! `main.cf`: the settings mailstead owns (Postfix's own, then what the other capabilities
 //! contribute, then the relay host's), and how they differ from what Postfix has now.
+use super::paths::MAIN_CF;
 use super::relay::{relay_settings, relayhost};
 use crate::capability::{self, Registry};
 use crate::facts::postconf::squash;
 use crate::facts::resolver::Dns;
 use crate::facts::{Certificates, Ipv6, PostconfMain, PublicAddresses};
 use crate::layout::{
-    cert_paths, ALIASES_MAP, DOMAINS_MAP, MAILBOXES_MAP, MAIN_CF, SENDERS_MAP, SENDER_ACCESS_MAP,
+    cert_paths, ALIASES_MAP, DOMAINS_MAP, MAILBOXES_MAP, SENDERS_MAP, SENDER_ACCESS_MAP,
 };
 use color_eyre::eyre::Result;
 use mailstead_answers::Answers;
@@ -17,7 +18,7 @@ use mailstead_engine::{Change, Ctx};
 /// default `defer_unauth_destination` answers 454, which senders keep retrying).
 pub(super) const RELAY: &str =
     "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination";
-/// Dovecot's quota-status policy service ([`crate::layout::QUOTA_STATUS`], relative to
+/// Dovecot's quota-status policy service ([`crate::postfix::paths::QUOTA_STATUS`], relative to
 /// Postfix's queue directory as Postfix writes local sockets).
 const QUOTA_POLICY: &str = "check_policy_service unix:private/quota-status";
 

@@ -1,9 +1,9 @@
 //! `master.cf`: the services mailstead owns (postscreen on 25, submission, submissions), and
 //! the smtp client's IPv4-only option while IPv6 has no reverse DNS.
+use super::paths::MASTER_CF;
 use crate::facts::postconf::squash;
 use crate::facts::resolver::Dns;
 use crate::facts::{Ipv6, PostconfMaster, PublicAddresses};
-use crate::layout::MASTER_CF;
 use color_eyre::eyre::Result;
 use mailstead_answers::Answers;
 use mailstead_engine::host::Cmd;

@@ -23,16 +23,17 @@
 pub mod check;
 pub mod main_cf;
 pub mod master_cf;
+pub mod paths;
 pub mod relay;
 use crate::capability::Registry;
 use crate::facts::resolver::Dns;
 use crate::facts::{Certificates, PostconfMaster};
-use crate::layout::{MAIN_CF, MASTER_CF, RELAY_PASSWORD_MAP};
 use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::Answers;
 use mailstead_engine::host::Cmd;
 use mailstead_engine::system::failure;
 use mailstead_engine::{Change, Ctx, Note, Planned, Step, When};
+use paths::{MAIN_CF, MASTER_CF, RELAY_PASSWORD_MAP};
 use std::path::Path;
 
 use main_cf::{cool_main_cf, main_diff_now, MainDiff};

@@ -1,5 +1,5 @@
 //! The relay host (smarthost): its `main.cf` settings and its 0600 password map.
-use crate::layout::{RELAY_PASSWORD_MAP, SYSTEM_CA_FILE};
+use super::paths::{RELAY_PASSWORD_MAP, SYSTEM_CA_FILE};
 use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::{rules, Answers, IMPLICIT_TLS_PORT};
 use mailstead_engine::host::{Cmd, Host};

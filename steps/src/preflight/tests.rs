@@ -137,8 +137,10 @@ fn deliverability_problems_are_warnings_not_refusals() {
         "{warnings:#?}"
     );
     assert!(
-        warnings.iter().any(|w| w.contains("listed on Spamhaus ZEN")
-            && w.contains("https://check.spamhaus.org/")),
+        warnings
+            .iter()
+            .any(|w| w.contains("listed on Spamhaus ZEN")
+                && w.contains("https://check.spamhaus.org/")),
         "{warnings:#?}"
     );
     // No provider MX in this DNS: outbound 25 is not tested, and says so.

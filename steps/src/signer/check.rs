@@ -2,7 +2,7 @@
 //! after a run's reloads, `mailstead check` alone).
 //!
 //! - `signer`: rspamd is active, each domain has a signing DKIM key (0600 `_rspamd:_rspamd`),
-//!   the milter on `layout::RSPAMD_MILTER` answers an option negotiation, and rspamd signs a
+//!   the milter on `paths::RSPAMD_MILTER` answers an option negotiation, and rspamd signs a
 //!   logged-in user's message of each domain with its selector but not a stranger's (python3;
 //!   waiting up to 60 s for rspamd's reload);
 //! - `limits`: with `max_messages_per_hour` above 0, Redis (where rspamd's ratelimit module
@@ -36,7 +36,7 @@ impl Check<Answers> for Signer {
         "signer"
     }
     fn run(&self, ctx: &Ctx<Answers>) -> Finding {
-        use crate::layout::RSPAMD_MILTER;
+        use super::paths::RSPAMD_MILTER;
         // A reload or a restart queued by this run may still be under way (`activating`):
         // rspamd gets until the deadline to be active, as its milter does below.
         let started = Instant::now();
@@ -82,7 +82,8 @@ impl Check<Answers> for Signer {
 
 /// Every domain has a signing key, 0600 `_rspamd:_rspamd` and readable.
 fn keys_are_private(ctx: &Ctx<Answers>, keys: &DkimKeys) -> Result<(), Finding> {
-    use crate::layout::{DKIM_KEY_DIR, RSPAMD_USER};
+    use super::paths::RSPAMD_USER;
+    use crate::layout::DKIM_KEY_DIR;
     let owner = format!("{RSPAMD_USER}:{RSPAMD_USER}");
     let mut problems = Vec::new();
     for d in &ctx.answers.domains {
@@ -188,7 +189,7 @@ fn signs_only_its_own(
                 format!("rspamd signs mail from outside claiming to be from {d} ({opts})"),
                 format!(
                     "rspamd must sign only authenticated and local mail: see {}",
-                    crate::layout::DKIM_SIGNING_CONF
+                    crate::signer::paths::DKIM_SIGNING_CONF
                 ),
             ));
         }

@@ -10,25 +10,24 @@
 //!   its keys).
 //! - `layout::DKIM_SELECTORS_MAP`: `domain selector` per line, keeping each domain's signing
 //!   selector; a removed domain is dropped from it.
-//! - `layout::DKIM_SIGNING_CONF`: rspamd's `dkim_signing` module settings (see [`SIGNING_CONF`]).
-//! - `layout::RATELIMIT_CONF`: the sending limit of logged-in users (see [`ratelimit_conf`]).
-//! - `layout::RSPAMD_LOCAL_LUA`: the `From:` header rule (see [`FROM_RULE`]) and the notice to
+//! - `paths::DKIM_SIGNING_CONF`: rspamd's `dkim_signing` module settings (see [`SIGNING_CONF`]).
+//! - `paths::RATELIMIT_CONF`: the sending limit of logged-in users (see [`ratelimit_conf`]).
+//! - `paths::RSPAMD_LOCAL_LUA`: the `From:` header rule (see [`FROM_RULE`]) and the notice to
 //!   postmaster when a login reaches its sending limit (see [`limit_notice`]).
 //! - queues an rspamd reload; every domain's signing key must be in place first (verify).
 //!
 //! Selectors name their UTC date: `s20261129`, then `s20261129b`, `s20261129c` for more keys
 //! the same day. Postfix's side (`smtpd_milters`...) is in the `postfix` step.
 pub mod check;
+pub mod paths;
 pub mod rotate;
 use crate::facts::dkim::DkimKeys;
-use crate::layout::{
-    dkim_key_path, DKIM_KEY_DIR, DKIM_SELECTORS_MAP, DKIM_SIGNING_CONF, RATELIMIT_CONF,
-    RSPAMD_LOCAL_LUA, RSPAMD_USER,
-};
+use crate::layout::{DKIM_KEY_DIR, DKIM_SELECTORS_MAP};
 use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::Answers;
 use mailstead_engine::host::Cmd;
 use mailstead_engine::{Change, Ctx, Note, Perms, Planned, Step};
+use paths::{dkim_key_path, DKIM_SIGNING_CONF, RATELIMIT_CONF, RSPAMD_LOCAL_LUA, RSPAMD_USER};
 use std::collections::BTreeMap;
 
 /// rspamd's `dkim_signing` settings (https://rspamd.com/doc/modules/dkim_signing.html).
@@ -532,7 +531,7 @@ impl crate::capability::Capability for Cap {
         vec![
             // Every message passes it: mail from smtpd (25, 587, 465) and local mail (sendmail,
             // cron), which rspamd signs when its sender logged in or is this server.
-            ("smtpd_milters", s(crate::layout::RSPAMD_MILTER)),
+            ("smtpd_milters", s(crate::signer::paths::RSPAMD_MILTER)),
             ("non_smtpd_milters", s("$smtpd_milters")),
             // When rspamd is down, mail still flows (unsigned) rather than stopping: a signer
             // outage must not become a mail outage; `mailstead check` (signer) reports it.

@@ -3,15 +3,15 @@
 //! into and out of Junk (IMAPSieve).
 //!
 //! Touches:
-//! - `layout::RSPAMD_OPTIONS`: only loopback is "local" to rspamd ([`OPTIONS`]).
-//! - `layout::RSPAMD_MILTER_HEADERS`: `Authentication-Results` and `X-Spam-Status` on
+//! - `paths::RSPAMD_OPTIONS`: only loopback is "local" to rspamd ([`OPTIONS`]).
+//! - `paths::RSPAMD_MILTER_HEADERS`: `Authentication-Results` and `X-Spam-Status` on
 //!   inbound mail ([`MILTER_HEADERS`]).
-//! - `layout::RSPAMD_DMARC`: mail failing DMARC of a `p=reject` domain is refused ([`DMARC`]).
-//! - `layout::RSPAMD_BAYES`: the Bayes statistics in Redis ([`BAYES`]).
-//! - `layout::RSPAMD_ACTIONS` and `layout::RSPAMD_GREYLIST`: the action thresholds, and
+//! - `paths::RSPAMD_DMARC`: mail failing DMARC of a `p=reject` domain is refused ([`DMARC`]).
+//! - `paths::RSPAMD_BAYES`: the Bayes statistics in Redis ([`BAYES`]).
+//! - `paths::RSPAMD_ACTIONS` and `paths::RSPAMD_GREYLIST`: the action thresholds, and
 //!   greylisting on or off from the answers' `greylisting` ([`actions_conf`], [`greylist_conf`]).
-//! - `layout::SIEVE_DIR` with the three global Sieve scripts, `layout::SIEVE_PIPE_DIR` with
-//!   the two programs they may pipe to, `layout::SIEVE_BIN_DIR` (0700 vmail) for their
+//! - `paths::SIEVE_DIR` with the three global Sieve scripts, `paths::SIEVE_PIPE_DIR` with
+//!   the two programs they may pipe to, `paths::SIEVE_BIN_DIR` (0700 vmail) for their
 //!   compiled forms. Dovecot's side (the sieve plugins, the Junk folder) is in the `dovecot`
 //!   step's `local.conf`, which names these paths.
 //! - queues an rspamd reload.
@@ -20,14 +20,15 @@
 //! `reject` (score 15 or more, GTUBE, or DMARC `p=reject` failed) refuses it at SMTP time
 //! with `554 5.7.1`; `add header` (6 or more) adds `X-Spam: Yes` (the rspamd proxy's milter
 //! `spam_header`), and the Sieve script run before the user's own files it into Junk.
-use crate::layout::{
+pub mod paths;
+use color_eyre::eyre::Result;
+use mailstead_answers::Answers;
+use mailstead_engine::{Change, Ctx, Perms, Planned, Step};
+use paths::{
     REDIS_SERVER, RSPAMD_ACTIONS, RSPAMD_BAYES, RSPAMD_DMARC, RSPAMD_GREYLIST,
     RSPAMD_MILTER_HEADERS, RSPAMD_OPTIONS, SIEVE_BIN_DIR, SIEVE_DIR, SIEVE_LEARN_HAM,
     SIEVE_LEARN_SPAM, SIEVE_PIPE_DIR, SIEVE_SPAM_TO_JUNK,
 };
-use color_eyre::eyre::Result;
-use mailstead_answers::Answers;
-use mailstead_engine::{Change, Ctx, Perms, Planned, Step};
 
 /// What spam filtering adds to Dovecot's `local.conf` (2.3 and 2.4 syntax; `@@SIEVE_*@@`
 /// are this capability's paths).

@@ -11,8 +11,9 @@
 //! After writing, `sshd -t` validates the whole configuration (a failure fails the step and
 //! the engine restores the drop-in), then sshd is reloaded once (service `ssh`). `/run/sshd`
 //! is created first when missing, as sshd's unit would, since `sshd -t` needs it.
+pub mod paths;
 use crate::facts::{KeyLogins, Sshd};
-use crate::layout::SSH_DROP_IN as DROP_IN;
+use crate::ssh::paths::SSH_DROP_IN as DROP_IN;
 use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::Answers;
 use mailstead_engine::host::Cmd;

@@ -13,8 +13,9 @@
 //! - certbot has the certificate: the timer and its service are removed when present. The
 //!   self-signed pair stays where it is (a rollback may point the services back at it, and
 //!   removing it would copy its key into a snapshot).
+use super::paths::{CERT_RETRY_SERVICE, CERT_RETRY_TIMER};
 use crate::facts::Certificates;
-use crate::layout::{CERT_RETRY_SERVICE, CERT_RETRY_TIMER, SELF_SIGNED_CHAIN, SELF_SIGNED_KEY};
+use crate::layout::{SELF_SIGNED_CHAIN, SELF_SIGNED_KEY};
 use color_eyre::eyre::Result;
 use mailstead_answers::Answers;
 use mailstead_engine::host::Cmd;

@@ -15,6 +15,7 @@
 //!   serves a self-signed certificate and retries on a timer until the CA issues the real one.
 pub mod check;
 pub mod interim;
+pub mod paths;
 pub mod retry;
 use crate::facts::{challenge_for, Certificates, Challenge, Listeners};
 use crate::layout::{cert_paths, DEPLOY_HOOK, WEBROOT};
