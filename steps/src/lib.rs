@@ -3,28 +3,53 @@
 //!
 //! # The registry
 //!
-//! A capability is one folder under `steps/src/` (`tls/`, `signer/`, `bans/`, …) holding its
-//! step (`mod.rs`), its checks (`check.rs`), its operations (`rotate.rs`, `unban.rs`,
-//! `retry.rs`), its paths, and a unit struct `Cap` implementing
-//! [`capability::Capability`]: its name, steps, checks, packages, and what it hands Postfix
-//! (`postfix_main`) and Dovecot (`dovecot`). [`CAPABILITIES`] lists every `Cap` once, in
-//! install order; the rest is derived from it:
+//! A capability is one folder under `steps/src/`, named as the capability:
+//!
+//! ```text
+//! tls/        mod.rs (the step and `Cap`), interim.rs (a second step), check.rs, retry.rs, paths.rs
+//! signer/     mod.rs, check.rs, rotate.rs (`dkim rotate`), paths.rs
+//! bans/       mod.rs, check.rs, unban.rs (`unban`), paths.rs
+//! postfix/    mod.rs, main_cf.rs (assembles contributions), master_cf.rs, relay.rs, check.rs, paths.rs
+//! ```
+//!
+//! `mod.rs` holds its step(s) and a unit struct `Cap` implementing
+//! [`capability::Capability`]: its name, steps, checks (each with a [`capability::Phase`]),
+//! the Debian packages it needs, and what it hands Postfix (`postfix_main`: `main.cf`
+//! settings) and Dovecot (`dovecot`: plugins and configuration for `local.conf`). Its
+//! operations (`retry.rs`, `rotate.rs`, `unban.rs`) take a Host and return data and the lines
+//! to show; the CLI prints them. Its own paths are in its `paths.rs`; [`layout`] keeps only the
+//! paths several capabilities share.
+//!
+//! [`CAPABILITIES`] lists every `Cap` once, in install order; the rest is derived from it:
 //!
 //! - [`install_steps`]: every capability's steps, in registry order;
 //! - [`install_checks`] / [`server_checks`]: every capability's checks, sorted by
-//!   [`capability::Phase`] (stable, so registry order within a phase);
-//! - [`packages::wanted`]: every capability's packages, in registry order;
-//! - Postfix's `main.cf` and Dovecot's `local.conf` assemble what the others contribute
+//!   [`capability::Phase`] (stable: registry order within a phase), so `mailstead check`
+//!   prints one order whichever capability brings a check;
+//! - [`packages::wanted`]: every capability's packages, in registry order, each once;
+//! - Postfix's `main.cf` ([`postfix::main_settings`]) and Dovecot's `local.conf`
+//!   ([`dovecot::render`]) assemble what the capabilities contribute
 //!   ([`capability::postfix_main`], [`capability::dovecot`]); no capability edits another's
-//!   file.
+//!   file. A step that assembles gets the registry as an argument ([`capability::Capability::steps`]).
 //!
-//! Capabilities import only [`facts`], [`layout`] (paths truly shared), [`support`],
-//! [`capability`], the engine and the answers, never each other; tests below enforce it, and
-//! that every capability folder is in the registry.
+//! Capabilities import only [`facts`] (including the resolver and the deliverability probes:
+//! facts about the world), [`layout`], [`support`], [`capability`], the engine and the answers,
+//! never each other. The tests in `tests.rs` enforce it, and that every capability folder is
+//! registered, every step has a failpoint in the bed's fault matrix, and names are unique.
 //!
-//! To add a capability: a folder `steps/src/NAME/` with `mod.rs` (`pub struct Cap` and its
-//! `impl Capability`), `pub mod NAME;` and one line in [`CAPABILITIES`] here, its failpoint
-//! name in `tests/mailstack.rs`'s fault matrix when it has a step, and its answers fields.
+//! Not capabilities: [`answers`] (the step that saves the answers file, which the CLI puts
+//! first when a command changed it) and [`demo`] (the engine's demo steps, `--demo` only).
+//!
+//! # Adding a capability
+//!
+//! 1. A folder `steps/src/NAME/` with `mod.rs`: its step(s), `pub struct Cap` and its
+//!    `impl Capability` (name `NAME`, steps, checks, packages, contributions); `check.rs`,
+//!    `paths.rs` and operations as it needs them.
+//! 2. `pub mod NAME;` and one line `&NAME::Cap` in [`CAPABILITIES`], at its place in install
+//!    order.
+//! 3. With a step: its name in the fault matrix of `tests/mailstack.rs` (a test here fails
+//!    until it is).
+//! 4. Its answers fields (the answers crate).
 pub mod answers;
 pub mod bans;
 pub mod capability;

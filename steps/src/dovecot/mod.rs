@@ -3,7 +3,10 @@
 //!
 //! Touches:
 //! - `/etc/dovecot/local.conf` (0644 root): mailstead's own file, read last through the
-//!   package's `!include_try local.conf`; no package file is edited. Written in the syntax of
+//!   package's `!include_try local.conf`; no package file is edited. Assembled from the
+//!   templates in `assets/dovecot/` and what the other capabilities contribute
+//!   ([`crate::capability::Capability::dovecot`]: plugins for `protocol imap`/`lmtp` at
+//!   `@@IMAP_PLUGINS@@`/`@@LMTP_PLUGINS@@`, configuration at `@@CONTRIBUTED@@`). Written in the syntax of
 //!   the installed Dovecot: 2.3 (Debian 12) or 2.4 (Debian 13), from `dovecot --version`, or
 //!   from `/etc/os-release` when Dovecot is not installed yet (planning a fresh server).
 //! - the system user and group `vmail` (`/etc/passwd`, `/etc/group`, `/etc/shadow`,

@@ -18,7 +18,6 @@ pub mod packages;
 pub mod postconf;
 /// The mail queue (`postqueue -j`), for the relay host check.
 pub mod queue;
-/// DNS as this server sees it (the deliverability checks, preflight, `dkim rotate`).
 pub mod resolver;
 pub mod sockets;
 pub mod sshd;

@@ -39,7 +39,7 @@ while [ \"${1#-}\" != \"$1\" ]; do shift; done\n\
 case \"$1\" in dovecot|dovecot.*|postfix|postfix.*|postfix@*|fail2ban|fail2ban.*) exit 101 ;; esac\n\
 exit 0\n";
 
-/// Every package the answers ask for: each capability's ([`Capability::packages`]), in
+/// Every package the answers ask for: each capability's ([`crate::capability::Capability::packages`]), in
 /// registry order, each once.
 pub fn wanted(all: &Registry, answers: &Answers) -> Vec<String> {
     let mut p: Vec<String> = Vec::new();

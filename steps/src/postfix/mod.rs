@@ -3,7 +3,10 @@
 //!
 //! Touches:
 //! - `/etc/postfix/main.cf`, through ONE `postconf -e` holding only the settings whose current
-//!   value differs (read with one `postconf KEY...` probe).
+//!   value differs (read with one `postconf KEY...` probe). The settings are assembled in
+//!   [`main_cf::main_settings`]: Postfix's own, then what the other capabilities contribute
+//!   ([`crate::capability::Capability::postfix_main`], e.g. the signer's milter), then the
+//!   relay host's ([`relay`]).
 //! - `/etc/postfix/master.cf`, through ONE `postconf -M` holding only the entries that differ
 //!   (read with one `postconf -M` probe): port 25 through postscreen (`smtp/inet`,
 //!   `smtpd/pass`, `dnsblog/unix`, `tlsproxy/unix`), `submission/inet` and `submissions/inet`.

@@ -12,8 +12,10 @@
 //!   greylisting on or off from the answers' `greylisting` ([`actions_conf`], [`greylist_conf`]).
 //! - `paths::SIEVE_DIR` with the three global Sieve scripts, `paths::SIEVE_PIPE_DIR` with
 //!   the two programs they may pipe to, `paths::SIEVE_BIN_DIR` (0700 vmail) for their
-//!   compiled forms. Dovecot's side (the sieve plugins, the Junk folder) is in the `dovecot`
-//!   step's `local.conf`, which names these paths.
+//!   compiled forms. Dovecot's side (the sieve plugins, the Junk folder) is this
+//!   capability's contribution to Dovecot's `local.conf` ([`Cap`]'s `dovecot`:
+//!   `dovecot-2.3.conf` / `dovecot-2.4.conf` here, naming these paths), which the `dovecot`
+//!   step writes.
 //! - queues an rspamd reload.
 //!
 //! What a message from outside (port 25) meets, in rspamd's default scores: an action
