@@ -12,6 +12,12 @@ use mailstead_engine::{Check, Step};
 /// The registry: every capability, in install order.
 pub type Registry = [&'static dyn Capability];
 
+/// What [`Capability::steps`] returns.
+pub type Steps = Vec<Box<dyn Step<Answers>>>;
+
+/// What [`Capability::checks`] returns: each check with its [`Phase`].
+pub type Checks = Vec<(Phase, Box<dyn Check<Answers>>)>;
+
 /// When a check runs, relative to the others. Checks run sorted by phase (stable: within a
 /// phase, in registry order), so what `mailstead check` prints keeps one order whichever
 /// capability brings a check.
@@ -57,11 +63,11 @@ pub trait Capability: Sync {
     fn name(&self) -> &'static str;
     /// The steps it runs, in order, each named for journals and failpoints. `all` is the
     /// registry, for a step that assembles what other capabilities contribute.
-    fn steps(&self, _all: &'static Registry) -> Vec<Box<dyn Step<Answers>>> {
+    fn steps(&self, _all: &'static Registry) -> Steps {
         Vec::new()
     }
     /// The checks that prove it works, each with its [`Phase`].
-    fn checks(&self) -> Vec<(Phase, Box<dyn Check<Answers>>)> {
+    fn checks(&self) -> Checks {
         Vec::new()
     }
     /// The Debian packages it needs for these answers, in install order.

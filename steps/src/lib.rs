@@ -6,10 +6,10 @@
 //! A capability is one folder under `steps/src/`, named as the capability:
 //!
 //! ```text
-//! tls/        mod.rs (the step and `Cap`), interim.rs (a second step), check.rs, retry.rs, paths.rs
-//! signer/     mod.rs, check.rs, rotate.rs (`dkim rotate`), paths.rs
-//! bans/       mod.rs, check.rs, unban.rs (`unban`), paths.rs
-//! postfix/    mod.rs, main_cf.rs (assembles contributions), master_cf.rs, relay.rs, check.rs, paths.rs
+//! tls/      mod.rs (step, Cap), interim.rs (a 2nd step), check.rs, retry.rs, paths.rs
+//! signer/   mod.rs, check.rs, rotate.rs (`dkim rotate`), paths.rs
+//! bans/     mod.rs, check.rs, unban.rs (`unban`), paths.rs
+//! postfix/  mod.rs, main_cf.rs (assembles), master_cf.rs, relay.rs, check.rs, paths.rs
 //! ```
 //!
 //! `mod.rs` holds its step(s) and a unit struct `Cap` implementing
@@ -30,7 +30,8 @@
 //! - Postfix's `main.cf` ([`postfix::main_settings`]) and Dovecot's `local.conf`
 //!   ([`dovecot::render`]) assemble what the capabilities contribute
 //!   ([`capability::postfix_main`], [`capability::dovecot`]); no capability edits another's
-//!   file. A step that assembles gets the registry as an argument ([`capability::Capability::steps`]).
+//!   file. A step that assembles gets the registry as an argument
+//!   ([`capability::Capability::steps`]).
 //!
 //! Capabilities import only [`facts`] (including the resolver and the deliverability probes:
 //! facts about the world), [`layout`], [`support`], [`capability`], the engine and the answers,

@@ -192,18 +192,10 @@ impl crate::capability::Capability for Cap {
     fn name(&self) -> &'static str {
         "bans"
     }
-    fn steps(
-        &self,
-        _all: &'static crate::capability::Registry,
-    ) -> Vec<Box<dyn mailstead_engine::Step<mailstead_answers::Answers>>> {
+    fn steps(&self, _all: &'static crate::capability::Registry) -> crate::capability::Steps {
         vec![Box::new(Bans)]
     }
-    fn checks(
-        &self,
-    ) -> Vec<(
-        crate::capability::Phase,
-        Box<dyn mailstead_engine::Check<mailstead_answers::Answers>>,
-    )> {
+    fn checks(&self) -> crate::capability::Checks {
         use crate::capability::Phase;
         vec![(
             Phase::Health,

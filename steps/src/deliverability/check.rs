@@ -552,10 +552,6 @@ mod tests {
         });
     }
 
-    /// DNS as published versus `mailstead dns`: everything required there passes (advice for
-    /// the rest warns); a wrong SPF and a DKIM record of another key fail, printing the exact
-    /// record to publish; no answer warns.
-
     #[test]
     fn reverse_dns_fails_naming_the_ptr_and_the_record_to_set() {
         let h = MemHost::fake();

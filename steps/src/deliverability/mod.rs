@@ -15,12 +15,7 @@ impl crate::capability::Capability for Cap {
     fn name(&self) -> &'static str {
         "deliverability"
     }
-    fn checks(
-        &self,
-    ) -> Vec<(
-        crate::capability::Phase,
-        Box<dyn mailstead_engine::Check<mailstead_answers::Answers>>,
-    )> {
+    fn checks(&self) -> crate::capability::Checks {
         check::all()
             .into_iter()
             .map(|c| (crate::capability::Phase::World, c))

@@ -239,6 +239,9 @@ mod tests {
         });
     }
 
+    /// DNS as published versus `mailstead dns`: everything required there passes (advice for
+    /// the rest warns); a wrong SPF and a DKIM record of another key fail, printing the exact
+    /// record to publish; no answer warns.
     #[test]
     fn dns_records_compare_with_what_dns_prints() {
         use crate::facts::resolver::{Mx, Record};

@@ -315,10 +315,7 @@ impl crate::capability::Capability for Cap {
     fn name(&self) -> &'static str {
         "dovecot"
     }
-    fn steps(
-        &self,
-        all: &'static crate::capability::Registry,
-    ) -> Vec<Box<dyn mailstead_engine::Step<mailstead_answers::Answers>>> {
+    fn steps(&self, all: &'static crate::capability::Registry) -> crate::capability::Steps {
         vec![Box::new(Dovecot { all })]
     }
     fn packages(&self, answers: &mailstead_answers::Answers) -> Vec<&'static str> {

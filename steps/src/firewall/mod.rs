@@ -218,10 +218,7 @@ impl crate::capability::Capability for Cap {
     fn name(&self) -> &'static str {
         "firewall"
     }
-    fn steps(
-        &self,
-        _all: &'static crate::capability::Registry,
-    ) -> Vec<Box<dyn mailstead_engine::Step<mailstead_answers::Answers>>> {
+    fn steps(&self, _all: &'static crate::capability::Registry) -> crate::capability::Steps {
         vec![Box::new(Firewall)]
     }
     fn packages(&self, answers: &mailstead_answers::Answers) -> Vec<&'static str> {

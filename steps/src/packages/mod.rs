@@ -170,10 +170,7 @@ impl crate::capability::Capability for Cap {
     fn name(&self) -> &'static str {
         "packages"
     }
-    fn steps(
-        &self,
-        all: &'static crate::capability::Registry,
-    ) -> Vec<Box<dyn mailstead_engine::Step<mailstead_answers::Answers>>> {
+    fn steps(&self, all: &'static crate::capability::Registry) -> crate::capability::Steps {
         vec![Box::new(Packages { all })]
     }
 }

@@ -193,18 +193,10 @@ impl crate::capability::Capability for Cap {
     fn name(&self) -> &'static str {
         "postfix"
     }
-    fn steps(
-        &self,
-        all: &'static crate::capability::Registry,
-    ) -> Vec<Box<dyn mailstead_engine::Step<mailstead_answers::Answers>>> {
+    fn steps(&self, all: &'static crate::capability::Registry) -> crate::capability::Steps {
         vec![Box::new(Postfix { all })]
     }
-    fn checks(
-        &self,
-    ) -> Vec<(
-        crate::capability::Phase,
-        Box<dyn mailstead_engine::Check<mailstead_answers::Answers>>,
-    )> {
+    fn checks(&self) -> crate::capability::Checks {
         use crate::capability::Phase;
         vec![(Phase::Delivering, Box::new(check::Relay))]
     }

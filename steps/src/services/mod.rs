@@ -131,12 +131,7 @@ impl crate::capability::Capability for Cap {
     fn name(&self) -> &'static str {
         "services"
     }
-    fn checks(
-        &self,
-    ) -> Vec<(
-        crate::capability::Phase,
-        Box<dyn mailstead_engine::Check<mailstead_answers::Answers>>,
-    )> {
+    fn checks(&self) -> crate::capability::Checks {
         use crate::capability::Phase;
         vec![
             (Phase::Running, Box::new(Services)),

@@ -207,10 +207,7 @@ impl crate::capability::Capability for Cap {
     fn name(&self) -> &'static str {
         "ssh"
     }
-    fn steps(
-        &self,
-        _all: &'static crate::capability::Registry,
-    ) -> Vec<Box<dyn mailstead_engine::Step<mailstead_answers::Answers>>> {
+    fn steps(&self, _all: &'static crate::capability::Registry) -> crate::capability::Steps {
         vec![Box::new(Ssh)]
     }
 }

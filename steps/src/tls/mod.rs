@@ -227,18 +227,10 @@ impl crate::capability::Capability for Cap {
     fn name(&self) -> &'static str {
         "tls"
     }
-    fn steps(
-        &self,
-        _all: &'static crate::capability::Registry,
-    ) -> Vec<Box<dyn mailstead_engine::Step<mailstead_answers::Answers>>> {
+    fn steps(&self, _all: &'static crate::capability::Registry) -> crate::capability::Steps {
         vec![Box::new(Tls), Box::new(interim::TlsInterim)]
     }
-    fn checks(
-        &self,
-    ) -> Vec<(
-        crate::capability::Phase,
-        Box<dyn mailstead_engine::Check<mailstead_answers::Answers>>,
-    )> {
+    fn checks(&self) -> crate::capability::Checks {
         use crate::capability::Phase;
         vec![(Phase::Serving, Box::new(check::Certificate))]
     }
