@@ -79,6 +79,11 @@ pub trait Capability: Sync {
     fn postfix_main(&self, _answers: &Answers) -> Vec<(&'static str, String)> {
         Vec::new()
     }
+    /// Postfix `master.cf` entries it contributes (`service/type`, entry), after Postfix's
+    /// own (a content filter's service, a policy daemon).
+    fn postfix_master(&self, _answers: &Answers) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
     /// What it adds to Dovecot's `local.conf`, in the given syntax.
     fn dovecot(&self, _answers: &Answers, _syntax: DovecotSyntax) -> DovecotPiece {
         DovecotPiece::default()
@@ -88,6 +93,11 @@ pub trait Capability: Sync {
 /// Every capability's Postfix `main.cf` settings, in registry order.
 pub fn postfix_main(all: &Registry, answers: &Answers) -> Vec<(&'static str, String)> {
     all.iter().flat_map(|c| c.postfix_main(answers)).collect()
+}
+
+/// Every capability's Postfix `master.cf` entries, in registry order.
+pub fn postfix_master(all: &Registry, answers: &Answers) -> Vec<(&'static str, String)> {
+    all.iter().flat_map(|c| c.postfix_master(answers)).collect()
 }
 
 /// Every capability's Dovecot piece, merged in registry order.

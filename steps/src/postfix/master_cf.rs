@@ -53,8 +53,15 @@ pub fn master_entries() -> Vec<(&'static str, String)> {
     ]
 }
 
-pub(super) fn master_diff(now: &PostconfMaster) -> (Vec<String>, Vec<String>) {
-    let want = master_entries();
+/// The entries that differ from `now`, as `service/type=entry` arguments and `service/type:
+/// old -> new` lines: Postfix's own ([`master_entries`]), then `contributed`
+/// ([`crate::capability::postfix_master`]).
+pub(super) fn master_diff(
+    now: &PostconfMaster,
+    contributed: &[(&'static str, String)],
+) -> (Vec<String>, Vec<String>) {
+    let mut want = master_entries();
+    want.extend(contributed.iter().cloned());
     let mut args = Vec::new();
     let mut detail = Vec::new();
     for (svc, entry) in &want {

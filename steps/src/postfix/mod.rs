@@ -28,7 +28,7 @@ pub mod main_cf;
 pub mod master_cf;
 pub mod paths;
 pub mod relay;
-use crate::capability::Registry;
+use crate::capability::{self, Registry};
 use crate::facts::resolver::Dns;
 use crate::facts::{Certificates, PostconfMaster};
 use color_eyre::eyre::{eyre, Result};
@@ -90,7 +90,10 @@ impl Step<Answers> for Postfix {
             });
             changes.push(cool_main_cf());
         }
-        let (mut args, detail) = master_diff(&*ctx.fact::<PostconfMaster>()?);
+        let (mut args, detail) = master_diff(
+            &*ctx.fact::<PostconfMaster>()?,
+            &capability::postfix_master(self.all, ctx.answers),
+        );
         if !args.is_empty() {
             let names: Vec<&str> = args
                 .iter()
@@ -163,7 +166,10 @@ impl Step<Answers> for Postfix {
             ));
         }
         let main = main_diff_now(ctx, self.all)?.args;
-        let (master, _) = master_diff(&*ctx.fact::<PostconfMaster>()?);
+        let (master, _) = master_diff(
+            &*ctx.fact::<PostconfMaster>()?,
+            &capability::postfix_master(self.all, ctx.answers),
+        );
         if !main.is_empty() || !master.is_empty() {
             return Err(eyre!(
                 "Postfix does not read back what was set: {}",
