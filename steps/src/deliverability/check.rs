@@ -541,16 +541,8 @@ impl Check<Answers> for Disk {
 mod tests {
     use super::*;
     use crate::facts::resolver::Fake;
-    use crate::testing::{answers, ctx, ok};
+    use crate::testing::{answers, ctx, ok, with_address};
     use mailstead_engine::{MemHost, Meta, Status};
-
-    fn with_address(h: &MemHost) {
-        h.on_command(|c| {
-            (c.program == "ip")
-                .then(|| ok("2: eth0    inet 192.0.2.7/24 brd 192.0.2.255 scope global eth0\n"))
-                .flatten()
-        });
-    }
 
     #[test]
     fn reverse_dns_fails_naming_the_ptr_and_the_record_to_set() {

@@ -228,16 +228,8 @@ impl Check<Answers> for DnsRecords {
 mod tests {
     use super::*;
     use crate::facts::resolver::Fake;
-    use crate::testing::{ctx, ok};
+    use crate::testing::{ctx, with_address};
     use mailstead_engine::{MemHost, Status};
-
-    fn with_address(h: &MemHost) {
-        h.on_command(|c| {
-            (c.program == "ip")
-                .then(|| ok("2: eth0    inet 192.0.2.7/24 brd 192.0.2.255 scope global eth0\n"))
-                .flatten()
-        });
-    }
 
     /// DNS as published versus `mailstead dns`: everything required there passes (advice for
     /// the rest warns); a wrong SPF and a DKIM record of another key fail, printing the exact

@@ -200,10 +200,9 @@ fn relay_name(relay: &str) -> String {
     r.trim_end_matches('.').to_ascii_lowercase()
 }
 
-/// The DKIM key record's text (RFC 6376 §3.6.1): `v=DKIM1; k=rsa; p=KEY`.
-pub fn dkim_txt(public_key: &str) -> String {
-    format!("v=DKIM1; k=rsa; p={public_key}")
-}
+/// The DKIM key record's text (RFC 6376 §3.6.1): `v=DKIM1; k=rsa; p=KEY` (the one writer of
+/// it, next to its one reader [`crate::facts::dkim_p`]).
+pub use crate::facts::dkim_txt;
 
 /// Every record to publish, mail domains first (in the answers' order), then the server's.
 /// The inputs for `answers` on this server: its public addresses

@@ -94,6 +94,17 @@ fn apt_update() -> Cmd {
         .timeout(Duration::from_secs(600))
 }
 
+impl Packages {
+    /// What [`wanted`] lists and is not installed.
+    fn missing(&self, ctx: &Ctx<Answers>) -> Result<Vec<String>> {
+        let installed = ctx.fact::<Installed>()?;
+        Ok(wanted(self.all, ctx.answers)
+            .into_iter()
+            .filter(|p| !installed.has(p))
+            .collect())
+    }
+}
+
 impl Step<Answers> for Packages {
     fn name(&self) -> &'static str {
         "packages"
@@ -103,11 +114,7 @@ impl Step<Answers> for Packages {
     }
 
     fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
-        let installed = ctx.fact::<Installed>()?;
-        let missing: Vec<String> = wanted(self.all, ctx.answers)
-            .into_iter()
-            .filter(|p| !installed.has(p))
-            .collect();
+        let missing = self.missing(ctx)?;
         if missing.is_empty() {
             return Ok(Planned::default());
         }
@@ -146,11 +153,7 @@ impl Step<Answers> for Packages {
     }
 
     fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {
-        let installed = ctx.fact::<Installed>()?;
-        let missing: Vec<String> = wanted(self.all, ctx.answers)
-            .into_iter()
-            .filter(|p| !installed.has(p))
-            .collect();
+        let missing = self.missing(ctx)?;
         if missing.is_empty() {
             Ok(())
         } else {
