@@ -6,6 +6,7 @@
 //! default that contributes nothing. Capabilities never import each other: what one hands
 //! another goes through these methods, which the receiving step reads from the registry it is
 //! given ([`Capability::steps`]'s `all`).
+use crate::records::{DnsInputs, Record};
 use mailstead_answers::Answers;
 use mailstead_engine::{Check, Step};
 
@@ -84,6 +85,11 @@ pub trait Capability: Sync {
     fn postfix_master(&self, _answers: &Answers) -> Vec<(&'static str, String)> {
         Vec::new()
     }
+    /// DNS records it contributes for the mail domain `domain` (the `dns` capability lists
+    /// them after the domain's MX and SPF, in registry order).
+    fn records(&self, _inputs: &DnsInputs, _domain: &str) -> Vec<Record> {
+        Vec::new()
+    }
     /// What it adds to Dovecot's `local.conf`, in the given syntax.
     fn dovecot(&self, _answers: &Answers, _syntax: DovecotSyntax) -> DovecotPiece {
         DovecotPiece::default()
@@ -98,6 +104,11 @@ pub fn postfix_main(all: &Registry, answers: &Answers) -> Vec<(&'static str, Str
 /// Every capability's Postfix `master.cf` entries, in registry order.
 pub fn postfix_master(all: &Registry, answers: &Answers) -> Vec<(&'static str, String)> {
     all.iter().flat_map(|c| c.postfix_master(answers)).collect()
+}
+
+/// Every capability's DNS records for the mail domain `domain`, in registry order.
+pub fn records(all: &Registry, inputs: &DnsInputs, domain: &str) -> Vec<Record> {
+    all.iter().flat_map(|c| c.records(inputs, domain)).collect()
 }
 
 /// Every capability's Dovecot piece, merged in registry order.

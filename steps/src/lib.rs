@@ -14,8 +14,9 @@
 //!
 //! `mod.rs` holds its step(s) and a unit struct `Cap` implementing
 //! [`capability::Capability`]: its name, steps, checks (each with a [`capability::Phase`]),
-//! the Debian packages it needs, and what it hands Postfix (`postfix_main`: `main.cf`
-//! settings) and Dovecot (`dovecot`: plugins and configuration for `local.conf`). Its
+//! the Debian packages it needs, what it hands Postfix (`postfix_main`: `main.cf` settings;
+//! `postfix_master`: `master.cf` entries) and Dovecot (`dovecot`: plugins and configuration
+//! for `local.conf`), and the DNS records it contributes per mail domain (`records`). Its
 //! operations (`retry.rs`, `rotate.rs`, `unban.rs`) take a Host and return data and the lines
 //! to show; the CLI prints them. Its own paths are in its `paths.rs`; [`layout`] keeps only the
 //! paths several capabilities share.
@@ -29,14 +30,17 @@
 //! - [`packages::wanted`]: every capability's packages, in registry order, each once;
 //! - Postfix's `main.cf` ([`postfix::main_settings`]) and Dovecot's `local.conf`
 //!   ([`dovecot::render`]) assemble what the capabilities contribute
-//!   ([`capability::postfix_main`], [`capability::dovecot`]); no capability edits another's
-//!   file. A step that assembles gets the registry as an argument
-//!   ([`capability::Capability::steps`]).
+//!   ([`capability::postfix_main`], [`capability::postfix_master`], [`capability::dovecot`]),
+//!   and `mailstead dns` lists each domain's MX and SPF, then what the capabilities
+//!   contribute ([`capability::records`]: the signer's DKIM keys), then the rest. No
+//!   capability edits another's file. A step that assembles gets the registry as an
+//!   argument ([`capability::Capability::steps`]).
 //!
 //! Capabilities import only [`facts`] (including the resolver and the deliverability probes:
-//! facts about the world), [`layout`], [`support`], [`capability`], the engine and the answers,
-//! never each other. The tests in `tests.rs` enforce it, and that every capability folder is
-//! registered, every step has a failpoint in the bed's fault matrix, and names are unique.
+//! facts about the world), [`layout`], [`records`], [`support`], [`capability`], the engine
+//! and the answers, never each other. The tests in `tests.rs` enforce it, and that every
+//! capability folder is registered, every step has a failpoint in the bed's fault matrix,
+//! and names are unique.
 //!
 //! Not capabilities: [`answers`] (the step that saves the answers file, which the CLI puts
 //! first when a command changed it) and [`demo`] (the engine's demo steps, `--demo` only).
@@ -69,6 +73,7 @@ pub mod mailboxes;
 pub mod packages;
 pub mod postfix;
 pub mod preflight;
+pub mod records;
 pub mod services;
 pub mod signer;
 pub mod spam;

@@ -9,6 +9,7 @@ const SHARED: &[&str] = &[
     "layout",
     "support",
     "capability",
+    "records",
     "testing",
     // The registry itself (a step that assembles contributions gets it as an argument; tests
     // build such steps from it).

@@ -29,13 +29,11 @@
 //! Every record has [`TTL`]. DMARC's default policy is `quarantine`: see the README's "DNS
 //! records" for the reason.
 pub mod check;
+use crate::capability;
+use crate::records::{fqdn, rec};
+pub use crate::records::{DkimPublic, DnsInputs, RType, Record, TTL};
 use serde::Serialize;
-use std::collections::BTreeMap;
-use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-/// The TTL of every record, in seconds: an hour, so a mistake is corrected quickly.
-pub const TTL: u32 = 3600;
+use std::net::IpAddr;
 
 /// The longest character-string a TXT record may hold, in bytes (RFC 1035 §3.3.14: one
 /// length octet); a longer DKIM value is split into several (RFC 6376 §3.6.2.2).
@@ -46,82 +44,6 @@ pub const HELO_SPF: &str = "v=spf1 a -all";
 
 /// The DMARC policy published for every domain (RFC 7489 §6.3 `p=`); see the README.
 pub const DMARC_POLICY: &str = "quarantine";
-
-/// What the records are derived from. Addresses are the ones the internet reaches the
-/// server on; DKIM keys are every published key by domain (during a rotation both the old and
-/// the new key are listed).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DnsInputs {
-    /// The server's FQDN, lowercase, without a trailing dot (`mail.example.test`).
-    pub hostname: String,
-    /// The mail domains, in the answers' order.
-    pub domains: Vec<String>,
-    pub public_v4: Vec<Ipv4Addr>,
-    pub public_v6: Vec<Ipv6Addr>,
-    /// Published DKIM keys by domain; a domain missing here has no key yet.
-    pub dkim: BTreeMap<String, Vec<DkimPublic>>,
-    /// The ACME directory URL the certificate comes from (for CAA).
-    pub acme_server: String,
-    /// The relay host outgoing mail goes through, if any (a host name, for SPF).
-    pub relay_host: Option<String>,
-    /// Whether POP3 (995, TLS) is offered.
-    pub pop3: bool,
-}
-
-/// One published DKIM public key.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DkimPublic {
-    /// The selector (`SEL` in `SEL._domainkey.D`), RFC 6376 §3.1.
-    pub selector: String,
-    /// Base64 of the DER SubjectPublicKeyInfo: the `p=` value (RFC 6376 §3.6.1).
-    pub public_key: String,
-    /// Whether mail is signed with it now (false: kept published during a rotation).
-    pub signing: bool,
-}
-
-/// A DNS record type mailstead asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum RType {
-    A,
-    Aaaa,
-    Mx,
-    Txt,
-    Srv,
-    Caa,
-}
-
-impl fmt::Display for RType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            RType::A => "A",
-            RType::Aaaa => "AAAA",
-            RType::Mx => "MX",
-            RType::Txt => "TXT",
-            RType::Srv => "SRV",
-            RType::Caa => "CAA",
-        })
-    }
-}
-
-/// One record to publish.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Record {
-    /// The mail domain it belongs to, or the hostname for the server's own records.
-    pub domain: String,
-    /// The owner name, an FQDN with the trailing dot (`_dmarc.example.test.`).
-    pub name: String,
-    #[serde(rename = "type")]
-    pub rtype: RType,
-    /// The record's data on one line, in presentation form (RFC 1035 §5.1) except for TXT:
-    /// for TXT it is the text itself, unquoted and unsplit, as web forms want it
-    /// ([`render_zone`] quotes and splits it).
-    pub value: String,
-    /// Seconds.
-    pub ttl: u32,
-    /// What it is for, one line for humans.
-    pub purpose: &'static str,
-}
 
 /// Reverse DNS is not in the domain's zone: whoever owns the address (the hosting provider)
 /// sets it. An instruction, not a record.
@@ -149,22 +71,6 @@ pub struct Published {
     pub domains: Vec<String>,
     #[serde(skip)]
     pub missing_dkim: Vec<String>,
-}
-
-fn fqdn(name: &str) -> String {
-    let n = name.trim_end_matches('.').to_ascii_lowercase();
-    format!("{n}.")
-}
-
-fn rec(domain: &str, name: String, rtype: RType, value: String, purpose: &'static str) -> Record {
-    Record {
-        domain: domain.to_string(),
-        name,
-        rtype,
-        value,
-        ttl: TTL,
-        purpose,
-    }
 }
 
 /// The `issue` domain of an ACME server's CA for CAA (RFC 8659 §4.2), from the directory
@@ -278,19 +184,8 @@ fn domain_records(inp: &DnsInputs, d: &str, host: &str) -> Vec<Record> {
         ),
     };
     out.push(rec(d, name.clone(), RType::Txt, spf, spf_purpose));
-    for k in inp.dkim.get(d).into_iter().flatten() {
-        out.push(rec(
-            d,
-            format!("{}._domainkey.{name}", k.selector),
-            RType::Txt,
-            dkim_txt(&k.public_key),
-            if k.signing {
-                "DKIM: the public key receivers verify this server's signatures with"
-            } else {
-                "DKIM: an older key, kept published while mail signed with it is in transit"
-            },
-        ));
-    }
+    // What the capabilities contribute (the signer: its DKIM keys).
+    out.extend(capability::records(crate::CAPABILITIES, inp, d));
     out.push(rec(
         d,
         format!("_dmarc.{name}"),

@@ -517,6 +517,35 @@ impl crate::capability::Capability for Cap {
         // it.
         vec!["rspamd"]
     }
+    /// The TXT record of each published key of `domain` (RFC 6376 §3.6.1), signing or kept
+    /// during a rotation.
+    fn records(
+        &self,
+        inputs: &crate::records::DnsInputs,
+        domain: &str,
+    ) -> Vec<crate::records::Record> {
+        use crate::records::{fqdn, rec, RType};
+        let name = fqdn(domain);
+        inputs
+            .dkim
+            .get(domain)
+            .into_iter()
+            .flatten()
+            .map(|k| {
+                rec(
+                    domain,
+                    format!("{}._domainkey.{name}", k.selector),
+                    RType::Txt,
+                    crate::facts::dkim_txt(&k.public_key),
+                    if k.signing {
+                        "DKIM: the public key receivers verify this server's signatures with"
+                    } else {
+                        "DKIM: an older key, kept published while mail signed with it is in transit"
+                    },
+                )
+            })
+            .collect()
+    }
     /// rspamd's proxy worker in milter mode, for Postfix's `main.cf`.
     fn postfix_main(&self, _answers: &mailstead_answers::Answers) -> Vec<(&'static str, String)> {
         let s = String::from;
