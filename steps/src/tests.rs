@@ -200,3 +200,32 @@ fn crate_roots_expand_groups() {
         ["dns", "facts", "layout", "signer"]
     );
 }
+
+/// `mailstead check` runs the install checks, then the deliverability checks, in the order
+/// they ran before the capabilities had folders (the phases keep it).
+#[test]
+fn server_checks_keep_their_order() {
+    let names: Vec<&str> = crate::server_checks().iter().map(|c| c.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "services",
+            "ports",
+            "config",
+            "certificate",
+            "signer",
+            "delivery",
+            "relay",
+            "quota",
+            "limits",
+            "bans",
+            "reverse-dns",
+            "blocklists",
+            "tls-served",
+            "renewal-hook",
+            "queue",
+            "disk",
+            "dns-records"
+        ]
+    );
+}
