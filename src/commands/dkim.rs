@@ -4,6 +4,7 @@ use super::run::{apply_steps, Next};
 use super::session::Session;
 use crate::error::{CliError, CliResult};
 use crate::exit;
+use crate::ui::out;
 use mailstead_answers::Answers;
 use mailstead_engine::Step;
 
@@ -45,62 +46,27 @@ pub fn run(s: &Session, command: &Command) -> CliResult {
 /// record up in DNS (or takes `--published`) and switches signing to it. Both are runs of the
 /// engine (`signer::Rotate`), journaled and rolled back on failure.
 fn dkim_rotate(s: &Session, domain: &str, published: bool) -> CliResult {
-    use mailstead_engine::Fact;
-    use mailstead_steps::facts::{dkim_txt, DkimKeys};
-    use mailstead_steps::signer::{rotate_state, today_selector, Rotate, RotateState};
-    let domain = domain.trim().to_ascii_lowercase();
+    use mailstead_steps::signer::rotate::{finish, prepare, Prepared, RotateError};
     let answers = s.load_answers()?;
-    if !answers
-        .domains
-        .iter()
-        .any(|d| d.name.trim().eq_ignore_ascii_case(&domain))
-    {
-        return Err(CliError::bad_input(format!(
-            "DOMAIN: {domain:?} is not a configured domain; nothing was changed"
-        ))
-        .with_fix("give one of the domains of the answers file (add it first with add-domain)"));
-    }
-    let keys = DkimKeys::probe(&s.host).map_err(|e| CliError::new(e, exit::FAILED_ROLLED_BACK))?;
-    let state = rotate_state(&keys, &domain, &today_selector());
-    let mut confirmed = published;
-    if let RotateState::Waiting {
-        next, public_key, ..
-    } = &state
-    {
-        let name = format!("{next}._domainkey.{domain}");
-        if !confirmed {
-            use mailstead_steps::resolver::Dns;
-            let dns =
-                Dns::probe(&s.host).map_err(|e| CliError::new(e, exit::FAILED_ROLLED_BACK))?;
-            let txts = dns
-                .resolver()
-                .map_err(str::to_string)
-                .and_then(|r| r.txt(&name).records());
-            match txts {
-                Ok(txts) if txts.iter().any(|t| dkim_p(t) == Some(public_key.as_str())) => {
-                    println!("{name}: the new key's record is in DNS.");
-                    confirmed = true;
-                }
-                Ok(_) => {
-                    println!(
-                        "{name} does not show the new key in DNS yet. Publish this TXT record:\n\n  {name}.  TXT  \"{}\"\n\nthen run `mailstead dkim rotate {domain}` again (or add --published if this server cannot see your DNS).",
-                        dkim_txt(public_key)
-                    );
-                    return Ok(exit::BAD_INPUT);
-                }
-                Err(e) => {
-                    println!(
-                        "could not look {name} up in DNS ({e}). Publish this TXT record:\n\n  {name}.  TXT  \"{}\"\n\nthen run `mailstead dkim rotate {domain} --published` once it is.",
-                        dkim_txt(public_key)
-                    );
-                    return Ok(exit::BAD_INPUT);
-                }
-            }
+    let prepared = match prepare(&s.host, &answers, domain, published) {
+        Ok(p) => p,
+        Err(RotateError::UnknownDomain(d)) => {
+            let (message, fix) = RotateError::unknown_domain(&d);
+            return Err(CliError::bad_input(message).with_fix(fix));
         }
-    }
-    let step = Rotate {
-        domain: domain.clone(),
-        published: confirmed,
+        Err(RotateError::Probe(e)) => return Err(CliError::new(e, exit::FAILED_ROLLED_BACK)),
+    };
+    let (step, state) = match prepared {
+        Prepared::Publish { said } => {
+            out::line(said);
+            return Ok(exit::BAD_INPUT);
+        }
+        Prepared::Apply { step, state, said } => {
+            for line in said {
+                out::line(line);
+            }
+            (step, state)
+        }
     };
     let code = apply_steps(
         s,
@@ -112,34 +78,10 @@ fn dkim_rotate(s: &Session, domain: &str, published: bool) -> CliResult {
     if code != exit::DONE {
         return Ok(code);
     }
-    let after = DkimKeys::probe(&s.host).map_err(|e| CliError::new(e, exit::FAILED_ROLLED_BACK))?;
-    match (&state, after.newest(&domain)) {
-        (RotateState::Start { current, .. }, Some(new)) => {
-            let name = format!("{}._domainkey.{domain}", new.selector);
-            println!(
-                "\nNew DKIM key for {domain}: selector {} (not signing yet; {current} still signs).\n\
-                 Publish this TXT record, keeping {current}'s:\n\n  {name}.  TXT  \"{}\"\n\n\
-                 Once it is in DNS, run `mailstead dkim rotate {domain}` again to sign with it.",
-                new.selector,
-                dkim_txt(&new.public_key)
-            );
-        }
-        (RotateState::Waiting { current, next, .. }, _) => {
-            println!(
-                "\n{domain} now signs with selector {next}. Keep {current}._domainkey.{domain} \
-                 published for a few days (mail signed with it may still be in transit); its key \
-                 stays in /var/lib/rspamd/dkim."
-            );
-        }
-        _ => {}
+    if let Some(said) =
+        finish(&s.host, domain, &state).map_err(|e| CliError::new(e, exit::FAILED_ROLLED_BACK))?
+    {
+        out::line(said);
     }
     Ok(code)
-}
-
-/// The `p=` tag of a DKIM record, whitespace removed (RFC 6376 section 3.6.1).
-fn dkim_p(txt: &str) -> Option<&str> {
-    txt.split(';')
-        .map(str::trim)
-        .find_map(|t| t.strip_prefix("p="))
-        .map(str::trim)
 }

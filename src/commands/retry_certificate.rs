@@ -4,8 +4,8 @@ use super::run::{install, Next};
 use super::session::Session;
 use crate::error::{CliError, CliResult};
 use crate::exit;
-use color_eyre::eyre::{eyre, WrapErr};
-use mailstead_engine::Host;
+use crate::ui::out;
+use color_eyre::eyre::eyre;
 
 /// Try again to get the TLS certificate from the CA
 ///
@@ -24,27 +24,20 @@ pub struct Args {
 /// 15 minutes); once the certificate exists, the install again, which switches Postfix and
 /// Dovecot to it (one reload each) and removes the timer.
 pub fn retry_certificate(s: &Session) -> CliResult {
-    use mailstead_engine::Fact;
-    use mailstead_steps::facts::{challenge_for, Certificates, Listeners};
+    use mailstead_steps::tls::retry::{obtain, RetryError};
     let answers = s.load_answers()?;
-    let fqdn = answers.hostname.trim().to_ascii_lowercase();
-    if !Certificates::probe(&s.host)?.present(&fqdn) {
-        let challenge = challenge_for(&Listeners::probe(&s.host)?)
-            .map_err(|why| CliError::bad_input(why).nothing_changed())?;
-        let cmd = mailstead_steps::tls::certbot_cmd(&answers, &fqdn, &challenge, false);
-        println!("{cmd}");
-        let out = s
-            .host
-            .run_streaming(&cmd, &mut |line| println!("  | {line}"))
-            .wrap_err_with(|| format!("starting `{cmd}`"))?;
-        if !out.success() {
-            return Err(CliError::new(
-                eyre!("{}", mailstead_steps::tls::explain_certbot(&out)),
-                exit::FAILED_ROLLED_BACK,
-            )
-            .nothing_changed());
+    match obtain(&s.host, &answers, &mut |line| out::line(line)) {
+        Ok(_) => {}
+        Err(RetryError::Probe(e)) => return Err(e.into()),
+        Err(RetryError::NoChallenge(why)) => return Err(CliError::bad_input(why).nothing_changed()),
+        Err(RetryError::Start { cmd, error }) => {
+            return Err(color_eyre::Report::new(error)
+                .wrap_err(format!("starting `{cmd}`"))
+                .into())
         }
-        println!("certificate issued for {fqdn}: switching Postfix and Dovecot to it");
+        Err(RetryError::Failed(why)) => {
+            return Err(CliError::new(eyre!("{why}"), exit::FAILED_ROLLED_BACK).nothing_changed())
+        }
     }
     install(s, Some(answers), Next::Outcome)
 }

@@ -2,9 +2,9 @@
 use super::session::Session;
 use crate::error::{CliError, CliResult};
 use crate::exit;
-use color_eyre::eyre::{eyre, WrapErr};
+use crate::ui::out;
+use color_eyre::eyre::eyre;
 use mailstead_answers::rules;
-use mailstead_engine::{Cmd, Host};
 
 /// Let a banned address reach the mail ports again
 ///
@@ -26,37 +26,31 @@ pub struct Args {
 /// lifts the address's bans in every jail and prints in how many. Bad input (not one IP
 /// address) and an address no jail bans exit 2, changing nothing.
 pub fn unban(s: &Session, address: &str) -> CliResult {
+    use mailstead_steps::bans::unban::{unban, UnbanError};
     let ip = rules::ip_address("ADDRESS", address).map_err(|p| {
         CliError::bad_input(format!("{}: {}", p.field, p.message))
             .with_fix(p.fix)
             .nothing_changed()
     })?;
-    let cmd = Cmd::new("fail2ban-client", ["unban", &ip.to_string()])
-        .timeout(std::time::Duration::from_secs(30));
-    let out = s.host.run(&cmd).wrap_err(
-        "starting fail2ban-client (is fail2ban installed? `mailstead install` sets it up)",
-    )?;
-    if !out.success() {
-        return Err(
-            CliError::failed(eyre!("fail2ban did not lift the ban: {}", out.tail(2))).with_fix(
-                "is fail2ban running? `systemctl status fail2ban`, `journalctl -u fail2ban`",
-            ),
-        );
-    }
-    match out.stdout.trim().parse::<u32>() {
-        Ok(0) => Err(CliError::bad_input(format!("{ip} is not banned"))
-            .with_fix("`mailstead check` lists the banned addresses (check `bans`)")
-            .nothing_changed()),
-        Ok(n) => {
-            println!(
-                "{ip} is no longer banned ({n} jail{}): it can reach the mail ports again",
-                if n == 1 { "" } else { "s" }
-            );
-            Ok(exit::DONE)
+    let e = match unban(&s.host, ip) {
+        Ok(done) => {
+            out::line(done.message());
+            return Ok(exit::DONE);
         }
-        Err(_) => Err(CliError::failed(eyre!(
-            "unexpected answer from `{cmd}`: {}",
-            out.stdout.trim()
-        ))),
-    }
+        Err(e) => e,
+    };
+    let (message, fix) = (e.message(), e.fix());
+    Err(match e {
+        UnbanError::Start(error) => color_eyre::Report::new(error).wrap_err(message).into(),
+        UnbanError::NotBanned(_) => CliError::bad_input(message)
+            .with_fix(fix.unwrap_or_default())
+            .nothing_changed(),
+        UnbanError::Failed { .. } | UnbanError::Unexpected { .. } => {
+            let err = CliError::failed(eyre!("{message}"));
+            match fix {
+                Some(fix) => err.with_fix(fix),
+                None => err,
+            }
+        }
+    })
 }

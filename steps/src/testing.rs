@@ -55,6 +55,15 @@ pub fn mail_answers() -> Answers {
     a
 }
 
+/// `ip` answers with one public IPv4 address, 192.0.2.7 ([`crate::facts::PublicAddresses`]).
+pub fn with_address(h: &MemHost) {
+    h.on_command(|c| {
+        (c.program == "ip")
+            .then(|| ok("2: eth0    inet 192.0.2.7/24 brd 192.0.2.255 scope global eth0\n"))
+            .flatten()
+    });
+}
+
 /// A context run by `admin`, with a fresh fact cache.
 pub fn ctx<'a>(host: &'a dyn Host, answers: &'a Answers) -> Ctx<'a, Answers> {
     let mut c = Ctx::new(host, answers);

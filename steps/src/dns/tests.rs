@@ -1,4 +1,6 @@
 use super::*;
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 /// A real RSA-2048 SubjectPublicKeyInfo (392 base64 characters): its record is longer than

@@ -51,6 +51,27 @@ pub fn dkim_txt(public_key: &str) -> String {
     format!("v=DKIM1; k=rsa; p={public_key}")
 }
 
+/// The `p=` tag of a DKIM key record (the public key, base64), as RFC 6376 §3.2 reads a
+/// tag-list: `tag = value` pairs split at `;`, whitespace (FWS) allowed around the name, the
+/// `=` and the value, and ignored inside the base64 value (§3.6.1). A record pasted in
+/// zone-file form (`"v=DKIM1; " "p=..."`) is read as its strings joined. `None`: no `p=` tag;
+/// `Some("")`: a revoked key. The one reader of `p=`: `mailstead check` (dns-records) and
+/// `mailstead dkim rotate` agree on every record.
+pub fn dkim_p(txt: &str) -> Option<String> {
+    let joined;
+    let txt = if txt.trim_start().starts_with('"') {
+        // Zone-file character strings: the text between each pair of quotes.
+        joined = txt.split('"').skip(1).step_by(2).collect::<String>();
+        joined.as_str()
+    } else {
+        txt
+    };
+    txt.split(';').find_map(|spec| {
+        let (name, value) = spec.split_once('=')?;
+        (name.trim() == "p").then(|| value.chars().filter(|c| !c.is_whitespace()).collect())
+    })
+}
+
 /// The probe: `map DOMAIN SELECTOR` lines, then `key FILE MODE USER:GROUP PUBKEY` lines.
 const PROBE: &str = r#"map="$1"; dir="$2"
 if [ -f "$map" ]; then grep -v '^[[:space:]]*#' "$map" | while read -r d s _; do [ -n "$s" ] && echo "map $d $s"; done; fi

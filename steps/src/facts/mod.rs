@@ -8,6 +8,7 @@ pub mod accounts;
 /// fail2ban's jails and bans (`fail2ban-client banned`).
 pub mod bans;
 pub mod certs;
+pub mod deliverability;
 pub mod dkim;
 pub mod dovecot;
 pub mod keys;
@@ -17,6 +18,7 @@ pub mod packages;
 pub mod postconf;
 /// The mail queue (`postqueue -j`), for the relay host check.
 pub mod queue;
+pub mod resolver;
 pub mod sockets;
 pub mod sshd;
 pub mod system;
@@ -25,7 +27,7 @@ pub mod ufw;
 pub use accounts::Accounts;
 pub use bans::Bans;
 pub use certs::Certificates;
-pub use dkim::{dkim_txt, DkimKey, DkimKeys};
+pub use dkim::{dkim_p, dkim_txt, DkimKey, DkimKeys};
 pub use dovecot::DovecotVersion;
 pub use keys::KeyLogins;
 pub use net::{Ipv6, PublicAddresses};
