@@ -213,16 +213,8 @@ pub fn confirm_plan(
     plan: &Plan,
     answers: &mailstead_answers::Answers,
 ) -> Result<bool, wizard::WizardError> {
-    let mut ports: Vec<(u16, &str)> = mailstead_steps::layout::mail_ports(answers.pop3);
-    ports.push((80, "certificate challenges"));
-    let text = summary::render(
-        &summary::PlanSummary::of(plan),
-        &summary::Ports {
-            open: &ports,
-            firewall: answers.firewall.enabled,
-        },
-        dns_width(),
-    );
+    let summary = summary::PlanSummary::of(plan);
+    let text = confirm_text(&summary, answers, dns_width());
     if plan.total() == 0 {
         out::err_text(&text);
         return Ok(false);
@@ -230,13 +222,35 @@ pub fn confirm_plan(
     loop {
         out::err_line("What this run does (nothing is changed until you answer):");
         out::err_text(&text);
-        match summary::ask(plan.total())? {
-            summary::Answer::Apply => return Ok(true),
+        match summary::ask(&summary::question(&summary))? {
+            summary::Answer::Apply => {
+                // The end of the run explains a count different from the one shown here.
+                summary::remember(&summary);
+                return Ok(true);
+            }
             summary::Answer::Cancel => return Ok(false),
             // Then the summary and the question again, together under the diffs.
             summary::Answer::ShowDiffs => summary::page(&render_plan(plan, color_wanted())),
         }
     }
+}
+
+/// The confirm screen's summary for `answers` (its ports and firewall), `width` columns wide.
+fn confirm_text(
+    summary: &summary::PlanSummary,
+    answers: &mailstead_answers::Answers,
+    width: usize,
+) -> String {
+    let mut ports: Vec<(u16, &str)> = mailstead_steps::layout::mail_ports(answers.pop3);
+    ports.push((80, "certificate challenges"));
+    summary::render(
+        summary,
+        &summary::Ports {
+            open: &ports,
+            firewall: answers.firewall.enabled,
+        },
+        width,
+    )
 }
 
 /// Every change the plan would make, file changes as unified diffs (colored when `color`).
