@@ -601,7 +601,7 @@ mod tests {
                 "  ○ dovecot",
                 "  ○ tls",
                 "  → [packages] apt-get install postfix dovecot-core  (1/2)",
-                "    ██████████░░░░░░░░░░░░░░  42% Installing dovecot-core (amd64)",
+                "    ██████████░░░░░░░░░░░░░░  42% unpacking: Installing dovecot-core (amd64)",
                 "    │ Selecting previously unselected package postfix.",
                 "    │ Unpacking postfix (3.7.11-0+deb12u1) ...",
                 "    │ Selecting previously unselected package dovecot-core.",

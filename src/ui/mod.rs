@@ -14,6 +14,7 @@ pub mod kind;
 pub mod menu;
 pub mod out;
 pub mod plain;
+pub mod progress;
 pub mod summary;
 pub mod wizard;
 
@@ -184,6 +185,31 @@ pub(crate) fn ask_yes_no(question: &str, detail: &str) -> bool {
         }
         Err(_) => false,
     }
+}
+
+/// Waits for Enter (or Esc, q, Ctrl-C) under `line`, e.g. after an add-domain from the menu,
+/// whose records the menu drawn next would push out of sight. No terminal: returns at once.
+pub fn wait_for_enter(line: &str) {
+    use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+    if can_prompt().is_err() {
+        return;
+    }
+    out::err_line(paint(color_wanted(), DIM, line));
+    if crossterm::terminal::enable_raw_mode().is_err() {
+        return;
+    }
+    while let Ok(ev) = event::read() {
+        if let Event::Key(k) = ev {
+            let ctrl_c =
+                k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
+            if k.kind == KeyEventKind::Press
+                && (ctrl_c || matches!(k.code, KeyCode::Enter | KeyCode::Esc | KeyCode::Char('q')))
+            {
+                break;
+            }
+        }
+    }
+    let _ = crossterm::terminal::disable_raw_mode();
 }
 
 /// The styles mailstead paints with (anstyle); whether to paint is [`color_wanted`]'s call.
