@@ -174,14 +174,23 @@ fn main() {
             vec![("packages".into(), 1), ("postfix".into(), 2)]
         },
         rolled_back: if ok { vec![] } else { vec!["tls".into()] },
-        log: Some(format!("/var/lib/mailstead/runs/{}/log.txt", report.id.as_ref().map(|i| i.0.as_str()).unwrap_or("?")).into()),
+        log: Some(
+            format!(
+                "/var/lib/mailstead/runs/{}/log.txt",
+                report.id.as_ref().map(|i| i.0.as_str()).unwrap_or("?")
+            )
+            .into(),
+        ),
         next_command: "mailstead install".into(),
         what_next: Some(ui::end::WhatNext {
-            dns: Some("DNS: publish these records (`mailstead dns` prints them again)\n  example.test.  MX  10 mail.example.test.\n".into()),
+            // The records are counted from what `mailstead dns` would print; none here.
+            dns: None,
+            dns_command: "mailstead dns".into(),
             hostname: "mail.example.test".into(),
             user: Some("alice@example.test".into()),
             pop3: false,
         }),
+        planned: None,
         report,
     };
     ui::print_end(&end, has("--plain"));

@@ -17,7 +17,7 @@ fn main() {
         "mailbox" => ui::menu::ask_mailbox(&["example.test".to_string()])
             .map(|(a, p)| format!("mailbox: {a} password: {p} ({} chars)", p.expose().len())),
         "alias" => ui::menu::ask_alias().map(|(f, t)| format!("alias: {f} -> {t}")),
-        "confirm" => ui::summary::ask(12).map(|a| format!("confirm: {a}")),
+        "confirm" => ui::summary::ask("Apply these 12 changes?").map(|a| format!("confirm: {a}")),
         "defaults" => {
             let yaml = "hostname: mail.example.test\nadmin_email: admin@elsewhere.test\ndomains:\n  - name: example.test\n    mailboxes:\n      - address: alice@example.test\n        password: \"an old long passphrase\"\n  - name: second.test\nssh:\n  allow_users: [root, alice]\nfirewall:\n  enabled: false\nacme:\n  staging: true\n";
             let defaults = mailstead_answers::parse(yaml, "demo").expect("demo answers");

@@ -362,13 +362,19 @@ fn menu_add_domain(bed: &Bed) {
     wait_screen(bed, "Type it again:", 30);
     keys(bed, &[bed::ALICE_PASSWORD, "Enter"]);
     // As the install does: the change on one screen and the question; nothing before `y`.
-    let ask = wait_screen(bed, "Apply these", 120);
+    let ask = wait_screen(bed, " changes? ", 120);
     eprintln!("{release}: the menu's add-domain asks:\n{ask}");
     bed.sh_ok(&format!("! grep -q 'example.org' {ANSWERS}"));
     keys(bed, &["y", "Enter"]);
-    // The run, its end block (longer than the screen), then the menu again: its help line
+    // The run, its end block, which stays until Enter; then the menu again: its help line
     // shows only while it waits. Esc quits.
-    wait_screen(bed, "Esc to quit", 300);
+    let records = wait_screen(bed, "Press Enter to go back to the menu.", 300);
+    assert!(
+        records.contains("done: "),
+        "{release}: the end scrolled away:\n{records}"
+    );
+    keys(bed, &["Enter"]);
+    wait_screen(bed, "Esc to quit", 30);
     keys(bed, &["Escape"]);
     wait_screen(bed, "EXIT=", 30);
     let end = bed
@@ -379,7 +385,8 @@ fn menu_add_domain(bed: &Bed) {
     for want in [
         "postmaster@example.org and abuse@example.org will go to bob@example.org",
         "done: ",
-        "Records for example.org",
+        "`mailstead dns example.org` prints them",
+        "   example.org: ",
         "user name the full address (bob@example.org)",
         "EXIT=0",
     ] {
@@ -459,7 +466,7 @@ fn wizard_to_mail(bed: &Bed, line: &str) {
         keys(bed, &["Enter"]);
     }
     let t_plan = Instant::now();
-    let summary = wait_screen(bed, "Apply these", 120);
+    let summary = wait_screen(bed, " changes? ", 120);
     let planning = t_plan.elapsed().as_secs_f64();
     eprintln!("{release}: the plan on one screen:\n{summary}");
     assert!(summary.contains("What this run does"), "{summary}");
@@ -485,7 +492,7 @@ fn wizard_to_mail(bed: &Bed, line: &str) {
     eprintln!("{release}: d (the pager):\n{paged}");
     keys(bed, &["q"]);
     let again = wait_screen(bed, "What this run does", 30);
-    assert!(again.contains("Apply these"), "{again}");
+    assert!(again.contains(" changes? "), "{again}");
     keys(bed, &["y", "Enter"]);
     let t_run = Instant::now();
     wait_screen(bed, "EXIT=", 900);
@@ -502,7 +509,7 @@ fn wizard_to_mail(bed: &Bed, line: &str) {
         "DNS: publish these records",
         "server mail.example.test, user name the full address (alice@example.test)",
         "IMAP, port 993",
-        "port 587 with STARTTLS, or port 465",
+        "port 587 with STARTTLS or 465",
         "log: /var/lib/mailstead/runs/",
     ] {
         assert!(

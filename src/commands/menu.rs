@@ -57,6 +57,12 @@ fn menu_action(s: &Session) -> CliResult {
                 },
                 Next::Domain(d.clone()),
             )
+            // The records stay on screen until the admin has seen them.
+            .inspect(|code| {
+                if *code == exit::DONE {
+                    ui::wait_for_enter("Press Enter to go back to the menu.")
+                }
+            })
         }
         MenuChoice::AddMailbox => {
             let domains: Vec<String> = s

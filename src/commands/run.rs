@@ -188,6 +188,7 @@ fn end_of_run(
         log,
         next_command: next_command(s),
         what_next,
+        planned: ui::summary::take_remembered(),
     }
 }
 
@@ -208,8 +209,8 @@ fn what_next(s: &Session, next: &Next) -> Option<ui::end::WhatNext> {
         .map(|m| m.address.clone())
         .next();
     Some(ui::end::WhatNext {
-        dns: dns
-            .map(|p| mailstead_steps::dns::render_summary(&p, ui::dns_width().saturating_sub(3))),
+        dns,
+        dns_command: domain.map_or("mailstead dns".into(), |d| format!("mailstead dns {d}")),
         hostname: answers.hostname.clone(),
         user,
         pop3: answers.pop3,

@@ -45,7 +45,16 @@ pub fn show_end(end: &End) -> bool {
     if cols < MIN_COLS {
         return false;
     }
-    let height = end_rows(end, cols).len() as u16;
+    let lines = end_rows(end, cols);
+    // A word longer than the terminal (a path, a command) is never cut: the terminal wraps
+    // the printed text, where the view would clip it.
+    if lines
+        .iter()
+        .any(|(l, _)| l.chars().count() > usize::from(cols))
+    {
+        return false;
+    }
+    let height = lines.len() as u16;
     if height == 0 || height >= rows {
         return false;
     }
@@ -592,7 +601,7 @@ mod tests {
                 "  ○ dovecot",
                 "  ○ tls",
                 "  → [packages] apt-get install postfix dovecot-core  (1/2)",
-                "    ██████████░░░░░░░░░░░░░░  42% Installing dovecot-core (amd64)",
+                "    ██████████░░░░░░░░░░░░░░  42% unpacking: Installing dovecot-core (amd64)",
                 "    │ Selecting previously unselected package postfix.",
                 "    │ Unpacking postfix (3.7.11-0+deb12u1) ...",
                 "    │ Selecting previously unselected package dovecot-core.",
@@ -777,6 +786,43 @@ mod tests {
         let end = crate::ui::end::tests::done();
         insta::assert_snapshot!("done_80", end_view(&end, 80, false));
         insta::assert_snapshot!("done_60_ascii", end_view(&end, 60, true));
+    }
+
+    #[test]
+    fn snapshot_the_end_of_an_install_fits_the_terminal() {
+        // One domain: 80×24, "✓ done" still on screen when the prompt comes back.
+        let end = crate::ui::end::tests::install_done();
+        let text = end_view(&end, 80, false);
+        assert!(text.lines().count() < 24, "{text}");
+        assert!(text.starts_with("✓ done"), "{text}");
+        insta::assert_snapshot!("install_done_80x24", text);
+        // Three domains and POP3: 80×32, each domain a line, and `mailstead dns DOMAIN`.
+        let mut end = crate::ui::end::tests::install_done();
+        if let Some(w) = end.what_next.as_mut() {
+            w.pop3 = true;
+            if let Some(p) = w.dns.as_mut() {
+                for d in ["example.net", "example.com"] {
+                    let copies: Vec<_> = p
+                        .records
+                        .iter()
+                        .filter(|r| r.domain == "example.org")
+                        // example.com has no DKIM key yet: no DKIM record.
+                        .filter(|r| d != "example.com" || !r.value.starts_with("v=DKIM1"))
+                        .map(|r| mailstead_steps::dns::Record {
+                            domain: d.into(),
+                            name: r.name.replace("example.org", d),
+                            ..r.clone()
+                        })
+                        .collect();
+                    p.records.extend(copies);
+                    p.domains.push(d.into());
+                }
+                p.missing_dkim.push("example.com".into());
+            }
+        }
+        let text = end_view(&end, 80, false);
+        assert!(text.lines().count() < 32, "{text}");
+        insta::assert_snapshot!("install_done_80x32", text);
     }
 
     #[test]

@@ -1,15 +1,20 @@
 //! The end of a run, printed once, the same words in the plain log and the dashboard:
 //!
-//! - after success, a "what next" block: the DNS records to publish (or the command that
-//!   prints them), the mail client settings (server name; IMAPS 993; submission 587 with
-//!   STARTTLS or 465 with TLS, RFC 8314; the full address as the user name), and the log;
+//! - after success, a "what next" block: which DNS records to publish, counted, and the one
+//!   command that prints them whole (a DKIM value is long: it is copied from there, one line,
+//!   never from a wrapped screen), the mail client settings (server name; IMAPS 993;
+//!   submission 587 with STARTTLS or 465 with TLS, RFC 8314; the full address as the user
+//!   name), and the log. It fits a 24-row terminal, so "✓ done" stays on screen;
+//! - when the count differs from the one the confirm screen showed, why;
 //! - after a failure: what failed and why, what was rolled back and what stays applied, the
 //!   ONE command to run next, and the log.
 //!
 //! [`lines`] is pure; the plain log prints them ([`text`]), the dashboard draws them
 //! (`dashboard::render_end`).
 use super::kind::Kind;
+use super::summary::Promised;
 use mailstead_engine::engine::{Outcome, RunReport};
+use mailstead_steps::dns::{Published, RType};
 use std::path::PathBuf;
 
 /// Everything the end block says.
@@ -27,13 +32,20 @@ pub struct End {
     pub next_command: String,
     /// After a successful install or add-domain: what to do with the new server.
     pub what_next: Option<WhatNext>,
+    /// What the confirm screen said the run would change (`summary::take_remembered`);
+    /// `None` when no screen asked (`--yes`, `install` with an answers file).
+    pub planned: Option<Promised>,
 }
 
 /// What a person needs to start using the server.
 #[derive(Debug, Clone, Default)]
 pub struct WhatNext {
-    /// `dns::render_summary`'s block: the records to publish (or the commands printing them).
-    pub dns: Option<String>,
+    /// The records to publish (all domains', or the new domain's and the server's); `None`
+    /// when they could not be worked out (the end then names the command only).
+    pub dns: Option<Published>,
+    /// The command printing them whole: `mailstead dns`, or `mailstead dns DOMAIN` after
+    /// add-domain.
+    pub dns_command: String,
     /// The server name mail clients connect to (the answers' `hostname`).
     pub hostname: String,
     /// A mailbox to show as the user name, e.g. `alice@example.org`.
@@ -57,7 +69,7 @@ pub fn lines(end: &End) -> Lines {
         r.outcome,
         Outcome::Failed { .. } | Outcome::Interrupted { .. }
     );
-    outcome(&mut out, r);
+    outcome(&mut out, r, end.planned.as_ref(), &end.applied);
     if failed_run {
         what_stays(&mut out, end);
     }
@@ -88,7 +100,12 @@ pub fn lines(end: &End) -> Lines {
 }
 
 /// The first lines: how the run ended, and why when it failed.
-fn outcome(out: &mut Lines, r: &RunReport) {
+fn outcome(
+    out: &mut Lines,
+    r: &RunReport,
+    planned: Option<&Promised>,
+    applied: &[(String, usize)],
+) {
     let run =
         r.id.as_ref()
             .map(|id| format!(" (run {id})"))
@@ -98,11 +115,26 @@ fn outcome(out: &mut Lines, r: &RunReport) {
         Outcome::Done if r.changes == 0 => {
             push(out, format!("0 changes: already as asked{run}"), Kind::Good)
         }
-        Outcome::Done => push(
-            out,
-            format!("✓ done: {}{run}", super::count(r.changes, "change")),
-            Kind::Good,
-        ),
+        Outcome::Done => match planned.filter(|p| p.total != r.changes) {
+            None => push(
+                out,
+                format!("✓ done: {}{run}", super::count(r.changes, "change")),
+                Kind::Good,
+            ),
+            Some(p) => {
+                push(
+                    out,
+                    format!(
+                        "✓ done: {} of the {} planned changes{run}",
+                        r.changes, p.total
+                    ),
+                    Kind::Good,
+                );
+                for why in count_differences(p, applied) {
+                    push(out, format!("  {why}"), Kind::Info);
+                }
+            }
+        },
         Outcome::Refused(why) => {
             push(out, "refused: nothing was changed", Kind::Warn);
             push(out, format!("  {why}"), Kind::Info);
@@ -120,6 +152,51 @@ fn outcome(out: &mut Lines, r: &RunReport) {
             push(out, format!("interrupted in step {step}{run}"), Kind::Warn)
         }
     }
+}
+
+/// Why steps made another number of changes than planned, a sentence per step: each step is
+/// planned again when it runs, on the server as the steps before left it.
+fn count_differences(planned: &Promised, applied: &[(String, usize)]) -> Vec<String> {
+    let made = |step: &str| {
+        applied
+            .iter()
+            .filter(|(s, _)| s == step)
+            .map(|(_, n)| n)
+            .sum::<usize>()
+    };
+    let mut steps: Vec<&str> = planned.steps.iter().map(|(s, _)| s.as_str()).collect();
+    for (s, _) in applied {
+        if !steps.contains(&s.as_str()) {
+            steps.push(s);
+        }
+    }
+    let mut out = Vec::new();
+    for step in steps {
+        let plan: usize = planned
+            .steps
+            .iter()
+            .filter(|(s, _)| s == step)
+            .map(|(_, n)| n)
+            .sum();
+        let made = made(step);
+        if made < plan {
+            let n = plan - made;
+            let were = if n == 1 { "was" } else { "were" };
+            let because = planned
+                .uncertain
+                .iter()
+                .find(|u| u.step == step)
+                .map(|u| u.not_needed_because.clone())
+                .unwrap_or_else(|| "the steps before it had already done it".into());
+            out.push(format!("{n} {were} not needed ({step}): {because}"));
+        } else if made > plan {
+            out.push(format!(
+                "{} more than planned ({step}): the steps before it changed what it found",
+                made - plan
+            ));
+        }
+    }
+    out
 }
 
 /// After a failure: what was rolled back, what needs hand care, what stays applied.
@@ -186,22 +263,23 @@ fn next_command(out: &mut Lines, end: &End) {
     push(out, format!("  {}", end.next_command), Kind::Good);
 }
 
-/// After success: the DNS records, the mail client settings, `mailstead check`.
+/// After success: the DNS records (counted; the command prints them), the mail client
+/// settings, `mailstead check`.
 fn what_next(out: &mut Lines, w: &WhatNext) {
     push(out, String::new(), Kind::Info);
     push(out, "What next", Kind::Good);
-    match &w.dns {
-        Some(dns) => {
-            for (i, l) in dns.trim_end().lines().enumerate() {
-                let lead = if i == 0 { "1. " } else { "   " };
-                push(out, format!("{lead}{l}"), Kind::Info);
-            }
-        }
-        None => push(
-            out,
-            "1. DNS: publish the records `mailstead dns` prints",
-            Kind::Info,
+    push(
+        out,
+        format!(
+            "1. DNS: publish these records; `{}` prints them, ready to copy:",
+            w.dns_command
         ),
+        Kind::Info,
+    );
+    if let Some(p) = &w.dns {
+        for line in dns_counts(p) {
+            push(out, format!("   {line}"), Kind::Info);
+        }
     }
     let user = w
         .user
@@ -227,7 +305,7 @@ fn what_next(out: &mut Lines, w: &WhatNext) {
     );
     push(
         out,
-        "   sending: SMTP, port 587 with STARTTLS, or port 465 with TLS (SSL); password login",
+        "   sending: SMTP, port 587 with STARTTLS or 465 with TLS (SSL); password login",
         Kind::Info,
     );
     push(
@@ -235,6 +313,96 @@ fn what_next(out: &mut Lines, w: &WhatNext) {
         "3. Then `mailstead check` tells what works and what is missing",
         Kind::Info,
     );
+}
+
+/// The records to publish, counted per domain (at most three domains named), the server's,
+/// and the reverse DNS to ask the provider for: what `mailstead dns` prints, in brief.
+fn dns_counts(p: &Published) -> Vec<String> {
+    // As `Published::is_server` tells them: the hostname's A, AAAA, CAA and HELO SPF.
+    let server = |r: &&mailstead_steps::dns::Record| {
+        r.domain == p.hostname
+            && (matches!(r.rtype, RType::A | RType::Aaaa | RType::Caa)
+                || (r.rtype == RType::Txt && r.value == mailstead_steps::dns::HELO_SPF))
+    };
+    let mut lines = Vec::new();
+    let mail = |d: &str| {
+        p.records
+            .iter()
+            .filter(|r| r.domain == d && !server(r))
+            .collect::<Vec<_>>()
+    };
+    if p.domains.len() <= 3 {
+        for d in &p.domains {
+            let recs = mail(d);
+            let mut text = format!("{d}: {} ({})", count_records(recs.len()), kinds(&recs));
+            if p.missing_dkim.contains(d) {
+                text.push_str("; its DKIM key is not made yet");
+            }
+            lines.push(text);
+        }
+    } else {
+        let n: usize = p.domains.iter().map(|d| mail(d).len()).sum();
+        lines.push(format!(
+            "{} mail domains ({}, …): {}",
+            p.domains.len(),
+            p.domains[..2].join(", "),
+            count_records(n)
+        ));
+    }
+    let own: Vec<_> = p.records.iter().filter(server).collect();
+    if !own.is_empty() {
+        lines.push(format!(
+            "the server {}: {} ({})",
+            p.hostname,
+            count_records(own.len()),
+            kinds(&own)
+        ));
+    }
+    if !p.ptr.is_empty() {
+        lines.push(format!(
+            "and reverse DNS (PTR) for {}: ask your hosting provider",
+            if p.ptr.len() == 1 {
+                "its address".to_string()
+            } else {
+                format!("its {} addresses", p.ptr.len())
+            }
+        ));
+    }
+    lines
+}
+
+fn count_records(n: usize) -> String {
+    super::count(n, "record")
+}
+
+/// What records are, by the names people know them by (a TXT is SPF, DKIM, DMARC or TLS-RPT
+/// by its value), in order, repeated ones counted: `MX, SPF, DKIM, DMARC, TLS-RPT, 2 SRV`.
+fn kinds(records: &[&mailstead_steps::dns::Record]) -> String {
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    for r in records {
+        let v = r.value.as_str();
+        let name = match r.rtype {
+            RType::Txt if v.starts_with("v=spf1") => "SPF".to_string(),
+            RType::Txt if v.starts_with("v=DKIM1") => "DKIM".to_string(),
+            RType::Txt if v.starts_with("v=DMARC1") => "DMARC".to_string(),
+            RType::Txt if v.starts_with("v=TLSRPTv1") => "TLS-RPT".to_string(),
+            t => t.to_string(),
+        };
+        match seen.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, k)) => *k += 1,
+            None => seen.push((name, 1)),
+        }
+    }
+    seen.iter()
+        .map(|(n, k)| {
+            if *k == 1 {
+                n.clone()
+            } else {
+                format!("{k} {n}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Good news goes to stdout, bad news to stderr.
@@ -255,7 +423,9 @@ pub fn text(end: &End, width: usize, color: bool) -> String {
     out
 }
 
-/// Wraps one line at word boundaries; continuations keep its indent plus two spaces.
+/// Wraps one line at word boundaries; continuations keep its indent plus two spaces. A word
+/// longer than the line (a path, a command, a record's value) is never cut: it stands on a
+/// line of its own, so it is copied whole.
 pub fn wrap(line: &str, width: usize) -> Vec<String> {
     if line.is_empty() {
         return vec![String::new()];
@@ -273,7 +443,7 @@ pub fn wrap(line: &str, width: usize) -> Vec<String> {
     let opts = textwrap::Options::new(width.max(20))
         .initial_indent(&indent)
         .subsequent_indent(&more)
-        .break_words(true)
+        .break_words(false)
         .word_splitter(textwrap::WordSplitter::NoHyphenation);
     textwrap::wrap(line.trim_start(), &opts)
         .into_iter()
@@ -312,16 +482,94 @@ pub(crate) mod tests {
             log: Some("/var/lib/mailstead/runs/20261129T180000Z-42/log.txt".into()),
             next_command: "mailstead install".into(),
             what_next: Some(WhatNext {
-                dns: Some(
-                    "DNS: publish these records (`mailstead dns` prints them again)\n  \
-                     example.org.  MX  10 mail.example.org.\n  \
-                     example.org.  TXT \"v=spf1 mx -all\"\n"
-                        .into(),
-                ),
+                dns: Some(published()),
+                dns_command: "mailstead dns".into(),
                 hostname: "mail.example.org".into(),
                 user: Some("alice@example.org".into()),
                 pop3: false,
             }),
+            planned: None,
+        }
+    }
+
+    /// A DKIM TXT value as `dns::dkim_txt` makes it: a 2048-bit key, about 400 characters.
+    pub(crate) fn dkim_value() -> String {
+        format!(
+            "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA{}IDAQAB",
+            "x".repeat(340)
+        )
+    }
+
+    /// What `mailstead dns` publishes for one domain on a server with an IPv4 and an IPv6
+    /// address.
+    pub(crate) fn published() -> Published {
+        use mailstead_steps::dns::{Ptr, Record};
+        let r = |domain: &str, name: &str, rtype, value: String| Record {
+            domain: domain.into(),
+            name: name.into(),
+            rtype,
+            value,
+            ttl: 3600,
+            purpose: "",
+        };
+        let (d, h) = ("example.org", "mail.example.org");
+        Published {
+            records: vec![
+                r(d, "example.org.", RType::Mx, "10 mail.example.org.".into()),
+                r(d, "example.org.", RType::Txt, "v=spf1 mx -all".into()),
+                r(d, "mail._domainkey.example.org.", RType::Txt, dkim_value()),
+                r(
+                    d,
+                    "_dmarc.example.org.",
+                    RType::Txt,
+                    "v=DMARC1; p=quarantine".into(),
+                ),
+                r(
+                    d,
+                    "_smtp._tls.example.org.",
+                    RType::Txt,
+                    "v=TLSRPTv1; rua=mailto:postmaster@example.org".into(),
+                ),
+                r(
+                    d,
+                    "_submissions._tcp.example.org.",
+                    RType::Srv,
+                    "0 1 465 mail.example.org.".into(),
+                ),
+                r(
+                    d,
+                    "_imaps._tcp.example.org.",
+                    RType::Srv,
+                    "0 1 993 mail.example.org.".into(),
+                ),
+                r(h, "mail.example.org.", RType::A, "192.0.2.7".into()),
+                r(h, "mail.example.org.", RType::Aaaa, "2001:db8::7".into()),
+                r(
+                    h,
+                    "mail.example.org.",
+                    RType::Txt,
+                    mailstead_steps::dns::HELO_SPF.into(),
+                ),
+                r(
+                    h,
+                    "example.org.",
+                    RType::Caa,
+                    "0 issue \"letsencrypt.org\"".into(),
+                ),
+            ],
+            ptr: ["192.0.2.7", "2001:db8::7"]
+                .iter()
+                .map(|a| Ptr {
+                    address: a.parse().unwrap(),
+                    reverse_name: String::new(),
+                    target: "mail.example.org.".into(),
+                    instruction: String::new(),
+                })
+                .collect(),
+            notes: vec![],
+            hostname: h.into(),
+            domains: vec![d.into()],
+            missing_dkim: vec![],
         }
     }
 
@@ -343,6 +591,7 @@ pub(crate) mod tests {
             log: Some("/var/lib/mailstead/runs/20261129T180000Z-42/log.txt".into()),
             next_command: "mailstead install".into(),
             what_next: None,
+            planned: None,
         }
     }
 
@@ -353,17 +602,30 @@ pub(crate) mod tests {
             t.starts_with("✓ done: 57 changes (run 20261129T180000Z-42)\n"),
             "{t}"
         );
-        assert!(t.contains("1. DNS: publish these records"), "{t}");
         assert!(
-            t.contains("   example.org.  MX  10 mail.example.org."),
+            t.contains(
+                "1. DNS: publish these records; `mailstead dns` prints them, ready to copy:\n"
+            ),
             "{t}"
         );
+        assert!(
+            t.contains("   example.org: 7 records (MX, SPF, DKIM, DMARC, TLS-RPT, 2 SRV)\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("   the server mail.example.org: 4 records (A, AAAA, SPF, CAA)\n"),
+            "{t}"
+        );
+        assert!(t.contains("PTR) for its 2 addresses"), "{t}");
         assert!(
             t.contains("server mail.example.org, user name the full address (alice@example.org)"),
             "{t}"
         );
         assert!(t.contains("IMAP, port 993"), "{t}");
-        assert!(t.contains("port 587 with STARTTLS, or port 465"), "{t}");
+        assert!(
+            t.contains("port 587 with STARTTLS or 465 with TLS (SSL)"),
+            "{t}"
+        );
         assert!(!t.contains("995"), "{t}");
         assert!(
             t.ends_with("log: /var/lib/mailstead/runs/20261129T180000Z-42/log.txt\n"),
@@ -439,5 +701,99 @@ log: /var/lib/mailstead/runs/20261129T180000Z-42/log.txt
             t.contains("  why: certbot: the CA could not reach\n    http://"),
             "{t}"
         );
+    }
+
+    /// An install's end as a person sees it: many packages, the records, a count that
+    /// differs from the confirm screen's.
+    pub(crate) fn install_done() -> End {
+        let mut e = done();
+        e.report.changes = 68;
+        e.report.installed = "postfix postfix-pcre dovecot-core dovecot-imapd dovecot-lmtpd \
+                              dovecot-sieve certbot ufw rspamd redis-server fail2ban"
+            .split(' ')
+            .filter(|p| !p.is_empty())
+            .map(String::from)
+            .collect();
+        e.applied = vec![
+            ("answers".into(), 1),
+            ("packages".into(), 3),
+            ("tls".into(), 2),
+            ("postfix".into(), 62),
+        ];
+        e.planned = Some(Promised {
+            total: 72,
+            steps: vec![
+                ("answers".into(), 1),
+                ("packages".into(), 3),
+                ("tls".into(), 2),
+                ("tls-interim".into(), 4),
+                ("postfix".into(), 62),
+            ],
+            uncertain: vec![crate::ui::summary::Uncertain {
+                step: "tls-interim".into(),
+                changes: 4,
+                depends_on: "whether the CA issues the certificate now".into(),
+                not_needed_because: "the CA issued the certificate at once".into(),
+            }],
+        });
+        e
+    }
+
+    #[test]
+    fn a_different_count_is_explained() {
+        let t = text(&install_done(), 80, false);
+        assert!(
+            t.starts_with(
+                "✓ done: 68 of the 72 planned changes (run 20261129T180000Z-42)\n  4 were not \
+                 needed (tls-interim): the CA issued the certificate at once\n"
+            ),
+            "{t}"
+        );
+        // A count as planned says nothing more.
+        let mut e = install_done();
+        e.report.changes = 72;
+        assert!(text(&e, 80, false).starts_with("✓ done: 72 changes (run "));
+        // More than planned, and fewer without a known reason.
+        let mut e = install_done();
+        e.report.changes = 70;
+        e.applied = vec![
+            ("packages".into(), 2),
+            ("postfix".into(), 64),
+            ("tls-interim".into(), 4),
+        ];
+        let t = text(&e, 200, false);
+        assert!(
+            t.contains("\n  1 was not needed (answers): the steps before it had already done it\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains(
+                "\n  2 more than planned (postfix): the steps before it changed what it found\n"
+            ),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn the_end_of_an_install_fits_one_screen() {
+        // The plain log's form: under 24 rows at 80 columns, so "✓ done" stays on screen.
+        let t = text(&install_done(), 80, false);
+        assert!(t.lines().count() < 24, "{} lines:\n{t}", t.lines().count());
+        assert!(t.lines().all(|l| l.chars().count() <= 80), "{t}");
+    }
+
+    #[test]
+    fn a_record_value_is_never_cut() {
+        // The end names the records; it never shows a value a terminal would wrap (a DKIM
+        // value has spaces: no wrapping keeps it whole).
+        let t = text(&install_done(), 80, false);
+        assert!(!t.contains("v=DKIM1") && !t.contains("p=MIIB"), "{t}");
+        // A long word (a path, a command) stands whole on a line of its own.
+        let long = format!("log: /var/lib/mailstead/runs/{}/log.txt", "x".repeat(90));
+        let lines = wrap(&long, 80);
+        assert_eq!(lines, ["log:".to_string(), format!("  {}", &long[5..])]);
+        // `mailstead dns`, where the end sends the admin for it: the value on one line.
+        let table = mailstead_steps::dns::render_table(&published(), 80);
+        assert!(table.lines().any(|l| l.contains(&dkim_value())), "{table}");
     }
 }

@@ -14,6 +14,7 @@ pub mod kind;
 pub mod menu;
 pub mod out;
 pub mod plain;
+pub mod progress;
 pub mod summary;
 pub mod wizard;
 
@@ -186,6 +187,31 @@ pub(crate) fn ask_yes_no(question: &str, detail: &str) -> bool {
     }
 }
 
+/// Waits for Enter (or Esc, q, Ctrl-C) under `line`, e.g. after an add-domain from the menu,
+/// whose records the menu drawn next would push out of sight. No terminal: returns at once.
+pub fn wait_for_enter(line: &str) {
+    use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+    if can_prompt().is_err() {
+        return;
+    }
+    out::err_line(paint(color_wanted(), DIM, line));
+    if crossterm::terminal::enable_raw_mode().is_err() {
+        return;
+    }
+    while let Ok(ev) = event::read() {
+        if let Event::Key(k) = ev {
+            let ctrl_c =
+                k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
+            if k.kind == KeyEventKind::Press
+                && (ctrl_c || matches!(k.code, KeyCode::Enter | KeyCode::Esc | KeyCode::Char('q')))
+            {
+                break;
+            }
+        }
+    }
+    let _ = crossterm::terminal::disable_raw_mode();
+}
+
 /// The styles mailstead paints with (anstyle); whether to paint is [`color_wanted`]'s call.
 pub(crate) mod style {
     use anstyle::{AnsiColor, Style};
@@ -213,16 +239,8 @@ pub fn confirm_plan(
     plan: &Plan,
     answers: &mailstead_answers::Answers,
 ) -> Result<bool, wizard::WizardError> {
-    let mut ports: Vec<(u16, &str)> = mailstead_steps::layout::mail_ports(answers.pop3);
-    ports.push((80, "certificate challenges"));
-    let text = summary::render(
-        &summary::PlanSummary::of(plan),
-        &summary::Ports {
-            open: &ports,
-            firewall: answers.firewall.enabled,
-        },
-        dns_width(),
-    );
+    let summary = summary::PlanSummary::of(plan);
+    let text = confirm_text(&summary, answers, dns_width());
     if plan.total() == 0 {
         out::err_text(&text);
         return Ok(false);
@@ -230,13 +248,35 @@ pub fn confirm_plan(
     loop {
         out::err_line("What this run does (nothing is changed until you answer):");
         out::err_text(&text);
-        match summary::ask(plan.total())? {
-            summary::Answer::Apply => return Ok(true),
+        match summary::ask(&summary::question(&summary))? {
+            summary::Answer::Apply => {
+                // The end of the run explains a count different from the one shown here.
+                summary::remember(&summary);
+                return Ok(true);
+            }
             summary::Answer::Cancel => return Ok(false),
             // Then the summary and the question again, together under the diffs.
             summary::Answer::ShowDiffs => summary::page(&render_plan(plan, color_wanted())),
         }
     }
+}
+
+/// The confirm screen's summary for `answers` (its ports and firewall), `width` columns wide.
+fn confirm_text(
+    summary: &summary::PlanSummary,
+    answers: &mailstead_answers::Answers,
+    width: usize,
+) -> String {
+    let mut ports: Vec<(u16, &str)> = mailstead_steps::layout::mail_ports(answers.pop3);
+    ports.push((80, "certificate challenges"));
+    summary::render(
+        summary,
+        &summary::Ports {
+            open: &ports,
+            firewall: answers.firewall.enabled,
+        },
+        width,
+    )
 }
 
 /// Every change the plan would make, file changes as unified diffs (colored when `color`).

@@ -4,6 +4,7 @@
 //! thread prints a "still running" line every few seconds, with apt's own progress when there
 //! is some, so a log never stays silent for long; these are plain lines, so they show in a pipe
 //! or a CI log as well as on a terminal.
+use super::progress::AptProgress;
 use mailstead_engine::{Event, Level, Observer, StepOutcome};
 use std::io::Write;
 use std::sync::mpsc;
@@ -30,8 +31,8 @@ struct Running {
     step: String,
     summary: String,
     started: Instant,
-    /// apt's latest progress: percent and what it does.
-    progress: Option<(f32, String)>,
+    /// apt's latest progress: its phase, percent and what it does.
+    progress: Option<AptProgress>,
     /// Lines were printed after the change's own: its end gets a line too.
     interleaved: bool,
 }
@@ -73,15 +74,16 @@ pub fn elapsed(d: Duration) -> String {
     }
 }
 
-/// `  ... still running: apt-get install postfix (12s, 42% Installing postfix (amd64))`.
+/// `  ... still running: apt-get install postfix (12s, 42% unpacking: Installing postfix
+/// (amd64))`.
 fn still_running(r: &Running, now: Instant) -> String {
     let mut line = format!(
         "  ... still running: {} ({}",
         r.summary,
         elapsed(now.saturating_duration_since(r.started))
     );
-    if let Some((percent, what)) = &r.progress {
-        line.push_str(&format!(", {percent:.0}% {what}"));
+    if let Some(p) = &r.progress {
+        line.push_str(&format!(", {}", p.label(0)));
     }
     line.push(')');
     line
@@ -264,7 +266,7 @@ impl Observer for PlainLog {
             }
             Event::Progress { percent, what, .. } => {
                 if let Some(r) = locked(&self.running).as_mut() {
-                    r.progress = Some((*percent, what.clone()));
+                    r.progress = Some(AptProgress::next(r.progress.as_ref(), *percent, what));
                 }
                 return;
             }
@@ -449,7 +451,7 @@ run 20250101-000000-1 did not complete
         assert_eq!(lines[0], "[packages] apt-get install postfix", "{out}");
         assert!(
             lines[1].starts_with("  ... still running: apt-get install postfix (")
-                && lines[1].ends_with("s, 42% Installing postfix (amd64))"),
+                && lines[1].ends_with("s, 42% unpacking: Installing postfix (amd64))"),
             "{out}"
         );
         let last = lines.last().unwrap();

@@ -6,6 +6,7 @@
 //! forms: `apt-get install P…`, `write PATH (…)`, `remove PATH`, `directory PATH (…)`,
 //! `reload S`/`restart S`; a new file renders as `+ PATH (…)`, a command as `$ CMD    # …`).
 use mailstead_engine::engine::Plan;
+use mailstead_engine::{Level, Step as _};
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
 
@@ -27,15 +28,96 @@ pub struct PlanSummary {
     /// Changes over hand edits (their summaries): applying asks first.
     pub drifted: Vec<String>,
     pub total: usize,
+    /// The plan's warnings (notes of level warning, every step's), as `(step, text)`.
+    pub warnings: Vec<(String, String)>,
+    /// Parts of `total` that depend on what happens during the run ([`uncertain`]).
+    pub uncertain: Vec<Uncertain>,
+}
+
+/// Changes a plan counts that the run may find not needed (or needed) once the steps before
+/// have run: each step is planned again at run time, on the server as the earlier ones left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uncertain {
+    pub step: String,
+    /// How many of the step's planned changes depend on it.
+    pub changes: usize,
+    /// What they depend on, completing "depend on …": `whether the CA issues the certificate
+    /// now`.
+    pub depends_on: String,
+    /// Why they were not needed, completing "… were not needed because …".
+    pub not_needed_because: String,
+}
+
+/// The plan-time unknowns mailstead knows of. Today one: when step `tls` asks the CA for the
+/// certificate (its `certbot: certificate for …` change, `steps::tls`), what step `tls-interim`
+/// plans (a temporary self-signed certificate and a retry timer) is only made when the CA does
+/// not issue it; planning cannot know the CA's answer (certbot does not run while planning).
+pub fn uncertain(plan: &Plan) -> Vec<Uncertain> {
+    let tls = mailstead_steps::tls::Tls.name();
+    let interim = mailstead_steps::tls_interim::TlsInterim.name();
+    let asks_the_ca = plan
+        .steps
+        .iter()
+        .filter(|s| s.step == tls)
+        .flat_map(|s| &s.changes)
+        .any(|c| c.summary.starts_with("certbot: certificate for"));
+    if !asks_the_ca {
+        return Vec::new();
+    }
+    plan.steps
+        .iter()
+        .filter(|s| s.step == interim && !s.changes.is_empty())
+        .map(|s| Uncertain {
+            step: s.step.clone(),
+            changes: s.changes.len(),
+            depends_on: "whether the CA issues the certificate now".into(),
+            not_needed_because: "the CA issued the certificate at once".into(),
+        })
+        .collect()
+}
+
+/// What the confirm screen told the admin, kept for the end of the run to explain a
+/// different count ([`remember`], [`take_remembered`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Promised {
+    pub total: usize,
+    /// Per step with changes: its name and how many it planned.
+    pub steps: Vec<(String, usize)>,
+    pub uncertain: Vec<Uncertain>,
+}
+
+static PROMISED: std::sync::Mutex<Option<Promised>> = std::sync::Mutex::new(None);
+
+/// Keeps what the confirm screen showed until the run that follows ends.
+pub fn remember(s: &PlanSummary) {
+    let p = Promised {
+        total: s.total,
+        steps: s.steps.clone(),
+        uncertain: s.uncertain.clone(),
+    };
+    *PROMISED.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
+}
+
+/// What the last confirm screen showed, once (the menu's next action starts afresh); `None`
+/// when the run was not confirmed on a screen (`--yes`, `install` with an answers file).
+pub fn take_remembered() -> Option<Promised> {
+    PROMISED.lock().unwrap_or_else(|e| e.into_inner()).take()
 }
 
 impl PlanSummary {
     pub fn of(plan: &Plan) -> PlanSummary {
         let mut s = PlanSummary {
             total: plan.total(),
+            uncertain: uncertain(plan),
             ..Default::default()
         };
         for step in &plan.steps {
+            s.warnings.extend(
+                step.notes
+                    .iter()
+                    .filter(|n| n.level == Level::Warning)
+                    .map(|n| (step.step.clone(), n.text.clone())),
+            );
             if step.changes.is_empty() {
                 continue;
             }
@@ -97,6 +179,7 @@ pub fn render(s: &PlanSummary, ports: &Ports, width: usize) -> String {
     };
     if s.total == 0 {
         row("nothing", "to change: already as asked".into());
+        warning_rows(&mut row, s);
         return out;
     }
     if !s.packages.is_empty() {
@@ -176,7 +259,34 @@ pub fn render(s: &PlanSummary, ports: &Ports, width: usize) -> String {
             ),
         );
     }
+    for u in &s.uncertain {
+        row(
+            "depends",
+            format!(
+                "{} of the {} changes on {} (not needed if it does: {})",
+                u.changes, s.total, u.depends_on, u.step
+            ),
+        );
+    }
+    warning_rows(&mut row, s);
     out
+}
+
+/// One `! warning` row per warning of the plan, with the step it comes from.
+fn warning_rows(row: &mut impl FnMut(&str, String), s: &PlanSummary) {
+    for (step, text) in &s.warnings {
+        row("! warning", format!("{step}: {text}"));
+    }
+}
+
+/// The question under the summary: "Apply these 72 changes?", or "Apply about 72 changes?"
+/// when some depend on the run ([`uncertain`]; the summary's `about` row says which).
+pub fn question(s: &PlanSummary) -> String {
+    match (s.total, s.uncertain.is_empty()) {
+        (1, true) => "Apply this change?".to_string(),
+        (n, true) => format!("Apply these {n} changes?"),
+        (n, false) => format!("Apply about {n} changes?"),
+    }
 }
 
 /// What the admin answered at the one-screen question.
@@ -211,14 +321,9 @@ impl std::fmt::Display for Answer {
 
 /// The question under the summary: `y` applies, `n` (or Esc) leaves the server as it is, `d`
 /// shows the full diffs ([`page`]) and asks again.
-pub fn ask(total: usize) -> Result<Answer, super::wizard::WizardError> {
+pub fn ask(question: &str) -> Result<Answer, super::wizard::WizardError> {
     super::wizard::need_terminal()?;
-    let question = if total == 1 {
-        "Apply this change?".to_string()
-    } else {
-        format!("Apply these {total} changes?")
-    };
-    match inquire::CustomType::<Answer>::new(&question)
+    match inquire::CustomType::<Answer>::new(question)
         .with_placeholder("y/n/d")
         .with_help_message(
             "y applies, n leaves the server as it is, d shows every change as a diff",
@@ -415,5 +520,114 @@ mod tests {
         assert_eq!(" no ".parse(), Ok(Answer::Cancel));
         assert_eq!("d".parse(), Ok(Answer::ShowDiffs));
         assert_eq!("maybe".parse::<Answer>(), Err(()));
+    }
+
+    /// The install's plan as the wizard's confirm screen shows it: the CA is asked for the
+    /// certificate (step `tls`), so what `tls-interim` plans depends on its answer; preflight
+    /// warns about a blocklist.
+    fn install_plan() -> Plan {
+        let mut p = plan();
+        p.steps[0].notes.push(mailstead_engine::Note::warning(
+            "blocklist zen.spamhaus.org does not answer (its test entry 127.0.0.2 \
+                 resolves to nothing): mail it would refuse gets through",
+        ));
+        p.steps.push(PlannedStep {
+            step: "tls".into(),
+            changes: vec![change(
+                "certbot: certificate for mail.example.org",
+                "$ certbot certonly …\n",
+            )],
+            notes: vec![],
+        });
+        p.steps.push(PlannedStep {
+            step: "tls-interim".into(),
+            changes: (0..4)
+                .map(|i| {
+                    change(
+                        &format!("write /etc/systemd/system/u{i} (0644 root:root)"),
+                        "+ u\n",
+                    )
+                })
+                .collect(),
+            notes: vec![mailstead_engine::Note::warning(
+                "until the CA issues the certificate for mail.example.org, Postfix and Dovecot \
+                 serve a temporary self-signed one",
+            )],
+        });
+        p
+    }
+
+    fn screen(p: &Plan, width: usize) -> String {
+        let s = PlanSummary::of(p);
+        let ports = [(25, "smtp"), (465, "submissions"), (993, "imaps")];
+        format!(
+            "What this run does (nothing is changed until you answer):\n{}? {} (y/n/d)\n",
+            render(
+                &s,
+                &Ports {
+                    open: &ports,
+                    firewall: true
+                },
+                width
+            ),
+            question(&s)
+        )
+    }
+
+    #[test]
+    fn snapshot_confirm_with_a_warning() {
+        let mut p = plan();
+        p.steps[0].notes.push(mailstead_engine::Note::warning(
+            "blocklist zen.spamhaus.org does not answer",
+        ));
+        p.steps[0].notes.push(mailstead_engine::Note::info(
+            "not on the screen: only warnings are",
+        ));
+        let text = screen(&p, 80);
+        assert!(
+            text.contains("  ! warning  preflight: blocklist zen.spamhaus.org does not answer\n"),
+            "{text}"
+        );
+        assert!(!text.contains("not on the screen"), "{text}");
+        assert!(text.contains("? Apply these 21 changes?"), "{text}");
+        insta::assert_snapshot!("confirm_warning_80", text);
+    }
+
+    #[test]
+    fn snapshot_confirm_with_a_count_that_depends_on_the_ca() {
+        let p = install_plan();
+        let s = PlanSummary::of(&p);
+        assert_eq!(
+            s.uncertain,
+            vec![Uncertain {
+                step: "tls-interim".into(),
+                changes: 4,
+                depends_on: "whether the CA issues the certificate now".into(),
+                not_needed_because: "the CA issued the certificate at once".into(),
+            }]
+        );
+        assert_eq!(question(&s), "Apply about 26 changes?");
+        let text = screen(&p, 80);
+        assert!(
+            text.contains("  depends    4 of the 26 changes on whether the CA issues the"),
+            "{text}"
+        );
+        assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+        insta::assert_snapshot!("confirm_ca_dependent_80", text);
+        // A certificate already there: certbot is not asked, the count is exact.
+        let mut p = install_plan();
+        p.steps.retain(|s| s.step != "tls");
+        let s = PlanSummary::of(&p);
+        assert!(s.uncertain.is_empty());
+        assert_eq!(question(&s), "Apply these 25 changes?");
+    }
+
+    #[test]
+    fn the_confirm_screen_remembers_what_it_promised_once() {
+        let s = PlanSummary::of(&install_plan());
+        remember(&s);
+        let p = take_remembered().expect("remembered");
+        assert_eq!((p.total, p.uncertain.len()), (26, 1));
+        assert_eq!(take_remembered(), None);
     }
 }

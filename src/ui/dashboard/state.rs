@@ -9,6 +9,7 @@ pub(super) const DETAIL_ROWS: u16 = 1 + TAIL as u16;
 pub(super) const BAR: usize = 24;
 use crate::ui::kind::Kind;
 use crate::ui::plain;
+use crate::ui::progress::AptProgress;
 use mailstead_engine::{Event, Level, Status as CheckStatus, StepOutcome};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -40,8 +41,8 @@ pub struct DashState {
     pub current: Option<String>,
     /// The change being applied now (a command may run for minutes).
     pub running: Option<RunningChange>,
-    /// apt's progress while it runs: percent and what it does.
-    pub progress: Option<(f32, String)>,
+    /// apt's progress while it runs: its phase, percent and what it does.
+    pub progress: Option<AptProgress>,
     /// The last lines the running command printed (at most [`TAIL`]).
     pub tail: std::collections::VecDeque<String>,
     pub tick: usize,
@@ -144,7 +145,7 @@ impl DashState {
                 }
             }
             Event::Progress { percent, what, .. } => {
-                self.progress = Some((*percent, what.clone()));
+                self.progress = Some(AptProgress::next(self.progress.as_ref(), *percent, what));
                 vec![]
             }
             Event::Change { step, summary } => {
@@ -209,14 +210,14 @@ impl DashState {
         if self.running.is_none() {
             return lines;
         }
-        if let Some((percent, what)) = &self.progress {
-            let filled = ((percent / 100.0) * BAR as f32).round() as usize;
+        if let Some(p) = &self.progress {
+            let filled = ((p.percent / 100.0) * BAR as f32).round() as usize;
             let filled = filled.min(BAR);
             lines.push(Line::from(vec![
                 Span::raw("    "),
                 Span::styled("█".repeat(filled), style(color, Kind::Good)),
                 Span::styled("░".repeat(BAR - filled), style(color, Kind::Quiet)),
-                Span::raw(format!(" {percent:>3.0}% {what}")),
+                Span::raw(format!(" {}", p.label(3))),
             ]));
         }
         for l in &self.tail {
