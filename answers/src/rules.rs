@@ -82,7 +82,10 @@ pub(crate) fn label_problems(label: &str) -> Vec<String> {
     }
     if !bad.is_empty() {
         let chars: Vec<String> = bad.iter().map(|c| format!("{c:?}")).collect();
-        problems.push(format!("contains {}, which a host name cannot", all_of(&chars)));
+        problems.push(format!(
+            "contains {}, which a host name cannot",
+            all_of(&chars)
+        ));
     }
     if label.starts_with('-') || label.ends_with('-') {
         problems.push(format!(
