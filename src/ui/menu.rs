@@ -99,7 +99,9 @@ pub fn check_new_domain(answers: &Answers, s: &str) -> Result<(), String> {
 /// A mailbox to add to `answers`, in one of `domains` (any of the answers' domains when
 /// empty): a good address, on a configured domain, not there already.
 pub fn check_new_mailbox(answers: &Answers, domains: &[String], s: &str) -> Result<(), String> {
-    edit::check_new_mailbox(answers, s).map_err(|e| edit_sentence("the address", &e))?;
+    let said = |e: edit::EditError| edit_sentence("the address", &e);
+    rules::mailbox_address("ADDRESS", s).map_err(|p| said(p.into()))?;
+    // The domain asked for first: a mailbox elsewhere is the wrong answer, existing or not.
     let domain = s.rsplit_once('@').map_or("", |(_, d)| d);
     if !domains.is_empty() && !domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
         return Err(format!(
@@ -107,7 +109,7 @@ pub fn check_new_mailbox(answers: &Answers, domains: &[String], s: &str) -> Resu
             domains.join(" or @")
         ));
     }
-    Ok(())
+    edit::check_new_mailbox(answers, s).map_err(said)
 }
 
 /// An alias address to add to `answers`: a good address, on a configured domain, no alias yet.
@@ -264,6 +266,10 @@ mod tests {
         edit::add_domain(&mut with, "other.test").unwrap();
         let only = ["other.test".to_string()];
         assert!(check_new_mailbox(&with, &only, "bob@other.test").is_ok());
+        assert_eq!(
+            check_new_mailbox(&with, &only, "alice@example.test").unwrap_err(),
+            "The address must be @other.test; example.test is another domain"
+        );
         assert_eq!(
             check_new_mailbox(&with, &only, "bob@example.test").unwrap_err(),
             "The address must be @other.test; example.test is another domain"
