@@ -74,13 +74,66 @@ pub fn domain_of(address: &str) -> Result<&str, EditError> {
         })
 }
 
-/// Add the domain `name` (no mailbox yet, default aliases on). Errors: `name` breaks
-/// [`rules::domain`]; the domain is configured already.
-pub fn add_domain(a: &mut Answers, name: &str) -> Result<(), EditError> {
+/// The domain `name` of `a` (compared without case), read-only; the error as [`find_domain`].
+fn known_domain<'a>(a: &'a Answers, name: &str) -> Result<&'a Domain, EditError> {
+    a.domains
+        .iter()
+        .find(|d| d.name.eq_ignore_ascii_case(name))
+        .ok_or_else(|| {
+            let known: Vec<&str> = a.domains.iter().map(|d| d.name.as_str()).collect();
+            refused(format!("no domain {name} (domains: {})", known.join(", ")))
+        })
+}
+
+/// Whether [`add_domain`] would take `name`, without adding it: the checks a question asks
+/// as the value is typed. Errors: `name` breaks [`rules::domain`] (under `NAME`); the domain
+/// is configured already.
+pub fn check_new_domain(a: &Answers, name: &str) -> Result<(), EditError> {
     rules::domain("NAME", name)?;
     if a.domains.iter().any(|d| d.name.eq_ignore_ascii_case(name)) {
         return Err(refused(format!("domain {name} is already configured")));
     }
+    Ok(())
+}
+
+/// Whether [`add_mailbox`] would take `address` (its password aside), without adding it.
+/// Errors: `address` breaks [`rules::mailbox_address`] (under `ADDRESS`); its domain is not
+/// configured; the mailbox exists.
+pub fn check_new_mailbox(a: &Answers, address: &str) -> Result<(), EditError> {
+    rules::mailbox_address("ADDRESS", address)?;
+    let domain = known_domain(a, domain_of(address)?)?;
+    if domain
+        .mailboxes
+        .iter()
+        .any(|m| m.address.eq_ignore_ascii_case(address))
+    {
+        return Err(refused(format!("mailbox {address} already exists")));
+    }
+    Ok(())
+}
+
+/// Whether [`add_alias`] would take `from` (its targets aside), without adding it. Errors:
+/// `from` breaks [`rules::mailbox_address`] (under `FROM`); its domain is not configured; the
+/// alias exists.
+pub fn check_new_alias(a: &Answers, from: &str) -> Result<(), EditError> {
+    rules::mailbox_address("FROM", from)?;
+    let domain = known_domain(a, domain_of(from)?)?;
+    if domain
+        .aliases
+        .iter()
+        .any(|x| x.from.eq_ignore_ascii_case(from))
+    {
+        return Err(refused(format!(
+            "alias {from} already exists (remove it first)"
+        )));
+    }
+    Ok(())
+}
+
+/// Add the domain `name` (no mailbox yet, default aliases on). Errors: `name` breaks
+/// [`rules::domain`]; the domain is configured already.
+pub fn add_domain(a: &mut Answers, name: &str) -> Result<(), EditError> {
+    check_new_domain(a, name)?;
     a.domains.push(Domain::new(name));
     Ok(())
 }
@@ -89,16 +142,9 @@ pub fn add_domain(a: &mut Answers, name: &str) -> Result<(), EditError> {
 /// [`hash_password`]). Errors: `address` breaks [`rules::mailbox_address`] or `password`
 /// [`rules::password`]; its domain is not configured; the mailbox exists; no randomness.
 pub fn add_mailbox(a: &mut Answers, address: &str, password: &Secret) -> Result<(), EditError> {
-    rules::mailbox_address("ADDRESS", address)?;
+    check_new_mailbox(a, address)?;
     rules::password("password", password)?;
     let domain = find_domain(a, domain_of(address)?)?;
-    if domain
-        .mailboxes
-        .iter()
-        .any(|m| m.address.eq_ignore_ascii_case(address))
-    {
-        return Err(refused(format!("mailbox {address} already exists")));
-    }
     // Only the hash is ever written to disk.
     let hash = hash_password(password.expose())?;
     domain.mailboxes.push(Mailbox::with_hash(address, hash));
@@ -110,18 +156,9 @@ pub fn add_mailbox(a: &mut Answers, address: &str, password: &Secret) -> Result<
 /// domain is not configured; the alias exists. Where the targets lead is checked by
 /// [`crate::validate`] on the whole result.
 pub fn add_alias(a: &mut Answers, from: &str, to: &str) -> Result<(), EditError> {
-    rules::mailbox_address("FROM", from)?;
+    check_new_alias(a, from)?;
     rules::alias_targets("TO", to)?;
     let domain = find_domain(a, domain_of(from)?)?;
-    if domain
-        .aliases
-        .iter()
-        .any(|x| x.from.eq_ignore_ascii_case(from))
-    {
-        return Err(refused(format!(
-            "alias {from} already exists (remove it first)"
-        )));
-    }
     domain.aliases.push(Alias {
         from: from.to_string(),
         to: to.to_string(),

@@ -39,34 +39,61 @@ pub(crate) fn err(msg: impl Into<String>, fix: impl Into<String>) -> Check {
     Err((msg.into(), fix.into()))
 }
 
-/// One DNS label: letters, digits, hyphens (not at either end), 1..=63 bytes (LDH rule).
-pub(crate) fn check_label(label: &str) -> Result<(), String> {
+/// Joins a value's problems into one clause after its quoted value: `a`, `a and b`,
+/// `a, b and c`, so a person reads every problem of the value at once.
+pub(crate) fn all_of(problems: &[String]) -> String {
+    match problems {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// Pushes `p` unless it is there already (the same problem in two labels is said once).
+fn push_once(problems: &mut Vec<String>, p: String) {
+    if !problems.contains(&p) {
+        problems.push(p);
+    }
+}
+
+/// One DNS label's problems: letters, digits, hyphens (not at either end), 1..=63 bytes (LDH
+/// rule). Every problem of the label, in a fixed order; empty when it is fine.
+pub(crate) fn label_problems(label: &str) -> Vec<String> {
+    let mut problems = Vec::new();
     if label.is_empty() {
-        return Err("has an empty label (two dots in a row, or a dot at the start)".into());
+        problems.push("has an empty label (two dots in a row, or a dot at the start)".into());
+        return problems;
     }
     if label.len() > 63 {
-        return Err(format!(
+        problems.push(format!(
             "has a label longer than 63 characters ({})",
             show(label)
         ));
     }
-    if let Some(c) = label
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
-    {
-        return Err(if c.is_ascii_uppercase() {
-            "has uppercase letters".into()
-        } else {
-            format!("contains {c:?}, which a host name cannot")
-        });
+    if label.chars().any(|c| c.is_ascii_uppercase()) {
+        problems.push("has uppercase letters".into());
+    }
+    let mut bad: Vec<char> = Vec::new();
+    for c in label.chars() {
+        let ok = c.is_ascii_alphanumeric() || c == '-';
+        if !ok && !bad.contains(&c) {
+            bad.push(c);
+        }
+    }
+    if !bad.is_empty() {
+        let chars: Vec<String> = bad.iter().map(|c| format!("{c:?}")).collect();
+        problems.push(format!(
+            "contains {}, which a host name cannot",
+            all_of(&chars)
+        ));
     }
     if label.starts_with('-') || label.ends_with('-') {
-        return Err(format!(
+        problems.push(format!(
             "has a label starting or ending with `-` ({})",
             show(label)
         ));
     }
-    Ok(())
+    problems
 }
 
 /// A domain name: ≥2 LDH labels, ≤253 characters, lowercase, no trailing dot, not an IP.
@@ -79,52 +106,55 @@ pub(crate) fn check_fqdn(name: &str) -> Check {
     check_name(name, "write a name like mail.example.test")
 }
 
-pub(crate) fn check_name(name: &str, fix_ex: &str) -> Check {
+/// Every problem of a DNS name (see [`check_name`]); empty when it is fine.
+pub(crate) fn name_problems(name: &str) -> Vec<String> {
+    let mut problems = Vec::new();
     if name.is_empty() {
-        return err("is empty", fix_ex);
+        problems.push("is empty".to_string());
+        return problems;
     }
     if has_space_or_control(name) {
-        return err(SPACE_OR_CONTROL, fix_ex);
+        problems.push(SPACE_OR_CONTROL.to_string());
     }
     if !name.is_ascii() {
         // Internationalised names: Postfix maps, Dovecot and certificates use the ASCII
-        // (xn--, RFC 5891) form, so the file must hold that form; name it in the fix.
-        return match idna::domain_to_ascii_strict(name) {
-            Ok(ascii) if ascii.is_ascii() && check_name(&ascii, fix_ex).is_ok() => err(
-                "is an internationalised name; mail maps, Dovecot and certificates need its ASCII (xn--) form",
-                format!("write it as {ascii}"),
-            ),
-            _ => err("has characters that a DNS name cannot have", fix_ex),
-        };
+        // (xn--, RFC 5891) form, so the file must hold that form; the fix names it.
+        let idn = idna::domain_to_ascii_strict(name)
+            .is_ok_and(|ascii| ascii.is_ascii() && name_problems(&ascii).is_empty());
+        problems.push(if idn {
+            "is an internationalised name; mail maps, Dovecot and certificates need its ASCII (xn--) form".into()
+        } else {
+            "has characters that a DNS name cannot have".into()
+        });
+        return problems;
     }
-    if name.ends_with('.') {
-        return err("ends with a dot", "drop the trailing dot");
+    let bare = name.trim_end_matches('.');
+    if bare.len() != name.len() {
+        problems.push("ends with a dot".into());
     }
     if name.len() > MAX_DOMAIN {
-        return err(
-            format!("is longer than {MAX_DOMAIN} characters (RFC 5321 §4.5.3.1.2)"),
-            "use a shorter name",
-        );
+        problems.push(format!(
+            "is longer than {MAX_DOMAIN} characters (RFC 5321 §4.5.3.1.2)"
+        ));
     }
-    let labels: Vec<&str> = name.split('.').collect();
+    let labels: Vec<&str> = bare.split('.').collect();
     if labels.len() < 2 {
-        return err("is not a fully qualified name (needs a dot)", fix_ex);
+        problems.push("is not a fully qualified name (needs a dot)".into());
     }
     for label in &labels {
-        if let Err(m) = check_label(label) {
-            let fix = if m.contains("uppercase") {
-                format!("write it in lowercase: {}", name.to_lowercase())
-            } else {
-                fix_ex.to_string()
-            };
-            return err(m, fix);
+        for p in label_problems(label) {
+            // A space is said once, by SPACE_OR_CONTROL.
+            if !(p.starts_with("contains ") && has_space_or_control(label)) {
+                push_once(&mut problems, p);
+            }
         }
     }
-    if labels
-        .last()
-        .is_some_and(|l| l.chars().all(|c| c.is_ascii_digit()))
+    if labels.len() >= 2
+        && labels
+            .last()
+            .is_some_and(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_digit()))
     {
-        return err("looks like an IP address, not a name", fix_ex);
+        problems.push("looks like an IP address, not a name".into());
     }
     // An A-label must be valid punycode that decodes to a name IDNA allows, and that is
     // written the way IDNA would write it back (RFC 5891 §5.4).
@@ -132,52 +162,94 @@ pub(crate) fn check_name(name: &str, fix_ex: &str) -> Check {
         let (unicode, ok) = idna::domain_to_unicode(label);
         let round_trip = idna::domain_to_ascii_strict(&unicode);
         if ok.is_err() || round_trip.as_deref().ok() != Some(*label) {
-            return err(
+            push_once(
+                &mut problems,
                 format!(
                     "has an xn-- label that is not valid punycode ({})",
                     show(label)
                 ),
-                "write the name in its ASCII form as your registrar shows it, or the name itself",
             );
         }
     }
-    Ok(())
+    problems
 }
 
-/// An email address. `ours`: an address mailstead creates (mailbox or alias `from`), whose local
-/// part becomes map keys, user names and directory names, so only `a-z 0-9 . _ -` are allowed.
-/// Otherwise (admin_email, alias targets) the usual unquoted characters, minus those that mean
-/// something in Postfix/Dovecot files (`,` `:` `|` `/` `"` `\` spaces).
-pub(crate) fn check_address(addr: &str, ours: bool) -> Check {
-    let fix = "write it as user@example.test";
-    if has_space_or_control(addr) {
-        return err(SPACE_OR_CONTROL, fix);
+/// The name with every mechanical fix applied: its ASCII (xn--) form, lowercase, no trailing
+/// dot. What is left wrong after these (an `_`, an empty label) has no mechanical fix.
+fn repaired_name(name: &str) -> String {
+    let ascii = if name.is_ascii() {
+        name.to_string()
+    } else {
+        idna::domain_to_ascii_strict(name).unwrap_or_else(|_| name.to_string())
+    };
+    ascii.to_ascii_lowercase().trim_end_matches('.').to_string()
+}
+
+/// The fix for a bad name: its repaired form when that passes every rule (named by what was
+/// repaired), else the example `fix_ex`. A suggested value is never one the rules refuse.
+fn name_fix(name: &str, fix_ex: &str) -> String {
+    let fixed = repaired_name(name);
+    if fixed == name || !name_problems(&fixed).is_empty() {
+        return fix_ex.to_string();
     }
+    suggest(name, &fixed)
+}
+
+/// The words for suggesting `fixed` instead of `typed`: what the change is, when it is one.
+fn suggest(typed: &str, fixed: &str) -> String {
+    if !typed.is_ascii() {
+        format!("write it as {fixed}")
+    } else if typed.to_ascii_lowercase() == fixed {
+        format!("write it in lowercase: {fixed}")
+    } else if typed.trim_end_matches('.') == fixed {
+        format!("drop the trailing dot: {fixed}")
+    } else {
+        format!("write it as {fixed}")
+    }
+}
+
+/// A DNS name: ≥2 LDH labels of 1..=63 bytes, ≤253 characters, lowercase, no trailing dot,
+/// not an IP address, ASCII (xn-- for internationalised names). Every problem at once; the
+/// fix is the repaired name when that passes (see [`name_fix`]), else `fix_ex`.
+pub(crate) fn check_name(name: &str, fix_ex: &str) -> Check {
+    let problems = name_problems(name);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let fix = if problems.iter().any(|p| p.starts_with("is longer than")) {
+        "use a shorter name".to_string()
+    } else {
+        name_fix(name, fix_ex)
+    };
+    err(all_of(&problems), fix)
+}
+
+/// Every problem of an address (see [`check_address`]); empty when it is fine.
+fn address_problems(addr: &str, ours: bool) -> Vec<String> {
+    let mut problems = Vec::new();
     let Some((local, domain)) = addr.rsplit_once('@') else {
-        return err("is not an email address", fix);
+        problems.push("is not an email address".to_string());
+        return problems;
     };
     if local.is_empty() || domain.is_empty() || local.contains('@') {
-        return err("is not an email address", fix);
+        problems.push("is not an email address".to_string());
+        return problems;
+    }
+    if has_space_or_control(addr) {
+        problems.push(SPACE_OR_CONTROL.to_string());
     }
     if local.len() > MAX_LOCAL_PART {
-        return err(
-            format!(
-                "has a part before @ longer than {MAX_LOCAL_PART} octets (RFC 5321 §4.5.3.1.1)"
-            ),
-            "use a shorter name",
-        );
+        problems.push(format!(
+            "has a part before @ longer than {MAX_LOCAL_PART} octets (RFC 5321 §4.5.3.1.1)"
+        ));
     }
     if addr.len() > MAX_ADDRESS {
-        return err(
-            format!("is longer than {MAX_ADDRESS} octets, the most an address can be (RFC 5321 §4.5.3.1.3)"),
-            "use a shorter address",
-        );
+        problems.push(format!(
+            "is longer than {MAX_ADDRESS} octets, the most an address can be (RFC 5321 §4.5.3.1.3)"
+        ));
     }
     if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
-        return err(
-            "has a misplaced dot before the @",
-            "dots cannot start, end or double up: a.b@example.test",
-        );
+        problems.push("has a misplaced dot before the @".into());
     }
     let allowed = |c: char| {
         if ours {
@@ -186,32 +258,76 @@ pub(crate) fn check_address(addr: &str, ours: bool) -> Check {
             c.is_ascii_alphanumeric() || "._-+=!#$%&'*?^`{}~".contains(c)
         }
     };
-    if let Some(c) = local.chars().find(|c| !allowed(*c)) {
-        return if c.is_ascii_uppercase() {
-            err(
-                "has uppercase letters",
-                format!("write it in lowercase: {}", addr.to_lowercase()),
-            )
-        } else if ours {
-            err(
-                format!("contains {c:?}"),
-                "use only a-z, 0-9, `.`, `_` and `-` before the @",
+    if ours && local.chars().any(|c| c.is_ascii_uppercase()) {
+        problems.push("has uppercase letters".into());
+    }
+    let mut bad: Vec<char> = Vec::new();
+    for c in local.chars() {
+        let said_elsewhere = c.is_ascii_uppercase() || c.is_whitespace() || c.is_control();
+        if !allowed(c) && !said_elsewhere && !bad.contains(&c) {
+            bad.push(c);
+        }
+    }
+    if !bad.is_empty() {
+        let chars: Vec<String> = bad.iter().map(|c| format!("{c:?}")).collect();
+        problems.push(if ours {
+            format!(
+                "contains {} (only a-z, 0-9, `.`, `_` and `-` go before the @)",
+                all_of(&chars)
             )
         } else {
-            err(
-                format!("contains {c:?}, which mailstead cannot put in a mail map"),
-                fix,
+            format!(
+                "contains {}, which mailstead cannot put in a mail map",
+                all_of(&chars)
             )
-        };
+        });
     }
-    check_domain(domain).map_err(|(m, f)| {
-        // An internationalised domain: name the whole address in its ASCII form.
-        let f = match f.strip_prefix("write it as ") {
-            Some(ascii) => format!("write it as {local}@{ascii}"),
-            None => f,
-        };
-        (format!("has a bad domain: it {m}"), f)
-    })
+    let domain_problems = name_problems(domain);
+    if !domain_problems.is_empty() {
+        problems.push(format!("has a bad domain: it {}", all_of(&domain_problems)));
+    }
+    problems
+}
+
+/// An email address. `ours`: an address mailstead creates (mailbox or alias `from`), whose local
+/// part becomes map keys, user names and directory names, so only `a-z 0-9 . _ -` are allowed.
+/// Otherwise (admin_email, alias targets) the usual unquoted characters, minus those that mean
+/// something in Postfix/Dovecot files (`,` `:` `|` `/` `"` `\` spaces). Every problem at once;
+/// the fix is the repaired address (lowercase where it must be, the domain repaired as
+/// [`check_name`] does) when that passes, else an example.
+pub(crate) fn check_address(addr: &str, ours: bool) -> Check {
+    let problems = address_problems(addr, ours);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let example = "write it as user@example.test";
+    let fix = if problems.iter().any(|p| p.contains("longer than")) {
+        "use a shorter address".to_string()
+    } else if problems.iter().any(|p| p.contains("misplaced dot")) {
+        "dots cannot start, end or double up: a.b@example.test".to_string()
+    } else {
+        match repaired_address(addr, ours) {
+            Some(fixed) => suggest(addr, &fixed),
+            None if ours && problems.iter().any(|p| p.starts_with("contains ")) => {
+                "use only a-z, 0-9, `.`, `_` and `-` before the @".to_string()
+            }
+            None => example.to_string(),
+        }
+    };
+    err(all_of(&problems), fix)
+}
+
+/// The address with every mechanical fix applied (a lowercase local part where it must be, the
+/// domain as [`repaired_name`]), when that differs and passes every rule; `None` otherwise.
+fn repaired_address(addr: &str, ours: bool) -> Option<String> {
+    let (local, domain) = addr.rsplit_once('@')?;
+    let local = if ours {
+        local.to_ascii_lowercase()
+    } else {
+        local.to_string()
+    };
+    let fixed = format!("{local}@{}", repaired_name(domain));
+    (fixed != addr && address_problems(&fixed, ours).is_empty()).then_some(fixed)
 }
 
 /// Alias targets: comma-separated, spaces around commas ignored.
@@ -508,10 +624,39 @@ pub fn alias_targets(field: &str, value: &str) -> Result<(), Problem> {
             ),
         );
     }
-    for t in split_targets(value) {
-        address(field, t)?;
+    let targets = split_targets(value);
+    let bad: Vec<(&str, (String, String))> = targets
+        .iter()
+        .filter_map(|t| check_address(t, false).err().map(|e| (*t, e)))
+        .collect();
+    match bad.as_slice() {
+        [] => Ok(()),
+        // One target, as the whole value: its own message and fix.
+        [(t, e)] if targets.len() == 1 => problem(field, Some(t), Err(e.clone())),
+        _ => {
+            let message = bad
+                .iter()
+                .map(|(t, (m, _))| format!("{} {m}", show(t)))
+                .collect::<Vec<_>>()
+                .join("; ");
+            // Every target repaired, when each bad one has a repair: the whole list to write.
+            let fixed: Option<Vec<String>> = targets
+                .iter()
+                .map(|t| match check_address(t, false) {
+                    Ok(()) => Some(t.to_string()),
+                    Err(_) => repaired_address(t, false),
+                })
+                .collect();
+            let fix = match fixed {
+                Some(list) => format!("write them as {}", list.join(", ")),
+                None => match bad.as_slice() {
+                    [(_, (_, f))] => f.clone(),
+                    _ => "write each as user@example.test, separated by commas".to_string(),
+                },
+            };
+            Err(Problem::new(field, message, fix))
+        }
     }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -807,5 +952,136 @@ mod ip_tests {
             assert!(p.message.contains("is not an IP address"), "{p}");
             assert!(p.fix.contains("e.g. 192.0.2.7"), "{p}");
         }
+    }
+}
+
+#[cfg(test)]
+mod suggestion_tests {
+    use crate::problem::Problem;
+
+    /// The value a fix suggests, when it suggests one (`write it as X`, `write it in
+    /// lowercase: X`, `drop the trailing dot: X`, `write them as X`).
+    fn suggested(fix: &str) -> Option<&str> {
+        [
+            "write it as ",
+            "write it in lowercase: ",
+            "drop the trailing dot: ",
+            "write them as ",
+        ]
+        .iter()
+        .find_map(|p| fix.strip_prefix(p))
+    }
+
+    /// Names made from good parts with bad pieces put in: every pair of pieces in every spot.
+    fn nasty_names() -> Vec<String> {
+        let pieces = [
+            "", "A", "Mail", "_", "-", ".", "..", " ", "\t", "é", "ü", "1", "xn--", "xn--zz",
+            "EXAMPLE", "@", "!", "*", "ß", "Ⅸ", "\u{200b}",
+        ];
+        let mut out = vec![
+            "Mail_1.Example.test".to_string(),
+            "MAIL.EXAMPLE.TEST.".into(),
+            "Bücher.Example".into(),
+            "bücher.example.".into(),
+            "mail..Example.test".into(),
+            "-Mail.example.test".into(),
+            "10.0.0.1".into(),
+            "Mail.10".into(),
+            "localhost".into(),
+            "Localhost.".into(),
+            format!("{}.Example.test", "A".repeat(64)),
+            format!("{}.test", vec!["A".repeat(63); 4].join(".")),
+        ];
+        for a in pieces {
+            for b in pieces {
+                out.push(format!("{a}mail{b}.example.test"));
+                out.push(format!("mail.{a}Example{b}.test"));
+                out.push(format!("mail.example.{a}test{b}"));
+                out.push(format!("{a}{b}"));
+            }
+        }
+        out
+    }
+
+    fn nasty_addresses() -> Vec<String> {
+        let locals = [
+            "alice", "Alice", "ALICE", "a.b", ".a", "a.", "a..b", "a+b", "A+B", "a b", "a_b",
+            "A_b", "é", "a:b", "a/b", "", "a@b", "Ä",
+        ];
+        let mut out = Vec::new();
+        for l in locals {
+            for d in nasty_names().iter().step_by(7) {
+                out.push(format!("{l}@{d}"));
+            }
+            out.push(l.to_string());
+            out.push(format!("{}@example.test", l.repeat(40)));
+        }
+        out
+    }
+
+    /// Whenever a rule's fix suggests a value, that value passes the same rule: a person who
+    /// takes the suggestion is never refused for it.
+    fn suggestions_pass(
+        name: &str,
+        rule: impl Fn(&str) -> Result<(), Problem>,
+        inputs: &[String],
+    ) -> usize {
+        let mut suggestions = 0;
+        for input in inputs {
+            let Err(p) = rule(input) else { continue };
+            if let Some(value) = suggested(&p.fix) {
+                suggestions += 1;
+                assert!(
+                    rule(value).is_ok(),
+                    "{name}: {input:?} → suggested {value:?}, refused: {}",
+                    rule(value).unwrap_err()
+                );
+            }
+        }
+        suggestions
+    }
+
+    #[test]
+    fn every_suggested_value_passes_its_rule() {
+        let names = nasty_names();
+        let addresses = nasty_addresses();
+        let mut targets: Vec<String> = addresses.iter().step_by(3).cloned().collect();
+        for pair in addresses.chunks(2).step_by(5) {
+            targets.push(pair.join(", "));
+            targets.push(format!("ok@example.test,{}", pair.join(",")));
+        }
+        let n = suggestions_pass("hostname", |v| super::hostname("f", v), &names)
+            + suggestions_pass("domain", |v| super::domain("f", v), &names)
+            + suggestions_pass("relay_host", |v| super::relay_host("f", v), &names)
+            + suggestions_pass(
+                "mailbox_address",
+                |v| super::mailbox_address("f", v),
+                &addresses,
+            )
+            + suggestions_pass("address", |v| super::address("f", v), &addresses)
+            + suggestions_pass("alias_targets", |v| super::alias_targets("f", v), &targets);
+        // The table exercises suggestions, not only refusals.
+        assert!(n > 100, "only {n} suggestions");
+    }
+
+    /// A value's problems come all at once, not one per try.
+    #[test]
+    fn all_problems_of_a_value_at_once() {
+        let p = super::hostname("hostname", "Mail_1.Example.test.").unwrap_err();
+        for needle in ["uppercase", "'_'", "ends with a dot"] {
+            assert!(p.message.contains(needle), "{needle}: {p}");
+        }
+        // `_` has no mechanical fix, so no value is suggested (it would be refused).
+        assert_eq!(p.fix, "write a name like mail.example.test");
+        let p = super::mailbox_address("a", "A+b@Example.test").unwrap_err();
+        assert!(p.message.contains("uppercase"), "{p}");
+        assert!(p.message.contains("'+'"), "{p}");
+        assert!(p.message.contains("bad domain"), "{p}");
+        let p = super::hostname("hostname", "Mail.Example.test.").unwrap_err();
+        assert_eq!(p.fix, "write it as mail.example.test");
+        let p = super::alias_targets("to", "A@Example.test, b@x.test, C@Y.test").unwrap_err();
+        assert!(p.message.contains("\"A@Example.test\""), "{p}");
+        assert!(p.message.contains("\"C@Y.test\""), "{p}");
+        assert_eq!(p.fix, "write them as A@example.test, b@x.test, C@y.test");
     }
 }

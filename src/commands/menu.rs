@@ -4,7 +4,7 @@ use super::edit::edited_answers;
 use super::run::{self, apply, plan_confirmed, Next};
 use super::session::Session;
 use super::{check, plan, rollback, runs, wizard};
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::exit;
 use crate::ui::{self, out};
 use color_eyre::eyre::Result;
@@ -22,17 +22,33 @@ pub fn start(s: &Session) -> CliResult {
     interactive_menu(s)
 }
 
-/// The menu of a configured server. It comes back after an action that went well (as a
-/// menu does), and ends with the exit code of one that did not (its end block says what to
-/// do next) or with Quit / Esc.
+/// The menu of a configured server. It comes back after every action, as a menu does: one
+/// that went well, one that failed (its error or end block is said, then the menu again), one
+/// left with Esc. It ends with Quit / Esc at the menu, or Ctrl-C (exit 4).
 fn interactive_menu(s: &Session) -> CliResult {
     loop {
-        match menu_action(s)? {
-            MENU_QUIT => return Ok(exit::DONE),
-            exit::DONE => out::err_line(""),
-            code => return Ok(code),
+        match menu_action(s) {
+            Ok(MENU_QUIT) => return Ok(exit::DONE),
+            Ok(exit::INTERRUPTED) => return Ok(exit::INTERRUPTED),
+            Ok(_) => {}
+            Err(e) if e.code == exit::INTERRUPTED => return Err(e),
+            Err(e) if is_canceled(&e) => out::err_line("Canceled; nothing was changed."),
+            Err(e) => {
+                crate::error::report(&e);
+            }
         }
+        out::err_line("");
     }
+}
+
+/// Esc at one of an action's questions: back to the menu, not an error.
+fn is_canceled(e: &CliError) -> bool {
+    e.error.as_ref().is_some_and(|r| {
+        matches!(
+            r.downcast_ref::<ui::wizard::WizardError>(),
+            Some(ui::wizard::WizardError::Canceled)
+        )
+    })
 }
 
 /// One choice of the menu, done. Quit ends the loop through [`MENU_QUIT`].
@@ -44,8 +60,12 @@ fn menu_action(s: &Session) -> CliResult {
         MenuChoice::AddDomain => {
             // The domain, then its first mailbox (postmaster@ and abuse@ go to it), in one
             // run; then that domain's DNS records.
-            let d = ui::menu::ask_domain()?;
-            let (addr, pw) = ui::menu::ask_mailbox(std::slice::from_ref(&d))?;
+            let answers = s.load_answers()?;
+            let d = ui::menu::ask_domain(&answers)?;
+            // The mailbox is checked against the answers as they will be: with the domain.
+            let mut with_domain = answers;
+            edit::add_domain(&mut with_domain, &d).map_err(CliError::bad_input)?;
+            let (addr, pw) = ui::menu::ask_mailbox(&with_domain, std::slice::from_ref(&d))?;
             out::err_line(format_args!(
                 "postmaster@{d} and abuse@{d} will go to {addr} (RFC 2142)."
             ));
@@ -65,17 +85,11 @@ fn menu_action(s: &Session) -> CliResult {
             })
         }
         MenuChoice::AddMailbox => {
-            let domains: Vec<String> = s
-                .load_answers()?
-                .domains
-                .iter()
-                .map(|d| d.name.clone())
-                .collect();
-            let (addr, pw) = ui::menu::ask_mailbox(&domains)?;
+            let (addr, pw) = ui::menu::ask_mailbox(&s.load_answers()?, &[])?;
             edit_answers_confirmed(s, |a| Ok(edit::add_mailbox(a, &addr, &pw)?), Next::Outcome)
         }
         MenuChoice::AddAlias => {
-            let (from, to) = ui::menu::ask_alias()?;
+            let (from, to) = ui::menu::ask_alias(&s.load_answers()?)?;
             edit_answers_confirmed(s, |a| Ok(edit::add_alias(a, &from, &to)?), Next::Outcome)
         }
         MenuChoice::Check => check::run(s, false).map(|_| exit::DONE),

@@ -7,7 +7,7 @@ use mailstead_engine::journal::{self, Record, RunDir};
 
 /// List the runs, newest last
 ///
-/// One line each: the run's id, status, changes, steps and command line.
+/// A header, then one line each: the run's id, status, changes, command line and steps.
 #[derive(clap::Args, Debug)]
 pub struct Args {}
 
@@ -16,27 +16,51 @@ pub fn run(s: &Session) -> CliResult {
     if ids.is_empty() {
         out::line("No runs yet.");
     }
+    let mut rows = Vec::new();
     for id in journal::list_run_dirs(&s.host, &s.state_dir) {
+        let id_text = id.to_string();
         if !ids.contains(&id) {
-            out::line(format_args!(
-                "{id}  no journal: not a run mailstead can read (ignored)"
+            rows.push(Row::note(
+                id_text,
+                "no journal",
+                "not a run mailstead can read (ignored)",
             ));
             continue;
         }
-        let recs = match RunDir::open(&s.host, &s.state_dir, &id).and_then(|r| r.records()) {
-            Ok(r) => r,
-            Err(e) => {
-                out::line(format_args!("{id}  unreadable journal: {e:#}"));
-                continue;
-            }
-        };
+        match RunDir::open(&s.host, &s.state_dir, &id).and_then(|r| r.records()) {
+            Ok(recs) => rows.push(Row::of(id_text, &recs)),
+            Err(e) => rows.push(Row::note(id_text, "unreadable journal", &format!("{e:#}"))),
+        }
+    }
+    for line in table(&rows) {
+        out::line(line);
+    }
+    Ok(exit::DONE)
+}
+
+/// One run as `runs` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Row {
+    id: String,
+    status: String,
+    /// Changes made by its steps; `None` when the journal could not be read.
+    changes: Option<usize>,
+    /// The command line it was started with, in backticks; empty when unknown.
+    command: String,
+    /// The steps that finished, comma-separated (`-` for none), or why the run is not read.
+    steps: String,
+}
+
+impl Row {
+    /// A run told from its journal's records.
+    fn of(id: String, recs: &[Record]) -> Row {
         let mut status = "in progress or interrupted".to_string();
         let mut changes = 0;
         let mut steps = Vec::new();
         let mut command = String::new();
-        for r in &recs {
+        for r in recs {
             match r {
-                Record::RunStart { command: c, .. } => command = c.clone(),
+                Record::RunStart { command: c, .. } => command = format!("`{c}`"),
                 Record::StepDone { step, changes: n } => {
                     changes += n;
                     steps.push(step.clone());
@@ -46,14 +70,129 @@ pub fn run(s: &Session) -> CliResult {
                 _ => {}
             }
         }
-        out::line(format_args!(
-            "{id}  {status:<12} {changes:>3} changes  steps: {}  `{command}`",
-            if steps.is_empty() {
-                "-".to_string()
+        Row {
+            id,
+            status,
+            changes: Some(changes),
+            command,
+            steps: if steps.is_empty() {
+                "-".into()
             } else {
                 steps.join(",")
-            }
-        ));
+            },
+        }
     }
-    Ok(exit::DONE)
+
+    /// A run directory that cannot be listed as a run: `status` says so, `why` in the last
+    /// column.
+    fn note(id: String, status: &str, why: &str) -> Row {
+        Row {
+            id,
+            status: status.into(),
+            changes: None,
+            command: String::new(),
+            steps: why.into(),
+        }
+    }
+}
+
+/// The header and one line per row, each column as wide as its widest cell (ids of different
+/// widths stay aligned); changes right-aligned, the steps (longest) last and unpadded.
+/// No lines when there are no rows.
+fn table(rows: &[Row]) -> Vec<String> {
+    if rows.is_empty() {
+        return Vec::new();
+    }
+    let header = Row {
+        id: "RUN".into(),
+        status: "STATUS".into(),
+        changes: None,
+        command: "COMMAND".into(),
+        steps: "STEPS".into(),
+    };
+    let changes = |r: &Row| match (r.changes, r.id == header.id) {
+        (_, true) => "CHANGES".to_string(),
+        (Some(n), _) => n.to_string(),
+        (None, _) => "-".to_string(),
+    };
+    let all: Vec<&Row> = std::iter::once(&header).chain(rows).collect();
+    let width = |f: &dyn Fn(&Row) -> usize| all.iter().map(|r| f(r)).max().unwrap_or(0);
+    let (w_id, w_status, w_changes, w_command) = (
+        width(&|r| r.id.chars().count()),
+        width(&|r| r.status.chars().count()),
+        width(&|r| changes(r).len()),
+        width(&|r| r.command.chars().count()),
+    );
+    all.iter()
+        .map(|r| {
+            format!(
+                "{:<w_id$}  {:<w_status$}  {:>w_changes$}  {:<w_command$}  {}",
+                r.id,
+                r.status,
+                changes(r),
+                r.command,
+                r.steps
+            )
+            .trim_end()
+            .to_string()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, status: &str, changes: usize, command: &str, steps: &str) -> Row {
+        Row {
+            id: id.into(),
+            status: status.into(),
+            changes: Some(changes),
+            command: format!("`{command}`"),
+            steps: steps.into(),
+        }
+    }
+
+    /// A header, and every column starting at the same place on every line, whatever the
+    /// widths of the ids (pids of different lengths, a `.N` sequence) and statuses.
+    #[test]
+    fn a_header_and_aligned_columns() {
+        let rows = vec![
+            row(
+                "20261206T171500Z-7",
+                "ok",
+                72,
+                "mailstead install",
+                "packages,tls",
+            ),
+            row(
+                "20261206T171600Z-123456.2",
+                "rolled back",
+                3,
+                "mailstead add-domain other.test",
+                "postfix",
+            ),
+            Row::note(
+                "29991231T235959Z-7".into(),
+                "no journal",
+                "not a run mailstead can read (ignored)",
+            ),
+        ];
+        let lines = table(&rows);
+        assert_eq!(
+            lines,
+            [
+                "RUN                        STATUS       CHANGES  COMMAND                            STEPS",
+                "20261206T171500Z-7         ok                72  `mailstead install`                packages,tls",
+                "20261206T171600Z-123456.2  rolled back        3  `mailstead add-domain other.test`  postfix",
+                "29991231T235959Z-7         no journal         -                                     not a run mailstead can read (ignored)",
+            ]
+        );
+        let status_at = lines[0].find("STATUS").unwrap();
+        for l in &lines {
+            assert_eq!(l.chars().nth(status_at - 1), Some(' '), "{l}");
+            assert_ne!(l.chars().nth(status_at), Some(' '), "{l}");
+        }
+        assert!(table(&[]).is_empty());
+    }
 }

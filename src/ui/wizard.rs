@@ -60,47 +60,87 @@ impl From<InquireError> for WizardError {
     }
 }
 
-pub(crate) use mailstead_answers::rules as input_rules;
+/// A rule's problem as a sentence for a person, with `what` as its subject (`the host
+/// name`): `The host name "Mail.Example.test" has uppercase letters; write it in lowercase:
+/// mail.example.test`. The rule's message and fix are the answers file's words; only the
+/// answers-file field name (`domains[0].name:`) or CLI argument (`ADDRESS:`) is left out.
+pub(crate) fn sentence(what: &str, p: &mailstead_answers::Problem) -> String {
+    format!("{} {}; {}", capitalized(what), p.message, p.fix)
+}
 
-/// A rule's answer as an inquire validator wants it.
-pub(crate) fn rule_message(r: Result<(), mailstead_answers::Problem>) -> Result<(), String> {
-    r.map_err(|p| p.to_string())
+/// A refusal of an edit (`domain example.test is already configured`) or a rule's problem,
+/// as a sentence for a person; see [`sentence`].
+pub(crate) fn edit_sentence(what: &str, e: &mailstead_answers::edit::EditError) -> String {
+    use mailstead_answers::edit::EditError;
+    match e {
+        EditError::Rule(p) => sentence(what, p),
+        other => capitalized(&other.to_string()),
+    }
+}
+
+/// `text` with its first letter in uppercase, as a sentence starts.
+pub(crate) fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// Fails early, with the reason, when there is no one to ask.
+/// Every prompt's first call, so the look of [`set_render_config`] (no `#` before an error)
+/// is set before any question; set once, so the wizard's own setting stays.
 pub(crate) fn need_terminal() -> Result<(), WizardError> {
+    static LOOK: std::sync::Once = std::sync::Once::new();
+    LOOK.call_once(|| set_render_config(false));
     super::can_prompt().map_err(WizardError::NotTty)
 }
 
+/// How the prompts look: a refused value's message shows behind `✗`, not inquire's default
+/// `#` (which reads as a comment); `back`: Esc steps back a question (the wizard) rather than
+/// leaving it (the menu's questions), and the left question says so.
+pub(crate) fn set_render_config(back: bool) {
+    let mut config = inquire::ui::RenderConfig::default_colored();
+    config.error_message = config
+        .error_message
+        .with_prefix(inquire::ui::Styled::new("✗").with_fg(inquire::ui::Color::LightRed));
+    if back {
+        config = config.with_canceled_prompt_indicator(inquire::ui::Styled::new("<back>"));
+    }
+    inquire::set_global_render_config(config);
+}
+
 // ---- validation (pure) ----
-// Field by field, as typed, with the ONE copy of the rules (`mailstead_answers::rules`), each
-// under the answers-file field it fills; `mailstead_answers::validate` has the last word on the
-// whole answers before the wizard returns them.
+// Field by field, as typed, with the ONE copy of the rules (`mailstead_answers::rules`), said
+// as sentences naming the value (`The host name …`); `mailstead_answers::validate` has the
+// last word on the whole answers before the wizard returns them.
 use mailstead_answers::rules;
 
-fn rule(r: Result<(), mailstead_answers::Problem>) -> Result<(), String> {
-    r.map_err(|p| p.to_string())
+fn rule(what: &str, r: Result<(), mailstead_answers::Problem>) -> Result<(), String> {
+    r.map_err(|p| sentence(what, &p))
 }
 
 /// The server's own name, fully qualified (`mail.example.org`).
 pub fn check_fqdn(s: &str) -> Result<(), String> {
-    rule(rules::hostname("hostname", s))
+    rule("the host name", rules::hostname("hostname", s))
 }
 
 /// A mail domain (`example.org`).
 pub fn check_domain(s: &str) -> Result<(), String> {
-    rule(rules::domain("domains[0].name", s))
+    rule("the domain", rules::domain("domains[0].name", s))
 }
 
 /// The admin's address: any ordinary address.
 pub fn check_email(s: &str) -> Result<(), String> {
-    rule(rules::address("admin_email", s))
+    rule("the address", rules::address("admin_email", s))
 }
 
 /// An address in one of `domains` (any domain when the list is empty).
-/// `field`: what the admin knows the value as (`ADDRESS`, or the answers-file path).
-pub fn check_address_in(field: &str, s: &str, domains: &[String]) -> Result<(), String> {
-    rule(rules::mailbox_address(field, s))?;
+pub fn check_address_in(s: &str, domains: &[String]) -> Result<(), String> {
+    rule(
+        "the address",
+        rules::mailbox_address("domains[0].mailboxes[0].address", s),
+    )?;
     let domain = s.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
     if !domains.is_empty() && !domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
         return Err(format!(
@@ -122,41 +162,44 @@ pub fn complete_address(s: &str, domains: &[String]) -> String {
 
 /// A mailbox password (the answers file's `password` rule; never shown).
 pub fn check_password(p: &str) -> Result<(), String> {
-    rule(rules::password("password", &Secret::new(p)))
+    rule("the password", rules::password("password", &Secret::new(p)))
 }
 
 /// An ACME directory URL.
 pub fn check_acme_url(s: &str) -> Result<(), String> {
-    rule(rules::https_url("acme.server", s))
+    rule("the URL", rules::https_url("acme.server", s))
 }
 
 /// `relay_host.host`: the relay's DNS name (not an IP: its certificate is checked against it).
 pub fn check_relay_host(s: &str) -> Result<(), String> {
-    rule(rules::relay_host("relay_host.host", s))
+    rule("the relay host", rules::relay_host("relay_host.host", s))
 }
 
 /// `relay_host.port` as typed: a number 1..=65535.
 pub fn parse_relay_port(s: &str) -> Result<u16, String> {
     let port: u16 = s.trim().parse().map_err(|_| {
         format!(
-            "relay_host.port: {s:?} is not a port number (write 587 for STARTTLS or 465 for implicit TLS)"
+            "The relay port {s:?} is not a port number; write 587 for STARTTLS or 465 for implicit TLS"
         )
     })?;
-    rule(rules::relay_port("relay_host.port", port))?;
+    rule("the relay port", rules::relay_port("relay_host.port", port))?;
     Ok(port)
 }
 
 /// `relay_host.username`: the login the relay provider gave.
 pub fn check_relay_username(s: &str) -> Result<(), String> {
-    rule(rules::relay_username("relay_host.username", s))
+    rule(
+        "the relay login",
+        rules::relay_username("relay_host.username", s),
+    )
 }
 
 /// `relay_host.password` (never shown).
 pub fn check_relay_password(p: &str) -> Result<(), String> {
-    rule(rules::relay_password(
-        "relay_host.password",
-        &Secret::new(p),
-    ))
+    rule(
+        "the relay password",
+        rules::relay_password("relay_host.password", &Secret::new(p)),
+    )
 }
 
 /// Login names, separated by commas or spaces.
@@ -168,10 +211,29 @@ pub fn parse_users(s: &str) -> Result<Vec<String>, String> {
         .map(String::from)
         .collect();
     if users.is_empty() {
-        return Err("name at least one user, or you lock yourself out of SSH".into());
+        return Err("Name at least one user, or you lock yourself out of SSH".into());
     }
-    for (i, u) in users.iter().enumerate() {
-        rule(rules::unix_user(&format!("ssh.allow_users[{i}]"), u))?;
+    // Every bad name at once, not one per try.
+    let bad: Vec<(&String, mailstead_answers::Problem)> = users
+        .iter()
+        .enumerate()
+        .filter_map(|(i, u)| {
+            rules::unix_user(&format!("ssh.allow_users[{i}]"), u)
+                .err()
+                .map(|p| (u, p))
+        })
+        .collect();
+    match bad.as_slice() {
+        [] => {}
+        [(_, p)] => return Err(sentence("the user name", p)),
+        [.., (_, p)] => {
+            let names: Vec<String> = bad.iter().map(|(u, _)| format!("{u:?}")).collect();
+            return Err(format!(
+                "The user names {} are not valid user names; {}",
+                names.join(", "),
+                p.fix
+            ));
+        }
     }
     Ok(users)
 }
@@ -264,10 +326,7 @@ pub fn run_wizard(
     out::err_line("mailstead: a few questions, then a summary to confirm before anything changes.");
     out::err_line("(Esc goes back a question, Ctrl-C stops; nothing changes until you confirm.)");
     // A question left with Esc shows as left for the previous one, not as "canceled".
-    inquire::set_global_render_config(
-        inquire::ui::RenderConfig::default_colored()
-            .with_canceled_prompt_indicator(inquire::ui::Styled::new("<back>")),
-    );
+    set_render_config(true);
     let mut current = defaults.cloned();
     let mut blocked: Option<Option<String>> = None;
     let mut outbound = || blocked.get_or_insert_with(&mut *outbound_blocked).clone();
@@ -282,6 +341,30 @@ pub fn run_wizard(
             }
         }
     }
+}
+
+/// The firewall question, naming the ports it leaves open: SSH, the mail ports
+/// (`mailstead_steps::layout::mail_ports`, 995 with `pop3`) and 80 for the certificate's
+/// HTTP-01 challenge, in order: `… (open only SSH, 25, 80 for the certificate, 465, 587 and
+/// 993)?`.
+pub fn firewall_question(pop3: bool) -> String {
+    let mut ports: Vec<u16> = mailstead_steps::layout::mail_ports(pop3)
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    ports.push(80);
+    ports.sort_unstable();
+    ports.dedup();
+    let mut open = vec!["SSH".to_string()];
+    open.extend(ports.iter().map(|p| match p {
+        80 => "80 for the certificate".to_string(),
+        p => p.to_string(),
+    }));
+    let last = open.pop().unwrap_or_default();
+    format!(
+        "Turn on the firewall (open only {} and {last})?",
+        open.join(", ")
+    )
 }
 
 /// A question's result: go on with the answer, or back one question (Esc).
@@ -344,7 +427,7 @@ fn ask_all(
             4 => flow(ask_mailbox_password(&d, defaults))?.map(|v| d.mailbox = Some(v)),
             5 => flow(ask_users(&d, defaults))?.map(|v| d.users = Some(v)),
             6 => flow(
-                Confirm::new("Turn on the firewall (only SSH and mail ports open)?")
+                Confirm::new(&firewall_question(defaults.is_some_and(|a| a.pop3)))
                     .with_default(
                         d.firewall
                             .or(defaults.map(|a| a.firewall.enabled))
@@ -469,11 +552,7 @@ fn ask_address(d: &Draft, defaults: Option<&Answers>) -> Result<String, WizardEr
         .with_default(&suggested)
         .with_formatter(&shown)
         .with_validator(validator(move |s| {
-            check_address_in(
-                "domains[0].mailboxes[0].address",
-                &complete_address(s, &doms),
-                &doms,
-            )
+            check_address_in(&complete_address(s, &doms), &doms)
         }))
         .prompt()?;
     Ok(complete_address(&address, &domains))
@@ -734,18 +813,18 @@ mod tests {
         assert!(check_email(".bob@example.test").is_err());
         assert!(check_email("bob@example").is_err());
         assert!(check_email("a|b@example.test").is_err());
-        assert!(check_address_in("FROM", "a+b@example.test", &[]).is_err());
-        assert!(check_address_in("FROM", "a.b_c-d@example.test", &[]).is_ok());
+        assert!(check_address_in("a+b@example.test", &[]).is_err());
+        assert!(check_address_in("a.b_c-d@example.test", &[]).is_ok());
     }
 
     #[test]
     fn addresses_in_domains() {
         let d = vec!["example.test".to_string()];
-        assert!(check_address_in("ADDRESS", "alice@example.test", &d).is_ok());
-        assert!(check_address_in("ADDRESS", "alice@other.test", &d)
+        assert!(check_address_in("alice@example.test", &d).is_ok());
+        assert!(check_address_in("alice@other.test", &d)
             .unwrap_err()
             .contains("not a domain of this server"));
-        assert!(check_address_in("ADDRESS", "alice@other.test", &[]).is_ok());
+        assert!(check_address_in("alice@other.test", &[]).is_ok());
         assert_eq!(complete_address("Alice", &d), "alice@example.test");
         assert_eq!(complete_address("a@x.test", &d), "a@x.test");
         let two = vec!["a.test".to_string(), "b.test".to_string()];
@@ -791,15 +870,30 @@ mod tests {
                 "hostname: {host}\nadmin_email: admin@example.test\ndomains:\n  - name: example.test\n    mailboxes:\n      - address: alice@example.test\n        password: \"{pw}\"\n"
             )
         };
+        // The rule's message and fix, word for word, in the wizard's sentence and the file's
+        // report; only the field name differs (a sentence's subject, the file's path).
+        let same = |said: &str, p: mailstead_answers::Problem, from_file: &str| {
+            for words in [&p.message, &p.fix] {
+                assert!(said.contains(words.as_str()), "{said:?} lacks {words:?}");
+                assert!(
+                    from_file.contains(words.as_str()),
+                    "{from_file:?} lacks {words:?}"
+                );
+            }
+        };
         let pw = check_password("abc").unwrap_err();
-        let from_file = file(&yaml("mail.example.test", "abc"));
-        let words = pw.trim_start_matches("password: ");
-        assert!(from_file.contains(words), "{pw:?} vs {from_file:?}");
+        assert!(pw.starts_with("The password is too short"), "{pw}");
+        let rule = rules::password("password", &Secret::new("abc")).unwrap_err();
+        same(&pw, rule, &file(&yaml("mail.example.test", "abc")));
         assert!(!pw.contains("abc"), "the password itself is never shown");
         let host = check_fqdn("Mail.Example.test").unwrap_err();
+        let rule = rules::hostname("hostname", "Mail.Example.test").unwrap_err();
         let from_file = file(&yaml("Mail.Example.test", "a long passphrase here"));
-        assert!(from_file.contains(&host), "{host:?} vs {from_file:?}");
-        assert!(host.contains("lowercase"), "{host}");
+        same(&host, rule, &from_file);
+        assert_eq!(
+            host,
+            "The host name \"Mail.Example.test\" has uppercase letters; write it in lowercase: mail.example.test"
+        );
     }
 
     /// The relay questions use the answers file's rules, under the same field names.
@@ -811,26 +905,93 @@ mod tests {
             )
         };
         let file = |y: String| mailstead_answers::parse(&y, "t").unwrap_err().to_string();
+        // The rule's message and fix, word for word, in the sentence and the file's report.
+        let same = |said: &str, p: mailstead_answers::Problem, from_file: &str| {
+            for words in [&p.message, &p.fix] {
+                assert!(said.contains(words.as_str()), "{said:?} lacks {words:?}");
+                assert!(
+                    from_file.contains(words.as_str()),
+                    "{from_file:?} lacks {words:?}"
+                );
+            }
+        };
         let e = check_relay_host("192.0.2.7").unwrap_err();
         assert!(
-            file(yaml("192.0.2.7", "me", "pw zebra")).contains(&e),
+            e.starts_with("The relay host \"192.0.2.7\" is an IP address"),
             "{e}"
+        );
+        same(
+            &e,
+            rules::relay_host("h", "192.0.2.7").unwrap_err(),
+            &file(yaml("192.0.2.7", "me", "pw zebra")),
         );
         let e = check_relay_username("a:b").unwrap_err();
-        assert!(
-            file(yaml("smtp.relay.example", "a:b", "pw zebra")).contains(&e),
-            "{e}"
+        same(
+            &e,
+            rules::relay_username("u", "a:b").unwrap_err(),
+            &file(yaml("smtp.relay.example", "a:b", "pw zebra")),
         );
         let e = check_relay_password(" zebra").unwrap_err();
-        assert!(e.starts_with("relay_host.password: "), "{e}");
+        assert!(e.starts_with("The relay password "), "{e}");
         assert!(!e.contains("zebra"), "{e}");
         assert!(check_relay_password("short").is_ok());
         assert_eq!(parse_relay_port("465"), Ok(465));
         assert!(parse_relay_port("0")
             .unwrap_err()
-            .contains("relay_host.port"));
+            .starts_with("The relay port \"0\""));
+        assert!(parse_relay_port("x")
+            .unwrap_err()
+            .starts_with("The relay port \"x\" is not a port number"));
         assert!(parse_relay_port("70000").is_err());
         assert!(check_relay_host("smtp.relay.example").is_ok());
+    }
+
+    /// A value's problems come at once, as a sentence naming the value, never starting with
+    /// `#` or a field name; a suggested value passes the same question.
+    #[test]
+    fn all_problems_at_once_and_suggestions_accepted() {
+        let e = check_fqdn("Mail_1.Example.test").unwrap_err();
+        assert_eq!(
+            e,
+            "The host name \"Mail_1.Example.test\" has uppercase letters and contains '_', \
+             which a host name cannot; write a name like mail.example.test"
+        );
+        let e = check_domain("Example.Test.").unwrap_err();
+        assert!(e.ends_with("write it as example.test"), "{e}");
+        assert!(check_domain("example.test").is_ok());
+        let e = check_email("bob@Example.test").unwrap_err();
+        assert!(
+            e.ends_with("write it in lowercase: bob@example.test"),
+            "{e}"
+        );
+        assert!(check_email("bob@example.test").is_ok());
+        let e = parse_users("1x, al;ice, bob").unwrap_err();
+        assert!(
+            e.starts_with("The user names \"1x\", \"al;ice\" are not valid"),
+            "{e}"
+        );
+        for bad in [
+            check_fqdn("Mail_1.Example.test"),
+            check_domain(""),
+            check_email("x"),
+            check_password("x"),
+            check_acme_url("http://x"),
+            parse_users("").map(|_| ()),
+            parse_relay_port("x").map(|_| ()),
+        ] {
+            let e = bad.unwrap_err();
+            assert!(e.starts_with(char::is_uppercase), "{e}");
+            assert!(!e.contains("]: ") && !e.starts_with('#'), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_firewall_question_names_what_it_opens() {
+        assert_eq!(
+            firewall_question(false),
+            "Turn on the firewall (open only SSH, 25, 80 for the certificate, 465, 587 and 993)?"
+        );
+        assert!(firewall_question(true).ends_with("587, 993 and 995)?"));
     }
 
     #[test]
