@@ -8,12 +8,7 @@
 //!
 //! The packages step plays a captured `apt-get install` (output lines and apt's progress); in
 //! plain mode (`--plain`, or piped: `| cat`) it prints "still running" lines every 5 s.
-#[allow(dead_code)]
-#[path = "../src/exit.rs"]
-mod exit;
-#[allow(dead_code)]
-#[path = "../src/ui/mod.rs"]
-mod ui;
+use mailstead::{exit, ui};
 
 use mailstead_engine::engine::{Outcome, RunReport};
 use mailstead_engine::journal::RunId;

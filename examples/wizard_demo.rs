@@ -1,12 +1,7 @@
 //! Runs the wizard and the prompts in a real terminal. Never prints the password.
 //!
 //! `cargo run --example wizard_demo [-- menu|mailbox|alias|confirm]`
-#[allow(dead_code)]
-#[path = "../src/exit.rs"]
-mod exit;
-#[allow(dead_code)]
-#[path = "../src/ui/mod.rs"]
-mod ui;
+use mailstead::ui;
 
 /// The answers the menu's questions are checked against: example.test with alice@.
 fn demo_answers() -> mailstead_answers::Answers {
