@@ -223,7 +223,10 @@ pub fn verifies(password: &str, hash: &str) -> bool {
 /// `password_hash` the same address has in `previous` (the server's answers file) keeps that
 /// hash: the same file given twice is the same configuration, not a new salt each time.
 /// Errors: as [`hash_password`].
-pub fn hash_passwords_reusing(a: &mut Answers, previous: Option<&Answers>) -> Result<(), EditError> {
+pub fn hash_passwords_reusing(
+    a: &mut Answers,
+    previous: Option<&Answers>,
+) -> Result<(), EditError> {
     for m in a.domains.iter_mut().flat_map(|d| d.mailboxes.iter_mut()) {
         let Some(pw) = m.password.take() else {
             continue;
@@ -419,7 +422,10 @@ mod tests {
         let mut changed = answers();
         changed.domains[0].mailboxes[0].password = Some(Secret::new("a different passphrase"));
         hash_passwords_reusing(&mut changed, Some(&first)).unwrap();
-        let new = changed.domains[0].mailboxes[0].password_hash.clone().unwrap();
+        let new = changed.domains[0].mailboxes[0]
+            .password_hash
+            .clone()
+            .unwrap();
         assert_ne!(new, hash);
         assert!(verifies("a different passphrase", &new));
     }

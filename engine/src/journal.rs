@@ -771,8 +771,7 @@ pub fn prune(host: &dyn Host, state_dir: &Path, keep: usize) -> Result<Pruned> {
                     .any(|(_, later)| paths_in_effect(later).contains(path.as_path()))
             };
             let unused = whole_run_undone || undone.contains(&step.as_str());
-            let is_superseded =
-                !unused && !path.ends_with("managed.json") && later_changed();
+            let is_superseded = !unused && !path.ends_with("managed.json") && later_changed();
             if !unused && !is_superseded {
                 continue;
             }
@@ -882,7 +881,8 @@ mod tests {
         use std::path::Path;
         let state = Path::new(super::STATE_DIR);
         let mut run = RunDir::create(host, state, RunId(id.to_string())).unwrap();
-        run.record(&Record::StepStart { step: step.into() }).unwrap();
+        run.record(&Record::StepStart { step: step.into() })
+            .unwrap();
         for (path, mode, content) in files {
             let path = Path::new(path);
             host.create_dir_all(path.parent().unwrap(), Meta::root(0o755))
@@ -940,7 +940,13 @@ mod tests {
         let state = std::path::Path::new(STATE_DIR);
         let map = "/etc/postfix/sasl_passwd";
         // Each run snapshots what the one before it wrote.
-        fake_run(&host, "20261124T000001Z-1", "relay", &[(map, 0o600, "old-1")], false);
+        fake_run(
+            &host,
+            "20261124T000001Z-1",
+            "relay",
+            &[(map, 0o600, "old-1")],
+            false,
+        );
         fake_run(
             &host,
             "20261124T000002Z-1",
@@ -948,9 +954,21 @@ mod tests {
             &[(map, 0o600, "old-2"), ("/etc/public.conf", 0o644, "public")],
             false,
         );
-        fake_run(&host, "20261124T000003Z-1", "other", &[("/etc/key", 0o600, "undone")], true);
+        fake_run(
+            &host,
+            "20261124T000003Z-1",
+            "other",
+            &[("/etc/key", 0o600, "undone")],
+            true,
+        );
         let done = prune(&host, state, 10).unwrap();
-        assert_eq!(done, Pruned { runs: vec![], blobs: 2 });
+        assert_eq!(
+            done,
+            Pruned {
+                runs: vec![],
+                blobs: 2
+            }
+        );
         // Run 1's secret is superseded by run 2; run 3 was rolled back; run 2's stays (its
         // rollback needs it), and a world-readable file is no secret.
         assert_eq!(blobs(&host), ["old-2", "public"]);
@@ -972,8 +990,10 @@ mod tests {
         let host = crate::MemHost::fake();
         let state = std::path::Path::new(STATE_DIR);
         let path = std::path::Path::new("/etc/key");
-        host.create_dir_all(path.parent().unwrap(), Meta::root(0o755)).unwrap();
-        host.write_atomic(path, b"killed", Meta::root(0o600)).unwrap();
+        host.create_dir_all(path.parent().unwrap(), Meta::root(0o755))
+            .unwrap();
+        host.write_atomic(path, b"killed", Meta::root(0o600))
+            .unwrap();
         let mut run = RunDir::create(&host, state, RunId("20261124T000001Z-1".into())).unwrap();
         run.record(&Record::StepStart { step: "s".into() }).unwrap();
         let entries = run.snapshot(path, false, false).unwrap();
@@ -984,10 +1004,20 @@ mod tests {
             entries,
         })
         .unwrap();
-        fake_run(&host, "20261124T000002Z-1", "s", &[("/etc/key", 0o600, "later")], false);
+        fake_run(
+            &host,
+            "20261124T000002Z-1",
+            "s",
+            &[("/etc/key", 0o600, "later")],
+            false,
+        );
         let done = prune(&host, state, 0).unwrap();
         assert_eq!(done.runs, [RunId("20261124T000002Z-1".into())]);
-        assert_eq!(blobs(&host), ["killed"], "the killed run is left for recovery");
+        assert_eq!(
+            blobs(&host),
+            ["killed"],
+            "the killed run is left for recovery"
+        );
     }
 
     #[test]
