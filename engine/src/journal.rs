@@ -662,7 +662,7 @@ pub struct Pruned {
 }
 
 /// Whether a snapshotted file may hold a secret: a file others cannot read (a mode without
-/// `o+r`: the answers file, the relay password map and its `.db`, private keys, password
+/// `o+r`: an answers file, a password map and its `.db`, private keys, password
 /// hashes). A file everyone could read held nothing secret.
 fn secret_bearing(node: &Node) -> Option<&str> {
     match node {
@@ -938,7 +938,7 @@ mod tests {
         use super::{prune, pruned_paths, runs_dir, Pruned, STATE_DIR};
         let host = crate::MemHost::fake();
         let state = std::path::Path::new(STATE_DIR);
-        let map = "/etc/postfix/sasl_passwd";
+        let map = "/etc/app/passwords";
         // Each run snapshots what the one before it wrote.
         fake_run(
             &host,
