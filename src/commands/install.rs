@@ -83,23 +83,28 @@ pub fn server_answers(s: &Session) -> Result<(Loaded, Adopted, Option<String>), 
     };
     let plaintext = plaintext_mailbox_password(&given);
     let mut answers = given;
-    // A mailbox whose password verifies against the hash the server has keeps that hash: the
-    // same file given again is the same configuration.
-    hash(config::edit::hash_passwords_reusing(
-        &mut answers,
-        previous.as_ref(),
-    ))?;
-    let differs = match &previous {
-        Some(p) => {
-            let mut p = p.clone();
-            hash(config::edit::hash_passwords_reusing(&mut p, Some(&answers)))?;
-            p != answers
-        }
-        // An unreadable server file is replaced only as a difference is: confirmed.
-        None => server_exists,
-    };
+    // Another file is saved as the server's, with hashes only. A mailbox whose password
+    // verifies against the hash the server's file has keeps that hash: the same file given
+    // again is the same configuration, and the mailbox step writes nothing new. The server's
+    // own file is applied as it is (the mailbox step reuses the hashes it wrote before).
+    if !same_file {
+        hash(config::edit::hash_passwords_reusing(
+            &mut answers,
+            previous.as_ref(),
+        ))?;
+    }
+    let differs = !same_file
+        && match &previous {
+            Some(p) => {
+                let mut p = p.clone();
+                hash(config::edit::hash_passwords_reusing(&mut p, Some(&answers)))?;
+                p != answers
+            }
+            // An unreadable server file is replaced only as a difference is: confirmed.
+            None => server_exists,
+        };
     let server_plaintext = previous.as_ref().is_some_and(plaintext_mailbox_password);
-    if differs && !same_file {
+    if differs {
         confirm_replacing(s, &from, &server_path, previous.as_ref(), &answers)?;
     }
     let need_save = !same_file && (!server_exists || differs || server_plaintext);
