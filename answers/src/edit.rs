@@ -236,6 +236,52 @@ pub fn hash_passwords(a: &mut Answers) -> Result<(), EditError> {
     Ok(())
 }
 
+/// Whether `hash` (`{SHA512-CRYPT}$6$…`, `{CRYPT}$6$…` or a bare `$6$…`) is a hash of
+/// `password`. Any other scheme, or a malformed hash, is "no".
+pub fn verifies(password: &str, hash: &str) -> bool {
+    use sha_crypt::{PasswordHashRef, PasswordVerifier};
+    let bare = hash
+        .strip_prefix(SHA512_CRYPT_SCHEME)
+        .or_else(|| hash.strip_prefix("{CRYPT}"))
+        .unwrap_or(hash);
+    if !bare.starts_with("$6$") {
+        return false;
+    }
+    PasswordHashRef::new(bare)
+        .map(|h| {
+            ShaCrypt::SHA512
+                .verify_password(password.as_bytes(), h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// [`hash_passwords`], but a mailbox whose plaintext `password` verifies against the
+/// `password_hash` the same address has in `previous` (the server's answers file) keeps that
+/// hash: the same file given twice is the same configuration, not a new salt each time.
+/// Errors: as [`hash_password`].
+pub fn hash_passwords_reusing(
+    a: &mut Answers,
+    previous: Option<&Answers>,
+) -> Result<(), EditError> {
+    for m in a.domains.iter_mut().flat_map(|d| d.mailboxes.iter_mut()) {
+        let Some(pw) = m.password.take() else {
+            continue;
+        };
+        let reused = previous
+            .into_iter()
+            .flat_map(|p| p.all_mailboxes())
+            .filter(|old| old.address.eq_ignore_ascii_case(&m.address))
+            .filter_map(|old| old.password_hash.as_deref())
+            .find(|h| verifies(pw.expose(), h));
+        m.password_hash = Some(match reused {
+            Some(h) => h.to_string(),
+            None => hash_password(pw.expose())?,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,6 +444,27 @@ mod tests {
             .unwrap()
             .starts_with("{SHA512-CRYPT}$6$"));
         validate(&a).unwrap();
+    }
+
+    #[test]
+    fn hashing_again_reuses_a_hash_that_verifies() {
+        let mut first = answers();
+        hash_passwords(&mut first).unwrap();
+        let hash = first.domains[0].mailboxes[0].password_hash.clone().unwrap();
+        assert!(verifies(PW, &hash));
+        assert!(!verifies("another password", &hash));
+        let mut again = answers();
+        hash_passwords_reusing(&mut again, Some(&first)).unwrap();
+        assert_eq!(again, first, "the same plaintext keeps the hash it has");
+        let mut changed = answers();
+        changed.domains[0].mailboxes[0].password = Some(Secret::new("a different passphrase"));
+        hash_passwords_reusing(&mut changed, Some(&first)).unwrap();
+        let new = changed.domains[0].mailboxes[0]
+            .password_hash
+            .clone()
+            .unwrap();
+        assert_ne!(new, hash);
+        assert!(verifies("a different passphrase", &new));
     }
 
     #[test]

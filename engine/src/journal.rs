@@ -644,6 +644,183 @@ pub fn list_runs(host: &dyn Host, state_dir: &Path) -> Vec<RunId> {
         .collect()
 }
 
+/// How many finished runs [`prune`] keeps: the newest ten (a `rollback` undoes one run at a
+/// time, newest first; ten is more than anyone walks back, and bounds what is kept).
+pub const KEEP_RUNS: usize = 10;
+
+/// The file in a run's directory that names the paths whose secret-bearing snapshots
+/// [`prune`] removed (one path a line): a rollback of that run is refused from then on.
+pub const PRUNED_FILE: &str = "pruned.txt";
+
+/// What [`prune`] removed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Whole runs removed (older than the newest [`KEEP_RUNS`] finished ones).
+    pub runs: Vec<RunId>,
+    /// Snapshot blobs removed from the runs kept.
+    pub blobs: usize,
+}
+
+/// Whether a snapshotted file may hold a secret: a file others cannot read (a mode without
+/// `o+r`: an answers file, a password map and its `.db`, private keys, password
+/// hashes). A file everyone could read held nothing secret.
+fn secret_bearing(node: &Node) -> Option<&str> {
+    match node {
+        Node::File { meta, blob, .. } if meta.mode & 0o004 == 0 => Some(blob),
+        _ => None,
+    }
+}
+
+/// The steps of a journal that were rolled back (a failed step, or every step of a failed run).
+fn rolled_back_steps(records: &[Record]) -> Vec<&str> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            Record::StepRolledBack { step, .. } => Some(step.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether a journal ended (a run without its end is recovered, never pruned).
+fn finished(records: &[Record]) -> bool {
+    records.iter().any(|r| matches!(r, Record::RunEnd { .. }))
+}
+
+fn rolled_back(records: &[Record]) -> bool {
+    records
+        .iter()
+        .any(|r| matches!(r, Record::RunRolledBack { .. }))
+}
+
+/// The paths a finished, not rolled-back run still has changed: those its steps that were not
+/// rolled back snapshotted (the engine's own fingerprints file aside, as for `rollback`).
+fn paths_in_effect(records: &[Record]) -> std::collections::BTreeSet<&Path> {
+    let undone = rolled_back_steps(records);
+    if !finished(records) || rolled_back(records) {
+        return Default::default();
+    }
+    records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Snapshot { step, path, .. } if !undone.contains(&step.as_str()) => {
+                Some(path.as_path())
+            }
+            _ => None,
+        })
+        .filter(|p| !p.ends_with("managed.json"))
+        .collect()
+}
+
+/// Prunes `runs/` by the policy in docs/user/runs.md ("What is kept, and for how long"):
+///
+/// 1. Of the finished runs, the newest `keep` are kept; older ones are removed whole. A run
+///    without its end (killed) is never removed: the next start recovers it.
+/// 2. In the runs kept, the snapshot of a secret-bearing file ([`secret_bearing`]) is removed
+///    once no rollback can use it: the run or that step was rolled back already, or a later
+///    finished run still in effect changed the same path (`rollback` refuses that run while
+///    the later one stands). The run's [`PRUNED_FILE`] names those paths, and `rollback`
+///    refuses the run from then on, rather than restore half of it.
+///
+/// Journals and logs are kept as they are (they hold no file contents). Call it holding the
+/// lock. Errors: a file could not be removed or written (what was removed before stays so).
+pub fn prune(host: &dyn Host, state_dir: &Path, keep: usize) -> Result<Pruned> {
+    let mut pruned = Pruned::default();
+    let mut runs: Vec<(RunId, Vec<Record>)> = list_runs(host, state_dir)
+        .into_iter()
+        .filter_map(|id| {
+            let recs = read_journal(host, &runs_dir(state_dir).join(&id.0).join("journal.jsonl"));
+            recs.ok().map(|r| (id, r))
+        })
+        .collect();
+    let finished_count = runs.iter().filter(|(_, r)| finished(r)).count();
+    let mut to_remove = finished_count.saturating_sub(keep);
+    runs.retain(|(id, recs)| {
+        if to_remove == 0 || !finished(recs) {
+            return true;
+        }
+        to_remove -= 1;
+        pruned.runs.push(id.clone());
+        false
+    });
+    for id in &pruned.runs {
+        host.remove_all(&runs_dir(state_dir).join(&id.0))
+            .wrap_err_with(|| format!("removing old run {id}"))?;
+    }
+    for (i, (id, recs)) in runs.iter().enumerate() {
+        if !finished(recs) {
+            continue;
+        }
+        let dir = runs_dir(state_dir).join(&id.0);
+        let whole_run_undone = rolled_back(recs);
+        let undone = rolled_back_steps(recs);
+        let mut superseded: Vec<&Path> = Vec::new();
+        for r in recs {
+            let Record::Snapshot {
+                step,
+                path,
+                entries,
+                ..
+            } = r
+            else {
+                continue;
+            };
+            let later_changed = || {
+                runs[i + 1..]
+                    .iter()
+                    .any(|(_, later)| paths_in_effect(later).contains(path.as_path()))
+            };
+            let unused = whole_run_undone || undone.contains(&step.as_str());
+            let is_superseded = !unused && !path.ends_with("managed.json") && later_changed();
+            if !unused && !is_superseded {
+                continue;
+            }
+            let mut removed_here = false;
+            for blob in entries.iter().filter_map(|e| secret_bearing(&e.node)) {
+                let p = dir.join("blobs").join(blob);
+                if host.exists(&p) {
+                    host.remove(&p)
+                        .wrap_err_with(|| format!("removing a snapshot of {}", path.display()))?;
+                    pruned.blobs += 1;
+                    removed_here = true;
+                }
+            }
+            if is_superseded && removed_here {
+                superseded.push(path);
+            }
+        }
+        if !superseded.is_empty() {
+            let mut listed = pruned_paths(host, &dir);
+            listed.extend(superseded.iter().map(|p| p.to_path_buf()));
+            listed.sort();
+            listed.dedup();
+            let text: String = listed
+                .iter()
+                .map(|p| format!("{}\n", p.display()))
+                .collect();
+            host.write_atomic(&dir.join(PRUNED_FILE), text.as_bytes(), Meta::root(0o600))
+                .wrap_err_with(|| format!("recording what was pruned from run {id}"))?;
+        }
+    }
+    Ok(pruned)
+}
+
+/// The paths whose secret-bearing snapshots [`prune`] removed from the run in `dir` (none
+/// when it removed nothing there).
+pub fn pruned_paths(host: &dyn Host, dir: &Path) -> Vec<PathBuf> {
+    host.read(&dir.join(PRUNED_FILE))
+        .ok()
+        .flatten()
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(PathBuf::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::RunId;
@@ -688,6 +865,159 @@ mod tests {
             ]
         );
         assert!(id("20261124T211500Z-1000") > id("20261124T211500Z-999"));
+    }
+
+    /// A finished run `id` whose one step `step` snapshotted `path` (holding `content`, with
+    /// `mode`) before writing it; `undone`: the whole run was rolled back since.
+    fn fake_run(
+        host: &crate::MemHost,
+        id: &str,
+        step: &str,
+        files: &[(&str, u32, &str)],
+        undone: bool,
+    ) {
+        use super::{Record, RunDir};
+        use crate::host::{Host, Meta};
+        use std::path::Path;
+        let state = Path::new(super::STATE_DIR);
+        let mut run = RunDir::create(host, state, RunId(id.to_string())).unwrap();
+        run.record(&Record::StepStart { step: step.into() })
+            .unwrap();
+        for (path, mode, content) in files {
+            let path = Path::new(path);
+            host.create_dir_all(path.parent().unwrap(), Meta::root(0o755))
+                .unwrap();
+            host.write_atomic(path, content.as_bytes(), Meta::root(*mode))
+                .unwrap();
+            let entries = run.snapshot(path, false, false).unwrap();
+            run.record(&Record::Snapshot {
+                step: step.into(),
+                path: path.into(),
+                deep: false,
+                entries,
+            })
+            .unwrap();
+        }
+        run.record(&Record::StepDone {
+            step: step.into(),
+            changes: 1,
+        })
+        .unwrap();
+        run.record(&Record::RunEnd {
+            status: "ok".into(),
+            left: Default::default(),
+        })
+        .unwrap();
+        if undone {
+            run.record(&Record::RunRolledBack {
+                problems: vec![],
+                purged: vec![],
+            })
+            .unwrap();
+        }
+    }
+
+    /// Every blob's content under the state directory, as text.
+    fn blobs(host: &crate::MemHost) -> Vec<String> {
+        use crate::host::Host;
+        let runs = super::runs_dir(std::path::Path::new(super::STATE_DIR));
+        let mut out = Vec::new();
+        for id in host.list_dir(&runs).unwrap() {
+            let dir = runs.join(id).join("blobs");
+            for b in host.list_dir(&dir).unwrap() {
+                let bytes = host.read(&dir.join(b)).unwrap().unwrap();
+                out.push(String::from_utf8(bytes).unwrap());
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn prune_drops_secret_snapshots_no_rollback_can_use() {
+        use super::{prune, pruned_paths, runs_dir, Pruned, STATE_DIR};
+        let host = crate::MemHost::fake();
+        let state = std::path::Path::new(STATE_DIR);
+        let map = "/etc/app/passwords";
+        // Each run snapshots what the one before it wrote.
+        fake_run(
+            &host,
+            "20261124T000001Z-1",
+            "relay",
+            &[(map, 0o600, "old-1")],
+            false,
+        );
+        fake_run(
+            &host,
+            "20261124T000002Z-1",
+            "relay",
+            &[(map, 0o600, "old-2"), ("/etc/public.conf", 0o644, "public")],
+            false,
+        );
+        fake_run(
+            &host,
+            "20261124T000003Z-1",
+            "other",
+            &[("/etc/key", 0o600, "undone")],
+            true,
+        );
+        let done = prune(&host, state, 10).unwrap();
+        assert_eq!(
+            done,
+            Pruned {
+                runs: vec![],
+                blobs: 2
+            }
+        );
+        // Run 1's secret is superseded by run 2; run 3 was rolled back; run 2's stays (its
+        // rollback needs it), and a world-readable file is no secret.
+        assert_eq!(blobs(&host), ["old-2", "public"]);
+        let first = runs_dir(state).join("20261124T000001Z-1");
+        assert_eq!(pruned_paths(&host, &first), [std::path::PathBuf::from(map)]);
+        assert!(pruned_paths(&host, &runs_dir(state).join("20261124T000002Z-1")).is_empty());
+        // Pruning again finds nothing more.
+        assert_eq!(prune(&host, state, 10).unwrap(), Pruned::default());
+        // Keeping two finished runs removes the oldest whole.
+        let done = prune(&host, state, 2).unwrap();
+        assert_eq!(done.runs, [RunId("20261124T000001Z-1".into())]);
+        assert_eq!(super::list_runs(&host, state).len(), 2);
+    }
+
+    #[test]
+    fn prune_never_touches_a_run_without_its_end() {
+        use super::{prune, Record, RunDir, STATE_DIR};
+        use crate::host::{Host, Meta};
+        let host = crate::MemHost::fake();
+        let state = std::path::Path::new(STATE_DIR);
+        let path = std::path::Path::new("/etc/key");
+        host.create_dir_all(path.parent().unwrap(), Meta::root(0o755))
+            .unwrap();
+        host.write_atomic(path, b"killed", Meta::root(0o600))
+            .unwrap();
+        let mut run = RunDir::create(&host, state, RunId("20261124T000001Z-1".into())).unwrap();
+        run.record(&Record::StepStart { step: "s".into() }).unwrap();
+        let entries = run.snapshot(path, false, false).unwrap();
+        run.record(&Record::Snapshot {
+            step: "s".into(),
+            path: path.into(),
+            deep: false,
+            entries,
+        })
+        .unwrap();
+        fake_run(
+            &host,
+            "20261124T000002Z-1",
+            "s",
+            &[("/etc/key", 0o600, "later")],
+            false,
+        );
+        let done = prune(&host, state, 0).unwrap();
+        assert_eq!(done.runs, [RunId("20261124T000002Z-1".into())]);
+        assert_eq!(
+            blobs(&host),
+            ["killed"],
+            "the killed run is left for recovery"
+        );
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub fn edited_answers(
             "the change would make the answers invalid; nothing was changed:\n{e}"
         )));
     }
+    // The saved file holds mailbox passwords as hashes only, those written by hand too.
+    config::edit::hash_passwords(&mut answers).map_err(color_eyre::eyre::Report::new)?;
     let save = mailstead_steps::answers::SaveAnswers {
         path: s.config_system_path()?,
         yaml: config::to_yaml(&answers),

@@ -1,6 +1,7 @@
 //! A run of the engine, as every changing command makes one: take the lock, load the answers
 //! under it, recover an interrupted run, apply, then print the end block. Also the pieces the
 //! read-only commands share (the interrupted-run warning, the records to publish).
+use super::install;
 use super::session::Session;
 use crate::error::{self, CliError, CliResult};
 use crate::exit;
@@ -58,20 +59,28 @@ pub fn warn_interrupted(s: &Session) {
     }
 }
 
-/// The install run: the answers given (`None`: the answers file, read under the lock).
+/// The install run: the answers given, or (`None`) the answers file read under the lock,
+/// which becomes the server's own answers file ([`install::server_answers`]); after the run,
+/// says what became of it.
 pub fn install(s: &Session, answers: Option<Answers>, next: Next) -> CliResult {
-    apply(
+    if let Some(answers) = answers {
+        return apply(s, || Ok((answers, Vec::new())), false, next);
+    }
+    let mut adopted = None;
+    let code = apply(
         s,
         || {
-            let answers = match answers {
-                Some(a) => a,
-                None => s.load_answers()?,
-            };
-            Ok((answers, Vec::new()))
+            let (loaded, how, saved) = install::server_answers(s)?;
+            adopted = Some((how, saved));
+            Ok(loaded)
         },
         false,
         next,
-    )
+    )?;
+    if let Some((how, saved)) = &adopted {
+        install::say_adopted(s, how, saved.as_deref());
+    }
+    Ok(code)
 }
 
 /// What the end of a run tells beyond its outcome.
@@ -138,6 +147,12 @@ pub fn apply_steps(
     };
     let report = Engine::new(&s.host, obs.as_mut(), opts).apply(&steps, &checks, answers)?;
     drop(obs);
+    if report.id.is_some() {
+        // Still under the lock: old runs, and secrets no rollback can use (docs/user/runs.md).
+        if let Err(e) = journal::prune(&s.host, &s.state_dir, journal::KEEP_RUNS) {
+            error::warn(format_args!("pruning old runs: {e:#}"));
+        }
+    }
     drop(lock);
     if !state_existed && report.id.is_none() {
         // No run was recorded (refused, or nothing to do): take the lock and runs dir back.

@@ -66,6 +66,29 @@ impl Session {
         }
     }
 
+    /// The server's own answers file inside `--root` (`/etc/mailstead/mailstead.yaml`),
+    /// whatever `--config` says: the one configuration an installed server has.
+    pub fn server_config_path(&self) -> PathBuf {
+        self.host.real(Path::new(config::DEFAULT_PATH))
+    }
+
+    /// Whether the answers file ([`Session::config_path`]) is the server's own: no
+    /// `--config`, or one naming that file (by any path: compared after resolving links).
+    pub fn config_is_server_file(&self) -> bool {
+        let given = self.config_path();
+        let server = self.server_config_path();
+        match (
+            std::fs::canonicalize(&given),
+            std::fs::canonicalize(&server),
+        ) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => {
+                let abs = |p: &Path| std::env::current_dir().map(|d| d.join(p)).ok();
+                self.flags.config.is_none() || abs(&given) == abs(&server)
+            }
+        }
+    }
+
     /// The same file as the Host sees it (a system path), for writing it back.
     pub fn config_system_path(&self) -> Result<PathBuf> {
         let real = self.config_path();

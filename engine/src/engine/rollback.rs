@@ -167,6 +167,17 @@ impl Engine<'_> {
             return Err(eyre!("run {id} was already rolled back"));
         }
         self.refuse_if_changed_later(&id, &records, &runs)?;
+        let pruned = journal::pruned_paths(self.host, &run.dir);
+        if !pruned.is_empty() {
+            return Err(eyre!(
+                "run {id} can no longer be rolled back: its snapshots of {}, which held secrets, were removed once a later run changed the same files (see docs/user/runs.md, \"What is kept\")",
+                pruned
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         let steps = steps_to_roll_back(&records);
         self.approve_rollback(&id, &records, &steps)?;
         run.repair()?;
