@@ -31,7 +31,6 @@ use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::{AliasGraph, Answers, Mailbox};
 use mailstead_engine::host::Cmd;
 use mailstead_engine::{Change, Ctx, Perms, Planned, Step};
-use sha_crypt::{PasswordHashRef, PasswordVerifier, ShaCrypt};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -225,23 +224,9 @@ fn mailbox_hash(m: &Mailbox, existing: Option<&str>) -> Result<String> {
     }
 }
 
-/// Does `hash` (as stored in the passwd-file) match `password`? Only SHA512-CRYPT hashes are
-/// checked; anything else counts as "no" and is replaced.
-pub fn verifies(password: &str, hash: &str) -> bool {
-    let bare = hash
-        .strip_prefix(SCHEME)
-        .or_else(|| hash.strip_prefix("{CRYPT}"))
-        .unwrap_or(hash);
-    if !bare.starts_with("$6$") {
-        return false;
-    }
-    match PasswordHashRef::new(bare) {
-        Ok(h) => ShaCrypt::SHA512
-            .verify_password(password.as_bytes(), h)
-            .is_ok(),
-        Err(_) => false,
-    }
-}
+/// Whether `password` matches a `{SHA512-CRYPT}` hash: the one copy is
+/// [`mailstead_answers::edit::verifies`].
+pub use mailstead_answers::edit::verifies;
 
 /// A fresh `{SHA512-CRYPT}$6$salt$hash` with 96 random bits of salt: the one copy is
 /// [`mailstead_answers::edit::hash_password`].
