@@ -120,6 +120,11 @@ pub enum Record {
         id: RunId,
         version: String,
         command: String,
+        /// All or nothing ([`crate::Options::atomic`]: add-domain and friends): a recovery
+        /// undoes every step of the run, not only the one it was killed in. Absent (false) in
+        /// journals of ordinary runs and of older mailsteads.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        atomic: bool,
     },
     StepStart {
         step: String,
