@@ -547,18 +547,21 @@ mod faults {
         }
     }
 
+    /// What [`killed_in_third_step`] saw.
+    struct Killed {
+        /// The tree before the run.
+        before: BTreeMap<PathBuf, String>,
+        /// The tree after the first two steps (from a twin host).
+        after_two: BTreeMap<PathBuf, String>,
+        /// The recovery's report.
+        report: mailstead_engine::RollbackReport,
+        /// The tree after the recovery.
+        after: BTreeMap<PathBuf, String>,
+    }
+
     /// Runs files, command and extra (all or nothing when `atomic`), killed ("panic", as a
-    /// power cut would stop it) after the first change of extra; then recovers. Returns the
-    /// tree before the run, the tree after the first two steps (from a twin host), the
-    /// recovery's report and the tree after it.
-    fn killed_in_third_step(
-        atomic: bool,
-    ) -> (
-        BTreeMap<PathBuf, String>,
-        BTreeMap<PathBuf, String>,
-        mailstead_engine::RollbackReport,
-        BTreeMap<PathBuf, String>,
-    ) {
+    /// power cut would stop it) after the first change of extra; then recovers.
+    fn killed_in_third_step(atomic: bool) -> Killed {
         let twin = setup();
         let command = Command {
             fail: twin.fail_cmd.clone(),
@@ -597,7 +600,12 @@ mod faults {
             .recover()
             .unwrap();
         assert!(again.is_empty(), "{again:?}");
-        (before, after_two, report, tree(&s.host))
+        Killed {
+            before,
+            after_two,
+            report,
+            after: tree(&s.host),
+        }
     }
 
     /// An all-or-nothing run (add-domain and friends) killed in its third step: the recovery
@@ -605,7 +613,12 @@ mod faults {
     #[test]
     fn killed_atomic_run_is_recovered_whole() {
         let scenario = fail::FailScenario::setup();
-        let (before, _, report, after) = killed_in_third_step(true);
+        let Killed {
+            before,
+            report,
+            after,
+            ..
+        } = killed_in_third_step(true);
         assert_eq!(report.restored_steps, ["extra", "command", "files"]);
         assert!(report.problems.is_empty(), "{:?}", report.problems);
         assert_eq!(after, before, "the finished steps of the run were kept");
@@ -617,7 +630,12 @@ mod faults {
     #[test]
     fn killed_ordinary_run_recovers_only_the_open_step() {
         let scenario = fail::FailScenario::setup();
-        let (before, after_two, report, after) = killed_in_third_step(false);
+        let Killed {
+            before,
+            after_two,
+            report,
+            after,
+        } = killed_in_third_step(false);
         assert_eq!(report.restored_steps, ["extra"]);
         assert_eq!(after, after_two);
         assert_ne!(after, before);
