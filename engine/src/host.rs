@@ -10,6 +10,12 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod untrusted;
+
+/// The most [`Host::read_untrusted`] reads: 1 MiB, far above any `authorized_keys` a person
+/// keeps, far below what would hurt.
+pub const UNTRUSTED_READ_CAP: u64 = 1 << 20;
+
 /// Mode and owner of a file or directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Meta {
@@ -185,6 +191,36 @@ pub trait Host: Send + Sync {
     fn stat(&self, path: &Path) -> io::Result<Option<Stat>>;
     /// A regular file's bytes; None when absent.
     fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>>;
+    /// A file's bytes from a place a user controls (their home; a shared directory), where
+    /// [`Host::read`] could be made to read what the user may not (a symbolic link to a
+    /// root-only file), to hang (a FIFO) or to exhaust memory (`/dev/zero`, a huge file).
+    /// `None` when absent. Errors (`InvalidData`, naming the path): a symbolic link (a
+    /// directory on the way may be one only when root owns it), anything but a regular file,
+    /// more than [`UNTRUSTED_READ_CAP`] bytes. Never blocks on a FIFO.
+    ///
+    /// The default, for hosts without a filesystem of their own (fakes, wrappers), checks with
+    /// [`Host::stat`] first; [`RealHost`] opens with `O_NOFOLLOW | O_NONBLOCK` and checks the
+    /// open descriptor, so nothing can be swapped in between.
+    fn read_untrusted(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
+        let refused = |why: &str| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: {why}; not read", path.display()),
+            )
+        };
+        match self.stat(path)? {
+            None => Ok(None),
+            Some(st) if st.kind == Kind::Symlink => Err(refused("a symbolic link")),
+            Some(st) if st.kind != Kind::File => Err(refused("not a regular file")),
+            Some(_) => match self.read(path)? {
+                Some(b) if b.len() as u64 > UNTRUSTED_READ_CAP => Err(refused(&format!(
+                    "{} bytes, more than the {UNTRUSTED_READ_CAP} allowed",
+                    b.len()
+                ))),
+                other => Ok(other),
+            },
+        }
+    }
     fn read_link(&self, path: &Path) -> io::Result<PathBuf>;
     /// Entry names of a directory, sorted.
     fn list_dir(&self, path: &Path) -> io::Result<Vec<String>>;
@@ -230,6 +266,13 @@ pub trait Host: Send + Sync {
     fn read_string(&self, path: &Path) -> io::Result<Option<String>> {
         Ok(self
             .read(path)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// [`Host::read_untrusted`] as text (invalid UTF-8 replaced).
+    fn read_untrusted_string(&self, path: &Path) -> io::Result<Option<String>> {
+        Ok(self
+            .read_untrusted(path)?
             .map(|b| String::from_utf8_lossy(&b).into_owned()))
     }
 
@@ -442,6 +485,10 @@ impl Host for RealHost {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    fn read_untrusted(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
+        untrusted::read(&self.root, path, UNTRUSTED_READ_CAP)
     }
 
     fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
