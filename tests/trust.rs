@@ -50,6 +50,33 @@ mod faults {
         assert!(runs.stdout.contains("recovered whole"), "{}", runs.all());
     }
 
+    /// `rollback` right after a killed add-domain: its recovery undoes it whole and counts as
+    /// its rollback; the install before it stays applied.
+    #[test]
+    fn rollback_after_a_killed_add_domain_undoes_it_and_no_more() {
+        let Some(t) = Tree::new() else { return };
+        let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        let installed = t.snapshot();
+        let out = t.mailstead_env(
+            &["--demo", "--yes", "--plain", "add-domain", "other.test"],
+            &[("FAILPOINTS", "demo-files.mid=return(kill)".to_string())],
+        );
+        assert!(out.code == -9 || out.code == 137, "{}", out.all());
+        let out = t.mailstead(&["--demo", "--yes", "--plain", "rollback"]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert!(
+            out.stdout.contains("Recovered interrupted run"),
+            "{}",
+            out.all()
+        );
+        assert_eq!(
+            t.snapshot(),
+            installed,
+            "rollback undid the install too, or left part of add-domain"
+        );
+    }
+
     /// An ordinary install killed in its second step: recovery still undoes only that step;
     /// the first stays applied (what an install run always did).
     #[test]
