@@ -432,12 +432,22 @@ impl RealHost {
     }
 }
 
-fn chown(path: &Path, uid: u32, gid: u32, follow: bool) -> io::Result<()> {
-    if follow {
-        std::os::unix::fs::chown(path, Some(uid), Some(gid))
-    } else {
-        std::os::unix::fs::lchown(path, Some(uid), Some(gid))
-    }
+/// Sets owner, then mode (chown clears setuid bits) through an open descriptor: a path could
+/// be swapped for a symbolic link in between by whoever may write its directory (a service's
+/// or a user's), and root would then change the link's target instead.
+fn set_meta_of(f: &std::fs::File, meta: Meta) -> io::Result<()> {
+    std::os::unix::fs::fchown(f, Some(meta.uid), Some(meta.gid))?;
+    f.set_permissions(std::fs::Permissions::from_mode(meta.mode))
+}
+
+/// `path` itself, opened to change its owner and mode: never through a symbolic link (ELOOP),
+/// never waiting on a FIFO.
+fn open_itself(path: &Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
 }
 
 fn fsync_dir(dir: &Path) -> io::Result<()> {
@@ -520,9 +530,8 @@ impl Host for RealHost {
                 .mode_0600()
                 .open(&tmp)?;
             f.write_all(content)?;
-            // Owner before mode: chown clears setuid bits, and the file stays 0600 until both are right.
-            chown(&tmp, meta.uid, meta.gid, true)?;
-            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(meta.mode))?;
+            // The file stays 0600 until owner and mode are both right.
+            set_meta_of(&f, meta)?;
             f.sync_all()?;
             std::fs::rename(&tmp, &real)?;
             fsync_dir(dir)
@@ -555,8 +564,7 @@ impl Host for RealHost {
     fn create_dir(&self, path: &Path, meta: Meta) -> io::Result<()> {
         let real = self.real(path);
         std::fs::create_dir(&real)?;
-        chown(&real, meta.uid, meta.gid, true)?;
-        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(meta.mode))?;
+        set_meta_of(&open_itself(&real)?, meta)?;
         if let Some(parent) = real.parent() {
             fsync_dir(parent)?;
         }
@@ -566,13 +574,11 @@ impl Host for RealHost {
     fn symlink(&self, target: &Path, path: &Path, uid: u32, gid: u32) -> io::Result<()> {
         let real = self.real(path);
         std::os::unix::fs::symlink(target, &real)?;
-        chown(&real, uid, gid, false)
+        std::os::unix::fs::lchown(&real, Some(uid), Some(gid))
     }
 
     fn set_meta(&self, path: &Path, meta: Meta) -> io::Result<()> {
-        let real = self.real(path);
-        chown(&real, meta.uid, meta.gid, true)?;
-        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(meta.mode))
+        set_meta_of(&open_itself(&self.real(path))?, meta)
     }
 
     fn remove(&self, path: &Path) -> io::Result<()> {
@@ -765,5 +771,58 @@ mod lock_tests {
         assert_eq!(err.to_string(), "another mailstead run holds the lock");
         drop(first);
         host.lock(Path::new("/run.lock")).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod meta_tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    /// Owner and mode are set on the path itself: a symbolic link swapped in by whoever may
+    /// write the directory is refused, and what it points to keeps its mode.
+    #[test]
+    fn set_meta_does_not_follow_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = RealHost::new(dir.path());
+        let target = dir.path().join("precious");
+        std::fs::write(&target, "x").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join("swapped")).unwrap();
+        let (uid, gid) = (
+            std::fs::metadata(&target).unwrap().uid(),
+            std::fs::metadata(&target).unwrap().gid(),
+        );
+        let meta = Meta {
+            mode: 0o666,
+            uid,
+            gid,
+        };
+        assert!(host.set_meta(Path::new("/swapped"), meta).is_err());
+        assert_eq!(std::fs::metadata(&target).unwrap().mode() & 0o7777, 0o600);
+        // A plain file and a directory are changed as before.
+        host.set_meta(Path::new("/precious"), meta).unwrap();
+        assert_eq!(std::fs::metadata(&target).unwrap().mode() & 0o7777, 0o666);
+        host.create_dir(
+            Path::new("/d"),
+            Meta {
+                mode: 0o750,
+                ..meta
+            },
+        )
+        .unwrap();
+        let d = std::fs::metadata(dir.path().join("d")).unwrap();
+        assert_eq!(d.mode() & 0o7777, 0o750);
+        host.write_atomic(
+            Path::new("/f"),
+            b"y",
+            Meta {
+                mode: 0o640,
+                ..meta
+            },
+        )
+        .unwrap();
+        let f = std::fs::metadata(dir.path().join("f")).unwrap();
+        assert_eq!(f.mode() & 0o7777, 0o640);
     }
 }
