@@ -489,12 +489,34 @@ impl Host for RealHost {
         }
     }
 
+    /// Opened with `O_NONBLOCK` and read only when `fstat` says regular file: a FIFO or a
+    /// device put where a file was (or behind a link to one) is an error, never a hang or an
+    /// endless read (issue 20, item 1). Links are followed, as system files need.
     fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
-        match std::fs::read(self.real(path)) {
-            Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let opened = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(self.real(path));
+        let mut f = match opened {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let meta = f.metadata()?;
+        if !meta.file_type().is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{}: not a regular file (a directory, FIFO, socket or device); not read",
+                    path.display()
+                ),
+            ));
         }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        f.read_to_end(&mut bytes)?;
+        Ok(Some(bytes))
     }
 
     fn read_untrusted(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
@@ -824,5 +846,25 @@ mod meta_tests {
         .unwrap();
         let f = std::fs::metadata(dir.path().join("f")).unwrap();
         assert_eq!(f.mode() & 0o7777, 0o640);
+    }
+
+    /// The plain read follows links as before, but reads no FIFO (the test would never end)
+    /// and no device.
+    #[test]
+    fn read_refuses_a_fifo_and_a_device_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = RealHost::new(dir.path());
+        let fifo = std::ffi::CString::new(dir.path().join("fifo").to_str().unwrap()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        let e = host.read(Path::new("/fifo")).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero")).unwrap();
+        assert!(host.read(Path::new("/zero")).is_err());
+        std::fs::write(dir.path().join("file"), "x").unwrap();
+        std::os::unix::fs::symlink("file", dir.path().join("link")).unwrap();
+        assert_eq!(host.read(Path::new("/link")).unwrap().unwrap(), b"x");
+        assert!(host.read(Path::new("/missing")).unwrap().is_none());
+        assert!(host.read(Path::new("/")).is_err());
     }
 }
