@@ -269,6 +269,24 @@ pub trait Host: Send + Sync {
             .map(|b| String::from_utf8_lossy(&b).into_owned()))
     }
 
+    /// The file at `path` itself, for a snapshot of what [`Host::stat`] just called a file: a
+    /// symbolic link swapped in since, by whoever may write its directory, is an error, not
+    /// followed, so no other file's content (a root-only one) lands in a snapshot that a
+    /// rollback would write back there. No size cap. `None` when absent.
+    ///
+    /// The default checks with [`Host::stat`] first; [`RealHost`] reads as
+    /// [`Host::read_untrusted`] does, without the cap.
+    fn read_nofollow(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
+        match self.stat(path)? {
+            None => Ok(None),
+            Some(st) if st.kind == Kind::Symlink => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: a symbolic link; not read", path.display()),
+            )),
+            Some(_) => self.read(path),
+        }
+    }
+
     /// [`Host::read_untrusted`] as text (invalid UTF-8 replaced).
     fn read_untrusted_string(&self, path: &Path) -> io::Result<Option<String>> {
         Ok(self
@@ -521,6 +539,10 @@ impl Host for RealHost {
 
     fn read_untrusted(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
         untrusted::read(&self.root, path, UNTRUSTED_READ_CAP)
+    }
+
+    fn read_nofollow(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
+        untrusted::read(&self.root, path, u64::MAX)
     }
 
     fn read_link(&self, path: &Path) -> io::Result<PathBuf> {

@@ -148,7 +148,7 @@ pub(crate) fn read(root: &Path, path: &Path, cap: u64) -> io::Result<Option<Vec<
         ));
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(cap + 1).read_to_end(&mut bytes)?;
+    file.take(cap.saturating_add(1)).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > cap {
         return Err(refused(
             path,
@@ -299,6 +299,22 @@ mod tests {
         f.set_len(UNTRUSTED_READ_CAP).unwrap();
         let got = host.read_untrusted(Path::new(KEYS)).unwrap().unwrap();
         assert_eq!(got.len() as u64, UNTRUSTED_READ_CAP);
+    }
+
+    /// What snapshots read: no link followed, but no cap either.
+    #[test]
+    fn read_nofollow_refuses_a_link_and_reads_a_big_file() {
+        let (dir, host) = tree();
+        std::os::unix::fs::symlink(real(&dir, "/root/.ssh/secret"), real(&dir, KEYS)).unwrap();
+        assert!(host.read_nofollow(Path::new(KEYS)).is_err());
+        let big = vec![b'#'; UNTRUSTED_READ_CAP as usize * 2];
+        fs::write(real(&dir, "/root/.ssh/big"), &big).unwrap();
+        let got = host.read_nofollow(Path::new("/root/.ssh/big")).unwrap();
+        assert_eq!(got.map(|b| b.len()), Some(big.len()));
+        assert!(host
+            .read_nofollow(Path::new("/root/.ssh/none"))
+            .unwrap()
+            .is_none());
     }
 
     #[test]
