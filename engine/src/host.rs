@@ -10,6 +10,12 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod untrusted;
+
+/// The most [`Host::read_untrusted`] reads: 1 MiB, far above any `authorized_keys` a person
+/// keeps, far below what would hurt.
+pub const UNTRUSTED_READ_CAP: u64 = 1 << 20;
+
 /// Mode and owner of a file or directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Meta {
@@ -185,6 +191,36 @@ pub trait Host: Send + Sync {
     fn stat(&self, path: &Path) -> io::Result<Option<Stat>>;
     /// A regular file's bytes; None when absent.
     fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>>;
+    /// A file's bytes from a place a user controls (their home; a shared directory), where
+    /// [`Host::read`] could be made to read what the user may not (a symbolic link to a
+    /// root-only file), to hang (a FIFO) or to exhaust memory (`/dev/zero`, a huge file).
+    /// `None` when absent. Errors (`InvalidData`, naming the path): a symbolic link (a
+    /// directory on the way may be one only when root owns it), anything but a regular file,
+    /// more than [`UNTRUSTED_READ_CAP`] bytes. Never blocks on a FIFO.
+    ///
+    /// The default, for hosts without a filesystem of their own (fakes, wrappers), checks with
+    /// [`Host::stat`] first; [`RealHost`] opens with `O_NOFOLLOW | O_NONBLOCK` and checks the
+    /// open descriptor, so nothing can be swapped in between.
+    fn read_untrusted(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
+        let refused = |why: &str| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: {why}; not read", path.display()),
+            )
+        };
+        match self.stat(path)? {
+            None => Ok(None),
+            Some(st) if st.kind == Kind::Symlink => Err(refused("a symbolic link")),
+            Some(st) if st.kind != Kind::File => Err(refused("not a regular file")),
+            Some(_) => match self.read(path)? {
+                Some(b) if b.len() as u64 > UNTRUSTED_READ_CAP => Err(refused(&format!(
+                    "{} bytes, more than the {UNTRUSTED_READ_CAP} allowed",
+                    b.len()
+                ))),
+                other => Ok(other),
+            },
+        }
+    }
     fn read_link(&self, path: &Path) -> io::Result<PathBuf>;
     /// Entry names of a directory, sorted.
     fn list_dir(&self, path: &Path) -> io::Result<Vec<String>>;
@@ -230,6 +266,31 @@ pub trait Host: Send + Sync {
     fn read_string(&self, path: &Path) -> io::Result<Option<String>> {
         Ok(self
             .read(path)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// The file at `path` itself, for a snapshot of what [`Host::stat`] just called a file: a
+    /// symbolic link swapped in since, by whoever may write its directory, is an error, not
+    /// followed, so no other file's content (a root-only one) lands in a snapshot that a
+    /// rollback would write back there. No size cap. `None` when absent.
+    ///
+    /// The default checks with [`Host::stat`] first; [`RealHost`] reads as
+    /// [`Host::read_untrusted`] does, without the cap.
+    fn read_nofollow(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
+        match self.stat(path)? {
+            None => Ok(None),
+            Some(st) if st.kind == Kind::Symlink => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: a symbolic link; not read", path.display()),
+            )),
+            Some(_) => self.read(path),
+        }
+    }
+
+    /// [`Host::read_untrusted`] as text (invalid UTF-8 replaced).
+    fn read_untrusted_string(&self, path: &Path) -> io::Result<Option<String>> {
+        Ok(self
+            .read_untrusted(path)?
             .map(|b| String::from_utf8_lossy(&b).into_owned()))
     }
 
@@ -389,12 +450,22 @@ impl RealHost {
     }
 }
 
-fn chown(path: &Path, uid: u32, gid: u32, follow: bool) -> io::Result<()> {
-    if follow {
-        std::os::unix::fs::chown(path, Some(uid), Some(gid))
-    } else {
-        std::os::unix::fs::lchown(path, Some(uid), Some(gid))
-    }
+/// Sets owner, then mode (chown clears setuid bits) through an open descriptor: a path could
+/// be swapped for a symbolic link in between by whoever may write its directory (a service's
+/// or a user's), and root would then change the link's target instead.
+fn set_meta_of(f: &std::fs::File, meta: Meta) -> io::Result<()> {
+    std::os::unix::fs::fchown(f, Some(meta.uid), Some(meta.gid))?;
+    f.set_permissions(std::fs::Permissions::from_mode(meta.mode))
+}
+
+/// `path` itself, opened to change its owner and mode: never through a symbolic link (ELOOP),
+/// never waiting on a FIFO.
+fn open_itself(path: &Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
 }
 
 fn fsync_dir(dir: &Path) -> io::Result<()> {
@@ -436,12 +507,42 @@ impl Host for RealHost {
         }
     }
 
+    /// Opened with `O_NONBLOCK` and read only when `fstat` says regular file: a FIFO or a
+    /// device put where a file was (or behind a link to one) is an error, never a hang or an
+    /// endless read (issue 20, item 1). Links are followed, as system files need.
     fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
-        match std::fs::read(self.real(path)) {
-            Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let opened = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(self.real(path));
+        let mut f = match opened {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let meta = f.metadata()?;
+        if !meta.file_type().is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{}: not a regular file (a directory, FIFO, socket or device); not read",
+                    path.display()
+                ),
+            ));
         }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        f.read_to_end(&mut bytes)?;
+        Ok(Some(bytes))
+    }
+
+    fn read_untrusted(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
+        untrusted::read(&self.root, path, UNTRUSTED_READ_CAP)
+    }
+
+    fn read_nofollow(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
+        untrusted::read(&self.root, path, u64::MAX)
     }
 
     fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
@@ -473,9 +574,8 @@ impl Host for RealHost {
                 .mode_0600()
                 .open(&tmp)?;
             f.write_all(content)?;
-            // Owner before mode: chown clears setuid bits, and the file stays 0600 until both are right.
-            chown(&tmp, meta.uid, meta.gid, true)?;
-            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(meta.mode))?;
+            // The file stays 0600 until owner and mode are both right.
+            set_meta_of(&f, meta)?;
             f.sync_all()?;
             std::fs::rename(&tmp, &real)?;
             fsync_dir(dir)
@@ -508,8 +608,7 @@ impl Host for RealHost {
     fn create_dir(&self, path: &Path, meta: Meta) -> io::Result<()> {
         let real = self.real(path);
         std::fs::create_dir(&real)?;
-        chown(&real, meta.uid, meta.gid, true)?;
-        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(meta.mode))?;
+        set_meta_of(&open_itself(&real)?, meta)?;
         if let Some(parent) = real.parent() {
             fsync_dir(parent)?;
         }
@@ -519,13 +618,11 @@ impl Host for RealHost {
     fn symlink(&self, target: &Path, path: &Path, uid: u32, gid: u32) -> io::Result<()> {
         let real = self.real(path);
         std::os::unix::fs::symlink(target, &real)?;
-        chown(&real, uid, gid, false)
+        std::os::unix::fs::lchown(&real, Some(uid), Some(gid))
     }
 
     fn set_meta(&self, path: &Path, meta: Meta) -> io::Result<()> {
-        let real = self.real(path);
-        chown(&real, meta.uid, meta.gid, true)?;
-        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(meta.mode))
+        set_meta_of(&open_itself(&self.real(path))?, meta)
     }
 
     fn remove(&self, path: &Path) -> io::Result<()> {
@@ -718,5 +815,78 @@ mod lock_tests {
         assert_eq!(err.to_string(), "another mailstead run holds the lock");
         drop(first);
         host.lock(Path::new("/run.lock")).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod meta_tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    /// Owner and mode are set on the path itself: a symbolic link swapped in by whoever may
+    /// write the directory is refused, and what it points to keeps its mode.
+    #[test]
+    fn set_meta_does_not_follow_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = RealHost::new(dir.path());
+        let target = dir.path().join("precious");
+        std::fs::write(&target, "x").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join("swapped")).unwrap();
+        let (uid, gid) = (
+            std::fs::metadata(&target).unwrap().uid(),
+            std::fs::metadata(&target).unwrap().gid(),
+        );
+        let meta = Meta {
+            mode: 0o666,
+            uid,
+            gid,
+        };
+        assert!(host.set_meta(Path::new("/swapped"), meta).is_err());
+        assert_eq!(std::fs::metadata(&target).unwrap().mode() & 0o7777, 0o600);
+        // A plain file and a directory are changed as before.
+        host.set_meta(Path::new("/precious"), meta).unwrap();
+        assert_eq!(std::fs::metadata(&target).unwrap().mode() & 0o7777, 0o666);
+        host.create_dir(
+            Path::new("/d"),
+            Meta {
+                mode: 0o750,
+                ..meta
+            },
+        )
+        .unwrap();
+        let d = std::fs::metadata(dir.path().join("d")).unwrap();
+        assert_eq!(d.mode() & 0o7777, 0o750);
+        host.write_atomic(
+            Path::new("/f"),
+            b"y",
+            Meta {
+                mode: 0o640,
+                ..meta
+            },
+        )
+        .unwrap();
+        let f = std::fs::metadata(dir.path().join("f")).unwrap();
+        assert_eq!(f.mode() & 0o7777, 0o640);
+    }
+
+    /// The plain read follows links as before, but reads no FIFO (the test would never end)
+    /// and no device.
+    #[test]
+    fn read_refuses_a_fifo_and_a_device_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = RealHost::new(dir.path());
+        let fifo = std::ffi::CString::new(dir.path().join("fifo").to_str().unwrap()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        let e = host.read(Path::new("/fifo")).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero")).unwrap();
+        assert!(host.read(Path::new("/zero")).is_err());
+        std::fs::write(dir.path().join("file"), "x").unwrap();
+        std::os::unix::fs::symlink("file", dir.path().join("link")).unwrap();
+        assert_eq!(host.read(Path::new("/link")).unwrap().unwrap(), b"x");
+        assert!(host.read(Path::new("/missing")).unwrap().is_none());
+        assert!(host.read(Path::new("/")).is_err());
     }
 }

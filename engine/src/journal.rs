@@ -120,6 +120,11 @@ pub enum Record {
         id: RunId,
         version: String,
         command: String,
+        /// All or nothing ([`crate::Options::atomic`]: add-domain and friends): a recovery
+        /// undoes every step of the run, not only the one it was killed in. Absent (false) in
+        /// journals of ordinary runs and of older mailsteads.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        atomic: bool,
     },
     StepStart {
         step: String,
@@ -366,7 +371,8 @@ impl<'h> RunDir<'h> {
             None => Node::Absent { keep_if_not_empty },
             Some(st) => match st.kind {
                 Kind::File => {
-                    let content = host.read(path)?.unwrap_or_default();
+                    // Not through a link swapped in since the stat (issue 20, item 1).
+                    let content = host.read_nofollow(path)?.unwrap_or_default();
                     Node::File {
                         meta: st.meta,
                         sha256: sha256_hex(&content),

@@ -2,7 +2,7 @@
 //! - `MemHost::fake()`: a fake server for unit tests, with scripted commands and injected faults;
 //! - `MemHost::overlay(real)`: plan mode. Reads fall through to the real host, writes stay in
 //!   memory, and only read-only probes run, so planning is the same code as applying.
-use crate::host::{Cmd, Host, Kind, LockGuard, Meta, Output, Stat};
+use crate::host::{Cmd, Host, Kind, LockGuard, Meta, Output, Stat, UNTRUSTED_READ_CAP};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -229,6 +229,45 @@ impl Host for MemHost<'_> {
                 path.display()
             ))),
             None => Ok(None),
+        }
+    }
+
+    /// What this host holds itself is checked as the default does; what an overlay falls
+    /// through to is read by the base host's own [`Host::read_untrusted`] (never through
+    /// [`MemHost::get`], which would read a FIFO or a device in full).
+    fn read_untrusted(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
+        let own = self.nodes.lock().unwrap().get(path).cloned();
+        let refused = |why: &str| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: {why}; not read", path.display()),
+            )
+        };
+        match own {
+            Some(None) => Ok(None),
+            Some(Some(Node::Symlink { .. })) => Err(refused("a symbolic link")),
+            Some(Some(Node::Dir { .. })) => Err(refused("not a regular file")),
+            Some(Some(Node::File { content, .. })) => {
+                if content.len() as u64 > UNTRUSTED_READ_CAP {
+                    Err(refused(&format!(
+                        "{} bytes, more than the {UNTRUSTED_READ_CAP} allowed",
+                        content.len()
+                    )))
+                } else {
+                    Ok(Some(content))
+                }
+            }
+            None => match self.base {
+                Some(base)
+                    if !path
+                        .ancestors()
+                        .skip(1)
+                        .any(|a| matches!(self.nodes.lock().unwrap().get(a), Some(None))) =>
+                {
+                    base.read_untrusted(path)
+                }
+                _ => Ok(None),
+            },
         }
     }
 

@@ -529,6 +529,156 @@ mod faults {
         scenario.teardown();
     }
 
+    /// A third step after [`Files`] and [`Command`], for a run killed in its middle.
+    struct Extra;
+    impl Step<Answers> for Extra {
+        fn name(&self) -> &'static str {
+            "extra"
+        }
+        fn about(&self) -> &'static str {
+            "writes two more files"
+        }
+        fn plan(&self, _: &Ctx<Answers>) -> Result<Planned> {
+            Ok(vec![
+                Change::write("/etc/app/extra-a", "a\n", Perms::root(0o600)),
+                Change::write("/etc/app/existing.conf", "extra = 3\n", Perms::root(0o640)),
+            ]
+            .into())
+        }
+    }
+
+    /// What [`killed_in_third_step`] saw.
+    struct Killed {
+        /// The tree before the run.
+        before: BTreeMap<PathBuf, String>,
+        /// The tree after the first two steps (from a twin host).
+        after_two: BTreeMap<PathBuf, String>,
+        /// The recovery's report.
+        report: mailstead_engine::RollbackReport,
+        /// The tree after the recovery.
+        after: BTreeMap<PathBuf, String>,
+    }
+
+    /// Runs files, command and extra (all or nothing when `atomic`), killed ("panic", as a
+    /// power cut would stop it) after the first change of extra; then recovers.
+    fn killed_in_third_step(atomic: bool) -> Killed {
+        let twin = setup();
+        let command = Command {
+            fail: twin.fail_cmd.clone(),
+        };
+        let first_two: Vec<&dyn Step<Answers>> = vec![&Files, &command];
+        Engine::new(&twin.host, &mut Recorder::default(), yes())
+            .apply(&first_two, NO_CHECKS, &answers())
+            .unwrap();
+        let after_two = tree(&twin.host);
+
+        let s = setup();
+        let before = tree(&s.host);
+        let command = Command {
+            fail: s.fail_cmd.clone(),
+        };
+        let steps: Vec<&dyn Step<Answers>> = vec![&Files, &command, &Extra];
+        fail::cfg("extra.mid", "panic").unwrap();
+        let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let opts = Options { atomic, ..yes() };
+            Engine::new(&s.host, &mut Recorder::default(), opts).apply(
+                &steps,
+                NO_CHECKS,
+                &answers(),
+            )
+        }));
+        fail::remove("extra.mid");
+        assert!(crashed.is_err(), "the failpoint should have killed the run");
+        assert_ne!(tree(&s.host), after_two, "extra should be half-done");
+
+        let mut rec = Recorder::default();
+        let mut reports = Engine::new(&s.host, &mut rec, yes()).recover().unwrap();
+        assert_eq!(reports.len(), 1, "{reports:?}");
+        let report = reports.remove(0);
+        // Recovered once; the next start finds nothing to do.
+        let again = Engine::new(&s.host, &mut Recorder::default(), yes())
+            .recover()
+            .unwrap();
+        assert!(again.is_empty(), "{again:?}");
+        Killed {
+            before,
+            after_two,
+            report,
+            after: tree(&s.host),
+        }
+    }
+
+    /// An all-or-nothing run (add-domain and friends) killed in its third step: the recovery
+    /// undoes all of it, the two finished steps too, newest first, to a byte-identical tree.
+    #[test]
+    fn killed_atomic_run_is_recovered_whole() {
+        let scenario = fail::FailScenario::setup();
+        let Killed {
+            before,
+            report,
+            after,
+            ..
+        } = killed_in_third_step(true);
+        assert_eq!(report.restored_steps, ["extra", "command", "files"]);
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        assert_eq!(after, before, "the finished steps of the run were kept");
+        scenario.teardown();
+    }
+
+    /// An ordinary run killed in its third step: only that step is rolled back; the two it
+    /// finished stay applied.
+    #[test]
+    fn killed_ordinary_run_recovers_only_the_open_step() {
+        let scenario = fail::FailScenario::setup();
+        let Killed {
+            before,
+            after_two,
+            report,
+            after,
+        } = killed_in_third_step(false);
+        assert_eq!(report.restored_steps, ["extra"]);
+        assert_eq!(after, after_two);
+        assert_ne!(after, before);
+        scenario.teardown();
+    }
+
+    /// A recovered all-or-nothing run leaves nothing applied: `rollback` without a run id
+    /// passes over it to the run before.
+    #[test]
+    fn atomic_run_recovered_whole_is_not_rolled_back_again() {
+        let scenario = fail::FailScenario::setup();
+        let s = setup();
+        let first: Vec<&dyn Step<Answers>> = vec![&Files];
+        Engine::new(&s.host, &mut Recorder::default(), yes())
+            .apply(&first, NO_CHECKS, &answers())
+            .unwrap();
+        let command = Command {
+            fail: s.fail_cmd.clone(),
+        };
+        let second: Vec<&dyn Step<Answers>> = vec![&command, &Extra];
+        fail::cfg("extra.mid", "panic").unwrap();
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let opts = Options {
+                atomic: true,
+                ..yes()
+            };
+            Engine::new(&s.host, &mut Recorder::default(), opts).apply(
+                &second,
+                NO_CHECKS,
+                &answers(),
+            )
+        }));
+        fail::remove("extra.mid");
+        Engine::new(&s.host, &mut Recorder::default(), yes())
+            .recover()
+            .unwrap();
+        let report = Engine::new(&s.host, &mut Recorder::default(), yes())
+            .rollback_run(None, false)
+            .unwrap();
+        assert_eq!(report.restored_steps, ["files"], "{report:?}");
+        scenario.teardown();
+    }
+
     #[test]
     fn recovery_asks_and_refuses_without_consent() {
         let scenario = fail::FailScenario::setup();

@@ -154,6 +154,7 @@ impl<'a> Engine<'a> {
             id: id.clone(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             command: self.opts.command_line.clone(),
+            atomic: self.opts.atomic,
         })?;
         self.emit(
             &run,

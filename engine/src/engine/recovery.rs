@@ -1,13 +1,17 @@
 //! Recovery: runs that never ended (killed, power cut), found and rolled back at the next start.
 use super::base::{Engine, RollbackReport};
-use super::records::{commands_of, installed, left_behind, open_steps, queued_services};
+use super::records::{
+    commands_of, installed, left_behind, open_steps, queued_services, steps_to_roll_back,
+};
 use super::rollback::{reload, restore_step};
 use crate::journal::{self, Record, RunDir, RunId};
 use color_eyre::eyre::{eyre, Result};
 use std::collections::BTreeMap;
 
 impl Engine<'_> {
-    /// Finds runs that never ended (killed, power cut) and rolls back the step they were in.
+    /// Finds runs that never ended (killed, power cut) and rolls back the step they were in;
+    /// of an all-or-nothing run ([`Options::atomic`](super::Options::atomic), recorded in its
+    /// start record) every step it did, as Ctrl-C would have.
     /// A torn journal is repaired first and the result recorded durably, so a second start
     /// finds nothing to do. A run that later runs came after is never restored over them.
     pub fn recover(&mut self) -> Result<Vec<RollbackReport>> {
@@ -30,6 +34,8 @@ impl Engine<'_> {
 
     /// Recovers run `id`, which never ended; `later` are the runs after it. Asks first when it
     /// is the newest run (refuses without an answer unless `yes`). `Err`: not allowed to.
+    /// What it rolls back: the steps left open, or of an all-or-nothing run every step it
+    /// started and did not roll back yet (newest first, whatever it finished included).
     fn recover_run(
         &mut self,
         run: &RunDir,
@@ -38,13 +44,24 @@ impl Engine<'_> {
         later: &[&RunId],
     ) -> Result<RollbackReport> {
         let open: Vec<String> = open_steps(records);
-        let detail = format!("Run {id} was interrupted{}.", in_steps(&open));
+        let whole = is_atomic(records);
+        let (detail, question) = if whole {
+            (
+                format!(
+                    "Run {id} was interrupted{}; it is all or nothing.",
+                    in_steps(&open)
+                ),
+                "Roll the whole run back now?",
+            )
+        } else {
+            (
+                format!("Run {id} was interrupted{}.", in_steps(&open)),
+                "Roll the interrupted step back now?",
+            )
+        };
         if later.is_empty()
             && !self.opts.yes
-            && !self.obs.confirm(
-                &format!("{detail} Roll the interrupted step back now?"),
-                &detail,
-            )
+            && !self.obs.confirm(&format!("{detail} {question}"), &detail)
         {
             return Err(eyre!(
                 "{detail} Nothing was changed; run `mailstead --yes` or answer yes to roll it back first"
@@ -62,22 +79,27 @@ impl Engine<'_> {
         }
         match later.last() {
             Some(newest) => close_superseded(run, id, &open, newest, &mut report),
-            None => self.roll_back_open_steps(run, id, records, &open, &mut report),
+            None if whole => {
+                let done = steps_to_roll_back(records);
+                self.roll_back_steps(run, id, records, &done, whole, &mut report)
+            }
+            None => self.roll_back_steps(run, id, records, &open, whole, &mut report),
         }
         Ok(report)
     }
 
-    /// Rolls back the steps run `id` left open, newest first, reloads what it queued and
-    /// closes its journal as recovered.
-    fn roll_back_open_steps(
+    /// Rolls back `steps` of run `id` (in the order they started), newest first, reloads what
+    /// it queued and closes its journal as recovered (`whole`: all of it was undone).
+    fn roll_back_steps(
         &mut self,
         run: &RunDir,
         id: &RunId,
         records: &[Record],
-        open: &[String],
+        steps: &[String],
+        whole: bool,
         report: &mut RollbackReport,
     ) {
-        for step in open.iter().rev() {
+        for step in steps.iter().rev() {
             let problems = match restore_step(run, step) {
                 Ok(p) => p,
                 Err(e) => vec![format!("rolling back step {step}: {e:#}")],
@@ -103,14 +125,19 @@ impl Engine<'_> {
         }
         report.installed = installed(records);
         if let Err(e) = run.record(&Record::RunEnd {
-            status: "interrupted; recovered".to_string(),
+            status: if whole {
+                "interrupted; recovered whole"
+            } else {
+                "interrupted; recovered"
+            }
+            .to_string(),
             left: left_behind(self.host, run, &self.managed_path()),
         }) {
             report.problems.push(format!(
                 "recording the recovery of run {id}: {e:#} (the next start will offer it again)"
             ));
         }
-        run.log(&format!("recovered: rolled back {}", open.join(", ")));
+        run.log(&format!("recovered: rolled back {}", steps.join(", ")));
     }
 }
 
@@ -135,6 +162,13 @@ fn close_superseded(
     }) {
         report.problems.push(format!("recording it: {e:#}"));
     }
+}
+
+/// Whether the run's start record marks it all or nothing.
+fn is_atomic(records: &[Record]) -> bool {
+    records
+        .iter()
+        .any(|r| matches!(r, Record::RunStart { atomic: true, .. }))
 }
 
 /// ` in step a, b` for the steps a run left open; empty when there are none.

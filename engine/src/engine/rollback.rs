@@ -220,13 +220,21 @@ impl Engine<'_> {
         Ok(report)
     }
 
-    /// Whether run `id` is still in effect: it finished a step and was not rolled back.
+    /// Whether run `id` is still in effect: it finished a step that was not rolled back since
+    /// (an all-or-nothing run undone whole, by itself or by a recovery, is not), and the run
+    /// was not rolled back.
     fn is_live(&self, id: &RunId) -> Result<bool> {
         let recs = RunDir::open(self.host, &self.opts.state_dir, id)?.records()?;
+        let rolled_back = |step: &str| {
+            recs.iter()
+                .any(|r| matches!(r, Record::StepRolledBack { step: s, .. } if s == step))
+        };
         Ok(!recs
             .iter()
             .any(|r| matches!(r, Record::RunRolledBack { .. }))
-            && recs.iter().any(|r| matches!(r, Record::StepDone { .. })))
+            && recs
+                .iter()
+                .any(|r| matches!(r, Record::StepDone { step, .. } if !rolled_back(step))))
     }
 
     /// The newest of `runs` still in effect: what a rollback without a run id undoes.

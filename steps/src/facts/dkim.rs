@@ -73,12 +73,17 @@ pub fn dkim_p(txt: &str) -> Option<String> {
 }
 
 /// The probe: `map DOMAIN SELECTOR` lines, then `key FILE MODE USER:GROUP PUBKEY` lines.
+///
+/// The key directory belongs to rspamd's user, not root: a key file is read by `dd` with
+/// `nofollow,nonblock` and at most 1 MiB of it (a symbolic link, or a FIFO swapped in after
+/// the `-f` test, gives an empty key instead of reading elsewhere or hanging the probe);
+/// issue 20, item 1.
 const PROBE: &str = r#"map="$1"; dir="$2"
 if [ -f "$map" ]; then grep -v '^[[:space:]]*#' "$map" | while read -r d s _; do [ -n "$s" ] && echo "map $d $s"; done; fi
 for f in "$dir"/*.key; do
   [ -f "$f" ] || continue
   printf 'key %s %s ' "${f##*/}" "$(stat -c '%a %U:%G' "$f")"
-  openssl pkey -in "$f" -pubout -outform DER 2>/dev/null | base64 -w0
+  dd if="$f" iflag=nofollow,nonblock bs=1M count=1 status=none 2>/dev/null | openssl pkey -pubout -outform DER 2>/dev/null | base64 -w0
   echo
 done
 "#;
@@ -214,5 +219,51 @@ key nodots.key 600 _rspamd:_rspamd X\n";
         let got = k.signing("example.test").unwrap();
         // DER SPKI of an RSA key starts with SEQUENCE ... rsaEncryption: "MI...".
         assert!(got.public_key.starts_with("MI"), "{text}");
+    }
+
+    /// rspamd's user owns the key directory: a symbolic link there is not followed (to a key
+    /// root keeps elsewhere), a FIFO does not hang the probe run as root.
+    #[test]
+    fn probe_script_follows_no_link_and_waits_on_no_fifo() {
+        if std::process::Command::new("openssl")
+            .arg("version")
+            .output()
+            .is_err()
+        {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("dkim");
+        std::fs::create_dir(&keys).unwrap();
+        let elsewhere = dir.path().join("root-only.key");
+        let made = std::process::Command::new("openssl")
+            .args([
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:1024",
+            ])
+            .arg("-out")
+            .arg(&elsewhere)
+            .output()
+            .unwrap();
+        assert!(made.status.success());
+        std::os::unix::fs::symlink(&elsewhere, keys.join("linked.test.s1.key")).unwrap();
+        let fifo = std::process::Command::new("mkfifo")
+            .arg(keys.join("fifo.test.s1.key"))
+            .status()
+            .unwrap();
+        assert!(fifo.success());
+        let out = std::process::Command::new("sh")
+            .args(["-c", PROBE, "sh"])
+            .arg(dir.path().join("no-map"))
+            .arg(&keys)
+            .output()
+            .unwrap();
+        let k = parse(&String::from_utf8(out.stdout).unwrap());
+        let linked = k.newest("linked.test").expect("the link is listed");
+        assert_eq!(linked.public_key, "", "the link was followed");
+        assert!(k.newest("fifo.test").is_none(), "a FIFO is no key file");
     }
 }

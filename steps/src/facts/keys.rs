@@ -39,6 +39,20 @@ pub fn has_login_key(text: &str) -> bool {
     })
 }
 
+/// Whether the `authorized_keys` file at `path`, in a home its user controls, lets someone
+/// in. Read with [`Host::read_untrusted`]: root never follows the user's symbolic link (to a
+/// root-only file), never waits on their FIFO, never reads `/dev/zero` or a huge file
+/// (issue 20, item 1). Such a file is not read but counted as letting its user in: sshd reads
+/// it as that user (a link to their own dotfiles works), so leaving them out of `AllowUsers`
+/// could lock them out; and it gains nothing a plain key file would not. Unreadable for
+/// another reason (permissions): as before, no key.
+fn key_file_lets_in(host: &dyn Host, path: &Path) -> bool {
+    match host.read_untrusted_string(path) {
+        Ok(text) => text.is_some_and(|t| has_login_key(&t)),
+        Err(e) => e.kind() == std::io::ErrorKind::InvalidData,
+    }
+}
+
 impl Fact for KeyLogins {
     const READS: &'static [&'static str] = &["/etc/passwd", "/root/.ssh", "/home"];
     fn probe(host: &dyn Host) -> Result<Self> {
@@ -52,12 +66,9 @@ impl Fact for KeyLogins {
             if !login_shell(&shell) || home.is_empty() {
                 continue;
             }
-            let keyed = ["authorized_keys", "authorized_keys2"].iter().any(|f| {
-                host.read_string(&Path::new(&home).join(".ssh").join(f))
-                    .ok()
-                    .flatten()
-                    .is_some_and(|t| has_login_key(&t))
-            });
+            let keyed = ["authorized_keys", "authorized_keys2"]
+                .iter()
+                .any(|f| key_file_lets_in(host, &Path::new(&home).join(".ssh").join(f)));
             if keyed {
                 out.push(name);
             }
@@ -69,6 +80,82 @@ impl Fact for KeyLogins {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mailstead_engine::{Meta, RealHost};
+    use std::fs;
+
+    const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\neve:x:1000:1000::/home/eve:/bin/bash\n";
+
+    /// A `--root` tree where eve's `authorized_keys` is made by `plant` (given its real path).
+    fn key_logins_with(plant: impl FnOnce(&Path)) -> KeyLogins {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("etc")).unwrap();
+        fs::create_dir_all(root.join("home/eve/.ssh")).unwrap();
+        fs::create_dir_all(root.join("root/.ssh")).unwrap();
+        fs::write(root.join("etc/passwd"), PASSWD).unwrap();
+        // No key in it: a probe that followed a link to it would find eve keyless.
+        fs::write(root.join("root/.ssh/only-root"), "# root's secret\n").unwrap();
+        plant(&root.join("home/eve/.ssh/authorized_keys"));
+        KeyLogins::probe(&RealHost::new(root)).unwrap()
+    }
+
+    #[test]
+    fn a_plain_key_file_counts() {
+        let k = key_logins_with(|p| fs::write(p, "ssh-ed25519 AAAA eve\n").unwrap());
+        assert_eq!(k.0, ["eve"]);
+        let k = key_logins_with(|p| fs::write(p, "# none\n").unwrap());
+        assert!(k.0.is_empty());
+    }
+
+    /// A FIFO: the probe must end (a blocking open would wait forever for a writer).
+    #[test]
+    fn a_planted_fifo_does_not_hang_the_probe() {
+        let k = key_logins_with(|p| {
+            let made = std::process::Command::new("mkfifo")
+                .arg(p)
+                .status()
+                .unwrap();
+            assert!(made.success());
+        });
+        assert_eq!(k.0, ["eve"]);
+    }
+
+    /// A link to a root-only file is not followed, a huge file is not read: not read, they
+    /// count as letting eve in (see [`key_file_lets_in`]), where reading them found no key.
+    #[test]
+    fn a_planted_link_or_huge_file_is_not_read() {
+        let k = key_logins_with(|p| {
+            let target = p.ancestors().nth(4).unwrap().join("root/.ssh/only-root");
+            std::os::unix::fs::symlink(target, p).unwrap();
+        });
+        assert_eq!(k.0, ["eve"]);
+        let k = key_logins_with(|p| {
+            let lines = mailstead_engine::host::UNTRUSTED_READ_CAP as usize / 2 + 1;
+            fs::write(p, "#\n".repeat(lines)).unwrap();
+        });
+        assert_eq!(k.0, ["eve"]);
+    }
+
+    /// The fake host refuses a link too (the default `read_untrusted`).
+    #[test]
+    fn the_fake_host_does_not_follow_a_link_either() {
+        let h = mailstead_engine::MemHost::fake();
+        h.add_file("/etc/passwd", PASSWD, Meta::root(0o644));
+        h.add_file("/etc/shadow", "root:$6$x:1::::::\n", Meta::root(0o600));
+        h.create_dir_all(Path::new("/home/eve/.ssh"), Meta::root(0o755))
+            .unwrap();
+        h.symlink(
+            Path::new("/etc/shadow"),
+            Path::new("/home/eve/.ssh/authorized_keys"),
+            1000,
+            1000,
+        )
+        .unwrap();
+        let e = h
+            .read_untrusted(Path::new("/home/eve/.ssh/authorized_keys"))
+            .unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+    }
 
     #[test]
     fn stubs_do_not_count() {
