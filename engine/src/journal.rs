@@ -186,6 +186,22 @@ pub enum Record {
     },
 }
 
+/// Whether a run with these records is still in effect: it finished a step that was not
+/// rolled back since (an all-or-nothing run undone whole, by itself or by a recovery, is
+/// not), and the run itself was not rolled back.
+pub fn in_effect(recs: &[Record]) -> bool {
+    let rolled_back = |step: &str| {
+        recs.iter()
+            .any(|r| matches!(r, Record::StepRolledBack { step: s, .. } if s == step))
+    };
+    !recs
+        .iter()
+        .any(|r| matches!(r, Record::RunRolledBack { .. }))
+        && recs
+            .iter()
+            .any(|r| matches!(r, Record::StepDone { step, .. } if !rolled_back(step)))
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     let d = Sha256::digest(bytes);
     d.iter().map(|b| format!("{b:02x}")).collect()

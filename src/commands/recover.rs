@@ -9,7 +9,8 @@ use mailstead_engine::Engine;
 
 /// Roll back what an interrupted run left half-done
 ///
-/// Only the interrupted run's unfinished work is undone; runs that ended stay as they are.
+/// Only the interrupted run is touched: its unfinished step is undone, or all of it when it
+/// was all or nothing (add-*, remove-*); runs that ended stay as they are.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Ask nothing: roll the interrupted run back without asking.

@@ -5,7 +5,7 @@ use super::session::Session;
 use crate::error::{CliError, CliResult};
 use crate::exit;
 use crate::ui::{self, out};
-use mailstead_engine::journal::{self, Record, RunDir, RunId};
+use mailstead_engine::journal::{self, RunDir, RunId};
 use mailstead_engine::Engine;
 
 /// Undo a whole run (the newest by default)
@@ -48,7 +48,7 @@ pub fn rollback(s: &Session, id: Option<RunId>, purge: bool) -> CliResult {
     let id = match (id, newest) {
         (None, Some(newest)) if recovered.contains(&newest) => {
             let recs = RunDir::open(&s.host, &s.state_dir, &newest)?.records()?;
-            if !recs.iter().any(|r| matches!(r, Record::StepDone { .. })) {
+            if !journal::in_effect(&recs) {
                 // Nothing of it is left applied: it is rolled back.
                 out::line(format_args!(
                     "Run {newest} was interrupted and is now rolled back; no other run was touched."

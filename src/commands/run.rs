@@ -51,7 +51,7 @@ pub fn warn_interrupted(s: &Session) {
             if let Ok(recs) = run.records() {
                 if !recs.iter().any(|r| matches!(r, Record::RunEnd { .. })) {
                     error::warn(format_args!(
-                        "run {id} was interrupted; the next `mailstead install` (or any change) rolls its unfinished step back first"
+                        "run {id} was interrupted; the next `mailstead install` (or any change) rolls back its unfinished step first (all of it for an add-* or remove-* run)"
                     ));
                 }
             }

@@ -225,16 +225,7 @@ impl Engine<'_> {
     /// was not rolled back.
     fn is_live(&self, id: &RunId) -> Result<bool> {
         let recs = RunDir::open(self.host, &self.opts.state_dir, id)?.records()?;
-        let rolled_back = |step: &str| {
-            recs.iter()
-                .any(|r| matches!(r, Record::StepRolledBack { step: s, .. } if s == step))
-        };
-        Ok(!recs
-            .iter()
-            .any(|r| matches!(r, Record::RunRolledBack { .. }))
-            && recs
-                .iter()
-                .any(|r| matches!(r, Record::StepDone { step, .. } if !rolled_back(step))))
+        Ok(crate::journal::in_effect(&recs))
     }
 
     /// The newest of `runs` still in effect: what a rollback without a run id undoes.
