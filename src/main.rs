@@ -13,7 +13,6 @@
 //!   journals, snapshots, rolls back, recovers and runs checks.
 mod cli;
 mod demo;
-mod dnsmasq;
 // SEAM: DNS TXT lookup for `dkim rotate` until steps' resolver lands.
 mod error;
 mod exit;

@@ -1,7 +1,7 @@
-//! End-to-end tests on booted Debian servers (the bed: tests/bed/README.md).
+//! End-to-end tests on booted Debian servers (the bed: bed/README.md).
 //! Root only, Linux namespaces; run them explicitly:
 //! `cargo test -p mailstead --test booted -- --ignored --test-threads=1 --nocapture`
-mod bed;
+use mailstead_bed as bed;
 
 use bed::{Bed, Security};
 
