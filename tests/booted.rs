@@ -3,7 +3,8 @@
 //! `cargo test -p mailstead --test booted -- --ignored --test-threads=1 --nocapture`
 use mailstead_bed as bed;
 
-use bed::{Bed, Security};
+use bed::{Bed, Security, ALICE_PASSWORD};
+use std::time::Instant;
 
 fn boots(release: &str) {
     let bed = Bed::up(&format!("boot-{release}"), release);
@@ -155,4 +156,79 @@ fn plan_changes_nothing_in_etc_bookworm() {
 #[ignore = "booted-Debian bed: root + namespaces; run with --ignored"]
 fn plan_changes_nothing_in_etc_trixie() {
     plan_changes_nothing("trixie");
+}
+
+/// Forks of an installed bed (bed/README.md, "Forks"): installed once, snapshotted, and each
+/// fork boots from a copy at an address of its own. Running `mailstead install` again there
+/// is a small change (what follows the address: postscreen's allow list, fail2ban's
+/// ignoreip), after which the fork is a working server: `check` finds no failure with its
+/// printed records served, its certificate verifies, mail is delivered and read back. Two
+/// forks of one snapshot, while the installed bed still runs: each its own server.
+fn forks_of_an_installed_bed(release: &str) {
+    let t = Instant::now();
+    let parent = Bed::up(&format!("installed-{release}"), release);
+    parent.install_mailstead();
+    parent.write_answers(&parent.default_answers());
+    let run = parent.mailstead(&["install", "--yes", "--plain"]);
+    assert_eq!(run.code, 0, "install on {release}:\n{}", run.text());
+    println!(
+        "{release}: bed up and install, once: {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let snapshot = parent.snapshot(&format!("installed-{release}"));
+    println!(
+        "{release}: snapshot of the installed root: {:.1} s",
+        snapshot.secs
+    );
+    for i in 1..=2 {
+        let t = Instant::now();
+        let fork = Bed::fork(&format!("fork{i}-{release}"), &snapshot);
+        let started = t.elapsed().as_secs_f64();
+        assert_ne!(fork.ip, parent.ip, "a fork has an address of its own");
+        let answers = fork.read_file(bed::ANSWERS_PATH).unwrap();
+        assert!(
+            answers.contains(&fork.acme_url),
+            "the fork's answers name its own ACME server {}:\n{answers}",
+            fork.acme_url
+        );
+        let again = fork.mailstead(&["install", "--yes", "--plain"]);
+        assert_eq!(
+            again.code,
+            0,
+            "install again on the fork:\n{}",
+            again.text()
+        );
+        let allow = fork.sh_ok("postconf -h postscreen_access_list");
+        assert!(
+            allow.contains(&fork.ip) && !allow.contains(&format!("{} ", parent.ip)),
+            "postscreen's allow list follows the fork's address: {allow}"
+        );
+        fork.serve_published();
+        let check = fork.mailstead(&["check"]);
+        assert!(
+            matches!(check.code, 0 | 5) && !check.stdout.contains("✗ "),
+            "check on the fork:\n{}",
+            check.text()
+        );
+        for port in [993, 465, 587, 25] {
+            fork.tls_verify(port)
+                .unwrap_or_else(|e| panic!("fork {i}: TLS on {port}: {e}"));
+        }
+        let subject = format!("fork-{i}-{}", std::process::id());
+        fork.smtp_deliver("alice@example.test", &subject)
+            .unwrap_or_else(|e| panic!("fork {i}: deliver: {e}"));
+        fork.imaps_fetch("alice@example.test", ALICE_PASSWORD, Some(&subject), 30)
+            .unwrap_or_else(|e| panic!("fork {i}: read back: {e}"));
+        println!(
+            "{release}: fork {i}: started in {started:.1} s, install again {:.1} s, scenario {:.1} s in all",
+            again.secs,
+            t.elapsed().as_secs_f64()
+        );
+    }
+}
+
+#[test]
+#[ignore = "booted-Debian bed: root + namespaces; run with --ignored"]
+fn forks_of_an_installed_bed_trixie() {
+    forks_of_an_installed_bed("trixie");
 }

@@ -117,11 +117,56 @@ impl Bed {
     }
 
     pub fn try_up(name: &str, release: &str) -> Result<Bed, String> {
+        Bed::start(name, release, None)
+    }
+
+    /// Boot a fork of `snapshot`: a copy of its installed root, booted again with its own
+    /// address, pebble and DNS (see [`Snapshot`]). Prints how long the fork took to start.
+    /// Panics with the reason when it cannot.
+    pub fn fork(name: &str, snapshot: &Snapshot) -> Bed {
+        let t0 = Instant::now();
+        let bed = Bed::start(name, &snapshot.release, Some(&snapshot.dir))
+            .unwrap_or_else(|e| panic!("{e}"));
+        eprintln!(
+            "bed: fork {} of {} ({}) started in {:.1} s",
+            bed.name,
+            snapshot.of,
+            snapshot.release,
+            t0.elapsed().as_secs_f64()
+        );
+        bed
+    }
+
+    /// A copy of this bed's root as it is now (its processes frozen while it is copied), to
+    /// [`Bed::fork`] from. Panics when it cannot (a bed booted without cgroup2).
+    pub fn snapshot(&self, label: &str) -> Snapshot {
+        let dir = beds_dir()
+            .join(".snapshots")
+            .join(format!("{label}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.parent().expect("under the beds")).expect("snapshots dir");
+        let r = self.bed("snapshot", &[&dir.display().to_string()]);
+        eprintln!("{}", r.stderr.trim_end());
+        assert!(r.ok(), "bed snapshot {} failed:\n{}", self.name, r.text());
+        Snapshot {
+            dir,
+            release: self.release.clone(),
+            of: self.name.clone(),
+            secs: r.secs,
+        }
+    }
+
+    fn start(name: &str, release: &str, from: Option<&Path>) -> Result<Bed, String> {
         require_bed();
         let name = format!("{name}-{}", std::process::id());
         let pid = std::process::id().to_string();
+        let from = from.map(|f| f.display().to_string());
+        let mut args = vec!["up", &name, release];
+        if let Some(f) = &from {
+            args.extend_from_slice(&["--from", f]);
+        }
         // BED_OWNER_PID: the bed goes down by itself if this test process dies (Ctrl-C).
-        let r = bed_cmd(&["up", &name, release], &[("BED_OWNER_PID", &pid)], None);
+        let r = bed_cmd(&args, &[("BED_OWNER_PID", &pid)], None);
         eprintln!("{}", r.stderr.trim_end());
         if !r.ok() {
             return Err(format!("bed up {name} {release} FAILED:\n{}", r.text()));
@@ -580,6 +625,36 @@ impl Bed {
 impl Drop for Bed {
     fn drop(&mut self) {
         self.take_down();
+    }
+}
+
+/// Where the beds live (`MAILSTEAD_BED_DIR`, as the script has it).
+fn beds_dir() -> PathBuf {
+    std::env::var_os("MAILSTEAD_BED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/mailstead-beds"))
+}
+
+/// A bed's root copied while quiescent (`bed snapshot`), under
+/// `$MAILSTEAD_BED_DIR/.snapshots/LABEL-PID`; removed on drop. Each [`Bed::fork`] of it boots
+/// a copy (reflinks where the file system has them) with its own N and address: the script
+/// writes the fork's `/etc/hosts`, resolver, machine-id and pebble listener certificate
+/// (`/root/pebble-ca.pem`) and moves the ACME URL in the answers and certbot's renewal files
+/// to the fork's pebble; clients trust the snapshot's pebble root too (the certificate in the
+/// copy was issued by it). What mailstead derived from the old address (postscreen's allow
+/// list, fail2ban's ignoreip) follows once `mailstead install` runs again in the fork.
+pub struct Snapshot {
+    pub dir: PathBuf,
+    pub release: String,
+    /// The bed it was taken of.
+    pub of: String,
+    /// Seconds the copy took (the bed frozen meanwhile).
+    pub secs: f64,
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
