@@ -264,9 +264,9 @@ impl Demo {
         stdin: Option<&[u8]>,
         show: Show,
     ) -> Stage<Run> {
-        let line = |l: &str| println!("           │ {l}");
+        let line: fn(&str) = |l| println!("           │ {l}");
         let watch = Watch {
-            line: (show == Show::Lines).then_some(&line as &(dyn Fn(&str) + Sync)),
+            line: (show == Show::Lines).then_some(line),
             interrupted: Some(&mailstead_engine::interrupt::requested),
         };
         Ok(self.script.run_watched(args, env, stdin, watch)?)

@@ -46,7 +46,7 @@ pub struct Interrupted;
 #[derive(Clone, Copy, Default)]
 pub struct Watch<'a> {
     /// Called with each line of stdout and stderr as it comes (the demo shows them).
-    pub line: Option<&'a (dyn Fn(&str) + Sync)>,
+    pub line: Option<fn(&str)>,
     /// Polled every 100 ms: when it says yes, the command's process group gets SIGTERM, then
     /// SIGKILL after 10 s, and the run ends with [`Interrupted`].
     pub interrupted: Option<&'a dyn Fn() -> bool>,
@@ -161,32 +161,30 @@ impl Script {
         }
         let out = child.stdout.take().expect("piped");
         let err = child.stderr.take().expect("piped");
-        let (code, stdout, stderr) = std::thread::scope(|s| {
-            let read = |r: Box<dyn Read + Send>| {
-                let line = watch.line;
-                s.spawn(move || {
-                    let mut all = String::new();
-                    for l in BufReader::new(r).lines().map_while(Result::ok) {
-                        if let Some(f) = line {
-                            f(l.trim_end_matches('\r'));
-                        }
-                        all.push_str(&l);
-                        all.push('\n');
+        let read = |r: Box<dyn Read + Send>| {
+            let line = watch.line;
+            // Detached: an interrupted run returns at once, whoever still holds the pipe.
+            std::thread::spawn(move || {
+                let mut all = String::new();
+                for l in BufReader::new(r).lines().map_while(Result::ok) {
+                    if let Some(f) = line {
+                        f(l.trim_end_matches('\r'));
                     }
-                    all
-                })
-            };
-            let out = read(Box::new(out));
-            let err = read(Box::new(err));
-            let code = wait(&mut child, watch.interrupted);
-            (
-                code,
-                out.join().unwrap_or_default(),
-                err.join().unwrap_or_default(),
-            )
-        });
+                    all.push_str(&l);
+                    all.push('\n');
+                }
+                all
+            })
+        };
+        let out = read(Box::new(out));
+        let err = read(Box::new(err));
+        let code = wait(&mut child, watch.interrupted)?;
+        let (stdout, stderr) = (
+            out.join().unwrap_or_default(),
+            err.join().unwrap_or_default(),
+        );
         Ok(Run {
-            code: code?,
+            code,
             stdout,
             stderr,
             secs: t0.elapsed().as_secs_f64(),
