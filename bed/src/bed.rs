@@ -137,6 +137,30 @@ impl Bed {
         bed
     }
 
+    /// A working server of `release` in seconds: a fork of the installed bed this test run
+    /// shares ([`installed_snapshot`]), where `mailstead install --yes --plain` has run again
+    /// (what follows the address). Prints the fork's start and the run's seconds; panics
+    /// when either fails.
+    pub fn installed(name: &str, release: &str) -> Bed {
+        let snapshot = installed_snapshot(release);
+        let t0 = Instant::now();
+        let bed = Bed::fork(name, &snapshot);
+        let run = bed.mailstead(&["install", "--yes", "--plain"]);
+        assert!(
+            run.ok(),
+            "install again on the fork {}:\n{}",
+            bed.name,
+            run.text()
+        );
+        eprintln!(
+            "bed: {} ready in {:.1} s (install again {:.1} s)",
+            bed.name,
+            t0.elapsed().as_secs_f64(),
+            run.secs
+        );
+        bed
+    }
+
     /// A copy of this bed's root as it is now (its processes frozen while it is copied), to
     /// [`Bed::fork`] from. Panics when it cannot (a bed booted without cgroup2).
     pub fn snapshot(&self, label: &str) -> Snapshot {
@@ -153,6 +177,7 @@ impl Bed {
             release: self.release.clone(),
             of: self.name.clone(),
             secs: r.secs,
+            keep: false,
         }
     }
 
@@ -650,11 +675,69 @@ pub struct Snapshot {
     pub of: String,
     /// Seconds the copy took (the bed frozen meanwhile).
     pub secs: f64,
+    /// Kept on drop (the run's shared installed bed).
+    keep: bool,
 }
 
 impl Drop for Snapshot {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// The installed bed of `release` that every test of this run may fork: a bed where the
+/// mailstead under test ([`mailstead_bin`]) ran `install --yes --plain` with
+/// [`Bed::default_answers`], snapshotted once and kept on disk
+/// (`$MAILSTEAD_BED_DIR/.snapshots/installed-RELEASE.HASH`, HASH from the binary's sha256:
+/// another build installs anew) for the other test binaries of the run; `tests/run` removes
+/// them at its end. Made under a lock: two tests asking at once install once.
+pub fn installed_snapshot(release: &str) -> Snapshot {
+    use sha2::{Digest, Sha256};
+    use std::os::fd::AsRawFd;
+    let bin = std::fs::read(mailstead_bin())
+        .unwrap_or_else(|e| panic!("no mailstead binary at {} ({e})", mailstead_bin().display()));
+    let hash = format!("{:x}", Sha256::digest(&bin));
+    let snapshots = beds_dir().join(".snapshots");
+    std::fs::create_dir_all(&snapshots).expect("snapshots dir");
+    let dir = snapshots.join(format!("installed-{release}.{}", &hash[..12]));
+    let lock = std::fs::File::create(snapshots.join(format!("installed-{release}.lock")))
+        .expect("snapshot lock");
+    // SAFETY: flock on a file this function keeps open until it returns.
+    assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+    if !dir.join("meta").is_file() {
+        let t0 = Instant::now();
+        let bed = Bed::up(&format!("installed-{release}"), release);
+        bed.install_mailstead();
+        bed.write_answers(&bed.default_answers());
+        let run = bed.mailstead(&["install", "--yes", "--plain"]);
+        assert!(
+            run.ok(),
+            "install for the shared installed bed:\n{}",
+            run.text()
+        );
+        let mut snap = bed.snapshot(&format!("installed-{release}"));
+        std::fs::rename(&snap.dir, &dir).expect("the snapshot in its place");
+        snap.dir = dir.clone();
+        snap.keep = true;
+        eprintln!(
+            "bed: the installed {release} bed, once for this run: {:.1} s (install {:.1} s)",
+            t0.elapsed().as_secs_f64(),
+            run.secs
+        );
+    }
+    let of = std::fs::read_to_string(dir.join("meta"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("FROM=").map(str::to_string))
+        .unwrap_or_default();
+    Snapshot {
+        dir,
+        release: release.to_string(),
+        of,
+        secs: 0.0,
+        keep: true,
     }
 }
 

@@ -23,8 +23,8 @@ mod sink;
 
 pub use answers::{default_answers, ALICE_PASSWORD, DOMAIN, HOSTNAME, MAILBOX};
 pub use bed::{
-    bed_cmd, host_sh, mailstead_bin, require_bed, Bed, Check, Security, Snapshot, ANSWERS_PATH,
-    MAILSTEAD_IN_BED,
+    bed_cmd, host_sh, installed_snapshot, mailstead_bin, require_bed, Bed, Check, Security,
+    Snapshot, ANSWERS_PATH, MAILSTEAD_IN_BED,
 };
 pub use caps::DEMO_CAPS;
 pub use dnsmasq::blocklists_answering;
