@@ -2,9 +2,7 @@
 //! whose answers hold 1,000 domains × 10 mailboxes (demo steps: one file per domain).
 //! Reported as times and as ratios against a baseline measured in the same run: the same
 //! binary doing the least it can (`runs` on the tree: start, read nothing, exit).
-#[path = "../tests/support/mod.rs"]
-mod support;
-
+use mailstead_bed::sandbox;
 use std::time::{Duration, Instant};
 
 fn answers(domains: usize, mailboxes: usize) -> String {
@@ -36,7 +34,7 @@ fn time(n: usize, mut f: impl FnMut()) -> Duration {
 }
 
 fn main() {
-    let Some(t) = support::Tree::new() else {
+    let Some(t) = sandbox::Tree::new(env!("CARGO_BIN_EXE_mailstead")) else {
         println!("engine bench skipped: needs root");
         return;
     };

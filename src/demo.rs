@@ -2,12 +2,12 @@
 //! then proven from outside as a user would: a message delivered to the new mailbox and read
 //! back over IMAPS, one submitted on 587 that arrives DKIM-signed at a test receiver.
 //!
-//! The throwaway server is the project's booted-Debian bed (`tests/bed/bed`, see
-//! tests/bed/README.md): systemd as PID 1 in its own namespaces, a veth link (10.213.N.0/24),
+//! The throwaway server is the project's booted-Debian bed (crate `mailstead-bed`, see
+//! bed/README.md): systemd as PID 1 in its own namespaces, a veth link (10.213.N.0/24),
 //! apt through a forward to deb.debian.org only, pebble as the ACME server and dnsmasq as the DNS
-//! server on the host end, and an aiosmtpd receiver (`tests/bed/smtp-sink.py`) as the outside
-//! world's MX. Both scripts are compiled into this binary ([`BED_SCRIPT`], [`SINK_SCRIPT`]) and
-//! written to a private directory (0700) for the run; the tests drive the very same files.
+//! server on the host end, and an aiosmtpd receiver (`bed/smtp-sink.py`) as the outside
+//! world's MX. Both scripts are compiled into the bed crate and written to a private directory
+//! (0700) for the run ([`Script::private`]); the tests drive the very same files.
 //!
 //! Nothing of mailstead runs against this machine: the binary is copied into the bed and runs
 //! there. On the host the demo installs the bed's tools with apt-get (saying which first) and
@@ -15,34 +15,26 @@
 //! the veth link, socat, pebble, dnsmasq, the receiver, the bed's cgroup and files) is removed
 //! on every way out: the end, an error, Ctrl-C or SIGTERM, a panic; and, when this process is
 //! killed outright, by the bed's own watcher (`BED_OWNER_PID`).
-use crate::dnsmasq::{bare, dnsmasq_lines};
 use crate::error::{CliError, CliResult};
 use crate::exit;
 use color_eyre::eyre::eyre;
+use mailstead_bed::dnsmasq::{bare, dnsmasq_lines};
+use mailstead_bed::{
+    blocklists_answering, default_answers, parse_info, wait_for_message, Interrupted, Run, Script,
+    Watch, DEMO_CAPS, DOMAIN, HOSTNAME, MAILBOX,
+};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
-use std::os::unix::process::CommandExt;
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
-/// The bed script, as the tests use it.
-pub const BED_SCRIPT: &str = include_str!("../tests/bed/bed");
-/// The outside world's SMTP receiver the bed starts (`bed sink-up`).
-pub const SINK_SCRIPT: &str = include_str!("../tests/bed/smtp-sink.py");
 /// The demo's bed: one at a time on a machine.
 pub const BED_NAME: &str = "mailstead-demo";
-/// The mail domain, host name and mailbox of `--yes` (RFC 2606 `.test`: never a real domain).
-pub const DOMAIN: &str = "example.test";
-pub const HOSTNAME: &str = "mail.example.test";
-pub const MAILBOX: &str = "alice@example.test";
 /// Where the generated mailbox password is kept inside the server (0600, root).
 pub const PASSWORD_FILE: &str = "/root/demo-mailbox-password";
 /// The outside address the submitted message goes to; its MX is the receiver on the host end.
 pub const OUTSIDE_RCPT: &str = "bob@outside.test";
-#[path = "demo_caps.rs"]
-mod caps;
-pub use caps::CAPS;
 
 /// `mailstead demo [down|shell]`.
 #[derive(clap::Subcommand, Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,18 +206,9 @@ enum Stop {
 
 type Stage<T> = Result<T, Stop>;
 
-/// What a command printed and how it ended.
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn text(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-            .trim_end()
-            .to_string()
+impl From<Interrupted> for Stop {
+    fn from(_: Interrupted) -> Stop {
+        Stop::Interrupted
     }
 }
 
@@ -239,9 +222,8 @@ enum Show {
 }
 
 struct Demo {
-    /// The private directory (0700) holding the bed script and the receiver.
-    dir: Option<tempfile::TempDir>,
-    bed: PathBuf,
+    /// The bed script and the receiver, in a private directory (0700).
+    script: Script,
     t0: Instant,
     /// The bed was started by this run (so it is this run's to take down).
     started: bool,
@@ -250,25 +232,10 @@ struct Demo {
 
 impl Demo {
     fn new() -> Result<Demo, CliError> {
-        let dir = tempfile::Builder::new()
-            .prefix("mailstead-demo-")
-            .tempdir()
-            .map_err(|e| {
-                CliError::failed(eyre!("cannot make a private temporary directory: {e}"))
-            })?;
-        let write = |name: &str, text: &str, mode: u32| -> std::io::Result<PathBuf> {
-            use std::os::unix::fs::PermissionsExt;
-            let p = dir.path().join(name);
-            std::fs::write(&p, text)?;
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode))?;
-            Ok(p)
-        };
-        let bed = write("bed", BED_SCRIPT, 0o700)
-            .and_then(|b| write("smtp-sink.py", SINK_SCRIPT, 0o600).map(|_| b))
+        let script = Script::private("mailstead-demo-")
             .map_err(|e| CliError::failed(eyre!("cannot write the bed script: {e}")))?;
         Ok(Demo {
-            dir: Some(dir),
-            bed,
+            script,
             t0: Instant::now(),
             started: false,
             beds_dir: PathBuf::from(
@@ -287,15 +254,6 @@ impl Demo {
         let _ = std::io::stdout().flush();
     }
 
-    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut c = Command::new(&self.bed);
-        c.args(args);
-        for (k, v) in env {
-            c.env(k, v);
-        }
-        c
-    }
-
     /// `bed ARGS`, in a process group of its own: Ctrl-C and SIGTERM reach this process (the
     /// engine's handler sets a flag), which then stops the command's whole group and returns
     /// [`Stop::Interrupted`].
@@ -305,47 +263,13 @@ impl Demo {
         env: &[(&str, &str)],
         stdin: Option<&[u8]>,
         show: Show,
-    ) -> Stage<Out> {
-        let mut c = self.command(args, env);
-        c.process_group(0)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = c
-            .spawn()
-            .map_err(|e| Stop::Failed(format!("cannot run the bed script: {e}")))?;
-        if let Some(input) = stdin {
-            let mut si = child.stdin.take().expect("piped");
-            let input = input.to_vec();
-            std::thread::spawn(move || {
-                let _ = si.write_all(&input);
-            });
-        }
-        let reader = |r: Box<dyn Read + Send>| {
-            std::thread::spawn(move || {
-                let mut all = String::new();
-                for line in BufReader::new(r).lines().map_while(Result::ok) {
-                    if show == Show::Lines {
-                        println!("           │ {}", line.trim_end_matches('\r'));
-                    }
-                    all.push_str(&line);
-                    all.push('\n');
-                }
-                all
-            })
+    ) -> Stage<Run> {
+        let line: fn(&str) = |l| println!("           │ {l}");
+        let watch = Watch {
+            line: (show == Show::Lines).then_some(line),
+            interrupted: Some(&mailstead_engine::interrupt::requested),
         };
-        let out = reader(Box::new(child.stdout.take().expect("piped")));
-        let err = reader(Box::new(child.stderr.take().expect("piped")));
-        let code = wait_interruptible(&mut child)?;
-        Ok(Out {
-            code,
-            stdout: out.join().unwrap_or_default(),
-            stderr: err.join().unwrap_or_default(),
-        })
+        Ok(self.script.run_watched(args, env, stdin, watch)?)
     }
 
     /// `bed ARGS`, Ok(stdout) when it exits 0.
@@ -364,7 +288,7 @@ impl Demo {
             Err(Stop::Failed(format!(
                 "{what} failed (exit {}):\n{}",
                 o.code,
-                o.text()
+                o.output()
             )))
         }
     }
@@ -372,6 +296,7 @@ impl Demo {
     /// `bed ARGS` on this terminal, in the foreground (the wizard, a shell). Ok(exit code).
     fn tty(&self, args: &[&str]) -> Result<i32, CliError> {
         let status = self
+            .script
             .command(args, &[])
             .status()
             .map_err(|e| CliError::failed(eyre!("cannot run the bed script: {e}")))?;
@@ -380,15 +305,11 @@ impl Demo {
 
     fn info(&self) -> Stage<BTreeMap<String, String>> {
         let out = self.bed_ok("bed info", &["info", BED_NAME], &[], None, Show::Quiet)?;
-        Ok(out
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), unquote(v)))
-            .collect())
+        Ok(parse_info(&out))
     }
 
     /// `mailstead ARGS` inside the server.
-    fn mailstead(&self, args: &[&str], stdin: Option<&[u8]>, show: Show) -> Stage<Out> {
+    fn mailstead(&self, args: &[&str], stdin: Option<&[u8]>, show: Show) -> Stage<Run> {
         let mut all = vec!["exec", BED_NAME, "/usr/local/sbin/mailstead"];
         all.extend_from_slice(args);
         self.bed(&all, &[], stdin, show)
@@ -400,6 +321,7 @@ impl Demo {
         if self.exists() {
             // Not interruptible: a second Ctrl-C must not leave half a bed.
             let r = self
+                .script
                 .command(&["down", BED_NAME], &[])
                 .stdin(Stdio::null())
                 .output();
@@ -416,9 +338,7 @@ impl Demo {
                 Err(e) => eprintln!("warning: cannot run bed down {BED_NAME}: {e}"),
             }
         }
-        if let Some(d) = self.dir.take() {
-            let _ = d.close();
-        }
+        self.script.close();
     }
 
     fn full(&mut self, release: Release, yes: bool, keep: bool, interactive: bool) -> Stage<()> {
@@ -429,10 +349,10 @@ impl Demo {
 
         // ---- host tools ----
         let mut check = vec!["deps", "--check"];
-        check.extend_from_slice(CAPS);
+        check.extend_from_slice(DEMO_CAPS);
         let o = self.bed(&check, &[], None, Show::Quiet)?;
         if o.code != 0 {
-            let text = o.text();
+            let text = o.output();
             let pkgs = text
                 .lines()
                 .find_map(|l| l.split_once("`bed deps` installs: ").map(|(_, p)| p.trim()))
@@ -442,7 +362,7 @@ impl Demo {
                 "installing the test bed's host tools with apt-get install --no-install-recommends: {pkgs}"
             ));
             let mut deps = vec!["deps"];
-            deps.extend_from_slice(CAPS);
+            deps.extend_from_slice(DEMO_CAPS);
             self.bed_ok("installing the host tools", &deps, &[], None, Show::Lines)?;
         } else {
             self.say(
@@ -466,11 +386,11 @@ impl Demo {
         ));
         let owner = std::process::id().to_string();
         let tmp = self
-            .dir
-            .as_ref()
-            .map(|d| d.path().display().to_string())
+            .script
+            .private_dir()
+            .map(|d| d.display().to_string())
             .unwrap_or_default();
-        let caps = CAPS.join(" ");
+        let caps = DEMO_CAPS.join(" ");
         self.started = true;
         self.bed_ok(
             "booting the server",
@@ -569,7 +489,10 @@ impl Demo {
             // A mailbox of the demo's own, with a password it knows, on the first domain.
             let o = self.mailstead(&["dns", "--format", "json"], None, Show::Quiet)?;
             let domain = first_domain(&o.stdout).ok_or_else(|| {
-                Stop::Failed(format!("no mail domain in `mailstead dns`:\n{}", o.text()))
+                Stop::Failed(format!(
+                    "no mail domain in `mailstead dns`:\n{}",
+                    o.output()
+                ))
             })?;
             let mailbox = format!("demo-check@{domain}");
             let o = self.mailstead(
@@ -586,7 +509,7 @@ impl Demo {
             if o.code != 0 {
                 return Err(Stop::Failed(format!(
                     "adding {mailbox} failed:\n{}",
-                    o.text()
+                    o.output()
                 )));
             }
             self.say(format!("added the mailbox {mailbox} for the checks below"));
@@ -610,7 +533,10 @@ impl Demo {
         // ---- DNS: what `mailstead dns` prints, served ----
         let o = self.mailstead(&["dns", "--format", "json"], None, Show::Quiet)?;
         let mut lines = dnsmasq_lines(&o.stdout).map_err(|e| {
-            Stop::Failed(format!("`mailstead dns --format json`: {e}:\n{}", o.text()))
+            Stop::Failed(format!(
+                "`mailstead dns --format json`: {e}:\n{}",
+                o.output()
+            ))
         })?;
         let served = lines.len();
         // The outside world: outside.test's MX is the receiver on the host end.
@@ -618,11 +544,7 @@ impl Demo {
         lines.push(format!("host-record=mx.outside.test,{host_ip}"));
         // The blocklists `check` asks answer their test entry (RFC 5782 §5), as on the
         // internet: the address is "not listed" rather than "could not check".
-        lines.extend(
-            mailstead_steps::deliverability::BLOCKLISTS
-                .iter()
-                .map(|l| format!("address=/2.0.0.127.{}/127.0.0.2", l.zone)),
-        );
+        lines.extend(blocklists_answering());
         let mut args = vec!["dns", BED_NAME, "--reset"];
         args.extend(lines.iter().map(String::as_str));
         self.bed_ok("serving the DNS records", &args, &[], None, Show::Quiet)?;
@@ -699,13 +621,18 @@ impl Demo {
         self.say(format!(
             "submitted: {mailbox} to {OUTSIDE_RCPT} on {ip}:587 (STARTTLS, AUTH)"
         ));
-        let eml =
-            wait_for_message(&sink, &format!("Subject: {out_subject}"), 90)?.ok_or_else(|| {
-                Stop::Failed(format!(
-                    "the submitted message did not reach the test receiver ({}) in 90 s",
-                    sink.display()
-                ))
-            })?;
+        let eml = wait_for_message(
+            &sink,
+            &format!("Subject: {out_subject}"),
+            90,
+            &mailstead_engine::interrupt::requested,
+        )?
+        .ok_or_else(|| {
+            Stop::Failed(format!(
+                "the submitted message did not reach the test receiver ({}) in 90 s",
+                sink.display()
+            ))
+        })?;
         self.say(format!(
             "arrived at the test receiver on {host_ip}:25 (outside.test's MX)"
         ));
@@ -718,7 +645,7 @@ impl Demo {
         if verdict.code != 0 {
             return Err(Stop::Failed(format!(
                 "DKIM did not verify (dkimpy, keys from the served DNS):\n{}",
-                verdict.text()
+                verdict.output()
             )));
         }
         self.say(format!(
@@ -729,13 +656,13 @@ impl Demo {
         // ---- what an admin reads ----
         let o = self.mailstead(&["dns", &domain], None, Show::Quiet)?;
         self.say("mailstead dns (inside the server):");
-        println!("{}", indent(&o.text()));
+        println!("{}", indent(&o.output()));
         let o = self.mailstead(&["check"], None, Show::Quiet)?;
         self.say(format!(
             "mailstead check (inside the server, exit {}):",
             o.code
         ));
-        println!("{}", indent(&o.text()));
+        println!("{}", indent(&o.output()));
         self.say(format!(
             "demo done in {:.0} s: delivered, read over IMAPS, DKIM verified",
             self.t0.elapsed().as_secs_f64()
@@ -793,72 +720,7 @@ impl Drop for Demo {
         if self.started && std::thread::panicking() {
             self.take_down();
         }
-        if let Some(d) = self.dir.take() {
-            let _ = d.close();
-        }
-    }
-}
-
-/// Waits for `child`, stopping its process group on Ctrl-C or SIGTERM: TERM, then KILL after
-/// 10 s. Ok(exit code; -1 when killed by a signal).
-fn wait_interruptible(child: &mut Child) -> Stage<i32> {
-    loop {
-        if let Some(st) = child
-            .try_wait()
-            .map_err(|e| Stop::Failed(format!("waiting for the bed script: {e}")))?
-        {
-            if mailstead_engine::interrupt::requested() {
-                return Err(Stop::Interrupted);
-            }
-            return Ok(st.code().unwrap_or(-1));
-        }
-        if mailstead_engine::interrupt::requested() {
-            let pg = child.id() as i32;
-            // SAFETY: signals to the process group this run started (process_group(0)).
-            unsafe {
-                libc::kill(-pg, libc::SIGTERM);
-            }
-            let end = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < end {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            // SAFETY: as above.
-            unsafe {
-                libc::kill(-pg, libc::SIGKILL);
-            }
-            let _ = child.wait();
-            return Err(Stop::Interrupted);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// The first `.eml` in `dir` containing `needle`, waiting up to `secs` for it.
-fn wait_for_message(dir: &Path, needle: &str, secs: u64) -> Stage<Option<PathBuf>> {
-    let end = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if mailstead_engine::interrupt::requested() {
-            return Err(Stop::Interrupted);
-        }
-        if let Ok(rd) = std::fs::read_dir(dir) {
-            let mut found: Vec<PathBuf> = rd
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-                .filter(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains(needle)))
-                .collect();
-            found.sort();
-            if let Some(p) = found.into_iter().next() {
-                return Ok(Some(p));
-            }
-        }
-        if Instant::now() >= end {
-            return Ok(None);
-        }
-        std::thread::sleep(Duration::from_millis(300));
+        self.script.close();
     }
 }
 
@@ -879,30 +741,10 @@ fn new_password() -> std::io::Result<String> {
     Ok(out)
 }
 
-/// The answers of `--yes`: as the booted tests write them for a bed (tests/bed/mod.rs,
-/// `default_answers`), with a generated password and the bed's pebble as the ACME server
-/// (its listener certificate at /root/pebble-ca.pem inside).
+/// The answers of `--yes`: those the booted tests install a bed with
+/// ([`mailstead_bed::default_answers`]), with a generated password.
 pub fn answers(acme_url: &str, password: &str) -> String {
-    format!(
-        r#"hostname: {HOSTNAME}
-admin_email: admin@{DOMAIN}
-domains:
-  - name: {DOMAIN}
-    mailboxes:
-      - address: {MAILBOX}
-        password: "{password}"
-    aliases:
-      - from: postmaster@{DOMAIN}
-        to: {MAILBOX}
-acme:
-  server: {acme_url}
-  ca_bundle: /root/pebble-ca.pem
-ssh:
-  allow_users: [root]
-firewall:
-  enabled: true
-"#
-    )
+    default_answers(acme_url, password)
 }
 
 fn first_domain(dns_json: &str) -> Option<String> {
@@ -917,16 +759,6 @@ fn indent(text: &str) -> String {
         .map(|l| format!("           │ {}", l.trim_end_matches('\r')))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-fn unquote(v: &str) -> String {
-    // `bed info` writes values with printf %q; ours never need more than backslash removal.
-    let v = v.trim();
-    let v = v
-        .strip_prefix("$'")
-        .and_then(|s| s.strip_suffix('\''))
-        .unwrap_or(v);
-    v.replace('\\', "")
 }
 
 /// How the user started this binary, to name in the commands it suggests: `mailstead` when
@@ -982,40 +814,12 @@ mod tests {
     }
 
     #[test]
-    fn printed_records_become_dnsmasq_lines() {
+    fn the_first_mail_domain_is_the_first_mx_name() {
         let json = r#"{"records": [
-            {"type": "MX", "name": "example.test.", "value": "10 mail.example.test."},
             {"type": "A", "name": "mail.example.test.", "value": "10.213.7.2"},
-            {"type": "TXT", "name": "example.test.", "value": "v=spf1 mx -all"},
-            {"type": "SRV", "name": "_imap._tcp.example.test.", "value": "0 0 0 ."},
-            {"type": "SRV", "name": "_imaps._tcp.example.test.", "value": "0 1 993 mail.example.test."},
-            {"type": "CAA", "name": "example.test.", "value": "0 issue \"letsencrypt.org\""}
-          ], "ptr": [{"address": "10.213.7.2", "reverse_name": "2.7.213.10.in-addr.arpa.", "target": "mail.example.test."}]}"#;
-        assert_eq!(
-            dnsmasq_lines(json).unwrap(),
-            [
-                "mx-host=example.test,mail.example.test,10",
-                "host-record=mail.example.test,10.213.7.2",
-                "txt-record=example.test,\"v=spf1 mx -all\"",
-                "dns-rr=_imap._tcp.example.test,33,00000000000000",
-                "srv-host=_imaps._tcp.example.test,mail.example.test,993,0,1",
-                "caa-record=example.test,0,issue,letsencrypt.org",
-            ]
-        );
+            {"type": "MX", "name": "example.test.", "value": "10 mail.example.test."}
+          ], "ptr": []}"#;
         assert_eq!(first_domain(json).as_deref(), Some("example.test"));
-        let long = format!(
-            r#"{{"records": [{{"type": "TXT", "name": "k", "value": "{}"}}], "ptr": []}}"#,
-            "a".repeat(300)
-        );
-        let l = &dnsmasq_lines(&long).unwrap()[0];
-        assert_eq!(
-            l,
-            &format!(
-                "txt-record=k,\"{}\",\"{}\"",
-                "a".repeat(255),
-                "a".repeat(45)
-            )
-        );
     }
 
     #[test]
@@ -1025,13 +829,5 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
         assert!(answers("https://10.213.1.1:14000/dir", &a).contains(&format!("password: \"{a}\"")));
-    }
-
-    #[test]
-    fn the_bed_script_ships_inside() {
-        assert!(
-            BED_SCRIPT.starts_with("#!/usr/bin/env bash") && BED_SCRIPT.contains("cmd_dkim_verify")
-        );
-        assert!(SINK_SCRIPT.contains("aiosmtpd"));
     }
 }

@@ -19,7 +19,6 @@
 pub mod cli;
 pub mod commands;
 pub mod demo;
-mod dnsmasq;
 pub mod error;
 pub mod exit;
 pub mod help;

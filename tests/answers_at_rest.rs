@@ -2,12 +2,12 @@
 //! item 1), and secrets at rest (issue 20 item 3): no plaintext mailbox password anywhere in
 //! the tree once applied, secret snapshots kept only while a rollback can use them, runs
 //! pruned. The real binary on `--root` trees with the demo steps, as tests/sandbox.rs.
-mod support;
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
-use support::*;
+const BIN: &str = env!("CARGO_BIN_EXE_mailstead");
+use mailstead_bed::sandbox::*;
 
 const BOB: &str = "bob has another long passphrase";
 const RELAY_1: &str = "relay-secret-number-one";
@@ -33,7 +33,7 @@ fn server_file(t: &Tree) -> PathBuf {
 
 /// A tree whose server has no answers file yet (a fresh server).
 fn fresh() -> Option<Tree> {
-    let t = Tree::new()?;
+    let t = Tree::new(BIN)?;
     fs::remove_file(server_file(&t)).unwrap();
     Some(t)
 }
@@ -242,7 +242,7 @@ fn no_plaintext_password_at_rest_and_secret_snapshots_pruned() {
 
 #[test]
 fn a_hand_written_server_file_is_hashed_by_the_next_edit_and_pruned_runs_refused() {
-    let Some(t) = Tree::new() else { return };
+    let Some(t) = Tree::new(BIN) else { return };
     // The server's own file, written by hand with a plaintext password: install applies it
     // and leaves it as it is (a rollback puts back exactly that), saying so.
     let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
@@ -295,7 +295,7 @@ fn a_hand_written_server_file_is_hashed_by_the_next_edit_and_pruned_runs_refused
 
 #[test]
 fn runs_are_pruned_to_the_newest_ten() {
-    let Some(t) = Tree::new() else { return };
+    let Some(t) = Tree::new(BIN) else { return };
     let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
     assert_eq!(out.code, 0, "{}", out.all());
     let first = run_dirs(&t);

@@ -1,9 +1,10 @@
-//! End-to-end tests on booted Debian servers (the bed: tests/bed/README.md).
+//! End-to-end tests on booted Debian servers (the bed: bed/README.md).
 //! Root only, Linux namespaces; run them explicitly:
 //! `cargo test -p mailstead --test booted -- --ignored --test-threads=1 --nocapture`
-mod bed;
+use mailstead_bed as bed;
 
-use bed::{Bed, Security};
+use bed::{Bed, Security, ALICE_PASSWORD};
+use std::time::Instant;
 
 fn boots(release: &str) {
     let bed = Bed::up(&format!("boot-{release}"), release);
@@ -155,4 +156,70 @@ fn plan_changes_nothing_in_etc_bookworm() {
 #[ignore = "booted-Debian bed: root + namespaces; run with --ignored"]
 fn plan_changes_nothing_in_etc_trixie() {
     plan_changes_nothing("trixie");
+}
+
+/// Forks of an installed bed (bed/README.md, "Forks"): the run's installed bed of `release`
+/// (made once, snapshotted) and two forks of it alive at once, each at an address of its own.
+/// `mailstead install` run again there is a small change (what follows the address:
+/// postscreen's allow list, fail2ban's ignoreip), after which each fork is a working server:
+/// `check` finds no failure with its printed records served, its certificate verifies on every
+/// TLS port, mail is delivered and read back.
+fn forks_of_an_installed_bed(release: &str) {
+    let t = Instant::now();
+    let forks = [
+        Bed::installed(&format!("fork1-{release}"), release),
+        Bed::installed(&format!("fork2-{release}"), release),
+    ];
+    println!(
+        "{release}: two forks of the installed bed ready in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert_ne!(
+        forks[0].ip, forks[1].ip,
+        "each fork has an address of its own"
+    );
+    for (i, fork) in forks.iter().enumerate() {
+        let t = Instant::now();
+        let other = &forks[1 - i];
+        let answers = fork.read_file(bed::ANSWERS_PATH).unwrap();
+        assert!(
+            answers.contains(&fork.acme_url),
+            "the fork's answers name its own ACME server {}:\n{answers}",
+            fork.acme_url
+        );
+        let allow = fork.sh_ok("postconf -h postscreen_access_list");
+        assert!(
+            allow.contains(&format!("{{{} permit}}", fork.ip))
+                && !allow.contains(&format!("{{{} permit}}", other.ip)),
+            "postscreen's allow list follows the fork's address {}: {allow}",
+            fork.ip
+        );
+        fork.serve_published();
+        let check = fork.mailstead(&["check"]);
+        assert!(
+            matches!(check.code, 0 | 5) && !check.stdout.contains("✗ "),
+            "check on the fork:\n{}",
+            check.text()
+        );
+        for port in [993, 465, 587, 25] {
+            fork.tls_verify(port)
+                .unwrap_or_else(|e| panic!("{}: TLS on {port}: {e}", fork.name));
+        }
+        let subject = format!("{}-mail", fork.name);
+        fork.smtp_deliver("alice@example.test", &subject)
+            .unwrap_or_else(|e| panic!("{}: deliver: {e}", fork.name));
+        fork.imaps_fetch("alice@example.test", ALICE_PASSWORD, Some(&subject), 30)
+            .unwrap_or_else(|e| panic!("{}: read back: {e}", fork.name));
+        println!(
+            "{release}: scenario on {}: {:.1} s",
+            fork.name,
+            t.elapsed().as_secs_f64()
+        );
+    }
+}
+
+#[test]
+#[ignore = "booted-Debian bed: root + namespaces; run with --ignored"]
+fn forks_of_an_installed_bed_trixie() {
+    forks_of_an_installed_bed("trixie");
 }

@@ -12,8 +12,7 @@
 //!   why and what to do instead, exit 2, nothing touched.
 //!
 //! The booted ones are `#[ignore]` (root, namespaces, network for apt): `tests/run` runs them.
-#[path = "bed/mod.rs"]
-mod bed;
+use mailstead_bed as bed;
 
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,9 +23,7 @@ use std::time::{Duration, Instant};
 
 const BED_NAME: &str = "mailstead-demo";
 /// The host capabilities the demo needs: the same list the binary uses.
-#[path = "../src/demo_caps.rs"]
-mod demo_caps;
-use demo_caps::CAPS;
+use bed::DEMO_CAPS as CAPS;
 
 fn beds_dir() -> PathBuf {
     PathBuf::from(std::env::var_os("MAILSTEAD_BED_DIR").unwrap_or("/var/tmp/mailstead-beds".into()))

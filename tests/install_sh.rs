@@ -438,7 +438,7 @@ fn a_truncated_script_runs_nothing() {
 }
 
 /// install.sh and dist/release are POSIX sh and shellcheck-clean (skipped, saying so, where
-/// shellcheck is not installed; `tests/bed/bed deps` installs it).
+/// shellcheck is not installed; `bed/bed deps` installs it).
 #[test]
 fn scripts_are_shellcheck_clean() {
     if Command::new("shellcheck")
@@ -446,7 +446,7 @@ fn scripts_are_shellcheck_clean() {
         .output()
         .is_err()
     {
-        eprintln!("SKIPPED: shellcheck is not installed (tests/bed/bed deps installs it)");
+        eprintln!("SKIPPED: shellcheck is not installed (bed/bed deps installs it)");
         return;
     }
     for s in ["install.sh", "dist/release"] {

@@ -1,16 +1,7 @@
 //! The mail stack in booted Debian 12 and 13 servers, checked the way a user would see it:
 //! real mail from outside, real TLS clients, pebble as the ACME server. Run as root by
 //! `tests/run` (`cargo test --test mailstack -- --ignored --test-threads=1`).
-#[path = "bed/mod.rs"]
-mod bed;
-// Serving what `mailstead dns` prints, as a healthy server's zone does.
-#[allow(dead_code)]
-#[path = "deliverability/dns.rs"]
-mod dns;
-/// The printed records as dnsmasq lines: the one copy, shared with `mailstead demo`.
-#[path = "../src/dnsmasq.rs"]
-#[allow(dead_code)]
-mod dnsmasq;
+use mailstead_bed as bed;
 
 use bed::{Bed, Security, ALICE_PASSWORD};
 use std::collections::BTreeSet;
@@ -334,7 +325,7 @@ fn mail_stack(release: &str) {
     );
     // A healthy server has its records published: the bed's DNS serves what `mailstead dns`
     // printed (without them, reverse-dns and dns-records fail, as they should).
-    dns::serve_published(&bed);
+    bed.serve_published();
     let check = bed.mailstead(&["check"]);
     // No failure (a warning may come from `disk`, which looks at this machine's disk).
     assert!(
@@ -645,7 +636,7 @@ fn fault_per_step(release: &str) {
         ["all", "smtp", "relay", "ipv4"],
         "{release}: Postfix settings after a Local-only start"
     );
-    dns::serve_published(&bed);
+    bed.serve_published();
     let check = bed.mailstead(&["check"]);
     // No failure, with the printed records served (a warning may come from `disk`).
     assert!(

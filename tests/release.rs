@@ -1,4 +1,4 @@
-//! The one-line install on booted Debian servers (the bed: tests/bed/README.md): a release tree
+//! The one-line install on booted Debian servers (the bed: bed/README.md): a release tree
 //! served over HTTP from the host end, and inside a fresh bed
 //! `curl -fsSL http://HOST:PORT/install.sh | sh` on a terminal (tmux inside the bed) installs
 //! mailstead and starts the wizard, whose screens are captured. Before that, with no terminal
@@ -9,10 +9,10 @@
 //! and serves it over IMAPS; the benchmark line says how long that took the machine.
 //!
 //! The tree: `$MAILSTEAD_RELEASE_TREE` when set (one made by `dist/release`, the real release
-//! build), else one made here by `dist/release --binary $MAILSTEAD_BIN` (see bed/mod.rs).
+//! build), else one made here by `dist/release --binary $MAILSTEAD_BIN` (see bed/src/bed.rs).
 //! Root only, Linux namespaces; run explicitly:
 //! `cargo test -p mailstead --test release -- --ignored --test-threads=1 --nocapture`
-mod bed;
+use mailstead_bed as bed;
 
 use bed::{mailstead_bin, Bed};
 use std::path::{Path, PathBuf};

@@ -2,15 +2,16 @@
 //! nothing, re-runs change nothing, bad answers change nothing, every fault is rolled back to
 //! a byte-identical tree, a killed run is recovered. Commands run through `chroot`, so the
 //! tree gets a tiny /bin with sh and the coreutils the demo command uses; that needs root.
-mod support;
-
+use mailstead_bed::sandbox::{grep_tree, install_binary, set_mode, Tree, ANSWERS, PASSWORD};
 use std::fs;
 use std::path::Path;
-use support::*;
+
+/// The binary the sandbox trees run: this build's.
+const BIN: &str = env!("CARGO_BIN_EXE_mailstead");
 
 #[test]
 fn plan_changes_nothing_and_shows_diffs() {
-    let Some(t) = Tree::new() else { return };
+    let Some(t) = Tree::new(BIN) else { return };
     let before = t.snapshot_all();
     let out = t.mailstead(&["--demo", "plan"]);
     assert_eq!(out.code, 0, "{}", out.all());
@@ -33,7 +34,7 @@ fn plan_changes_nothing_and_shows_diffs() {
 
 #[test]
 fn install_then_rerun_changes_nothing() {
-    let Some(t) = Tree::new() else { return };
+    let Some(t) = Tree::new(BIN) else { return };
     let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
     assert_eq!(out.code, 0, "{}", out.all());
     let after_first = t.snapshot_all();
@@ -55,7 +56,7 @@ fn install_then_rerun_changes_nothing() {
 
 #[test]
 fn whole_run_rollback_restores_identical_tree() {
-    let Some(t) = Tree::new() else { return };
+    let Some(t) = Tree::new(BIN) else { return };
     let before = t.snapshot();
     let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
     assert_eq!(out.code, 0, "{}", out.all());
@@ -72,7 +73,7 @@ fn whole_run_rollback_restores_identical_tree() {
 
 #[test]
 fn hand_edit_is_shown_and_refused_with_yes() {
-    let Some(t) = Tree::new() else { return };
+    let Some(t) = Tree::new(BIN) else { return };
     assert_eq!(
         t.mailstead(&["--demo", "--yes", "--plain", "install"]).code,
         0
@@ -100,7 +101,7 @@ fn hand_edit_is_shown_and_refused_with_yes() {
 
 #[test]
 fn bad_answers_exit_2_name_the_field_and_change_nothing() {
-    let Some(t) = Tree::new() else { return };
+    let Some(t) = Tree::new(BIN) else { return };
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/answers/bad");
     let mut files: Vec<_> = fs::read_dir(&dir)
         .unwrap()
@@ -157,7 +158,7 @@ fn bad_answers_exit_2_name_the_field_and_change_nothing() {
 
 #[test]
 fn hash_with_a_line_break_in_its_parameters_is_refused_and_changes_nothing() {
-    let Some(t) = Tree::new() else { return };
+    let Some(t) = Tree::new(BIN) else { return };
     // A newline inside `rounds=` (SHA512-CRYPT) or Argon2's parameters once passed validation
     // and was written to /etc/dovecot/users as is, adding an account with a known password.
     let sha = "{SHA512-CRYPT}$6$rounds=5000\\nmallory@example.test:{PLAIN}known-password-123$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/";
@@ -189,7 +190,7 @@ fn hash_with_a_line_break_in_its_parameters_is_refused_and_changes_nothing() {
 
 #[test]
 fn no_command_without_a_terminal_exits_2() {
-    let Some(t) = Tree::new() else { return };
+    let Some(t) = Tree::new(BIN) else { return };
     let out = t.mailstead(&[]);
     assert_eq!(out.code, 2, "{}", out.all());
 }
@@ -198,7 +199,7 @@ fn no_command_without_a_terminal_exits_2() {
 /// the fix, before anything runs (fail2ban is never asked) and the tree is unchanged.
 #[test]
 fn unban_refuses_what_is_not_one_address() {
-    let Some(t) = Tree::new() else { return };
+    let Some(t) = Tree::new(BIN) else { return };
     let before = t.snapshot_all();
     for bad in ["192.0.2.0/24", "mail.example.test", "192.0.2.7 ", "1.2.3"] {
         let out = t.mailstead(&["unban", bad]);
@@ -219,7 +220,7 @@ fn unban_refuses_what_is_not_one_address() {
 
 #[test]
 fn dns_prints_records_and_changes_nothing() {
-    let Some(t) = Tree::new() else { return };
+    let Some(t) = Tree::new(BIN) else { return };
     // No answers file: bad input.
     let _ = fs::remove_file(t.path("etc/mailstead/mailstead.yaml"));
     let out = t.mailstead(&["dns"]);
@@ -284,7 +285,7 @@ fn dns_prints_records_and_changes_nothing() {
 
 #[test]
 fn password_never_reaches_output_or_state() {
-    let Some(t) = Tree::new() else { return };
+    let Some(t) = Tree::new(BIN) else { return };
     let out = t.mailstead(&["--demo", "--yes", "--plain", "--verbose", "install"]);
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(!out.all().contains(PASSWORD));
@@ -300,7 +301,7 @@ mod faults {
     /// after the step's rollback (or the next start's recovery).
     #[test]
     fn fault_matrix() {
-        let Some(_) = Tree::new() else { return };
+        let Some(_) = Tree::new(BIN) else { return };
         let steps = ["demo-files", "demo-command"];
         let faults = [
             "command fails",
@@ -316,7 +317,7 @@ mod faults {
         for (i, step) in steps.iter().enumerate() {
             for fault in faults {
                 total += 1;
-                let t = Tree::new().unwrap();
+                let t = Tree::new(BIN).unwrap();
                 // Steps before this one are applied and stay applied.
                 if i > 0 {
                     let only = steps[..i].join(",");
@@ -376,7 +377,7 @@ mod faults {
 
     #[test]
     fn killed_run_is_recovered_by_the_next_install() {
-        let Some(t) = Tree::new() else { return };
+        let Some(t) = Tree::new(BIN) else { return };
         let before = t.snapshot();
         let out = t.mailstead_env(
             &["--demo", "--yes", "--plain", "install"],
@@ -401,7 +402,7 @@ mod faults {
     /// its rollback; the run before it stays applied.
     #[test]
     fn rollback_after_a_killed_run_undoes_that_run_and_no_more() {
-        let Some(t) = Tree::new() else { return };
+        let Some(t) = Tree::new(BIN) else { return };
         let out = t.mailstead(&[
             "--demo",
             "--yes",
@@ -434,7 +435,7 @@ mod faults {
     /// SIGTERM in the middle of an add-* run: all or nothing, the answers file included.
     #[test]
     fn add_command_interrupted_by_sigterm_keeps_nothing() {
-        let Some(t) = Tree::new() else { return };
+        let Some(t) = Tree::new(BIN) else { return };
         let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
         assert_eq!(out.code, 0, "{}", out.all());
         let before = t.snapshot();
@@ -487,7 +488,7 @@ mod faults {
     /// the lock, so it never writes back answers from before the first one's change.
     #[test]
     fn answers_are_read_under_the_lock() {
-        let Some(t) = Tree::new() else { return };
+        let Some(t) = Tree::new(BIN) else { return };
         let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
         assert_eq!(out.code, 0, "{}", out.all());
         // The second command waits just before taking the lock; the first runs meanwhile.
@@ -508,7 +509,7 @@ mod faults {
 
     #[test]
     fn a_second_run_waits_for_no_one_and_changes_nothing() {
-        let Some(t) = Tree::new() else { return };
+        let Some(t) = Tree::new(BIN) else { return };
         let mut slow = t.spawn_env(
             &["--demo", "--yes", "--plain", "install"],
             &[("FAILPOINTS", "demo-files.mid=sleep(4000)".to_string())],
@@ -526,7 +527,7 @@ mod faults {
 
 #[test]
 fn add_commands_update_answers_and_undo_them_on_failure() {
-    let Some(t) = Tree::new() else { return };
+    let Some(t) = Tree::new(BIN) else { return };
     assert_eq!(
         t.mailstead(&["--demo", "--yes", "--plain", "install"]).code,
         0
@@ -580,7 +581,7 @@ fn add_commands_update_answers_and_undo_them_on_failure() {
 
 #[test]
 fn remove_commands_update_answers_and_refuse_unknown_names() {
-    let Some(t) = Tree::new() else { return };
+    let Some(t) = Tree::new(BIN) else { return };
     assert_eq!(
         t.mailstead(&["--demo", "--yes", "--plain", "install"]).code,
         0
@@ -638,7 +639,7 @@ fn rule_words<'a>(text: &'a str, field_suffix: &str) -> &'a str {
 /// value, exit 2, and change nothing.
 #[test]
 fn answers_file_and_add_commands_share_the_rules() {
-    let Some(t) = Tree::new() else { return };
+    let Some(t) = Tree::new(BIN) else { return };
     assert_eq!(
         t.mailstead(&["--demo", "--yes", "--plain", "install"]).code,
         0
@@ -706,7 +707,7 @@ fn answers_file_and_add_commands_share_the_rules() {
 /// NO_COLOR or a pipe, no `Location:` or Debug text; the tree untouched.
 #[test]
 fn preflight_refusal_is_plain_words() {
-    let Some(t) = Tree::new() else { return };
+    let Some(t) = Tree::new(BIN) else { return };
     // Preflight asks `id -u` first; then it reads which system this is.
     install_binary(&t.root, "/usr/bin/id", "/usr/bin/id");
     install_binary(&t.root, "/usr/bin/id", "/bin/id");
@@ -735,7 +736,7 @@ fn preflight_refusal_is_plain_words() {
 /// away (ended by SIGPIPE like any CLI, which the shell reports as the pipeline's success).
 #[test]
 fn closed_pipe_is_no_panic() {
-    let Some(t) = Tree::new() else { return };
+    let Some(t) = Tree::new(BIN) else { return };
     for args in [&["--demo", "plan"][..], &["--demo", "runs"][..]] {
         let (code, stderr) = t.mailstead_head1(args);
         assert!(
@@ -758,7 +759,7 @@ fn closed_pipe_is_no_panic() {
 /// copy) is named by `runs` and breaks neither `runs` nor `rollback`.
 #[test]
 fn run_dir_without_journal_breaks_nothing() {
-    let Some(t) = Tree::new() else { return };
+    let Some(t) = Tree::new(BIN) else { return };
     let before = t.snapshot();
     let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
     assert_eq!(out.code, 0, "{}", out.all());
@@ -775,7 +776,7 @@ fn run_dir_without_journal_breaks_nothing() {
 /// with --yes the rollback is refused (exit 2, nothing changed) unless --force.
 #[test]
 fn rollback_refuses_over_hand_edits_with_yes() {
-    let Some(t) = Tree::new() else { return };
+    let Some(t) = Tree::new(BIN) else { return };
     let before = t.snapshot();
     let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
     assert_eq!(out.code, 0, "{}", out.all());
@@ -798,7 +799,7 @@ fn rollback_refuses_over_hand_edits_with_yes() {
 /// and what stays applied, the one command to run next, and the log (which exists).
 #[test]
 fn a_failed_run_ends_with_why_what_stays_the_next_command_and_the_log() {
-    let Some(t) = Tree::new() else { return };
+    let Some(t) = Tree::new(BIN) else { return };
     fs::write(t.path("etc/demo/demo-command.fail"), "").unwrap();
     let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
     assert_eq!(out.code, 1, "{}", out.all());

@@ -1,11 +1,11 @@
 //! Issue 20 on the real binary against a directory tree (`--root`), with the demo steps: an
 //! all-or-nothing edit killed half-way is undone whole by the next start. Needs root (chroot,
 //! chown), as tests/sandbox.rs does; skipped otherwise.
-mod support;
 
 #[cfg(feature = "failpoints")]
 mod faults {
-    use super::support::*;
+    use mailstead_bed::sandbox::*;
+    const BIN: &str = env!("CARGO_BIN_EXE_mailstead");
     use std::fs;
 
     /// `add-domain` killed (SIGKILL, as a power cut would stop it) after its answers file was
@@ -13,7 +13,7 @@ mod faults {
     /// (content, mode, owner) to before add-domain, the answers file included.
     #[test]
     fn killed_add_domain_is_recovered_whole() {
-        let Some(t) = Tree::new() else { return };
+        let Some(t) = Tree::new(BIN) else { return };
         let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
         assert_eq!(out.code, 0, "{}", out.all());
         let before = t.snapshot();
@@ -54,7 +54,7 @@ mod faults {
     /// its rollback; the install before it stays applied.
     #[test]
     fn rollback_after_a_killed_add_domain_undoes_it_and_no_more() {
-        let Some(t) = Tree::new() else { return };
+        let Some(t) = Tree::new(BIN) else { return };
         let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
         assert_eq!(out.code, 0, "{}", out.all());
         let installed = t.snapshot();
@@ -81,7 +81,7 @@ mod faults {
     /// the first stays applied (what an install run always did).
     #[test]
     fn killed_install_keeps_its_finished_steps() {
-        let Some(t) = Tree::new() else { return };
+        let Some(t) = Tree::new(BIN) else { return };
         let out = t.mailstead(&[
             "--demo",
             "--yes",

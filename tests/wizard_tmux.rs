@@ -4,11 +4,12 @@
 //! Ignored by default (it needs tmux and root for the tree, and takes seconds):
 //! `cargo test -p mailstead --test wizard_tmux -- --ignored`. Without tmux it says so and
 //! passes; `apt-get install tmux` to run it. Never touches this machine: only the temp tree.
-mod support;
 
+use mailstead_bed::sandbox::Tree;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::Tree;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mailstead");
 
 /// One tmux server (its own socket) with one pane running a command; killed when dropped.
 struct Pane {
@@ -110,7 +111,7 @@ fn no_hash_errors(screen: &str) {
 #[test]
 #[ignore = "drives the binary in tmux; run with --ignored"]
 fn the_menu_refuses_an_existing_domain_at_the_question_and_stays() {
-    let Some(t) = Tree::new() else { return };
+    let Some(t) = Tree::new(BIN) else { return };
     let Some(p) = Pane::start(&mailstead_in(&t)) else {
         return;
     };
@@ -146,7 +147,7 @@ fn the_menu_refuses_an_existing_domain_at_the_question_and_stays() {
 #[test]
 #[ignore = "drives the binary in tmux; run with --ignored"]
 fn the_wizard_lists_all_problems_and_accepts_its_suggestion() {
-    let Some(t) = Tree::new() else { return };
+    let Some(t) = Tree::new(BIN) else { return };
     std::fs::remove_file(t.path("etc/mailstead/mailstead.yaml")).unwrap();
     let Some(p) = Pane::start(&mailstead_in(&t)) else {
         return;

@@ -13,7 +13,7 @@
 //!   zen.spamhaus.org it fails `blocklists` naming the list and its delisting page; once the PTR
 //!   is fixed `reverse-dns` passes;
 //! - `check --json` parses, and the exit code is the worst status (0 pass, 5 warn, 1 fail).
-use super::bed::Bed;
+use crate::bed::Bed;
 
 /// The DNSBL/PTR form of an IPv4 address: its octets reversed.
 fn reversed(ip: &str) -> String {
@@ -224,7 +224,7 @@ pub fn scenario(bed: &Bed) {
     // A DNS server that does not answer (MAILSTEAD_RESOLVER names it): one warning, bounded.
     let run = bed.sh(&format!(
         "MAILSTEAD_RESOLVER={nowhere}:53 {} plan",
-        super::bed::MAILSTEAD_IN_BED
+        crate::bed::MAILSTEAD_IN_BED
     ));
     println!(
         "{}: plan with a DNS server that never answers took {:.1} s",
@@ -241,7 +241,7 @@ pub fn scenario(bed: &Bed) {
     let (code, list) = {
         let run = bed.sh(&format!(
             "MAILSTEAD_RESOLVER={nowhere}:53 {} check --json",
-            super::bed::MAILSTEAD_IN_BED
+            crate::bed::MAILSTEAD_IN_BED
         ));
         let list: Vec<serde_json::Value> = serde_json::from_str(&run.stdout)
             .unwrap_or_else(|e| panic!("check --json is not JSON ({e}):\n{}", run.text()));

@@ -8,7 +8,7 @@
 //! Lookups: the host's dnspython (`/usr/bin/python3`) asks the bed's resolver (HOST_IP:53)
 //! for every printed record, and inside the bed `getent` resolves the hostname through the
 //! bed's own resolv.conf.
-use crate::bed::{Bed, Security, ALICE_PASSWORD};
+use mailstead_bed::{sink_message, Bed, Security, ALICE_PASSWORD};
 use serde_json::Value;
 
 /// Whether the DKIM signer is part of this build. GLUE(signer): set to `true` when the signer
@@ -16,63 +16,6 @@ use serde_json::Value;
 /// printed DKIM key and a signature an independent verifier accepts against it. Until then it
 /// requires the "no key yet" path, and that the verifier rejects the unsigned message.
 pub const DKIM_SIGNER_MERGED: bool = true;
-
-/// `mailstead [--config CONFIG] dns --format json` inside the bed, parsed.
-pub fn published_json(bed: &Bed, config: Option<&str>) -> Value {
-    let mut args = vec![];
-    if let Some(c) = config {
-        args.extend_from_slice(&["--config", c]);
-    }
-    args.extend_from_slice(&["dns", "--format", "json"]);
-    let r = bed.mailstead(&args);
-    assert!(r.ok(), "mailstead dns --format json failed:\n{}", r.text());
-    serde_json::from_str(&r.stdout).unwrap_or_else(|e| {
-        panic!(
-            "mailstead dns --format json is not JSON ({e}):\n{}",
-            r.text()
-        )
-    })
-}
-
-use crate::dnsmasq::bare;
-
-/// One printed record as a dnsmasq line (src/dnsmasq.rs, shared with `mailstead demo`).
-pub fn dnsmasq_line(rec: &Value) -> String {
-    crate::dnsmasq::dnsmasq_line(rec)
-        .unwrap_or_else(|e| panic!("mailstead dns printed a record the bed cannot serve: {e}"))
-}
-
-/// Serve exactly what `published` lists (records and PTRs) through the bed's DNS.
-pub fn serve_json(bed: &Bed, published: &Value) -> Vec<String> {
-    let mut lines: Vec<String> = published["records"]
-        .as_array()
-        .expect("records")
-        .iter()
-        .map(dnsmasq_line)
-        .collect();
-    for p in published["ptr"].as_array().expect("ptr") {
-        let already = published["records"].as_array().unwrap().iter().any(|r| {
-            matches!(r["type"].as_str(), Some("A" | "AAAA")) && r["value"] == p["address"]
-        });
-        if !already {
-            lines.push(format!(
-                "ptr-record={},{}",
-                bare(p["reverse_name"].as_str().unwrap()),
-                bare(p["target"].as_str().unwrap())
-            ));
-        }
-    }
-    let refs: Vec<&str> = lines.iter().map(|s| s.as_str()).collect();
-    bed.dns_reset(&refs);
-    lines
-}
-
-/// Run `mailstead dns --format json` inside the bed and serve EVERY record it printed.
-pub fn serve_published(bed: &Bed) -> Value {
-    let p = published_json(bed, None);
-    serve_json(bed, &p);
-    p
-}
 
 /// Asks HOST_IP:53 for each printed record (and each PTR) with dnspython; prints one line
 /// per record, `MISMATCH ...` where what is served differs from what was printed.
@@ -120,7 +63,7 @@ pub fn lookup_all(bed: &Bed, published: &Value) -> Result<String, String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("/usr/bin/python3 with dnspython (tests/bed/bed deps)");
+        .expect("/usr/bin/python3 with dnspython (bed/bed deps)");
     child
         .stdin
         .take()
@@ -157,7 +100,7 @@ fn dkim_scenario(bed: &Bed, printed: &Value) {
         })
         .collect();
     let dir = bed.sink_up(25, false, None);
-    let mut lines = serve_json(bed, printed);
+    let mut lines = bed.serve_json(printed);
     lines.push("mx-host=outside.test,relay.outside.test,10".into());
     lines.push(format!("host-record=relay.outside.test,{}", bed.host_ip));
     let refs: Vec<&str> = lines.iter().map(|s| s.as_str()).collect();
@@ -172,7 +115,7 @@ fn dkim_scenario(bed: &Bed, printed: &Value) {
         &subject,
     )
     .unwrap_or_else(|e| panic!("[{rel}] submit to bob@outside.test: {e}"));
-    let eml = crate::bed::sink_message(&dir, &subject, 60).unwrap_or_else(|| {
+    let eml = sink_message(&dir, &subject, 60).unwrap_or_else(|| {
         panic!(
             "[{rel}] the message never reached the outside sink\n{}",
             bed.journal("postfix@-.service", 30)
@@ -197,12 +140,12 @@ fn dkim_scenario(bed: &Bed, printed: &Value) {
             e.trim()
         );
     }
-    serve_json(bed, printed);
+    bed.serve_json(printed);
 }
 
 /// The serving path for a long DKIM key works end to end without the signer: a 2048-bit key
 /// made here, its record as `mailstead dns` prints DKIM records (`v=DKIM1; k=rsa; p=...`,
-/// longer than 255 bytes), served through [`serve_json`]; dkimpy signs a message with the
+/// longer than 255 bytes), served through [`Bed::serve_json`]; dkimpy signs a message with the
 /// private key and verifies it against the served record, and rejects a tampered copy.
 fn dkim_serving_selftest(bed: &Bed, printed: &Value) {
     let rel = &bed.release;
@@ -236,7 +179,7 @@ fn dkim_serving_selftest(bed: &Bed, printed: &Value) {
             "domain": "example.test", "name": "selftest._domainkey.example.test.", "type": "TXT",
             "value": format!("v=DKIM1; k=rsa; p={p}"), "ttl": 3600, "purpose": "bed self-test"
         }));
-    serve_json(bed, &with_key);
+    bed.serve_json(&with_key);
     lookup_all(bed, &with_key).unwrap_or_else(|e| panic!("[{rel}] lookups with a long key:\n{e}"));
     let signed = dir.path().join("signed.eml");
     let signer = dir.path().join("sign.py");
@@ -266,7 +209,7 @@ fn dkim_serving_selftest(bed: &Bed, printed: &Value) {
     std::fs::write(&tampered, text).unwrap();
     bed.dkim_verify(&tampered)
         .expect_err("dkimpy accepted a tampered body");
-    serve_json(bed, printed);
+    bed.serve_json(printed);
 }
 
 fn records<'a>(p: &'a Value, name: &str, rtype: &str) -> Vec<&'a str> {
@@ -295,7 +238,7 @@ pub fn scenario(bed: &Bed) {
     );
 
     // 1. Every printed record, served as printed, answers as printed.
-    let p = serve_published(bed);
+    let p = bed.serve_published();
     assert_eq!(
         records(&p, "example.test.", "MX"),
         ["10 mail.example.test."]
@@ -359,13 +302,13 @@ pub fn scenario(bed: &Bed) {
         "sed -e '/^acme:/,/^[a-z]/{/^acme:/d;/^  /d}' /etc/mailstead/mailstead.yaml \
          > /root/dns-le.yaml && chmod 600 /root/dns-le.yaml",
     );
-    let le = published_json(bed, Some("/root/dns-le.yaml"));
+    let le = bed.published_json(Some("/root/dns-le.yaml"));
     assert_eq!(
         records(&le, "mail.example.test.", "CAA"),
         ["0 issue \"letsencrypt.org\""],
         "[{rel}] CAA with Let's Encrypt"
     );
-    serve_json(bed, &le);
+    bed.serve_json(&le);
     lookup_all(bed, &le).unwrap_or_else(|e| panic!("[{rel}] lookups (Let's Encrypt):\n{e}"));
     bed.sh_ok("rm -f /root/dns-le.yaml");
 
@@ -389,7 +332,7 @@ pub fn scenario(bed: &Bed) {
         "[{rel}] dns other.test --format zone:\n{}",
         other.text()
     );
-    let all = serve_published(bed);
+    let all = bed.serve_published();
     assert_eq!(
         records(&all, "other.test.", "MX"),
         ["10 mail.example.test."]
@@ -411,5 +354,5 @@ pub fn scenario(bed: &Bed) {
     // Leave the bed as found: other.test removed, the default domain's records served.
     let rm = bed.mailstead(&["remove-domain", "other.test", "--yes", "--plain"]);
     assert!(rm.ok(), "[{rel}] remove-domain other.test:\n{}", rm.text());
-    serve_published(bed);
+    bed.serve_published();
 }

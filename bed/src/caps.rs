@@ -1,8 +1,8 @@
-//! The demo's host needs, in a file of its own so `tests/demo.rs` checks the same list.
+//! The demo's host needs: the binary installs them, `tests/demo.rs` checks the same list.
 
 /// The host capabilities the demo needs (rows of the bed's `CAPS` table): everything to boot
 /// a bed and the outside clients, not the release tools (shellcheck, objdump).
-pub const CAPS: &[&str] = &[
+pub const DEMO_CAPS: &[&str] = &[
     "namespaces",
     "flock",
     "script",

@@ -3,9 +3,9 @@
 //! of the first name), mx-host, txt-record, srv-host, caa-record, and dns-rr for what dnsmasq
 //! has no keyword for (an SRV with target "." and port 0, RFC 6186 §4 / RFC 2782).
 //!
-//! One copy for `mailstead demo` (src/demo.rs) and the booted tests (tests/deliverability.rs
-//! includes this file with `#[path]`): it depends on serde_json only.
+//! One copy for `mailstead demo` (src/demo.rs) and the booted tests ([`crate::Bed::serve_json`]).
 
+/// `name` without the root's trailing dot (`mail.example.test.` → `mail.example.test`).
 pub fn bare(name: &str) -> &str {
     name.trim_end_matches('.')
 }
@@ -106,4 +106,55 @@ pub fn dnsmasq_lines(dns_json: &str) -> Result<Vec<String>, String> {
         }
     }
     Ok(lines)
+}
+
+/// The test entry (`2.0.0.127.ZONE` = 127.0.0.2, RFC 5782 §5) of each blocklist mailstead
+/// checks, as dnsmasq lines: the lists answer as on the internet, so "not listed" can be told
+/// from "the list does not answer" (which `check` reports as a warning).
+pub fn blocklists_answering() -> Vec<String> {
+    mailstead_steps::deliverability::BLOCKLISTS
+        .iter()
+        .map(|l| format!("address=/2.0.0.127.{}/127.0.0.2", l.zone))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printed_records_become_dnsmasq_lines() {
+        let json = r#"{"records": [
+            {"type": "MX", "name": "example.test.", "value": "10 mail.example.test."},
+            {"type": "A", "name": "mail.example.test.", "value": "10.213.7.2"},
+            {"type": "TXT", "name": "example.test.", "value": "v=spf1 mx -all"},
+            {"type": "SRV", "name": "_imap._tcp.example.test.", "value": "0 0 0 ."},
+            {"type": "SRV", "name": "_imaps._tcp.example.test.", "value": "0 1 993 mail.example.test."},
+            {"type": "CAA", "name": "example.test.", "value": "0 issue \"letsencrypt.org\""}
+          ], "ptr": [{"address": "10.213.7.2", "reverse_name": "2.7.213.10.in-addr.arpa.", "target": "mail.example.test."}]}"#;
+        assert_eq!(
+            dnsmasq_lines(json).unwrap(),
+            [
+                "mx-host=example.test,mail.example.test,10",
+                "host-record=mail.example.test,10.213.7.2",
+                "txt-record=example.test,\"v=spf1 mx -all\"",
+                "dns-rr=_imap._tcp.example.test,33,00000000000000",
+                "srv-host=_imaps._tcp.example.test,mail.example.test,993,0,1",
+                "caa-record=example.test,0,issue,letsencrypt.org",
+            ]
+        );
+        let long = format!(
+            r#"{{"records": [{{"type": "TXT", "name": "k", "value": "{}"}}], "ptr": []}}"#,
+            "a".repeat(300)
+        );
+        let l = &dnsmasq_lines(&long).unwrap()[0];
+        assert_eq!(
+            l,
+            &format!(
+                "txt-record=k,\"{}\",\"{}\"",
+                "a".repeat(255),
+                "a".repeat(45)
+            )
+        );
+    }
 }

@@ -1,4 +1,4 @@
-//! Rust handle on the booted-Debian test bed (`tests/bed/bed`, see tests/bed/README.md).
+//! The tests' handle on a bed (the script `bed/bed`, see bed/README.md).
 //!
 //! A [`Bed`] is a fresh Debian root booted with systemd as PID 1 in its own namespaces, reachable
 //! from the host at [`Bed::ip`]; pebble (ACME) listens on the host end at [`Bed::acme_url`].
@@ -21,27 +21,29 @@
 //!
 //! Client checks return `Check` = `Result<String, String>`: `Ok(transcript)` when the server
 //! behaved as a secure server must, `Err(reason and transcript)` otherwise.
-#![allow(dead_code)]
-
+use crate::script::{parse_info, Run, Script};
+use crate::EtcSnapshot;
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 /// The result of a client check: transcript on success, reason + transcript on failure.
 pub type Check = Result<String, String>;
 
-/// Path of the `bed` script.
-pub fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bed/bed")
+/// The repo's bed script, which the tests drive.
+fn script() -> &'static Script {
+    static SCRIPT: OnceLock<Script> = OnceLock::new();
+    SCRIPT.get_or_init(Script::in_repo)
 }
 
 /// The mailstead binary to test: `$MAILSTEAD_BIN`, else `target/release/mailstead`.
 pub fn mailstead_bin() -> PathBuf {
     match std::env::var_os("MAILSTEAD_BIN") {
         Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/mailstead"),
+        // This crate sits one level below the workspace, whose target/ holds the build.
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/mailstead"),
     }
 }
 
@@ -49,53 +51,14 @@ pub fn mailstead_bin() -> PathBuf {
 pub const ANSWERS_PATH: &str = "/etc/mailstead/mailstead.yaml";
 /// Where `install_mailstead` puts the binary inside the bed.
 pub const MAILSTEAD_IN_BED: &str = "/usr/local/sbin/mailstead";
-/// Password of alice@example.test in [`Bed::default_answers`].
-pub const ALICE_PASSWORD: &str = "correct horse battery staple 42";
 
-/// What a command printed and how it ended.
-#[derive(Debug, Clone)]
-pub struct Run {
-    /// Exit code; -1 when killed by a signal.
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-    pub secs: f64,
-}
-
-impl Run {
-    pub fn ok(&self) -> bool {
-        self.code == 0
-    }
-    /// stdout and stderr together, for assertion messages.
-    pub fn text(&self) -> String {
-        format!(
-            "exit {} after {:.1} s\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.secs, self.stdout, self.stderr
-        )
-    }
-}
-
-fn run_cmd(mut cmd: Command, stdin: Option<&[u8]>) -> Run {
+/// Runs a host command to its end, output captured (no stdin).
+fn run_cmd(mut cmd: Command) -> Run {
     let t0 = Instant::now();
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
+    let out = cmd
+        .stdin(std::process::Stdio::null())
+        .output()
         .unwrap_or_else(|e| panic!("bed: cannot start {cmd:?}: {e}"));
-    if let Some(input) = stdin {
-        let mut si = child.stdin.take().unwrap();
-        let input = input.to_vec();
-        // Feed stdin from a thread so a large input cannot deadlock against full pipes.
-        std::thread::spawn(move || {
-            let _ = si.write_all(&input);
-        });
-    }
-    let out = child.wait_with_output().expect("bed: wait for command");
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -106,43 +69,14 @@ fn run_cmd(mut cmd: Command, stdin: Option<&[u8]>) -> Run {
 
 /// Run `bed ARGS...` on the host (extra environment in `env`).
 pub fn bed_cmd(args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Run {
-    let mut cmd = Command::new(script());
-    cmd.args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    run_cmd(cmd, stdin)
-}
-
-/// The first message in a sink directory ([`Bed::sink_up`]) whose raw text contains `needle`,
-/// waiting up to `secs` for it to arrive.
-pub fn sink_message(dir: &Path, needle: &str, secs: u64) -> Option<PathBuf> {
-    let end = Instant::now() + std::time::Duration::from_secs(secs);
-    loop {
-        if let Ok(rd) = std::fs::read_dir(dir) {
-            let mut found: Vec<PathBuf> = rd
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-                .filter(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains(needle)))
-                .collect();
-            found.sort();
-            if let Some(p) = found.into_iter().next() {
-                return Some(p);
-            }
-        }
-        if Instant::now() >= end {
-            return None;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(300));
-    }
+    script().run(args, env, stdin)
 }
 
 /// Run a bash script on the host (an outside client against a bed: openssl, swaks...).
 pub fn host_sh(script: &str) -> Run {
     let mut cmd = Command::new("bash");
     cmd.args(["-c", script]);
-    run_cmd(cmd, None)
+    run_cmd(cmd)
 }
 
 /// Panics (a test failure, never a skip) unless beds can run here: root, Linux namespaces.
@@ -183,11 +117,81 @@ impl Bed {
     }
 
     pub fn try_up(name: &str, release: &str) -> Result<Bed, String> {
+        Bed::start(name, release, None)
+    }
+
+    /// Boot a fork of `snapshot`: a copy of its installed root, booted again with its own
+    /// address, pebble and DNS (see [`Snapshot`]). Prints how long the fork took to start.
+    /// Panics with the reason when it cannot.
+    pub fn fork(name: &str, snapshot: &Snapshot) -> Bed {
+        let t0 = Instant::now();
+        let bed = Bed::start(name, &snapshot.release, Some(&snapshot.dir))
+            .unwrap_or_else(|e| panic!("{e}"));
+        eprintln!(
+            "bed: fork {} of {} ({}) started in {:.1} s",
+            bed.name,
+            snapshot.of,
+            snapshot.release,
+            t0.elapsed().as_secs_f64()
+        );
+        bed
+    }
+
+    /// A working server of `release` in seconds: a fork of the installed bed this test run
+    /// shares ([`installed_snapshot`]), where `mailstead install --yes --plain` has run again
+    /// (what follows the address). Prints the fork's start and the run's seconds; panics
+    /// when either fails.
+    pub fn installed(name: &str, release: &str) -> Bed {
+        let snapshot = installed_snapshot(release);
+        let t0 = Instant::now();
+        let bed = Bed::fork(name, &snapshot);
+        let run = bed.mailstead(&["install", "--yes", "--plain"]);
+        assert!(
+            run.ok(),
+            "install again on the fork {}:\n{}",
+            bed.name,
+            run.text()
+        );
+        eprintln!(
+            "bed: {} ready in {:.1} s (install again {:.1} s)",
+            bed.name,
+            t0.elapsed().as_secs_f64(),
+            run.secs
+        );
+        bed
+    }
+
+    /// A copy of this bed's root as it is now (its processes frozen while it is copied), to
+    /// [`Bed::fork`] from. Panics when it cannot (a bed booted without cgroup2).
+    pub fn snapshot(&self, label: &str) -> Snapshot {
+        let dir = beds_dir()
+            .join(".snapshots")
+            .join(format!("{label}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.parent().expect("under the beds")).expect("snapshots dir");
+        let r = self.bed("snapshot", &[&dir.display().to_string()]);
+        eprintln!("{}", r.stderr.trim_end());
+        assert!(r.ok(), "bed snapshot {} failed:\n{}", self.name, r.text());
+        Snapshot {
+            dir,
+            release: self.release.clone(),
+            of: self.name.clone(),
+            secs: r.secs,
+            keep: false,
+        }
+    }
+
+    fn start(name: &str, release: &str, from: Option<&Path>) -> Result<Bed, String> {
         require_bed();
         let name = format!("{name}-{}", std::process::id());
         let pid = std::process::id().to_string();
+        let from = from.map(|f| f.display().to_string());
+        let mut args = vec!["up", &name, release];
+        if let Some(f) = &from {
+            args.extend_from_slice(&["--from", f]);
+        }
         // BED_OWNER_PID: the bed goes down by itself if this test process dies (Ctrl-C).
-        let r = bed_cmd(&["up", &name, release], &[("BED_OWNER_PID", &pid)], None);
+        let r = bed_cmd(&args, &[("BED_OWNER_PID", &pid)], None);
         eprintln!("{}", r.stderr.trim_end());
         if !r.ok() {
             return Err(format!("bed up {name} {release} FAILED:\n{}", r.text()));
@@ -197,12 +201,7 @@ impl Bed {
             bed_cmd(&["down", &name], &[], None);
             return Err(format!("bed info {name} failed:\n{}", info_run.text()));
         }
-        let info: BTreeMap<String, String> = info_run
-            .stdout
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), unquote(v)))
-            .collect();
+        let info = parse_info(&info_run.stdout);
         let get = |k: &str| info.get(k).cloned().unwrap_or_default();
         // A resolver that answers (NXDOMAIN for every name until a test adds records), as on
         // any real server: without one, every lookup waits out its timeout (rspamd spends ~5 s
@@ -389,27 +388,7 @@ impl Bed {
 
     /// The answers file for this bed: example.test with alice, the postmaster alias, pebble.
     pub fn default_answers(&self) -> String {
-        format!(
-            r#"hostname: mail.example.test
-admin_email: admin@example.test
-domains:
-  - name: example.test
-    mailboxes:
-      - address: alice@example.test
-        password: "{ALICE_PASSWORD}"
-    aliases:
-      - from: postmaster@example.test
-        to: alice@example.test
-acme:
-  server: {acme}
-  ca_bundle: /root/pebble-ca.pem
-ssh:
-  allow_users: [root]
-firewall:
-  enabled: true
-"#,
-            acme = self.acme_url
-        )
+        crate::default_answers(&self.acme_url, crate::ALICE_PASSWORD)
     }
 
     /// Write the answers file at /etc/mailstead/mailstead.yaml, mode 0600.
@@ -549,7 +528,7 @@ firewall:
     /// `mx-host=example.test,mail.example.test,10`, `txt-record=example.test,"v=spf1 mx -all"`,
     /// `ptr-record=2.N.213.10.in-addr.arpa,mail.example.test`. Other names: NXDOMAIN.
     pub fn dns(&self, records: &[&str]) {
-        let world = blocklists_answering();
+        let world = crate::blocklists_answering();
         let mut args: Vec<&str> = world.iter().map(String::as_str).collect();
         args.extend_from_slice(records);
         let r = self.bed("dns", &args);
@@ -559,7 +538,7 @@ firewall:
     /// Serve DNS with ONLY these records (the ones added before are dropped), and the
     /// blocklists' test entries, as the internet has them.
     pub fn dns_reset(&self, records: &[&str]) {
-        let world = blocklists_answering();
+        let world = crate::blocklists_answering();
         let mut args = vec!["--reset"];
         args.extend(world.iter().map(String::as_str));
         args.extend_from_slice(records);
@@ -567,7 +546,43 @@ firewall:
         assert!(r.ok(), "bed dns --reset failed:\n{}", r.text());
     }
 
-    /// Start the outside world's SMTP server on `host_ip:port` (tests/bed/smtp-sink.py).
+    /// `mailstead [--config CONFIG] dns --format json` inside the bed, parsed. Panics when it
+    /// fails or prints no JSON.
+    pub fn published_json(&self, config: Option<&str>) -> serde_json::Value {
+        let mut args = vec![];
+        if let Some(c) = config {
+            args.extend_from_slice(&["--config", c]);
+        }
+        args.extend_from_slice(&["dns", "--format", "json"]);
+        let r = self.mailstead(&args);
+        assert!(r.ok(), "mailstead dns --format json failed:\n{}", r.text());
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| {
+            panic!(
+                "mailstead dns --format json is not JSON ({e}):\n{}",
+                r.text()
+            )
+        })
+    }
+
+    /// Serve exactly what `published` (`mailstead dns --format json`) lists, records and
+    /// PTRs, through the bed's DNS ([`Bed::dns_reset`]). Returns the dnsmasq lines served;
+    /// panics on a record dnsmasq cannot serve.
+    pub fn serve_json(&self, published: &serde_json::Value) -> Vec<String> {
+        let lines = crate::dnsmasq::dnsmasq_lines(&published.to_string())
+            .unwrap_or_else(|e| panic!("mailstead dns printed a record the bed cannot serve: {e}"));
+        let refs: Vec<&str> = lines.iter().map(|s| s.as_str()).collect();
+        self.dns_reset(&refs);
+        lines
+    }
+
+    /// Run `mailstead dns --format json` inside the bed and serve EVERY record it printed.
+    pub fn serve_published(&self) -> serde_json::Value {
+        let p = self.published_json(None);
+        self.serve_json(&p);
+        p
+    }
+
+    /// Start the outside world's SMTP server on `host_ip:port` (bed/smtp-sink.py).
     /// `auth`: `Some((user, password))` requires AUTH after STARTTLS (implies `tls`); `tls`
     /// offers STARTTLS with a certificate for `relay.outside.test` signed by the bed's own CA
     /// (its path in `bed info` as `SINK_CA`). Returns the directory where each accepted
@@ -597,12 +612,7 @@ firewall:
     /// One KEY of `bed info`, read now (state set after `up`, such as SINK_DIR or SINK_CA).
     pub fn state(&self, key: &str) -> String {
         let r = self.bed("info", &[]);
-        r.stdout
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| unquote(v))
-            .unwrap_or_default()
+        parse_info(&r.stdout).remove(key).unwrap_or_default()
     }
 
     /// dkimpy's verdict on a raw message (a `.eml` as the outside SMTP server received it),
@@ -640,6 +650,94 @@ firewall:
 impl Drop for Bed {
     fn drop(&mut self) {
         self.take_down();
+    }
+}
+
+/// Where the beds live (`MAILSTEAD_BED_DIR`, as the script has it).
+fn beds_dir() -> PathBuf {
+    std::env::var_os("MAILSTEAD_BED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/mailstead-beds"))
+}
+
+/// A bed's root copied while quiescent (`bed snapshot`), under
+/// `$MAILSTEAD_BED_DIR/.snapshots/LABEL-PID`; removed on drop. Each [`Bed::fork`] of it boots
+/// a copy (reflinks where the file system has them) with its own N and address: the script
+/// writes the fork's `/etc/hosts`, resolver, machine-id and pebble listener certificate
+/// (`/root/pebble-ca.pem`) and moves the ACME URL in the answers and certbot's renewal files
+/// to the fork's pebble; clients trust the snapshot's pebble root too (the certificate in the
+/// copy was issued by it). What mailstead derived from the old address (postscreen's allow
+/// list, fail2ban's ignoreip) follows once `mailstead install` runs again in the fork.
+pub struct Snapshot {
+    pub dir: PathBuf,
+    pub release: String,
+    /// The bed it was taken of.
+    pub of: String,
+    /// Seconds the copy took (the bed frozen meanwhile).
+    pub secs: f64,
+    /// Kept on drop (the run's shared installed bed).
+    keep: bool,
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// The installed bed of `release` that every test of this run may fork: a bed where the
+/// mailstead under test ([`mailstead_bin`]) ran `install --yes --plain` with
+/// [`Bed::default_answers`], snapshotted once and kept on disk
+/// (`$MAILSTEAD_BED_DIR/.snapshots/installed-RELEASE.HASH`, HASH from the binary's sha256:
+/// another build installs anew) for the other test binaries of the run; `tests/run` removes
+/// them at its end. Made under a lock: two tests asking at once install once.
+pub fn installed_snapshot(release: &str) -> Snapshot {
+    use sha2::{Digest, Sha256};
+    use std::os::fd::AsRawFd;
+    let bin = std::fs::read(mailstead_bin())
+        .unwrap_or_else(|e| panic!("no mailstead binary at {} ({e})", mailstead_bin().display()));
+    let hash = format!("{:x}", Sha256::digest(&bin));
+    let snapshots = beds_dir().join(".snapshots");
+    std::fs::create_dir_all(&snapshots).expect("snapshots dir");
+    let dir = snapshots.join(format!("installed-{release}.{}", &hash[..12]));
+    let lock = std::fs::File::create(snapshots.join(format!("installed-{release}.lock")))
+        .expect("snapshot lock");
+    // SAFETY: flock on a file this function keeps open until it returns.
+    assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+    if !dir.join("meta").is_file() {
+        let t0 = Instant::now();
+        let bed = Bed::up(&format!("installed-{release}"), release);
+        bed.install_mailstead();
+        bed.write_answers(&bed.default_answers());
+        let run = bed.mailstead(&["install", "--yes", "--plain"]);
+        assert!(
+            run.ok(),
+            "install for the shared installed bed:\n{}",
+            run.text()
+        );
+        let mut snap = bed.snapshot(&format!("installed-{release}"));
+        std::fs::rename(&snap.dir, &dir).expect("the snapshot in its place");
+        snap.dir = dir.clone();
+        snap.keep = true;
+        eprintln!(
+            "bed: the installed {release} bed, once for this run: {:.1} s (install {:.1} s)",
+            t0.elapsed().as_secs_f64(),
+            run.secs
+        );
+    }
+    let of = std::fs::read_to_string(dir.join("meta"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("FROM=").map(str::to_string))
+        .unwrap_or_default();
+    Snapshot {
+        dir,
+        release: release.to_string(),
+        of,
+        secs: 0.0,
+        keep: true,
     }
 }
 
@@ -684,97 +782,4 @@ fn check(r: Run) -> Check {
                 .to_string()
         });
     Err(format!("{result}\n{}", r.text()))
-}
-
-fn unquote(v: &str) -> String {
-    // `bed info` writes values with printf %q; ours never need more than backslash removal.
-    let v = v.trim();
-    let v = v
-        .strip_prefix("$'")
-        .and_then(|s| s.strip_suffix('\''))
-        .unwrap_or(v);
-    v.replace('\\', "")
-}
-
-/// A listing of /etc: path -> "type mode uid gid sha256|target".
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EtcSnapshot {
-    pub entries: BTreeMap<String, String>,
-}
-
-impl EtcSnapshot {
-    pub fn parse(text: &str) -> EtcSnapshot {
-        let entries = text
-            .lines()
-            .filter_map(|l| l.split_once('\t'))
-            .map(|(p, rest)| (p.to_string(), rest.replace('\t', " ")))
-            .collect();
-        EtcSnapshot { entries }
-    }
-
-    /// Differences from `self` to `after`: "+ path ...", "- path ...", "~ path: old -> new".
-    pub fn diff(&self, after: &EtcSnapshot) -> Vec<String> {
-        let mut out = Vec::new();
-        for (p, v) in &self.entries {
-            match after.entries.get(p) {
-                None => out.push(format!("- {p} {v}")),
-                Some(w) if w != v => out.push(format!("~ {p}: {v} -> {w}")),
-                _ => {}
-            }
-        }
-        for (p, w) in &after.entries {
-            if !self.entries.contains_key(p) {
-                out.push(format!("+ {p} {w}"));
-            }
-        }
-        out
-    }
-
-    /// Like [`EtcSnapshot::assert_same`], but differences below `kept` (what a run keeps on
-    /// purpose across a rollback, e.g. an issued certificate) are allowed, except at
-    /// `restored` paths below it, which must be as before.
-    pub fn assert_same_but(&self, after: &EtcSnapshot, what: &str, kept: &str, restored: &[&str]) {
-        let path_of = |line: &str| {
-            line.trim_start_matches(['+', '-', '~', ' '])
-                .split([' ', ':'])
-                .next()
-                .unwrap_or_default()
-                .to_string()
-        };
-        let d: Vec<String> = self
-            .diff(after)
-            .into_iter()
-            .filter(|l| {
-                let p = path_of(l);
-                !p.starts_with(kept) || restored.iter().any(|r| p.starts_with(r))
-            })
-            .collect();
-        assert!(
-            d.is_empty(),
-            "{what}: /etc changed outside {kept} ({} entries):\n{}",
-            d.len(),
-            d.join("\n")
-        );
-    }
-
-    /// Panics listing every difference unless `after` is identical.
-    pub fn assert_same(&self, after: &EtcSnapshot, what: &str) {
-        let d = self.diff(after);
-        assert!(
-            d.is_empty(),
-            "{what}: /etc changed ({} entries):\n{}",
-            d.len(),
-            d.join("\n")
-        );
-    }
-}
-
-/// The test entry (`2.0.0.127.ZONE` = 127.0.0.2, RFC 5782 §5) of each blocklist mailstead
-/// checks, as dnsmasq lines: the lists answer as on the internet, so "not listed" can be told
-/// from "the list does not answer" (which `check` reports as a warning).
-pub fn blocklists_answering() -> Vec<String> {
-    mailstead_steps::deliverability::BLOCKLISTS
-        .iter()
-        .map(|l| format!("address=/2.0.0.127.{}/127.0.0.2", l.zone))
-        .collect()
 }

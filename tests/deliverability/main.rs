@@ -4,22 +4,13 @@
 //!
 //! Order matters: the install happens while the ACME server is unreachable (the interim
 //! certificate phase), so every later scenario also proves a server that started that way.
-#[path = "bed/mod.rs"]
-mod bed;
-#[path = "deliverability/checks.rs"]
 mod checks;
-#[path = "deliverability/defence.rs"]
 mod defence;
-#[path = "deliverability/dns.rs"]
 mod dns;
-/// The printed records as dnsmasq lines: the one copy, shared with `mailstead demo`.
-#[path = "../src/dnsmasq.rs"]
-#[allow(dead_code)]
-mod dnsmasq;
-#[path = "deliverability/relay.rs"]
 mod relay;
-#[path = "deliverability/signer.rs"]
 mod signer;
+
+use mailstead_bed as bed;
 
 use bed::Bed;
 
@@ -149,7 +140,7 @@ fn finding<'a>(all: &'a [(String, String, String)], name: &str) -> &'a (String, 
 /// may warn here, and says why). A wrong SPF, a missing DKIM record and a DKIM record of
 /// another key each fail `dns-records`, naming the record and the exact value to publish.
 fn check_against_published(bed: &Bed) {
-    let printed = dns::serve_published(bed);
+    let printed = bed.serve_published();
     let (all, code) = check_json(bed);
     for (name, status, detail) in &all {
         println!("{}: check {name}: {status}: {detail}", bed.release);
@@ -173,7 +164,7 @@ fn check_against_published(bed: &Bed) {
     let edit = |f: &dyn Fn(&mut serde_json::Value)| {
         let mut v = printed.clone();
         f(&mut v);
-        dns::serve_json(bed, &v);
+        bed.serve_json(&v);
         let (all, code) = check_json(bed);
         let f = finding(&all, "dns-records").clone();
         assert_eq!(f.1, "fail", "{f:?}");
@@ -221,7 +212,7 @@ fn check_against_published(bed: &Bed) {
         other_key.contains("does not match this server's private key"),
         "another key: {other_key}"
     );
-    dns::serve_json(bed, &printed);
+    bed.serve_json(&printed);
 }
 
 fn deliverability(release: &str) {

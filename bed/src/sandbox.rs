@@ -1,6 +1,5 @@
 //! A throwaway server tree for `--root` tests: a tiny /bin (sh, chmod, mkdir and their
 //! libraries, so `chroot` works), a few files with unusual modes and owners, an answers file.
-#![allow(dead_code)]
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs;
@@ -25,6 +24,8 @@ domains:
 pub struct Tree {
     pub tmp: tempfile::TempDir,
     pub root: PathBuf,
+    /// The mailstead binary run against the tree (`CARGO_BIN_EXE_mailstead` of the caller).
+    bin: PathBuf,
 }
 
 pub struct Out {
@@ -74,8 +75,9 @@ pub fn install_binary(root: &Path, bin: &str, as_name: &str) {
 }
 
 impl Tree {
-    /// None (with a note) when not root: chroot and chown need it.
-    pub fn new() -> Option<Tree> {
+    /// A new tree that `bin` (a mailstead binary) is run against; None (with a note) when not
+    /// root: chroot and chown need it.
+    pub fn new(bin: impl Into<PathBuf>) -> Option<Tree> {
         if !is_root() {
             eprintln!("skipped: sandbox tests need root (chroot, chown); CI runs them as root");
             return None;
@@ -101,7 +103,11 @@ impl Tree {
             "root:x:0:\nadm:x:4:\nadmin:x:1000:\n",
         )
         .unwrap();
-        let t = Tree { tmp, root };
+        let t = Tree {
+            tmp,
+            root,
+            bin: bin.into(),
+        };
         let existing = t.path("etc/demo/existing.conf");
         fs::write(&existing, "old = 1\n").unwrap();
         set_mode(&existing, 0o644);
@@ -200,7 +206,7 @@ impl Tree {
         // Another build of mailstead to compare with (the engine benchmark against an
         // earlier commit's binary); this build's by default.
         let bin = std::env::var_os("MAILSTEAD_TREE_BIN")
-            .unwrap_or_else(|| env!("CARGO_BIN_EXE_mailstead").into());
+            .unwrap_or_else(|| self.bin.clone().into_os_string());
         let mut c = Command::new(bin);
         c.arg("--root").arg(&self.root).args(args);
         c.stdin(Stdio::null());
