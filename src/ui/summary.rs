@@ -54,7 +54,7 @@ pub struct Uncertain {
 /// not issue it; planning cannot know the CA's answer (certbot does not run while planning).
 pub fn uncertain(plan: &Plan) -> Vec<Uncertain> {
     let tls = mailstead_steps::tls::Tls.name();
-    let interim = mailstead_steps::tls_interim::TlsInterim.name();
+    let interim = mailstead_steps::tls::interim::TlsInterim.name();
     let asks_the_ca = plan
         .steps
         .iter()
