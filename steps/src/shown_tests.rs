@@ -285,3 +285,20 @@ fn every_check_of_mailstead_check_shows_hostile_data_escaped() {
         assert_finding_visible(&check.run(&c));
     }
 }
+
+/// fail2ban's own error lines (quoting the admin's jail files and its log) in the `bans` step's
+/// verification error.
+#[test]
+fn fail2ban_errors_are_shown_escaped() {
+    use mailstead_engine::Step;
+    let h = MemHost::fake();
+    h.on_command(|c| {
+        (c.program == "fail2ban-client")
+            .then(|| crate::testing::fail(255, "ERROR \x1b[32m✓ bans\x1b[0m\n\u{202e}x\n"))
+            .flatten()
+    });
+    let err = crate::bans::Bans.verify(&ctx(&h, &answers())).unwrap_err();
+    let text = format!("{err:#}");
+    assert_visible(&text);
+    assert!(text.contains("ERROR \\x1b[32m✓ bans"), "{text}");
+}
