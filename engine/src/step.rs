@@ -7,6 +7,7 @@ use crate::change::Change;
 use crate::host::Host;
 use color_eyre::Result;
 use std::any::{Any, TypeId};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -156,17 +157,62 @@ pub struct Note {
     pub text: String,
 }
 
+/// `text` as it may be shown on a terminal: every character that could move the cursor, change
+/// colours or reorder what is displayed is replaced by a visible escape, so a string from
+/// outside (a DNS answer, an SMTP reply, a certificate field, a log line) cannot draw a fake
+/// line (issue 20 item 5). Escaped: C0 controls and DEL (`\x1b`, `\x07`, `\x7f`; `\n`, `\r`,
+/// `\t` by name), C1 controls U+0080–U+009F (`\u{9b}`), bidi marks, embeddings, overrides and
+/// isolates (U+061C, U+200E/F, U+202A–U+202E, U+2066–U+2069: `\u{202e}`) and the
+/// line/paragraph separators U+2028/U+2029. Everything else, backslashes included, is kept, so
+/// `shown(shown(s)) == shown(s)`. Borrowed when nothing needed escaping.
+pub fn shown(text: &str) -> Cow<'_, str> {
+    fn hidden(c: char) -> bool {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}'
+            )
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    }
+    if !text.chars().any(hidden) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if hidden(c) && (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if hidden(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// [`shown`] for an owned string, reusing it when nothing needed escaping.
+fn shown_owned(text: String) -> String {
+    match shown(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(escaped) => escaped,
+    }
+}
+
+/// Notes and findings are shown on the admin's terminal: their constructors pass the text
+/// through [`shown`], the last line of defence for outside data a step or check quotes.
 impl Note {
     pub fn info(text: impl Into<String>) -> Note {
         Note {
             level: Level::Info,
-            text: text.into(),
+            text: shown_owned(text.into()),
         }
     }
     pub fn warning(text: impl Into<String>) -> Note {
         Note {
             level: Level::Warning,
-            text: text.into(),
+            text: shown_owned(text.into()),
         }
     }
 }
@@ -207,8 +253,11 @@ pub struct Refusal {
 }
 
 impl Refusal {
+    /// Each reason passed through [`shown`] (a reason may quote what a probe saw).
     pub fn new(reasons: Vec<String>) -> Refusal {
-        Refusal { reasons }
+        Refusal {
+            reasons: reasons.into_iter().map(shown_owned).collect(),
+        }
     }
 }
 
@@ -251,26 +300,27 @@ pub struct Finding {
     pub fix: Option<String>,
 }
 
+/// Text passed through [`shown`] (see [`Note`]'s constructors for why).
 impl Finding {
     pub fn pass(detail: impl Into<String>) -> Finding {
         Finding {
             status: Status::Pass,
-            detail: detail.into(),
+            detail: shown_owned(detail.into()),
             fix: None,
         }
     }
     pub fn warn(detail: impl Into<String>, fix: impl Into<String>) -> Finding {
         Finding {
             status: Status::Warn,
-            detail: detail.into(),
-            fix: Some(fix.into()),
+            detail: shown_owned(detail.into()),
+            fix: Some(shown_owned(fix.into())),
         }
     }
     pub fn fail(detail: impl Into<String>, fix: impl Into<String>) -> Finding {
         Finding {
             status: Status::Fail,
-            detail: detail.into(),
-            fix: Some(fix.into()),
+            detail: shown_owned(detail.into()),
+            fix: Some(shown_owned(fix.into())),
         }
     }
 }

@@ -148,4 +148,6 @@ pub fn server_checks() -> Vec<Box<dyn Check<Answers>>> {
 }
 
 #[cfg(test)]
+mod shown_tests;
+#[cfg(test)]
 mod tests;

@@ -2,6 +2,13 @@
 use mailstead_engine::host::{Cmd, Host};
 use std::time::Duration;
 
+/// The one escaper of text from outside (DNS answers, SMTP replies, certificate fields, log
+/// lines, output of commands that echo remote data) before it is shown: control, bidi and
+/// line-separator characters become visible escapes (`\x1b`, `\r`, `\u{202e}`). The
+/// engine's `Finding`, `Note` and `Refusal` constructors apply it too; messages that are not
+/// findings (certbot's lines, `unban`'s and `dkim rotate`'s) call it where the data enters.
+pub use mailstead_engine::step::shown;
+
 /// A unique token (`PID-NANOS`) marking one check's test message or scan.
 pub fn token() -> String {
     let nanos = std::time::SystemTime::now()

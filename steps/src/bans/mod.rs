@@ -179,7 +179,7 @@ impl Step<Answers> for Bans {
             Err(color_eyre::eyre::eyre!(
                 "fail2ban refuses its configuration: {}; look at {FAIL2BAN_JAILS} and \
                  `fail2ban-client -t`",
-                out.tail(3)
+                crate::support::shown(&out.tail(3))
             ))
         }
     }

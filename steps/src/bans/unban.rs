@@ -1,6 +1,7 @@
 //! `mailstead unban ADDRESS`: `fail2ban-client unban ADDRESS` (fail2ban-client(1)), which
 //! lifts the address's bans in every jail and prints in how many. Returns data; the CLI
 //! prints it and picks the exit code.
+use crate::support::shown;
 use mailstead_engine::host::{Cmd, Host};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -73,14 +74,16 @@ pub fn unban(host: &dyn Host, ip: IpAddr) -> Result<Unbanned, UnbanError> {
         Cmd::new("fail2ban-client", ["unban", &ip.to_string()]).timeout(Duration::from_secs(30));
     let out = host.run(&cmd).map_err(UnbanError::Start)?;
     if !out.success() {
-        return Err(UnbanError::Failed { tail: out.tail(2) });
+        return Err(UnbanError::Failed {
+            tail: shown(&out.tail(2)).into_owned(),
+        });
     }
     match out.stdout.trim().parse::<u32>() {
         Ok(0) => Err(UnbanError::NotBanned(ip)),
         Ok(jails) => Ok(Unbanned { ip, jails }),
         Err(_) => Err(UnbanError::Unexpected {
             cmd: cmd.to_string(),
-            stdout: out.stdout.trim().to_string(),
+            stdout: shown(out.stdout.trim()).into_owned(),
         }),
     }
 }

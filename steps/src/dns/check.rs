@@ -5,6 +5,7 @@
 //! (warn). An admin's own DMARC policy or SPF mechanisms of a relay are respected: DMARC passes
 //! with any `v=DMARC1` record, SPF must contain `mx` (or `a` of the hostname) and must not end
 //! in `+all`. `mailstead check` only.
+use crate::facts::dkim::{dkim_seen, DkimSeen};
 use crate::facts::resolver::Dns;
 use crate::facts::{dkim_p, PublicAddresses};
 use mailstead_answers::Answers;
@@ -89,16 +90,17 @@ fn compare(r: &dyn crate::facts::resolver::Resolve, hostname: &str, rec: &super:
             };
             let value = rec.value.as_str();
             if value.starts_with("v=DKIM1") {
-                let want = dkim_p(value);
-                let published: Vec<String> = txts.iter().filter_map(|t| dkim_p(t)).collect();
-                return if published.iter().any(|p| Some(p) == want.as_ref()) {
-                    Seen::Ok
-                } else if published.is_empty() {
-                    Seen::Problem(format!("no DKIM record at {name}; publish `{publish}`"))
-                } else {
-                    Seen::Problem(format!(
-                        "the DKIM key at {name} does not match this server's private key; publish `{publish}`"
-                    ))
+                let want = dkim_p(value).unwrap_or_default();
+                // The best of the records at the name: one right record among others is
+                // enough for receivers.
+                let seen = txts
+                    .iter()
+                    .map(|t| dkim_seen(t, &want))
+                    .min()
+                    .unwrap_or(DkimSeen::NoKey);
+                return match seen.problem(name) {
+                    None => Seen::Ok,
+                    Some(problem) => Seen::Problem(format!("{problem}; publish `{publish}`")),
                 };
             }
             let prefix = value
@@ -301,6 +303,24 @@ mod tests {
             f.detail
                 .contains("does not match this server's private key")
                 && f.detail.contains("p=MIIBKEY"),
+            "{f:?}"
+        );
+        // Cut at one string, or pasted with its quotes: said so, with how to paste.
+        let f = run(dns("v=spf1 mx -all", "MIIB"));
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert!(
+            f.detail.contains(
+                "the DKIM record at s20261129._domainkey.example.test is cut: its p= holds the first 4 of the key's 7 characters"
+            ) && !f.detail.contains("does not match")
+                && f.detail.contains("p=MIIBKEY"),
+            "{f:?}"
+        );
+        let f = run(dns("v=spf1 mx -all", "MIIBKEY\""));
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert!(
+            f.detail.contains("holds `\"` characters")
+                && f.detail.contains("without the quotes")
+                && !f.detail.contains("does not match"),
             "{f:?}"
         );
         let f = run(Fake::silent());

@@ -2,6 +2,7 @@
 //! key are there, the DNS names the certificate covers and whether it is valid for 30 more
 //! days (ONE `openssl x509 -checkend -ext subjectAltName` per certificate).
 use crate::layout::cert_paths;
+use crate::support::shown;
 use color_eyre::eyre::Result;
 use mailstead_engine::{Cmd, Fact, Host};
 use std::collections::BTreeMap;
@@ -57,7 +58,8 @@ impl Certificates {
             Some(c) if !c.names.iter().any(|n| n == fqdn) => Some(format!(
                 "the certificate {} does not cover {fqdn} (it names {})",
                 cert.display(),
-                c.names.join(", ")
+                // The certificate's own names (from openssl): shown in the plan's change.
+                shown(&c.names.join(", "))
             )),
             Some(_) => None,
         }
@@ -68,7 +70,10 @@ impl Certificates {
     pub fn other_server(&self, fqdn: &str, wanted: &str) -> Option<String> {
         let issued_by = self.0.get(fqdn)?.server.as_deref()?;
         (issued_by.trim_end_matches('/') != wanted.trim_end_matches('/')).then(|| {
-            format!("the certificate for {fqdn} was issued by {issued_by}, the answers ask for {wanted}")
+            format!(
+                "the certificate for {fqdn} was issued by {}, the answers ask for {wanted}",
+                shown(issued_by)
+            )
         })
     }
 

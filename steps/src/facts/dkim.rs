@@ -53,23 +53,107 @@ pub fn dkim_txt(public_key: &str) -> String {
 
 /// The `p=` tag of a DKIM key record (the public key, base64), as RFC 6376 §3.2 reads a
 /// tag-list: `tag = value` pairs split at `;`, whitespace (FWS) allowed around the name, the
-/// `=` and the value, and ignored inside the base64 value (§3.6.1). A record pasted in
-/// zone-file form (`"v=DKIM1; " "p=..."`) is read as its strings joined. `None`: no `p=` tag;
-/// `Some("")`: a revoked key. The one reader of `p=`: `mailstead check` (dns-records) and
-/// `mailstead dkim rotate` agree on every record.
+/// `=` and the value, and ignored inside the base64 value (§3.6.1). `None`: no `p=` tag;
+/// `Some("")`: a revoked key. The one reader of `p=`, through [`dkim_seen`]: `mailstead
+/// check` (dns-records) and `mailstead dkim rotate` agree on every record.
 pub fn dkim_p(txt: &str) -> Option<String> {
-    let joined;
-    let txt = if txt.trim_start().starts_with('"') {
-        // Zone-file character strings: the text between each pair of quotes.
-        joined = txt.split('"').skip(1).step_by(2).collect::<String>();
-        joined.as_str()
-    } else {
-        txt
-    };
     txt.split(';').find_map(|spec| {
         let (name, value) = spec.split_once('=')?;
         (name.trim() == "p").then(|| value.chars().filter(|c| !c.is_whitespace()).collect())
     })
+}
+
+/// Characters of the base64 `p=` of an RSA-2048 public key (294 bytes of DER
+/// SubjectPublicKeyInfo, RFC 4648 §4): the keys `mailstead` makes. A TXT string holds 255
+/// (RFC 1035 §3.3.14), so a record cut at one string has a shorter `p=`.
+pub const RSA_2048_P_CHARS: usize = 392;
+
+/// A DKIM record in DNS read against the key this server signs with, from the best to the
+/// worst of what a record can say (the order `Ord` gives).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DkimSeen {
+    /// `p=` is the key and the record is plain text: receivers verify.
+    Matches,
+    /// The key is there (whole, or `truncated`) but the record holds `"` characters: the
+    /// zone-file quotes pasted as text. Receivers then read `"v=DKIM1` or `p="MIIB…"` and find
+    /// no valid key (RFC 6376 §3.6.1: `p=` is base64).
+    Quoted { truncated: bool },
+    /// `p=` is the start of the key, `published` of its `want` characters: the record was cut
+    /// at 255 characters (one string kept) or its strings were made separate records.
+    Truncated { published: usize, want: usize },
+    /// Another key; `short`: shorter than this server's key and than an RSA-2048 key's
+    /// [`RSA_2048_P_CHARS`] (cut, or an old weaker key).
+    Other { published: usize, short: bool },
+    /// No `p=` tag at all.
+    NoKey,
+}
+
+/// How `txt`, one TXT record at the key's name, stands against `public_key` (the `p=` value
+/// this server publishes, [`DkimKey::public_key`]). Quotes are read past to tell a quoted
+/// copy of the key from another key; `p=` is read by [`dkim_p`].
+pub fn dkim_seen(txt: &str, public_key: &str) -> DkimSeen {
+    let quoted = txt.contains('"');
+    let Some(p) = dkim_p(&txt.replace('"', "")) else {
+        return DkimSeen::NoKey;
+    };
+    let ours = p == public_key;
+    let cut = !ours && !p.is_empty() && public_key.starts_with(p.as_str());
+    if !(ours || cut) {
+        return DkimSeen::Other {
+            published: p.len(),
+            // An empty `p=` is a revoked key (RFC 6376 §3.6.1), not a cut one.
+            short: !p.is_empty() && p.len() < public_key.len() && p.len() < RSA_2048_P_CHARS,
+        };
+    }
+    if quoted {
+        DkimSeen::Quoted { truncated: cut }
+    } else if ours {
+        DkimSeen::Matches
+    } else {
+        DkimSeen::Truncated {
+            published: p.len(),
+            want: public_key.len(),
+        }
+    }
+}
+
+/// How to paste a DKIM record, said with every problem [`DkimSeen::problem`] names.
+const HOW_TO_PASTE: &str = "publish it as ONE TXT record made of the strings `mailstead dns \
+     --format zone` prints (your DNS provider's form may want the value without the quotes, \
+     or split into strings of at most 255 characters, all in that one record)";
+
+impl DkimSeen {
+    /// What is wrong with the record at `name`, in words, with how to paste it; `None` when
+    /// it [`DkimSeen::Matches`]. The text of `mailstead check` (dns-records) and of
+    /// `mailstead dkim rotate` waiting for the new key.
+    pub fn problem(&self, name: &str) -> Option<String> {
+        Some(match *self {
+            DkimSeen::Matches => return None,
+            DkimSeen::Quoted { truncated } => format!(
+                "the DKIM record at {name} holds `\"` characters{}: it was pasted with its \
+                 zone-file quotes, which receivers read as part of the record, so they find no \
+                 valid key; {HOW_TO_PASTE}",
+                if truncated { " and is cut short" } else { "" }
+            ),
+            DkimSeen::Truncated { published, want } => format!(
+                "the DKIM record at {name} is cut: its p= holds the first {published} of the \
+                 key's {want} characters (a record longer than 255 characters was cut at one \
+                 string, or its strings were published as separate records); {HOW_TO_PASTE}"
+            ),
+            DkimSeen::Other {
+                published,
+                short: true,
+            } => format!(
+                "the DKIM key at {name} does not match this server's private key, and at \
+                 {published} characters it is shorter than a 2048-bit key's \
+                 {RSA_2048_P_CHARS} (cut, or an older key); {HOW_TO_PASTE}"
+            ),
+            DkimSeen::Other { .. } => {
+                format!("the DKIM key at {name} does not match this server's private key")
+            }
+            DkimSeen::NoKey => format!("no DKIM record at {name}"),
+        })
+    }
 }
 
 /// The probe: `map DOMAIN SELECTOR` lines, then `key FILE MODE USER:GROUP PUBKEY` lines.
@@ -173,6 +257,116 @@ key nodots.key 600 _rspamd:_rspamd X\n";
         // Unreadable key: present, with no public part.
         assert_eq!(k.by_domain["broken.test"][0].public_key, "");
         assert!(!k.by_domain.contains_key("nodots"));
+    }
+
+    /// A 2048-bit key's `p=`: 392 characters, the shape of a real one.
+    fn key_2048(fill: char) -> String {
+        let head = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA";
+        let tail = "IDAQAB";
+        let body: String =
+            std::iter::repeat_n(fill, RSA_2048_P_CHARS - head.len() - tail.len()).collect();
+        format!("{head}{body}{tail}")
+    }
+
+    /// Each way a published record can stand against the key, and what `check` says of it
+    /// (issue 21 item 7: a cut or quoted record is not "another key").
+    #[test]
+    fn published_records_against_the_key() {
+        let k = key_2048('x');
+        assert_eq!(k.len(), RSA_2048_P_CHARS);
+        let name = "s1._domainkey.example.test";
+        // Exact match.
+        assert_eq!(dkim_seen(&dkim_txt(&k), &k), DkimSeen::Matches);
+        assert_eq!(DkimSeen::Matches.problem(name), None);
+
+        // Cut at 255 characters: one string kept (or the strings made separate records,
+        // the first of which is this one).
+        let cut = &dkim_txt(&k)[..255];
+        let seen = dkim_seen(cut, &k);
+        assert_eq!(
+            seen,
+            DkimSeen::Truncated {
+                published: 255 - "v=DKIM1; k=rsa; p=".len(),
+                want: RSA_2048_P_CHARS
+            }
+        );
+        let said = seen.problem(name).unwrap();
+        assert!(
+            said.starts_with(&format!(
+                "the DKIM record at {name} is cut: its p= holds the first 237 of the key's 392 characters"
+            )) && said.contains("ONE TXT record made of the strings `mailstead dns --format zone` prints")
+                && !said.contains("does not match"),
+            "{said}"
+        );
+
+        // Pasted with its zone-file quotes, whole or cut.
+        let quoted = format!("\"v=DKIM1; k=rsa; \" \"p={}\" \"{}\"", &k[..200], &k[200..]);
+        let seen = dkim_seen(&quoted, &k);
+        assert_eq!(seen, DkimSeen::Quoted { truncated: false });
+        let said = seen.problem(name).unwrap();
+        assert!(
+            said.starts_with(&format!("the DKIM record at {name} holds `\"` characters:"))
+                && said.contains("without the quotes")
+                && !said.contains("does not match"),
+            "{said}"
+        );
+        let quoted_cut = format!("v=DKIM1; k=rsa; p=\"{}\"", &k[..200]);
+        assert_eq!(
+            dkim_seen(&quoted_cut, &k),
+            DkimSeen::Quoted { truncated: true }
+        );
+        assert!(DkimSeen::Quoted { truncated: true }
+            .problem(name)
+            .unwrap()
+            .contains("characters and is cut short"));
+
+        // Another key, as long as ours: only "does not match".
+        let other = key_2048('y');
+        let seen = dkim_seen(&dkim_txt(&other), &k);
+        assert_eq!(
+            seen,
+            DkimSeen::Other {
+                published: RSA_2048_P_CHARS,
+                short: false
+            }
+        );
+        assert_eq!(
+            seen.problem(name).unwrap(),
+            format!("the DKIM key at {name} does not match this server's private key")
+        );
+        // Another key, shorter than a 2048-bit one (cut, or an old 1024-bit key).
+        let seen = dkim_seen(&dkim_txt(&other[..216]), &k);
+        assert_eq!(
+            seen,
+            DkimSeen::Other {
+                published: 216,
+                short: true
+            }
+        );
+        assert!(seen
+            .problem(name)
+            .unwrap()
+            .contains("at 216 characters it is shorter than a 2048-bit key's 392"));
+        // A revoked key is another key, not a cut one; no `p=` is no key.
+        assert_eq!(
+            dkim_seen("v=DKIM1; p=", &k),
+            DkimSeen::Other {
+                published: 0,
+                short: false
+            }
+        );
+        assert_eq!(dkim_seen("v=spf1 mx -all", &k), DkimSeen::NoKey);
+        // The best record at a name wins: ours among others passes.
+        assert!(DkimSeen::Matches < DkimSeen::Quoted { truncated: false });
+        assert!(
+            DkimSeen::Truncated {
+                published: 1,
+                want: 2
+            } < DkimSeen::Other {
+                published: 1,
+                short: true
+            }
+        );
     }
 
     #[test]

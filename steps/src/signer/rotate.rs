@@ -4,10 +4,11 @@
 //! which the CLI applies between [`prepare`] and [`finish`]. Returns data and the lines to
 //! show; never prints.
 use super::{rotate_state, today_selector, Rotate, RotateState};
-use crate::facts::dkim::dkim_p;
+use crate::facts::dkim::{dkim_seen, DkimSeen};
 use crate::facts::resolver::Dns;
 use crate::facts::{dkim_txt, DkimKeys};
 use crate::layout::DKIM_KEY_DIR;
+use crate::support::shown;
 use color_eyre::eyre::Report;
 use mailstead_answers::Answers;
 use mailstead_engine::{Fact, Host};
@@ -75,16 +76,18 @@ pub fn prepare(
                 .resolver()
                 .map_err(str::to_string)
                 .and_then(|r| r.txt(&name).records());
-            match txts {
-                Ok(txts)
-                    if txts
-                        .iter()
-                        .any(|t| dkim_p(t).as_deref() == Some(public_key.as_str())) =>
-                {
+            let seen = txts.as_ref().map(|txts| {
+                txts.iter()
+                    .map(|t| dkim_seen(t, public_key))
+                    .min()
+                    .unwrap_or(DkimSeen::NoKey)
+            });
+            match seen {
+                Ok(DkimSeen::Matches) => {
                     said.push(format!("{name}: the new key's record is in DNS."));
                     confirmed = true;
                 }
-                Ok(_) => {
+                Ok(DkimSeen::NoKey) => {
                     return Ok(Prepared::Publish {
                         said: format!(
                             "{name} does not show the new key in DNS yet. Publish this TXT record:\n\n  {name}.  TXT  \"{}\"\n\nthen run `mailstead dkim rotate {domain}` again (or add --published if this server cannot see your DNS).",
@@ -92,10 +95,20 @@ pub fn prepare(
                         ),
                     });
                 }
+                Ok(seen) => {
+                    return Ok(Prepared::Publish {
+                        said: format!(
+                            "{}. Publish this TXT record:\n\n  {name}.  TXT  \"{}\"\n\nthen run `mailstead dkim rotate {domain}` again (or add --published if this server cannot see your DNS).",
+                            seen.problem(&name).unwrap_or_default(),
+                            dkim_txt(public_key)
+                        ),
+                    });
+                }
                 Err(e) => {
                     return Ok(Prepared::Publish {
                         said: format!(
-                            "could not look {name} up in DNS ({e}). Publish this TXT record:\n\n  {name}.  TXT  \"{}\"\n\nthen run `mailstead dkim rotate {domain} --published` once it is.",
+                            "could not look {name} up in DNS ({}). Publish this TXT record:\n\n  {name}.  TXT  \"{}\"\n\nthen run `mailstead dkim rotate {domain} --published` once it is.",
+                            shown(e),
                             dkim_txt(public_key)
                         ),
                     });
@@ -144,10 +157,11 @@ pub fn finish(
 
 #[cfg(test)]
 mod tests {
-    use crate::facts::dkim::dkim_p;
+    use crate::facts::dkim::{dkim_p, dkim_seen, DkimSeen};
 
     /// A record `mailstead check` (dns-records) accepts is one `dkim rotate` accepts: both
-    /// read `p=` with this one function, spaces and all.
+    /// read `p=` with this one function, spaces and all. A record pasted with its zone-file
+    /// quotes is not accepted by either (receivers cannot read it): it is `Quoted`.
     #[test]
     fn a_record_that_passes_check_passes_rotate() {
         let key = "MIIBIjANBgkq";
@@ -157,10 +171,14 @@ mod tests {
             "v=DKIM1;k=rsa;p=MIIBIjANBgkq;",
             "v=DKIM1; k=rsa; p = MIIBIjANBgkq ",
             "v=DKIM1; k=rsa; p=MIIBIjAN\r\n\tBgkq",
-            "\"v=DKIM1; k=rsa; \" \"p=MIIBIjANBgkq\"",
         ] {
             assert_eq!(dkim_p(txt).as_deref(), Some(key), "{txt:?}");
+            assert_eq!(dkim_seen(txt, key), DkimSeen::Matches, "{txt:?}");
         }
+        assert_eq!(
+            dkim_seen("\"v=DKIM1; k=rsa; \" \"p=MIIBIjANBgkq\"", key),
+            DkimSeen::Quoted { truncated: false }
+        );
         assert_eq!(dkim_p("v=DKIM1; k=rsa"), None);
         assert_eq!(dkim_p("v=DKIM1; pp=abc"), None);
         assert_eq!(dkim_p("v=DKIM1; p="), Some(String::new()), "revoked key");

@@ -19,6 +19,7 @@ pub mod paths;
 pub mod retry;
 use crate::facts::{challenge_for, Certificates, Challenge, Listeners};
 use crate::layout::{cert_paths, DEPLOY_HOOK, WEBROOT};
+use crate::support::shown;
 use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::Answers;
 use mailstead_engine::host::{Cmd, Host, Kind, Meta};
@@ -123,12 +124,15 @@ pub fn explain_certbot(out: &mailstead_engine::Output) -> String {
         )
     };
     let detail = detail.map(|d| format!(" (CA: {d})")).unwrap_or_default();
-    format!(
+    // certbot's output quotes the CA, and the CA quotes what it fetched from the network: the
+    // boundary where it reaches the admin's terminal.
+    let explained = format!(
         "no certificate from the CA yet: {why}{detail}. Mail works meanwhile on a temporary \
          self-signed certificate (clients will warn once); a timer retries every 15 minutes and \
          switches to the real certificate with one reload. `mailstead check` shows which one is \
          live; certbot's log: /var/log/letsencrypt/letsencrypt.log"
-    )
+    );
+    shown(&explained).into_owned()
 }
 
 /// `live/` and `archive/` must not be readable by anyone but root (they hold the keys).

@@ -4,6 +4,7 @@
 //! and removes the timer. Returns data; the lines to show go to `say` as they come.
 use super::{certbot_cmd, explain_certbot};
 use crate::facts::{challenge_for, Certificates, Listeners};
+use crate::support::shown;
 use color_eyre::eyre::Report;
 use mailstead_answers::Answers;
 use mailstead_engine::{Fact, Host};
@@ -49,7 +50,7 @@ pub fn obtain(
     let cmd = certbot_cmd(answers, &fqdn, &challenge, false);
     say(&cmd.to_string());
     let out = host
-        .run_streaming(&cmd, &mut |line| say(&format!("  | {line}")))
+        .run_streaming(&cmd, &mut |line| say(&format!("  | {}", shown(line))))
         .map_err(|error| RetryError::Start {
             cmd: cmd.to_string(),
             error,
