@@ -83,6 +83,17 @@ impl From<ui::wizard::WizardError> for CliError {
     }
 }
 
+/// `text` with every control and bidi character of each line escaped
+/// ([`mailstead_engine::step::shown`]), keeping its line breaks: an error may quote what a
+/// command, a server or a DNS answer said, and none of that may move the cursor, recolour
+/// the terminal or turn the text around.
+fn shown_lines(text: &str) -> String {
+    text.split('\n')
+        .map(|l| mailstead_engine::step::shown(l).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The error as the admin reads it (empty when there is nothing to say).
 pub fn render(e: &CliError, color: bool) -> String {
     let mut out = String::new();
@@ -91,14 +102,20 @@ pub fn render(e: &CliError, color: bool) -> String {
     };
     let _ = writeln!(
         out,
-        "{} {error}",
-        ui::paint(color, style::RED.bold(), "error:")
+        "{} {}",
+        ui::paint(color, style::RED.bold(), "error:"),
+        shown_lines(&error.to_string())
     );
     for cause in error.chain().skip(1) {
-        let _ = writeln!(out, "  because: {cause}");
+        let _ = writeln!(out, "  because: {}", shown_lines(&cause.to_string()));
     }
     if let Some(fix) = &e.fix {
-        let _ = writeln!(out, "  {} {fix}", ui::paint(color, style::GREEN, "fix:"));
+        let _ = writeln!(
+            out,
+            "  {} {}",
+            ui::paint(color, style::GREEN, "fix:"),
+            shown_lines(fix)
+        );
     }
     if e.nothing_changed {
         let _ = writeln!(out, "Nothing was changed.");
@@ -125,6 +142,24 @@ pub fn warn(message: impl std::fmt::Display) {
 mod tests {
     use super::*;
     use color_eyre::eyre::{eyre, WrapErr};
+
+    #[test]
+    fn what_a_server_said_cannot_paint_the_terminal() {
+        // A cause quoting a remote reply with a colour, a carriage return and a bidi override.
+        let e = CliError::failed(
+            eyre!("550 \x1b[32m\u{2713} all good\x1b[0m\rok \u{202e}gnp.exe")
+                .wrap_err("the relay host refused the message"),
+        )
+        .with_fix("see the relay's reply\nthen try again");
+        let text = render(&e, false);
+        assert!(!text.contains('\x1b') && !text.contains('\r') && !text.contains('\u{202e}'));
+        assert!(text.contains("\\x1b[32m") && text.contains("\\r") && text.contains("\\u{202e}"));
+        // Our own line breaks stay.
+        assert!(
+            text.contains("see the relay's reply\nthen try again"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn message_causes_fix_in_plain_words() {
