@@ -171,9 +171,97 @@ pub fn failure(cmd: &Cmd, out: &Output) -> String {
     format!("`{cmd}` exited with {}:\n{}", out.status, out.tail(12))
 }
 
+/// How many of a service's own journal lines [`service_failure`] quotes.
+pub const SERVICE_LOG_LINES: usize = 12;
+
+/// An error message for a service that failed to (re)load or start: [`failure`], then the
+/// service's own last journal lines (`journalctl -u SERVICE -u 'SERVICE@*'`, the template
+/// units Debian 12 runs Postfix in), since systemctl only says "see journalctl" while the
+/// service's words say why (`listen(::, 993) failed: Address family not supported`). Each
+/// quoted line is escaped ([`crate::step::shown`]). Without systemd, or when the journal has
+/// nothing, it is [`failure`] alone.
+pub fn service_failure(host: &dyn Host, service: &str, cmd: &Cmd, out: &Output) -> String {
+    let mut text = failure(cmd, out);
+    if !systemd_running(host) {
+        return text;
+    }
+    let template = format!("{service}@*");
+    let journal = Cmd::probe(
+        "journalctl",
+        [
+            "--no-pager",
+            "-o",
+            "cat",
+            "-n",
+            &SERVICE_LOG_LINES.to_string(),
+            "-u",
+            service,
+            "-u",
+            &template,
+        ],
+    )
+    .timeout(Duration::from_secs(20));
+    if let Ok(log) = host.run(&journal) {
+        let lines: Vec<String> = log
+            .stdout
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| format!("  {}", crate::step::shown(l)))
+            .collect();
+        if log.success() && !lines.is_empty() {
+            text.push_str(&format!(
+                "\n{service}'s own last words (journalctl -u {service}):\n"
+            ));
+            text.push_str(&lines.join("\n"));
+        }
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_service_that_fails_to_start_says_why_in_its_own_words() {
+        use crate::host::Meta;
+        use crate::memhost::MemHost;
+        let host = MemHost::fake();
+        host.create_dir_all(Path::new("/run/systemd/system"), Meta::root(0o755))
+            .unwrap();
+        host.on_command(|cmd| {
+            let out = |status: i32, stdout: &str, stderr: &str| Output {
+                status,
+                stdout: stdout.into(),
+                stderr: stderr.into(),
+            };
+            match cmd.program.as_str() {
+                "systemctl" => Some(out(
+                    1,
+                    "",
+                    "Job for dovecot.service failed because the control process exited with error code.\n\
+                     See \"systemctl status dovecot.service\" and \"journalctl -xeu dovecot.service\" for details.",
+                )),
+                "journalctl" if cmd.args.contains(&"dovecot@*".to_string()) => Some(out(
+                    0,
+                    "Starting dovecot.service - Dovecot IMAP/POP3 email server...\n\
+                     Error: service(imap-login): listen(::, 993) failed: Address family not supported by protocol\n\
+                     Fatal: Failed to start listeners \x1b[32mok\n",
+                    "",
+                )),
+                _ => None,
+            }
+        });
+        let cmd = reload_cmd(&host, "dovecot").unwrap();
+        let failed = host.run(&cmd).unwrap();
+        let why = service_failure(&host, "dovecot", &cmd, &failed);
+        assert!(
+            why.contains("listen(::, 993) failed: Address family not supported"),
+            "{why}"
+        );
+        assert!(why.contains("dovecot's own last words"), "{why}");
+        assert!(!why.contains('\x1b'), "a quoted log line is escaped: {why}");
+    }
 
     #[test]
     fn apt_status_lines_are_recognised() {

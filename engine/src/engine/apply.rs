@@ -582,7 +582,7 @@ impl<'a> Engine<'a> {
                 Some(cmd) => {
                     let out = self.host.run(&cmd)?;
                     if !out.success() {
-                        return Err(eyre!(system::failure(&cmd, &out)));
+                        return Err(eyre!(system::service_failure(self.host, svc, &cmd, &out)));
                     }
                     let done = if restart { "restarted" } else { "reloaded" };
                     self.note(run, "reload", &format!("{done} {svc}"));

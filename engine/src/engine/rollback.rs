@@ -345,7 +345,7 @@ pub(super) fn reload(host: &dyn Host, service: &str) -> Result<()> {
     if let Some(cmd) = system::reload_cmd(host, service) {
         let out = host.run(&cmd)?;
         if !out.success() {
-            return Err(eyre!(system::failure(&cmd, &out)));
+            return Err(eyre!(system::service_failure(host, service, &cmd, &out)));
         }
     }
     Ok(())
