@@ -176,8 +176,9 @@ pub const SERVICE_LOG_LINES: usize = 12;
 
 /// An error message for a service that failed to (re)load or start: [`failure`], then the
 /// service's own last journal lines (`journalctl -u SERVICE -u 'SERVICE@*'`, the template
-/// units Debian 12 runs Postfix in), since systemctl only says "see journalctl" while the
-/// service's words say why (`listen(::, 993) failed: Address family not supported`). Each
+/// units some Debian services run in, like `NAME@-.service`), since systemctl only says "see
+/// journalctl" while the service's words say why (`listen(::, 993) failed: Address family
+/// not supported`). Each
 /// quoted line is escaped ([`crate::step::shown`]). Without systemd, or when the journal has
 /// nothing, it is [`failure`] alone.
 pub fn service_failure(host: &dyn Host, service: &str, cmd: &Cmd, out: &Output) -> String {
@@ -239,12 +240,12 @@ mod tests {
                 "systemctl" => Some(out(
                     1,
                     "",
-                    "Job for dovecot.service failed because the control process exited with error code.\n\
-                     See \"systemctl status dovecot.service\" and \"journalctl -xeu dovecot.service\" for details.",
+                    "Job for imapd.service failed because the control process exited with error code.\n\
+                     See \"systemctl status imapd.service\" and \"journalctl -xeu imapd.service\" for details.",
                 )),
-                "journalctl" if cmd.args.contains(&"dovecot@*".to_string()) => Some(out(
+                "journalctl" if cmd.args.contains(&"imapd@*".to_string()) => Some(out(
                     0,
-                    "Starting dovecot.service - Dovecot IMAP/POP3 email server...\n\
+                    "Starting imapd.service - Example IMAP/POP3 email server...\n\
                      Error: service(imap-login): listen(::, 993) failed: Address family not supported by protocol\n\
                      Fatal: Failed to start listeners \x1b[32mok\n",
                     "",
@@ -252,14 +253,14 @@ mod tests {
                 _ => None,
             }
         });
-        let cmd = reload_cmd(&host, "dovecot").unwrap();
+        let cmd = reload_cmd(&host, "imapd").unwrap();
         let failed = host.run(&cmd).unwrap();
-        let why = service_failure(&host, "dovecot", &cmd, &failed);
+        let why = service_failure(&host, "imapd", &cmd, &failed);
         assert!(
             why.contains("listen(::, 993) failed: Address family not supported"),
             "{why}"
         );
-        assert!(why.contains("dovecot's own last words"), "{why}");
+        assert!(why.contains("imapd's own last words"), "{why}");
         assert!(!why.contains('\x1b'), "a quoted log line is escaped: {why}");
     }
 
