@@ -232,7 +232,7 @@ struct Demo {
 
 impl Demo {
     fn new() -> Result<Demo, CliError> {
-        let beds_dir = beds_dir();
+        let beds_dir = mailstead_bed::trust::beds_dir();
         beds_dir_refusal(&beds_dir)?;
         let script = Script::private("mailstead-demo-")
             .map_err(|e| CliError::failed(eyre!("cannot write the bed script: {e}")))?;
@@ -730,11 +730,6 @@ impl Drop for Demo {
         }
         self.script.close();
     }
-}
-
-/// Where the beds live: `MAILSTEAD_BED_DIR`, as the bed script has it.
-fn beds_dir() -> PathBuf {
-    PathBuf::from(std::env::var_os("MAILSTEAD_BED_DIR").unwrap_or("/var/tmp/mailstead-beds".into()))
 }
 
 /// Err when `beds_dir` is there but not root's own private directory: what root later reads,

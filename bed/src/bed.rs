@@ -22,6 +22,7 @@
 //! Client checks return `Check` = `Result<String, String>`: `Ok(transcript)` when the server
 //! behaved as a secure server must, `Err(reason and transcript)` otherwise.
 use crate::script::{parse_info, Run, Script};
+use crate::trust::beds_dir;
 use crate::EtcSnapshot;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -651,13 +652,6 @@ impl Drop for Bed {
     fn drop(&mut self) {
         self.take_down();
     }
-}
-
-/// Where the beds live (`MAILSTEAD_BED_DIR`, as the script has it).
-fn beds_dir() -> PathBuf {
-    std::env::var_os("MAILSTEAD_BED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/tmp/mailstead-beds"))
 }
 
 /// `$MAILSTEAD_BED_DIR/.snapshots`, made private (root's, 0700) with the beds directory when

@@ -6,7 +6,15 @@
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Where the beds live: `MAILSTEAD_BED_DIR`, default `/var/tmp/mailstead-beds` (as the bed
+/// script has it).
+pub fn beds_dir() -> PathBuf {
+    std::env::var_os("MAILSTEAD_BED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/mailstead-beds"))
+}
 
 /// Ok(true): `path` is a directory (lstat: not a symlink) owned by root that neither its group
 /// nor others can write. Ok(false): nothing is there. Err(message naming the path and the fix):
