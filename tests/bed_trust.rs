@@ -482,3 +482,32 @@ fn down_never_signals_or_enters_a_host_process_at_a_recorded_pid() {
         "entered a host process or asked it to power off: {calls}"
     );
 }
+
+#[test]
+fn a_fork_from_a_snapshot_of_another_user_is_refused() {
+    root_only!();
+    let s = Scene::new();
+    fs::create_dir(s.beds()).unwrap();
+    fs::set_permissions(s.beds(), fs::Permissions::from_mode(0o700)).unwrap();
+    // A snapshot whose meta would make sed run a command, were it used.
+    let snap = s.path("snap");
+    fs::create_dir_all(snap.join("root")).unwrap();
+    fs::write(
+        snap.join("meta"),
+        format!(
+            "RELEASE=trixie\nHOST_IP=1#;e touch {}\n#\nFROM=x\n",
+            s.marker(1).display()
+        ),
+    )
+    .unwrap();
+    std::os::unix::fs::chown(&snap, Some(65534), Some(65534)).unwrap();
+    let o = s.bed(&["up", "f", "trixie", "--from", &snap.display().to_string()]);
+    assert!(
+        !o.status.success() && text(&o).contains("not a private directory of root"),
+        "{}",
+        text(&o)
+    );
+    s.assert_no_markers(1);
+    assert!(!s.beds().join("f").exists());
+    assert_eq!(s.shim_calls(), "");
+}
