@@ -20,8 +20,8 @@ use crate::exit;
 use color_eyre::eyre::eyre;
 use mailstead_bed::dnsmasq::{bare, dnsmasq_lines};
 use mailstead_bed::{
-    blocklists_answering, default_answers, parse_info, wait_for_message, Interrupted, Run, Script,
-    Watch, DEMO_CAPS, DOMAIN, HOSTNAME, MAILBOX,
+    blocklists_answering, check_private_dir, default_answers, parse_info, same_process,
+    wait_for_message, Interrupted, Run, Script, Watch, DEMO_CAPS, DOMAIN, HOSTNAME, MAILBOX,
 };
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read, Write};
@@ -232,20 +232,22 @@ struct Demo {
 
 impl Demo {
     fn new() -> Result<Demo, CliError> {
+        let beds_dir = mailstead_bed::trust::beds_dir();
+        beds_dir_refusal(&beds_dir)?;
         let script = Script::private("mailstead-demo-")
             .map_err(|e| CliError::failed(eyre!("cannot write the bed script: {e}")))?;
         Ok(Demo {
             script,
             t0: Instant::now(),
             started: false,
-            beds_dir: PathBuf::from(
-                std::env::var_os("MAILSTEAD_BED_DIR").unwrap_or("/var/tmp/mailstead-beds".into()),
-            ),
+            beds_dir,
         })
     }
 
+    /// A bed of the demo's name is there (as anything: a planted link counts too, and the
+    /// script refuses it).
     fn exists(&self) -> bool {
-        self.beds_dir.join(BED_NAME).exists()
+        std::fs::symlink_metadata(self.beds_dir.join(BED_NAME)).is_ok()
     }
 
     /// One line per stage, with the seconds since the start.
@@ -702,8 +704,14 @@ impl Demo {
     fn keep(&self) -> Stage<()> {
         let info = self.info()?;
         if let Some(pid) = info.get("WATCH_PID").and_then(|p| p.parse::<i32>().ok()) {
+            // The number alone may name another process by now: the recorded start time and
+            // boot must match too (issue 20 item 2).
+            let id = info
+                .get("WATCH_PID_ID")
+                .map(String::as_str)
+                .unwrap_or_default();
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            if String::from_utf8_lossy(&cmdline).contains("__watch") {
+            if same_process(pid, id) && String::from_utf8_lossy(&cmdline).contains("__watch") {
                 // SAFETY: a signal to a process we checked is the bed's watcher.
                 unsafe {
                     libc::kill(pid, libc::SIGTERM);
@@ -722,6 +730,21 @@ impl Drop for Demo {
         }
         self.script.close();
     }
+}
+
+/// Err when `beds_dir` is there but not root's own private directory: what root later reads,
+/// runs and signals by lives there (issue 20 item 1). Missing is fine: `bed up` makes it
+/// private. The error names the path, the fix, and that nothing was changed.
+fn beds_dir_refusal(beds_dir: &Path) -> Result<(), CliError> {
+    check_private_dir(beds_dir).map(|_| ()).map_err(|e| {
+        CliError::bad_input(format!("the demo cannot keep its state safely: {e}"))
+            .with_fix(format!(
+                "remove {} (after checking what is in it), or set MAILSTEAD_BED_DIR to a \
+                 directory only root can write",
+                beds_dir.display()
+            ))
+            .nothing_changed()
+    })
 }
 
 /// A password of 24 letters and digits (about 143 bits) from /dev/urandom.
@@ -820,6 +843,37 @@ mod tests {
             {"type": "MX", "name": "example.test.", "value": "10 mail.example.test."}
           ], "ptr": []}"#;
         assert_eq!(first_domain(json).as_deref(), Some("example.test"));
+    }
+
+    #[test]
+    fn the_beds_dir_must_be_roots_own() {
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("SKIPPED: needs root (owner checks)");
+            return;
+        }
+        let t = tempfile::tempdir().unwrap();
+        let beds = t.path().join("beds");
+        assert!(beds_dir_refusal(&beds).is_ok(), "missing: bed up makes it");
+        std::fs::create_dir(&beds).unwrap();
+        assert!(beds_dir_refusal(&beds).is_ok());
+
+        std::os::unix::fs::chown(&beds, Some(65534), None).unwrap();
+        let e = beds_dir_refusal(&beds).expect_err("another user's directory");
+        let text = render(&e, false);
+        assert!(
+            text.contains(&beds.display().to_string())
+                && text.contains("owner uid 65534")
+                && text.contains("MAILSTEAD_BED_DIR")
+                && text.contains("Nothing was changed."),
+            "{text}"
+        );
+        assert_eq!(e.code, exit::BAD_INPUT);
+
+        let link = t.path().join("link");
+        std::os::unix::fs::symlink(t.path(), &link).unwrap();
+        let text = render(&beds_dir_refusal(&link).expect_err("a symlink"), false);
+        assert!(text.contains("a symlink"), "{text}");
     }
 
     #[test]

@@ -22,6 +22,7 @@
 //! Client checks return `Check` = `Result<String, String>`: `Ok(transcript)` when the server
 //! behaved as a secure server must, `Err(reason and transcript)` otherwise.
 use crate::script::{parse_info, Run, Script};
+use crate::trust::beds_dir;
 use crate::EtcSnapshot;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -167,8 +168,8 @@ impl Bed {
         let dir = beds_dir()
             .join(".snapshots")
             .join(format!("{label}-{}", std::process::id()));
+        snapshots_dir();
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.parent().expect("under the beds")).expect("snapshots dir");
         let r = self.bed("snapshot", &[&dir.display().to_string()]);
         eprintln!("{}", r.stderr.trim_end());
         assert!(r.ok(), "bed snapshot {} failed:\n{}", self.name, r.text());
@@ -653,11 +654,14 @@ impl Drop for Bed {
     }
 }
 
-/// Where the beds live (`MAILSTEAD_BED_DIR`, as the script has it).
-fn beds_dir() -> PathBuf {
-    std::env::var_os("MAILSTEAD_BED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/tmp/mailstead-beds"))
+/// `$MAILSTEAD_BED_DIR/.snapshots`, made private (root's, 0700) with the beds directory when
+/// missing. Panics when either is not root's own (a user could plant a snapshot or a lock).
+fn snapshots_dir() -> PathBuf {
+    let snapshots = beds_dir().join(".snapshots");
+    for d in [beds_dir(), snapshots.clone()] {
+        crate::trust::private_dir(&d).unwrap_or_else(|e| panic!("{e}"));
+    }
+    snapshots
 }
 
 /// A bed's root copied while quiescent (`bed snapshot`), under
@@ -699,10 +703,9 @@ pub fn installed_snapshot(release: &str) -> Snapshot {
     let bin = std::fs::read(mailstead_bin())
         .unwrap_or_else(|e| panic!("no mailstead binary at {} ({e})", mailstead_bin().display()));
     let hash = format!("{:x}", Sha256::digest(&bin));
-    let snapshots = beds_dir().join(".snapshots");
-    std::fs::create_dir_all(&snapshots).expect("snapshots dir");
+    let snapshots = snapshots_dir();
     let dir = snapshots.join(format!("installed-{release}.{}", &hash[..12]));
-    let lock = std::fs::File::create(snapshots.join(format!("installed-{release}.lock")))
+    let lock = crate::trust::open_lock(&snapshots.join(format!("installed-{release}.lock")))
         .expect("snapshot lock");
     // SAFETY: flock on a file this function keeps open until it returns.
     assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);

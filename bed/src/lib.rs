@@ -20,6 +20,7 @@ mod etc;
 pub mod sandbox;
 mod script;
 mod sink;
+pub mod trust;
 
 pub use answers::{default_answers, ALICE_PASSWORD, DOMAIN, HOSTNAME, MAILBOX};
 pub use bed::{
@@ -31,6 +32,7 @@ pub use dnsmasq::blocklists_answering;
 pub use etc::EtcSnapshot;
 pub use script::{parse_info, Interrupted, Run, Script, Watch};
 pub use sink::{sink_message, wait_for_message};
+pub use trust::{check_private_dir, private_dir, same_process};
 
 /// The bed script (`bed/bed` in the repo), compiled in for `mailstead demo`.
 pub const BED_SCRIPT: &str = include_str!("../bed");

@@ -76,6 +76,12 @@ impl Script {
     pub fn private(prefix: &str) -> std::io::Result<Script> {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::Builder::new().prefix(prefix).tempdir()?;
+        // Root runs what is written here: the new directory (mkdtemp, 0700) must be root's
+        // own, in a parent no other user can rename it in ($TMPDIR may point anywhere).
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } == 0 {
+            crate::trust::private_dir(dir.path()).map_err(std::io::Error::other)?;
+        }
         let write = |name: &str, text: &str, mode: u32| -> std::io::Result<PathBuf> {
             let p = dir.path().join(name);
             std::fs::write(&p, text)?;
