@@ -73,7 +73,7 @@ pub fn refusal(
     namespaces: impl FnOnce() -> Result<(), String>,
 ) -> Option<CliError> {
     const ELSEWHERE: &str = "or run mailstead itself on a spare Debian 12 or 13 server or VM \
-        (the README's second command)";
+        (the README's \"Install on a server\")";
     let (why, fix) = if os != "linux" {
         (
             format!("this is {os}, and the demo's throwaway server needs Linux namespaces"),

@@ -113,7 +113,7 @@ impl Session {
         if !path.exists() {
             return Err(
                 CliError::bad_input(format!("no answers file at {}", path.display())).with_fix(
-                    "write one (see the README's \"Answers file\"), pass --config FILE, \
+                    "write one (see the README's \"The answers file\"), pass --config FILE, \
                      or run `mailstead` on a terminal for the wizard",
                 ),
             );
