@@ -189,6 +189,9 @@ pub fn run(action: Option<DemoAction>, release: Release, yes: bool, keep: bool) 
                     );
                     Ok(exit::INTERRUPTED)
                 }
+                Err(Stop::Declined { why, fix }) => {
+                    Err(CliError::bad_input(why).with_fix(fix).nothing_changed())
+                }
                 Err(Stop::Failed(e)) => Err(CliError::failed(eyre!("{e}")).with_fix(
                     "the demo server was taken down; the lines above say what failed \
                      (run it again, or report it with that output)",
@@ -202,6 +205,37 @@ pub fn run(action: Option<DemoAction>, release: Release, yes: bool, keep: bool) 
 enum Stop {
     Interrupted,
     Failed(String),
+    /// The person said no to a question; nothing was done (exit 2).
+    Declined {
+        why: String,
+        fix: String,
+    },
+}
+
+/// Whether the demo may install the bed's host tools `pkgs` on this machine: with `--yes`
+/// without asking, else only when the person says yes to `ask` (which shows the question).
+/// No, or Esc: [`Stop::Declined`] naming the packages, nothing installed; Ctrl-C:
+/// [`Stop::Interrupted`].
+fn tools_consent(
+    yes: bool,
+    pkgs: &str,
+    ask: impl FnOnce() -> Result<bool, inquire::InquireError>,
+) -> Stage<()> {
+    if yes {
+        return Ok(());
+    }
+    match ask() {
+        Ok(true) => Ok(()),
+        Ok(false) | Err(inquire::InquireError::OperationCanceled) => Err(Stop::Declined {
+            why: format!("the demo needs host tools that are not installed: {pkgs}; nothing was installed"),
+            fix: format!(
+                "install them (`apt-get install --no-install-recommends {pkgs}`), or run `{} demo --yes`",
+                invoked_as()
+            ),
+        }),
+        Err(inquire::InquireError::OperationInterrupted) => Err(Stop::Interrupted),
+        Err(e) => Err(Stop::Failed(format!("asking whether to install the host tools: {e}"))),
+    }
 }
 
 type Stage<T> = Result<T, Stop>;
@@ -361,8 +395,17 @@ impl Demo {
                 .unwrap_or("(see below)")
                 .to_string();
             self.say(format!(
-                "installing the test bed's host tools with apt-get install --no-install-recommends: {pkgs}"
+                "the test bed needs host tools this machine lacks; apt-get install --no-install-recommends: {pkgs}"
             ));
+            tools_consent(yes, &pkgs, || {
+                inquire::Confirm::new("Install them now?")
+                    .with_default(true)
+                    .with_help_message(
+                        "n: nothing is installed and the demo stops (--yes installs without asking)",
+                    )
+                    .prompt()
+            })?;
+            self.say("installing the host tools");
             let mut deps = vec!["deps"];
             deps.extend_from_slice(DEMO_CAPS);
             self.bed_ok("installing the host tools", &deps, &[], None, Show::Lines)?;
@@ -802,6 +845,32 @@ fn invoked_as() -> String {
 mod tests {
     use super::*;
     use crate::error::render;
+
+    #[test]
+    fn host_tools_are_installed_only_with_yes_or_a_yes_to_the_question() {
+        // --yes: never asks.
+        assert!(tools_consent(true, "pebble swaks", || panic!("asked with --yes")).is_ok());
+        // Asked: yes goes on.
+        assert!(tools_consent(false, "pebble swaks", || Ok(true)).is_ok());
+        // No, or Esc: stops, naming the packages and both ways on, nothing installed.
+        for answer in [Ok(false), Err(inquire::InquireError::OperationCanceled)] {
+            match tools_consent(false, "pebble swaks", || answer) {
+                Err(Stop::Declined { why, fix }) => {
+                    assert!(why.contains("pebble swaks") && why.contains("nothing was installed"));
+                    assert!(fix.contains("apt-get install --no-install-recommends pebble swaks"));
+                    assert!(fix.contains("demo --yes"), "{fix}");
+                }
+                _ => panic!("not declined"),
+            }
+        }
+        // Ctrl-C at the question: interrupted.
+        assert!(matches!(
+            tools_consent(false, "x", || Err(
+                inquire::InquireError::OperationInterrupted
+            )),
+            Err(Stop::Interrupted)
+        ));
+    }
 
     #[test]
     fn refuses_off_linux_without_root_and_without_namespaces() {
