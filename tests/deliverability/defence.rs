@@ -11,8 +11,9 @@
 //! warns with the mailbox's use and limit. Adding the mailbox is one run; the same answers
 //! again make 0 changes and restart nothing.
 //!
-//! Limits for a hijacked account: with `max_messages_per_hour: 5`, a logged-in user's first
-//! five messages on 587 are accepted and the sixth is deferred with `451 4.7.1`, rspamd's log
+//! Limits for a hijacked account: with `max_messages_per_hour: 5`, a logged-in user's (named
+//! `mailstead-check@example.test`, as the login the limit once exempted by name) first five
+//! messages on 587 are accepted and the sixth is deferred with `451 4.7.1`, rspamd's log
 //! names the login, postmaster gets a notice mail naming it and `check` warns naming it; a
 //! message whose envelope sender is the login's own but whose `From:` is
 //! another mailbox's is refused with `554 5.7.1`; `check` passes `limits` (Redis active).
@@ -252,7 +253,8 @@ fn counted(bed: &Bed, n: u32) {
 
 pub fn limits(bed: &Bed) {
     let r = &bed.release;
-    let sender = "sender@example.test";
+    // Named like the login the limit once exempted (issue 20): it is limited like any other.
+    let sender = "mailstead-check@example.test";
     let answers = bed.default_answers().replace(
         "    aliases:\n",
         &format!(

@@ -148,7 +148,7 @@ fn check_against_published(bed: &Bed) {
     // `disk` may warn on a full test machine; `limits` warns for a day naming the login the
     // defence scenario took over its sending limit.
     let expected_warning = |f: &&(String, String, String)| {
-        f.0 == "disk" || (f.0 == "limits" && f.2.contains("sender@example.test"))
+        f.0 == "disk" || (f.0 == "limits" && f.2.contains("mailstead-check@example.test"))
     };
     let not_passing: Vec<_> = all
         .iter()

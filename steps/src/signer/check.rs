@@ -225,15 +225,17 @@ fn signs_only_its_own(
 pub const SIGNER_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Scans one small message per domain over rspamd's HTTP protocol (`POST /checkv2` on the
-/// normal worker, `localhost:11333` as Debian's package binds it), as `mailstead-check@DOMAIN`
-/// logged in from loopback; with `yes`, also one from a stranger (a documentation address,
+/// normal worker, `localhost:11333` as Debian's package binds it), as
+/// `mailstead-check-TOKEN@DOMAIN` logged in from loopback: a login of its own on every scan,
+/// so the sending limit (which exempts no login, see `signer::ratelimit_conf`) counts one
+/// message in a fresh bucket and never defers the check's scan; with `yes`, also one from a stranger (a documentation address,
 /// RFC 5737) claiming the first domain. One python3 process for all domains. Prints
 /// `auth|stranger DOMAIN OPTIONS` lines, OPTIONS being `DKIM_SIGNED`'s (`-`: not signed).
 /// argv: host port token yes|no DOMAIN...
 pub(crate) const SCAN_PROBE: &str = r#"import http.client, json, sys
 host, port, token, stranger = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "yes"
 def scan(domain, auth):
-    frm = "mailstead-check@" + domain
+    frm = "mailstead-check-%s@%s" % (token, domain)
     msg = ("From: <%s>\r\nTo: <check@example.invalid>\r\nSubject: mailstead signer check\r\n"
            "Message-ID: <%s@%s>\r\nDate: Thu, 01 Jan 2026 00:00:00 +0000\r\n\r\ncheck\r\n"
            % (frm, token, domain)).encode()
@@ -365,6 +367,16 @@ impl Check<Answers> for Limits {
 #[cfg(test)]
 mod limits_tests {
     use super::*;
+
+    /// The check's scans log in under a name of their own per scan (the token), never the
+    /// fixed `mailstead-check@DOMAIN` a mailbox could be given: the sending limit exempts no
+    /// login, and a fresh bucket never defers the one message of a scan.
+    #[test]
+    fn scans_log_in_as_a_login_of_their_own() {
+        assert!(SCAN_PROBE.contains(r#"frm = "mailstead-check-%s@%s" % (token, domain)"#));
+        assert!(SCAN_PROBE.contains(r#"h["User"] = frm"#));
+        assert!(!SCAN_PROBE.contains(r#""mailstead-check@""#));
+    }
 
     /// Only lines of the window count, per login; other ratelimit buckets and lines without a
     /// time are not logins over their limit.

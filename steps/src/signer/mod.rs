@@ -164,7 +164,7 @@ rspamd_config:register_symbol({{
 }
 
 /// rspamd's `ratelimit` settings for `max_messages_per_hour` = `per_hour` (0: the module
-/// off), `domains` those of the answers (rspamd.com, ratelimit module).
+/// off) (rspamd.com, ratelimit module).
 ///
 /// - One bucket per login (`selector = "user.lower"`), `per_hour` messages deep, draining at
 ///   `per_hour` an hour; beyond it Postfix answers `451 4.7.1 Ratelimit "mailstead_user"
@@ -176,8 +176,11 @@ rspamd_config:register_symbol({{
 /// - `allow_local`: rspamd counts private addresses (10/8, 192.168/16...) as local and would
 ///   skip them; a login from the office LAN is limited too.
 /// - The fixed limit does not grow with ham or shrink with spam (the factors are 1).
-/// - `mailstead check`'s own scans (`mailstead-check@DOMAIN`) are not counted.
-pub fn ratelimit_conf(per_hour: u32, domains: &[String]) -> String {
+/// - No login is exempt: an exemption by name would hold for anyone given a mailbox of that
+///   name. `mailstead check`'s scans are counted too, each under a login of its own
+///   (`mailstead-check-TOKEN@DOMAIN`, see `check::SCAN_PROBE`), so one message per bucket
+///   never reaches a limit of 1 or more.
+pub fn ratelimit_conf(per_hour: u32) -> String {
     let mut s = String::from(
         "# mailstead: the sending limit of logged-in users (rspamd ratelimit module).\n\
          # Managed by mailstead from `max_messages_per_hour`: edits are overwritten.\n",
@@ -187,20 +190,14 @@ pub fn ratelimit_conf(per_hour: u32, domains: &[String]) -> String {
         return s;
     }
     let burst = per_hour;
-    let checks: Vec<String> = domains
-        .iter()
-        .map(|d| format!("\"mailstead-check@{d}\""))
-        .collect();
     s.push_str(&format!(
         "servers = \"127.0.0.1:6379\";\n\
          allow_local = true;\n\
          info_symbol = \"{RATELIMITED_SYMBOL}\";\n\
-         whitelisted_user = [{}];\n\
          ham_factor_rate = 1.0;\nham_factor_burst = 1.0;\n\
          spam_factor_rate = 1.0;\nspam_factor_burst = 1.0;\n\
          rates {{\n  mailstead_user {{\n    selector = \"user.lower\";\n    bucket = {{\n      \
-         burst = {burst};\n      rate = \"{per_hour} / 1h\";\n    }}\n  }}\n}}\n",
-        checks.join(", ")
+         burst = {burst};\n      rate = \"{per_hour} / 1h\";\n    }}\n  }}\n}}\n"
     ));
     s
 }
@@ -338,7 +335,7 @@ impl Step<Answers> for Signer {
         ));
         changes.push(Change::write(
             RATELIMIT_CONF,
-            ratelimit_conf(ctx.answers.max_messages_per_hour, &wanted),
+            ratelimit_conf(ctx.answers.max_messages_per_hour),
             Perms::root(0o644),
         ));
         changes.push(Change::write(
@@ -749,12 +746,10 @@ mod tests {
         );
     }
 
-    /// The sending limit: one bucket per login of the answers' size, the check's scans not
-    /// counted; off at 0.
+    /// The sending limit: one bucket per login of the answers' size, no login exempt; off at 0.
     #[test]
     fn ratelimit_settings() {
-        let d = vec!["example.test".to_string(), "other.test".to_string()];
-        let c13 = ratelimit_conf(5, &d);
+        let c13 = ratelimit_conf(5);
         assert!(c13.contains("selector = \"user.lower\";"), "{c13}");
         assert!(
             c13.contains("burst = 5;\n      rate = \"5 / 1h\";"),
@@ -762,10 +757,10 @@ mod tests {
         );
         assert!(c13.contains("servers = \"127.0.0.1:6379\";"));
         assert!(c13.contains("allow_local = true;"));
-        assert!(c13.contains(
-            "whitelisted_user = [\"mailstead-check@example.test\", \"mailstead-check@other.test\"];"
-        ));
-        let off = ratelimit_conf(0, &d);
+        // No login is exempt by its name, not even the check's.
+        assert!(!c13.contains("whitelisted"), "{c13}");
+        assert!(!c13.contains("mailstead-check"), "{c13}");
+        let off = ratelimit_conf(0);
         assert!(
             off.contains("enabled = false;") && !off.contains("rates"),
             "{off}"
