@@ -88,6 +88,12 @@ pub struct Answers {
     /// login links and one-time codes, and rspamd's other checks catch most spam already.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub greylisting: bool,
+    /// Addresses and networks never banned by fail2ban (every jail's `ignoreip`: mailstead's
+    /// mail jails and Debian's `sshd` jail), each an IPv4 or IPv6 address or a CIDR network
+    /// (`192.0.2.0/24`, `2001:db8::/32`), e.g. an office's or a monitoring host's. Empty (the
+    /// default): only loopback and the server's own addresses are never banned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_networks: Vec<String>,
     /// Send all outgoing mail through this relay host (smarthost) instead of delivering it
     /// directly; see [`RelayHost`].
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -201,6 +201,18 @@ pub(crate) static ANSWERS_SCHEMA: Schema = Schema {
             rule: "`true` or `false`.",
         },
         Field {
+            name: "trusted_networks",
+            kind: Kind::TextList,
+            required: false,
+            example: "[\"192.0.2.0/24\", \"2001:db8::7\"]",
+            doc: "Addresses and networks fail2ban never bans (every jail's `ignoreip`: the mail \
+                  jails and Debian's `sshd` jail), e.g. an office whose users mistype \
+                  passwords. Empty: only loopback and the server's own addresses.",
+            rule: "Each an IPv4 or IPv6 address or a CIDR network (`192.0.2.0/24`, \
+                   `2001:db8::/32`; prefix up to 32 or 128), nothing else. \
+                   `rules::trusted_network`.",
+        },
+        Field {
             name: "relay_host",
             kind: Kind::Block(&RELAY_HOST_SCHEMA),
             required: false,

@@ -660,6 +660,42 @@ fn ssh_user_rules() {
 }
 
 #[test]
+fn trusted_networks_rules() {
+    assert!(problems(|a| {
+        a.trusted_networks = vec![
+            "192.0.2.0/24".into(),
+            "2001:db8::7".into(),
+            "10.213.1.1".into(),
+        ]
+    })
+    .is_empty());
+    let p = problems(|a| {
+        a.trusted_networks = vec![
+            "192.0.2.0/24".into(),
+            "office.example.test".into(),
+            "10.0.0.0/40".into(),
+        ]
+    });
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert_one(
+        &p,
+        "trusted_networks[1]: \"office.example.test\" is not an IP address or a CIDR network (write",
+    );
+    assert_one(
+        &p,
+        "trusted_networks[2]: \"10.0.0.0/40\" has a prefix length over 32",
+    );
+    // Parsed from YAML, default empty, and written back only when set.
+    let a = parse(
+        &(base() + "trusted_networks: [192.0.2.0/24, \"2001:db8::/32\"]\n"),
+        "t.yaml",
+    )
+    .unwrap();
+    assert_eq!(a.trusted_networks, ["192.0.2.0/24", "2001:db8::/32"]);
+    assert!(answers().trusted_networks.is_empty());
+}
+
+#[test]
 fn message_size_limit_range() {
     assert_one(
         &problems(|a| a.message_size_limit = 1000),

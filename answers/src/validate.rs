@@ -4,7 +4,7 @@ use crate::problem::{ConfigError, Problem};
 use crate::rules::{
     absolute_path, check_address, check_domain, check_fqdn, check_https_url, check_password,
     check_password_hash, max_messages_per_hour, postscreen_dnsbl_site, postscreen_dnsbl_threshold,
-    quota, relay, split_targets, unix_user,
+    quota, relay, split_targets, trusted_network, unix_user,
 };
 use crate::shape::show;
 use std::collections::HashMap;
@@ -255,6 +255,11 @@ fn settings(a: &Answers, out: &mut Vec<Problem>) {
         postscreen_dnsbl_threshold("postscreen_dnsbl_threshold", a.postscreen_dnsbl_threshold)
     {
         out.push(p);
+    }
+    for (i, net) in a.trusted_networks.iter().enumerate() {
+        if let Err(p) = trusted_network(&format!("trusted_networks[{i}]"), net) {
+            out.push(p);
+        }
     }
     // relay_host: every rule lives in rules.rs.
     if let Some(r) = &a.relay_host {

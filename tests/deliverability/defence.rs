@@ -34,6 +34,10 @@
 //! a network instead of an address: exit 2 naming `ADDRESS` and the fix) and 587 takes the
 //! right password again. One wrong IMAPS login is counted by the live Dovecot jail (2.3 and
 //! 2.4 log it differently). fail2ban's memory (PSS) is printed. The bed is left unbanned.
+//! Before the ban: Debian's sshd jail runs; an admin's own `jail.local` wins over mailstead's
+//! jails (`[DEFAULT] bantime`, a jail's `maxretry`, their `ignoreip`, `[sshd] enabled =
+//! false`); with the host's address in `trusted_networks`, ten wrong passwords ban nothing
+//! and 587 still takes alice's password.
 use crate::bed::Bed;
 
 /// Postfix and Dovecot: a no-op re-run must not restart them.
@@ -871,13 +875,14 @@ pub fn spam(bed: &Bed) {
 /// At once, because Dovecot's auth service answers each
 /// further failure from one address later (up to 15 s): in a row, ten would take minutes.
 /// Meanwhile a watcher opens new connections to 25, 465, 587 and 993 every 0.3 s until all
-/// four are refused (at most 120 s). A connection the ban cuts while it waits for its answer
+/// four are refused (at most `watch` seconds). A connection the ban cuts while it waits for its answer
 /// hangs until its 20 s timeout and counts as `cut`. Prints `WRONG k` (535 answers), `CUT k`,
 /// `PORTS 25=refused ...`, `LAST s` (the last 535, seconds after the first password was
 /// sent) and `SECONDS s` (all four ports refused, seconds after the first password was sent).
 /// `imap`: one wrong IMAPS login on 993, printing `IMAP NO` when refused.
 const GUESS_PY: &str = r#"import concurrent.futures, imaplib, smtplib, socket, ssl, sys, threading, time
 host, mode, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+limit = float(sys.argv[4]) if len(sys.argv) > 4 else 120.0
 ctx = ssl.create_default_context()
 ctx.check_hostname = False
 ctx.verify_mode = ssl.CERT_NONE
@@ -897,7 +902,7 @@ state = {}
 banned = [None]
 
 def watch():
-    while time.monotonic() - t0 < 120:
+    while time.monotonic() - t0 < limit:
         for p in (25, 465, 587, 993):
             try:
                 socket.create_connection((host, p), timeout=3).close()
@@ -943,12 +948,12 @@ print("LAST %.1f" % last[0])
 print("SECONDS %s" % ("%.1f" % banned[0] if banned[0] is not None else "never"))
 "#;
 
-fn guess(bed: &Bed, mode: &str, n: u32) -> String {
+fn guess(bed: &Bed, mode: &str, n: u32, watch: u32) -> String {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("guess.py");
     std::fs::write(&f, GUESS_PY).unwrap();
     let r = crate::bed::host_sh(&format!(
-        "/usr/bin/python3 {} {} {mode} {n}",
+        "/usr/bin/python3 {} {} {mode} {n} {watch}",
         f.display(),
         bed.ip
     ));
@@ -973,7 +978,7 @@ fn ban_and_lift(bed: &Bed) {
     let r = &bed.release;
     let me = &bed.host_ip;
     let jail = "mailstead-postfix";
-    let out = guess(bed, "smtp", 10);
+    let out = guess(bed, "smtp", 10, 120);
     println!("{r}: ten wrong passwords on 587 at once:\n{out}");
     let field = |k: &str| {
         out.lines()
@@ -1074,7 +1079,7 @@ fn dovecot_jail_counts(bed: &Bed) {
             .unwrap_or(0)
     };
     let before = failed();
-    let out = guess(bed, "imap", 1);
+    let out = guess(bed, "imap", 1, 120);
     assert!(out.contains("IMAP NO"), "{r}: {out}");
     let counted = (0..120).any(|_| {
         std::thread::sleep(std::time::Duration::from_millis(250));
@@ -1092,6 +1097,125 @@ fn dovecot_jail_counts(bed: &Bed) {
     println!("{r}: mailstead-dovecot counted a wrong IMAPS login");
 }
 
+/// The values `fail2ban-client -d` (fail2ban's own reading of its whole configuration) gives
+/// `key` in `jail`: the rest of each `['set', JAIL, KEY, ...]` (or `['multi-set', ...`) line.
+fn setting(dump: &str, jail: &str, key: &str) -> Vec<String> {
+    let tail = format!("'{jail}', '{key}', ");
+    let heads = [format!("['set', {tail}"), format!("['multi-set', {tail}")];
+    dump.lines()
+        .filter_map(|l| heads.iter().find_map(|h| l.trim().strip_prefix(h.as_str())))
+        .map(|v| v.trim_end_matches(']').replace('\'', ""))
+        .collect()
+}
+
+/// Whether `fail2ban-client -d` adds `jail` (an enabled jail).
+fn jail_added(dump: &str, jail: &str) -> bool {
+    dump.lines()
+        .any(|l| l.trim().starts_with(&format!("['add', '{jail}', ")))
+}
+
+/// Debian's sshd jail runs (mailstead no longer switches it off), from the journal, never
+/// banning what mailstead's jails never ban; an admin's own `jail.local` wins (`[DEFAULT]`
+/// `bantime`, a jail's `maxretry`, their own `ignoreip`, `[sshd] enabled = false`); with the
+/// host's address in `trusted_networks`, ten wrong passwords on 587 ban nothing. Leaves the
+/// default answers and no `jail.local`.
+fn trusted_never_banned(bed: &Bed) {
+    let r = &bed.release;
+    let me = &bed.host_ip;
+    println!(
+        "{r}: Debian's jail.d/defaults-debian.conf:\n{}",
+        bed.sh_ok("grep -v '^#' /etc/fail2ban/jail.d/defaults-debian.conf | grep -v '^$'")
+    );
+    let dump = bed.sh_ok("fail2ban-client -d");
+    assert!(
+        jail_added(&dump, "sshd"),
+        "{r}: Debian's sshd jail is not enabled:\n{dump}"
+    );
+    assert!(
+        bed.sh_ok("fail2ban-client status").contains("sshd"),
+        "{r}: fail2ban does not run the sshd jail"
+    );
+    assert!(
+        setting(&dump, "sshd", "addignoreip")
+            .iter()
+            .all(|v| !v.contains(me.as_str())),
+        "{r}: the host is trusted before the answers say so:\n{dump}"
+    );
+
+    bed.sh_ok(
+        "printf '[DEFAULT]\\nbantime = 1d\\nignoreip = 192.0.2.77\\n\\n[mailstead-postfix]\\nmaxretry = 3\\n' \
+         > /etc/fail2ban/jail.local",
+    );
+    bed.write_answers(&format!(
+        "{}trusted_networks: [\"{me}\"]\n",
+        bed.default_answers()
+    ));
+    install(
+        bed,
+        "trusted_networks: the host, and the admin's own jail.local",
+    );
+    let dump = bed.sh_ok("fail2ban-client -d");
+    for jail in ["sshd", "mailstead-postfix", "mailstead-dovecot"] {
+        let ignore = setting(&dump, jail, "addignoreip").join(" ");
+        println!("{r}: {jail} ignores {ignore}");
+        for want in [me.as_str(), "192.0.2.77", "127.0.0.1/8"] {
+            assert!(
+                ignore.contains(want),
+                "{r}: {jail} does not ignore {want}: {ignore}\n{dump}"
+            );
+        }
+        let bantime = setting(&dump, jail, "bantime");
+        println!("{r}: {jail} bantime {bantime:?}");
+        assert!(
+            !bantime.is_empty() && bantime.iter().all(|b| b != "1h" && b != "3600"),
+            "{r}: the admin's [DEFAULT] bantime = 1d lost in {jail}: {bantime:?}\n{dump}"
+        );
+    }
+    let retries = setting(&dump, "mailstead-postfix", "maxretry");
+    assert_eq!(retries, ["3"], "{r}: the admin's maxretry lost:\n{dump}");
+    // An admin who switched the sshd jail off keeps it off.
+    bed.sh_ok("printf '[sshd]\\nenabled = false\\n' > /etc/fail2ban/jail.d/admin-off.local");
+    let off = bed.sh_ok("fail2ban-client -d; rm /etc/fail2ban/jail.d/admin-off.local");
+    assert!(
+        !jail_added(&off, "sshd") && jail_added(&off, "mailstead-postfix"),
+        "{r}: an admin's `[sshd] enabled = false` does not win:\n{off}"
+    );
+
+    let out = guess(bed, "smtp", 10, 20);
+    println!("{r}: ten wrong passwords on 587 from a trusted address:\n{out}");
+    assert!(
+        out.contains("WRONG 10") && out.contains("SECONDS never") && out.contains("587=open"),
+        "{r}: a trusted address was banned:\n{out}\n{}",
+        bed.sh_ok("fail2ban-client banned")
+    );
+    let (status, detail) = check_finding(bed, "bans");
+    assert_eq!(status, "pass", "{r}: after a trusted guesser: {detail}");
+    let sent = bed.smtp_submit(
+        587,
+        "alice@example.test",
+        crate::bed::ALICE_PASSWORD,
+        crate::bed::Security::StartTls,
+        "alice@example.test",
+        "trusted-after-guesses",
+    );
+    assert!(sent.is_ok(), "{r}: 587 after trusted guesses: {sent:?}");
+    println!("{r}: {me} trusted: ten wrong passwords banned nothing, 587 still answers");
+
+    bed.sh_ok("rm -f /etc/fail2ban/jail.local");
+    bed.write_answers(&bed.default_answers());
+    install(
+        bed,
+        "back to the default answers (no trusted network, no jail.local)",
+    );
+    let dump = bed.sh_ok("fail2ban-client -d");
+    assert!(
+        setting(&dump, "mailstead-postfix", "addignoreip")
+            .iter()
+            .all(|v| !v.contains(me.as_str())),
+        "{r}: the host is still trusted:\n{dump}"
+    );
+}
+
 pub fn bans(bed: &Bed) {
     let r = &bed.release;
     let t0 = std::time::Instant::now();
@@ -1102,6 +1226,7 @@ pub fn bans(bed: &Bed) {
     // First, while no address has failed yet (Dovecot answers failures that follow others from
     // the same address later and later).
     dovecot_jail_counts(bed);
+    trusted_never_banned(bed);
     ban_and_lift(bed);
     println!(
         "{r}: the bans scenario took {:.1} s",

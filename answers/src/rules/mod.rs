@@ -490,6 +490,37 @@ pub fn ip_address(field: &str, value: &str) -> Result<std::net::IpAddr, Problem>
     })
 }
 
+pub(crate) fn check_trusted_network(net: &str) -> Check {
+    let fix = "write an IPv4 or IPv6 address or a network in CIDR form, e.g. 192.0.2.0/24 or \
+               2001:db8::/32";
+    let (addr, prefix) = match net.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (net, None),
+    };
+    let Ok(ip) = addr.parse::<std::net::IpAddr>() else {
+        return err("is not an IP address or a CIDR network", fix);
+    };
+    if let Some(p) = prefix {
+        let max = if ip.is_ipv4() { 32 } else { 128 };
+        // Digits only: `parse` alone would take `+24`.
+        if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return err("has a prefix length that is not a number", fix);
+        }
+        if p.parse::<u8>().map_or(true, |n| n > max) {
+            return err(format!("has a prefix length over {max}"), fix);
+        }
+    }
+    Ok(())
+}
+
+/// `trusted_networks[i]`: one IPv4 or IPv6 address (as [`ip_address`]) or a CIDR network
+/// `ADDRESS/PREFIX` (RFC 4632, RFC 4291 §2.3; prefix 0..=32 for IPv4, 0..=128 for IPv6),
+/// written into fail2ban's `ignoreip`. Nothing else: no host name (fail2ban would resolve it
+/// at every start), no space, no separator that would smuggle a second value in.
+pub fn trusted_network(field: &str, value: &str) -> Result<(), Problem> {
+    problem(field, Some(value), check_trusted_network(value))
+}
+
 #[cfg(test)]
 mod ip_tests {
     #[test]
@@ -514,6 +545,54 @@ mod ip_tests {
             assert_eq!(p.field, "ADDRESS");
             assert!(p.message.contains("is not an IP address"), "{p}");
             assert!(p.fix.contains("e.g. 192.0.2.7"), "{p}");
+        }
+    }
+
+    #[test]
+    fn trusted_networks_are_addresses_or_cidr_networks() {
+        for good in [
+            "192.0.2.7",
+            "192.0.2.0/24",
+            "10.0.0.0/8",
+            "0.0.0.0/0",
+            "2001:db8::7",
+            "2001:db8::/32",
+            "::1/128",
+        ] {
+            assert!(
+                super::trusted_network("trusted_networks[0]", good).is_ok(),
+                "{good}"
+            );
+        }
+        for (bad, says) in [
+            ("", "is not an IP address or a CIDR network"),
+            (
+                "office.example.test",
+                "is not an IP address or a CIDR network",
+            ),
+            (
+                "192.0.2.0/24 10.0.0.1",
+                "has a prefix length that is not a number",
+            ),
+            (
+                "192.0.2.7 10.0.0.1",
+                "is not an IP address or a CIDR network",
+            ),
+            ("192.0.2.0/33", "has a prefix length over 32"),
+            ("2001:db8::/129", "has a prefix length over 128"),
+            ("192.0.2.0/", "has a prefix length that is not a number"),
+            ("192.0.2.0/+8", "has a prefix length that is not a number"),
+            (
+                "192.0.2.0/24\nbantime = 1",
+                "has a prefix length that is not a number",
+            ),
+            ("256.0.0.1", "is not an IP address or a CIDR network"),
+            ("192.0.2.*", "is not an IP address or a CIDR network"),
+        ] {
+            let p = super::trusted_network("trusted_networks[1]", bad).unwrap_err();
+            assert_eq!(p.field, "trusted_networks[1]");
+            assert!(p.message.contains(says), "{bad}: {p}");
+            assert!(p.fix.contains("e.g. 192.0.2.0/24"), "{p}");
         }
     }
 }

@@ -17,14 +17,27 @@
 //!   in 6 secs) (auth_failed): ..., rip=192.0.2.7, ...`, which trixie's fail2ban 1.1.0 misses.
 //!   IMAP and POP3 alike.
 //!
-//! [`MAX_RETRY`] wrong passwords within [`FIND_TIME`] ban the address for [`BAN_TIME`]
-//! ([`MAX_RETRY_SMTP`] log lines for Postfix, which logs each mechanism tried), on the mail
-//! ports only ([`BAN_PORTS`]): fail2ban's `nftables-multiport` action, in fail2ban's own
-//! nftables table (`inet f2b-table`, hooked before ufw's chains), so the ufw rules of step
-//! `firewall` are never touched and a ufw reload never drops a ban. SSH is never banned:
-//! Debian's `sshd` jail (on by default in trixie; in bookworm it stops fail2ban from starting,
-//! having no `/var/log/auth.log` to read) is switched off in the same file. Loopback and the
-//! server's own addresses are never banned (`ignoreip`).
+//! [`MAX_RETRY`] wrong passwords within fail2ban's `findtime` (Debian's 10 minutes) ban the
+//! address for [`BAN_TIME`] ([`MAX_RETRY_SMTP`] log lines for Postfix, which logs each
+//! mechanism tried), on the mail ports only ([`BAN_PORTS`]): fail2ban's `nftables-multiport`
+//! action, in fail2ban's own nftables table (`inet f2b-table`, hooked before ufw's chains), so
+//! the ufw rules of step `firewall` are never touched and a ufw reload never drops a ban.
+//!
+//! Debian's `sshd` jail is kept as the server had it (on by default in bookworm and trixie,
+//! `defaults-debian.conf`), never switched on or off here: only its `backend = systemd`
+//! (bookworm's reads `/var/log/auth.log`, absent without rsyslog, and then fail2ban does not
+//! start; trixie's is already systemd) and its `ignoreip`. An SSH ban never shuts the admin out:
+//! loopback, the server's own addresses and `trusted_networks` are never banned (`ignoreip` of
+//! every jail), and a login with a key never counts as a failed password.
+//!
+//! The admin's own fail2ban configuration wins. fail2ban reads `jail.conf`, `jail.d/*.conf`,
+//! `jail.local`, `jail.d/*.local` (jail.conf(5)), later values winning within a section, so
+//! their per-jail `.local` settings override this file; but a value set in a jail's section
+//! beats `[DEFAULT]` wherever it was read, so this file sets nothing in `[DEFAULT]`, sets per
+//! jail only what differs from Debian's defaults (`bantime`, Postfix's `maxretry`), and leaves
+//! out each of those the admin set in a `[DEFAULT]` of their own (`jail.local`,
+//! `jail.d/*.local`, other `jail.d/*.conf`); their `[DEFAULT]` `ignoreip` is kept in every
+//! `ignoreip` written here.
 //!
 //! After writing, `fail2ban-client -t` checks the whole configuration (a failure fails the
 //! step and the engine restores the file), then fail2ban is reloaded once (started when it
@@ -49,26 +62,27 @@ pub const MAX_RETRY: u32 = 5;
 /// common clients (Python's smtplib, swaks, many mail apps) try PLAIN, then LOGIN, after a
 /// wrong password: each wrong password counts twice, so this is five wrong passwords too.
 pub const MAX_RETRY_SMTP: u32 = 2 * MAX_RETRY;
-/// The window those failures must fall in (fail2ban's `findtime`).
+/// The window those failures must fall in: Debian's `findtime` (jail.conf), not set here.
 pub const FIND_TIME: &str = "10m";
 /// How long a ban lasts (fail2ban's `bantime`).
 pub const BAN_TIME: &str = "1h";
 
-/// What each jail watches: (jail, filter, journal match, what it bans for, maxretry).
-const JAILS: [(&str, &str, &str, &str, u32); 2] = [
+/// What each jail watches: (jail, filter, journal match, what it bans for, maxretry when it
+/// differs from Debian's 5).
+const JAILS: [(&str, &str, &str, &str, Option<u32>); 2] = [
     (
         BAN_JAILS[0],
         "postfix[mode=auth]",
         "_SYSTEMD_UNIT=postfix.service + _SYSTEMD_UNIT=postfix@-.service",
         "wrong SMTP AUTH passwords (submission 587, submissions 465); one line per mechanism tried",
-        MAX_RETRY_SMTP,
+        Some(MAX_RETRY_SMTP),
     ),
     (
         BAN_JAILS[1],
         "mailstead-dovecot",
         "_SYSTEMD_UNIT=dovecot.service",
         "wrong IMAP and POP3 passwords (Dovecot); one line per connection",
-        MAX_RETRY,
+        None,
     ),
 ];
 
@@ -84,19 +98,95 @@ pub fn ignored(own: &[std::net::IpAddr]) -> Vec<String> {
     out
 }
 
-/// The jail file: Debian's sshd jail off, then mailstead's jails.
-pub fn render(ignore: &[String]) -> String {
+/// `ignored`, then `more` (the trusted networks, the admin's own `[DEFAULT]` `ignoreip`),
+/// without duplicates.
+pub fn with(mut ignore: Vec<String>, more: &[String]) -> Vec<String> {
+    for m in more {
+        if !ignore.contains(m) {
+            ignore.push(m.clone());
+        }
+    }
+    ignore
+}
+
+/// What the admin set in a `[DEFAULT]` section of their own fail2ban files: the keys (lower
+/// case) and the `ignoreip` entries.
+#[derive(Debug, Default, PartialEq)]
+pub struct AdminDefaults {
+    pub keys: Vec<String>,
+    pub ignoreip: Vec<String>,
+}
+
+/// The keys of the `[DEFAULT]` sections in fail2ban configuration `texts` (INI as Python's
+/// configparser reads it: `#`/`;` comments, `key = value` or `key: value`, indented lines
+/// continue a value).
+pub fn admin_defaults<'a>(texts: impl IntoIterator<Item = &'a str>) -> AdminDefaults {
+    let mut out = AdminDefaults::default();
+    for text in texts {
+        let mut in_default = false;
+        let mut key = String::new();
+        for line in text.lines() {
+            let trimmed = line.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+                continue;
+            }
+            if let Some(section) = trimmed.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+                in_default = section.trim() == "DEFAULT";
+                key.clear();
+                continue;
+            }
+            if !in_default {
+                continue;
+            }
+            let value = if line.starts_with([' ', '\t']) {
+                trimmed
+            } else {
+                let Some(at) = line.find(['=', ':']) else {
+                    continue;
+                };
+                key = line[..at].trim().to_ascii_lowercase();
+                if !out.keys.contains(&key) {
+                    out.keys.push(key.clone());
+                }
+                if key == "ignoreip" {
+                    out.ignoreip.clear();
+                }
+                line[at + 1..].trim()
+            };
+            if key == "ignoreip" {
+                out.ignoreip.extend(
+                    value
+                        .split([' ', ',', '\t'])
+                        .filter(|v| !v.is_empty())
+                        .map(str::to_string),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The jail file: Debian's sshd jail readable from the journal and never banning `ignore`,
+/// then mailstead's jails. Leaves out `bantime` / `maxretry` where the admin's own `[DEFAULT]`
+/// sets them (`admin_keys`).
+pub fn render(ignore: &[String], admin_keys: &[String]) -> String {
     let ports = BAN_PORTS.map(|p| p.to_string()).join(",");
+    let ignore = ignore.join(" ");
+    let admin = |k: &str| admin_keys.iter().any(|a| a == k);
     let mut out = format!(
         "# Written by mailstead: addresses that guess passwords on the mail ports are banned\n\
          # from those ports ({ports}) for {BAN_TIME} after {MAX_RETRY} wrong passwords within {FIND_TIME}.\n\
-         # SSH is never banned. `mailstead check` lists the bans; `mailstead unban ADDRESS` lifts one.\n\
-         # Re-running mailstead rewrites this file: to change a value, set it in\n\
-         # /etc/fail2ban/jail.local (read after this file), e.g. `[mailstead-postfix]` `bantime = 2h`.\n\
+         # `mailstead check` lists the bans; `mailstead unban ADDRESS` lifts one.\n\
+         # Re-running mailstead rewrites this file. Your own settings win: a jail's values in\n\
+         # /etc/fail2ban/jail.local or jail.d/*.local (read after this file), e.g.\n\
+         # `[mailstead-postfix]` `bantime = 2h`; a [DEFAULT] of yours is left to apply here.\n\
+         # Addresses never banned: `trusted_networks` in mailstead's answers file.\n\
          \n\
-         # Debian's sshd jail stays off: a ban must never shut the admin out of SSH.\n\
+         # Debian's sshd jail, on or off as the server has it: read from the journal (bookworm's\n\
+         # /var/log/auth.log is absent without rsyslog), never banning the addresses below.\n\
          [sshd]\n\
-         enabled = false\n"
+         backend = systemd\n\
+         ignoreip = {ignore}\n"
     );
     for (jail, filter, journal, what, retries) in JAILS {
         out.push_str(&format!(
@@ -108,15 +198,38 @@ pub fn render(ignore: &[String]) -> String {
              journalmatch = {journal}\n\
              banaction = nftables-multiport\n\
              port = {ports}\n\
-             protocol = tcp\n\
-             maxretry = {retries}\n\
-             findtime = {FIND_TIME}\n\
-             bantime = {BAN_TIME}\n\
-             ignoreip = {}\n",
-            ignore.join(" ")
+             protocol = tcp\n"
         ));
+        if let Some(n) = retries.filter(|_| !admin("maxretry")) {
+            out.push_str(&format!("maxretry = {n}\n"));
+        }
+        if !admin("bantime") {
+            out.push_str(&format!("bantime = {BAN_TIME}\n"));
+        }
+        out.push_str(&format!("ignoreip = {ignore}\n"));
     }
     out
+}
+
+/// The admin's own fail2ban files that may hold a `[DEFAULT]`: `jail.local`, then
+/// `jail.d/*.conf` (not Debian's or ours) and `jail.d/*.local`.
+fn admin_files(host: &dyn mailstead_engine::Host) -> Vec<String> {
+    let mut files = vec!["/etc/fail2ban/jail.local".to_string()];
+    let mut names = host
+        .list_dir(std::path::Path::new("/etc/fail2ban/jail.d"))
+        .unwrap_or_default();
+    names.sort();
+    files.extend(
+        names
+            .into_iter()
+            .filter(|n| {
+                (n.ends_with(".conf") || n.ends_with(".local"))
+                    && n != "defaults-debian.conf"
+                    && !FAIL2BAN_JAILS.ends_with(&format!("/{n}"))
+            })
+            .map(|n| format!("/etc/fail2ban/jail.d/{n}")),
+    );
+    files
 }
 
 /// The Dovecot filter: Debian's `dovecot.conf` (read first, its rules kept through
@@ -142,12 +255,23 @@ impl Step<Answers> for Bans {
         "bans"
     }
     fn about(&self) -> &'static str {
-        "Bans (fail2ban): password guessers shut out of the mail ports, never SSH"
+        "Bans (fail2ban): password guessers shut out of the mail ports"
     }
 
     fn plan(&self, ctx: &Ctx<Answers>) -> Result<Planned> {
         let own = ctx.fact::<PublicAddresses>()?.ips();
-        let want = render(&ignored(&own));
+        let mut texts = Vec::new();
+        for f in admin_files(ctx.host) {
+            if let Some(text) = ctx.host.read_string(std::path::Path::new(&f))? {
+                texts.push(text);
+            }
+        }
+        let admin = admin_defaults(texts.iter().map(String::as_str));
+        let ignore = with(
+            with(ignored(&own), &ctx.answers.trusted_networks),
+            &admin.ignoreip,
+        );
+        let want = render(&ignore, &admin.keys);
         let mut check = Change::run_when_changed(
             "fail2ban-client -t (validate fail2ban configuration)",
             validate(),
@@ -157,8 +281,10 @@ impl Step<Answers> for Bans {
         );
         if let Change::Run { detail, .. } = &mut check {
             detail.push(format!(
-                "jails {}: {MAX_RETRY} wrong passwords in {FIND_TIME} ban for {BAN_TIME}",
-                BAN_JAILS.join(", ")
+                "jails {}: {MAX_RETRY} wrong passwords in {FIND_TIME} ban for {BAN_TIME}; never \
+                 banned: {}",
+                BAN_JAILS.join(", "),
+                ignore.join(" ")
             ));
         }
         Ok(Planned::changes(vec![
@@ -232,19 +358,22 @@ mod tests {
         h
     }
 
+    /// One section's lines of `text` (up to the next section).
+    fn section<'a>(text: &'a str, name: &str) -> &'a str {
+        let after = text.split(&format!("[{name}]\n")).nth(1).unwrap_or("");
+        after.split("\n[").next().unwrap()
+    }
+
     #[test]
     fn jails_ban_the_mail_ports_only_from_the_journal() {
-        let text = render(&ignored(&["203.0.113.5".parse().unwrap()]));
-        assert!(text.contains("[sshd]\nenabled = false\n"), "{text}");
+        let text = render(&ignored(&["203.0.113.5".parse().unwrap()]), &[]);
         for jail in BAN_JAILS {
-            let section = text.split(&format!("[{jail}]\n")).nth(1).unwrap();
-            let section = section.split("\n[").next().unwrap();
+            let section = section(&text, jail);
             for line in [
                 "enabled = true",
                 "backend = systemd",
                 "banaction = nftables-multiport",
                 "port = 25,465,587,143,993,110,995",
-                "findtime = 10m",
                 "bantime = 1h",
                 "ignoreip = 127.0.0.1/8 ::1 203.0.113.5",
             ] {
@@ -254,11 +383,14 @@ mod tests {
                 );
             }
             assert!(!section.contains("22"), "{section}");
-            let retries = if jail == "mailstead-postfix" { 10 } else { 5 };
-            assert!(
-                section.contains(&format!("\nmaxretry = {retries}\n")),
-                "{section}"
-            );
+            // Debian's findtime (10m) and maxretry (5) are not repeated: an admin's
+            // [DEFAULT] of those applies to these jails.
+            assert!(!section.contains("findtime"), "{section}");
+            let retries = (jail == "mailstead-postfix").then_some("\nmaxretry = 10\n");
+            assert_eq!(section.contains("maxretry"), retries.is_some(), "{section}");
+            if let Some(r) = retries {
+                assert!(section.contains(r), "{section}");
+            }
         }
         assert!(text.contains(
             "[mailstead-postfix]\nenabled = true\nfilter = postfix[mode=auth]\nbackend = systemd\njournalmatch = _SYSTEMD_UNIT=postfix.service + _SYSTEMD_UNIT=postfix@-.service\n"
@@ -268,12 +400,99 @@ mod tests {
         ));
     }
 
+    /// Debian's sshd jail stays as the server has it (never `enabled` either way), reads the
+    /// journal, and never bans the addresses mailstead's jails never ban; nothing in
+    /// `[DEFAULT]`, which would override the admin's own defaults.
+    #[test]
+    fn keeps_debians_sshd_jail_and_sets_no_default() {
+        let text = render(&["127.0.0.1/8".into(), "10.213.1.1".into()], &[]);
+        assert!(
+            section(&text, "sshd")
+                .starts_with("backend = systemd\nignoreip = 127.0.0.1/8 10.213.1.1\n\n#"),
+            "{text}"
+        );
+        assert!(!text.lines().any(|l| l.trim() == "[DEFAULT]"), "{text}");
+        assert!(!text.contains("enabled = false"), "{text}");
+        let sections: Vec<&str> = text.lines().filter(|l| l.starts_with('[')).collect();
+        assert_eq!(
+            sections,
+            ["[sshd]", "[mailstead-postfix]", "[mailstead-dovecot]"]
+        );
+    }
+
+    /// An admin's `[DEFAULT]` `bantime` / `maxretry` win: left out of mailstead's jails;
+    /// their `[DEFAULT]` `ignoreip` is kept in every jail's.
+    #[test]
+    fn admins_defaults_win() {
+        let admin = admin_defaults([
+            "[DEFAULT]\nbantime = 1d\n# maxretry = 9\nignoreip = 192.0.2.1\n  198.51.100.0/24,203.0.113.9\n\n[sshd]\nenabled = false\nmaxretry = 2\n",
+            "[mailstead-postfix]\nmaxretry = 3\n",
+            "[DEFAULT]\nMaxRetry: 4\n",
+        ]);
+        assert_eq!(
+            admin,
+            AdminDefaults {
+                keys: vec!["bantime".into(), "ignoreip".into(), "maxretry".into()],
+                ignoreip: vec![
+                    "192.0.2.1".into(),
+                    "198.51.100.0/24".into(),
+                    "203.0.113.9".into()
+                ],
+            }
+        );
+        let text = render(&with(ignored(&[]), &admin.ignoreip), &admin.keys);
+        assert!(!text.lines().any(|l| l.starts_with("bantime")), "{text}");
+        assert!(!text.lines().any(|l| l.starts_with("maxretry")), "{text}");
+        assert_eq!(
+            text.matches("ignoreip = 127.0.0.1/8 ::1 192.0.2.1 198.51.100.0/24 203.0.113.9\n")
+                .count(),
+            3,
+            "{text}"
+        );
+        assert_eq!(
+            admin_defaults(["[sshd]\nbantime = 1d\n"]),
+            AdminDefaults::default()
+        );
+    }
+
     /// The filter file is byte for byte the one proven against both releases' journal lines
     /// (`fail2ban-regex` in the beds).
     #[test]
     fn dovecot_filter_keeps_debians_rules_and_adds_24s_line() {
         assert!(DOVECOT_FILTER.contains("[INCLUDES]\nbefore = dovecot.conf\n"));
         assert!(DOVECOT_FILTER.contains("failregex = %(known/failregex)s\n            ^Login aborted: .+ \\(auth failed, \\d+ attempts(?: in \\d+ secs)?\\)(?: \\(\\w+\\))?: (?:user=<[^>]*>, )?(?:method=\\S+, )?rip=<HOST>(?:,|\\s|$)\n"), "{DOVECOT_FILTER}");
+    }
+
+    #[test]
+    fn trusted_networks_and_admin_files_reach_every_ignoreip() {
+        let h = host();
+        h.add_file(
+            "/etc/fail2ban/jail.local",
+            "[DEFAULT]\nbantime = 1d\nignoreip = 198.51.100.7\n",
+            Meta::root(0o644),
+        );
+        h.add_file(
+            "/etc/fail2ban/jail.d/defaults-debian.conf",
+            "[DEFAULT]\nbanaction = nftables\n[sshd]\nenabled = true\n",
+            Meta::root(0o644),
+        );
+        let mut a = answers();
+        a.trusted_networks = vec!["192.0.2.0/24".into(), "2001:db8:1::/48".into()];
+        let changes = effective(&h, Bans.plan(&ctx(&h, &a)).unwrap());
+        let Change::WriteFile { content, .. } = &changes[1] else {
+            panic!()
+        };
+        let text = String::from_utf8_lossy(content);
+        assert_eq!(
+            text.matches(
+                "ignoreip = 127.0.0.1/8 ::1 203.0.113.5 2001:db8::5 192.0.2.0/24 2001:db8:1::/48 198.51.100.7\n"
+            )
+            .count(),
+            3,
+            "{text}"
+        );
+        assert!(!text.lines().any(|l| l.starts_with("bantime")), "{text}");
+        assert!(text.contains("maxretry = 10\n"), "{text}");
     }
 
     #[test]
