@@ -11,8 +11,7 @@
 //!   from `/etc/os-release` when Dovecot is not installed yet (planning a fresh server).
 //! - the system user and group `vmail` (`/etc/passwd`, `/etc/group`, `/etc/shadow`,
 //!   `/etc/gshadow` and their `-` backups), only when missing, with an id chosen up front
-//!   (uid = gid, free in 999..100) so the configuration can name it in the same run. A
-//!   rollback removes them only when vmail owns no file any more ([`KEEP_OR_USERDEL_VMAIL`]).
+//!   (uid = gid, free in 999..100) so the configuration can name it in the same run.
 //! - `/var/mail/vhosts` (0770 vmail:vmail): the mail. Never emptied by mailstead.
 //! - `/var/spool/postfix/private` (0700 postfix:root, as Postfix makes it) when missing, so
 //!   Dovecot can put its LMTP and auth sockets there.
@@ -37,40 +36,13 @@ const POP3: &str = include_str!("../../../assets/dovecot/pop3.conf");
 /// The backups groupadd/useradd (and userdel/groupdel) rewrite. The databases themselves are
 /// not snapshotted: a rollback removes the user and group with userdel/groupdel (their
 /// inverses) and so keeps every account added since; restoring these backups afterwards
-/// leaves /etc as it was (but for a vmail kept for its files: see [`KEEP_OR_USERDEL_VMAIL`]).
+/// leaves /etc as it was.
 const DB_FILES: [&str; 4] = [
     "/etc/passwd-",
     "/etc/group-",
     "/etc/shadow-",
     "/etc/gshadow-",
 ];
-
-/// The undo of `useradd vmail`: removes the user only when no file on any filesystem is
-/// owned by it any more (`/proc` and `/sys` aside: they show running processes, not files
-/// left behind); otherwise keeps it and says why on stderr.
-///
-/// Why keep it: userdel leaves files owned by the bare uid, and the next `useradd --system`
-/// may get that uid (useradd(8) hands out the highest free system id, as vmail's came), so that
-/// user would own everyone's mail under `/var/mail/vhosts` (issue 20). Keeping the user
-/// holds the uid; a later install finds vmail and uses it again, so the mail stays readable
-/// (chowning it to root instead would lose that). Only the first install's rollback of a
-/// server with no mail yet removes vmail.
-///
-/// `--force`: Dovecot's lmtp, imap and quota-status processes run as vmail until the reload
-/// that follows the restored configuration, and plain userdel refuses a user with processes
-/// (exit 8), which left a whole-run rollback needing hand care. Without `--remove` nothing on
-/// disk is deleted (userdel(8)).
-pub const KEEP_OR_USERDEL_VMAIL: &str = "f=$(find / \\( -path /proc -o -path /sys \\) -prune \
-    -o -user vmail -print -quit 2>/dev/null); \
-    if [ -n \"$f\" ]; then \
-    echo \"keeping the system user vmail: it still owns $f (and maybe more); removed, its uid \
-    could go to the next system user\" >&2; \
-    else userdel --force vmail; fi";
-
-/// The undo of `groupadd vmail`: nothing when userdel took the group with the user (login.defs
-/// USERGROUPS_ENAB) or the user vmail was kept for its files (its primary group stays too).
-pub const GROUPDEL_VMAIL: &str =
-    "! getent group vmail >/dev/null || getent passwd vmail >/dev/null || groupdel vmail";
 
 /// Which configuration language to write.
 pub use crate::capability::DovecotSyntax as Version;
@@ -235,9 +207,10 @@ impl Step<Answers> for Dovecot {
                             Cmd::new("groupadd", ["--system", "--gid", &id.to_string(), "vmail"])
                                 // userdel (run first) may have taken the group with the
                                 // user (login.defs USERGROUPS_ENAB): then there is nothing left.
-                                // A vmail user kept for its files (see KEEP_OR_USERDEL_VMAIL)
-                                // keeps its group too.
-                                .undo(Cmd::new("sh", ["-c", GROUPDEL_VMAIL])),
+                                .undo(Cmd::new(
+                                    "sh",
+                                    ["-c", "! getent group vmail >/dev/null || groupdel vmail"],
+                                )),
                             &DB_FILES,
                         ));
                         id
@@ -268,8 +241,12 @@ impl Step<Answers> for Dovecot {
                             "vmail",
                         ],
                     )
-                    // Kept while it owns files (mail): its uid must not go to another user.
-                    .undo(Cmd::new("sh", ["-c", KEEP_OR_USERDEL_VMAIL])),
+                    // The mail on disk stays owned by its uid. `--force`: Dovecot's lmtp,
+                    // imap and quota-status processes run as vmail until the reload that
+                    // follows the restored configuration, and plain userdel refuses a user
+                    // with processes (exit 8), which left a whole-run rollback needing
+                    // hand care. Without `--remove` nothing on disk is deleted (userdel(8)).
+                    .undo(Cmd::new("userdel", ["--force", "vmail"])),
                     &DB_FILES,
                 ));
                 uid
@@ -555,63 +532,9 @@ mod tests {
         // Only the backups are snapshotted; the user goes again with its inverse.
         assert_eq!(touches.len(), 4);
         assert!(touches.iter().all(|t| t.to_string_lossy().ends_with('-')));
-        // Removed only when it owns no file any more: its uid could go to the next system user.
-        let undo = cmd.undo.as_ref().unwrap();
-        assert_eq!(undo.program, "sh");
-        assert_eq!(undo.args, ["-c", KEEP_OR_USERDEL_VMAIL]);
-        assert!(KEEP_OR_USERDEL_VMAIL.contains("-user vmail -print -quit"));
-        assert!(KEEP_OR_USERDEL_VMAIL.contains("else userdel --force vmail; fi"));
-    }
-
-    /// The undo of `useradd vmail` run for real, with `root` for vmail (it owns `/`) and a
-    /// `userdel` that only notes it ran: the user is kept and the reason is said.
-    #[test]
-    fn vmail_owning_files_is_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let stub = dir.path().join("userdel");
-        let ran = dir.path().join("ran");
-        std::fs::write(&stub, format!("#!/bin/sh\ntouch {}\n", ran.display())).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let path = format!(
-            "{}:{}",
-            dir.path().display(),
-            std::env::var("PATH").unwrap()
-        );
-        let script = KEEP_OR_USERDEL_VMAIL.replace("vmail", "root");
-        let out = std::process::Command::new("sh")
-            .args(["-c", &script])
-            .env("PATH", &path)
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{err}");
-        assert!(!ran.exists(), "userdel ran for a user that owns files");
-        assert!(
-            err.contains("keeping the system user root: it still owns /"),
-            "{err}"
-        );
-        // A user that owns nothing (here: one find cannot name) goes.
-        let script = KEEP_OR_USERDEL_VMAIL.replace("vmail", "mailstead-no-such-user");
-        let out = std::process::Command::new("sh")
-            .args(["-c", &script])
-            .env("PATH", &path)
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        assert!(
-            ran.exists(),
-            "userdel did not run for a user owning nothing"
-        );
-    }
-
-    /// The group stays with a kept user (groupdel refuses a user's primary group) and when
-    /// userdel took it already.
-    #[test]
-    fn vmail_group_goes_only_without_the_user() {
         assert_eq!(
-            GROUPDEL_VMAIL,
-            "! getent group vmail >/dev/null || getent passwd vmail >/dev/null || groupdel vmail"
+            cmd.undo.as_ref().unwrap().to_string(),
+            "userdel --force vmail"
         );
     }
 
