@@ -24,4 +24,6 @@ pub use event::{Event, Observer, StepOutcome};
 pub use host::{Cmd, Host, Meta, Output, RealHost};
 pub use memhost::MemHost;
 pub use secret::Secret;
-pub use step::{Check, Ctx, Fact, Facts, Finding, Level, Note, Planned, Refusal, Status, Step};
+pub use step::{
+    Check, Contingency, Ctx, Fact, Facts, Finding, Level, Note, Planned, Refusal, Status, Step,
+};

@@ -222,17 +222,41 @@ impl Note {
 pub struct Planned {
     pub changes: Vec<Change>,
     pub notes: Vec<Note>,
+    /// Set when these changes depend on what an earlier step's run brings (each step is
+    /// planned again at run time, on the host as the earlier ones left it): the count a plan
+    /// shows may then differ from what the run does.
+    pub contingent: Option<Contingency>,
+}
+
+/// What a step's planned changes depend on, in words a summary completes: "N changes depend on
+/// {depends_on}" and, after the run, "they were not needed because {not_needed_because}".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contingency {
+    pub depends_on: String,
+    pub not_needed_because: String,
 }
 
 impl Planned {
     pub fn changes(changes: Vec<Change>) -> Planned {
         Planned {
             changes,
-            notes: Vec::new(),
+            ..Planned::default()
         }
     }
     pub fn note(mut self, note: Note) -> Planned {
         self.notes.push(note);
+        self
+    }
+    /// Marks these changes as depending on the run ([`Contingency`]).
+    pub fn contingent(
+        mut self,
+        depends_on: impl Into<String>,
+        not_needed_because: impl Into<String>,
+    ) -> Planned {
+        self.contingent = Some(Contingency {
+            depends_on: depends_on.into(),
+            not_needed_because: not_needed_because.into(),
+        });
         self
     }
 }

@@ -34,7 +34,7 @@ impl Step<Answers> for Install {
                     &[],
                 ),
             ],
-            notes: vec![],
+            ..Planned::default()
         })
     }
 }
@@ -319,7 +319,7 @@ fn a_tolerated_failure_is_a_warning_and_the_run_goes_on() {
                     ),
                     Change::write("/etc/after", "x", mailstead_engine::Perms::root(0o644)),
                 ],
-                notes: vec![],
+                ..Planned::default()
             })
         }
     }

@@ -525,6 +525,7 @@ mod tests {
                     notes: vec![mailstead_engine::Note::info(
                         "dovecot-pop3d skipped: pop3 is off",
                     )],
+                    contingent: None,
                 },
                 PlannedStep {
                     step: "postfix".into(),
@@ -541,6 +542,7 @@ mod tests {
                         },
                     ],
                     notes: vec![],
+                    contingent: None,
                 },
             ],
             commands: vec![],

@@ -6,7 +6,7 @@
 //! forms: `apt-get install P…`, `write PATH (…)`, `remove PATH`, `directory PATH (…)`,
 //! `reload S`/`restart S`; a new file renders as `+ PATH (…)`, a command as `$ CMD    # …`).
 use mailstead_engine::engine::Plan;
-use mailstead_engine::{Level, Step as _};
+use mailstead_engine::Level;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
 
@@ -48,30 +48,23 @@ pub struct Uncertain {
     pub not_needed_because: String,
 }
 
-/// The plan-time unknowns mailstead knows of. Today one: when step `tls` asks the CA for the
-/// certificate (its `certbot: certificate for …` change, `steps::tls`), what step `tls-interim`
-/// plans (a temporary self-signed certificate and a retry timer) is only made when the CA does
-/// not issue it; planning cannot know the CA's answer (certbot does not run while planning).
+/// The plan's changes that depend on the run: each step's [`Contingency`] (plan data the step
+/// sets, e.g. `tls-interim`'s temporary certificate, only made when the CA does not issue one
+/// while the run asks it), for the steps that plan changes.
+///
+/// [`Contingency`]: mailstead_engine::Contingency
 pub fn uncertain(plan: &Plan) -> Vec<Uncertain> {
-    let tls = mailstead_steps::tls::Tls.name();
-    let interim = mailstead_steps::tls::interim::TlsInterim.name();
-    let asks_the_ca = plan
-        .steps
-        .iter()
-        .filter(|s| s.step == tls)
-        .flat_map(|s| &s.changes)
-        .any(|c| c.summary.starts_with("certbot: certificate for"));
-    if !asks_the_ca {
-        return Vec::new();
-    }
     plan.steps
         .iter()
-        .filter(|s| s.step == interim && !s.changes.is_empty())
-        .map(|s| Uncertain {
-            step: s.step.clone(),
-            changes: s.changes.len(),
-            depends_on: "whether the CA issues the certificate now".into(),
-            not_needed_because: "the CA issued the certificate at once".into(),
+        .filter(|s| !s.changes.is_empty())
+        .filter_map(|s| {
+            let c = s.contingent.as_ref()?;
+            Some(Uncertain {
+                step: s.step.clone(),
+                changes: s.changes.len(),
+                depends_on: c.depends_on.clone(),
+                not_needed_because: c.not_needed_because.clone(),
+            })
         })
         .collect()
 }
@@ -412,6 +405,7 @@ mod tests {
                     step: "preflight".into(),
                     changes: vec![],
                     notes: vec![],
+                    contingent: None,
                 },
                 PlannedStep {
                     step: "packages".into(),
@@ -427,11 +421,13 @@ mod tests {
                         change("remove /usr/sbin/policy-rc.d", "remove …\n"),
                     ],
                     notes: vec![],
+                    contingent: None,
                 },
                 PlannedStep {
                     step: "postfix".into(),
                     changes: postfix,
                     notes: vec![],
+                    contingent: None,
                 },
                 PlannedStep {
                     step: "dovecot".into(),
@@ -441,6 +437,7 @@ mod tests {
                         change("restart dovecot", "restart dovecot\n"),
                     ],
                     notes: vec![],
+                    contingent: None,
                 },
             ],
             commands: vec![],
@@ -538,6 +535,7 @@ mod tests {
                 "$ certbot certonly …\n",
             )],
             notes: vec![],
+            contingent: None,
         });
         p.steps.push(PlannedStep {
             step: "tls-interim".into(),
@@ -553,6 +551,10 @@ mod tests {
                 "until the CA issues the certificate for mail.example.org, Postfix and Dovecot \
                  serve a temporary self-signed one",
             )],
+            contingent: Some(mailstead_engine::Contingency {
+                depends_on: "whether the CA issues the certificate now".into(),
+                not_needed_because: "the CA issued the certificate at once".into(),
+            }),
         });
         p
     }
@@ -614,9 +616,11 @@ mod tests {
         );
         assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
         insta::assert_snapshot!("confirm_ca_dependent_80", text);
-        // A certificate already there: certbot is not asked, the count is exact.
+        // A certificate already there: certbot is not asked and `tls-interim` marks nothing as
+        // depending on it (its own test), the count is exact.
         let mut p = install_plan();
         p.steps.retain(|s| s.step != "tls");
+        p.steps.last_mut().unwrap().contingent = None;
         let s = PlanSummary::of(&p);
         assert!(s.uncertain.is_empty());
         assert_eq!(question(&s), "Apply these 25 changes?");

@@ -25,6 +25,9 @@ pub struct PlannedStep {
     pub changes: Vec<PlannedChange>,
     /// What the admin should know that is not a change (a skipped part, a fallback).
     pub notes: Vec<Note>,
+    /// What these changes depend on when the run may find them not needed (the step's
+    /// [`crate::Planned::contingent`]).
+    pub contingent: Option<crate::Contingency>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -81,6 +84,7 @@ impl Engine<'_> {
                 step: step.name().to_string(),
                 changes: planned_changes,
                 notes: planned.notes,
+                contingent: planned.contingent,
             });
         }
         plan.commands = overlay.probes();

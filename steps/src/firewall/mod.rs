@@ -181,7 +181,11 @@ impl Step<Answers> for Firewall {
                 &["/etc/ufw"],
             ));
         }
-        Ok(Planned { changes, notes })
+        Ok(Planned {
+            changes,
+            notes,
+            ..Planned::default()
+        })
     }
 
     fn verify(&self, ctx: &Ctx<Answers>) -> Result<()> {

@@ -153,6 +153,7 @@ impl Step<Answers> for Ssh {
                 Change::reload("ssh"),
             ],
             notes,
+            ..Planned::default()
         })
     }
 

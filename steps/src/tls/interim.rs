@@ -101,7 +101,11 @@ impl Step<Answers> for TlsInterim {
                     &[],
                 ));
             }
-            return Ok(Planned { changes, notes });
+            return Ok(Planned {
+                changes,
+                notes,
+                ..Planned::default()
+            });
         }
         changes.push(Change::run_when_changed(
             format!("temporary self-signed certificate for {fqdn} (until the CA issues one)"),
@@ -141,7 +145,17 @@ impl Step<Answers> for TlsInterim {
              temporary self-signed one ({SELF_SIGNED_CHAIN}); mailstead-certificate.timer \
              retries every 15 minutes (`systemctl start mailstead-certificate` tries now)"
         )));
-        Ok(Planned { changes, notes })
+        // Planned before step `tls` has asked the CA (certbot does not run while planning):
+        // when the CA issues the certificate at once, none of this is needed.
+        let planned = Planned {
+            changes,
+            notes,
+            ..Planned::default()
+        };
+        Ok(planned.contingent(
+            "whether the CA issues the certificate now",
+            "the CA issued the certificate at once",
+        ))
     }
 }
 
@@ -164,6 +178,12 @@ mod tests {
         let a = answers();
         let planned = TlsInterim.plan(&ctx(&h, &a)).unwrap();
         assert!(planned.notes[0].text.contains("self-signed"));
+        // Planned before `tls` asks the CA: the summary says these may not be needed.
+        let c = planned
+            .contingent
+            .as_ref()
+            .expect("depends on the CA's answer");
+        assert_eq!(c.depends_on, "whether the CA issues the certificate now");
         let s = summaries(&h, &a);
         assert_eq!(s.len(), 4, "{s:?}");
         assert!(s[0].starts_with("temporary self-signed certificate for mail.example.test"));
@@ -220,6 +240,8 @@ mod tests {
                 "systemd: reload units"
             ]
         );
+        // Certain: the certificate is there, nothing depends on the CA.
+        assert_eq!(TlsInterim.plan(&ctx(&h, &a)).unwrap().contingent, None);
         assert!(h.exists(Path::new(SELF_SIGNED_KEY)));
     }
 }
