@@ -628,3 +628,41 @@ fn refuses_where_it_cannot_run() {
     );
     assert_eq!(bed_before, demo_bed.exists(), "a demo bed appeared or went");
 }
+
+/// Without --yes and with no terminal at all (a new session, stdin /dev/null): it says which
+/// terminal is missing (stdin, /dev/tty; never stdout, which may be a pipe), both ways on,
+/// exit 2, nothing touched.
+#[test]
+fn without_a_terminal_for_keys_it_says_which_is_missing() {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: needs root (the demo's first check)");
+        return;
+    }
+    let demo_bed = beds_dir().join(BED_NAME);
+    let bed_before = demo_bed.exists();
+    let out = Command::new("setsid")
+        .args(["--wait", env!("CARGO_BIN_EXE_mailstead"), "demo"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("setsid (util-linux)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("mailstead demo cannot run here") {
+        eprintln!("SKIPPED: this machine cannot run the demo:\n{stderr}");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "no terminal to read the wizard's keys from: stdin is not a terminal, and /dev/tty \
+             cannot be opened"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("demo | tee demo.log") && stderr.contains("demo --yes"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Nothing was changed."), "{stderr}");
+    assert_eq!(bed_before, demo_bed.exists(), "a demo bed appeared or went");
+}
