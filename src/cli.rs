@@ -189,7 +189,7 @@ fn dispatch(s: &Session, command: Option<&Command>) -> CliResult {
         );
     };
     match command {
-        Command::Install(_) => install::run(s),
+        Command::Install(a) => install::run(s, a.defaults.as_deref()),
         Command::Plan(_) => plan::run(s),
         Command::AddDomain(a) => add_domain::run(s, a),
         Command::AddMailbox(a) => add_mailbox::run(s, a),

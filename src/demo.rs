@@ -24,7 +24,7 @@ use mailstead_bed::{
     wait_for_message, Interrupted, Run, Script, Watch, DEMO_CAPS, DOMAIN, HOSTNAME, MAILBOX,
 };
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Instant;
@@ -33,6 +33,8 @@ use std::time::Instant;
 pub const BED_NAME: &str = "mailstead-demo";
 /// Where the generated mailbox password is kept inside the server (0600, root).
 pub const PASSWORD_FILE: &str = "/root/demo-mailbox-password";
+/// The demo's answers inside the server, the wizard's suggestions (`install --defaults`).
+pub const PRESETS_FILE: &str = "/root/demo-answers.yaml";
 /// The outside address the submitted message goes to; its MX is the receiver on the host end.
 pub const OUTSIDE_RCPT: &str = "bob@outside.test";
 
@@ -64,8 +66,10 @@ impl Release {
 }
 
 mod host;
-use host::check_host;
+mod term;
 pub use host::refusal;
+use host::{check_host, tools_consent};
+use term::{gutter, Keys, Spinner};
 
 /// The entry point: `mailstead demo [--release R] [--yes] [--keep]`, `demo down`, `demo shell`.
 pub fn run(action: Option<DemoAction>, release: Release, yes: bool, keep: bool) -> CliResult {
@@ -90,15 +94,24 @@ pub fn run(action: Option<DemoAction>, release: Release, yes: bool, keep: bool) 
             Ok(if code == 0 { exit::DONE } else { code })
         }
         None => {
-            let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-            if !yes && !interactive {
-                return Err(CliError::bad_input(
-                    "no terminal for the wizard inside the demo server",
-                )
-                .with_fix("run `mailstead demo --yes` (generated answers), or run it on a terminal")
-                .nothing_changed());
-            }
+            // The wizard needs keys from a terminal; its output may go anywhere (`| tee`).
+            let keys = match (term::keys(), yes) {
+                (Ok(k), _) => Some(k),
+                (Err(_), true) => None,
+                (Err(why), false) => {
+                    return Err(CliError::bad_input(format!(
+                        "no terminal to read the wizard's keys from: {why}"
+                    ))
+                    .with_fix(format!(
+                        "run it from a terminal (its output may go to a pipe: `{me} demo | tee \
+                         demo.log`), or `{me} demo --yes` (generated answers, no questions)",
+                        me = invoked_as()
+                    ))
+                    .nothing_changed())
+                }
+            };
             let mut demo = Demo::new()?;
+            demo.keys = keys;
             if demo.exists() {
                 return Err(CliError::bad_input(format!(
                     "a demo server is already running (bed {BED_NAME}, kept with --keep)"
@@ -109,7 +122,7 @@ pub fn run(action: Option<DemoAction>, release: Release, yes: bool, keep: bool) 
                 ))
                 .nothing_changed());
             }
-            let r = demo.full(release, yes, keep, interactive);
+            let r = demo.full(release, yes, keep);
             if r.is_err() || !keep {
                 demo.take_down();
             }
@@ -144,32 +157,6 @@ enum Stop {
     },
 }
 
-/// Whether the demo may install the bed's host tools `pkgs` on this machine: with `--yes`
-/// without asking, else only when the person says yes to `ask` (which shows the question).
-/// No, or Esc: [`Stop::Declined`] naming the packages, nothing installed; Ctrl-C:
-/// [`Stop::Interrupted`].
-fn tools_consent(
-    yes: bool,
-    pkgs: &str,
-    ask: impl FnOnce() -> Result<bool, inquire::InquireError>,
-) -> Stage<()> {
-    if yes {
-        return Ok(());
-    }
-    match ask() {
-        Ok(true) => Ok(()),
-        Ok(false) | Err(inquire::InquireError::OperationCanceled) => Err(Stop::Declined {
-            why: format!("the demo needs host tools that are not installed: {pkgs}; nothing was installed"),
-            fix: format!(
-                "install them (`apt-get install --no-install-recommends {pkgs}`), or run `{} demo --yes`",
-                invoked_as()
-            ),
-        }),
-        Err(inquire::InquireError::OperationInterrupted) => Err(Stop::Interrupted),
-        Err(e) => Err(Stop::Failed(format!("asking whether to install the host tools: {e}"))),
-    }
-}
-
 type Stage<T> = Result<T, Stop>;
 
 impl From<Interrupted> for Stop {
@@ -194,6 +181,8 @@ struct Demo {
     /// The bed was started by this run (so it is this run's to take down).
     started: bool,
     beds_dir: PathBuf,
+    /// Where keys come from for the wizard and a shell inside; `None`: no terminal (--yes).
+    keys: Option<Keys>,
 }
 
 impl Demo {
@@ -207,6 +196,7 @@ impl Demo {
             t0: Instant::now(),
             started: false,
             beds_dir,
+            keys: term::keys().ok(),
         })
     }
 
@@ -232,9 +222,9 @@ impl Demo {
         stdin: Option<&[u8]>,
         show: Show,
     ) -> Stage<Run> {
-        let line: fn(&str) = |l| println!("           │ {l}");
+        let spinner = (show == Show::Lines).then(Spinner::start);
         let watch = Watch {
-            line: (show == Show::Lines).then_some(line),
+            line: spinner.as_ref().map(Spinner::line_handler),
             interrupted: Some(&mailstead_engine::interrupt::requested),
         };
         Ok(self.script.run_watched(args, env, stdin, watch)?)
@@ -263,9 +253,16 @@ impl Demo {
 
     /// `bed ARGS` on this terminal, in the foreground (the wizard, a shell). Ok(exit code).
     fn tty(&self, args: &[&str]) -> Result<i32, CliError> {
+        let keys = self.keys.ok_or_else(|| {
+            CliError::bad_input("no terminal to read keys from (stdin, /dev/tty)")
+        })?;
+        let stdin = keys
+            .stdin()
+            .map_err(|e| CliError::failed(eyre!("cannot open /dev/tty: {e}")))?;
         let status = self
             .script
             .command(args, &[])
+            .stdin(stdin)
             .status()
             .map_err(|e| CliError::failed(eyre!("cannot run the bed script: {e}")))?;
         Ok(status.code().unwrap_or(exit::INTERRUPTED))
@@ -295,7 +292,10 @@ impl Demo {
                 .output();
             match r {
                 Ok(o) if o.status.success() => {
-                    println!("{}", indent(String::from_utf8_lossy(&o.stderr).trim_end()));
+                    println!(
+                        "{}",
+                        gutter(String::from_utf8_lossy(&o.stderr).trim_end(), term::width())
+                    );
                     self.say("the demo server is removed");
                 }
                 Ok(o) => eprintln!(
@@ -309,7 +309,8 @@ impl Demo {
         self.script.close();
     }
 
-    fn full(&mut self, release: Release, yes: bool, keep: bool, interactive: bool) -> Stage<()> {
+    fn full(&mut self, release: Release, yes: bool, keep: bool) -> Stage<()> {
+        let interactive = self.keys.is_some();
         let rel = release.name();
         self.say(format!(
             "mailstead demo: a mail server inside a throwaway Debian {rel} on this machine"
@@ -376,6 +377,8 @@ impl Demo {
                 ("BED_OWNER_PID", &owner),
                 ("BED_OWNER_TMPDIR", &tmp),
                 ("MAILSTEAD_BED_CAPS", &caps),
+                // debootstrap's and apt's lines, for the spinner: a first build takes minutes.
+                ("BED_PROGRESS", "1"),
             ],
             None,
             Show::Lines,
@@ -388,11 +391,15 @@ impl Demo {
             get("VETH")
         ));
         // A resolver that answers, as on a real server: the host name's address and reverse
-        // DNS, as a provider would have them before an install; the rest once printed.
-        let host_record = format!("host-record={HOSTNAME},{ip}");
+        // DNS, as a provider would have them before an install, and the blocklists' test
+        // entries (RFC 5782 §5) as on the internet, so the install's preflight warns of nothing
+        // the demo itself left out; the rest once printed.
+        let mut first = vec!["dns".to_string(), BED_NAME.into()];
+        first.push(format!("host-record={HOSTNAME},{ip}"));
+        first.extend(blocklists_answering());
         self.bed_ok(
             "starting DNS",
-            &["dns", BED_NAME, &host_record],
+            &first.iter().map(String::as_str).collect::<Vec<_>>(),
             &[],
             None,
             Show::Quiet,
@@ -415,20 +422,28 @@ impl Demo {
         // ---- the install ----
         let password =
             new_password().map_err(|e| Stop::Failed(format!("cannot make a password: {e}")))?;
+        // --yes: the server's answers file; the wizard: its suggestions (Enter takes each).
+        let answers_at = if yes {
+            "/etc/mailstead/mailstead.yaml"
+        } else {
+            PRESETS_FILE
+        };
+        self.bed_ok(
+            "writing the answers",
+            &[
+                "exec",
+                BED_NAME,
+                "sh",
+                "-c",
+                r#"umask 077; mkdir -p "$(dirname "$1")" && cat >"$1""#,
+                "sh",
+                answers_at,
+            ],
+            &[],
+            Some(answers(&acme, &password).as_bytes()),
+            Show::Quiet,
+        )?;
         let mailbox = if yes {
-            self.bed_ok(
-                "writing the answers",
-                &[
-                    "exec",
-                    BED_NAME,
-                    "sh",
-                    "-c",
-                    "umask 077; mkdir -p /etc/mailstead && cat >/etc/mailstead/mailstead.yaml",
-                ],
-                &[],
-                Some(answers(&acme, &password).as_bytes()),
-                Show::Quiet,
-            )?;
             self.say(format!(
                 "wrote generated answers: domain {DOMAIN}, host {HOSTNAME}, mailbox {MAILBOX}, \
                  certificates from the local ACME server"
@@ -449,11 +464,20 @@ impl Demo {
             MAILBOX.to_string()
         } else {
             self.say(format!(
-                "the wizard runs inside the server on this terminal. For certificates choose \
-                 \"Another ACME server\": URL {acme}, CA bundle /root/pebble-ca.pem"
+                "the wizard runs inside the server on this terminal, the demo's answers suggested: \
+                 Enter takes each (domain {DOMAIN}, mailbox {MAILBOX}, certificates from the \
+                 local ACME server {acme}), y confirms the plan"
             ));
+            let wizard = [
+                "exec-tty",
+                BED_NAME,
+                "/usr/local/sbin/mailstead",
+                "install",
+                "--defaults",
+                PRESETS_FILE,
+            ];
             let code = self
-                .tty(&["exec-tty", BED_NAME, "/usr/local/sbin/mailstead"])
+                .tty(&wizard)
                 .map_err(|e| Stop::Failed(format!("{:?}", e.error)))?;
             if mailstead_engine::interrupt::requested() {
                 return Err(Stop::Interrupted);
@@ -633,13 +657,13 @@ impl Demo {
         // ---- what an admin reads ----
         let o = self.mailstead(&["dns", &domain], None, Show::Quiet)?;
         self.say("mailstead dns (inside the server):");
-        println!("{}", indent(&o.output()));
+        println!("{}", gutter(&o.output(), term::width()));
         let o = self.mailstead(&["check"], None, Show::Quiet)?;
         self.say(format!(
             "mailstead check (inside the server, exit {}):",
             o.code
         ));
-        println!("{}", indent(&o.output()));
+        println!("{}", gutter(&o.output(), term::width()));
         self.say(format!(
             "demo done in {:.0} s: delivered, read over IMAPS, DKIM verified",
             self.t0.elapsed().as_secs_f64()
@@ -752,13 +776,6 @@ fn first_domain(dns_json: &str) -> Option<String> {
     })
 }
 
-fn indent(text: &str) -> String {
-    text.lines()
-        .map(|l| format!("           │ {}", l.trim_end_matches('\r')))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// How the user started this binary, to name in the commands it suggests: `mailstead` when
 /// that is what `PATH` finds, else the path it was run by (`target/release/mailstead` from a
 /// checkout). The demo runs as root, so no `sudo`.
@@ -777,32 +794,6 @@ fn invoked_as() -> String {
 mod tests {
     use super::*;
     use crate::error::render;
-
-    #[test]
-    fn host_tools_are_installed_only_with_yes_or_a_yes_to_the_question() {
-        // --yes: never asks.
-        assert!(tools_consent(true, "pebble swaks", || panic!("asked with --yes")).is_ok());
-        // Asked: yes goes on.
-        assert!(tools_consent(false, "pebble swaks", || Ok(true)).is_ok());
-        // No, or Esc: stops, naming the packages and both ways on, nothing installed.
-        for answer in [Ok(false), Err(inquire::InquireError::OperationCanceled)] {
-            match tools_consent(false, "pebble swaks", || answer) {
-                Err(Stop::Declined { why, fix }) => {
-                    assert!(why.contains("pebble swaks") && why.contains("nothing was installed"));
-                    assert!(fix.contains("apt-get install --no-install-recommends pebble swaks"));
-                    assert!(fix.contains("demo --yes"), "{fix}");
-                }
-                _ => panic!("not declined"),
-            }
-        }
-        // Ctrl-C at the question: interrupted.
-        assert!(matches!(
-            tools_consent(false, "x", || Err(
-                inquire::InquireError::OperationInterrupted
-            )),
-            Err(Stop::Interrupted)
-        ));
-    }
 
     #[test]
     fn refuses_off_linux_without_root_and_without_namespaces() {

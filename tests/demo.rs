@@ -8,6 +8,9 @@
 //!   bed files or private script directory, and /etc and the firewall rules are as before.
 //! - `ctrl_c_during_the_install_leaves_nothing`: SIGINT once the install inside is running
 //!   apt-get: exit 4, says so, and the same "nothing left behind".
+//! - `demo_wizard_with_enter_only_through_tee`: `mailstead demo | tee FILE` in tmux, every
+//!   question of the wizard answered with Enter (the demo's presets), y for the plan: the
+//!   same proof, no preflight warning the demo caused, the output in FILE.
 //! - `refuses_where_it_cannot_run` (not booted, no root needed): as an unprivileged user it says
 //!   why and what to do instead, exit 2, nothing touched.
 //!
@@ -401,6 +404,173 @@ fn ctrl_c_during_the_install_leaves_nothing() {
     assert_nothing_left(&before, bed_index(&out).as_deref(), "after Ctrl-C");
 }
 
+/// `tmux -L SOCKET ARGS`: its stdout.
+fn tmux(socket: &str, args: &[&str]) -> String {
+    let o = Command::new("tmux")
+        .args(["-L", socket])
+        .args(args)
+        .output()
+        .expect("tmux");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The pane's text with its scrollback.
+fn pane(socket: &str) -> String {
+    tmux(
+        socket,
+        &["capture-pane", "-p", "-J", "-S", "-3000", "-t", "demo"],
+    )
+}
+
+/// Waits up to `secs` until the pane shows one of `texts`: which one, and the screen.
+fn wait_pane(socket: &str, texts: &[&str], secs: u64) -> (usize, String) {
+    let end = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let s = pane(socket);
+        if let Some(i) = texts.iter().position(|t| s.contains(t)) {
+            return (i, s);
+        }
+        assert!(
+            Instant::now() < end,
+            "waited {secs} s for {texts:?}; the pane:\n{s}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// `mailstead demo` without --yes, as a person runs it keeping a log: `mailstead demo | tee
+/// FILE` in a terminal (tmux), so stdin is the terminal and stdout a pipe. Every question of
+/// the wizard inside is answered with Enter alone (the demo's presets: the mailbox password
+/// kept, pebble's URL and CA bundle), y confirms the plan, n declines the shell at the end: a
+/// working server (delivered, read over IMAPS, DKIM verified), no preflight warning of DNS
+/// checks that could not run, the output in FILE too, exit 0, nothing left behind.
+#[test]
+#[ignore = "boots a Debian server: root, namespaces, network (tests/run)"]
+fn demo_wizard_with_enter_only_through_tee() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("skipped: tmux is not installed (apt-get install tmux)");
+        return;
+    }
+    let before = prepare();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("demo.log");
+    let socket = format!("mailstead-demo-test-{}", std::process::id());
+    let line = format!(
+        "{{ {} demo; echo DEMO_EXIT=$?; }} | tee {}; sleep 600",
+        bed::mailstead_bin().display(),
+        log.display()
+    );
+    let ok = Command::new("tmux")
+        .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
+        .args(["-x", "120", "-y", "40", "-s", "demo"])
+        .args([
+            "env",
+            "TERM=xterm-256color",
+            "LANG=C.UTF-8",
+            "sh",
+            "-c",
+            &line,
+        ])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "tmux new-session failed");
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            tmux(&self.0, &["kill-server"]);
+        }
+    }
+    let _kill = Kill(socket.clone());
+    let keys = |k: &[&str]| {
+        for key in k {
+            tmux(&socket, &["send-keys", "-t", "demo", key]);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let t0 = Instant::now();
+    let questions: [(&str, &str); 10] = [
+        ("Server hostname:", "(mail.example.test)"),
+        ("First mail domain:", "(example.test)"),
+        ("Admin email:", "(admin@example.test)"),
+        ("First mailbox:", "(alice@example.test)"),
+        ("Change the password of alice@example.test?", "(y/N)"),
+        ("SSH logins allowed for:", "(root)"),
+        ("Turn on the firewall", "(Y/n)"),
+        ("Certificates from:", "> Another ACME server"),
+        ("ACME directory URL:", ":14000/dir)"),
+        ("CA bundle to trust", "(/root/pebble-ca.pem)"),
+    ];
+    for (i, (question, suggested)) in questions.into_iter().enumerate() {
+        let secs = if i == 0 { 900 } else { 60 };
+        let (_, s) = wait_pane(&socket, &[question, "DEMO_EXIT="], secs);
+        assert!(!s.contains("DEMO_EXIT="), "the demo ended early:\n{s}");
+        assert!(
+            s.contains(suggested),
+            "{question} without {suggested:?}:\n{s}"
+        );
+        keys(&["Enter"]);
+    }
+    let wizard = t0.elapsed().as_secs_f64();
+    // The relay question only where outbound port 25 looks blocked: Enter (no) there too.
+    let (which, s) = wait_pane(&socket, &[" changes? ", "relay host (smarthost)?"], 300);
+    let s = if which == 1 {
+        keys(&["Enter"]);
+        wait_pane(&socket, &[" changes? "], 300).1
+    } else {
+        s
+    };
+    eprintln!("the plan:\n{s}");
+    assert!(
+        !s.contains("could not run") && !s.contains("could not be checked"),
+        "a warning the demo caused itself (its DNS not answering):\n{s}"
+    );
+    keys(&["y", "Enter"]);
+    let (which, s) = wait_pane(
+        &socket,
+        &["Open a shell inside the demo server?", "DEMO_EXIT="],
+        1200,
+    );
+    if which == 0 {
+        keys(&["n", "Enter"]);
+    }
+    let (_, s2) = wait_pane(&socket, &["DEMO_EXIT="], 300);
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    println!(
+        "--- the pane ---\n{s}\n{s2}\n--- {} ---\n{text}",
+        log.display()
+    );
+    println!(
+        "demo without --yes, Enter only: first question after {wizard:.0} s, all done in {:.0} s",
+        t0.elapsed().as_secs_f64()
+    );
+    assert!(text.contains("DEMO_EXIT=0"), "the demo failed:\n{text}");
+    for line in [
+        "the wizard runs inside the server on this terminal",
+        "read over IMAPS: logged in to",
+        "the message is in INBOX",
+        "DKIM verified: verified d=example.test s=",
+        "mailstead check (inside the server, exit 0)",
+        "demo done in",
+    ] {
+        assert!(
+            text.contains(line),
+            "{} lacks {line:?}:\n{text}",
+            log.display()
+        );
+    }
+    assert!(
+        !text.contains("some DNS checks could not run"),
+        "the preflight warned of DNS the demo did not serve:\n{text}"
+    );
+    assert!(
+        !text.contains("no terminal"),
+        "refused for stdout not a terminal:\n{text}"
+    );
+    drop(_kill);
+    assert_nothing_left(&before, bed_index(&text).as_deref(), "after demo | tee");
+}
+
 /// Not root: says why and what to do instead, exit 2, touches nothing (no bed, no apt-get).
 #[test]
 fn refuses_where_it_cannot_run() {
@@ -456,5 +626,43 @@ fn refuses_where_it_cannot_run() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    assert_eq!(bed_before, demo_bed.exists(), "a demo bed appeared or went");
+}
+
+/// Without --yes and with no terminal at all (a new session, stdin /dev/null): it says which
+/// terminal is missing (stdin, /dev/tty; never stdout, which may be a pipe), both ways on,
+/// exit 2, nothing touched.
+#[test]
+fn without_a_terminal_for_keys_it_says_which_is_missing() {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: needs root (the demo's first check)");
+        return;
+    }
+    let demo_bed = beds_dir().join(BED_NAME);
+    let bed_before = demo_bed.exists();
+    let out = Command::new("setsid")
+        .args(["--wait", env!("CARGO_BIN_EXE_mailstead"), "demo"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("setsid (util-linux)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("mailstead demo cannot run here") {
+        eprintln!("SKIPPED: this machine cannot run the demo:\n{stderr}");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "no terminal to read the wizard's keys from: stdin is not a terminal, and /dev/tty \
+             cannot be opened"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("demo | tee demo.log") && stderr.contains("demo --yes"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Nothing was changed."), "{stderr}");
     assert_eq!(bed_before, demo_bed.exists(), "a demo bed appeared or went");
 }

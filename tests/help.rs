@@ -504,7 +504,17 @@ fn listed_flags(help: &str) -> Vec<String> {
 
 /// The flags each command takes, and so lists: only those that act on it.
 const FLAGS: &[(&str, &[&str])] = &[
-    ("install", APPLY),
+    (
+        "install",
+        &[
+            "--config",
+            "--defaults",
+            "--force",
+            "--plain",
+            "--verbose",
+            "--yes",
+        ],
+    ),
     ("plan", &["--config", "--verbose"]),
     ("add-domain", APPLY),
     (

@@ -176,3 +176,106 @@ fn the_wizard_lists_all_problems_and_accepts_its_suggestion() {
     p.keys(&["C-c"]);
     p.wait_for("EXIT=4");
 }
+
+/// `install --defaults FILE` (what `mailstead demo` passes its server): every question
+/// suggests the file's answer, and Enter on each takes it, up to the summary (the mailbox
+/// password kept, another ACME server with its URL and CA bundle). Without presets the CA
+/// bundle question suggests nothing: no empty `()`.
+#[test]
+#[ignore = "drives the binary in tmux; run with --ignored"]
+fn the_wizard_takes_its_presets_with_enter_and_suggests_no_empty_ca() {
+    let Some(t) = Tree::new(BIN) else { return };
+    std::fs::remove_file(t.path("etc/mailstead/mailstead.yaml")).unwrap();
+    let presets = t.tmp.path().join("presets.yaml");
+    std::fs::write(
+        &presets,
+        "hostname: mx.preset.test\nadmin_email: admin@preset.test\ndomains:\n  - name: preset.test\n    \
+         mailboxes:\n      - address: bob@preset.test\n        password: \"a long preset password 42\"\n\
+         acme:\n  server: https://acme.preset.test/dir\n  ca_bundle: /root/pebble-ca.pem\n\
+         ssh:\n  allow_users: [root]\nfirewall:\n  enabled: true\n",
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&presets, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let command = format!(
+        "{BIN} --root {} install --defaults {} ; echo EXIT=$? ; sleep 60",
+        t.root.display(),
+        presets.display()
+    );
+    let Some(p) = Pane::start(&command) else {
+        return;
+    };
+    for (question, suggested) in [
+        ("Server hostname:", "(mx.preset.test)"),
+        ("First mail domain:", "(preset.test)"),
+        ("Admin email:", "(admin@preset.test)"),
+        ("First mailbox:", "(bob@preset.test)"),
+        ("Change the password of bob@preset.test?", "(y/N)"),
+        ("SSH logins allowed for:", "(root)"),
+        ("Turn on the firewall", "(Y/n)"),
+        ("Certificates from:", "> Another ACME server"),
+        ("ACME directory URL:", "(https://acme.preset.test/dir)"),
+        ("CA bundle to trust", "(/root/pebble-ca.pem)"),
+    ] {
+        let s = p.wait_for(question);
+        let line = s
+            .lines()
+            .rev()
+            .find(|l| l.contains(question) || l.contains(suggested))
+            .unwrap_or_default();
+        assert!(
+            s.contains(suggested),
+            "{question} does not suggest {suggested:?} ({line:?}):\n{s}"
+        );
+        p.keys(&["Enter"]);
+    }
+    let s = p.wait_for("certificates: https://acme.preset.test/dir");
+    for answer in [
+        "mx.preset.test",
+        "bob@preset.test",
+        "ssh logins:",
+        "firewall:     on",
+    ] {
+        assert!(s.contains(answer), "{answer:?} not in the summary:\n{s}");
+    }
+    drop(p);
+
+    // No presets: another ACME server, and the CA question suggests nothing.
+    let Some(p) = Pane::start(&format!(
+        "{BIN} --root {} install ; echo EXIT=$? ; sleep 60",
+        t.root.display()
+    )) else {
+        return;
+    };
+    for (question, typed) in [
+        (
+            "Server hostname:",
+            &["C-u", "mail.example.test", "Enter"][..],
+        ),
+        ("First mail domain:", &["Enter"]),
+        ("Admin email:", &["admin@example.test", "Enter"]),
+        ("First mailbox:", &["Enter"]),
+        ("Password for", &["a long password here 42", "Enter"]),
+        ("Type it again:", &["a long password here 42", "Enter"]),
+        ("SSH logins allowed for:", &["C-u", "root", "Enter"]),
+        ("Turn on the firewall", &["Enter"]),
+        ("Certificates from:", &["Down", "Down", "Enter"]),
+        (
+            "ACME directory URL:",
+            &["https://acme.example.test/dir", "Enter"],
+        ),
+    ] {
+        p.wait_for(question);
+        p.keys(typed);
+    }
+    let s = p.wait_for("CA bundle to trust");
+    let line = s
+        .lines()
+        .find(|l| l.contains("CA bundle to trust"))
+        .unwrap();
+    assert!(!line.contains("()"), "an empty suggestion: {line:?}");
+    p.keys(&["C-c"]);
+    p.wait_for("EXIT=4");
+}

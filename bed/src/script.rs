@@ -42,11 +42,14 @@ impl Run {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Interrupted;
 
+/// Called with each line of a watched command's output, from the threads reading it.
+pub type LineHandler = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
 /// How [`Script::run_watched`] follows a command.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Default)]
 pub struct Watch<'a> {
     /// Called with each line of stdout and stderr as it comes (the demo shows them).
-    pub line: Option<fn(&str)>,
+    pub line: Option<LineHandler>,
     /// Polled every 100 ms: when it says yes, the command's process group gets SIGTERM, then
     /// SIGKILL after 10 s, and the run ends with [`Interrupted`].
     pub interrupted: Option<&'a dyn Fn() -> bool>,
@@ -168,12 +171,12 @@ impl Script {
         let out = child.stdout.take().expect("piped");
         let err = child.stderr.take().expect("piped");
         let read = |r: Box<dyn Read + Send>| {
-            let line = watch.line;
+            let line = watch.line.clone();
             // Detached: an interrupted run returns at once, whoever still holds the pipe.
             std::thread::spawn(move || {
                 let mut all = String::new();
                 for l in BufReader::new(r).lines().map_while(Result::ok) {
-                    if let Some(f) = line {
+                    if let Some(f) = &line {
                         f(l.trim_end_matches('\r'));
                     }
                     all.push_str(&l);

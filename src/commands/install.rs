@@ -29,15 +29,61 @@ use std::path::{Path, PathBuf};
 pub struct Args {
     #[command(flatten)]
     pub flags: flags::Apply,
+    /// The wizard's suggestions, from an answers file: Enter on a question takes its answer
+    /// (`mailstead demo` presets its throwaway server's this way). Only where the wizard asks.
+    #[arg(long, value_name = "FILE")]
+    pub defaults: Option<PathBuf>,
 }
 
-pub fn run(s: &Session) -> CliResult {
+pub fn run(s: &Session, defaults: Option<&Path>) -> CliResult {
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     // On a terminal without an answers file: the wizard writes one (as `--help` says).
-    if !s.flags.yes && !s.config_path().exists() && interactive && s.flags.config.is_none() {
-        return wizard::install(s);
+    let no_wizard = no_wizard_because(
+        s.flags.yes,
+        s.flags.config.is_some(),
+        s.config_path().exists(),
+        interactive,
+    );
+    match (no_wizard, defaults) {
+        (None, None) => wizard::install(s, None),
+        (None, Some(path)) => {
+            let d = config::load(path).map_err(|e| {
+                CliError::bad_input(format!(
+                    "{} (--defaults) is not valid; nothing was changed:\n{e}",
+                    path.display()
+                ))
+            })?;
+            wizard::install(s, Some(&d))
+        }
+        (Some(why), Some(path)) => Err(CliError::bad_input(format!(
+            "--defaults {} is for the wizard's questions, and they are not asked: {why}",
+            path.display()
+        ))
+        .with_fix("leave out --defaults (or --yes and --config) and run it on a terminal")
+        .nothing_changed()),
+        (Some(_), None) => run::install(s, None, Next::Server),
     }
-    run::install(s, None, Next::Server)
+}
+
+/// Why `install` runs without the wizard, or `None` when the wizard asks: not with `--yes`,
+/// `--config`, an answers file on the server, or without a terminal on stdin and stdout.
+fn no_wizard_because(
+    yes: bool,
+    config: bool,
+    server_file: bool,
+    interactive: bool,
+) -> Option<&'static str> {
+    if yes {
+        Some("--yes asks nothing")
+    } else if config {
+        Some("--config gives the answers")
+    } else if server_file {
+        Some("this server has its answers file already")
+    } else if !interactive {
+        Some("stdin and stdout are not both a terminal")
+    } else {
+        None
+    }
 }
 
 /// How the answers an install applies relate to the server's own answers file.

@@ -17,7 +17,7 @@ use mailstead_engine::Step;
 pub fn start(s: &Session) -> CliResult {
     let configured = s.config_path().exists();
     if !configured {
-        return wizard::install(s);
+        return wizard::install(s, None);
     }
     interactive_menu(s)
 }

@@ -27,12 +27,12 @@ fn probe_outbound_25(root: PathBuf) -> std::thread::JoinHandle<Option<String>> {
 }
 
 /// The wizard, then the plan on one screen and the question, then the run (answers saved by
-/// its first step).
-pub fn install(s: &Session) -> CliResult {
+/// its first step). `defaults`: the suggestions (`install --defaults FILE`).
+pub fn install(s: &Session, defaults: Option<&Answers>) -> CliResult {
     let probe = probe_outbound_25(s.host.root().to_path_buf());
     let mut probe = Some(probe);
     let mut blocked = move || probe.take().and_then(|h| h.join().ok()).flatten();
-    let mut answers = ui::wizard::run_wizard(None, &mut blocked)?;
+    let mut answers = ui::wizard::run_wizard(defaults, &mut blocked)?;
     // The saved answers hold hashes only; the typed passwords go no further than here.
     mailstead_answers::edit::hash_passwords(&mut answers).map_err(color_eyre::eyre::Report::new)?;
     let save = mailstead_steps::answers::SaveAnswers {

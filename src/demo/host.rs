@@ -1,5 +1,7 @@
 //! Whether this machine can run the demo at all: Linux, root, and new namespaces allowed.
-//! Asked before anything is touched; a refusal names the reason and what to do instead.
+//! Asked before anything is touched; a refusal names the reason and what to do instead. And
+//! whether the demo may install the bed's host tools here.
+use super::{invoked_as, Stage, Stop};
 use crate::error::CliError;
 use std::process::{Command, Stdio};
 /// Why the demo cannot run on this machine, or `None` when it can: Linux (`os` as
@@ -71,5 +73,62 @@ pub(super) fn check_host() -> Result<(), CliError> {
     match refusal(std::env::consts::OS, euid, namespaces_allowed) {
         Some(e) => Err(e),
         None => Ok(()),
+    }
+}
+
+/// Whether the demo may install the bed's host tools `pkgs` on this machine: with `--yes`
+/// without asking, else only when the person says yes to `ask` (which shows the question).
+/// No, or Esc: [`Stop::Declined`] naming the packages, nothing installed; Ctrl-C:
+/// [`Stop::Interrupted`].
+pub(super) fn tools_consent(
+    yes: bool,
+    pkgs: &str,
+    ask: impl FnOnce() -> Result<bool, inquire::InquireError>,
+) -> Stage<()> {
+    if yes {
+        return Ok(());
+    }
+    match ask() {
+        Ok(true) => Ok(()),
+        Ok(false) | Err(inquire::InquireError::OperationCanceled) => Err(Stop::Declined {
+            why: format!("the demo needs host tools that are not installed: {pkgs}; nothing was installed"),
+            fix: format!(
+                "install them (`apt-get install --no-install-recommends {pkgs}`), or run `{} demo --yes`",
+                invoked_as()
+            ),
+        }),
+        Err(inquire::InquireError::OperationInterrupted) => Err(Stop::Interrupted),
+        Err(e) => Err(Stop::Failed(format!("asking whether to install the host tools: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_tools_are_installed_only_with_yes_or_a_yes_to_the_question() {
+        // --yes: never asks.
+        assert!(tools_consent(true, "pebble swaks", || panic!("asked with --yes")).is_ok());
+        // Asked: yes goes on.
+        assert!(tools_consent(false, "pebble swaks", || Ok(true)).is_ok());
+        // No, or Esc: stops, naming the packages and both ways on, nothing installed.
+        for answer in [Ok(false), Err(inquire::InquireError::OperationCanceled)] {
+            match tools_consent(false, "pebble swaks", || answer) {
+                Err(Stop::Declined { why, fix }) => {
+                    assert!(why.contains("pebble swaks") && why.contains("nothing was installed"));
+                    assert!(fix.contains("apt-get install --no-install-recommends pebble swaks"));
+                    assert!(fix.contains("demo --yes"), "{fix}");
+                }
+                _ => panic!("not declined"),
+            }
+        }
+        // Ctrl-C at the question: interrupted.
+        assert!(matches!(
+            tools_consent(false, "x", || Err(
+                inquire::InquireError::OperationInterrupted
+            )),
+            Err(Stop::Interrupted)
+        ));
     }
 }

@@ -4,12 +4,16 @@
 //! ([`WizardError::NotTty`]) instead of hanging.
 use super::out;
 use inquire::validator::Validation;
-use inquire::{Confirm, InquireError, Password, PasswordDisplayMode, Select, Text};
+use inquire::{Confirm, InquireError, Password, PasswordDisplayMode, Text};
 use mailstead_answers::{Acme, Answers, Domain, Mailbox, RelayHost};
 use mailstead_engine::Secret;
 use std::fmt;
 
 pub use mailstead_answers::LETSENCRYPT_PRODUCTION as LETS_ENCRYPT;
+
+mod acme;
+use acme::ask_acme;
+pub use acme::{acme_suggestion, AcmeSuggestion};
 
 #[derive(Debug)]
 pub enum WizardError {
@@ -638,51 +642,6 @@ fn invoking_user_mailbox() -> String {
         "root" => "admin".into(),
         u => u.to_ascii_lowercase(),
     }
-}
-
-fn ask_acme(current: Option<&Acme>) -> Result<Acme, WizardError> {
-    const LE: &str = "Let's Encrypt";
-    const STAGING: &str = "Let's Encrypt staging (test certificates, not trusted)";
-    const OTHER: &str = "Another ACME server";
-    let start = match current {
-        Some(a) if a.server.as_deref().is_some_and(|s| s != LETS_ENCRYPT) => 2,
-        Some(a) if a.staging => 1,
-        _ => 0,
-    };
-    let choice = Select::new("Certificates from:", vec![LE, STAGING, OTHER])
-        .with_starting_cursor(start)
-        .with_help_message("↑↓ to move, Enter to choose")
-        .prompt()?;
-    Ok(match choice {
-        LE => Acme::default(),
-        STAGING => Acme {
-            staging: true,
-            ..Acme::default()
-        },
-        _ => {
-            let d = current.and_then(|a| a.server.clone());
-            let server = text(
-                "ACME directory URL:",
-                "e.g. https://acme.example.org/directory",
-                d.as_deref(),
-                check_acme_url,
-            )?;
-            let d_ca = current
-                .and_then(|a| a.ca_bundle.as_ref())
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
-            let ca = Text::new("CA bundle to trust for it (empty: the system's):")
-                .with_default(&d_ca)
-                .with_help_message("a PEM file on this server, for a private ACME server")
-                .prompt()?;
-            let ca = ca.trim();
-            Acme {
-                server: Some(server),
-                ca_bundle: (!ca.is_empty()).then(|| ca.into()),
-                staging: false,
-            }
-        }
-    })
 }
 
 /// The relay host (smarthost): one yes/no, default No (or what the answers had), then its
