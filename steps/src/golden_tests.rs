@@ -53,7 +53,15 @@ fn render(changes: &[Change]) -> String {
                     out.push_str("\n--- end\n");
                 }
             }
-            other => out.push_str(&format!("{other:?}\n")),
+            other => {
+                out.push_str(&format!("{other:?}\n"));
+                // What a rollback runs to take it back (not part of a command's Debug).
+                if let Change::Run { cmd, .. } = other {
+                    if let Some(undo) = &cmd.undo {
+                        out.push_str(&format!("UNDO {undo}\n"));
+                    }
+                }
+            }
         }
     }
     out

@@ -351,6 +351,9 @@ pub(super) fn reload(host: &dyn Host, service: &str) -> Result<()> {
     Ok(())
 }
 
+/// How long an inverse command ([`Cmd::undo`]) may take before a rollback gives up on it.
+pub const UNDO_TIMEOUT_SECS: u64 = 30 * 60;
+
 /// Puts back everything `step` touched in this run, newest snapshot first.
 pub(super) fn restore_step(run: &RunDir, step: &str) -> Result<Vec<String>> {
     let records = run.records()?;
@@ -376,10 +379,19 @@ pub(super) fn restore_step(run: &RunDir, step: &str) -> Result<Vec<String>> {
         let Some((program, args)) = argv.split_first() else {
             continue;
         };
-        let cmd =
-            Cmd::new(program, args.iter().cloned()).timeout(std::time::Duration::from_secs(120));
+        // Not seconds: an inverse may walk the file systems (the one of `useradd vmail` gives
+        // every file the user owns, a whole mail store, to root before the uid is freed).
+        let cmd = Cmd::new(program, args.iter().cloned())
+            .timeout(std::time::Duration::from_secs(UNDO_TIMEOUT_SECS));
         match run.host.run(&cmd) {
-            Ok(out) if out.success() => run.log(&format!("[{step}] undone: {summary} (`{cmd}`)")),
+            // What it says it did goes to the log with it.
+            Ok(out) if out.success() => run.log(&format!(
+                "[{step}] undone: {summary} (`{cmd}`){}",
+                match out.stdout.trim() {
+                    "" => String::new(),
+                    said => format!(": {said}"),
+                }
+            )),
             Ok(out) => problems.push(format!(
                 "undoing `{summary}`: {}",
                 system::failure(&cmd, &out)

@@ -11,13 +11,15 @@
 //!   from `/etc/os-release` when Dovecot is not installed yet (planning a fresh server).
 //! - the system user and group `vmail` (`/etc/passwd`, `/etc/group`, `/etc/shadow`,
 //!   `/etc/gshadow` and their `-` backups), only when missing, with an id chosen up front
-//!   (uid = gid, free in 999..100) so the configuration can name it in the same run.
+//!   (uid = gid, free in 999..100) so the configuration can name it in the same run. A
+//!   rollback gives the files they still own to root before removing them ([`vmail`]).
 //! - `/var/mail/vhosts` (0770 vmail:vmail): the mail. Never emptied by mailstead.
 //! - `/var/spool/postfix/private` (0700 postfix:root, as Postfix makes it) when missing, so
 //!   Dovecot can put its LMTP and auth sockets there.
 //! - queues a Dovecot reload; `doveconf -n` must accept the configuration first (verify), so
 //!   a configuration Dovecot refuses is rolled back before any reload.
 pub mod paths;
+pub mod vmail;
 use crate::capability::{self, DovecotPiece, Registry};
 use crate::facts::dovecot::passdb_drivers;
 use crate::facts::{Accounts, Certificates, DovecotVersion, Ipv6, OsRelease};
@@ -35,14 +37,22 @@ const TEMPLATE_24: &str = include_str!("../../../assets/dovecot/local-2.4.conf")
 const POP3: &str = include_str!("../../../assets/dovecot/pop3.conf");
 /// The backups groupadd/useradd (and userdel/groupdel) rewrite. The databases themselves are
 /// not snapshotted: a rollback removes the user and group with userdel/groupdel (their
-/// inverses) and so keeps every account added since; restoring these backups afterwards
-/// leaves /etc as it was.
+/// inverses, [`vmail`]) and so keeps every account added since; restoring these backups
+/// afterwards leaves /etc as it was.
 const DB_FILES: [&str; 4] = [
     "/etc/passwd-",
     "/etc/group-",
     "/etc/shadow-",
     "/etc/gshadow-",
 ];
+
+/// `c` (a [`Change::Run`]) with a line for the plan saying what its rollback does.
+fn on_rollback(mut c: Change, note: &str) -> Change {
+    if let Change::Run { detail, .. } = &mut c {
+        detail.push(note.to_string());
+    }
+    c
+}
 
 /// Which configuration language to write.
 pub use crate::capability::DovecotSyntax as Version;
@@ -202,16 +212,17 @@ impl Step<Answers> for Dovecot {
                     Some(g) => g,
                     None => {
                         let id = accounts.free_system_id().ok_or_else(no_id)?;
-                        changes.push(Change::run(
-                            format!("create group vmail (gid {id})"),
-                            Cmd::new("groupadd", ["--system", "--gid", &id.to_string(), "vmail"])
-                                // userdel (run first) may have taken the group with the
-                                // user (login.defs USERGROUPS_ENAB): then there is nothing left.
-                                .undo(Cmd::new(
-                                    "sh",
-                                    ["-c", "! getent group vmail >/dev/null || groupdel vmail"],
-                                )),
-                            &DB_FILES,
+                        changes.push(on_rollback(
+                            Change::run(
+                                format!("create group vmail (gid {id})"),
+                                Cmd::new(
+                                    "groupadd",
+                                    ["--system", "--gid", &id.to_string(), "vmail"],
+                                )
+                                .undo(vmail::groupdel(id)),
+                                &DB_FILES,
+                            ),
+                            vmail::GROUPDEL_NOTE,
                         ));
                         id
                     }
@@ -221,7 +232,7 @@ impl Step<Answers> for Dovecot {
                 } else {
                     gid
                 };
-                changes.push(Change::run(
+                let useradd = Change::run(
                     format!("create system user vmail (uid {uid}) for the mail in {VHOSTS}"),
                     Cmd::new(
                         "useradd",
@@ -241,14 +252,11 @@ impl Step<Answers> for Dovecot {
                             "vmail",
                         ],
                     )
-                    // The mail on disk stays owned by its uid. `--force`: Dovecot's lmtp,
-                    // imap and quota-status processes run as vmail until the reload that
-                    // follows the restored configuration, and plain userdel refuses a user
-                    // with processes (exit 8), which left a whole-run rollback needing
-                    // hand care. Without `--remove` nothing on disk is deleted (userdel(8)).
-                    .undo(Cmd::new("userdel", ["--force", "vmail"])),
+                    // Its files go to root first: its uid must not pass to the next user.
+                    .undo(vmail::userdel(uid, gid)),
                     &DB_FILES,
-                ));
+                );
+                changes.push(on_rollback(useradd, vmail::USERDEL_NOTE));
                 uid
             }
         };
@@ -532,10 +540,18 @@ mod tests {
         // Only the backups are snapshotted; the user goes again with its inverse.
         assert_eq!(touches.len(), 4);
         assert!(touches.iter().all(|t| t.to_string_lossy().ends_with('-')));
+        // Its files go to root before it goes; the plan says so.
         assert_eq!(
             cmd.undo.as_ref().unwrap().to_string(),
-            "userdel --force vmail"
+            vmail::userdel(990, 990).to_string()
         );
+        let Change::Run { detail, .. } = &changes[0] else {
+            panic!()
+        };
+        assert_eq!(detail, &[vmail::USERDEL_NOTE]);
+        assert!(changes[0]
+            .render(&h)
+            .contains("\n    a rollback gives vmail's files (the mail) to root"));
     }
 
     #[test]
@@ -552,6 +568,13 @@ mod tests {
         let changes = dovecot().plan(&ctx(&h, &a)).unwrap().changes;
         let s: Vec<String> = changes.iter().map(Change::summary).collect();
         assert_eq!(s[0], "create group vmail (gid 997)");
+        // Taken back by id: the group's files go to root once no group has 997.
+        let undo = |c: &Change| match c {
+            Change::Run { cmd, .. } => cmd.undo.as_ref().unwrap().to_string(),
+            _ => panic!(),
+        };
+        assert_eq!(undo(&changes[0]), vmail::groupdel(997).to_string());
+        assert_eq!(undo(&changes[1]), vmail::userdel(997, 997).to_string());
         assert_eq!(
             s[1],
             "create system user vmail (uid 997) for the mail in /var/mail/vhosts"
