@@ -22,16 +22,46 @@ fn text(out: &Output) -> String {
     )
 }
 
-/// A release tree in a temp dir, made by `dist/release --binary` from the test build.
-fn tree() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+/// A release tree in `dir`, made by `dist/release --binary` from the test build.
+fn release_into(dir: &Path) {
     let out = Command::new(repo().join("dist/release"))
         .args(["--out"])
-        .arg(dir.path())
+        .arg(dir)
         .args(["--binary", BIN])
         .output()
         .unwrap();
     assert!(out.status.success(), "dist/release: {}", text(&out));
+}
+
+/// The release tree the tests only read, made once per run of this file (two copies of the
+/// 145 MB binary each time: most of this file's time when each test made its own), in
+/// cargo's temp dir for integration tests (`target/tmp`), made anew by each run.
+fn tree() -> Shared {
+    static TREE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    Shared(TREE.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("install_sh-release");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        std::fs::create_dir_all(&dir).unwrap();
+        release_into(&dir);
+        dir
+    }))
+}
+
+/// The shared tree, used where a test's own `TempDir` would be.
+struct Shared(&'static Path);
+
+impl Shared {
+    fn path(&self) -> &Path {
+        self.0
+    }
+}
+
+/// A release tree of the test's own, in a temp dir: for a test that changes it.
+fn own_tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    release_into(dir.path());
     dir
 }
 
@@ -288,7 +318,7 @@ fn downloads_with_wget_when_there_is_no_curl() {
 
 #[test]
 fn a_tampered_binary_is_refused_naming_both_sums_and_nothing_is_installed() {
-    let t = tree();
+    let t = own_tree();
     let bin: PathBuf = t.path().join("latest/mailstead-x86_64-linux");
     let mut bytes = std::fs::read(&bin).unwrap();
     bytes.extend_from_slice(b"tampered");

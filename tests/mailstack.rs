@@ -503,9 +503,8 @@ fn fault_per_step(release: &str) {
         "{} is not built with --features failpoints (cargo build --all-features)",
         std::path::Path::new(&bin).display()
     );
-    std::env::set_var("MAILSTEAD_BIN", &bin);
     let bed = Bed::up(&format!("faults-{release}"), release);
-    bed.install_mailstead();
+    bed.install_binary(std::path::Path::new(&bin));
     bed.write_answers(&bed.default_answers());
     // A hostile start: Postfix already installed as Debian's "Local only" (loopback only,
     // `error` transports that bounce all outgoing mail), and a host without IPv6 (Dovecot's

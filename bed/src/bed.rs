@@ -362,13 +362,19 @@ impl Bed {
 
     /// Copy the mailstead binary ([`mailstead_bin`]) to /usr/local/sbin/mailstead inside.
     pub fn install_mailstead(&self) {
-        let bin = mailstead_bin();
+        self.install_binary(&mailstead_bin());
+    }
+
+    /// Copy another mailstead binary (one built with failpoints) to /usr/local/sbin/mailstead
+    /// inside: for this bed only, where setting `MAILSTEAD_BIN` would change the binary of
+    /// every later test of the process (and the hash of the run's installed snapshot).
+    pub fn install_binary(&self, bin: &Path) {
         assert!(
             bin.is_file(),
             "no mailstead binary at {} (build it: cargo build --release -p mailstead, or set MAILSTEAD_BIN)",
             bin.display()
         );
-        self.cp_in(&bin, MAILSTEAD_IN_BED);
+        self.cp_in(bin, MAILSTEAD_IN_BED);
         let r = self.exec(&["chmod", "0755", MAILSTEAD_IN_BED]);
         assert!(r.ok(), "{}", r.text());
     }

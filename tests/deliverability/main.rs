@@ -1,6 +1,7 @@
 //! Mail that arrives, in booted Debian 12 and 13 servers: one bed per release, installed once
 //! and shared by every scenario below (each says what it expects of the bed it gets). Run as
-//! root by `tests/run` (`cargo test --test deliverability -- --ignored --test-threads=1`).
+//! root by `tests/run`, each release in a lane of its own beside the other (`cargo test --test
+//! deliverability -- --ignored --exact deliverability_bookworm`, the same for trixie).
 //!
 //! Order matters: the install happens while the ACME server is unreachable (the interim
 //! certificate phase), so every later scenario also proves a server that started that way.
