@@ -61,7 +61,7 @@ fn untouched(outcome: Outcome) -> RunReport {
 impl<'a> Engine<'a> {
     /// Plans, asks about hand edits, then applies step by step with snapshots; a failed step
     /// is rolled back at once.
-    pub fn apply<A: ?Sized>(
+    pub fn apply<A: ?Sized + Sync>(
         &mut self,
         steps: &[&dyn Step<A>],
         checks: &[&dyn Check<A>],
@@ -257,7 +257,7 @@ impl<'a> Engine<'a> {
 
     /// The services run the new configuration now: prove it works, or undo the run. Returns
     /// the findings and how the run stands.
-    fn check_applied<A: ?Sized>(
+    fn check_applied<A: ?Sized + Sync>(
         &mut self,
         run: &mut RunDir,
         state: &mut RunState,
@@ -482,7 +482,10 @@ impl<'a> Engine<'a> {
         change: &Change,
         managed: &mut Managed,
     ) -> Result<()> {
-        if let Change::Reload { service, restart } = change {
+        if let Change::Reload {
+            service, restart, ..
+        } = change
+        {
             run.record(&Record::ReloadQueued {
                 step: name.to_string(),
                 service: service.clone(),
