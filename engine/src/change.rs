@@ -123,7 +123,14 @@ pub enum Change {
     /// Reload a service once, after the steps that need it (never more than once a run).
     /// `restart`: a settings change the service reads only at start (a daemon's
     /// `inet_interfaces`) wants a restart instead; one restart then replaces the reload.
-    Reload { service: String, restart: bool },
+    /// `after`: empty, whenever the step changes anything; else only when an earlier change
+    /// of the run writes one of these paths (its configuration, not the maps and keys the
+    /// daemon re-reads by itself). See [`Change::reload_after`].
+    Reload {
+        service: String,
+        restart: bool,
+        after: Vec<PathBuf>,
+    },
 }
 
 impl Change {
@@ -187,6 +194,18 @@ impl Change {
         Change::Reload {
             service: service.to_string(),
             restart: false,
+            after: Vec::new(),
+        }
+    }
+
+    /// A reload only when an earlier change of this run writes one of `after`: a step whose
+    /// other files (lookup tables, maps, keys) the daemon picks up by itself queues no reload
+    /// when only those changed.
+    pub fn reload_after(service: &str, after: &[&str]) -> Change {
+        Change::Reload {
+            service: service.to_string(),
+            restart: false,
+            after: after.iter().map(PathBuf::from).collect(),
         }
     }
 
@@ -195,6 +214,7 @@ impl Change {
         Change::Reload {
             service: service.to_string(),
             restart: true,
+            after: Vec::new(),
         }
     }
 
@@ -209,6 +229,7 @@ impl Change {
             Change::Reload {
                 service,
                 restart: false,
+                ..
             } => format!("reload {service}"),
             Change::Reload { service, .. } => format!("restart {service}"),
         }

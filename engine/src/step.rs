@@ -354,4 +354,11 @@ impl Finding {
 pub trait Check<A: ?Sized>: Send + Sync {
     fn name(&self) -> &'static str;
     fn run(&self, ctx: &Ctx<A>) -> Finding;
+    /// What this check proves changes only with a reload or restart (a service's
+    /// configuration, its sockets, its certificate): after a run that reloaded and installed
+    /// nothing (an edit of lookup tables and keys the daemons re-read by themselves) the
+    /// engine leaves it out. `mailstead check` runs it always.
+    fn only_after_reload(&self) -> bool {
+        false
+    }
 }

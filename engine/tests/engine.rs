@@ -1166,3 +1166,92 @@ fn nothing_to_do_still_shows_warnings() {
     assert_eq!(notes, ["warns-only: the outside world is not ready"]);
     assert_eq!(tree(&h), before);
 }
+
+/// A step writing a data file (no reload), or its configuration too (a reload).
+struct Data {
+    conf: &'static str,
+}
+impl Step<Answers> for Data {
+    fn name(&self) -> &'static str {
+        "data"
+    }
+    fn about(&self) -> &'static str {
+        "writes a map, reloads for its configuration"
+    }
+    fn plan(&self, _ctx: &Ctx<Answers>) -> Result<Planned> {
+        Ok(vec![
+            Change::write("/etc/app/app.conf", self.conf, Perms::root(0o644)),
+            Change::write("/etc/app/users.map", "alice 1\n", Perms::root(0o644)),
+            Change::reload_after("app", &["/etc/app/app.conf"]),
+        ]
+        .into())
+    }
+}
+
+/// Counts its runs; `reload`: what it proves changes only with a reload.
+struct Counted {
+    name: &'static str,
+    reload: bool,
+    runs: std::sync::atomic::AtomicUsize,
+}
+impl Check<Answers> for Counted {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn run(&self, _ctx: &Ctx<Answers>) -> mailstead_engine::Finding {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        mailstead_engine::Finding::pass("fine")
+    }
+    fn only_after_reload(&self) -> bool {
+        self.reload
+    }
+}
+
+/// A run that reloads nothing (a map changed) runs only the checks of data; one that reloads
+/// runs every check. And a map change alone reloads nothing.
+#[test]
+fn a_data_only_run_reloads_nothing_and_skips_the_configuration_checks() {
+    let _serial = fail::FailScenario::setup();
+    let h = server();
+    h.add_file("/etc/app/app.conf", "v = 1\n", Meta::root(0o644));
+    let data = Counted {
+        name: "data",
+        reload: false,
+        runs: Default::default(),
+    };
+    let conf = Counted {
+        name: "conf",
+        reload: true,
+        runs: Default::default(),
+    };
+    let checks: Vec<&dyn Check<Answers>> = vec![&data, &conf];
+    let runs = |c: &Counted| c.runs.load(Ordering::SeqCst);
+    let step = Data { conf: "v = 1\n" };
+    let steps: Vec<&dyn Step<Answers>> = vec![&step];
+    let mut rec = Recorder::default();
+    let r = Engine::new(&h, &mut rec, yes())
+        .apply(&steps, &checks, &answers())
+        .unwrap();
+    assert_eq!(r.outcome, Outcome::Done);
+    assert!(
+        !h.commands().iter().any(|c| c.contains("reload")),
+        "{:?}",
+        h.commands()
+    );
+    assert_eq!((runs(&data), runs(&conf)), (1, 0));
+    assert_eq!(r.findings.len(), 1);
+    let step = Data { conf: "v = 2\n" };
+    let steps: Vec<&dyn Step<Answers>> = vec![&step];
+    let r = Engine::new(&h, &mut rec, yes())
+        .apply(&steps, &checks, &answers())
+        .unwrap();
+    assert_eq!(r.outcome, Outcome::Done);
+    assert!(
+        h.commands()
+            .iter()
+            .any(|c| c.contains("reload-or-restart app")),
+        "{:?}",
+        h.commands()
+    );
+    assert_eq!((runs(&data), runs(&conf)), (2, 1));
+}

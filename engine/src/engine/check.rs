@@ -6,15 +6,34 @@ use crate::step::{Check, Ctx, Facts, Finding};
 
 impl Engine<'_> {
     /// Runs every check on `ctx`, emitting each finding; also what `mailstead check` does.
-    pub(super) fn run_checks<A: ?Sized>(
+    pub(super) fn run_checks<A: ?Sized + Sync>(
         &mut self,
         run: &RunDir,
         checks: &[&dyn Check<A>],
         ctx: &Ctx<A>,
     ) -> Vec<(String, Finding)> {
+        // The checks only read, and several wait (a test message's delivery, rspamd's
+        // signature): they run side by side, and are reported in their order.
+        let findings: Vec<Finding> = std::thread::scope(|scope| {
+            let running: Vec<_> = checks
+                .iter()
+                .map(|check| scope.spawn(move || check.run(ctx)))
+                .collect();
+            running
+                .into_iter()
+                .zip(checks)
+                .map(|(h, check)| {
+                    h.join().unwrap_or_else(|_| {
+                        Finding::fail(
+                            format!("check {} panicked", check.name()),
+                            "report this as a bug",
+                        )
+                    })
+                })
+                .collect()
+        });
         let mut out = Vec::new();
-        for check in checks {
-            let finding = check.run(ctx);
+        for (check, finding) in checks.iter().zip(findings) {
             let ev = Event::Checked {
                 check: check.name().to_string(),
                 finding: finding.clone(),

@@ -121,6 +121,10 @@ pub fn effective(
                 changed.iter().any(|p| written.contains(p))
                     || missing.iter().any(|p| !host.exists(p))
             }
+            // A reload for some paths only: when this run wrote one of them.
+            Change::Reload { after, .. } if !after.is_empty() => {
+                after.iter().any(|p| written.contains(p))
+            }
             // A file written earlier in this run exists by the time this runs, whatever the
             // host says now.
             Change::RemoveFile { path } if written.contains(path) => true,
@@ -137,4 +141,66 @@ pub fn effective(
         return Vec::new();
     }
     kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{MemHost, Meta, Perms};
+
+    fn reloads(changes: &[Change]) -> usize {
+        changes
+            .iter()
+            .filter(|c| matches!(c, Change::Reload { .. }))
+            .count()
+    }
+
+    /// A step writing a map and its configuration, reloading only for the configuration.
+    fn step() -> Vec<Change> {
+        vec![
+            Change::write("/etc/d/d.conf", "conf\n", Perms::root(0o644)),
+            Change::write("/etc/d/d.map", "a 1\nb 2\n", Perms::root(0o644)),
+            Change::reload_after("d", &["/etc/d/d.conf"]),
+        ]
+    }
+
+    fn host() -> MemHost<'static> {
+        let h = MemHost::fake();
+        h.add_file(
+            "/etc/passwd",
+            "root:x:0:0::/root:/bin/sh\n",
+            Meta::root(0o644),
+        );
+        h.add_file("/etc/group", "root:x:0:\n", Meta::root(0o644));
+        h.add_file("/etc/d/d.conf", "conf\n", Meta::root(0o644));
+        h
+    }
+
+    #[test]
+    fn a_reload_after_its_configuration_only_when_the_configuration_changed() {
+        let h = host();
+        h.add_file("/etc/d/d.map", "a 1\n", Meta::root(0o644));
+        // Only the map differs: written, and no reload.
+        let kept = effective(step(), &h, &mut BTreeSet::new());
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert_eq!(reloads(&kept), 0, "{kept:?}");
+        // The configuration differs too: the reload comes back.
+        h.add_file("/etc/d/d.conf", "conf changed\n", Meta::root(0o644));
+        let kept = effective(step(), &h, &mut BTreeSet::new());
+        assert_eq!((kept.len(), reloads(&kept)), (3, 1), "{kept:?}");
+        // Written by an earlier step of the same run: the reload too.
+        h.add_file("/etc/d/d.conf", "conf\n", Meta::root(0o644));
+        let mut written = BTreeSet::from([PathBuf::from("/etc/d/d.conf")]);
+        let kept = effective(step(), &h, &mut written);
+        assert_eq!(reloads(&kept), 1, "{kept:?}");
+    }
+
+    #[test]
+    fn a_plain_reload_comes_with_any_change_of_its_step() {
+        let h = host();
+        let mut changes = step();
+        changes[2] = Change::reload("d");
+        let kept = effective(changes, &h, &mut BTreeSet::new());
+        assert_eq!((kept.len(), reloads(&kept)), (2, 1), "{kept:?}");
+    }
 }

@@ -21,6 +21,9 @@ impl Check<Answers> for Bans {
     fn name(&self) -> &'static str {
         "bans"
     }
+    fn only_after_reload(&self) -> bool {
+        true
+    }
     fn run(&self, ctx: &Ctx<Answers>) -> Finding {
         use super::paths::BAN_JAILS;
         use crate::facts::Bans as Jails;

@@ -15,7 +15,10 @@
 //!   them recursively); `virtual_senders` is `smtpd_sender_login_maps`: which logins may use
 //!   which sender address, an alias's being the mailboxes it finally reaches (the resolved
 //!   alias graph, `mailstead_answers::aliases`).
-//! - queues a Postfix reload (Dovecot re-reads its passwd-file by itself).
+//! - queues no reload: Postfix's daemons notice a changed `.db` and restart by themselves
+//!   before their next client (Postfix's DATABASE_README: no `postfix reload` after
+//!   `postmap`), and Dovecot re-reads its passwd-file when it changes. A new map named in
+//!   `main.cf` comes with a `main.cf` change, which the `postfix` step reloads for.
 //!
 //! Removing a domain, mailbox or alias means leaving it out of the answers: it is dropped from
 //! these files. Mail already delivered under `/var/mail/vhosts/<domain>/<user>` is never
@@ -76,7 +79,6 @@ impl Step<Answers> for Mailboxes {
                 &[&db],
             ));
         }
-        changes.push(Change::reload("postfix"));
         Ok(changes.into())
     }
 
@@ -339,7 +341,7 @@ mod tests {
     }
 
     #[test]
-    fn fresh_host_gets_users_maps_one_postmap_and_a_reload() {
+    fn fresh_host_gets_users_maps_one_postmap_and_no_reload() {
         let h = MemHost::fake();
         group_file(&h);
         let a = answers();
@@ -359,7 +361,6 @@ mod tests {
                 "postmap /etc/postfix/virtual_aliases",
                 "postmap /etc/postfix/virtual_senders",
                 "postmap /etc/postfix/sender_access",
-                "reload postfix",
             ]
         );
         // One postmap per map, which writes only its .db, triggered by its map or a missing .db.
@@ -578,7 +579,6 @@ mod tests {
                 "postmap /etc/postfix/virtual_mailboxes",
                 "postmap /etc/postfix/virtual_senders",
                 "postmap /etc/postfix/sender_access",
-                "reload postfix",
             ]
         );
         apply(&h, &changes);
@@ -599,10 +599,7 @@ mod tests {
         }
         let changes = effective(&h, Mailboxes.plan(&ctx(&h, &a)).unwrap());
         let s: Vec<String> = changes.iter().map(Change::summary).collect();
-        assert_eq!(
-            s,
-            vec!["postmap /etc/postfix/virtual_domains", "reload postfix"]
-        );
+        assert_eq!(s, vec!["postmap /etc/postfix/virtual_domains"]);
     }
 
     #[test]

@@ -17,6 +17,9 @@ impl Check<Answers> for Relay {
     fn name(&self) -> &'static str {
         "relay"
     }
+    fn only_after_reload(&self) -> bool {
+        true
+    }
     fn run(&self, ctx: &Ctx<Answers>) -> Finding {
         let Some(r) = &ctx.answers.relay_host else {
             return Finding::pass("no relay host: mail goes out directly");

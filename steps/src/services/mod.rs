@@ -18,6 +18,9 @@ impl Check<Answers> for Services {
     fn name(&self) -> &'static str {
         "services"
     }
+    fn only_after_reload(&self) -> bool {
+        true
+    }
     fn run(&self, ctx: &Ctx<Answers>) -> Finding {
         let down: Vec<&str> = ["postfix", "dovecot"]
             .into_iter()
@@ -41,6 +44,9 @@ impl Check<Answers> for Services {
 impl Check<Answers> for Ports {
     fn name(&self) -> &'static str {
         "ports"
+    }
+    fn only_after_reload(&self) -> bool {
+        true
     }
     fn run(&self, ctx: &Ctx<Answers>) -> Finding {
         let listeners = match ctx.fact::<Listeners>() {
@@ -83,6 +89,9 @@ impl Check<Answers> for Ports {
 impl Check<Answers> for Config {
     fn name(&self) -> &'static str {
         "config"
+    }
+    fn only_after_reload(&self) -> bool {
+        true
     }
     fn run(&self, ctx: &Ctx<Answers>) -> Finding {
         let mut problems = Vec::new();

@@ -319,6 +319,9 @@ impl Check<Answers> for Limits {
     fn name(&self) -> &'static str {
         "limits"
     }
+    fn only_after_reload(&self) -> bool {
+        true
+    }
     fn run(&self, ctx: &Ctx<Answers>) -> Finding {
         let n = ctx.answers.max_messages_per_hour;
         if n == 0 {

@@ -14,7 +14,11 @@
 //! - `paths::RATELIMIT_CONF`: the sending limit of logged-in users (see [`ratelimit_conf`]).
 //! - `paths::RSPAMD_LOCAL_LUA`: the `From:` header rule (see [`FROM_RULE`]) and the notice to
 //!   postmaster when a login reaches its sending limit (see [`limit_notice`]).
-//! - queues an rspamd reload; every domain's signing key must be in place first (verify).
+//! - queues an rspamd reload only when its configuration changed (the signing settings, the
+//!   limit, the Lua rules): a new domain's key and selector line need none. rspamd finds a
+//!   key through the `path` template when it first signs for the domain, and re-reads the
+//!   selectors map, a file map, when it changes: the `spam` step's `options.inc` has it check
+//!   file maps every 0.3–0.6 s. Every domain's signing key must be in place first (verify).
 //!
 //! Selectors name their UTC date: `s20261129`, then `s20261129b`, `s20261129c` for more keys
 //! the same day. Postfix's side (`smtpd_milters`...) is in the `postfix` step.
@@ -343,7 +347,10 @@ impl Step<Answers> for Signer {
             rspamd_local_lua(ctx.answers),
             Perms::root(0o644),
         ));
-        changes.push(Change::reload("rspamd"));
+        changes.push(Change::reload_after(
+            "rspamd",
+            &[DKIM_SIGNING_CONF, RATELIMIT_CONF, RSPAMD_LOCAL_LUA],
+        ));
         let mut planned = Planned::changes(changes);
         for d in keys.by_domain.keys().filter(|d| !wanted.contains(d)) {
             planned = planned.note(Note::info(format!(
@@ -654,6 +661,44 @@ mod tests {
             "{s:?}"
         );
         assert!(p.notes.iter().any(|n| n.text.contains("gone.test")));
+    }
+
+    /// A domain added to a configured server: its key and its selector line, and no rspamd
+    /// reload (rspamd re-reads the map by itself); a changed sending limit still reloads.
+    #[test]
+    fn a_new_domain_reloads_nothing_a_new_limit_reloads_rspamd() {
+        let h = host(
+            "map example.test s20240101\nkey example.test.s20240101.key 600 _rspamd:_rspamd AAA\n",
+        );
+        crate::testing::group_file(&h);
+        let mut a = answers();
+        for (path, content) in [
+            (DKIM_SIGNING_CONF, SIGNING_CONF.to_string()),
+            (RATELIMIT_CONF, ratelimit_conf(a.max_messages_per_hour)),
+            (RSPAMD_LOCAL_LUA, rspamd_local_lua(&a)),
+        ] {
+            h.add_file(path, content.as_str(), mailstead_engine::Meta::root(0o644));
+        }
+        use mailstead_engine::Host;
+        h.create_dir_all(DKIM_KEY_DIR.as_ref(), mailstead_engine::Meta::root(0o700))
+            .unwrap();
+        let summaries = |h: &MemHost, a: &Answers| -> Vec<String> {
+            crate::testing::effective(h, Signer.plan(&ctx(h, a)).unwrap())
+                .iter()
+                .map(Change::summary)
+                .collect()
+        };
+        let s = summaries(&h, &a);
+        assert!(
+            s.iter()
+                .any(|c| c.starts_with("new DKIM key for other.test")),
+            "{s:?}"
+        );
+        assert!(s.iter().any(|c| c.contains("dkim_selectors.map")), "{s:?}");
+        assert!(!s.iter().any(|c| c.contains("reload")), "{s:?}");
+        a.max_messages_per_hour += 1;
+        let s = summaries(&h, &a);
+        assert!(s.iter().any(|c| c == "reload rspamd"), "{s:?}");
     }
 
     /// verify: every domain's signing key is in place, 0600 `_rspamd:_rspamd`.

@@ -10,6 +10,9 @@ impl Check<Answers> for Certificate {
     fn name(&self) -> &'static str {
         "certificate"
     }
+    fn only_after_reload(&self) -> bool {
+        true
+    }
     fn run(&self, ctx: &Ctx<Answers>) -> Finding {
         use crate::facts::Certificates;
         let fqdn = ctx.answers.hostname.trim().to_ascii_lowercase();
