@@ -2,9 +2,10 @@
 //! DKIM key), a no-op re-run and `plan`, each timed inside the bed next to the same edit made
 //! by hand (the lines written, `postmap`, the key made): the floor. Printed, not asserted.
 //!
-//! Asserted, as a user would see it: no service is restarted or reloaded by an add (each
-//! unit's InvocationID and main PID, Postfix's queue manager, rspamd's workers and Dovecot's
-//! reload count are the same after it); mail to the new mailbox is delivered and read over
+//! Asserted, as a user would see it: no service is restarted by an add, none reloaded but
+//! Postfix for a new domain (each unit's InvocationID and main PID, Postfix's queue manager
+//! but after add-domain, rspamd's workers and Dovecot's reload count are the same after it);
+//! mail to the new mailbox, and from outside to the new domain, is delivered and read over
 //! IMAP right after the add; the new domain's outgoing mail is DKIM-signed right after its
 //! add, and dkimpy accepts the signature against the record in the bed's DNS.
 //!
@@ -64,6 +65,18 @@ fn mailstead(bed: &Bed, args: &str, stdin: Option<&str>) -> (bed::Run, f64) {
 
 /// `mailstead args` leaves every service as it was; prints and returns the seconds.
 fn unchanged(bed: &Bed, what: &str, args: &str, stdin: Option<&str>) -> f64 {
+    unchanged_but(bed, what, args, stdin, &[])
+}
+
+/// As [`unchanged`], but the markers in `reloaded` (keys of [`services`]) may change: what a
+/// reload, never a restart, changes.
+fn unchanged_but(
+    bed: &Bed,
+    what: &str,
+    args: &str,
+    stdin: Option<&str>,
+    reloaded: &[&str],
+) -> f64 {
     let before = services(bed);
     let (r, secs) = mailstead(bed, args, stdin);
     let after = services(bed);
@@ -71,9 +84,15 @@ fn unchanged(bed: &Bed, what: &str, args: &str, stdin: Option<&str>) -> f64 {
     for (k, v) in &before {
         println!("  {k}: {v} -> {}", after.get(k).map_or("(gone)", |s| s));
     }
+    let kept = |m: &BTreeMap<String, String>| -> BTreeMap<String, String> {
+        m.iter()
+            .filter(|(k, _)| !reloaded.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
     assert_eq!(
-        before,
-        after,
+        kept(&before),
+        kept(&after),
         "{what} restarted or reloaded a service:\n{}",
         r.text()
     );
@@ -100,8 +119,8 @@ fn dkim_record(bed: &Bed, domain: &str) -> (String, String) {
 
 /// The same edits by hand, as an admin who knows the files would make them: one passwd-file
 /// line and two map lines with `postmap` (a mailbox); the domain's map lines, `postmap`, an
-/// RSA-2048 key and its selector line (a domain). No reload: the daemons read these by
-/// themselves.
+/// RSA-2048 key and its selector line, and `postfix reload` for the domain list (virtual(5):
+/// "Issue a postfix reload command to eliminate the delay") (a domain).
 const FLOOR_MAILBOX: &str = r#"set -e
 h=$(printf '%s' 'dave has a long passphrase' | openssl passwd -6 -stdin)
 echo "dave@example.test:{SHA512-CRYPT}$h::::::" >>/etc/dovecot/users
@@ -116,7 +135,8 @@ postmap hash:/etc/postfix/virtual_domains hash:/etc/postfix/virtual_aliases
 k=/var/lib/rspamd/dkim/floor.test.s20990101.key
 (umask 077; openssl genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out $k)
 chown _rspamd:_rspamd $k
-echo "floor.test s20990101" >>/etc/rspamd/local.d/dkim_selectors.map"#;
+echo "floor.test s20990101" >>/etc/rspamd/local.d/dkim_selectors.map
+postfix reload 2>/dev/null"#;
 
 fn edits(release: &str) {
     let bed = Bed::installed(&format!("edits-{release}"), release);
@@ -158,12 +178,16 @@ fn edits(release: &str) {
     )
     .unwrap_or_else(|e| panic!("{r}: read the new mailbox over IMAP: {e}"));
 
-    // add-domain, then a mailbox in it: its mail is signed as the new domain right after.
-    let add_domain = unchanged(
+    // add-domain, then a mailbox in it: mail from outside reaches it, and its mail is signed
+    // as the new domain, right after. A new domain reloads Postfix (its address class comes
+    // from trivial-rewrite, which sees a changed table only when reloaded or when a new client
+    // connects: virtual(5)); the master stays (InvocationID, main PID), every other service too.
+    let add_domain = unchanged_but(
         &bed,
         "add-domain",
         "add-domain other.test --yes --plain",
         None,
+        &["postfix-qmgr"],
     );
     let add_mailbox2 = unchanged(
         &bed,
@@ -171,6 +195,10 @@ fn edits(release: &str) {
         "add-mailbox bob@other.test --password-stdin --yes --plain",
         Some(&format!("{BOB_PASSWORD}\n")),
     );
+    bed.smtp_deliver("bob@other.test", "edits-new-domain")
+        .unwrap_or_else(|e| panic!("{r}: deliver to the new domain's mailbox: {e}"));
+    bed.imaps_fetch("bob@other.test", BOB_PASSWORD, Some("edits-new-domain"), 30)
+        .unwrap_or_else(|e| panic!("{r}: read the new domain's mailbox over IMAP: {e}"));
     bed.smtp_submit(
         587,
         "bob@other.test",

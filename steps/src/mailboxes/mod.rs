@@ -15,10 +15,16 @@
 //!   them recursively); `virtual_senders` is `smtpd_sender_login_maps`: which logins may use
 //!   which sender address, an alias's being the mailboxes it finally reaches (the resolved
 //!   alias graph, `mailstead_answers::aliases`).
-//! - queues no reload: Postfix's daemons notice a changed `.db` and restart by themselves
-//!   before their next client (Postfix's DATABASE_README: no `postfix reload` after
-//!   `postmap`), and Dovecot re-reads its passwd-file when it changes. A new map named in
-//!   `main.cf` comes with a `main.cf` change, which the `postfix` step reloads for.
+//! - queues a Postfix reload only when the domain list (`virtual_domains`) changed. Postfix's
+//!   short-lived clients (smtpd, cleanup) notice a changed `.db` before their next client and
+//!   restart by themselves, so new mailboxes and aliases need none; but the address class of a
+//!   domain comes from `trivial-rewrite`, which checks its tables only when a new client
+//!   connects, while smtpd keeps its connection to it: a domain just added is refused with
+//!   "Relay access denied" until then (seen in the bed). virtual(5): "After an update it may
+//!   take a minute or so before the change becomes visible. Issue a postfix reload command to
+//!   eliminate the delay." A reload keeps the master, its unit's InvocationID and main PID,
+//!   and every connection. Dovecot re-reads its passwd-file when it changes. A new map named
+//!   in `main.cf` comes with a `main.cf` change, which the `postfix` step reloads for.
 //!
 //! Removing a domain, mailbox or alias means leaving it out of the answers: it is dropped from
 //! these files. Mail already delivered under `/var/mail/vhosts/<domain>/<user>` is never
@@ -79,6 +85,7 @@ impl Step<Answers> for Mailboxes {
                 &[&db],
             ));
         }
+        changes.push(Change::reload_after("postfix", &[DOMAINS_MAP]));
         Ok(changes.into())
     }
 
@@ -341,7 +348,7 @@ mod tests {
     }
 
     #[test]
-    fn fresh_host_gets_users_maps_one_postmap_and_no_reload() {
+    fn fresh_host_gets_users_maps_one_postmap_and_a_reload_for_the_domains() {
         let h = MemHost::fake();
         group_file(&h);
         let a = answers();
@@ -361,6 +368,7 @@ mod tests {
                 "postmap /etc/postfix/virtual_aliases",
                 "postmap /etc/postfix/virtual_senders",
                 "postmap /etc/postfix/sender_access",
+                "reload postfix",
             ]
         );
         // One postmap per map, which writes only its .db, triggered by its map or a missing .db.
@@ -579,12 +587,45 @@ mod tests {
                 "postmap /etc/postfix/virtual_mailboxes",
                 "postmap /etc/postfix/virtual_senders",
                 "postmap /etc/postfix/sender_access",
+                "reload postfix",
             ]
         );
         apply(&h, &changes);
         let users = h.read_string(Path::new(USERS_FILE)).unwrap().unwrap();
         assert!(!users.contains("carol@"));
         assert!(users.contains("alice@"));
+    }
+
+    /// A new mailbox or alias: the daemons read the maps by themselves (no reload); a new
+    /// domain: trivial-rewrite classifies it only once reloaded (virtual(5)).
+    #[test]
+    fn only_a_change_of_the_domain_list_reloads_postfix() {
+        let h = MemHost::fake();
+        group_file(&h);
+        fake_postmap(&h);
+        let a = answers();
+        apply(&h, &effective(&h, Mailboxes.plan(&ctx(&h, &a)).unwrap()));
+        let summaries = |b: &Answers| -> Vec<String> {
+            effective(&h, Mailboxes.plan(&ctx(&h, b)).unwrap())
+                .iter()
+                .map(Change::summary)
+                .collect()
+        };
+        let mut mailbox = a.clone();
+        let mut m = mailbox.domains[0].mailboxes[0].clone();
+        m.address = format!("dave@{}", mailbox.domains[0].name);
+        mailbox.domains[0].mailboxes.push(m);
+        let s = summaries(&mailbox);
+        assert!(s.iter().any(|c| c.starts_with("postmap")), "{s:?}");
+        assert!(!s.iter().any(|c| c == "reload postfix"), "{s:?}");
+        let mut domain = a.clone();
+        let mut d = domain.domains[0].clone();
+        d.name = "new.example".into();
+        d.mailboxes.clear();
+        d.aliases.clear();
+        domain.domains.push(d);
+        let s = summaries(&domain);
+        assert!(s.iter().any(|c| c == "reload postfix"), "{s:?}");
     }
 
     #[test]
@@ -599,6 +640,7 @@ mod tests {
         }
         let changes = effective(&h, Mailboxes.plan(&ctx(&h, &a)).unwrap());
         let s: Vec<String> = changes.iter().map(Change::summary).collect();
+        // The domain list itself unchanged: no reload.
         assert_eq!(s, vec!["postmap /etc/postfix/virtual_domains"]);
     }
 
