@@ -177,7 +177,7 @@ pub fn scenario(bed: &Bed) {
     let add = bed.mailstead(&["add-domain", "other.test", "--yes", "--plain"]);
     assert!(add.ok(), "{r}: {}", add.text());
     println!(
-        "{r}: add-domain {:.2} s (new key, no reload, checks)",
+        "{r}: add-domain {:.2} s (new key, Postfix reload, checks)",
         add.secs
     );
     let addm = bed.exec_stdin(
