@@ -1255,3 +1255,62 @@ fn a_data_only_run_reloads_nothing_and_skips_the_configuration_checks() {
     );
     assert_eq!((runs(&data), runs(&conf)), (2, 1));
 }
+
+/// A postmap-like command (its whole effect: the `.db` it declares) and a firewall-enable-like
+/// one with no inverse.
+struct MapAndFirewall;
+impl Step<Answers> for MapAndFirewall {
+    fn name(&self) -> &'static str {
+        "map-and-firewall"
+    }
+    fn about(&self) -> &'static str {
+        "builds a map, enables a firewall"
+    }
+    fn plan(&self, _ctx: &Ctx<Answers>) -> Result<Planned> {
+        Ok(vec![
+            Change::write("/etc/app/map", "a b\n", Perms::root(0o644)),
+            Change::run(
+                "postmap /etc/app/map",
+                Cmd::new("postmap", ["hash:/etc/app/map"]).files_only(),
+                &["/etc/app/map.db"],
+            ),
+            Change::run(
+                "enable firewall",
+                Cmd::new("ufw", ["--force", "enable"]),
+                &[],
+            ),
+        ]
+        .into())
+    }
+}
+
+#[test]
+fn check_by_hand_lists_only_commands_restoring_files_does_not_undo() {
+    let _serial = fail::FailScenario::setup();
+    let s = setup();
+    s.host.on_command(|c: &Cmd| {
+        matches!(c.program.as_str(), "postmap" | "ufw").then(Output::default)
+    });
+    let before = tree(&s.host);
+    let step = MapAndFirewall;
+    let steps: Vec<&dyn Step<Answers>> = vec![&step];
+    let r = Engine::new(&s.host, &mut Recorder::default(), yes())
+        .apply(&steps, NO_CHECKS, &answers())
+        .unwrap();
+    assert_eq!(r.outcome, Outcome::Done);
+    let rb = Engine::new(&s.host, &mut Recorder::default(), yes())
+        .rollback_run(None, false)
+        .unwrap();
+    assert!(rb.problems.is_empty(), "{:?}", rb.problems);
+    assert_eq!(tree(&s.host), before);
+    assert!(
+        !rb.by_hand.iter().any(|c| c.contains("postmap")),
+        "postmap's .db was restored, yet it is listed to check by hand: {:?}",
+        rb.by_hand
+    );
+    assert_eq!(
+        rb.by_hand,
+        ["enable firewall: `ufw --force enable`".to_string()],
+        "the firewall enabled is still listed"
+    );
+}
