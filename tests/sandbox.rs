@@ -895,3 +895,34 @@ fn a_failed_run_ends_with_why_what_stays_the_next_command_and_the_log() {
     );
     assert!(!out.all().contains("Next:"), "{}", out.all());
 }
+
+/// `rollback` asks before it undoes anything: with no terminal at all (a new session, stdin
+/// /dev/null) and no --yes it refuses (exit 2) naming the fix, and the tree stays as it is.
+#[test]
+fn rollback_without_yes_and_no_terminal_refuses_changing_nothing() {
+    let Some(t) = Tree::new(BIN) else { return };
+    let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let installed = t.snapshot_all();
+    let out = std::process::Command::new("setsid")
+        .arg("--wait")
+        .arg(BIN)
+        .arg("--root")
+        .arg(&t.root)
+        .args(["--demo", "--plain", "rollback"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("setsid (util-linux)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no terminal to ask on") && stderr.contains("nothing was rolled back"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--yes"), "the fix: {stderr}");
+    assert_eq!(
+        t.snapshot_all(),
+        installed,
+        "a refused rollback changed the tree"
+    );
+}
