@@ -895,3 +895,89 @@ fn a_failed_run_ends_with_why_what_stays_the_next_command_and_the_log() {
     );
     assert!(!out.all().contains("Next:"), "{}", out.all());
 }
+
+/// `rollback` asks before it undoes anything: with no terminal at all (a new session, stdin
+/// /dev/null) and no --yes it refuses (exit 2) naming the fix, and the tree stays as it is.
+#[test]
+fn rollback_without_yes_and_no_terminal_refuses_changing_nothing() {
+    let Some(t) = Tree::new(BIN) else { return };
+    let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let installed = t.snapshot_all();
+    let out = std::process::Command::new("setsid")
+        .arg("--wait")
+        .arg(BIN)
+        .arg("--root")
+        .arg(&t.root)
+        .args(["--demo", "--plain", "rollback"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("setsid (util-linux)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no terminal to ask on") && stderr.contains("nothing was rolled back"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--yes"), "the fix: {stderr}");
+    assert_eq!(
+        t.snapshot_all(),
+        installed,
+        "a refused rollback changed the tree"
+    );
+}
+
+/// postmaster@ of a domain is required (RFC 5321 §4.5.1): `remove-alias` refuses it by the
+/// rule, naming the field, the value and how to point it elsewhere; exit 2, tree unchanged.
+/// Both when it is an explicit alias and when mailstead adds it by default.
+#[test]
+fn remove_alias_refuses_postmaster_changing_nothing() {
+    let Some(t) = Tree::new(BIN) else { return };
+    let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let remove = || {
+        t.mailstead(&[
+            "--demo",
+            "--yes",
+            "--plain",
+            "remove-alias",
+            "postmaster@example.test",
+        ])
+    };
+    let before = t.snapshot_all();
+    let out = remove();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("FROM: \"postmaster@example.test\"")
+            && out
+                .stderr
+                .contains("postmaster@example.test is required (RFC 5321 §4.5.1")
+            && out.stderr.contains("change the `to:`"),
+        "{}",
+        out.all()
+    );
+    assert_eq!(
+        t.snapshot_all(),
+        before,
+        "a refused removal changed the tree"
+    );
+
+    let out = t.mailstead(&[
+        "--demo",
+        "--yes",
+        "--plain",
+        "add-alias",
+        "postmaster@example.test",
+        "alice@example.test",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let before = t.snapshot_all();
+    let out = remove();
+    assert_eq!(out.code, 2, "explicit postmaster alias: {}", out.all());
+    assert!(out.stderr.contains("is required"), "{}", out.all());
+    assert_eq!(
+        t.snapshot_all(),
+        before,
+        "a refused removal changed the tree"
+    );
+}

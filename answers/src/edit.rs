@@ -190,10 +190,11 @@ pub fn remove_mailbox(a: &mut Answers, address: &str) -> Result<(), EditError> {
     Ok(())
 }
 
-/// Remove the alias `from`. Errors: it breaks [`rules::mailbox_address`]; its domain or the
-/// alias is not there.
+/// Remove the alias `from`. Errors: it breaks [`rules::mailbox_address`] or
+/// [`rules::removable_alias`] (postmaster@ is required); its domain or the alias is not there.
 pub fn remove_alias(a: &mut Answers, from: &str) -> Result<(), EditError> {
     rules::mailbox_address("FROM", from)?;
+    rules::removable_alias("FROM", from)?;
     let domain = find_domain(a, domain_of(from)?)?;
     let n = domain.aliases.len();
     domain
@@ -391,6 +392,30 @@ mod tests {
         assert!(refusal(add_alias(&mut a, "new@example.test", "")).starts_with("TO: "));
         assert!(refusal(add_alias(&mut a, "a b@example.test", "x@y.test")).starts_with("FROM: "));
         assert_eq!(a, before);
+    }
+
+    #[test]
+    fn postmaster_cannot_be_removed_explicit_or_default() {
+        let mut a = answers();
+        add_alias(&mut a, "postmaster@example.test", "bob@example.org").unwrap();
+        let before = a.clone();
+        let addr = "postmaster@example.test";
+        let msg = refusal(remove_alias(&mut a, addr));
+        assert!(msg.starts_with("FROM: "), "{msg}");
+        assert!(msg.contains(addr), "{msg}");
+        assert!(
+            msg.contains("postmaster@example.test is required (RFC 5321 §4.5.1"),
+            "{msg}"
+        );
+        assert_eq!(a, before);
+        // Not explicit: still refused by the rule, not "no alias".
+        let mut a = answers();
+        let msg = refusal(remove_alias(&mut a, "postmaster@example.test"));
+        assert!(msg.contains("is required"), "{msg}");
+        let Err(EditError::Rule(p)) = remove_alias(&mut a, "postmaster@example.test") else {
+            panic!()
+        };
+        assert!(p.fix.contains("change the `to:`"), "{}", p.fix);
     }
 
     #[test]

@@ -146,6 +146,10 @@ pub enum Record {
         /// arguments, run by a rollback after the files are restored.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         undo: Option<Vec<String>>,
+        /// The command changes only the files its step snapshotted ([`crate::Cmd::files_only`]):
+        /// restoring them undoes it. Absent (false) in older journals.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        files_only: bool,
     },
     ChangeDone {
         step: String,

@@ -292,7 +292,7 @@ fn failed_command_rolls_the_step_back_to_identical() {
         .any(|e| format!("{e:?}").contains("RolledBack")));
     // A whole-run rollback then restores the very first state.
     let mut rec = Recorder::default();
-    let rb = Engine::new(&s.host, &mut rec, Options::default())
+    let rb = Engine::new(&s.host, &mut rec, yes())
         .rollback_run(None, false)
         .unwrap();
     assert!(rb.problems.is_empty(), "{:?}", rb.problems);
@@ -322,7 +322,7 @@ fn whole_run_rollback_is_byte_identical_and_only_once() {
     let (r, _) = run(&s, true, false);
     assert_eq!(r.outcome, Outcome::Done);
     let mut rec = Recorder::default();
-    let mut engine = Engine::new(&s.host, &mut rec, Options::default());
+    let mut engine = Engine::new(&s.host, &mut rec, yes());
     let rb = engine.rollback_run(None, false).unwrap();
     assert_eq!(
         rb.restored_steps,
@@ -1254,4 +1254,108 @@ fn a_data_only_run_reloads_nothing_and_skips_the_configuration_checks() {
         h.commands()
     );
     assert_eq!((runs(&data), runs(&conf)), (2, 1));
+}
+
+/// A postmap-like command (its whole effect: the `.db` it declares) and a firewall-enable-like
+/// one with no inverse.
+struct MapAndFirewall;
+impl Step<Answers> for MapAndFirewall {
+    fn name(&self) -> &'static str {
+        "map-and-firewall"
+    }
+    fn about(&self) -> &'static str {
+        "builds a map, enables a firewall"
+    }
+    fn plan(&self, _ctx: &Ctx<Answers>) -> Result<Planned> {
+        Ok(vec![
+            Change::write("/etc/app/map", "a b\n", Perms::root(0o644)),
+            Change::run(
+                "postmap /etc/app/map",
+                Cmd::new("postmap", ["hash:/etc/app/map"]).files_only(),
+                &["/etc/app/map.db"],
+            ),
+            Change::run(
+                "enable firewall",
+                Cmd::new("ufw", ["--force", "enable"]),
+                &[],
+            ),
+        ]
+        .into())
+    }
+}
+
+#[test]
+fn check_by_hand_lists_only_commands_restoring_files_does_not_undo() {
+    let _serial = fail::FailScenario::setup();
+    let s = setup();
+    s.host.on_command(|c: &Cmd| {
+        matches!(c.program.as_str(), "postmap" | "ufw").then(Output::default)
+    });
+    let before = tree(&s.host);
+    let step = MapAndFirewall;
+    let steps: Vec<&dyn Step<Answers>> = vec![&step];
+    let r = Engine::new(&s.host, &mut Recorder::default(), yes())
+        .apply(&steps, NO_CHECKS, &answers())
+        .unwrap();
+    assert_eq!(r.outcome, Outcome::Done);
+    let rb = Engine::new(&s.host, &mut Recorder::default(), yes())
+        .rollback_run(None, false)
+        .unwrap();
+    assert!(rb.problems.is_empty(), "{:?}", rb.problems);
+    assert_eq!(tree(&s.host), before);
+    assert!(
+        !rb.by_hand.iter().any(|c| c.contains("postmap")),
+        "postmap's .db was restored, yet it is listed to check by hand: {:?}",
+        rb.by_hand
+    );
+    assert_eq!(
+        rb.by_hand,
+        ["enable firewall: `ufw --force enable`".to_string()],
+        "the firewall enabled is still listed"
+    );
+}
+
+#[test]
+fn rollback_shows_the_run_and_asks_before_changing_anything() {
+    let _serial = fail::FailScenario::setup();
+    let s = setup();
+    let before = tree(&s.host);
+    let (r, _) = run(&s, true, false);
+    assert_eq!(r.outcome, Outcome::Done);
+    let after = s.host.dump();
+    let id = r.id.clone().unwrap();
+
+    // Declined: nothing changed, and the question named the run, its command and changes.
+    struct Asked(Vec<(String, String)>, bool);
+    impl mailstead_engine::Observer for Asked {
+        fn event(&mut self, _: &mailstead_engine::event::Event) {}
+        fn confirm(&mut self, q: &str, detail: &str) -> bool {
+            self.0.push((q.to_string(), detail.to_string()));
+            self.1
+        }
+    }
+    let mut no = Asked(Vec::new(), false);
+    let err = Engine::new(&s.host, &mut no, Options::default())
+        .rollback_run(None, false)
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("not confirmed"), "{err:#}");
+    assert_eq!(
+        s.host.dump(),
+        after,
+        "a declined rollback changed something"
+    );
+    let [(q, detail)] = &no.0[..] else {
+        panic!("asked {:?}", no.0)
+    };
+    assert!(q.contains(&id.0), "{q}");
+    assert!(detail.contains("changes to undo"), "{detail}");
+    assert!(detail.contains("write /etc/app/new.conf"), "{detail}");
+
+    // Answered yes: rolled back.
+    let mut yes_please = Asked(Vec::new(), true);
+    let rb = Engine::new(&s.host, &mut yes_please, Options::default())
+        .rollback_run(None, false)
+        .unwrap();
+    assert!(rb.problems.is_empty(), "{:?}", rb.problems);
+    assert_eq!(tree(&s.host), before);
 }

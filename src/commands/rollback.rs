@@ -10,7 +10,8 @@ use mailstead_engine::Engine;
 
 /// Undo a whole run (the newest by default)
 ///
-/// Its steps are undone newest step first; refused while a later run changed the same files.
+/// Shows the run (its id, command and changes) and asks first, unless --yes. Its steps are
+/// undone newest step first; refused while a later run changed the same files.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   mailstead rollback
@@ -23,8 +24,8 @@ pub struct Args {
     /// Also purge the packages the run installed.
     #[arg(long)]
     pub purge_packages: bool,
-    /// Ask nothing: refuse to roll back over files changed since the run, and roll back an
-    /// interrupted run first.
+    /// Ask nothing: roll back without confirming (needed with no terminal), refuse to roll back
+    /// over files changed since the run, and roll back an interrupted run first.
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// With --yes: roll back over files changed since the run, discarding those changes.
@@ -38,7 +39,17 @@ pub fn run(s: &Session, args: &Args) -> CliResult {
     rollback(s, args.run.clone().map(RunId), args.purge_packages)
 }
 
+/// Shows what it undoes and asks first (the engine's question), unless `--yes`; with no one to
+/// ask and no `--yes`, refuses before touching anything (exit 2, as `install` does).
 pub fn rollback(s: &Session, id: Option<RunId>, purge: bool) -> CliResult {
+    if !s.flags.yes {
+        if let Err(why) = ui::can_prompt() {
+            return Err(CliError::bad_input(format!(
+                "rollback asks before it undoes a run, and there is no terminal to ask on ({why}); nothing was rolled back"
+            ))
+            .with_fix("re-run with --yes to roll back without asking (`mailstead rollback --yes`)"));
+        }
+    }
     let mut obs = s.observer();
     let _lock = Engine::new(&s.host, obs.as_mut(), s.options()).lock()?;
     let recovered = recover(s, obs.as_mut())?;

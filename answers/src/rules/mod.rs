@@ -128,6 +128,33 @@ pub fn mailbox_address(field: &str, value: &str) -> Result<(), Problem> {
     problem(field, Some(value), check_address(value, true))
 }
 
+/// An alias address that may be removed: not `postmaster@DOMAIN`, which every mail domain
+/// must accept (RFC 5321 §4.5.1; the DMARC and TLS-RPT reports `mailstead dns` publishes go to
+/// it). mailstead adds it to the first mailbox when it is no explicit alias, so removing an
+/// explicit one only points it back there; pointing it elsewhere is changing its `to`.
+pub fn removable_alias(field: &str, value: &str) -> Result<(), Problem> {
+    let Some((local, domain)) = value.rsplit_once('@') else {
+        return Ok(());
+    };
+    if !local.eq_ignore_ascii_case("postmaster") {
+        return Ok(());
+    }
+    problem(
+        field,
+        Some(value),
+        Err((
+            format!(
+                "cannot be removed: postmaster@{domain} is required (RFC 5321 §4.5.1; DMARC and \
+                 TLS-RPT reports go to it)"
+            ),
+            format!(
+                "point it elsewhere instead: change the `to:` of alias postmaster@{domain} in the \
+                 answers file (or add it there), then run `mailstead install`"
+            ),
+        )),
+    )
+}
+
 /// Any ordinary address (`admin_email`, alias targets): RFC 5322 atext in the local part,
 /// minus the characters that mean something in Postfix and Dovecot files.
 pub fn address(field: &str, value: &str) -> Result<(), Problem> {

@@ -644,6 +644,8 @@ fn change_record(name: &str, change: &Change) -> Record {
             }),
             _ => None,
         },
+        // A kept run's files are not snapshotted: restoring nothing does not undo it.
+        files_only: matches!(change, Change::Run { cmd, keep: false, .. } if cmd.files_only),
     }
 }
 

@@ -45,7 +45,12 @@ pub(super) fn left_behind(host: &dyn Host, run: &RunDir, own: &Path) -> BTreeMap
         .collect()
 }
 
-/// The commands `step` ran (or began), as `summary: command line`.
+/// The commands `step` ran (or began) that restoring its files does not undo, as
+/// `summary: command line`: the rule for the "check it by hand" list. Left out: a command with
+/// an inverse (the rollback ran it) and a command declared [`crate::Cmd::files_only`] (its
+/// whole effect is on the files the step snapshotted and the rollback restored, e.g. postmap
+/// and its `.db`). Everything else may have changed running state (a firewall enabled, a
+/// service started) and is listed.
 pub(super) fn commands_of(records: &[Record], step: &str) -> Vec<String> {
     records
         .iter()
@@ -55,6 +60,7 @@ pub(super) fn commands_of(records: &[Record], step: &str) -> Vec<String> {
                 summary,
                 command: Some(cmd),
                 undo: None,
+                files_only: false,
             } if s == step => Some(format!("{summary}: `{cmd}`")),
             _ => None,
         })

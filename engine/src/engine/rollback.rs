@@ -179,7 +179,13 @@ impl Engine<'_> {
             ));
         }
         let steps = steps_to_roll_back(&records);
-        self.approve_rollback(&id, &records, &steps)?;
+        let what = what_it_undoes(&id, &records, &steps);
+        if !self.approve_rollback(&id, &records, &steps, &what)? && !self.opts.yes {
+            let question = format!("Roll back run {id}?");
+            if !self.obs.confirm(&question, &what) {
+                return Err(eyre!("not confirmed: run {id} is left as it is"));
+            }
+        }
         run.repair()?;
         let mut report = RollbackReport {
             id: Some(id.clone()),
@@ -283,9 +289,16 @@ impl Engine<'_> {
     }
 
     /// The drift guard of a run, for a rollback: paths that changed since the run left them
-    /// (hand edits, renewed certificates, users added) are shown and asked about; with `yes`
-    /// the rollback is refused unless `force`. `Err`: nothing may be restored.
-    fn approve_rollback(&mut self, id: &RunId, records: &[Record], steps: &[String]) -> Result<()> {
+    /// (hand edits, renewed certificates, users added) are shown and asked about, after `what`
+    /// the rollback undoes; with `yes` the rollback is refused unless `force`. `Err`: nothing
+    /// may be restored; `Ok(true)`: it asked and was answered yes.
+    fn approve_rollback(
+        &mut self,
+        id: &RunId,
+        records: &[Record],
+        steps: &[String],
+        what: &str,
+    ) -> Result<bool> {
         let left = records.iter().rev().find_map(|r| match r {
             Record::RunEnd { left, .. } if !left.is_empty() => Some(left),
             _ => None,
@@ -312,19 +325,19 @@ impl Engine<'_> {
             }
         }
         if changed.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let why = format!(
             "changed since run {id} made them: {} (edited by hand, renewed, or changed by a command)",
             changed.join(", ")
         );
         let detail = format!(
-            "Rolling back run {id} puts these back as they were before it, discarding what changed since:\n{}",
+            "{what}Rolling back run {id} puts these back as they were before it, discarding what changed since:\n{}",
             changed.join("\n")
         );
         if self.opts.yes {
             if self.opts.force {
-                return Ok(());
+                return Ok(false);
             }
             return Err(eyre!(
                 "{why}; refusing to roll back over them with --yes (look at them, then re-run with --force to discard the changes)"
@@ -334,11 +347,39 @@ impl Engine<'_> {
             &format!("{why}. Roll back anyway, discarding those changes?"),
             &detail,
         ) {
-            Ok(())
+            Ok(true)
         } else {
             Err(eyre!("{why}; left as they are"))
         }
     }
+}
+
+/// What rolling back run `id` undoes, for the question before it: the run's command and the
+/// changes of `steps`, one summary a line.
+fn what_it_undoes(id: &RunId, records: &[Record], steps: &[String]) -> String {
+    let command = records
+        .iter()
+        .find_map(|r| match r {
+            Record::RunStart { command, .. } => Some(command.as_str()),
+            _ => None,
+        })
+        .unwrap_or("?");
+    let changes: Vec<&str> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Change { step, summary, .. } if steps.contains(step) => Some(summary.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut text = format!(
+        "Run {id} (`{command}`): {} change{} to undo:\n",
+        changes.len(),
+        if changes.len() == 1 { "" } else { "s" }
+    );
+    for c in changes {
+        text.push_str(&format!("  {c}\n"));
+    }
+    text
 }
 
 pub(super) fn reload(host: &dyn Host, service: &str) -> Result<()> {

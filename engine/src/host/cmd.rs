@@ -26,6 +26,10 @@ pub struct Cmd {
     /// explanation (`explain(output)`), and the run goes on. For an attempt whose failure has a
     /// fallback planned by a later step (a certificate the CA cannot issue yet).
     pub tolerated: Option<Explain>,
+    /// Its whole effect is on files: the `touches` its [`crate::Change::Run`] declares (postmap
+    /// writes only its `.db`). A rollback restores those snapshots, which undoes it, so it is not
+    /// among the commands to check by hand. Set with [`Cmd::files_only`].
+    pub files_only: bool,
 }
 
 /// Turns a tolerated command's failed output into the warning a user reads.
@@ -42,6 +46,12 @@ impl Cmd {
             args: args.into_iter().map(Into::into).collect(),
             ..Cmd::default()
         }
+    }
+    /// Declares that this command changes nothing but the paths its change declares (see the
+    /// `files_only` field): restoring their snapshots undoes it.
+    pub fn files_only(mut self) -> Cmd {
+        self.files_only = true;
+        self
     }
     /// A read-only command that plan mode may run.
     pub fn probe<I, S>(program: &str, args: I) -> Cmd

@@ -131,7 +131,8 @@ pub(super) fn relay_map_changes(
                                 "umask 077 && postmap hash:{RELAY_PASSWORD_MAP} && chmod 0600 {db}"
                             ),
                         ],
-                    ),
+                    )
+                    .files_only(),
                     &[&db],
                     &[RELAY_PASSWORD_MAP],
                     &[&db],

@@ -240,7 +240,7 @@ pub fn keygen(domain: &str, selector: &str) -> Change {
                   chmod 0600 \"$2\"; mv \"$2\" \"$1\"";
     Change::run_when_changed(
         format!("new DKIM key for {domain} (selector {selector}, RSA 2048)"),
-        Cmd::new("sh", ["-c", script, "sh", &key, &tmp, RSPAMD_USER]),
+        Cmd::new("sh", ["-c", script, "sh", &key, &tmp, RSPAMD_USER]).files_only(),
         &[&key, &tmp],
         &[],
         &[&key],
