@@ -65,8 +65,10 @@ impl Release {
     }
 }
 
+mod hints;
 mod host;
 mod term;
+use hints::invoked_as;
 pub use host::refusal;
 use host::{check_host, tools_consent};
 use term::{gutter, Keys, Spinner};
@@ -88,7 +90,7 @@ pub fn run(action: Option<DemoAction>, release: Release, yes: bool, keep: bool) 
             let demo = Demo::new()?;
             if !demo.exists() {
                 return Err(CliError::bad_input("no demo server is running")
-                    .with_fix("start one that stays: `mailstead demo --keep`"));
+                    .with_fix(hints::start_one_that_stays(&invoked_as())));
             }
             let code = demo.tty(&["exec-tty", BED_NAME, "bash", "-l"])?;
             Ok(if code == 0 { exit::DONE } else { code })
@@ -776,20 +778,6 @@ fn first_domain(dns_json: &str) -> Option<String> {
     })
 }
 
-/// How the user started this binary, to name in the commands it suggests: `mailstead` when
-/// that is what `PATH` finds, else the path it was run by (`target/release/mailstead` from a
-/// checkout). The demo runs as root, so no `sudo`.
-fn invoked_as() -> String {
-    let arg0 = std::env::args()
-        .next()
-        .unwrap_or_else(|| "mailstead".into());
-    if arg0.contains('/') {
-        shlex::try_quote(&arg0).map_or(arg0.clone(), |q| q.into_owned())
-    } else {
-        arg0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -798,7 +786,7 @@ mod tests {
     #[test]
     fn refuses_off_linux_without_root_and_without_namespaces() {
         let never = || -> Result<(), String> { panic!("namespaces asked before the rest") };
-        let e = refusal("macos", 0, never).expect("refused");
+        let e = refusal("mailstead", "macos", 0, never).expect("refused");
         let t = render(&e, false);
         assert!(
             t.contains("this is macos") && t.contains("Linux namespaces"),
@@ -810,13 +798,16 @@ mod tests {
         );
         assert_eq!(e.code, exit::BAD_INPUT);
 
-        let t = render(&refusal("linux", 1000, never).expect("refused"), false);
+        let t = render(
+            &refusal("target/release/mailstead", "linux", 1000, never).expect("refused"),
+            false,
+        );
         assert!(
-            t.contains("not running as root") && t.contains("sudo mailstead demo"),
+            t.contains("not running as root") && t.contains("sudo target/release/mailstead demo"),
             "{t}"
         );
 
-        let e = refusal("linux", 0, || {
+        let e = refusal("mailstead", "linux", 0, || {
             Err("unshare failed: Operation not permitted".into())
         });
         let t = render(&e.expect("refused"), false);
@@ -825,7 +816,7 @@ mod tests {
             "{t}"
         );
 
-        assert!(refusal("linux", 0, || Ok(())).is_none());
+        assert!(refusal("mailstead", "linux", 0, || Ok(())).is_none());
     }
 
     #[test]
