@@ -68,7 +68,7 @@ impl Release {
 mod hints;
 mod host;
 mod term;
-use hints::invoked_as;
+use hints::{invoked_as, password_note, shell_next_time};
 pub use host::refusal;
 use host::{check_host, tools_consent};
 use term::{gutter, Keys, Spinner};
@@ -518,6 +518,15 @@ impl Demo {
             self.say(format!("added the mailbox {mailbox} for the checks below"));
             mailbox
         };
+        // Whom the password file is for: the answers' mailbox (its suggested password, kept
+        // when the domain is the suggested one) and the demo's own.
+        let mut mailboxes = vec![MAILBOX.to_string()];
+        if mailbox != MAILBOX {
+            if !mailbox.ends_with(&format!("@{DOMAIN}")) {
+                mailboxes.clear();
+            }
+            mailboxes.push(mailbox.clone());
+        }
         self.bed_ok(
             "keeping the password",
             &[
@@ -671,31 +680,35 @@ impl Demo {
             self.t0.elapsed().as_secs_f64()
         ));
 
-        // ---- a shell, or keep ----
-        if interactive {
-            let open = inquire::Confirm::new("Open a shell inside the demo server?")
+        // ---- a shell, or keep: --yes asks nothing ----
+        let note = password_note(&mailboxes);
+        let mut opened = false;
+        if hints::asks_for_a_shell(interactive, yes) {
+            let leave = if keep {
+                "leave (the server stays)"
+            } else {
+                "remove the server"
+            };
+            opened = inquire::Confirm::new("Open a shell inside the demo server?")
                 .with_default(true)
-                .with_help_message(&format!(
-                    "the password of {mailbox} is in {PASSWORD_FILE}; exit the shell to {}",
-                    if keep {
-                        "leave (the server stays)"
-                    } else {
-                        "remove the server"
-                    }
-                ))
+                .with_help_message(&format!("{note}; exit the shell to {leave}"))
                 .prompt()
                 .unwrap_or(false);
-            if open {
+            if opened {
                 let _ = self.tty(&["exec-tty", BED_NAME, "bash", "-l"]);
             }
         }
+        let me = invoked_as();
         if keep {
             self.keep()?;
-            let me = invoked_as();
             println!(
-                "The demo server keeps running at {ip}.\n  enter it:   {me} demo shell\n  remove it:  {me} demo down"
+                "The demo server keeps running at {ip}.\n  enter it:   {me} demo shell\n  \
+                 remove it:  {me} demo down\n  {note}"
             );
         } else {
+            if !opened {
+                println!("{}", shell_next_time(&me, &mailboxes));
+            }
             self.say("removing the demo server (bed down)");
         }
         Ok(())
