@@ -68,7 +68,7 @@ impl Release {
 mod hints;
 mod host;
 mod term;
-use hints::{invoked_as, password_note, shell_next_time};
+use hints::{invoked_as, password_note, shell_next_time, stage_line};
 pub use host::refusal;
 use host::{check_host, tools_consent};
 use term::{gutter, Keys, Spinner};
@@ -210,7 +210,8 @@ impl Demo {
 
     /// One line per stage, with the seconds since the start.
     fn say(&self, what: impl std::fmt::Display) {
-        println!("[{:6.1}s] {what}", self.t0.elapsed().as_secs_f64());
+        let (secs, what) = (self.t0.elapsed().as_secs_f64(), what.to_string());
+        println!("{}", stage_line(secs, &what, term::width()));
         let _ = std::io::stdout().flush();
     }
 

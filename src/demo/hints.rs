@@ -1,5 +1,6 @@
-//! What the demo tells the person at its terminal: the commands it suggests (named by the
-//! path mailstead was started by), and which mailboxes the password file is for.
+//! What the demo tells the person at its terminal: the stage lines (wrapped at word
+//! boundaries), the commands it suggests (named by the path mailstead was started by), and
+//! where the mailboxes' password is.
 use super::PASSWORD_FILE;
 
 /// How the user started this binary, to name in the commands it suggests: `mailstead` when
@@ -48,9 +49,77 @@ pub(super) fn asks_for_a_shell(keys: bool, yes: bool) -> bool {
     keys && !yes
 }
 
+/// The width of the `[  12.3s] ` before a stage line.
+const STAGE_PREFIX: usize = 10;
+
+/// A stage line: the seconds since the start, then `what`, wrapped at word boundaries at
+/// `width` columns, its continuation lines indented under the text. A word longer than the
+/// width (a URL, a path) stays whole on a line of its own. `None`: no wrapping.
+pub(super) fn stage_line(secs: f64, what: &str, width: Option<usize>) -> String {
+    let head = format!("[{secs:6.1}s] ");
+    match width {
+        Some(w) if w > STAGE_PREFIX + 20 => {
+            let indent = " ".repeat(STAGE_PREFIX);
+            let opts = textwrap::Options::new(w)
+                .initial_indent(&head)
+                .subsequent_indent(&indent)
+                .word_separator(textwrap::WordSeparator::AsciiSpace)
+                .word_splitter(textwrap::WordSplitter::NoHyphenation)
+                .break_words(false);
+            what.lines()
+                .flat_map(|l| {
+                    textwrap::wrap(l, &opts)
+                        .into_iter()
+                        .map(|c| c.into_owned())
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+        _ => format!("{head}{what}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stage_lines_wrap_between_words_and_keep_urls_whole() {
+        let what = "server up at 10.213.1.2 (host end 10.213.1.1, link veth-mdemo; ACME server \
+                    https://10.213.1.1:14000/dir)";
+        let shown = stage_line(12.3, what, Some(60));
+        let lines: Vec<&str> = shown.lines().collect();
+        assert!(lines.len() > 1, "{shown}");
+        assert!(lines[0].starts_with("[  12.3s] server up"), "{shown}");
+        for l in &lines {
+            assert!(textwrap::core::display_width(l) <= 60, "{l:?} in\n{shown}");
+        }
+        // The URL is whole on one line; continuation lines are indented under the text.
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("https://10.213.1.1:14000/dir)")),
+            "{shown}"
+        );
+        assert!(lines[1..].iter().all(|l| l.starts_with("          ")));
+        // Nothing lost, no word split.
+        let words: Vec<&str> = shown.split_whitespace().skip(2).collect();
+        assert_eq!(words, what.split_whitespace().collect::<Vec<_>>());
+        // A path longer than the width stays whole, on a line of its own.
+        let path = format!("/var/cache/{}/debootstrap.log", "x".repeat(60));
+        let shown = stage_line(1.0, &format!("log: {path} kept"), Some(50));
+        assert!(shown.lines().any(|l| l.trim() == path), "{shown}");
+        // A hyphenated address is not split at its hyphen.
+        let shown = stage_line(
+            1.0,
+            &format!("{} demo-check@example.test", "w ".repeat(23)),
+            Some(60),
+        );
+        assert!(shown.contains("demo-check@example.test"), "{shown}");
+        // No terminal: one line.
+        assert_eq!(stage_line(1.0, what, None), format!("[   1.0s] {what}"));
+    }
 
     #[test]
     fn yes_asks_for_no_shell() {
