@@ -9,7 +9,7 @@ use std::io::IsTerminal;
 /// List the runs, newest last
 ///
 /// A header, then one line each: the run's id, status, changes, command line and steps. On a
-/// terminal the table fits its width: a long command or steps list ends in `…`.
+/// terminal the table fits its width: a long command or steps list is cut short.
 #[derive(clap::Args, Debug)]
 pub struct Args {}
 
