@@ -45,27 +45,35 @@ mailstead installer: Debian 12 (bookworm) and 13 (trixie), x86_64 and aarch64.
 
 Usage:
   curl -fsSL $DEFAULT_BASE_URL/install.sh | sh
-  curl -fsSL $DEFAULT_BASE_URL/install.sh | sh -s -- [--no-run] [MAILSTEAD ARGS...]
-  ./install.sh --from-source [--no-run] [MAILSTEAD ARGS...]   (builds this checkout)
+  curl -fsSL $DEFAULT_BASE_URL/install.sh \\
+    | sh -s -- [--no-run] [MAILSTEAD ARGS...]
+  ./install.sh --from-source [--no-run] [MAILSTEAD ARGS...]
+                 (builds this checkout)
 
-Installs /usr/local/sbin/mailstead (atomically; run again to upgrade), its shell
-completions and man page, then starts it: with no arguments the wizard on the terminal
-(/dev/tty, also under 'curl | sh'); with arguments 'mailstead ARGS...', e.g. unattended:
-  curl -fsSL $DEFAULT_BASE_URL/install.sh | sh -s -- install --config $ANSWERS --yes
-With no terminal and no arguments it prints that command and exits 1, changing nothing.
+Installs /usr/local/sbin/mailstead (atomically; run again to upgrade), its
+shell completions and man page, then starts it: with no arguments the wizard
+on the terminal (/dev/tty, also under 'curl | sh'); with arguments
+'mailstead ARGS...', e.g. unattended:
+  curl -fsSL $DEFAULT_BASE_URL/install.sh \\
+    | sh -s -- install --config $ANSWERS --yes
+With no terminal and no arguments it prints that command and exits 1,
+changing nothing.
 
 Options:
   --no-run       install, start nothing
-  --from-source  build the checkout this script is in (as root: it must be owned by root,
-                 or by the user who ran sudo, and writable by nobody else)
+  --from-source  build the checkout this script is in (as root: it must be
+                 owned by root, or by the user who ran sudo, and writable by
+                 nobody else)
   -h, --help     this help
 
 Environment:
-  MAILSTEAD_BASE_URL=URL   release tree to download from (default $DEFAULT_BASE_URL;
-                           only this override may use plain http://, for a mirror or a test)
+  MAILSTEAD_BASE_URL=URL   release tree to download from; only this override
+                           may use plain http://, for a mirror or a test;
+                           default: $DEFAULT_BASE_URL
   MAILSTEAD_VERSION=V      release to install (default: latest)
   MAILSTEAD_BINARY=PATH    install this binary instead (no download, no build)
-  DESTDIR=DIR              stage the files under DIR; no OS check, nothing started
+  DESTDIR=DIR              stage the files under DIR; no OS check, nothing
+                           started
 EOF
 }
 

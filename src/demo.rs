@@ -65,8 +65,10 @@ impl Release {
     }
 }
 
+mod hints;
 mod host;
 mod term;
+use hints::{invoked_as, password_note, shell_next_time, stage_line};
 pub use host::refusal;
 use host::{check_host, tools_consent};
 use term::{gutter, Keys, Spinner};
@@ -88,7 +90,7 @@ pub fn run(action: Option<DemoAction>, release: Release, yes: bool, keep: bool) 
             let demo = Demo::new()?;
             if !demo.exists() {
                 return Err(CliError::bad_input("no demo server is running")
-                    .with_fix("start one that stays: `mailstead demo --keep`"));
+                    .with_fix(hints::start_one_that_stays(&invoked_as())));
             }
             let code = demo.tty(&["exec-tty", BED_NAME, "bash", "-l"])?;
             Ok(if code == 0 { exit::DONE } else { code })
@@ -208,7 +210,8 @@ impl Demo {
 
     /// One line per stage, with the seconds since the start.
     fn say(&self, what: impl std::fmt::Display) {
-        println!("[{:6.1}s] {what}", self.t0.elapsed().as_secs_f64());
+        let (secs, what) = (self.t0.elapsed().as_secs_f64(), what.to_string());
+        println!("{}", stage_line(secs, &what, term::width()));
         let _ = std::io::stdout().flush();
     }
 
@@ -516,6 +519,15 @@ impl Demo {
             self.say(format!("added the mailbox {mailbox} for the checks below"));
             mailbox
         };
+        // Whom the password file is for: the answers' mailbox (its suggested password, kept
+        // when the domain is the suggested one) and the demo's own.
+        let mut mailboxes = vec![MAILBOX.to_string()];
+        if mailbox != MAILBOX {
+            if !mailbox.ends_with(&format!("@{DOMAIN}")) {
+                mailboxes.clear();
+            }
+            mailboxes.push(mailbox.clone());
+        }
         self.bed_ok(
             "keeping the password",
             &[
@@ -669,31 +681,35 @@ impl Demo {
             self.t0.elapsed().as_secs_f64()
         ));
 
-        // ---- a shell, or keep ----
-        if interactive {
-            let open = inquire::Confirm::new("Open a shell inside the demo server?")
+        // ---- a shell, or keep: --yes asks nothing ----
+        let note = password_note(&mailboxes);
+        let mut opened = false;
+        if hints::asks_for_a_shell(interactive, yes) {
+            let leave = if keep {
+                "leave (the server stays)"
+            } else {
+                "remove the server"
+            };
+            opened = inquire::Confirm::new("Open a shell inside the demo server?")
                 .with_default(true)
-                .with_help_message(&format!(
-                    "the password of {mailbox} is in {PASSWORD_FILE}; exit the shell to {}",
-                    if keep {
-                        "leave (the server stays)"
-                    } else {
-                        "remove the server"
-                    }
-                ))
+                .with_help_message(&format!("{note}; exit the shell to {leave}"))
                 .prompt()
                 .unwrap_or(false);
-            if open {
+            if opened {
                 let _ = self.tty(&["exec-tty", BED_NAME, "bash", "-l"]);
             }
         }
+        let me = invoked_as();
         if keep {
             self.keep()?;
-            let me = invoked_as();
             println!(
-                "The demo server keeps running at {ip}.\n  enter it:   {me} demo shell\n  remove it:  {me} demo down"
+                "The demo server keeps running at {ip}.\n  enter it:   {me} demo shell\n  \
+                 remove it:  {me} demo down\n  {note}"
             );
         } else {
+            if !opened {
+                println!("{}", shell_next_time(&me, &mailboxes));
+            }
             self.say("removing the demo server (bed down)");
         }
         Ok(())
@@ -776,20 +792,6 @@ fn first_domain(dns_json: &str) -> Option<String> {
     })
 }
 
-/// How the user started this binary, to name in the commands it suggests: `mailstead` when
-/// that is what `PATH` finds, else the path it was run by (`target/release/mailstead` from a
-/// checkout). The demo runs as root, so no `sudo`.
-fn invoked_as() -> String {
-    let arg0 = std::env::args()
-        .next()
-        .unwrap_or_else(|| "mailstead".into());
-    if arg0.contains('/') {
-        shlex::try_quote(&arg0).map_or(arg0.clone(), |q| q.into_owned())
-    } else {
-        arg0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -798,7 +800,7 @@ mod tests {
     #[test]
     fn refuses_off_linux_without_root_and_without_namespaces() {
         let never = || -> Result<(), String> { panic!("namespaces asked before the rest") };
-        let e = refusal("macos", 0, never).expect("refused");
+        let e = refusal("mailstead", "macos", 0, never).expect("refused");
         let t = render(&e, false);
         assert!(
             t.contains("this is macos") && t.contains("Linux namespaces"),
@@ -810,13 +812,16 @@ mod tests {
         );
         assert_eq!(e.code, exit::BAD_INPUT);
 
-        let t = render(&refusal("linux", 1000, never).expect("refused"), false);
+        let t = render(
+            &refusal("target/release/mailstead", "linux", 1000, never).expect("refused"),
+            false,
+        );
         assert!(
-            t.contains("not running as root") && t.contains("sudo mailstead demo"),
+            t.contains("not running as root") && t.contains("sudo target/release/mailstead demo"),
             "{t}"
         );
 
-        let e = refusal("linux", 0, || {
+        let e = refusal("mailstead", "linux", 0, || {
             Err("unshare failed: Operation not permitted".into())
         });
         let t = render(&e.expect("refused"), false);
@@ -825,7 +830,7 @@ mod tests {
             "{t}"
         );
 
-        assert!(refusal("linux", 0, || Ok(())).is_none());
+        assert!(refusal("mailstead", "linux", 0, || Ok(())).is_none());
     }
 
     #[test]

@@ -344,6 +344,13 @@ fn demo_yes_proves_the_server_and_leaves_nothing() {
     // What the user reads of the server: the records to publish and the checks.
     assert!(out.contains("_dmarc.example.test"), "{text}");
     assert!(out.contains("✓ delivery"), "{text}");
+    // --yes asks nothing; it says how to get a shell and whose password the file keeps.
+    assert!(!text.contains("Open a shell"), "{text}");
+    assert!(
+        out.contains(" demo --keep` (the server stays), then `")
+            && out.contains("the password of alice@example.test is in /root/demo-mailbox-password"),
+        "{text}"
+    );
     // Secrets stay out of the output.
     assert!(!out.contains("password: \""), "{text}");
     let idx = bed_index(&out);
@@ -532,6 +539,11 @@ fn demo_wizard_with_enter_only_through_tee() {
         1200,
     );
     if which == 0 {
+        // Which mailboxes the password file is for: the answers' and the demo's own.
+        assert!(
+            s.contains("the password of alice@example.test and demo-check@example.test is in"),
+            "{s}"
+        );
         keys(&["n", "Enter"]);
     }
     let (_, s2) = wait_pane(&socket, &["DEMO_EXIT="], 300);
@@ -616,8 +628,10 @@ fn refuses_where_it_cannot_run() {
         stderr.contains("mailstead demo cannot run here: not running as root"),
         "{stderr}"
     );
+    // The fix names the path it was started by (issue: a bare `mailstead` is not on PATH).
+    let started_by = if root { copy } else { bin };
     assert!(
-        stderr.contains("fix: run it as root: `sudo mailstead demo`"),
+        stderr.contains(&format!("fix: run it as root: `sudo {started_by} demo`")),
         "{stderr}"
     );
     assert!(stderr.contains("Nothing was changed."), "{stderr}");

@@ -434,6 +434,14 @@ fn help_prints_usage_and_touches_nothing() {
     ] {
         assert!(stdout.contains(want), "--help lacks {want:?}:\n{stdout}");
     }
+    // It fits an 80-column terminal: no line wraps.
+    for line in stdout.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "--help line over 80 columns ({}): {line:?}",
+            line.chars().count()
+        );
+    }
     assert!(staged_files(dest.path()).is_empty());
 }
 

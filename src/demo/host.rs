@@ -1,14 +1,17 @@
 //! Whether this machine can run the demo at all: Linux, root, and new namespaces allowed.
 //! Asked before anything is touched; a refusal names the reason and what to do instead. And
 //! whether the demo may install the bed's host tools here.
-use super::{invoked_as, Stage, Stop};
+use super::hints::invoked_as;
+use super::{Stage, Stop};
 use crate::error::CliError;
 use std::process::{Command, Stdio};
 /// Why the demo cannot run on this machine, or `None` when it can: Linux (`os` as
 /// `std::env::consts::OS`), root (`euid` 0), and new namespaces allowed (`namespaces`, asked
 /// only when the rest holds: `Err(why)` when unshare(2) is refused). The error names the reason
-/// and what to do instead; exit 2, nothing touched.
+/// and what to do instead (naming `me`, the path mailstead was started by); exit 2, nothing
+/// touched.
 pub fn refusal(
+    me: &str,
     os: &str,
     euid: u32,
     namespaces: impl FnOnce() -> Result<(), String>,
@@ -18,14 +21,14 @@ pub fn refusal(
     let (why, fix) = if os != "linux" {
         (
             format!("this is {os}, and the demo's throwaway server needs Linux namespaces"),
-            format!("run `sudo mailstead demo` on a Linux machine, {ELSEWHERE}"),
+            format!("run `sudo {me} demo` on a Linux machine, {ELSEWHERE}"),
         )
     } else if euid != 0 {
         (
             "not running as root: the demo boots a throwaway Debian server in Linux namespaces \
              (mounts, a veth link, apt-get for its tools), which needs root"
                 .to_string(),
-            format!("run it as root: `sudo mailstead demo`, {ELSEWHERE}"),
+            format!("run it as root: `sudo {me} demo`, {ELSEWHERE}"),
         )
     } else if let Err(e) = namespaces() {
         (
@@ -70,7 +73,12 @@ fn namespaces_allowed() -> Result<(), String> {
 pub(super) fn check_host() -> Result<(), CliError> {
     // SAFETY: geteuid cannot fail.
     let euid = unsafe { libc::geteuid() };
-    match refusal(std::env::consts::OS, euid, namespaces_allowed) {
+    match refusal(
+        &invoked_as(),
+        std::env::consts::OS,
+        euid,
+        namespaces_allowed,
+    ) {
         Some(e) => Err(e),
         None => Ok(()),
     }
