@@ -70,13 +70,7 @@ fn unchanged(bed: &Bed, what: &str, args: &str, stdin: Option<&str>) -> f64 {
 
 /// As [`unchanged`], but the markers in `reloaded` (keys of [`services`]) may change: what a
 /// reload, never a restart, changes.
-fn unchanged_but(
-    bed: &Bed,
-    what: &str,
-    args: &str,
-    stdin: Option<&str>,
-    reloaded: &[&str],
-) -> f64 {
+fn unchanged_but(bed: &Bed, what: &str, args: &str, stdin: Option<&str>, reloaded: &[&str]) -> f64 {
     let before = services(bed);
     let (r, secs) = mailstead(bed, args, stdin);
     let after = services(bed);

@@ -192,17 +192,29 @@ pub fn remove_mailbox(a: &mut Answers, address: &str) -> Result<(), EditError> {
 
 /// Remove the alias `from`. Errors: it breaks [`rules::mailbox_address`] or
 /// [`rules::removable_alias`] (postmaster@ is required); its domain or the alias is not there.
+///
+/// The kind: a removal the answers would put back is refused rather than reported as done.
+/// abuse@ (RFC 2142), which mailstead adds to every domain while its `default_aliases` is on,
+/// is refused with that fix; so is any address the defaults still give after the removal.
 pub fn remove_alias(a: &mut Answers, from: &str) -> Result<(), EditError> {
     rules::mailbox_address("FROM", from)?;
     rules::removable_alias("FROM", from)?;
     let domain = find_domain(a, domain_of(from)?)?;
-    let n = domain.aliases.len();
-    domain
-        .aliases
-        .retain(|x| !x.from.eq_ignore_ascii_case(from));
-    if domain.aliases.len() == n {
+    let mut after = domain.clone();
+    after.aliases.retain(|x| !x.from.eq_ignore_ascii_case(from));
+    let is = |x: &crate::Alias| x.from.eq_ignore_ascii_case(from);
+    if after.effective_aliases().iter().any(is) {
+        return Err(refused(format!(
+            "{from} cannot be removed: mailstead adds it to domain {} by default (RFC 2142 \
+             expects abuse@ to exist); fix: set `default_aliases: false` for {} in the answers \
+             file (then add the aliases you want), then run `mailstead install`",
+            domain.name, domain.name
+        )));
+    }
+    if after.aliases.len() == domain.aliases.len() {
         return Err(refused(format!("no alias {from}")));
     }
+    *domain = after;
     Ok(())
 }
 
@@ -416,6 +428,32 @@ mod tests {
             panic!()
         };
         assert!(p.fix.contains("change the `to:`"), "{}", p.fix);
+    }
+
+    /// The kind: a removal the defaults would put back. abuse@ is added to every domain while
+    /// `default_aliases` is on: refused with that fix, explicit or not; with the defaults off,
+    /// an explicit abuse@ goes.
+    #[test]
+    fn abuse_the_defaults_would_put_back_is_refused() {
+        let mut a = answers();
+        let before = a.clone();
+        let msg = refusal(remove_alias(&mut a, "abuse@example.test"));
+        assert!(
+            msg.contains("adds it to domain example.test by default"),
+            "{msg}"
+        );
+        assert!(msg.contains("default_aliases: false"), "{msg}");
+        assert_eq!(a, before);
+        add_alias(&mut a, "abuse@example.test", "bob@example.org").unwrap();
+        let before = a.clone();
+        assert!(refusal(remove_alias(&mut a, "abuse@example.test")).contains("by default"));
+        assert_eq!(a, before);
+        a.domains[0].default_aliases = false;
+        remove_alias(&mut a, "abuse@example.test").unwrap();
+        assert!(a.domains[0]
+            .aliases
+            .iter()
+            .all(|x| x.from != "abuse@example.test"));
     }
 
     #[test]
