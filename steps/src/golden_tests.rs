@@ -104,3 +104,44 @@ fn rendered_files_stay_byte_identical() {
         }
     }
 }
+
+/// The kind behind a false "check it by hand" after a rollback (postmap listed though
+/// restoring its `.db` undid it): every command a plan runs either has an undo, or is marked
+/// [`mailstead_engine::host::Cmd::files_only`] (its whole effect is on the files its change
+/// declares, or nothing), or is one of these, which change what files cannot hold.
+#[test]
+fn commands_left_to_check_by_hand_are_only_those_that_change_running_state() {
+    let mut left = std::collections::BTreeSet::new();
+    for a in [answers(), mail_answers(), relay_answers()] {
+        let h = host("2.4.1-4 (7d8c0e5759)");
+        for step in crate::install_steps() {
+            let mut c = Ctx::new(&h, &a);
+            c.invoking_users = vec!["admin".into()];
+            let Ok(p) = step.plan(&c) else { continue };
+            for ch in &p.changes {
+                if let Change::Run { summary, cmd, .. } = ch {
+                    if cmd.undo.is_none() && !cmd.files_only {
+                        left.insert(format!("{}: {summary}", step.name()));
+                    }
+                }
+            }
+            let _ = try_apply(&h, &p.changes);
+        }
+    }
+    let left: Vec<String> = left.into_iter().collect();
+    let running_state = [
+        // ufw applies a rule to the live firewall too; restoring /etc/ufw does not remove it.
+        "firewall: ufw: allow 22/tcp (ssh)",
+        "firewall: ufw: allow 25/tcp (smtp)",
+        "firewall: ufw: allow 465/tcp (submissions)",
+        "firewall: ufw: allow 587/tcp (submission)",
+        "firewall: ufw: allow 80/tcp (acme http-01)",
+        "firewall: ufw: allow 993/tcp (imaps)",
+        "firewall: ufw: allow 995/tcp (pop3s)",
+        // Fresher package lists, not snapshotted (and harmless).
+        "packages: apt-get update (package lists missing or older than a day)",
+        // Kept on purpose (the CA's duplicate-certificate limit).
+        "tls: certbot: certificate for mail.example.test",
+    ];
+    assert_eq!(left, running_state, "{left:#?}");
+}

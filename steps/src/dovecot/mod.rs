@@ -172,7 +172,8 @@ fn auth_system_change(current: Option<&str>) -> Option<Change> {
                     "s/^[[:space:]]*!include auth-system\\.conf\\.ext/#&  # off: mailstead serves virtual users only/",
                     AUTH_CONF,
                 ],
-            ),
+            )
+            .files_only(),
             &[AUTH_CONF],
         );
         if let Change::Run { detail, .. } = &mut c {

@@ -275,7 +275,7 @@ fn main_diff(
 pub(super) fn cool_main_cf() -> Change {
     Change::run(
         "main.cf: date it 2 s back, so Postfix reads it without pausing",
-        Cmd::new("touch", ["--no-create", "--date=2 seconds ago", MAIN_CF]),
+        Cmd::new("touch", ["--no-create", "--date=2 seconds ago", MAIN_CF]).files_only(),
         &[MAIN_CF],
     )
 }

@@ -131,7 +131,7 @@ pub(super) fn smtp_ipv4_only_change(ctx: &Ctx<Answers>) -> Result<Option<Change>
         } else {
             "postconf: send over IPv6 again (its reverse DNS matches now)".into()
         },
-        cmd: Cmd::new("postconf", ["-M".to_string(), format!("smtp/unix={want}")]),
+        cmd: Cmd::new("postconf", ["-M".to_string(), format!("smtp/unix={want}")]).files_only(),
         touches: vec![MASTER_CF.into()],
         detail: vec![format!("smtp/unix: {current} -> {want}")],
         when: When::Always,

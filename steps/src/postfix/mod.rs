@@ -82,7 +82,8 @@ impl Step<Answers> for Postfix {
             args.insert(0, "-e".into());
             changes.push(Change::Run {
                 summary: format!("postconf: set {n} main.cf setting{}", plural(n)),
-                cmd: Cmd::new("postconf", args),
+                // postconf rewrites only the file it names (snapshotted): files only.
+                cmd: Cmd::new("postconf", args).files_only(),
                 touches: vec![MAIN_CF.into()],
                 detail,
                 when: When::Always,
@@ -103,7 +104,8 @@ impl Step<Answers> for Postfix {
             args.insert(0, "-M".into());
             changes.push(Change::Run {
                 summary,
-                cmd: Cmd::new("postconf", args),
+                // postconf rewrites only the file it names (snapshotted): files only.
+                cmd: Cmd::new("postconf", args).files_only(),
                 touches: vec![MASTER_CF.into()],
                 detail,
                 when: When::Always,
