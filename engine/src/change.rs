@@ -126,10 +126,16 @@ pub enum Change {
     /// `after`: empty, whenever the step changes anything; else only when an earlier change
     /// of the run writes one of these paths (its configuration, not the maps and keys the
     /// daemon re-reads by itself). See [`Change::reload_after`].
+    /// `tables`: only lookup tables changed, the configuration is as the last run proved it;
+    /// the reload just tells the daemon's long-running processes to read the tables again
+    /// (a process that keeps the domain list it started with). The run's checks of
+    /// configuration, sockets and certificates are not repeated for it. See
+    /// [`Change::reload_for_tables`].
     Reload {
         service: String,
         restart: bool,
         after: Vec<PathBuf>,
+        tables: bool,
     },
 }
 
@@ -195,6 +201,7 @@ impl Change {
             service: service.to_string(),
             restart: false,
             after: Vec::new(),
+            tables: false,
         }
     }
 
@@ -206,6 +213,20 @@ impl Change {
             service: service.to_string(),
             restart: false,
             after: after.iter().map(PathBuf::from).collect(),
+            tables: false,
+        }
+    }
+
+    /// A reload only when an earlier change of this run writes one of `tables`, lookup tables
+    /// a long-running process of the daemon reads only at its start (a domain list that a
+    /// long-lived lookup process caches). The configuration is unchanged, so the run does not
+    /// prove it again ([`crate::Check::only_after_reload`]).
+    pub fn reload_for_tables(service: &str, tables: &[&str]) -> Change {
+        Change::Reload {
+            service: service.to_string(),
+            restart: false,
+            after: tables.iter().map(PathBuf::from).collect(),
+            tables: true,
         }
     }
 
@@ -215,6 +236,7 @@ impl Change {
             service: service.to_string(),
             restart: true,
             after: Vec::new(),
+            tables: false,
         }
     }
 

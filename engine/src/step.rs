@@ -59,9 +59,31 @@ pub mod reads {
     pub const PACKAGES: &str = "@packages";
 }
 
+#[derive(Clone)]
 struct Entry {
     value: Arc<dyn Any + Send + Sync>,
     reads: &'static [&'static str],
+}
+
+/// What changes made (or planned) so far have touched: the reads a later probe may have seen
+/// changed.
+#[derive(Default)]
+struct Touched {
+    everything: bool,
+    paths: Vec<PathBuf>,
+}
+
+impl Touched {
+    fn covers(&self, reads: &[&str]) -> bool {
+        self.everything || reads.iter().any(|r| overlaps(&self.paths, Path::new(r)))
+    }
+}
+
+/// `r` is one of `paths`, below or above one of them.
+fn overlaps<P: AsRef<Path>>(paths: &[P], r: &Path) -> bool {
+    paths
+        .iter()
+        .any(|p| p.as_ref().starts_with(r) || r.starts_with(p.as_ref()))
 }
 
 /// The per-run cache of facts. Cloning shares the cache.
@@ -69,6 +91,17 @@ struct Entry {
 pub struct Facts {
     cache: Arc<Mutex<HashMap<TypeId, Entry>>>,
     probes: Arc<Mutex<usize>>,
+    touched: Arc<Mutex<Touched>>,
+    /// Every fact probed before any change touched what it reads (kept when a later change
+    /// drops it from `cache`): true of the host as it was when the cache began.
+    pristine: Arc<Mutex<HashMap<TypeId, Entry>>>,
+}
+
+impl fmt::Debug for Facts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.cache.lock().map(|c| c.len()).unwrap_or(0);
+        write!(f, "Facts({n} cached, {} probes)", self.probes())
+    }
 }
 
 impl Facts {
@@ -81,26 +114,39 @@ impl Facts {
         }
         let value = Arc::new(F::probe(host)?);
         *self.probes.lock().expect("fact counter") += 1;
-        self.cache.lock().expect("fact cache").insert(
-            id,
-            Entry {
-                value: value.clone(),
-                reads: F::READS,
-            },
-        );
+        self.put(id, value.clone(), F::READS);
         Ok(value)
+    }
+
+    fn put(&self, id: TypeId, value: Arc<dyn Any + Send + Sync>, reads: &'static [&'static str]) {
+        let entry = Entry { value, reads };
+        if !self.touched.lock().expect("fact cache").covers(reads) {
+            self.pristine
+                .lock()
+                .expect("fact cache")
+                .insert(id, entry.clone());
+        }
+        self.cache.lock().expect("fact cache").insert(id, entry);
+    }
+
+    /// A new cache holding the facts probed before any change touched what they read (also
+    /// those a later change dropped): what planning learnt that still holds of the host while
+    /// nothing has been applied (planning probes the real host; only a fact probed after a
+    /// planned change may have seen that change on the plan's overlay). Its probe count
+    /// starts at 0.
+    pub fn pristine(&self) -> Facts {
+        let pristine = self.pristine.lock().expect("fact cache").clone();
+        Facts {
+            cache: Arc::new(Mutex::new(pristine.clone())),
+            pristine: Arc::new(Mutex::new(pristine)),
+            ..Facts::default()
+        }
     }
 
     /// Puts a value in the cache as if probed (a fact that cannot be probed in a test, or
     /// one the caller built another way). Counts as no probe.
     pub fn insert<F: Fact>(&self, value: F) {
-        self.cache.lock().expect("fact cache").insert(
-            TypeId::of::<F>(),
-            Entry {
-                value: Arc::new(value),
-                reads: F::READS,
-            },
-        );
+        self.put(TypeId::of::<F>(), Arc::new(value), F::READS);
     }
 
     /// How many probes ran (for tests and benchmarks).
@@ -110,12 +156,15 @@ impl Facts {
 
     /// Drops every fact that reads one of `paths` (or a path below or above one).
     pub fn invalidate(&self, paths: &[&Path]) {
-        self.cache.lock().expect("fact cache").retain(|_, e| {
-            !e.reads.iter().any(|r| {
-                let r = Path::new(r);
-                paths.iter().any(|p| p.starts_with(r) || r.starts_with(p))
-            })
-        });
+        self.touched
+            .lock()
+            .expect("fact cache")
+            .paths
+            .extend(paths.iter().map(|p| p.to_path_buf()));
+        self.cache
+            .lock()
+            .expect("fact cache")
+            .retain(|_, e| !e.reads.iter().any(|r| overlaps(paths, Path::new(r))));
     }
 
     /// Drops every fact that reads the pseudo-path `key` ([`reads`]).
@@ -124,18 +173,27 @@ impl Facts {
     }
 
     pub fn clear(&self) {
+        self.touched.lock().expect("fact cache").everything = true;
         self.cache.lock().expect("fact cache").clear();
     }
 
-    /// What a change makes stale: its paths; an install or a command also any service state,
-    /// and an install everything (packages bring users, files and services).
+    /// What a change makes stale: its paths; an install or a command also any service state
+    /// (not a command declared [`crate::Cmd::files_only`]), and an install everything
+    /// (packages bring users, files and services). A reload, queued until the run's end,
+    /// nothing yet.
     pub fn invalidate_for(&self, change: &Change) {
         match change {
             Change::Install { .. } => self.clear(),
-            Change::Reload { .. } => self.invalidate_key(reads::SERVICES),
-            Change::Run { touches, .. } => {
+            // Queued: services reload once, at the end of the run, where the engine drops
+            // what they make stale.
+            Change::Reload { .. } => {}
+            Change::Run { touches, cmd, .. } => {
                 let mut paths: Vec<&Path> = touches.iter().map(PathBuf::as_path).collect();
-                paths.push(Path::new(reads::SERVICES));
+                // A command that writes only its declared files (`postmap`, `postconf -e`)
+                // leaves running services as they were.
+                if !cmd.files_only {
+                    paths.push(Path::new(reads::SERVICES));
+                }
                 self.invalidate(&paths);
             }
             other => self.invalidate(&other.paths()),
@@ -355,9 +413,10 @@ pub trait Check<A: ?Sized>: Send + Sync {
     fn name(&self) -> &'static str;
     fn run(&self, ctx: &Ctx<A>) -> Finding;
     /// What this check proves changes only with a reload or restart (a service's
-    /// configuration, its sockets, its certificate): after a run that reloaded and installed
-    /// nothing (an edit of lookup tables and keys the daemons re-read by themselves) the
-    /// engine leaves it out. `mailstead check` runs it always.
+    /// configuration, its sockets, its certificate): after a run that installed nothing and
+    /// reloaded no configuration (an edit of lookup tables and keys the daemons re-read by
+    /// themselves, or are told to with [`Change::reload_for_tables`](crate::Change::reload_for_tables))
+    /// the engine leaves it out. `mailstead check` runs it always.
     fn only_after_reload(&self) -> bool {
         false
     }

@@ -546,6 +546,7 @@ mod tests {
                 },
             ],
             commands: vec![],
+            facts: Default::default(),
         }
     }
 

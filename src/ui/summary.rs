@@ -441,6 +441,7 @@ mod tests {
                 },
             ],
             commands: vec![],
+            facts: Default::default(),
         }
     }
 

@@ -86,7 +86,13 @@ impl<'a> Engine<'a> {
 
         let (id, mut run) = self.start_run(steps)?;
         let mut state = RunState::default();
-        let facts = Facts::default();
+        // Planning's probes are reused when the run follows at once; after a question about a
+        // hand edit (minutes may pass) every fact is probed again.
+        let facts = if plan.drifted().next().is_none() {
+            plan.facts.clone()
+        } else {
+            Facts::default()
+        };
         let (total, mut outcome) =
             self.apply_steps(&mut run, &mut state, steps, answers, &approved, &facts);
         let mut findings = Vec::new();
@@ -266,10 +272,16 @@ impl<'a> Engine<'a> {
         answers: &A,
         facts: &Facts,
     ) -> (Vec<(String, Finding)>, Outcome) {
-        facts.clear();
+        // Every change dropped the facts it made stale; the reloads change running services.
+        facts.invalidate_key(crate::step::reads::SERVICES);
         let ctx = self.ctx(self.host, answers, facts);
-        // Nothing reloaded or installed: what only a reload changes was proved before.
-        let data_only = state.reloaded.is_empty() && state.installed.is_empty();
+        // Nothing installed, no configuration reloaded (at most a daemon told to read its
+        // tables again): what only a reload changes was proved before.
+        let data_only = state.installed.is_empty()
+            && state
+                .reloaded
+                .iter()
+                .all(|s| !state.reconfigured.contains(s));
         let checks: Vec<&dyn Check<A>> = checks
             .iter()
             .copied()
@@ -357,8 +369,12 @@ impl<'a> Engine<'a> {
         self.emit_notes(run, name, &planned.notes);
         let changes = effective(planned.changes, host, &mut state.written);
         if changes.is_empty() {
-            step.verify(&ctx)
-                .wrap_err_with(|| format!("step {name}: verify"))?;
+            // A step that changed nothing was verified by the run that made it so; only new
+            // packages (a new daemon version reading the same files) make it worth again.
+            if !state.installed.is_empty() {
+                step.verify(&ctx)
+                    .wrap_err_with(|| format!("step {name}: verify"))?;
+            }
             self.emit(
                 run,
                 Event::StepFinished {
@@ -490,7 +506,10 @@ impl<'a> Engine<'a> {
         managed: &mut Managed,
     ) -> Result<()> {
         if let Change::Reload {
-            service, restart, ..
+            service,
+            restart,
+            tables,
+            ..
         } = change
         {
             run.record(&Record::ReloadQueued {
@@ -500,6 +519,9 @@ impl<'a> Engine<'a> {
             state.queue(service, name);
             if *restart {
                 state.restart.insert(service.clone());
+            }
+            if *restart || !*tables {
+                state.reconfigured.insert(service.clone());
             }
             return Ok(());
         }

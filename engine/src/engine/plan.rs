@@ -36,6 +36,10 @@ pub struct Plan {
     /// Every command planning ran (read-only probes), in order: with facts cached per run,
     /// each probe runs once.
     pub commands: Vec<String>,
+    /// What planning probed, for the run that applies this plan right after: a fact probed
+    /// before any planned change touched its reads still holds until an applied change does
+    /// ([`Facts::pristine`]).
+    pub facts: Facts,
 }
 
 impl Plan {
@@ -88,6 +92,7 @@ impl Engine<'_> {
             });
         }
         plan.commands = overlay.probes();
+        plan.facts = facts.pristine();
         Ok(plan)
     }
 }

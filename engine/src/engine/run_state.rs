@@ -15,6 +15,9 @@ pub(super) struct RunState {
     pub(super) written: BTreeSet<PathBuf>,
     /// Queued services that want a restart, not a reload.
     pub(super) restart: BTreeSet<String>,
+    /// Queued services whose configuration changed (not only their lookup tables: see
+    /// [`Change::Reload`](crate::change::Change::Reload)'s `tables`).
+    pub(super) reconfigured: BTreeSet<String>,
 }
 
 impl RunState {

@@ -254,13 +254,12 @@ mod tests {
         h.on_command(move |c| match c.program.as_str() {
             "ss" => ok(ssh_listen),
             "sshd" => fail(255, "Missing privilege separation directory: /run/sshd"),
-            "ufw" if c.probe => ok(if active {
-                "Status: active\n\nTo Action From\n"
-            } else {
-                "Status: inactive\n"
-            }),
+            // What `ufw status` tests: its chain in the kernel.
+            "iptables" if c.probe && active => ok("Chain ufw-user-input (1 references)\n"),
+            "iptables" if c.probe => fail(1, "iptables: No chain/target/match by that name.\n"),
             _ => None,
         });
+        h.add_file("/usr/sbin/ufw", "#!/usr/bin/python3\n", Meta::root(0o755));
         h
     }
 
