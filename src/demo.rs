@@ -262,10 +262,10 @@ impl Demo {
         let stdin = keys
             .stdin()
             .map_err(|e| CliError::failed(eyre!("cannot open /dev/tty: {e}")))?;
-        let status = self
-            .script
-            .command(args, &[])
-            .stdin(stdin)
+        let mut cmd = self.script.command(args, &[]);
+        cmd.stdin(stdin);
+        term::screens_on_terminal(&mut cmd, &args[2..]);
+        let status = cmd
             .status()
             .map_err(|e| CliError::failed(eyre!("cannot run the bed script: {e}")))?;
         Ok(status.code().unwrap_or(exit::INTERRUPTED))

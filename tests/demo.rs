@@ -450,7 +450,8 @@ fn wait_pane(socket: &str, texts: &[&str], secs: u64) -> (usize, String) {
 /// the wizard inside is answered with Enter alone (the demo's presets: the mailbox password
 /// kept, pebble's URL and CA bundle), y confirms the plan, n declines the shell at the end: a
 /// working server (delivered, read over IMAPS, DKIM verified), no preflight warning of DNS
-/// checks that could not run, the output in FILE too, exit 0, nothing left behind.
+/// checks that could not run, the output in FILE too (plain text: the wizard drew on the
+/// terminal, not into the pipe), exit 0, nothing left behind.
 #[test]
 #[ignore = "boots a Debian server: root, namespaces, network (tests/run)"]
 fn demo_wizard_with_enter_only_through_tee() {
@@ -578,6 +579,17 @@ fn demo_wizard_with_enter_only_through_tee() {
     assert!(
         !text.contains("no terminal"),
         "refused for stdout not a terminal:\n{text}"
+    );
+    // The wizard's screens went to the terminal, not through the pipe: the log is text a
+    // person reads (no cursor moves, no colours), and says where the screens were.
+    assert!(
+        text.contains("mailstead install --defaults") && text.contains("runs on the terminal"),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\x1b'),
+        "terminal escape codes in {}:\n{text:?}",
+        log.display()
     );
     drop(_kill);
     assert_nothing_left(&before, bed_index(&text).as_deref(), "after demo | tee");

@@ -158,6 +158,27 @@ impl Drop for Spinner {
     }
 }
 
+/// `demo | tee log`: a program run on the terminal (the wizard, a shell) draws its screens on
+/// the terminal, not into the pipe (a log of cursor moves, and a terminal drawn through tee
+/// goes astray); the output says where they went. Nothing changes when stdout is the terminal
+/// or there is no /dev/tty.
+pub fn screens_on_terminal(cmd: &mut std::process::Command, argv: &[&str]) {
+    if std::io::stdout().is_terminal() {
+        return;
+    }
+    let Ok(tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty") else {
+        return;
+    };
+    let Ok(err) = tty.try_clone() else {
+        return;
+    };
+    println!(
+        "(`{}` runs on the terminal: its screens are not in this output)",
+        argv.join(" ").replace("/usr/local/sbin/", "")
+    );
+    cmd.stdout(tty).stderr(err);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

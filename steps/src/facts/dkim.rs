@@ -1,12 +1,15 @@
 //! DKIM keys on disk and which of them signs: ONE `sh -c` probe that prints the selectors
 //! map (`layout::DKIM_SELECTORS_MAP`) and, for each `<domain>.<selector>.key` in
-//! `layout::DKIM_KEY_DIR`, its mode, owner and public key (`openssl pkey -pubout -outform
-//! DER | base64 -w0`: the `p=` value of the DNS record, RFC 6376 section 3.6.1). The private
-//! key never leaves its file: only the public half is printed.
+//! `layout::DKIM_KEY_DIR`, its mode and owner; then each key's public half, the `p=` value of
+//! the DNS record (RFC 6376 section 3.6.1), derived here ([`super::dkim_public`]) from the
+//! file read as an untrusted one (the directory is rspamd's), or for a key that is not RSA by
+//! `openssl pkey -pubout -outform DER | base64 -w0`. Only the public half is kept.
 use crate::layout::{DKIM_KEY_DIR, DKIM_SELECTORS_MAP};
 use color_eyre::eyre::Result;
 use mailstead_engine::{Cmd, Fact, Host};
 use std::collections::BTreeMap;
+use std::path::Path;
+use zeroize::Zeroizing;
 
 /// Every DKIM key, by domain.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -156,21 +159,36 @@ impl DkimSeen {
     }
 }
 
-/// The probe: `map DOMAIN SELECTOR` lines, then `key FILE MODE USER:GROUP PUBKEY` lines.
-///
-/// The key directory belongs to rspamd's user, not root: a key file is read by `dd` with
-/// `nofollow,nonblock` and at most 1 MiB of it (a symbolic link, or a FIFO swapped in after
-/// the `-f` test, gives an empty key instead of reading elsewhere or hanging the probe);
-/// issue 20, item 1.
+/// The probe: `map DOMAIN SELECTOR` lines, then `key FILE MODE USER:GROUP` lines.
 const PROBE: &str = r#"map="$1"; dir="$2"
 if [ -f "$map" ]; then grep -v '^[[:space:]]*#' "$map" | while read -r d s _; do [ -n "$s" ] && echo "map $d $s"; done; fi
 for f in "$dir"/*.key; do
   [ -f "$f" ] || continue
-  printf 'key %s %s ' "${f##*/}" "$(stat -c '%a %U:%G' "$f")"
-  dd if="$f" iflag=nofollow,nonblock bs=1M count=1 status=none 2>/dev/null | openssl pkey -pubout -outform DER 2>/dev/null | base64 -w0
-  echo
+  printf 'key %s %s\n' "${f##*/}" "$(stat -c '%a %U:%G' "$f")"
 done
 "#;
+
+/// The public half of the key in `$1` by openssl (a key [`super::dkim_public`] does not read).
+/// The key directory belongs to rspamd's user, not root: the file is read by `dd` with
+/// `nofollow,nonblock` and at most 1 MiB of it (a symbolic link, or a FIFO swapped in, gives
+/// an empty key instead of reading elsewhere or hanging the probe); issue 20, item 1.
+const OPENSSL_PUBLIC: &str = r#"dd if="$1" iflag=nofollow,nonblock bs=1M count=1 status=none 2>/dev/null | openssl pkey -pubout -outform DER 2>/dev/null | base64 -w0"#;
+
+/// The `p=` of the key file at `path`; empty when it cannot be read as a key (a symbolic link,
+/// not a regular file, damaged).
+fn public_key(host: &dyn Host, path: &str) -> String {
+    let Ok(Some(pem)) = host.read_untrusted(Path::new(path)) else {
+        return String::new();
+    };
+    let pem = Zeroizing::new(pem);
+    if let Some(p) = super::dkim_public::rsa_public_p(&pem) {
+        return p;
+    }
+    match host.run(&Cmd::probe("sh", ["-c", OPENSSL_PUBLIC, "sh", path])) {
+        Ok(o) if o.success() => o.stdout.trim().to_string(),
+        _ => String::new(),
+    }
+}
 
 /// Parses the probe's output (see [`PROBE`]); lines it does not know are skipped.
 pub fn parse(text: &str) -> DkimKeys {
@@ -219,17 +237,30 @@ pub fn parse(text: &str) -> DkimKeys {
 impl Fact for DkimKeys {
     const READS: &'static [&'static str] = &[DKIM_KEY_DIR, DKIM_SELECTORS_MAP];
     fn probe(host: &dyn Host) -> Result<Self> {
-        let cmd = Cmd::probe("sh", ["-c", PROBE, "sh", DKIM_SELECTORS_MAP, DKIM_KEY_DIR]);
-        Ok(match host.run(&cmd) {
-            Ok(o) if o.success() => parse(&o.stdout),
-            _ => DkimKeys::default(),
-        })
+        Ok(probe_in(host, DKIM_SELECTORS_MAP, DKIM_KEY_DIR))
     }
+}
+
+/// The keys in `dir` and the selectors map at `map`: [`PROBE`], then each public key that
+/// the probe did not print, from the file ([`public_key`]).
+pub fn probe_in(host: &dyn Host, map: &str, dir: &str) -> DkimKeys {
+    let cmd = Cmd::probe("sh", ["-c", PROBE, "sh", map, dir]);
+    let mut keys = match host.run(&cmd) {
+        Ok(o) if o.success() => parse(&o.stdout),
+        _ => DkimKeys::default(),
+    };
+    for (domain, list) in keys.by_domain.iter_mut() {
+        for k in list.iter_mut().filter(|k| k.public_key.is_empty()) {
+            k.public_key = public_key(host, &format!("{dir}/{domain}.{}.key", k.selector));
+        }
+    }
+    keys
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mailstead_engine::RealHost;
 
     /// Captured from a bookworm bed after an install and a `dkim rotate` phase 1.
     const CAPTURED: &str = "map example.test s20261129\n\
@@ -408,11 +439,27 @@ key nodots.key 600 _rspamd:_rspamd X\n";
             .output()
             .unwrap();
         let text = String::from_utf8(out.stdout).unwrap();
-        assert!(!text.contains("PRIVATE"), "{text}");
-        let k = parse(&text);
+        assert!(!text.contains("PRIVATE") && !text.contains("MI"), "{text}");
+        let host = RealHost::new(Path::new("/"));
+        let k = probe_in(&host, path(&map), path(dir.path()));
         let got = k.signing("example.test").unwrap();
+        let openssl = std::process::Command::new("sh")
+            .args(["-c", OPENSSL_PUBLIC, "sh"])
+            .arg(&key)
+            .output()
+            .unwrap();
+        let want = String::from_utf8(openssl.stdout).unwrap();
         // DER SPKI of an RSA key starts with SEQUENCE ... rsaEncryption: "MI...".
-        assert!(got.public_key.starts_with("MI"), "{text}");
+        assert!(want.starts_with("MI"), "{want}");
+        assert_eq!(got.public_key, want.trim());
+        // A key this process does not read (Ed25519): openssl's answer.
+        let ed = dir.path().join("ed.test.s20261129.key");
+        std::fs::write(&ed, include_str!("testdata/dkim-ed25519.key")).unwrap();
+        let k = probe_in(&host, path(&map), path(dir.path()));
+        assert_eq!(
+            k.newest("ed.test").unwrap().public_key,
+            include_str!("testdata/dkim-ed25519.p")
+        );
     }
 
     /// rspamd's user owns the key directory: a symbolic link there is not followed (to a key
@@ -449,15 +496,17 @@ key nodots.key 600 _rspamd:_rspamd X\n";
             .status()
             .unwrap();
         assert!(fifo.success());
-        let out = std::process::Command::new("sh")
-            .args(["-c", PROBE, "sh"])
-            .arg(dir.path().join("no-map"))
-            .arg(&keys)
-            .output()
-            .unwrap();
-        let k = parse(&String::from_utf8(out.stdout).unwrap());
+        let host = RealHost::new(Path::new("/"));
+        let k = probe_in(&host, path(&dir.path().join("no-map")), path(&keys));
         let linked = k.newest("linked.test").expect("the link is listed");
         assert_eq!(linked.public_key, "", "the link was followed");
         assert!(k.newest("fifo.test").is_none(), "a FIFO is no key file");
+        // Nor when asked for it by name.
+        let fifo = keys.join("fifo.test.s1.key");
+        assert_eq!(public_key(&host, path(&fifo)), "");
+    }
+
+    fn path(p: &Path) -> &str {
+        p.to_str().unwrap()
     }
 }

@@ -10,6 +10,7 @@ pub mod bans;
 pub mod certs;
 pub mod deliverability;
 pub mod dkim;
+pub mod dkim_public;
 pub mod dovecot;
 pub mod keys;
 pub mod net;

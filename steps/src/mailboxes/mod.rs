@@ -39,7 +39,7 @@ pub use crate::layout::{
 use color_eyre::eyre::{eyre, Result};
 use mailstead_answers::{AliasGraph, Answers, Mailbox};
 use mailstead_engine::host::Cmd;
-use mailstead_engine::{Change, Ctx, Perms, Planned, Step};
+use mailstead_engine::{system, Change, Ctx, Perms, Planned, Step};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -68,6 +68,24 @@ impl Step<Answers> for Mailboxes {
             users,
             Perms::new(0o640, "root", "dovecot"),
         )];
+        // Postfix accepts mail for a new mailbox once its map is rebuilt below, so Dovecot must
+        // know it first: its passwd-file is stat()ed at most once a second (db-passwd-file.c,
+        // passwd_file_sync), and a lookup earlier in the second of the write leaves the old file
+        // in use for the rest of it: a login refused, a delivery bounced "user unknown".
+        // On a first install Dovecot runs Debian's configuration (no users file yet): nothing
+        // to wait for.
+        let ours = current
+            .lines()
+            .any(|l| !l.starts_with('#') && l.contains(':'));
+        if let (true, Some(new)) = (ours, first_new_mailbox(a, &current)) {
+            if system::service_active(host, "dovecot") {
+                changes.push(Change::run(
+                    format!("wait until Dovecot knows {new}"),
+                    Cmd::new("sh", ["-c", DOVECOT_KNOWS, "sh", new]).files_only(),
+                    &[],
+                ));
+            }
+        }
         let maps = all_maps(a)?;
         for (path, content) in &maps {
             changes.push(Change::write(path, content.clone(), Perms::root(0o644)));
@@ -101,6 +119,25 @@ impl Step<Answers> for Mailboxes {
         }
         Ok(())
     }
+}
+
+/// Asks Dovecot's userdb for `$1` until it answers (3 s at most): the first lookup in a new
+/// second reads a changed passwd-file again.
+const DOVECOT_KNOWS: &str = r#"for i in $(seq 30); do doveadm user "$1" >/dev/null 2>&1 && exit 0; sleep 0.1; done
+echo "Dovecot does not know $1 3 s after it was written to /etc/dovecot/users: look at doveadm user $1 and journalctl -u dovecot" >&2
+exit 1"#;
+
+/// The first mailbox of the answers that `current` (the passwd-file as it is) lacks: one
+/// lookup of it proves Dovecot reads the new file (it reloads the whole file at once).
+fn first_new_mailbox<'a>(a: &'a Answers, current: &str) -> Option<&'a str> {
+    let known: Vec<&str> = current
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(':').next())
+        .collect();
+    a.all_mailboxes()
+        .map(|m| m.address.as_str())
+        .find(|addr| !known.contains(addr))
 }
 
 /// The passwd-file: one line per mailbox, in answers order. `current` is the file as it is,
@@ -631,6 +668,50 @@ mod tests {
         domain.domains.push(d);
         let s = summaries(&domain);
         assert!(s.iter().any(|c| c == "reload postfix"), "{s:?}");
+    }
+
+    /// A new mailbox on a running Dovecot: Postfix learns it (postmap) only after Dovecot
+    /// answers for it; on a server where Dovecot does not run yet (the first install), and
+    /// for a run that adds no mailbox, no wait.
+    #[test]
+    fn a_new_mailbox_is_known_to_dovecot_before_postfix_accepts_mail_for_it() {
+        let h = MemHost::fake();
+        group_file(&h);
+        fake_postmap(&h);
+        let active = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let on = active.clone();
+        h.on_command(move |c| {
+            (c.program == "service" && on.load(std::sync::atomic::Ordering::SeqCst))
+                .then(Output::default)
+        });
+        let a = answers();
+        let summaries = |b: &Answers| -> Vec<String> {
+            effective(&h, Mailboxes.plan(&ctx(&h, b)).unwrap())
+                .iter()
+                .map(Change::summary)
+                .collect()
+        };
+        let s = summaries(&a);
+        assert!(!s.iter().any(|c| c.starts_with("wait until")), "{s:?}");
+        apply(&h, &effective(&h, Mailboxes.plan(&ctx(&h, &a)).unwrap()));
+        active.store(true, std::sync::atomic::Ordering::SeqCst);
+        let mut more = a.clone();
+        let mut m = more.domains[0].mailboxes[0].clone();
+        m.address = format!("dave@{}", more.domains[0].name);
+        more.domains[0].mailboxes.push(m);
+        let s = summaries(&more);
+        let wait = s
+            .iter()
+            .position(|c| c == "wait until Dovecot knows dave@example.test")
+            .unwrap_or_else(|| panic!("{s:?}"));
+        let users = s.iter().position(|c| c.contains(USERS_FILE)).unwrap();
+        let postmap = s.iter().position(|c| c.starts_with("postmap")).unwrap();
+        assert!(users < wait && wait < postmap, "{s:?}");
+        // Nothing new (a password changed, a mailbox removed): nothing to wait for.
+        let mut fewer = a.clone();
+        fewer.domains[0].mailboxes.pop();
+        let s = summaries(&fewer);
+        assert!(!s.iter().any(|c| c.starts_with("wait until")), "{s:?}");
     }
 
     #[test]

@@ -1,0 +1,1 @@
+MCowBQYDK2VwAyEAdmgQxGn1DyGRtTaYTPrh6tvGjFP1cmq/OACsw5fyzGc=
