@@ -30,6 +30,9 @@ pub struct PlanSummary {
     pub total: usize,
     /// The plan's warnings (notes of level warning, every step's), as `(step, text)`.
     pub warnings: Vec<(String, String)>,
+    /// Warnings of a step whose changes depend on the run ([`uncertain`]): they hold only when
+    /// it makes them, as `(step, what it depends on, text)`.
+    pub warnings_if: Vec<(String, String, String)>,
     /// Parts of `total` that depend on what happens during the run ([`uncertain`]).
     pub uncertain: Vec<Uncertain>,
 }
@@ -105,12 +108,15 @@ impl PlanSummary {
             ..Default::default()
         };
         for step in &plan.steps {
-            s.warnings.extend(
-                step.notes
-                    .iter()
-                    .filter(|n| n.level == Level::Warning)
-                    .map(|n| (step.step.clone(), n.text.clone())),
-            );
+            let warnings = step.notes.iter().filter(|n| n.level == Level::Warning);
+            match &step.contingent {
+                Some(c) if !step.changes.is_empty() => s.warnings_if.extend(
+                    warnings.map(|n| (step.step.clone(), c.depends_on.clone(), n.text.clone())),
+                ),
+                _ => s
+                    .warnings
+                    .extend(warnings.map(|n| (step.step.clone(), n.text.clone()))),
+            }
             if step.changes.is_empty() {
                 continue;
             }
@@ -265,10 +271,18 @@ pub fn render(s: &PlanSummary, ports: &Ports, width: usize) -> String {
     out
 }
 
-/// One `! warning` row per warning of the plan, with the step it comes from.
+/// One `! warning` row per warning of the plan, with the step it comes from; a warning that
+/// holds only if the run needs its step's changes says on what (`? maybe`: the demo's local CA
+/// issues at once, and its plan must not warn of a self-signed certificate as if certain).
 fn warning_rows(row: &mut impl FnMut(&str, String), s: &PlanSummary) {
     for (step, text) in &s.warnings {
         row("! warning", format!("{step}: {text}"));
+    }
+    for (step, depends_on, text) in &s.warnings_if {
+        row(
+            "? maybe",
+            format!("{step}, depending on {depends_on}: {text}"),
+        );
     }
 }
 
@@ -616,6 +630,12 @@ mod tests {
             "{text}"
         );
         assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+        // Its warning holds only if the CA does not issue at once: said so, not as certain.
+        assert!(
+            text.contains("  ? maybe    tls-interim, depending on whether the CA issues")
+                && !text.contains("! warning  tls-interim"),
+            "{text}"
+        );
         insta::assert_snapshot!("confirm_ca_dependent_80", text);
         // A certificate already there: certbot is not asked and `tls-interim` marks nothing as
         // depending on it (its own test), the count is exact.
