@@ -97,7 +97,7 @@ impl Step<Answers> for Mailboxes {
             let db = format!("{path}.db");
             changes.push(Change::run_when_changed(
                 format!("postmap {path}"),
-                Cmd::new("postmap", [format!("hash:{path}")]).files_only(),
+                Cmd::new("sh", ["-c", POSTMAP_REPLACE, "sh", path]).files_only(),
                 &[&db],
                 &[path],
                 &[&db],
@@ -120,6 +120,22 @@ impl Step<Answers> for Mailboxes {
         Ok(())
     }
 }
+
+/// `postmap` of the map `$1` into a new `.db` that then replaces the old one (rename): Postfix's
+/// long-lived processes notice a changed table by its `.db`'s mtime, in whole seconds, or by
+/// the file they opened being unlinked (dict.c, dict_changed_name). `postmap` rewrites the
+/// `.db` in place, so a second rebuild within the same second (`add-domain` then `add-alias`
+/// from a script) went unnoticed by an smtpd that opened the table in between: the new alias
+/// "User unknown" until that process ended. A replaced file is noticed at once, and readers
+/// never see a half-written one.
+pub const POSTMAP_REPLACE: &str = r#"set -e
+umask 022
+new="$(dirname "$1")/.$(basename "$1").mailstead-new"
+trap 'rm -f "$new" "$new.db"' EXIT
+rm -f "$new" "$new.db"
+cp "$1" "$new"
+postmap "hash:$new"
+mv -f "$new.db" "$1.db""#;
 
 /// Asks Dovecot's userdb for `$1` until it answers (3 s at most): the first lookup in a new
 /// second reads a changed passwd-file again.
@@ -384,7 +400,10 @@ mod tests {
     };
 
     fn fake_postmap(h: &MemHost) {
-        h.on_command(|c| (c.program == "postmap").then(Output::default));
+        h.on_command(|c| {
+            (c.program == "sh" && c.args.get(1).map(String::as_str) == Some(POSTMAP_REPLACE))
+                .then(Output::default)
+        });
     }
 
     #[test]
@@ -418,7 +437,11 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!(cmd.args, ["hash:/etc/postfix/virtual_domains"]);
+        assert_eq!(
+            (cmd.program.as_str(), cmd.args.last().map(String::as_str)),
+            ("sh", Some("/etc/postfix/virtual_domains"))
+        );
+        assert_eq!(cmd.args[1], POSTMAP_REPLACE);
         // Restoring the .db undoes it: a rollback does not list it to check by hand.
         assert!(cmd.files_only);
         assert_eq!(touches, &[PathBuf::from("/etc/postfix/virtual_domains.db")]);
