@@ -281,14 +281,15 @@ fn what_next(out: &mut Lines, w: &WhatNext) {
             push(out, format!("   {line}"), Kind::Info);
         }
     }
-    let user = w
-        .user
-        .clone()
-        .unwrap_or_else(|| "the full address, e.g. alice@example.org".into());
+    // A domain added without a mailbox has no address to show: say what the user name is.
+    let user = match &w.user {
+        Some(user) => format!("the full address ({user})"),
+        None => "a mailbox's full address (add one: `mailstead add-mailbox NAME@DOMAIN`)".into(),
+    };
     push(
         out,
         format!(
-            "2. Mail clients: server {}, user name the full address ({user}) and its password",
+            "2. Mail clients: server {}, user name {user} and its password",
             w.hostname
         ),
         Kind::Info,
@@ -593,6 +594,25 @@ pub(crate) mod tests {
             what_next: None,
             planned: None,
         }
+    }
+
+    #[test]
+    /// A domain added with no mailbox yet: the user name is said once, and how to get one.
+    #[test]
+    fn what_next_without_a_mailbox_names_how_to_add_one() {
+        let mut e = done();
+        if let Some(w) = e.what_next.as_mut() {
+            w.user = None;
+        }
+        let t = text(&e, 200, false);
+        assert!(
+            t.contains(
+                "user name a mailbox's full address (add one: `mailstead add-mailbox \
+                 NAME@DOMAIN`) and its password"
+            ),
+            "{t}"
+        );
+        assert_eq!(t.matches("full address").count(), 1, "{t}");
     }
 
     #[test]
