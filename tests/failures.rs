@@ -12,6 +12,9 @@
 //! - Redis refusing writes (its memory limit under `noeviction`: `OOM`; then a replica count
 //!   it cannot meet: `NOREPLICAS`): `check` exits 1 with `limits` naming Redis's reply and the
 //!   fix for it; writable again, `limits` passes.
+//! - Outbound port 25 going nowhere (outside.test's MX an address where no machine is): a
+//!   message submitted to it is deferred, and `check`'s `queue` warns naming port 25 and
+//!   `relay_host` within minutes of the send, not after an hour.
 //!
 //! Run as root by `tests/run` (`cargo test --test failures -- --ignored --test-threads=1`).
 use mailstead_bed as bed;
@@ -235,6 +238,50 @@ fn filter_down(release: &str) {
             "{r}: Redis writable again ({what}): {list:#?}"
         );
     }
+
+    // ---- outbound port 25 going nowhere (as a provider's block looks): outside.test's MX is
+    // an address of the bed's network where no machine is.
+    let nowhere = format!("{}.77", bed.ip.rsplit_once('.').unwrap().0);
+    bed.dns(&[
+        "mx-host=outside.test,mx.outside.test,10",
+        &format!("address=/mx.outside.test/{nowhere}"),
+    ]);
+    let t0 = std::time::Instant::now();
+    bed.smtp_submit(
+        587,
+        MAILBOX,
+        ALICE_PASSWORD,
+        bed::Security::StartTls,
+        "bob@outside.test",
+        &format!("failures-{r}-outbound"),
+    )
+    .unwrap_or_else(|e| panic!("{r}: submit to outside.test: {e}"));
+    let reason = bed.sh_ok(
+        "for i in $(seq 120); do q=$(postqueue -j | grep '\"deferred\"' | grep bob@outside.test); [ -n \"$q\" ] && { echo \"$q\"; exit 0; }; sleep 1; done; exit 1",
+    );
+    let (code, list) = check_json(&bed);
+    let queue = finding(&list, "queue");
+    println!(
+        "{r}: outbound 25 going nowhere: check {:.0} s after the message was sent: exit {code}; queue {}: {} / fix: {}",
+        t0.elapsed().as_secs_f64(),
+        queue["status"],
+        queue["detail"],
+        queue["fix"]
+    );
+    assert!(
+        queue["status"] == "warn"
+            && queue["detail"].as_str().is_some_and(|d| d.contains(
+                "connections to other servers' port 25 fail for 1 recipient (bob@outside.test: connect to mx.outside.test["
+            ) && d.contains("outbound port 25 is blocked"))
+            && queue["fix"]
+                .as_str()
+                .is_some_and(|f| f.contains("relay_host")),
+        "{r}: queue names port 25 within minutes ({reason}): {queue:#}"
+    );
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(180),
+        "{r}: said within minutes"
+    );
 }
 
 #[test]
