@@ -49,15 +49,23 @@ fn replies(transcript: &str) -> Vec<String> {
         .collect()
 }
 
-/// A transcript refused for now: some reply is 4xx, none says queued.
+/// A transcript refused for now: some reply is 4xx, none says queued. Returns the first 4xx
+/// with the command it answered (`MAIL FROM:<...> -> 451 ...`).
 fn refused_for_now(what: &str, transcript: &str) -> String {
     let r = replies(transcript);
-    let temp = r.iter().find(|l| l.starts_with('4')).cloned();
     assert!(
-        temp.is_some() && !r.iter().any(|l| l.contains("queued")),
+        r.iter().any(|l| l.starts_with('4')) && !r.iter().any(|l| l.contains("queued")),
         "{what}: a 4xx and nothing queued while the filter is down:\n{transcript}"
     );
-    temp.unwrap()
+    let mut sent = "(the greeting)".to_string();
+    for l in transcript.lines() {
+        if let Some(cmd) = [" -> ", " ~> "].iter().find_map(|p| l.strip_prefix(p)) {
+            sent = cmd.trim().to_string();
+        } else if replies(l).first().is_some_and(|x| x.starts_with('4')) {
+            return format!("{sent} -> {}", replies(l)[0]);
+        }
+    }
+    unreachable!()
 }
 
 /// The messages in alice's INBOX with `subject` (doveadm, inside the bed).

@@ -17,9 +17,11 @@ use std::time::{Duration, Instant};
 
 /// What Postfix does while rspamd's milter does not answer (`milter_default_action =
 /// tempfail`, see the capability's `postfix_main`), as the `signer` check says it.
-pub const FILTER_DOWN: &str = "Postfix answers every message on 25, 587 and 465 with 451 4.7.1 \
-     until it is back (a temporary refusal: senders retry, nothing is accepted unscanned or \
-     leaves unsigned)";
+/// Measured in the beds: `451 4.7.1 Service unavailable - try again later` on 25, and
+/// `454 4.3.0 Try again later` to `AUTH` on 587 (smtpd maps a milter's 4xx there to 454).
+pub const FILTER_DOWN: &str = "Postfix refuses all mail for now until it is back (451 4.7.1 on \
+     port 25; 454 4.3.0 to a login on 587 and 465): senders retry, nothing is accepted \
+     unscanned or leaves unsigned";
 
 /// `signer`: rspamd is active, every domain of the answers has a signing DKIM key (0600
 /// `_rspamd:_rspamd`), and rspamd's milter answers a milter option negotiation.
