@@ -59,7 +59,8 @@ fn refused_for_now(what: &str, transcript: &str) -> String {
     );
     let mut sent = "(the greeting)".to_string();
     for l in transcript.lines() {
-        if let Some(cmd) = [" -> ", " ~> "].iter().find_map(|p| l.strip_prefix(p)) {
+        let t = l.trim_start();
+        if let Some(cmd) = ["-> ", "~> "].iter().find_map(|p| t.strip_prefix(p)) {
             sent = cmd.trim().to_string();
         } else if replies(l).first().is_some_and(|x| x.starts_with('4')) {
             return format!("{sent} -> {}", replies(l)[0]);
