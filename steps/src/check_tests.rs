@@ -478,7 +478,7 @@ fn signer_check_names_the_filter_down_at_once() {
         assert!(
             f.detail.starts_with(&format!(
                 "rspamd, the mail filter, is not running ({state}): Postfix refuses all mail \
-                 for now until it is back (451 4.7.1 on port 25; 454 4.3.0 to a login on 587 \
+                 for now until it is back (451 4.7.1 on port 25; 454 4.3.0 before the login on 587 \
                  and 465)"
             )) && f
                 .detail
@@ -514,7 +514,7 @@ fn signer_check_names_the_milter_down_with_postfix_s_answer() {
         f.status == Status::Fail
             && f.detail.contains("does not answer")
             && f.detail
-                .contains("(451 4.7.1 on port 25; 454 4.3.0 to a login"),
+                .contains("(451 4.7.1 on port 25; 454 4.3.0 before the login"),
         "{f:?}"
     );
 }

@@ -18,9 +18,10 @@ use std::time::{Duration, Instant};
 /// What Postfix does while rspamd's milter does not answer (`milter_default_action =
 /// tempfail`, see the capability's `postfix_main`), as the `signer` check says it.
 /// Measured in the beds: `451 4.7.1 Service unavailable - try again later` on 25, and
-/// `454 4.3.0 Try again later` to `AUTH` on 587 (smtpd maps a milter's 4xx there to 454).
+/// `454 4.3.0 Try again later` to `STARTTLS` on 587 (smtpd maps a milter's 4xx to STARTTLS
+/// and AUTH to 454: on 465, where TLS comes first, the login gets it).
 pub const FILTER_DOWN: &str = "Postfix refuses all mail for now until it is back (451 4.7.1 on \
-     port 25; 454 4.3.0 to a login on 587 and 465): senders retry, nothing is accepted \
+     port 25; 454 4.3.0 before the login on 587 and 465): senders retry, nothing is accepted \
      unscanned or leaves unsigned";
 
 /// `signer`: rspamd is active, every domain of the answers has a signing DKIM key (0600

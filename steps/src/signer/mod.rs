@@ -559,7 +559,7 @@ impl crate::capability::Capability for Cap {
             ("smtpd_milters", s(crate::signer::paths::RSPAMD_MILTER)),
             ("non_smtpd_milters", s("$smtpd_milters")),
             // When rspamd does not answer, Postfix refuses for now on 25, 587 and 465 alike
-            // (451 4.7.1; 454 4.3.0 to AUTH) (smtpd reads this; local mail's cleanup too): a temporary refusal
+            // (451 4.7.1; 454 4.3.0 to STARTTLS and AUTH) (smtpd reads this; local mail's cleanup too): a temporary refusal
             // costs nothing (senders retry), an unsigned message fails DMARC at the receiver
             // and an unscanned one reaches the inbox. `mailstead check` (signer) names it;
             // docs/user/failures.md.
