@@ -48,6 +48,30 @@ pub fn service_active(host: &dyn Host, service: &str) -> bool {
     }
 }
 
+/// A service's state as `systemctl is-active` prints it (`active`, `activating`, `reloading`,
+/// `deactivating`, `inactive`, `failed`...); without systemd, `active` or `inactive` by its init
+/// script's `status`. Empty when systemctl printed nothing.
+pub fn service_state(host: &dyn Host, service: &str) -> String {
+    if systemd_running(host) {
+        host.run(&Cmd::probe("systemctl", ["is-active", service]))
+            .map(|o| o.stdout.trim().to_string())
+            .unwrap_or_default()
+    } else if service_active(host, service) {
+        "active".to_string()
+    } else {
+        "inactive".to_string()
+    }
+}
+
+/// A state of [`service_state`] on its way somewhere (a start, reload or stop under way): worth
+/// waiting for, unlike `inactive` or `failed`.
+pub fn state_in_transition(state: &str) -> bool {
+    matches!(
+        state,
+        "activating" | "reloading" | "deactivating" | "refreshing"
+    )
+}
+
 /// Installed per dpkg (`install ok installed`).
 pub fn package_installed(host: &dyn Host, name: &str) -> bool {
     matches!(

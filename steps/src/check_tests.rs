@@ -190,6 +190,58 @@ fn undelivered_message_is_removed_from_the_queue_and_reported() {
     assert!(h.commands().iter().any(|c| c == "postsuper -d 4ABCDEF"));
 }
 
+/// A 4xx (rspamd's workers not up yet after a reload) is sent again, as a sender would: the
+/// second try delivers. Refused for now until the timeout, it fails saying so.
+#[test]
+fn delivery_sends_again_after_a_temporary_refusal() {
+    use crate::mailboxes::check::REFUSED_FOR_NOW;
+    let tries = Arc::new(Mutex::new(0u32));
+    let t = tries.clone();
+    let h = MemHost::fake();
+    h.on_command(move |c| match c.program.as_str() {
+        "python3" => {
+            let mut n = t.lock().unwrap();
+            *n += 1;
+            if *n == 1 {
+                fail(
+                    REFUSED_FOR_NOW,
+                    "RCPT TO:<alice@example.test> refused: 451 4.7.1 Service unavailable - try again later",
+                )
+            } else {
+                ok("2.0.0 Ok: queued as 4ABCDEF\n")
+            }
+        }
+        "doveadm" if c.args[0] == "search" => ok("0123abcd 7\n"),
+        "doveadm" => ok(""),
+        _ => None,
+    });
+    let a = with_mailbox();
+    let f = Delivery {
+        timeout: Duration::from_secs(10),
+    }
+    .run(&ctx(&h, &a));
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+    assert_eq!(*tries.lock().unwrap(), 2);
+
+    let h = MemHost::fake();
+    h.on_command(|c| match c.program.as_str() {
+        "python3" => fail(
+            REFUSED_FOR_NOW,
+            "the message refused: 451 4.7.1 Service unavailable - try again later",
+        ),
+        _ => None,
+    });
+    let f = Delivery {
+        timeout: Duration::from_millis(1500),
+    }
+    .run(&ctx(&h, &a));
+    assert_eq!(f.status, Status::Fail, "{f:?}");
+    assert!(
+        f.detail.contains("(refused for now, again for 1 s)") && f.detail.contains("451 4.7.1"),
+        "{f:?}"
+    );
+}
+
 #[test]
 fn broken_pieces_are_all_named_with_where_to_look() {
     let h = MemHost::fake();
@@ -373,6 +425,109 @@ fn signer_check_fails_on_strangers_signed_bad_keys_or_no_signing() {
     assert!(
         f.status == Status::Fail && f.detail.contains("example.test:s=s1"),
         "{f:?}"
+    );
+}
+
+/// A systemd server where rspamd's `systemctl is-active` says each of `states` in turn (the
+/// last repeats); the rest of the signer as [`signer_host`] has it.
+fn rspamd_states(states: Vec<&'static str>) -> MemHost<'static> {
+    let h = MemHost::fake();
+    h.create_dir(std::path::Path::new("/run"), Meta::root(0o755))
+        .unwrap();
+    h.create_dir(std::path::Path::new("/run/systemd"), Meta::root(0o755))
+        .unwrap();
+    h.create_dir(
+        std::path::Path::new("/run/systemd/system"),
+        Meta::root(0o755),
+    )
+    .unwrap();
+    let n = Arc::new(Mutex::new(0usize));
+    h.on_command(move |c| match c.program.as_str() {
+        "systemctl" => {
+            let mut i = n.lock().unwrap();
+            let s = states[(*i).min(states.len() - 1)];
+            *i += 1;
+            Some(mailstead_engine::Output {
+                status: if s == "active" { 0 } else { 3 },
+                stdout: format!("{s}\n"),
+                stderr: String::new(),
+            })
+        }
+        "sh" => ok(KEY_OK),
+        "python3" if c.args[1] == MILTER_PROBE => ok("ok\n"),
+        "python3" => ok("auth example.test example.test:s=s1\nstranger example.test -\n"),
+        _ => None,
+    });
+    h
+}
+
+/// rspamd stopped or failed: the filter is named down at once (no wait for a start nobody
+/// asked for), with what Postfix does meanwhile and the fix.
+#[test]
+fn signer_check_names_the_filter_down_at_once() {
+    let a = with_mailbox();
+    for state in ["inactive", "failed"] {
+        let h = rspamd_states(vec![state]);
+        let t0 = std::time::Instant::now();
+        let f = Signer {
+            timeout: Duration::from_secs(60),
+        }
+        .run(&ctx(&h, &a));
+        assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert!(
+            f.detail.starts_with(&format!(
+                "rspamd, the mail filter, is not running ({state}): Postfix refuses all mail \
+                 for now until it is back (451 4.7.1 on port 25; 454 4.3.0 before the login on 587 \
+                 and 465)"
+            )) && f
+                .detail
+                .contains("nothing is accepted unscanned or leaves unsigned"),
+            "{f:?}"
+        );
+        assert!(
+            f.fix
+                .as_deref()
+                .is_some_and(|x| x.starts_with("`systemctl start rspamd`")),
+            "{f:?}"
+        );
+    }
+    // Starting (a restart under way): waited for, then it passes.
+    let h = rspamd_states(vec!["activating", "activating", "active"]);
+    let f = Signer {
+        timeout: Duration::from_secs(5),
+    }
+    .run(&ctx(&h, &a));
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+}
+
+/// The milter not answering says the same about what Postfix does.
+#[test]
+fn signer_check_names_the_milter_down_with_postfix_s_answer() {
+    let a = with_mailbox();
+    let h = signer_host_milter_late(KEY_OK, vec!["auth example.test -\n"], 1000);
+    let f = Signer {
+        timeout: Duration::from_millis(300),
+    }
+    .run(&ctx(&h, &a));
+    assert!(
+        f.status == Status::Fail
+            && f.detail.contains("does not answer")
+            && f.detail
+                .contains("(451 4.7.1 on port 25; 454 4.3.0 before the login"),
+        "{f:?}"
+    );
+}
+
+/// Postfix is told to refuse for now, not to pass mail on, while the filter is down: nothing
+/// accepted unscanned or unsigned.
+#[test]
+fn postfix_refuses_for_now_while_the_milter_is_down() {
+    use crate::capability::Capability;
+    let main = crate::signer::Cap.postfix_main(&with_mailbox());
+    assert!(
+        main.contains(&("milter_default_action", "tempfail".to_string())),
+        "{main:?}"
     );
 }
 

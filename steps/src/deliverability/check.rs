@@ -11,10 +11,9 @@
 //!   disk (SHA-256 fingerprints) and is valid for more than [`CERT_WARN_DAYS`] days (warn) /
 //!   [`CERT_FAIL_DAYS`] days (fail);
 //! - `renewal-hook`: certbot's deploy hook that reloads the services is there and executable;
-//! - `queue`: no deferred message older than [`QUEUE_AGE_SECS`] (`postqueue -j`, warn with
-//!   Postfix's reason);
-//! - `disk`: free space on /var/mail and /var/spool/postfix (warn under 10 % or 1 GiB, fail
-//!   under 2 %).
+//! - `queue`: deferred mail, named by what holds it up (`super::queue`);
+//! - `disk`: free space on /var/mail, /var/spool/postfix and / (Redis, logs), each file
+//!   system once (warn under 10 % or 1 GiB, fail under 2 %).
 //!
 //! (`dns-records`, DNS as published, is the `dns` capability's check.)
 use crate::facts::deliverability::{self, Outcome};
@@ -44,15 +43,13 @@ pub struct ReverseDns;
 pub struct Blocklists;
 pub struct TlsServed;
 pub struct RenewalHook;
-pub struct Queue;
+pub use super::queue::Queue;
 pub struct Disk;
 
 /// Under this many days left, the served certificate is a warning (certbot renews at 30).
 pub const CERT_WARN_DAYS: i64 = 14;
 /// Under this many days left, a failure.
 pub const CERT_FAIL_DAYS: i64 = 3;
-/// A deferred message older than this (seconds) is "stuck".
-pub const QUEUE_AGE_SECS: i64 = 3600;
 
 /// The public addresses (IPv4, then IPv6).
 fn public_ips(ctx: &Ctx<Answers>) -> Vec<IpAddr> {
@@ -375,94 +372,6 @@ impl Check<Answers> for RenewalHook {
     }
 }
 
-// ---------------------------------------------------------------- the queue
-
-/// A deferred message of `postqueue -j` (postqueue(1), "JSON object members").
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Deferred {
-    pub queue_id: String,
-    pub arrival_time: i64,
-    /// `recipient: reason` for each recipient with a delay reason.
-    pub reasons: Vec<String>,
-}
-
-/// The deferred messages of `postqueue -j` output (one JSON object a line).
-pub fn parse_postqueue_json(text: &str) -> Vec<Deferred> {
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["queue_name"] == "deferred")
-        .map(|v| Deferred {
-            queue_id: v["queue_id"].as_str().unwrap_or_default().to_string(),
-            arrival_time: v["arrival_time"].as_i64().unwrap_or_default(),
-            reasons: v["recipients"]
-                .as_array()
-                .map(|rs| {
-                    rs.iter()
-                        .filter_map(|r| {
-                            Some(format!(
-                                "{}: {}",
-                                r["address"].as_str()?,
-                                r["delay_reason"].as_str()?
-                            ))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-        })
-        .collect()
-}
-
-impl Check<Answers> for Queue {
-    fn name(&self) -> &'static str {
-        "queue"
-    }
-    fn run(&self, ctx: &Ctx<Answers>) -> Finding {
-        let out = match ctx
-            .host
-            .run(&Cmd::probe("postqueue", ["-j"]).timeout(Duration::from_secs(30)))
-        {
-            Ok(o) if o.success() => o,
-            Ok(o) => {
-                return Finding::warn(
-                    format!("the queue could not be read: `postqueue -j`: {}", o.tail(2)),
-                    "look at `journalctl -u postfix`",
-                )
-            }
-            Err(e) => {
-                return Finding::warn(
-                    format!("the queue could not be read: {e}"),
-                    "install Postfix (`mailstead install`)",
-                )
-            }
-        };
-        let now = now_secs();
-        let stuck: Vec<Deferred> = parse_postqueue_json(&out.stdout)
-            .into_iter()
-            .filter(|d| now - d.arrival_time > QUEUE_AGE_SECS)
-            .collect();
-        if stuck.is_empty() {
-            return Finding::pass("no mail deferred for over an hour");
-        }
-        let first = &stuck[0];
-        Finding::warn(
-            format!(
-                "{} message{} deferred for over an hour; the oldest, {} ({} h): {}",
-                stuck.len(),
-                if stuck.len() == 1 { "" } else { "s" },
-                first.queue_id,
-                (now - first.arrival_time) / 3600,
-                if first.reasons.is_empty() {
-                    "no reason given".to_string()
-                } else {
-                    first.reasons.join("; ")
-                }
-            ),
-            "fix what the reason names (DNS, a refusing receiver, blocked port 25: set \
-             `relay_host`), then `postqueue -f` to retry; `postqueue -p` lists the queue",
-        )
-    }
-}
-
 // ---------------------------------------------------------------- disk space
 
 /// `(mount point, total KiB, available KiB)` of each `df -P -k` line after the header.
@@ -489,19 +398,28 @@ impl Check<Answers> for Disk {
         "disk"
     }
     fn run(&self, ctx: &Ctx<Answers>) -> Finding {
-        let dirs = ["/var/mail", "/var/spool/postfix"];
-        let out = match ctx
-            .host
-            .run(&Cmd::probe("df", ["-P", "-k", dirs[0], dirs[1]]))
-        {
+        // The mailboxes, Postfix's queue, and / (Redis's saves, rspamd's and the system's
+        // logs): each file system once, named with the directories it holds.
+        let dirs = ["/var/mail", "/var/spool/postfix", "/"];
+        let mut args = vec!["-P", "-k"];
+        args.extend(dirs);
+        let out = match ctx.host.run(&Cmd::probe("df", args)) {
             Ok(o) if o.success() => o,
             Ok(o) => return Finding::warn(format!("df failed: {}", o.tail(2)), "look at `df -h`"),
             Err(e) => return Finding::warn(format!("cannot run df: {e}"), "install coreutils"),
         };
         let rows = parse_df(&out.stdout);
+        // (mount, total, avail, the directories on it), in the order of `dirs`.
+        let mut mounts: Vec<(String, u64, u64, Vec<&str>)> = Vec::new();
+        for (dir, (mount, total, avail)) in dirs.iter().zip(rows) {
+            match mounts.iter_mut().find(|m| m.0 == mount) {
+                Some(m) => m.3.push(dir),
+                None => mounts.push((mount, total, avail, vec![dir])),
+            }
+        }
         let mut worst = mailstead_engine::Status::Pass;
         let mut lines = Vec::new();
-        for (dir, (mount, total, avail)) in dirs.iter().zip(rows.iter()) {
+        for (mount, total, avail, on) in &mounts {
             let pct = if *total == 0 {
                 100
             } else {
@@ -515,22 +433,32 @@ impl Check<Answers> for Disk {
                 mailstead_engine::Status::Pass
             };
             worst = worst.max(status);
+            let holding: Vec<&str> = on.iter().copied().filter(|d| d != mount).collect();
             lines.push(format!(
-                "{dir} ({mount}): {} MiB free ({pct} %)",
+                "{mount}{}: {} MiB free ({pct} %)",
+                if holding.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (holding {})", holding.join(", "))
+                },
                 avail / 1024
             ));
         }
         let detail = lines.join("; ");
         let fix = "free space (`apt-get clean`, old logs: `journalctl --vacuum-size=200M`, \
-                   large mailboxes) or grow the disk";
+                   large mailboxes: `doveadm quota get -A`) or grow the disk; `df -h` shows it";
         match worst {
             mailstead_engine::Status::Pass => Finding::pass(detail),
             mailstead_engine::Status::Warn => Finding::warn(
-                format!("{detail}: under {DISK_WARN_PERCENT} % or 1 GiB"),
+                format!("{detail}: under {DISK_WARN_PERCENT} % or 1 GiB free"),
                 fix,
             ),
             mailstead_engine::Status::Fail => Finding::fail(
-                format!("{detail}: under {DISK_FAIL_PERCENT} %, mail will be deferred"),
+                format!(
+                    "{detail}: under {DISK_FAIL_PERCENT} % free: Postfix refuses new mail for \
+                     now (452 4.3.1 insufficient system storage), Dovecot cannot store what \
+                     waits in the queue, Redis stops taking writes"
+                ),
                 fix,
             ),
         }
@@ -677,34 +605,12 @@ mod tests {
     }
 
     #[test]
-    fn old_deferred_mail_warns_with_postfix_reason() {
-        let old = now_secs() - 3 * 3600;
-        let new = now_secs() - 60;
-        let text = format!(
-            "{{\"queue_name\": \"deferred\", \"queue_id\": \"4ABC\", \"arrival_time\": {old}, \"message_size\": 300, \"sender\": \"a@example.test\", \"recipients\": [{{\"address\": \"bob@gmail.com\", \"delay_reason\": \"connect to gmail-smtp-in.l.google.com[142.250.1.26]:25: Connection timed out\"}}]}}\n\
-             {{\"queue_name\": \"deferred\", \"queue_id\": \"5DEF\", \"arrival_time\": {new}, \"recipients\": []}}\n\
-             {{\"queue_name\": \"active\", \"queue_id\": \"6GHI\", \"arrival_time\": {old}, \"recipients\": []}}\n"
-        );
-        let h = MemHost::fake();
-        h.on_command(move |c| (c.program == "postqueue").then(|| ok(&text)).flatten());
-        let a = answers();
-        let f = Queue.run(&ctx(&h, &a));
-        assert_eq!(f.status, Status::Warn, "{f:?}");
-        assert!(
-            f.detail.starts_with("1 message deferred for over an hour; the oldest, 4ABC (3 h): bob@gmail.com: connect to"),
-            "{f:?}"
-        );
-        let h = MemHost::fake();
-        h.on_command(|c| (c.program == "postqueue").then(|| ok("")).flatten());
-        assert_eq!(Queue.run(&ctx(&h, &a)).status, Status::Pass);
-    }
-
-    #[test]
     fn disk_space_thresholds() {
         let df = |avail: u64| {
             format!(
                 "Filesystem 1024-blocks Used Available Capacity Mounted on\n\
-                 /dev/sda1 100000000 0 {avail} 1% /\n/dev/sda1 100000000 0 {avail} 1% /\n"
+                 /dev/sda1 100000000 0 {avail} 1% /\n/dev/sda1 100000000 0 {avail} 1% /\n\
+                 /dev/sda1 100000000 0 {avail} 1% /\n"
             )
         };
         let a = answers();
@@ -720,12 +626,31 @@ mod tests {
             assert_eq!(f.status, want, "{avail}: {f:?}");
         }
         let h = MemHost::fake();
-        let text = "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 2000000 0 900000 55% /\n/dev/sda1 2000000 0 900000 55% /\n";
+        let text = "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 2000000 0 900000 55% /\n/dev/sda1 2000000 0 900000 55% /\n/dev/sda1 2000000 0 900000 55% /\n";
         h.on_command(move |c| (c.program == "df").then(|| ok(text)).flatten());
         let f = Disk.run(&ctx(&h, &a));
         assert_eq!(f.status, Status::Warn, "under 1 GiB: {f:?}");
         assert!(
-            f.detail.contains("/var/mail (/): 878 MiB free (45 %)"),
+            f.detail
+                .contains("/ (holding /var/mail, /var/spool/postfix): 878 MiB free (45 %)"),
+            "{f:?}"
+        );
+        // /var/mail on a file system of its own, nearly full: named with its percentage.
+        let h = MemHost::fake();
+        let text = "Filesystem 1024-blocks Used Available Capacity Mounted on\n\
+                    /dev/sdb1 10000000 0 150000 99% /var/mail\n\
+                    /dev/sda1 20000000 0 9000000 55% /\n/dev/sda1 20000000 0 9000000 55% /\n";
+        h.on_command(move |c| (c.program == "df").then(|| ok(text)).flatten());
+        let f = Disk.run(&ctx(&h, &a));
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert!(
+            f.detail.starts_with(
+                "/var/mail: 146 MiB free (1 %); / (holding /var/spool/postfix): 8789 MiB free (45 %): under 2 % free: Postfix refuses new mail"
+            ),
+            "{f:?}"
+        );
+        assert!(
+            f.fix.as_deref().is_some_and(|x| x.contains("df -h")),
             "{f:?}"
         );
     }

@@ -3,6 +3,7 @@
 //! queue, disk space). The probes they stand on are facts about the world
 //! ([`crate::facts::deliverability`]), re-exported here for the CLI.
 pub mod check;
+pub mod queue;
 
 pub use crate::facts::deliverability::{
     outbound_25, tcp_connect, Outcome, Problem, BLOCKLISTS, OUTBOUND_TIMEOUT, PROVIDERS,

@@ -29,25 +29,42 @@ msg = ("From: mailstead <postmaster@%s>\r\nTo: <%s>\r\nSubject: mailstead delive
        "X-Mailstead-Verify: %s\r\nAuto-Submitted: auto-generated\r\n\r\n"
        "mailstead checks that mail reaches this mailbox, then deletes this message.\r\n"
        % (helo, rcpt, token))
-s = smtplib.SMTP(host, int(port), local_hostname=helo, timeout=30)
+def refused(what, code, resp):
+    if isinstance(resp, bytes):
+        resp = resp.decode(errors="replace")
+    print("%s refused: %d %s" % (what, code, resp), file=sys.stderr)
+    # 4xx: refused for now (a filter reloading, a policy service starting): 75, try again.
+    sys.exit(75 if 400 <= code < 500 else 1)
 try:
-    s.ehlo()
+    s = smtplib.SMTP(host, int(port), local_hostname=helo, timeout=30)
+except smtplib.SMTPResponseException as e:
+    refused("the greeting", e.smtp_code, e.smtp_error)
+try:
+    code, resp = s.ehlo()
+    if code != 250:
+        refused("EHLO", code, resp)
     code, resp = s.mail("")
     if code != 250:
-        sys.exit("MAIL FROM:<> refused: %d %s" % (code, resp.decode()))
+        refused("MAIL FROM:<>", code, resp)
     code, resp = s.rcpt(rcpt)
     if code not in (250, 251):
-        sys.exit("RCPT TO:<%s> refused: %d %s" % (rcpt, code, resp.decode()))
+        refused("RCPT TO:<%s>" % rcpt, code, resp)
     code, resp = s.data(msg)
     if code != 250:
-        sys.exit("DATA refused: %d %s" % (code, resp.decode()))
+        refused("DATA", code, resp)
     print(resp.decode())
+except smtplib.SMTPResponseException as e:
+    refused("the message", e.smtp_code, e.smtp_error)
 finally:
     try:
         s.quit()
     except Exception:
         pass
 "#;
+
+/// [`SEND_SCRIPT`]'s exit status when Postfix refused for now (a 4xx, EX_TEMPFAIL): the check
+/// sends again, as a sender would, until its timeout.
+pub const REFUSED_FOR_NOW: i32 = 75;
 
 /// How long a delivered message may take to show up in the mailbox.
 pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -120,19 +137,35 @@ fn check_delivery(
         ["-c", SEND_SCRIPT, &target, "25", &helo, rcpt, &token],
     )
     .timeout(Duration::from_secs(60));
-    let out = host.run(&send).map_err(|e| {
-        (
-            format!("cannot run python3 to send a test message: {e}"),
-            "install python3".to_string(),
-        )
-    })?;
+    // A 4xx (rspamd's new workers not up yet right after a reload: Postfix refuses for now
+    // while its milter does not answer) is tried again until the timeout, as a sender would.
+    let sending = Instant::now();
+    let out = loop {
+        let out = host.run(&send).map_err(|e| {
+            (
+                format!("cannot run python3 to send a test message: {e}"),
+                "install python3".to_string(),
+            )
+        })?;
+        if out.status != REFUSED_FOR_NOW || sending.elapsed() >= timeout {
+            break out;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    };
     if !out.success() {
         return Err((
             format!(
-                "Postfix on {target}:25 did not accept a test message to {rcpt}: {}",
+                "Postfix on {target}:25 did not accept a test message to {rcpt}{}: {}",
+                if out.status == REFUSED_FOR_NOW {
+                    format!(" (refused for now, again for {} s)", timeout.as_secs())
+                } else {
+                    String::new()
+                },
                 out.tail(3)
             ),
-            "look at `journalctl -u postfix -n 50` (or /var/log/mail.log)".to_string(),
+            "look at `journalctl -u postfix -n 50` (or /var/log/mail.log); a 451 4.7.1 while \
+             rspamd is down: see the `signer` check"
+                .to_string(),
         ));
     }
     let queue_id = out

@@ -4,14 +4,25 @@
 //! - `signer`: rspamd is active, each domain has a signing DKIM key (0600 `_rspamd:_rspamd`),
 //!   the milter on `paths::RSPAMD_MILTER` answers an option negotiation, and rspamd signs a
 //!   logged-in user's message of each domain with its selector but not a stranger's (python3;
-//!   waiting up to 60 s for rspamd's reload);
+//!   waiting up to 60 s for rspamd's reload, not for a stopped or failed rspamd). Down, it
+//!   fails saying what Postfix does meanwhile ([`FILTER_DOWN`]);
 //! - `limits`: with `max_messages_per_hour` above 0, Redis (where rspamd's ratelimit module
-//!   keeps the per-login buckets) is active; without it rspamd limits nothing.
+//!   keeps the per-login buckets) is active and takes a write (a key of its own that expires
+//!   in 10 s: the one thing a check writes); refusing, rspamd limits nothing.
 use crate::facts::DkimKeys;
 use crate::support::{probe, token};
 use mailstead_answers::Answers;
 use mailstead_engine::{system, Check, Ctx, Finding};
 use std::time::{Duration, Instant};
+
+/// What Postfix does while rspamd's milter does not answer (`milter_default_action =
+/// tempfail`, see the capability's `postfix_main`), as the `signer` check says it.
+/// Measured in the beds: `451 4.7.1 Service unavailable - try again later` on 25, and
+/// `454 4.3.0 Try again later` to `STARTTLS` on 587 (smtpd maps a milter's 4xx to STARTTLS
+/// and AUTH to 454: on 465, where TLS comes first, the login gets it).
+pub const FILTER_DOWN: &str = "Postfix refuses all mail for now until it is back (451 4.7.1 on \
+     port 25; 454 4.3.0 before the login on 587 and 465): senders retry, nothing is accepted \
+     unscanned or leaves unsigned";
 
 /// `signer`: rspamd is active, every domain of the answers has a signing DKIM key (0600
 /// `_rspamd:_rspamd`), and rspamd's milter answers a milter option negotiation.
@@ -38,15 +49,29 @@ impl Check<Answers> for Signer {
     fn run(&self, ctx: &Ctx<Answers>) -> Finding {
         use super::paths::RSPAMD_MILTER;
         // A reload or a restart queued by this run may still be under way (`activating`):
-        // rspamd gets until the deadline to be active, as its milter does below.
+        // rspamd gets until the deadline to be active, as its milter does below. Stopped or
+        // failed is not waited for: `mailstead check` says so at once.
         let started = Instant::now();
-        while !system::service_active(ctx.host, "rspamd") && started.elapsed() < self.timeout {
+        let mut state = system::service_state(ctx.host, "rspamd");
+        while state != "active"
+            && system::state_in_transition(&state)
+            && started.elapsed() < self.timeout
+        {
             std::thread::sleep(Duration::from_millis(250));
+            state = system::service_state(ctx.host, "rspamd");
         }
-        if !system::service_active(ctx.host, "rspamd") {
+        if state != "active" {
             return Finding::fail(
-                "rspamd is not running: mail leaves unsigned (Postfix passes it on without the milter)",
-                "look at `journalctl -u rspamd -n 50` and `rspamadm configtest`, then `systemctl start rspamd`",
+                format!(
+                    "rspamd, the mail filter, is not running ({}): {FILTER_DOWN}",
+                    if state.is_empty() {
+                        "no state"
+                    } else {
+                        state.as_str()
+                    }
+                ),
+                "`systemctl start rspamd`; if it does not stay up, `journalctl -u rspamd -n 50` \
+                 and `rspamadm configtest` say why",
             );
         }
         let keys = match ctx.fact::<DkimKeys>() {
@@ -125,8 +150,12 @@ fn milter_answers(
             Ok(o) if o.success() && o.stdout.trim() == "ok" => return Ok(()),
             Ok(o) if Instant::now() >= deadline => {
                 return Err(Finding::fail(
-                    format!("rspamd's milter on {addr} does not answer: {}", o.tail(3)),
-                    "look at `journalctl -u rspamd -n 50` and the proxy worker in /etc/rspamd/worker-proxy.inc",
+                    format!(
+                        "rspamd's milter on {addr} does not answer ({}): {FILTER_DOWN}",
+                        o.tail(3)
+                    ),
+                    "look at `journalctl -u rspamd -n 50` and the proxy worker in \
+                     /etc/rspamd/worker-proxy.inc; `systemctl restart rspamd`",
                 ))
             }
             Ok(_) => std::thread::sleep(Duration::from_millis(200)),
@@ -336,6 +365,9 @@ impl Check<Answers> for Limits {
                 "systemctl start redis-server; see journalctl -u redis-server",
             );
         }
+        if let Err(f) = redis_takes_writes(ctx) {
+            return f;
+        }
         let since = time::OffsetDateTime::now_utc().unix_timestamp() - 24 * 3600;
         let log = ctx
             .host
@@ -346,7 +378,7 @@ impl Check<Answers> for Limits {
         let limited = limited_logins(&log, since);
         if limited.is_empty() {
             return Finding::pass(format!(
-                "each login may send {n} messages an hour (rspamd ratelimit, Redis active); \
+                "each login may send {n} messages an hour (rspamd ratelimit, Redis takes writes); \
                  From: headers must match the login; none reached the limit in 24 hours"
             ));
         }
@@ -367,6 +399,92 @@ impl Check<Answers> for Limits {
     }
 }
 
+/// Where rspamd's ratelimit keeps its buckets (`ratelimit_conf`'s `servers`).
+pub const REDIS_HOST: &str = "127.0.0.1";
+pub const REDIS_PORT: &str = "6379";
+
+/// The key the write probe sets, for 10 seconds.
+pub const REDIS_PROBE_KEY: &str = "mailstead:check:write";
+
+/// Redis takes a write as rspamd's ratelimit makes them: `SET` of [`REDIS_PROBE_KEY`] with a
+/// 10 s expiry, which Redis refuses in each state that stops the buckets (out of memory under
+/// `noeviction`, `MISCONF` after a failed save to disk, `NOREPLICAS`, a read-only replica).
+/// rspamd lets every message through when it cannot count it, so a refusing Redis is a limit
+/// that silently stopped.
+fn redis_takes_writes(ctx: &Ctx<Answers>) -> Result<(), Finding> {
+    let args = [
+        "-h",
+        REDIS_HOST,
+        "-p",
+        REDIS_PORT,
+        "SET",
+        REDIS_PROBE_KEY,
+        "1",
+        "EX",
+        "10",
+    ];
+    let out = match probe(ctx.host, "redis-cli", &args) {
+        Ok(o) => o,
+        Err(e) => {
+            return Err(Finding::fail(
+                format!("cannot run redis-cli to try a write to Redis: {e}"),
+                "apt-get install redis-tools (redis-server's own client)",
+            ))
+        }
+    };
+    if out.success() && out.stdout.trim() == "OK" {
+        return Ok(());
+    }
+    let reply = [out.stdout.trim(), out.stderr.trim()]
+        .into_iter()
+        .find(|s| !s.is_empty())
+        .unwrap_or("no reply")
+        .lines()
+        .last()
+        .unwrap_or("no reply")
+        .to_string();
+    Err(Finding::fail(
+        format!(
+            "Redis on {REDIS_HOST}:{REDIS_PORT} refuses writes ({reply}): rspamd cannot count \
+             messages, so no sending limit is enforced (every message goes)"
+        ),
+        redis_fix(&reply),
+    ))
+}
+
+/// What to do about Redis refusing a write with `reply`.
+pub fn redis_fix(reply: &str) -> &'static str {
+    let word = reply
+        .trim_start_matches("(error)")
+        .split_whitespace()
+        .next()
+        .unwrap_or_default();
+    match word {
+        "MISCONF" => {
+            "Redis could not save to disk: free space where it saves (`df -h /var/lib/redis`), \
+             then `redis-cli BGSAVE`; `journalctl -u redis-server` and \
+             /var/log/redis/redis-server.log say why"
+        }
+        "OOM" => {
+            "Redis reached its memory limit: raise or remove `maxmemory` in \
+             /etc/redis/redis.conf, then `systemctl restart redis-server` (`redis-cli INFO \
+             memory` shows the use)"
+        }
+        "NOREPLICAS" => {
+            "Redis waits for replicas that are not there: set `min-replicas-to-write 0` in \
+             /etc/redis/redis.conf, then `systemctl restart redis-server`"
+        }
+        "READONLY" => {
+            "this Redis is a read-only replica: remove `replicaof` from /etc/redis/redis.conf, \
+             then `systemctl restart redis-server`"
+        }
+        _ => {
+            "Redis does not answer as rspamd expects on 127.0.0.1:6379: `systemctl restart \
+             redis-server`; `journalctl -u redis-server -n 50` says why"
+        }
+    }
+}
+
 #[cfg(test)]
 mod limits_tests {
     use super::*;
@@ -379,6 +497,114 @@ mod limits_tests {
         assert!(SCAN_PROBE.contains(r#"frm = "mailstead-check-%s@%s" % (token, domain)"#));
         assert!(SCAN_PROBE.contains(r#"h["User"] = frm"#));
         assert!(!SCAN_PROBE.contains(r#""mailstead-check@""#));
+    }
+
+    use crate::testing::{answers, ctx, fail, ok};
+    use mailstead_engine::{MemHost, Status};
+
+    /// A server where redis-server is `state` and a write gets `reply` (redis-cli's exit
+    /// `status`).
+    fn redis(state: &'static str, status: i32, reply: &'static str) -> MemHost<'static> {
+        let h = MemHost::fake();
+        h.on_command(move |c| match c.program.as_str() {
+            "service" if state == "active" => ok("running"),
+            "service" => fail(3, "not running"),
+            "redis-cli" if status == 0 => ok(reply),
+            "redis-cli" => Some(mailstead_engine::Output {
+                status,
+                stdout: reply.to_string(),
+                stderr: String::new(),
+            }),
+            _ => None,
+        });
+        h
+    }
+
+    fn limited() -> Answers {
+        let mut a = answers();
+        a.max_messages_per_hour = 5;
+        a
+    }
+
+    /// Redis taking the write: the limit is enforced.
+    #[test]
+    fn limits_pass_while_redis_takes_writes() {
+        let h = redis("active", 0, "OK\n");
+        let f = Limits.run(&ctx(&h, &limited()));
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        assert!(f.detail.contains("Redis takes writes"), "{f:?}");
+        let probe = h
+            .commands()
+            .into_iter()
+            .find(|c| c.starts_with("redis-cli"))
+            .expect("a write tried");
+        assert!(
+            probe.contains("SET mailstead:check:write 1 EX 10"),
+            "{probe}"
+        );
+    }
+
+    /// Redis running but refusing writes (its memory limit under `noeviction`, a failed save
+    /// to a full disk, missing replicas): the sending limit silently stopped, so `limits`
+    /// fails naming Redis's reply and the fix for that reply.
+    #[test]
+    fn limits_fail_while_redis_refuses_writes() {
+        for (reply, fix) in [
+            (
+                "OOM command not allowed when used memory > 'maxmemory'.\n",
+                "maxmemory",
+            ),
+            (
+                "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk.\n",
+                "df -h /var/lib/redis",
+            ),
+            (
+                "NOREPLICAS Not enough good replicas to write.\n",
+                "min-replicas-to-write 0",
+            ),
+            ("(error) READONLY You can't write against a read only replica.\n", "replicaof"),
+        ] {
+            for status in [0, 1] {
+                let h = redis("active", status, reply);
+                let f = Limits.run(&ctx(&h, &limited()));
+                assert_eq!(f.status, Status::Fail, "{reply}: {f:?}");
+                assert!(
+                    f.detail.starts_with("Redis on 127.0.0.1:6379 refuses writes (")
+                        && f.detail.contains(reply.trim())
+                        && f.detail.contains("no sending limit is enforced"),
+                    "{f:?}"
+                );
+                assert!(f.fix.as_deref().is_some_and(|x| x.contains(fix)), "{f:?}");
+            }
+        }
+        // Not answering at all.
+        let h = redis(
+            "active",
+            1,
+            "Could not connect to Redis at 127.0.0.1:6379: Connection refused\n",
+        );
+        let f = Limits.run(&ctx(&h, &limited()));
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert!(
+            f.fix
+                .as_deref()
+                .is_some_and(|x| x.contains("systemctl restart redis-server")),
+            "{f:?}"
+        );
+    }
+
+    /// Redis stopped: `limits` fails before trying a write; no limit, nothing asked of Redis.
+    #[test]
+    fn limits_fail_with_redis_down_and_pass_without_a_limit() {
+        let h = redis("inactive", 0, "OK\n");
+        let f = Limits.run(&ctx(&h, &limited()));
+        assert_eq!(f.status, Status::Fail, "{f:?}");
+        assert!(f.detail.starts_with("redis-server is not running"), "{f:?}");
+        let mut none = answers();
+        none.max_messages_per_hour = 0;
+        let f = Limits.run(&ctx(&h, &none));
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        assert!(!h.commands().iter().any(|c| c.starts_with("redis-cli")));
     }
 
     /// Only lines of the window count, per login; other ratelimit buckets and lines without a

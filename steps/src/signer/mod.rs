@@ -558,9 +558,12 @@ impl crate::capability::Capability for Cap {
             // cron), which rspamd signs when its sender logged in or is this server.
             ("smtpd_milters", s(crate::signer::paths::RSPAMD_MILTER)),
             ("non_smtpd_milters", s("$smtpd_milters")),
-            // When rspamd is down, mail still flows (unsigned) rather than stopping: a signer
-            // outage must not become a mail outage; `mailstead check` (signer) reports it.
-            ("milter_default_action", s("accept")),
+            // When rspamd does not answer, Postfix refuses for now on 25, 587 and 465 alike
+            // (451 4.7.1; 454 4.3.0 to STARTTLS and AUTH) (smtpd reads this; local mail's cleanup too): a temporary refusal
+            // costs nothing (senders retry), an unsigned message fails DMARC at the receiver
+            // and an unscanned one reaches the inbox. `mailstead check` (signer) names it;
+            // docs/user/failures.md.
+            ("milter_default_action", s("tempfail")),
             // Postfix >= 2.6 speaks milter protocol 6, as rspamd does.
             ("milter_protocol", s("6")),
             // rspamd needs the login ({auth_authen}) to sign for authenticated users, and the
