@@ -68,6 +68,8 @@ fn setup(bed: &Bed) -> PathBuf {
     bed.write_answers(&yaml);
     let r = bed.mailstead(&["install", "--yes", "--plain"]);
     assert!(r.ok(), "install with the load's mailboxes:\n{}", r.text());
+    // Every record mailstead prints, served (`check` passes its DNS checks), and the outside.
+    bed.serve_published();
     bed.dns(&[
         "mx-host=outside.test,mx.outside.test,10",
         &format!("address=/mx.outside.test/{}", bed.host_ip),
