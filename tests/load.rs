@@ -414,6 +414,16 @@ fn drain(bed: &Bed, secs: u64) -> f64 {
         // What was deferred (a daemon restarting after a boot) is tried again now, not after
         // Postfix's 5-minute backoff.
         if !flushed && waited >= secs / 2 {
+            // Why they wait, before the flush sends them.
+            let why = bed.sh_ok(
+                "postqueue -j | python3 -c 'import json,sys,collections; c=collections.Counter(\
+                 r.get(\"delay_reason\",\"-\")[:120] for l in sys.stdin for r in json.loads(l)[\"recipients\"]); \
+                 [print(n, w) for w, n in c.most_common(5)]'",
+            );
+            println!(
+                "{}: {n} queued after {waited} s, flushing; why:\n{why}",
+                bed.release
+            );
             bed.sh_ok("postqueue -f");
             flushed = true;
         }
