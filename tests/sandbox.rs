@@ -525,6 +525,49 @@ mod faults {
         assert!(!answers.contains("example.org"), "{answers}");
     }
 
+    /// An add-domain killed mid-step (a power cut), then the next start: it reads the answers
+    /// only after recovering the killed run, so it never applies the killed run's answers
+    /// again (issue 22: `install` said "Recovered" and then configured the domain anew, with
+    /// the answers file, restored, no longer naming it).
+    #[test]
+    fn the_next_run_after_a_killed_add_reads_the_recovered_answers() {
+        for next in ["install", "add-domain"] {
+            let Some(t) = Tree::new(BIN) else { return };
+            let out = t.mailstead(&["--demo", "--yes", "--plain", "install"]);
+            assert_eq!(out.code, 0, "{}", out.all());
+            let before = t.snapshot();
+            let out = t.mailstead_env(
+                &["--demo", "--yes", "--plain", "add-domain", "example.org"],
+                &[("FAILPOINTS", "demo-files.mid=return(kill)".to_string())],
+            );
+            assert!(out.code == -9 || out.code == 137, "{}", out.all());
+            let args: &[&str] = if next == "install" {
+                &["--demo", "--yes", "--plain", "install"]
+            } else {
+                &["--demo", "--yes", "--plain", "add-domain", "example.net"]
+            };
+            let out = t.mailstead(args);
+            assert_eq!(out.code, 0, "{next}: {}", out.all());
+            assert!(
+                out.stdout.contains("Recovered interrupted run"),
+                "{next}: {}",
+                out.all()
+            );
+            let answers = fs::read_to_string(t.path("etc/mailstead/mailstead.yaml")).unwrap();
+            assert!(!answers.contains("example.org"), "{next}: {answers}");
+            assert!(
+                !t.path("etc/demo/domains/example.org.conf").exists(),
+                "{next}: the killed add-domain's domain was configured again: {}",
+                out.all()
+            );
+            if next == "install" {
+                assert_eq!(t.snapshot(), before, "install after the killed add-domain");
+            } else {
+                assert!(answers.contains("example.net"), "{answers}");
+            }
+        }
+    }
+
     /// Two add-* commands close together: the second reads the answers file once it holds
     /// the lock, so it never writes back answers from before the first one's change.
     #[test]

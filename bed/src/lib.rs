@@ -17,6 +17,7 @@ mod bed;
 mod caps;
 pub mod dnsmasq;
 mod etc;
+mod reboot;
 pub mod sandbox;
 mod script;
 mod sink;

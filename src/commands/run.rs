@@ -1,5 +1,5 @@
-//! A run of the engine, as every changing command makes one: take the lock, load the answers
-//! under it, recover an interrupted run, apply, then print the end block. Also the pieces the
+//! A run of the engine, as every changing command makes one: take the lock, recover an
+//! interrupted run, load the answers under the lock, apply, then print the end block. Also the pieces the
 //! read-only commands share (the interrupted-run warning, the records to publish).
 use super::install;
 use super::session::Session;
@@ -98,8 +98,9 @@ pub enum Next {
 /// file); read only once the lock is held.
 pub type Loaded = (Answers, Vec<Box<dyn Step<Answers>>>);
 
-/// Takes the lock, then loads the answers (and `extra` steps) with `load`: a run that ended
-/// just before is never undone by answers read before it ended. Applies and reports.
+/// Takes the lock, recovers a killed run, then loads the answers (and `extra` steps) with
+/// `load`: a run that ended just before is never undone by answers read before it ended, and
+/// a killed run's answers are never applied again. Applies and reports.
 pub fn apply(
     s: &Session,
     load: impl FnOnce() -> std::result::Result<Loaded, CliError>,
@@ -124,6 +125,9 @@ pub fn apply_steps(
     // Tests widen the window before the lock here (`cli.before_lock=sleep(MS)`).
     fail::fail_point!("cli.before_lock");
     let lock = Engine::new(&s.host, obs.as_mut(), s.options()).lock()?;
+    // A killed run is rolled back before the answers are read: its answers file restored, so
+    // this run never applies what the killed one was adding (nor saves it again in an edit).
+    recover(s, obs.as_mut())?;
     let (answers, extra) = match load() {
         Ok(loaded) => loaded,
         Err(e) => {
@@ -135,7 +139,6 @@ pub fn apply_steps(
         }
     };
     let answers = &answers;
-    recover(s, obs.as_mut())?;
     let install = if with_install { s.steps() } else { Vec::new() };
     let owned: Vec<Box<dyn Step<Answers>>> = extra.into_iter().chain(install).collect();
     let steps: Vec<&dyn Step<Answers>> = owned.iter().map(|b| b.as_ref()).collect();
