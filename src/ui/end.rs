@@ -596,7 +596,6 @@ pub(crate) mod tests {
         }
     }
 
-    #[test]
     /// A domain added with no mailbox yet: the user name is said once, and how to get one.
     #[test]
     fn what_next_without_a_mailbox_names_how_to_add_one() {
