@@ -21,20 +21,6 @@ use mailstead_bed as bed;
 
 use bed::{Bed, ALICE_PASSWORD, MAILBOX};
 
-/// `mailstead check --json` in the bed: its exit code and findings.
-fn check_json(bed: &Bed) -> (i32, Vec<serde_json::Value>) {
-    let run = bed.mailstead(&["check", "--json"]);
-    let list: Vec<serde_json::Value> = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("check --json is not JSON ({e}):\n{}", run.text()));
-    (run.code, list)
-}
-
-fn finding<'a>(list: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
-    list.iter()
-        .find(|f| f["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} in {list:#?}"))
-}
-
 /// The server's replies in a swaks transcript (`<-  250 ...`, `<** 451 ...`; `<~  ` and `<~*`
 /// inside TLS), without the arrows.
 fn replies(transcript: &str) -> Vec<String> {
@@ -155,8 +141,8 @@ fn filter_down(release: &str) {
     );
 
     let t0 = std::time::Instant::now();
-    let (code, list) = check_json(&bed);
-    let signer = finding(&list, "signer");
+    let (code, list) = bed.check_json();
+    let signer = bed::finding(&list, "signer");
     println!(
         "{r}: check with rspamd stopped: exit {code} in {:.1} s; signer {}: {} / fix: {}",
         t0.elapsed().as_secs_f64(),
@@ -182,11 +168,11 @@ fn filter_down(release: &str) {
     // ---- rspamd again
     bed.sh_ok("systemctl start rspamd");
     wait_for_milter(&bed, 30);
-    let (code, list) = check_json(&bed);
+    let (code, list) = bed.check_json();
     let failed: Vec<&serde_json::Value> = list.iter().filter(|f| f["status"] == "fail").collect();
     println!(
         "{r}: check with rspamd running again: exit {code}; signer {}",
-        finding(&list, "signer")["status"]
+        bed::finding(&list, "signer")["status"]
     );
     assert!(
         matches!(code, 0 | 5) && failed.is_empty(),
@@ -224,8 +210,8 @@ fn filter_down(release: &str) {
             }
         };
         cli(set);
-        let (code, list) = check_json(&bed);
-        let limits = finding(&list, "limits").clone();
+        let (code, list) = bed.check_json();
+        let limits = bed::finding(&list, "limits").clone();
         cli(unset);
         println!(
             "{r}: Redis refusing writes ({what}): exit {code}; limits {}: {} / fix: {}",
@@ -240,9 +226,9 @@ fn filter_down(release: &str) {
                         && d.contains("no sending limit is enforced")),
             "{r}: {what}: {limits:#}"
         );
-        let (_, list) = check_json(&bed);
+        let (_, list) = bed.check_json();
         assert_eq!(
-            finding(&list, "limits")["status"],
+            bed::finding(&list, "limits")["status"],
             "pass",
             "{r}: Redis writable again ({what}): {list:#?}"
         );
@@ -268,8 +254,8 @@ fn filter_down(release: &str) {
     let reason = bed.sh_ok(
         "for i in $(seq 120); do q=$(postqueue -j | grep '\"deferred\"' | grep bob@outside.test); [ -n \"$q\" ] && { echo \"$q\"; exit 0; }; sleep 1; done; exit 1",
     );
-    let (code, list) = check_json(&bed);
-    let queue = finding(&list, "queue");
+    let (code, list) = bed.check_json();
+    let queue = bed::finding(&list, "queue");
     println!(
         "{r}: outbound 25 going nowhere: check {:.0} s after the message was sent: exit {code}; queue {}: {} / fix: {}",
         t0.elapsed().as_secs_f64(),

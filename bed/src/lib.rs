@@ -15,6 +15,7 @@
 pub mod answers;
 mod bed;
 mod caps;
+mod check;
 pub mod dnsmasq;
 mod etc;
 mod reboot;
@@ -29,6 +30,7 @@ pub use bed::{
     Snapshot, ANSWERS_PATH, MAILSTEAD_IN_BED,
 };
 pub use caps::DEMO_CAPS;
+pub use check::finding;
 pub use dnsmasq::blocklists_answering;
 pub use etc::EtcSnapshot;
 pub use script::{parse_info, Interrupted, Run, Script, Watch};

@@ -20,19 +20,6 @@ fn reversed(ip: &str) -> String {
     ip.split('.').rev().collect::<Vec<_>>().join(".")
 }
 
-fn check_json(bed: &Bed) -> (i32, Vec<serde_json::Value>) {
-    let run = bed.mailstead(&["check", "--json"]);
-    let list: Vec<serde_json::Value> = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("check --json is not JSON ({e}):\n{}", run.text()));
-    (run.code, list)
-}
-
-fn finding<'a>(list: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
-    list.iter()
-        .find(|f| f["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} in {list:#?}"))
-}
-
 /// The exit code `check` must give for this list: the worst status.
 fn code_for(list: &[serde_json::Value]) -> i32 {
     let worst = list
@@ -144,8 +131,8 @@ pub fn scenario(bed: &Bed) {
 
     // 4. Listed on Spamhaus ZEN: check fails naming the list and where to get off it.
     bed.dns(&[&listed]);
-    let (code, list) = check_json(bed);
-    let bl = finding(&list, "blocklists");
+    let (code, list) = bed.check_json();
+    let bl = mailstead_bed::finding(&list, "blocklists");
     assert_eq!(bl["status"], "fail", "{bl:#}");
     let detail = bl["detail"].as_str().unwrap();
     assert!(
@@ -166,16 +153,19 @@ pub fn scenario(bed: &Bed) {
 
     // 5. The PTR fixed: reverse-dns passes (the listing still fails the run).
     bed.dns_reset(&[&a, &good_ptr, &listed]);
-    let (code, list) = check_json(bed);
-    let r = finding(&list, "reverse-dns");
+    let (code, list) = bed.check_json();
+    let r = mailstead_bed::finding(&list, "reverse-dns");
     assert_eq!(r["status"], "pass", "{r:#}");
     assert!(r["fix"].is_null(), "{r:#}");
-    assert_eq!(finding(&list, "blocklists")["status"], "fail");
+    assert_eq!(
+        mailstead_bed::finding(&list, "blocklists")["status"],
+        "fail"
+    );
     assert_eq!(code, 1);
 
     // 6. All fixed: the exit code is the worst of what is left.
     bed.dns_reset(&[&a, &good_ptr]);
-    let (code, list) = check_json(bed);
+    let (code, list) = bed.check_json();
     for name in [
         "reverse-dns",
         "blocklists",
@@ -183,7 +173,11 @@ pub fn scenario(bed: &Bed) {
         "renewal-hook",
         "queue",
     ] {
-        assert_eq!(finding(&list, name)["status"], "pass", "{list:#?}");
+        assert_eq!(
+            mailstead_bed::finding(&list, name)["status"],
+            "pass",
+            "{list:#?}"
+        );
     }
     assert_eq!(code, code_for(&list), "{list:#?}");
     println!(
@@ -248,8 +242,16 @@ pub fn scenario(bed: &Bed) {
         (run.code, list)
     };
     // "Could not check" is a warning, never a pass.
-    assert_eq!(finding(&list, "reverse-dns")["status"], "warn", "{list:#?}");
-    assert_eq!(finding(&list, "blocklists")["status"], "warn", "{list:#?}");
+    assert_eq!(
+        mailstead_bed::finding(&list, "reverse-dns")["status"],
+        "warn",
+        "{list:#?}"
+    );
+    assert_eq!(
+        mailstead_bed::finding(&list, "blocklists")["status"],
+        "warn",
+        "{list:#?}"
+    );
     assert_eq!(code, 5, "{list:#?}");
     // Leave the DNS as found after step 6.
     bed.dns_reset(&[&a, &good_ptr]);
